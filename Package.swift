@@ -1,0 +1,162 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "torpor",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "torpor-agent", targets: ["torpor-agent"]),
+        .executable(name: "torpor-manager", targets: ["torpor-manager"]),
+        .executable(name: "agentctl", targets: ["agentctl"]),
+        .executable(name: "torpor", targets: ["torpor"]),
+        .library(name: "Wire", targets: ["Wire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // The binary protocol. Imports NIOCore only.
+        .target(name: "Wire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // NIO client and server speaking Wire; shared by daemons and CLIs.
+        .target(
+            name: "Transport",
+            dependencies: [
+                "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // C libraries: each imported only by its wrapper.
+        .systemLibrary(
+            name: "CLibvirt",
+            path: "Sources/CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
+        .target(name: "Libvirt", dependencies: ["CLibvirt"]),
+        .systemLibrary(
+            name: "CSystemd",
+            path: "Sources/CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(name: "Systemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
+        .systemLibrary(
+            name: "CIPMIMonitoring",
+            path: "Sources/CIPMIMonitoring",
+            pkgConfig: "libipmimonitoring",
+            providers: [.apt(["libipmimonitoring-dev"])]
+        ),
+        .target(name: "IPMIMonitoring", dependencies: ["CIPMIMonitoring"]),
+
+        // Power policies and drivers: standard library only.
+        .target(name: "Energy"),
+
+        .target(
+            name: "Agent",
+            dependencies: [
+                "Wire", "Transport", "Libvirt", "Systemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "Manager",
+            dependencies: [
+                "Wire", "Transport", "Energy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // agentctl's commands, behind a one-file @main.
+        .target(
+            name: "AgentControl",
+            dependencies: [
+                "Wire", "Transport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The user CLI's commands.
+        .target(
+            name: "TorporCLI",
+            dependencies: [
+                "Wire", "Transport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "torpor-agent",
+            dependencies: ["Agent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "torpor-manager",
+            dependencies: ["Manager", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "agentctl", dependencies: ["AgentControl"]),
+        .executableTarget(name: "torpor", dependencies: ["TorporCLI"]),
+
+        // Benchmarks (release build): bench/run NAME.
+        .executableTarget(
+            name: "torpor-bench",
+            dependencies: ["Wire", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/torpor-bench"
+        ),
+        // libFuzzer target over the frame decoder: scripts/fuzz-wire.
+        .executableTarget(
+            name: "WireFuzz",
+            dependencies: ["Wire", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/WireFuzz"
+        ),
+
+        .testTarget(
+            name: "WireTests",
+            dependencies: [
+                "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "TransportTests",
+            dependencies: [
+                "Transport", "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "SystemdTests",
+            dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(name: "EnergyTests", dependencies: ["Energy"]),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "Wire", "Transport", "Libvirt", "AgentControl",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "ManagerTests", dependencies: ["Manager", "Wire"]),
+    ]
+)

@@ -1,0 +1,2 @@
+#include <ipmi_monitoring.h>
+#include <ipmi_monitoring_bitmasks.h>

@@ -1,0 +1,174 @@
+import NIOCore
+
+// Field codecs shared by every message. Each reader throws a WireError naming the message and the field;
+// counts are checked against the bytes that remain before anything is reserved, so a hostile count cannot
+// make the decoder allocate more than the frame holds.
+
+extension ByteBuffer {
+    @inlinable
+    public mutating func readWireInteger<T: FixedWidthInteger>(
+        as: T.Type = T.self,
+        _ message: WireMessageType,
+        _ field: StaticString
+    ) throws(WireError) -> T {
+        guard let value = self.readInteger(as: T.self) else {
+            throw .truncated(message: message, field: "\(field)")
+        }
+        return value
+    }
+
+    @inlinable
+    public mutating func writeWireFloat32(_ value: Float) {
+        self.writeInteger(value.bitPattern)
+    }
+
+    @inlinable
+    public mutating func readWireFloat32(_ message: WireMessageType, _ field: StaticString) throws(WireError) -> Float {
+        Float(bitPattern: try self.readWireInteger(as: UInt32.self, message, field))
+    }
+
+    @inlinable
+    public mutating func writeWireFloat64(_ value: Double) {
+        self.writeInteger(value.bitPattern)
+    }
+
+    @inlinable
+    public mutating func readWireFloat64(_ message: WireMessageType, _ field: StaticString) throws(WireError) -> Double {
+        Double(bitPattern: try self.readWireInteger(as: UInt64.self, message, field))
+    }
+
+    @inlinable
+    public mutating func writeWireBool(_ value: Bool) {
+        self.writeInteger(value ? 1 as UInt8 : 0)
+    }
+
+    @inlinable
+    public mutating func readWireBool(_ message: WireMessageType, _ field: StaticString) throws(WireError) -> Bool {
+        let raw = try self.readWireInteger(as: UInt8.self, message, field)
+        switch raw {
+        case 0: return false
+        case 1: return true
+        default: throw .invalidValue(message: message, field: "\(field)", value: UInt64(raw))
+        }
+    }
+
+    /// A string with a UInt16 byte-length prefix (names, ids, short messages).
+    @inlinable
+    public mutating func writeWireString(_ string: String) {
+        var string = string
+        let utf8 = string.withUTF8 { Array($0.prefix(Int(UInt16.max))) }
+        self.writeInteger(UInt16(utf8.count))
+        self.writeBytes(utf8)
+    }
+
+    @inlinable
+    public mutating func readWireString(_ message: WireMessageType, _ field: StaticString) throws(WireError) -> String {
+        let length = try self.readWireInteger(as: UInt16.self, message, field)
+        return try self.readWireUTF8(length: Int(length), message, field)
+    }
+
+    /// A string with a UInt32 byte-length prefix (libvirt XML, command output).
+    @inlinable
+    public mutating func writeWireLongString(_ string: String) {
+        var string = string
+        string.withUTF8 { bytes in
+            self.writeInteger(UInt32(bytes.count))
+            self.writeBytes(bytes)
+        }
+    }
+
+    @inlinable
+    public mutating func readWireLongString(_ message: WireMessageType, _ field: StaticString) throws(WireError) -> String {
+        let length = try self.readWireInteger(as: UInt32.self, message, field)
+        return try self.readWireUTF8(length: Int(length), message, field)
+    }
+
+    @inlinable
+    mutating func readWireUTF8(length: Int, _ message: WireMessageType, _ field: StaticString) throws(WireError) -> String {
+        guard let view = self.readSlice(length: length) else {
+            throw .truncated(message: message, field: "\(field)")
+        }
+        let decoded: String? = view.withUnsafeReadableBytes { bytes in
+            String(validating: bytes, as: UTF8.self)
+        }
+        guard let decoded else { throw .invalidUTF8(message: message, field: "\(field)") }
+        return decoded
+    }
+
+    /// Reads an element count of type `T` and checks that `count × minimumElementSize` bytes remain.
+    @inlinable
+    public mutating func readWireCount<T: FixedWidthInteger & UnsignedInteger>(
+        as: T.Type,
+        minimumElementSize: Int,
+        _ message: WireMessageType,
+        _ field: StaticString
+    ) throws(WireError) -> Int {
+        let count = Int(try self.readWireInteger(as: T.self, message, field))
+        let (needed, overflow) = count.multipliedReportingOverflow(by: max(minimumElementSize, 1))
+        guard !overflow, needed <= self.readableBytes else {
+            throw .absurdCount(message: message, field: "\(field)", count: count, remainingBytes: self.readableBytes)
+        }
+        return count
+    }
+
+    /// Reads a list with a UInt16 count prefix.
+    @inlinable
+    public mutating func readWireArray<Element>(
+        minimumElementSize: Int,
+        _ message: WireMessageType,
+        _ field: StaticString,
+        element: (inout ByteBuffer) throws(WireError) -> Element
+    ) throws(WireError) -> [Element] {
+        let count = try self.readWireCount(as: UInt16.self, minimumElementSize: minimumElementSize, message, field)
+        var result: [Element] = []
+        result.reserveCapacity(count)
+        for _ in 0..<count {
+            result.append(try element(&self))
+        }
+        return result
+    }
+
+    @inlinable
+    public mutating func writeWireArray<Element>(_ elements: [Element], element: (inout ByteBuffer, Element) -> Void) {
+        precondition(elements.count <= Int(UInt16.max), "a Wire list holds at most 65535 elements")
+        self.writeInteger(UInt16(elements.count))
+        for item in elements {
+            element(&self, item)
+        }
+    }
+
+    /// Reads a one-byte enum value.
+    @inlinable
+    public mutating func readWireEnum<E: RawRepresentable>(
+        as: E.Type,
+        _ message: WireMessageType,
+        _ field: StaticString
+    ) throws(WireError) -> E where E.RawValue == UInt8 {
+        let raw = try self.readWireInteger(as: UInt8.self, message, field)
+        guard let value = E(rawValue: raw) else {
+            throw .invalidValue(message: message, field: "\(field)", value: UInt64(raw))
+        }
+        return value
+    }
+
+    /// An optional value: a presence byte (0 or 1) followed by the value when present.
+    @inlinable
+    public mutating func readWireOptional<Value>(
+        _ message: WireMessageType,
+        _ field: StaticString,
+        value: (inout ByteBuffer) throws(WireError) -> Value
+    ) throws(WireError) -> Value? {
+        guard try self.readWireBool(message, field) else { return nil }
+        return try value(&self)
+    }
+
+    @inlinable
+    public mutating func writeWireOptional<Value>(_ optional: Value?, value: (inout ByteBuffer, Value) -> Void) {
+        if let optional {
+            self.writeWireBool(true)
+            value(&self, optional)
+        } else {
+            self.writeWireBool(false)
+        }
+    }
+}

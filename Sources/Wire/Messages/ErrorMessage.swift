@@ -1,0 +1,49 @@
+import NIOCore
+
+/// A protocol-level error; the sender closes the connection after it unless the code says otherwise.
+/// Layout frozen across versions, like Hello.
+public struct ErrorMessage: WirePayload {
+    public static let messageType = WireMessageType.error
+
+    /// Open set of codes so a newer peer's codes decode too.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: UInt16
+        public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+        public static let malformedFrame = Code(rawValue: 1)
+        public static let noCommonVersion = Code(rawValue: 2)
+        public static let unexpectedMessage = Code(rawValue: 3)
+        public static let internalError = Code(rawValue: 4)
+        public static let unsupported = Code(rawValue: 5)
+
+        public var description: String {
+            switch self {
+            case .malformedFrame: "malformedFrame"
+            case .noCommonVersion: "noCommonVersion"
+            case .unexpectedMessage: "unexpectedMessage"
+            case .internalError: "internalError"
+            case .unsupported: "unsupported"
+            default: "code\(rawValue)"
+            }
+        }
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeInteger(code.rawValue)
+        buffer.writeWireString(message)
+    }
+
+    public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> ErrorMessage {
+        let code = Code(rawValue: try buffer.readWireInteger(messageType, "code"))
+        let message = try buffer.readWireString(messageType, "message")
+        return ErrorMessage(code: code, message: message)
+    }
+}

@@ -1,0 +1,48 @@
+import NIOCore
+
+/// The tail of every message payload: fields added after a message's layout was fixed.
+///
+/// ```
+/// UInt16 count
+/// count × { UInt16 tag, UInt32 length, length bytes }
+/// ```
+/// A decoder reads the tags it knows and skips the others, so a newer peer can add a field without
+/// breaking an older one. Version 1 messages send an empty area (two zero bytes).
+public struct WireExtensionField: Hashable, Sendable {
+    public var tag: UInt16
+    public var value: ByteBuffer
+
+    public init(tag: UInt16, value: ByteBuffer) {
+        self.tag = tag
+        self.value = value
+    }
+}
+
+extension ByteBuffer {
+    @inlinable
+    public mutating func writeWireExtensionArea(_ fields: [WireExtensionField]) {
+        self.writeInteger(UInt16(fields.count))
+        for field in fields {
+            self.writeInteger(field.tag)
+            self.writeInteger(UInt32(field.value.readableBytes))
+            self.writeImmutableBuffer(field.value)
+        }
+    }
+
+    /// Reads the extension area; each field's bytes are a slice of this buffer (no copy).
+    @inlinable
+    public mutating func readWireExtensionArea(_ message: WireMessageType) throws(WireError) -> [WireExtensionField] {
+        let count = try self.readWireCount(as: UInt16.self, minimumElementSize: 6, message, "extensions")
+        var fields: [WireExtensionField] = []
+        fields.reserveCapacity(count)
+        for _ in 0..<count {
+            let tag = try self.readWireInteger(as: UInt16.self, message, "extension.tag")
+            let length = try self.readWireInteger(as: UInt32.self, message, "extension.length")
+            guard let value = self.readSlice(length: Int(length)) else {
+                throw .truncated(message: message, field: "extension.value")
+            }
+            fields.append(WireExtensionField(tag: tag, value: value))
+        }
+        return fields
+    }
+}

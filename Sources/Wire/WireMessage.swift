@@ -1,0 +1,98 @@
+import NIOCore
+
+/// Every message Torpor peers exchange.
+public enum WireMessage: Hashable, Sendable {
+    case hello(Hello)
+    case welcome(Welcome)
+    case heartbeat(Heartbeat)
+    case error(ErrorMessage)
+    case monitoringReport(MonitoringReport)
+    case inventory(Inventory)
+    case commandResult(CommandResult)
+    case vmCommand(VMCommand)
+    case powerCommand(PowerCommand)
+    case statusRequest(StatusRequest)
+    case statusReply(StatusReply)
+    case samplesRequest(SamplesRequest)
+    case samplesReply(SamplesReply)
+
+    public var type: WireMessageType { payload.messageTypeOfInstance }
+
+    var payload: any WirePayload {
+        switch self {
+        case .hello(let payload): payload
+        case .welcome(let payload): payload
+        case .heartbeat(let payload): payload
+        case .error(let payload): payload
+        case .monitoringReport(let payload): payload
+        case .inventory(let payload): payload
+        case .commandResult(let payload): payload
+        case .vmCommand(let payload): payload
+        case .powerCommand(let payload): payload
+        case .statusRequest(let payload): payload
+        case .statusReply(let payload): payload
+        case .samplesRequest(let payload): payload
+        case .samplesReply(let payload): payload
+        }
+    }
+
+    /// Writes the payload followed by its extension area.
+    public func encodePayload(into buffer: inout ByteBuffer) {
+        switch self {
+        case .hello(let payload): Self.encode(payload, &buffer)
+        case .welcome(let payload): Self.encode(payload, &buffer)
+        case .heartbeat(let payload): Self.encode(payload, &buffer)
+        case .error(let payload): Self.encode(payload, &buffer)
+        case .monitoringReport(let payload): Self.encode(payload, &buffer)
+        case .inventory(let payload): Self.encode(payload, &buffer)
+        case .commandResult(let payload): Self.encode(payload, &buffer)
+        case .vmCommand(let payload): Self.encode(payload, &buffer)
+        case .powerCommand(let payload): Self.encode(payload, &buffer)
+        case .statusRequest(let payload): Self.encode(payload, &buffer)
+        case .statusReply(let payload): Self.encode(payload, &buffer)
+        case .samplesRequest(let payload): Self.encode(payload, &buffer)
+        case .samplesReply(let payload): Self.encode(payload, &buffer)
+        }
+    }
+
+    @inline(__always)
+    private static func encode<P: WirePayload>(_ payload: P, _ buffer: inout ByteBuffer) {
+        payload.encode(into: &buffer)
+        buffer.writeWireExtensionArea(payload.extensionFields)
+    }
+
+    /// Decodes a payload of the given type; it must be consumed exactly, extension area included.
+    public static func decode(type: WireMessageType, payload: inout ByteBuffer) throws(WireError) -> WireMessage {
+        switch type {
+        case .hello: .hello(try decode(Hello.self, &payload))
+        case .welcome: .welcome(try decode(Welcome.self, &payload))
+        case .heartbeat: .heartbeat(try decode(Heartbeat.self, &payload))
+        case .error: .error(try decode(ErrorMessage.self, &payload))
+        case .monitoringReport: .monitoringReport(try decode(MonitoringReport.self, &payload))
+        case .inventory: .inventory(try decode(Inventory.self, &payload))
+        case .commandResult: .commandResult(try decode(CommandResult.self, &payload))
+        case .vmCommand: .vmCommand(try decode(VMCommand.self, &payload))
+        case .powerCommand: .powerCommand(try decode(PowerCommand.self, &payload))
+        case .statusRequest: .statusRequest(try decode(StatusRequest.self, &payload))
+        case .statusReply: .statusReply(try decode(StatusReply.self, &payload))
+        case .samplesRequest: .samplesRequest(try decode(SamplesRequest.self, &payload))
+        case .samplesReply: .samplesReply(try decode(SamplesReply.self, &payload))
+        }
+    }
+
+    @inline(__always)
+    private static func decode<P: WirePayload>(_: P.Type, _ buffer: inout ByteBuffer) throws(WireError) -> P {
+        var payload = try P.decode(from: &buffer)
+        for field in try buffer.readWireExtensionArea(P.messageType) {
+            try payload.apply(extensionField: field)
+        }
+        guard buffer.readableBytes == 0 else {
+            throw .trailingBytes(message: P.messageType, count: buffer.readableBytes)
+        }
+        return payload
+    }
+}
+
+extension WirePayload {
+    var messageTypeOfInstance: WireMessageType { Self.messageType }
+}

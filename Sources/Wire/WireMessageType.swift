@@ -1,0 +1,41 @@
+/// The message type byte of a frame. Ranges group messages by who sends them (docs/protocol.md):
+/// 0x01–0x0F session (both directions), 0x10–0x1F agent → manager, 0x20–0x2F manager → agent,
+/// 0x30–0x3F diagnostics between agentctl and an agent.
+public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
+    case hello = 0x01
+    case welcome = 0x02
+    case heartbeat = 0x03
+    case error = 0x04
+
+    case monitoringReport = 0x10
+    case inventory = 0x11
+    case commandResult = 0x12
+
+    case vmCommand = 0x20
+    case powerCommand = 0x21
+
+    case statusRequest = 0x30
+    case statusReply = 0x31
+    case samplesRequest = 0x32
+    case samplesReply = 0x33
+}
+
+extension WireMessageType: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .hello: "Hello"
+        case .welcome: "Welcome"
+        case .heartbeat: "Heartbeat"
+        case .error: "Error"
+        case .monitoringReport: "MonitoringReport"
+        case .inventory: "Inventory"
+        case .commandResult: "CommandResult"
+        case .vmCommand: "VMCommand"
+        case .powerCommand: "PowerCommand"
+        case .statusRequest: "StatusRequest"
+        case .statusReply: "StatusReply"
+        case .samplesRequest: "SamplesRequest"
+        case .samplesReply: "SamplesReply"
+        }
+    }
+}

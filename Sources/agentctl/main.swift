@@ -1,0 +1,1 @@
+print("agentctl 0.1.0")

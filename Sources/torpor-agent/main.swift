@@ -1,0 +1,1 @@
+print("torpor-agent 0.1.0")

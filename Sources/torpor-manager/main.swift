@@ -1,0 +1,1 @@
+print("torpor-manager 0.1.0")

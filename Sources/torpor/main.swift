@@ -1,0 +1,1 @@
+print("torpor 0.1.0")
