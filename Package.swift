@@ -55,24 +55,26 @@ let package = Package(
         ),
         .target(name: "IPMIMonitoring", dependencies: ["CIPMIMonitoring"]),
 
+        // Strict YAML configuration files: unknown keys and bad values are errors naming key and line.
+        .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")]),
+
         // Power policies and drivers: standard library only.
         .target(name: "Energy"),
 
         .target(
             name: "Agent",
             dependencies: [
-                "Wire", "Transport", "Libvirt", "Systemd",
+                "Wire", "Transport", "Libvirt", "Systemd", "ConfigFile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
             name: "Manager",
             dependencies: [
-                "Wire", "Transport", "Energy",
+                "Wire", "Transport", "Energy", "ConfigFile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -147,6 +149,7 @@ let package = Package(
             dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "EnergyTests", dependencies: ["Energy"]),
+        .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(
             name: "AgentTests",
             dependencies: [
