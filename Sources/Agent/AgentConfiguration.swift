@@ -1,0 +1,171 @@
+import ConfigFile
+import Foundation
+import Wire
+
+/// Everything the agent reads from `/etc/torpor/agent.yaml` (documented in docs/agent.md), after flags
+/// have overridden the file.
+public struct AgentConfiguration: Sendable, Equatable {
+    public static let defaultPath = "/etc/torpor/agent.yaml"
+
+    public var hostID: String
+    public var hostname: String
+    public var libvirtURI = "qemu:///system"
+    /// Where the agent listens for agentctl and manager-initiated connections when not socket-activated.
+    public var listen = SocketAddressText(host: "0.0.0.0", port: 7701)
+    /// The manager to dial; nil runs the agent stand-alone (agentctl only).
+    public var manager: SocketAddressText?
+    public var sampleInterval: Duration = .seconds(3)
+    public var heartbeatInterval: Duration = .seconds(3)
+    public var ringCapacity = 60
+    public var procRoot = "/"
+    /// Interfaces counted as host traffic; empty means all but `lo`.
+    public var hostInterfaces: [String] = []
+    public var nicCapacityMegabitsPerSecond = 1000
+    public var power = PowerCommands()
+    public var wake = WakeSettings()
+    public var log = LogDestination.auto
+
+    public enum LogDestination: String, Sendable, CaseIterable {
+        case auto, journal, stderr
+    }
+
+    /// The program (and arguments) run for each power action; never through a shell.
+    public struct PowerCommands: Sendable, Equatable {
+        public var suspendToRam = ["systemctl", "suspend"]
+        public var suspendToDisk = ["systemctl", "hibernate"]
+        public var suspendToBoth = ["systemctl", "hybrid-sleep"]
+        public var shutdown = ["systemctl", "poweroff"]
+        public var timeout: Duration = .seconds(10)
+
+        public init() {}
+
+        public func command(for action: PowerCommand.Action) -> [String] {
+            switch action {
+            case .suspendToRam: suspendToRam
+            case .suspendToDisk: suspendToDisk
+            case .suspendToBoth: suspendToBoth
+            case .shutdown: shutdown
+            }
+        }
+    }
+
+    public init(hostname: String = ProcessInfo.processInfo.hostName) {
+        self.hostname = hostname
+        self.hostID = hostname
+    }
+
+    /// Reads a configuration file strictly: an unknown key or a bad value throws a ConfigError naming it.
+    public static func load(file: String) throws -> AgentConfiguration {
+        try load(section: ConfigSection(contentsOf: file))
+    }
+
+    public static func load(yaml: String, file: String) throws -> AgentConfiguration {
+        try load(section: ConfigSection(yaml: yaml, file: file))
+    }
+
+    static func load(section config: ConfigSection) throws -> AgentConfiguration {
+        var result = AgentConfiguration()
+        if let hostname = try config.string("hostname") { result.hostname = hostname; result.hostID = hostname }
+        if let hostID = try config.string("host_id") { result.hostID = hostID }
+        if let uri = try config.string("libvirt_uri") { result.libvirtURI = uri }
+        if let listen = try config.string("listen") {
+            result.listen = try SocketAddressText.parse(listen, key: "listen", file: config.file)
+        }
+        if let manager = try config.string("manager") {
+            result.manager = try SocketAddressText.parse(manager, key: "manager", file: config.file)
+        }
+        if let interval = try config.duration("sample_interval", minimum: .milliseconds(100)) {
+            result.sampleInterval = interval
+        }
+        if let interval = try config.duration("heartbeat_interval", minimum: .milliseconds(100)) {
+            result.heartbeatInterval = interval
+        }
+        if let capacity = try config.int("ring_capacity", in: 2...100_000) { result.ringCapacity = capacity }
+        if let root = try config.string("proc_root") { result.procRoot = root }
+        if let interfaces = try config.stringList("host_interfaces") { result.hostInterfaces = interfaces }
+        if let mbit = try config.int("nic_capacity_mbit", in: 1...10_000_000) { result.nicCapacityMegabitsPerSecond = mbit }
+        if let log = try config.choice("log", from: LogDestination.allCases.map(\.rawValue)) {
+            result.log = LogDestination(rawValue: log) ?? .auto
+        }
+        if let power = try config.section("power") {
+            for (key, path) in [
+                ("suspend_to_ram", \PowerCommands.suspendToRam), ("suspend_to_disk", \.suspendToDisk),
+                ("suspend_to_both", \.suspendToBoth), ("shutdown", \.shutdown),
+            ] {
+                guard let command = try power.stringList(key) else { continue }
+                guard !command.isEmpty, !command[0].isEmpty else {
+                    throw ConfigError(file: config.file, line: nil, key: "power.\(key)", problem: "the command is empty")
+                }
+                result.power[keyPath: path] = command
+            }
+            if let timeout = try power.duration("timeout", minimum: .milliseconds(100)) { result.power.timeout = timeout }
+        }
+        if let wake = try config.section("wake") {
+            if let mac = try wake.string("mac") {
+                guard let bytes = parseMAC(mac) else {
+                    throw ConfigError(file: config.file, line: nil, key: "wake.mac", problem: "'\(mac)' is not a MAC address")
+                }
+                result.wake.macAddress = bytes
+            }
+            if let target = try wake.string("wol_target") { result.wake.wakeOnLANTarget = target }
+            if let bmc = try wake.string("bmc") { result.wake.bmcAddress = bmc }
+            if let drivers = try wake.stringList("drivers") {
+                result.wake.drivers = try drivers.map { name in
+                    switch name {
+                    case "ipmi": .ipmi
+                    case "wol": .wakeOnLAN
+                    case "command": .command
+                    default:
+                        throw ConfigError(
+                            file: config.file,
+                            line: nil,
+                            key: "wake.drivers",
+                            problem: "'\(name)' is not one of ipmi, wol, command"
+                        )
+                    }
+                }
+            }
+        }
+        try config.rejectUnknownKeys()
+        return result
+    }
+
+    public var capacityNICBytesPerSecond: UInt64 { UInt64(nicCapacityMegabitsPerSecond) * 1_000_000 / 8 }
+}
+
+/// "host:port" as configured; IPv6 hosts in brackets ("[::1]:7701").
+public struct SocketAddressText: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    public static func parse(_ text: String, key: String, file: String) throws -> SocketAddressText {
+        guard let parsed = parse(text) else {
+            throw ConfigError(file: file, line: nil, key: key, problem: "'\(text)' is not host:port")
+        }
+        return parsed
+    }
+
+    public static func parse(_ text: String) -> SocketAddressText? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        return SocketAddressText(host: host, port: port)
+    }
+}
+
+func parseMAC(_ text: String) -> [UInt8]? {
+    let parts = text.split(separator: ":")
+    guard parts.count == 6 else { return nil }
+    let bytes = parts.compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
+    return bytes.count == 6 ? bytes : nil
+}

@@ -1,0 +1,62 @@
+import ConfigFile
+import Testing
+import Wire
+
+@testable import Agent
+
+@Suite struct AgentConfigurationTests {
+    @Test func defaultsWhenFileIsEmpty() throws {
+        let config = try AgentConfiguration.load(yaml: "", file: "agent.yaml")
+        #expect(config.libvirtURI == "qemu:///system")
+        #expect(config.sampleInterval == .seconds(3))
+        #expect(config.ringCapacity == 60)
+        #expect(config.power.suspendToRam == ["systemctl", "suspend"])
+        #expect(config.power.command(for: .shutdown) == ["systemctl", "poweroff"])
+        #expect(config.manager == nil)
+    }
+
+    @Test func fullFile() throws {
+        let config = try AgentConfiguration.load(
+            yaml: """
+                host_id: rack1-h3
+                libvirt_uri: test:///default
+                listen: 127.0.0.1:7801
+                manager: "[::1]:7700"
+                sample_interval: 1s
+                ring_capacity: 30
+                nic_capacity_mbit: 10000
+                power:
+                  suspend_to_ram: [/usr/local/bin/record, ram]
+                  timeout: 5s
+                wake:
+                  mac: "52:54:00:12:34:56"
+                  bmc: 127.0.0.1:9623
+                  drivers: [ipmi, wol]
+                """,
+            file: "agent.yaml"
+        )
+        #expect(config.hostID == "rack1-h3")
+        #expect(config.listen == SocketAddressText(host: "127.0.0.1", port: 7801))
+        #expect(config.manager == SocketAddressText(host: "::1", port: 7700))
+        #expect(config.power.suspendToRam == ["/usr/local/bin/record", "ram"])
+        #expect(config.power.timeout == .seconds(5))
+        #expect(config.wake.macAddress == [0x52, 0x54, 0x00, 0x12, 0x34, 0x56])
+        #expect(config.wake.drivers == [.ipmi, .wakeOnLAN])
+        #expect(config.capacityNICBytesPerSecond == 1_250_000_000)
+    }
+
+    @Test(arguments: [
+        ("libvirt_url: test:///default\n", "libvirt_url", "did you mean 'libvirt_uri'"),
+        ("listen: nowhere\n", "listen", "is not host:port"),
+        ("ring_capacity: 1\n", "ring_capacity", "outside"),
+        ("wake:\n  mac: 12:34\n", "wake.mac", "not a MAC address"),
+        ("wake:\n  drivers: [smoke-signal]\n", "wake.drivers", "not one of ipmi, wol, command"),
+        ("power:\n  shutdown: []\n", "power.shutdown", "empty"),
+        ("log: syslog\n", "log", "not one of"),
+    ])
+    func badInputNamesTheKey(yaml: String, key: String, problem: String) throws {
+        let error = try #require(throws: ConfigError.self) { try AgentConfiguration.load(yaml: yaml, file: "agent.yaml") }
+        #expect(error.key == key)
+        #expect(error.description.contains(problem))
+    }
+}
