@@ -28,7 +28,6 @@ public enum CommandRunnerError: Error, CustomStringConvertible, Equatable {
 }
 
 public enum CommandRunner {
-    static let setsidPath = "/usr/bin/setsid"
 
     /// Runs `argv`; after `timeout` sends SIGTERM, then SIGKILL a second later.
     public static func run(_ argv: [String], timeout: Duration, environment: [String: String]? = nil) async throws
@@ -37,15 +36,8 @@ public enum CommandRunner {
         precondition(!argv.isEmpty, "a command needs a program")
         let executable = try resolve(argv[0], path: (environment ?? ProcessInfo.processInfo.environment)["PATH"])
         let process = Process()
-        // setsid(1) makes the program a process-group leader without a shell, so a timeout can stop the
-        // program and anything it started (a child holding stderr open would otherwise outlive it).
-        if FileManager.default.isExecutableFile(atPath: setsidPath) {
-            process.executableURL = URL(fileURLWithPath: setsidPath)
-            process.arguments = [executable] + argv.dropFirst()
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = Array(argv.dropFirst())
-        }
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = Array(argv.dropFirst())
         if let environment { process.environment = environment }
         let stderr = Pipe()
         process.standardError = stderr
@@ -73,6 +65,8 @@ public enum CommandRunner {
             }
             let first = await group.next() ?? false
             if first {
+                // Foundation starts the program as a process-group leader: stop the whole group, so a child
+                // holding stderr open cannot outlive the timeout.
                 let group = -process.processIdentifier
                 kill(group, SIGTERM)
                 try? await Task.sleep(for: .seconds(1))
