@@ -1,0 +1,110 @@
+import Foundation
+import Libvirt
+import Logging
+import Wire
+
+/// Owns the collectors and the monitoring store: samples every interval, and answers what the manager link
+/// and agentctl ask about the host and its VMs. Sampling goes on whether or not a manager is connected.
+public actor AgentMonitor {
+    public let configuration: AgentConfiguration
+    public let capacity: HostCapacity
+    private var host: HostCollector
+    private var domains: DomainCollector
+    private var store: MonitoringStore
+    private let logger: Logger
+    private let startedAt = ContinuousClock.now
+    private var roundSubscribers: [UUID: AsyncStream<Int>.Continuation] = [:]
+    private var round = 0
+    private let link: ManagerLinkStatus
+
+    public init(
+        configuration: AgentConfiguration,
+        connection: LibvirtConnection,
+        link: ManagerLinkStatus,
+        logger: Logger
+    ) async throws {
+        self.configuration = configuration
+        self.link = link
+        self.logger = logger
+        self.host = HostCollector(procRoot: configuration.procRoot, interfaces: Set(configuration.hostInterfaces))
+        self.domains = DomainCollector(connection: connection)
+        self.store = MonitoringStore(ringCapacity: configuration.ringCapacity)
+        let node = try await connection.nodeInfo()
+        self.capacity = HostCapacity(
+            cores: UInt16(clamping: node.cores),
+            memoryBytes: node.memoryKiB * 1024,
+            nicRxBytesPerSecond: configuration.capacityNICBytesPerSecond,
+            nicTxBytesPerSecond: configuration.capacityNICBytesPerSecond
+        )
+    }
+
+    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    /// One sampling round: every collector, then the store. A failing collector is logged and skipped.
+    public func sampleOnce() async {
+        let time = SampleTime(monotonic: .now, wallClockMilliseconds: Self.nowMilliseconds())
+        var hostOutput: HostCollector.Output?
+        // Collectors are values: take them out, collect, put them back (rounds never overlap).
+        var host = self.host
+        var domains = self.domains
+        defer {
+            self.host = host
+            self.domains = domains
+        }
+        do {
+            hostOutput = try await host.collect(at: time)
+        } catch {
+            logger.warning("host collector failed", metadata: ["torpor.collector": "host", "torpor.error": "\(error)"])
+        }
+        do {
+            let vms = try await domains.collect(at: time)
+            store.record(time: time, host: hostOutput, vms: vms)
+        } catch {
+            logger.warning("domain collector failed", metadata: ["torpor.collector": "domains", "torpor.error": "\(error)"])
+            store.record(time: time, host: hostOutput, vms: store.vms.values.map(\.observation))
+        }
+        round += 1
+        for continuation in roundSubscribers.values { continuation.yield(round) }
+    }
+
+    /// Samples every `configuration.sampleInterval` until cancelled.
+    public func runSampling() async {
+        while !Task.isCancelled {
+            await sampleOnce()
+            try? await Task.sleep(for: configuration.sampleInterval)
+        }
+        for continuation in roundSubscribers.values { continuation.finish() }
+    }
+
+    /// A stream of round numbers, one element after each sampling round, for as long as the caller iterates.
+    public func rounds() -> AsyncStream<Int> {
+        let (stream, continuation) = AsyncStream<Int>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        roundSubscribers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        return stream
+    }
+
+    private func unsubscribe(_ id: UUID) { roundSubscribers[id] = nil }
+
+    public var inventoryGeneration: Int { store.inventoryGeneration }
+
+    public func inventory() -> Inventory { store.inventory(hostID: configuration.hostID) }
+
+    public func report() -> MonitoringReport? { store.report(timestampMilliseconds: Self.nowMilliseconds()) }
+
+    public func samples(vm: String, last: Int?) -> SamplesReply? { store.samples(vm: vm, last: last) }
+
+    public func status(agentVersion: String) -> StatusReply {
+        StatusReply(
+            hostID: configuration.hostID,
+            hostname: configuration.hostname,
+            agentVersion: agentVersion,
+            uptimeSeconds: UInt64((ContinuousClock.now - startedAt).components.seconds),
+            capacity: capacity,
+            manager: link.current,
+            host: store.host.last?.sample,
+            vms: store.statusVMs()
+        )
+    }
+}

@@ -1,0 +1,58 @@
+import Logging
+import Transport
+import Wire
+
+/// Answers requests on any connection, whether agentctl dialled in, the manager dialled in, or the agent
+/// dialled the manager. Each request runs in its own child task so a slow command never delays a ping.
+public struct AgentRequestHandler: Sendable {
+    public let monitor: AgentMonitor
+    public let executor: CommandExecutor
+    public let agentVersion: String
+    public let logger: Logger
+
+    public init(monitor: AgentMonitor, executor: CommandExecutor, agentVersion: String, logger: Logger) {
+        self.monitor = monitor
+        self.executor = executor
+        self.agentVersion = agentVersion
+        self.logger = logger
+    }
+
+    /// Serves requests until the connection's inbound side ends.
+    public func serve(_ connection: WireConnection) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            for try await envelope in connection.inbound where !envelope.isResponse {
+                group.addTask {
+                    guard let reply = await self.answer(envelope.message) else { return }
+                    if envelope.requestID != 0 {
+                        try await connection.reply(to: envelope.requestID, with: reply)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The reply to one message; nil for pushes that need none.
+    public func answer(_ message: WireMessage) async -> WireMessage? {
+        switch message {
+        case .statusRequest:
+            return .statusReply(await monitor.status(agentVersion: agentVersion))
+        case .samplesRequest(let request):
+            let last = request.last == 0 ? nil : Int(request.last)
+            guard let reply = await monitor.samples(vm: request.vmName, last: last) else {
+                return .commandResult(CommandResult(code: .notFound, message: "no VM named '\(request.vmName)' on this host"))
+            }
+            return .samplesReply(reply)
+        case .vmCommand(let command):
+            let result = await executor.execute(command)
+            await monitor.sampleOnce()
+            return .commandResult(result)
+        case .powerCommand(let command):
+            return .commandResult(await executor.execute(command))
+        case .heartbeat, .welcome, .commandResult:
+            return nil
+        case .hello, .error, .monitoringReport, .inventory, .statusReply, .samplesReply:
+            logger.notice("ignored unexpected message", metadata: ["torpor.message": "\(message.type)"])
+            return .commandResult(CommandResult(code: .unsupported, message: "an agent does not accept \(message.type)"))
+        }
+    }
+}

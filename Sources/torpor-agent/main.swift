@@ -1,1 +1,0 @@
-print("torpor-agent 0.1.0")
