@@ -1,1 +1,3 @@
-print("agentctl 0.1.0")
+import AgentControl
+
+await AgentCtl.main()

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Transport
+import Wire
+
+/// One short-lived connection to an agent: connect, ask, print, map failures to agentctl's exit codes.
+struct AgentSession {
+    let options: GlobalOptions
+
+    /// Connects, runs `body`, closes; every failure is printed (as JSON with --json) and becomes an ExitCode.
+    func run<T>(_ body: (WireConnection) async throws -> T) async throws -> T {
+        guard let endpoint = AgentEndpoint(options.agent) else { throw ExitCode(AgentCtlExit.usage) }
+        var logger = Logger(label: "agentctl")
+        logger.logLevel = .critical
+        let client = WireClient(
+            hello: Hello(role: .control, softwareVersion: AgentCtl.configuration.version, nodeName: "agentctl"),
+            connectTimeout: options.timeoutDuration,
+            logger: logger
+        )
+        let connection: WireConnection
+        do {
+            connection = try await client.connect(host: endpoint.host, port: endpoint.port)
+        } catch {
+            throw fail(error)
+        }
+        do {
+            let result = try await body(connection)
+            await connection.close()
+            return result
+        } catch let error as TransportError {
+            await connection.close()
+            throw fail(error)
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    func request(_ message: WireMessage, on connection: WireConnection) async throws(TransportError) -> WireMessage {
+        try await connection.request(message, timeout: options.timeoutDuration)
+    }
+
+    /// Prints the error and returns the exit code for it.
+    func fail(_ error: TransportError) -> ExitCode {
+        let code: Int32
+        switch error {
+        case .connectFailed, .connectTimedOut: code = AgentCtlExit.unreachable
+        case .timedOut, .handshakeTimedOut: code = AgentCtlExit.timedOut
+        default: code = AgentCtlExit.failed
+        }
+        let what = code == AgentCtlExit.unreachable ? "agent \(options.agent) unreachable" : "agent \(options.agent)"
+        return failure("\(what): \(error)", code: code)
+    }
+
+    /// Prints a failure message (JSON with --json) and returns its exit code.
+    func failure(_ message: String, code: Int32) -> ExitCode {
+        if options.json {
+            Output.printJSON(["error": message, "exitCode": Int(code)])
+        } else {
+            FileHandle.standardError.write(Data("agentctl: \(message)\n".utf8))
+        }
+        return ExitCode(code)
+    }
+
+    /// A reply that should have been `expected` but was something else.
+    func unexpected(_ reply: WireMessage, expected: String) -> ExitCode {
+        if case .commandResult(let result) = reply {
+            return failure("\(result.code): \(result.message)", code: AgentCtlExit.failed)
+        }
+        return failure("expected \(expected), the agent answered \(reply.type)", code: AgentCtlExit.failed)
+    }
+}

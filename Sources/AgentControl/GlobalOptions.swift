@@ -1,0 +1,38 @@
+import ArgumentParser
+
+/// Options every agentctl command shares.
+public struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "The agent's HOST:PORT.")
+    public var agent = "127.0.0.1:7701"
+
+    @Flag(name: .long, help: "Print JSON (sorted keys) instead of text.")
+    public var json = false
+
+    @Option(name: .long, help: "Seconds to wait for the agent to connect and answer.")
+    public var timeout: Double = 10
+
+    public init() {}
+
+    public mutating func validate() throws {
+        guard AgentEndpoint(agent) != nil else { throw ValidationError("--agent must be HOST:PORT, got '\(agent)'") }
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    var timeoutDuration: Duration { .milliseconds(Int64(timeout * 1000)) }
+}
+
+struct AgentEndpoint {
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+}

@@ -1,0 +1,169 @@
+import CLibvirt
+import Foundation
+
+/// An open libvirt connection (`virConnectPtr`) to any URI: `test:///default`, `test:///ABS/PATH/node.xml`,
+/// `qemu:///system?socket=...`, `qemu+tcp://HOST/system`.
+///
+/// Every libvirt call of the connection, and of the domains obtained from it, runs on the connection's own
+/// thread (`LibvirtExecutor`); the public API is `async` and hops there.
+/// https://libvirt.org/html/libvirt-libvirt-host.html
+public final class LibvirtConnection: Sendable {
+    /// The URI the connection was opened with.
+    public let uri: String
+    let executor: LibvirtExecutor
+    let handle: ConnectionHandle
+
+    private init(uri: String, executor: LibvirtExecutor, handle: ConnectionHandle) {
+        self.uri = uri
+        self.executor = executor
+        self.handle = handle
+    }
+
+    /// Opens `uri` read-write. A bad or unreachable URI throws a `LibvirtError` whose `subject` is the URI.
+    public static func open(_ uri: String) async throws(LibvirtError) -> LibvirtConnection {
+        // Event loop and error handler first: drivers need the loop when they start.
+        try LibvirtEventLoop.ensureInitialized()
+        let executor = LibvirtExecutor(name: "libvirt-conn")
+        do throws(LibvirtError) {
+            let handle = try await executor.run { () throws(LibvirtError) in try ConnectionHandle.open(uri: uri) }
+            return LibvirtConnection(uri: uri, executor: executor, handle: handle)
+        } catch {
+            executor.shutdown()
+            throw error
+        }
+    }
+
+    /// `open` for synchronous callers (tests); blocks the calling thread.
+    static func openBlocking(_ uri: String) throws(LibvirtError) -> LibvirtConnection {
+        try LibvirtEventLoop.ensureInitialized()
+        let executor = LibvirtExecutor(name: "libvirt-conn")
+        do throws(LibvirtError) {
+            let handle = try executor.runSync { () throws(LibvirtError) in try ConnectionHandle.open(uri: uri) }
+            return LibvirtConnection(uri: uri, executor: executor, handle: handle)
+        } catch {
+            executor.shutdown()
+            throw error
+        }
+    }
+
+    deinit {
+        // Never block here: this may run on any thread, even the executor's own. The close job runs after
+        // every job already queued, then the thread exits.
+        let handle = self.handle
+        executor.enqueue {
+            handle.close()
+        }
+        executor.shutdown()
+    }
+
+    /// Deregisters event callbacks (finishing their streams) and closes the connection. Later calls on it, or on
+    /// its domains, throw `invalidConnection`. Closing twice is harmless.
+    public func close() async {
+        let handle = self.handle
+        _ = try? await executor.run {
+            handle.close()
+        }
+    }
+
+    /// CPU, memory and hostname of the node the connection talks to.
+    public func nodeInfo() async throws(LibvirtError) -> NodeInfo {
+        try await hop { blocking throws(LibvirtError) in try blocking.nodeInfo() }
+    }
+
+    /// The node's hostname (`virConnectGetHostname`).
+    public func hostname() async throws(LibvirtError) -> String {
+        try await hop { blocking throws(LibvirtError) in try blocking.hostname() }
+    }
+
+    /// Runs one blocking-layer operation on the executor thread for an async caller.
+    func hop<Value: Sendable>(
+        _ operation: @escaping @Sendable (Blocking) throws(LibvirtError) -> Value
+    ) async throws(LibvirtError) -> Value {
+        let blocking = self.blocking
+        return try await executor.run { () throws(LibvirtError) in try operation(blocking) }
+    }
+
+    /// The synchronous layer, for tests and for code already running on the executor thread.
+    var blocking: Blocking { Blocking(connection: self) }
+
+    /// Synchronous versions of the connection's operations. Each blocks the caller until the executor thread has
+    /// run it; called from a job on that thread it runs inline.
+    struct Blocking: Sendable {
+        let connection: LibvirtConnection
+
+        /// Runs `body` on the executor thread with the open `virConnectPtr`.
+        func withConnection<Value: Sendable>(
+            _ function: String,
+            _ body: @escaping @Sendable (virConnectPtr) throws(LibvirtError) -> Value
+        ) throws(LibvirtError) -> Value {
+            let handle = connection.handle
+            return try connection.executor.runSync { () throws(LibvirtError) in
+                try body(try handle.requirePointer(for: function))
+            }
+        }
+
+        func nodeInfo() throws(LibvirtError) -> NodeInfo {
+            let uri = connection.uri
+            return try withConnection("virNodeGetInfo") { pointer throws(LibvirtError) in
+                var info = virNodeInfo()
+                try check(virNodeGetInfo(pointer, &info), "virNodeGetInfo", subject: uri)
+                return NodeInfo(info, hostname: try Self.hostname(of: pointer, uri: uri))
+            }
+        }
+
+        func hostname() throws(LibvirtError) -> String {
+            let uri = connection.uri
+            return try withConnection("virConnectGetHostname") { pointer throws(LibvirtError) in
+                try Self.hostname(of: pointer, uri: uri)
+            }
+        }
+
+        private static func hostname(of pointer: virConnectPtr, uri: String) throws(LibvirtError) -> String {
+            // Caller-owned string: takeString frees it.
+            CInterop.takeString(try check(virConnectGetHostname(pointer), "virConnectGetHostname", subject: uri))
+        }
+    }
+}
+
+/// Owns the `virConnectPtr` and the event callbacks registered on it.
+final class ConnectionHandle: @unchecked Sendable {
+    // @unchecked: `pointer` and `lifecycleSinks` are only touched on the connection's executor thread, which runs
+    // one job at a time (and in deinit, when nothing else can reach the handle).
+    /// nil once closed.
+    private(set) var pointer: virConnectPtr?
+    /// Lifecycle callbacks by libvirt callback ID; each sink is also retained once by libvirt (see Events).
+    var lifecycleSinks: [Int32: LifecycleEventSink] = [:]
+    let uri: String
+
+    private init(uri: String, pointer: virConnectPtr) {
+        self.uri = uri
+        self.pointer = pointer
+    }
+
+    /// `virConnectOpen` returns a new reference owned by this handle and dropped by `virConnectClose`.
+    static func open(uri: String) throws(LibvirtError) -> ConnectionHandle {
+        ConnectionHandle(uri: uri, pointer: try check(virConnectOpen(uri), "virConnectOpen", subject: uri))
+    }
+
+    /// The open pointer, or `invalidConnection` after `close()`.
+    func requirePointer(for function: String) throws(LibvirtError) -> virConnectPtr {
+        guard let pointer else {
+            throw .wrapper(.invalidConnection, "the connection is closed", function: function, subject: uri)
+        }
+        return pointer
+    }
+
+    func close() {
+        guard let pointer else { return }
+        deregisterAllLifecycleCallbacks(on: pointer)
+        // Returns how many references remain (libvirt domain objects hold some); fails only for a bad pointer.
+        if virConnectClose(pointer) < 0 {
+            virResetLastError()
+        }
+        self.pointer = nil
+    }
+
+    deinit {
+        close()
+    }
+}

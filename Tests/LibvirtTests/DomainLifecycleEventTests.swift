@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+@testable import Libvirt
+
+@Suite struct DomainLifecycleEventTests {
+    @Test func startSuspendDestroyArriveInOrder() async throws {
+        let connection = try await NodeFixture.open()
+        let events = try await connection.domainLifecycleEvents()
+        let web = try await connection.domain(named: "web-1")
+
+        try await web.suspend()
+        try await web.resume()
+        try await web.destroy()
+        try await web.start()
+
+        let received = await firstEvents(4, of: events)
+        #expect(received.map(\.kind) == [.suspended, .resumed, .stopped, .started])
+        #expect(received.allSatisfy { $0.name == "web-1" && $0.uuid == web.uuid })
+        // VIR_DOMAIN_EVENT_STOPPED_DESTROYED and VIR_DOMAIN_EVENT_STARTED_BOOTED.
+        #expect(received.map(\.detail) == [0, 0, 1, 0])
+    }
+
+    @Test func defineAndUndefineAreReported() async throws {
+        let connection = try await NodeFixture.open()
+        let events = try await connection.domainLifecycleEvents()
+        let name = DefaultDriver.uniqueName("events")
+        let domain = try await connection.defineDomain(xml: DefaultDriver.domainXML(name: name))
+        try await domain.undefine()
+
+        let received = await firstEvents(2, of: events)
+        #expect(received.map(\.kind) == [.defined, .undefined])
+        #expect(received.allSatisfy { $0.name == name && $0.uuid == domain.uuid })
+    }
+
+    @Test func closingTheConnectionFinishesTheStream() async throws {
+        let connection = try await NodeFixture.open()
+        let events = try await connection.domainLifecycleEvents()
+        #expect(try connection.executor.runSync { connection.handle.lifecycleSinks.count } == 1)
+        await connection.close()
+        let ended = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in events {}
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(ended)
+    }
+
+    @Test func droppingTheStreamDeregistersTheCallback() async throws {
+        let connection = try await NodeFixture.open()
+        do {
+            let events = try await connection.domainLifecycleEvents()
+            _ = events
+            #expect(try connection.executor.runSync { connection.handle.lifecycleSinks.count } == 1)
+        }
+        // onTermination queued the deregistration; this job runs after it.
+        #expect(try connection.executor.runSync { connection.handle.lifecycleSinks.count } == 0)
+        // And the connection still works, with new subscriptions too.
+        _ = try await connection.domainLifecycleEvents()
+        #expect(try await connection.allDomains().count == 3)
+    }
+
+    @Test func kindsMirrorLibvirtNumbers() {
+        let kinds = (0...8).map { DomainLifecycleEvent.Kind(libvirtValue: Int32($0)) }
+        #expect(
+            kinds == [
+                .defined, .undefined, .started, .suspended, .resumed, .stopped, .shutdown, .pmSuspended, .crashed,
+            ]
+        )
+        #expect(DomainLifecycleEvent.Kind(libvirtValue: 42) == .unknown(42))
+    }
+
+    /// The first `count` events, or fewer if they do not arrive within a few seconds.
+    private func firstEvents(
+        _ count: Int,
+        of events: AsyncStream<DomainLifecycleEvent>,
+        timeout: Duration = .seconds(5)
+    ) async -> [DomainLifecycleEvent] {
+        await withTaskGroup(of: [DomainLifecycleEvent]?.self) { group in
+            group.addTask {
+                var received: [DomainLifecycleEvent] = []
+                for await event in events {
+                    received.append(event)
+                    if received.count == count { break }
+                }
+                return received
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            var received: [DomainLifecycleEvent] = []
+            // Whichever ends first cancels the other; a timed-out collector still returns what it saw.
+            for await result in group {
+                group.cancelAll()
+                if let result { received = result }
+            }
+            return received
+        }
+    }
+}
