@@ -58,6 +58,10 @@ let package = Package(
         // Strict YAML configuration files: unknown keys and bad values are errors naming key and line.
         .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")]),
 
+        // Placement: resource vectors, estimators and placement policies as pure functions of a cluster
+        // snapshot, so the manager, the energy policy and a trace simulator share them. Standard library only.
+        .target(name: "Placement"),
+
         // Power policies and drivers: standard library only.
         .target(name: "Energy"),
 
@@ -74,7 +78,7 @@ let package = Package(
         .target(
             name: "Manager",
             dependencies: [
-                "Wire", "Transport", "Energy", "ConfigFile",
+                "Wire", "Transport", "Energy", "Placement", "ConfigFile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -108,13 +112,16 @@ let package = Package(
             name: "torpor-manager",
             dependencies: ["Manager", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "agentctl", dependencies: ["AgentControl"]),
+        .executableTarget(
+            name: "agentctl",
+            dependencies: ["AgentControl", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(name: "torpor", dependencies: ["TorporCLI"]),
 
         // Benchmarks (release build): bench/run NAME.
         .executableTarget(
             name: "torpor-bench",
-            dependencies: ["Wire", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Wire", "Placement", .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/torpor-bench"
         ),
         // libFuzzer target over the frame decoder: scripts/fuzz-wire.
@@ -149,6 +156,7 @@ let package = Package(
             dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "EnergyTests", dependencies: ["Energy"]),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(
             name: "AgentTests",

@@ -1,3 +1,0 @@
-import AgentControl
-
-await AgentCtl.main()
