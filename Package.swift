@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "Manager",
             dependencies: [
-                "Wire", "Transport", "Energy", "Placement", "ConfigFile",
+                "Wire", "Transport", "Energy", "Placement", "ConfigFile", "Systemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -19,6 +19,9 @@ public struct AgentCtl: AsyncParsableCommand {
         subcommands: [Status.self, Samples.self, Ping.self, VM.self]
     )
 
+    // Declared here too so `agentctl --agent HOST:PORT status` works as well as `agentctl status --agent …`.
+    @OptionGroup public var options: GlobalOptions
+
     public init() {}
 }
 

@@ -1,0 +1,42 @@
+import Logging
+import Transport
+import Wire
+
+/// Serves one agent's connection: records heartbeats, inventories and reports until the connection ends.
+struct AgentSession {
+    let registry: HostRegistry
+    let logHeartbeats: Bool
+    let logger: Logger
+
+    func serve(_ connection: WireConnection, description: AgentDescription) async throws {
+        let hostID = description.hostID
+        var logger = logger
+        logger[metadataKey: "torpor.host"] = "\(hostID)"
+        await registry.join(description, at: .now)
+        defer { logger.notice("agent connection closed") }
+        for try await envelope in connection.inbound {
+            switch envelope.message {
+            case .heartbeat(let heartbeat):
+                await registry.heartbeat(from: hostID, at: .now)
+                if logHeartbeats {
+                    logger.info("heartbeat", metadata: ["torpor.sequence": "\(heartbeat.sequence)"])
+                } else {
+                    logger.debug("heartbeat", metadata: ["torpor.sequence": "\(heartbeat.sequence)"])
+                }
+            case .inventory(let inventory):
+                await registry.record(inventory, from: hostID)
+                logger.info(
+                    "inventory",
+                    metadata: ["torpor.vms": "\(inventory.vms.map { "\($0.name)(\($0.state))" }.joined(separator: ","))"]
+                )
+            case .monitoringReport(let report):
+                // A report proves the agent is alive as much as a heartbeat does.
+                await registry.heartbeat(from: hostID, at: .now)
+                await registry.record(report, from: hostID, at: .now)
+                logger.debug("report", metadata: ["torpor.vms": "\(report.vms.count)"])
+            default:
+                logger.notice("unexpected message from agent", metadata: ["torpor.message": "\(envelope.message.type)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Wire
+
+/// What the group manager knows about one host.
+public struct HostRecord: Sendable {
+    public enum State: String, Sendable, Hashable, CaseIterable {
+        /// Joined and heartbeating.
+        case active = "ACTIVE"
+        /// Put to sleep by the energy saver.
+        case sleeping = "SLEEPING"
+        /// A wake was sent; waiting for the agent to rejoin.
+        case waking = "WAKING"
+        /// Heartbeats stopped without a sleep order.
+        case failed = "FAILED"
+    }
+
+    public var description: AgentDescription
+    public var state: State
+    public var joinedAt: ContinuousClock.Instant
+    public var lastHeartbeat: ContinuousClock.Instant
+    public var lastReport: ContinuousClock.Instant?
+    public var inventory: Inventory?
+    public var heartbeats: UInt64 = 0
+    public var reports: RingBufferOfReports
+
+    public var hostID: String { description.hostID }
+}
+
+/// The newest reports of a host, fixed capacity.
+public struct RingBufferOfReports: Sendable {
+    public let capacity: Int
+    private var storage: [MonitoringReport] = []
+    private var head = 0
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        storage.reserveCapacity(capacity)
+    }
+
+    public var count: Int { storage.count }
+
+    public mutating func append(_ report: MonitoringReport) {
+        if storage.count < capacity {
+            storage.append(report)
+        } else {
+            storage[head] = report
+            head = (head + 1) % capacity
+        }
+    }
+
+    public var last: MonitoringReport? {
+        storage.isEmpty ? nil : storage[(head + storage.count - 1) % storage.count]
+    }
+}

@@ -1,0 +1,95 @@
+import Logging
+import ServiceLifecycle
+import Systemd
+import Transport
+import Wire
+
+/// `torpor-manager` as one service. Today it plays the group-manager role only: it accepts agents,
+/// assigns them heartbeat and report intervals, keeps their monitoring, and detects failed hosts.
+public struct ManagerDaemon: Service {
+    public static let version = "0.1.0"
+
+    public let configuration: ManagerConfiguration
+    public let registry: HostRegistry
+    public let logger: Logger
+    public let onListening: @Sendable (Int?) -> Void
+
+    public init(configuration: ManagerConfiguration, logger: Logger, onListening: @escaping @Sendable (Int?) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.logger = logger
+        self.registry = HostRegistry(ringCapacity: configuration.ringCapacity, logger: logger)
+        self.onListening = onListening
+    }
+
+    public enum StartupError: Error, CustomStringConvertible {
+        case listen(String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .listen(let address, let reason): "cannot listen on \(address) (listen): \(reason)"
+            }
+        }
+    }
+
+    public func run() async throws {
+        guard let colon = configuration.listen.lastIndex(of: ":"),
+            let port = Int(configuration.listen[configuration.listen.index(after: colon)...])
+        else { throw StartupError.listen(configuration.listen, reason: "not host:port") }
+        let host = String(configuration.listen[..<colon])
+        let session = AgentSession(registry: registry, logHeartbeats: configuration.logHeartbeats, logger: logger)
+        let configuration = self.configuration
+        let server: WireServer
+        do {
+            server = try await WireServer.bind(
+                host: host,
+                port: port,
+                logger: logger,
+                welcome: { hello, version in
+                    Welcome(
+                        version: version,
+                        role: .manager,
+                        softwareVersion: Self.version,
+                        nodeName: configuration.managerID,
+                        assignment: hello.role == .agent
+                            ? Welcome.Assignment(
+                                managerID: configuration.managerID,
+                                heartbeatIntervalMilliseconds: Self.milliseconds(configuration.heartbeatInterval),
+                                reportIntervalMilliseconds: Self.milliseconds(configuration.reportInterval)
+                            ) : nil
+                    )
+                },
+                handler: { connection in
+                    guard let description = connection.peer.hello?.agent else { return }
+                    try await session.serve(connection, description: description)
+                }
+            )
+        } catch {
+            throw StartupError.listen(configuration.listen, reason: "\(error)")
+        }
+        onListening(server.port)
+        logger.info("manager ready", metadata: ["torpor.listen": "\(configuration.listen)", "torpor.port": "\(server.port ?? 0)"])
+        let notifier = SystemdNotifier()
+        _ = try? notifier.ready()
+        let registry = self.registry
+        try await withGracefulShutdownHandler {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await server.run() }
+                    group.addTask {
+                        // Failure detection: check a few times per timeout.
+                        while (try? await Task.sleep(for: configuration.heartbeatTimeout / 4)) != nil {
+                            _ = await registry.expire(timeout: configuration.heartbeatTimeout, at: .now)
+                        }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            _ = try? notifier.stopping()
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> UInt32 {
+        let (seconds, attoseconds) = duration.components
+        return UInt32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import ConfigFile
+import Foundation
+import Logging
+import Manager
+import ServiceLifecycle
+import Systemd
+
+@main
+struct TorporManager: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "torpor-manager",
+        abstract: "Torpor's manager: agents join it, it keeps their monitoring and detects failed hosts.",
+        discussion: """
+            Settings come from the configuration file (default \(ManagerConfiguration.defaultPath)); flags override \
+            it. Exit status: 0 after a clean stop, 1 on a runtime failure, 64 on bad flags or configuration.
+            """,
+        version: ManagerDaemon.version
+    )
+
+    @Option(name: .long, help: "Configuration file (a missing default file means built-in defaults).")
+    var config: String?
+
+    @Option(name: .long, help: "host:port to listen on for agents and clients (listen).")
+    var listen: String?
+
+    @Option(name: .long, help: "Heartbeat interval assigned to agents, e.g. 3s (heartbeat_interval).")
+    var heartbeatInterval: String?
+
+    @Option(name: .long, help: "Silence after which a host is FAILED, e.g. 10s (heartbeat_timeout).")
+    var heartbeatTimeout: String?
+
+    @Flag(name: .long, help: "Log every heartbeat at info level (log_heartbeats).")
+    var logHeartbeats = false
+
+    @Option(name: .long, help: "Log destination: auto, journal or stderr.")
+    var log = "auto"
+
+    func loadConfiguration() throws -> ManagerConfiguration {
+        var configuration: ManagerConfiguration
+        if let config {
+            configuration = try ManagerConfiguration.load(file: config)
+        } else if FileManager.default.fileExists(atPath: ManagerConfiguration.defaultPath) {
+            configuration = try ManagerConfiguration.load(file: ManagerConfiguration.defaultPath)
+        } else {
+            configuration = ManagerConfiguration()
+        }
+        func duration(_ flag: String, _ text: String) throws -> Duration {
+            guard let value = ConfigSection.parseDuration(text), value >= .milliseconds(100) else {
+                throw ConfigError(file: "command line", line: nil, key: "--\(flag)", problem: "'\(text)' is not a duration")
+            }
+            return value
+        }
+        if let listen { configuration.listen = listen }
+        if let heartbeatInterval { configuration.heartbeatInterval = try duration("heartbeat-interval", heartbeatInterval) }
+        if let heartbeatTimeout { configuration.heartbeatTimeout = try duration("heartbeat-timeout", heartbeatTimeout) }
+        if logHeartbeats { configuration.logHeartbeats = true }
+        guard ["auto", "journal", "stderr"].contains(log) else {
+            throw ConfigError(file: "command line", line: nil, key: "--log", problem: "'\(log)' is not one of auto, journal, stderr")
+        }
+        return configuration
+    }
+
+    func run() async throws {
+        let configuration: ManagerConfiguration
+        do {
+            configuration = try loadConfiguration()
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
+            throw ExitCode(64)
+        }
+        let destination = log
+        LoggingSystem.bootstrap { label in
+            switch destination {
+            case "journal": JournalLogHandler(label: label, identifier: "torpor-manager")
+            case "stderr": StreamLogHandler.standardError(label: label)
+            default: makeDaemonLogHandler(label: label, identifier: "torpor-manager")
+            }
+        }
+        let logger = Logger(label: "torpor.manager")
+        let daemon = ManagerDaemon(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        do {
+            try await group.run()
+        } catch let error as ManagerDaemon.StartupError {
+            FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}

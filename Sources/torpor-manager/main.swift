@@ -1,1 +1,0 @@
-print("torpor-manager 0.1.0")
