@@ -1,0 +1,33 @@
+import Foundation
+
+/// What the end-to-end tests need from the machine; a missing piece skips them with the reason shown.
+enum Prerequisites {
+    /// `scripts/with-journald` needs root for mount and PID namespaces, and systemd-journald.
+    static let privateJournald: Bool = {
+        FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journald")
+            && succeeds([
+                "/usr/bin/unshare", "--mount", "--propagation", "private", "--pid", "--fork",
+                "--mount-proc", "true",
+            ])
+    }()
+
+    static let systemdSocketActivate = FileManager.default.isExecutableFile(atPath: systemdSocketActivatePath)
+    static let systemdSocketActivatePath = "/usr/bin/systemd-socket-activate"
+
+    static let systemdAnalyze = FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")
+
+    private static func succeeds(_ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            return false
+        }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+extension SystemdSuite {
+    /// units/*.service and *.socket through `systemd-analyze verify`, via scripts/verify-units, which also
+    /// fails on warnings (verify exits 0 on unknown keys).
+    @Suite struct UnitFilesTests {
+        @Test(.enabled(if: Prerequisites.systemdAnalyze, "systemd-analyze not installed (apt-get install systemd)"))
+        func unitsVerifyWithoutWarnings() async throws {
+            let directory = try TemporaryDirectory("units")
+            defer { directory.remove() }
+            let run = try await ChildProcess.run(
+                ["\(repositoryRoot)/scripts/verify-units"],
+                outputPath: directory.file("output")
+            )
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains("3 unit(s) clean"), "\(run.output)")
+        }
+
+        /// The check itself must catch what verify only warns about.
+        @Test(.enabled(if: Prerequisites.systemdAnalyze, "systemd-analyze not installed (apt-get install systemd)"))
+        func verifyUnitsFailsOnAnUnknownKey() async throws {
+            let directory = try TemporaryDirectory("units")
+            defer { directory.remove() }
+            let unit = try String(contentsOfFile: "\(repositoryRoot)/units/torpor-manager.service", encoding: .utf8)
+            let broken = unit.replacingOccurrences(of: "[Service]\n", with: "[Service]\nRestartSecs=2s\n")
+            try broken.write(toFile: directory.file("torpor-manager.service"), atomically: true, encoding: .utf8)
+
+            let run = try await ChildProcess.run(
+                ["\(repositoryRoot)/scripts/verify-units", directory.file("torpor-manager.service")],
+                outputPath: directory.file("output")
+            )
+            #expect(run.status == 1)
+            #expect(run.output.contains("Unknown key 'RestartSecs'"), "\(run.output)")
+        }
+
+        @Test func agentUnitsCarryTheContract() throws {
+            let socket = try String(contentsOfFile: "\(repositoryRoot)/units/torpor-agent.socket", encoding: .utf8)
+            let service = try String(contentsOfFile: "\(repositoryRoot)/units/torpor-agent.service", encoding: .utf8)
+            let lines = { (text: String) in Set(text.split(separator: "\n").map(String.init)) }
+            // The agent looks its socket up by this name (ListenFileDescriptors.take()).
+            #expect(
+                lines(socket).isSuperset(of: ["ListenStream=7701", "FileDescriptorName=torpor-agent", "Accept=no"])
+            )
+            #expect(
+                lines(service).isSuperset(of: [
+                    "Type=notify", "NotifyAccess=main", "WatchdogSec=30s", "KillMode=process",
+                    "Requires=torpor-agent.socket",
+                    "ExecStart=/usr/bin/torpor-agent --config /etc/torpor/agent.yaml",
+                ])
+            )
+        }
+    }
+}
