@@ -1,0 +1,85 @@
+import Logging
+import NIOCore
+import Wire
+
+/// A channel with the Wire pipeline installed whose handshake has not finished yet.
+///
+/// The pipeline is framing first (`ByteToMessageHandler(WireMessageDecoder)`,
+/// `MessageToByteHandler(WireMessageEncoder)`) and the session last, so a TLS handler can later be added at the
+/// front without touching either.
+struct EstablishingConnection: Sendable {
+    let channel: any Channel
+    let session: NIOLoopBound<WireSessionHandler>
+    let inbound: WireInboundSequence
+    /// Listener only: the dialler's Hello, for the application to decide the Welcome.
+    let helloReceived: EventLoopFuture<HelloReceived>?
+    let established: EventLoopFuture<WirePeer>
+    let logger: Logger
+
+    /// Installs the pipeline; call on the channel's event loop, before the channel is active.
+    static func install(
+        on channel: any Channel,
+        role: HandshakeStateMachine.Role,
+        configuration: WireConnectionConfiguration,
+        logger: Logger
+    ) throws -> EstablishingConnection {
+        let handler = WireSessionHandler(
+            role: role,
+            configuration: configuration,
+            logger: logger,
+            eventLoop: channel.eventLoop
+        )
+        let session = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        let (inbound, source) = WireInboundSequence.make(session: session, configuration: configuration)
+        handler.attach(inboundSource: source)
+        try channel.pipeline.syncOperations.addHandlers(
+            ByteToMessageHandler(WireMessageDecoder(maximumPayloadLength: configuration.maximumPayloadLength)),
+            MessageToByteHandler(WireMessageEncoder()),
+            handler
+        )
+        return EstablishingConnection(
+            channel: channel,
+            session: session,
+            inbound: inbound,
+            helloReceived: handler.helloReceivedFuture,
+            established: handler.establishedFuture,
+            logger: logger
+        )
+    }
+
+    /// Waits for the handshake; cancelling the waiting task closes the channel.
+    func waitUntilEstablished() async throws(TransportError) -> WirePeer {
+        let channel = self.channel
+        do {
+            return try await withTaskCancellationHandler {
+                try await established.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
+        } catch {
+            throw Task.isCancelled ? .cancelled : TransportError(error)
+        }
+    }
+
+    /// Listener only: waits for the dialler's Hello; cancelling the waiting task closes the channel.
+    func waitForHello() async throws(TransportError) -> HelloReceived {
+        guard let helloReceived else { preconditionFailure("only a listener waits for Hello") }
+        let channel = self.channel
+        do {
+            return try await withTaskCancellationHandler {
+                try await helloReceived.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
+        } catch {
+            throw Task.isCancelled ? .cancelled : TransportError(error)
+        }
+    }
+}
+
+extension TransportError {
+    /// Our own errors pass through; anything else from NIO means the channel is gone.
+    init(_ error: any Error) {
+        self = (error as? TransportError) ?? .connectionClosed
+    }
+}

@@ -1,0 +1,100 @@
+import Logging
+import NIOCore
+import Wire
+
+/// One established Wire connection, on either side.
+///
+/// Requests get increasing request ids and are matched to the frame that carries the `.response` flag and the same
+/// id. Everything else the peer sends arrives on `inbound`, except Heartbeat requests (pings), which the connection
+/// answers itself with the same Heartbeat as a response. An Error frame answering a request fails that request with
+/// `TransportError.peerError`; an unsolicited Error frame closes the connection and fails every pending request
+/// with it. When the connection is lost, pending requests fail with `TransportError.connectionClosed`.
+public final class WireConnection: Sendable {
+    /// The peer's Hello or Welcome, the negotiated version and the remote address.
+    public let peer: WirePeer
+    /// Requests and pushes from the peer; see `WireInboundSequence` (single consumer, back-pressured).
+    public let inbound: WireInboundSequence
+    /// Carries the connection's metadata (`torpor.peer`, `torpor.peer_node`, ...).
+    public let logger: Logger
+
+    private let channel: any Channel
+    private let session: NIOLoopBound<WireSessionHandler>
+
+    init(_ establishing: EstablishingConnection, peer: WirePeer) {
+        self.peer = peer
+        self.inbound = establishing.inbound
+        self.channel = establishing.channel
+        self.session = establishing.session
+        var logger = establishing.logger
+        logger[transportMetadataKey: .peer] = peer.remoteAddress.map { "\($0.endpointDescription)" } ?? "unknown"
+        logger[transportMetadataKey: .peerNode] = "\(peer.nodeName)"
+        logger[transportMetadataKey: .peerRole] = "\(peer.role)"
+        self.logger = logger
+    }
+
+    /// The protocol version every frame on this connection carries.
+    public var version: UInt8 { peer.version }
+
+    public var remoteAddress: SocketAddress? { peer.remoteAddress }
+
+    /// False once the connection has closed, for whatever reason.
+    public var isOpen: Bool { channel.isActive }
+
+    /// Sends `message` as a request and waits for the response with the same request id.
+    ///
+    /// Throws `.timedOut(after:)` when no response came in time (a late response is dropped), `.peerError` when
+    /// the peer answered with an Error frame, `.connectionClosed` when the connection went away, and `.cancelled`
+    /// when the calling task was cancelled.
+    public func request(_ message: WireMessage, timeout: Duration) async throws(TransportError) -> WireMessage {
+        guard !Task.isCancelled else { throw .cancelled }
+        let session = self.session
+        let promise = channel.eventLoop.makePromise(of: WireMessage.self)
+        session.eventLoop.execute { session.value.startRequest(message, timeout: timeout, promise: promise) }
+        do {
+            // The cancel is queued after the start on the same event loop, so it always finds the request.
+            return try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                session.eventLoop.execute { session.value.cancelRequest(promise) }
+            }
+        } catch {
+            throw TransportError(error)
+        }
+    }
+
+    /// Sends an unsolicited message (request id 0). Returns once the frame has been handed to the socket.
+    public func send(_ message: WireMessage) async throws(TransportError) {
+        try await write(message, flags: [], requestID: 0)
+    }
+
+    /// Answers the peer's request `requestID` (from an inbound envelope) with `message`.
+    public func reply(to requestID: UInt32, with message: WireMessage) async throws(TransportError) {
+        try await write(message, flags: .response, requestID: requestID)
+    }
+
+    /// Closes gracefully: frames already sent reach the socket first. Pending requests fail with
+    /// `.connectionClosed` and `inbound` ends. Returns once the connection is closed.
+    public func close() async {
+        let session = self.session
+        session.eventLoop.execute { session.value.closeGracefully() }
+        await waitUntilClosed()
+    }
+
+    /// Returns once the connection is closed, by either side.
+    public func waitUntilClosed() async {
+        try? await channel.closeFuture.get()
+    }
+
+    private func write(_ message: WireMessage, flags: WireFrameFlags, requestID: UInt32) async throws(TransportError) {
+        let session = self.session
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        session.eventLoop.execute {
+            session.value.send(message, flags: flags, requestID: requestID, promise: promise)
+        }
+        do {
+            try await promise.futureResult.get()
+        } catch {
+            throw TransportError(error)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Wire
+
+/// Accepts Wire connections: answers each dialler's Hello with a Welcome the application decides, then runs the
+/// connection handler for it.
+///
+/// Create one with `bind(host:port:...)` or `bind(listeningSocket:...)` (systemd socket activation), then call
+/// `run()` once. `run()` returns when its task is cancelled, after closing the listening socket and every
+/// connection; that is all swift-service-lifecycle needs (`extension WireServer: Service {}` in the daemon).
+public final class WireServer: Sendable {
+    /// Decides the Welcome for a dialler's Hello; the Welcome's `version` is replaced by the negotiated version.
+    /// Throw `HandshakeRejection` to refuse the peer.
+    public typealias WelcomeProvider = @Sendable (_ hello: Hello, _ negotiatedVersion: UInt8) async throws -> Welcome
+    /// Serves one established connection. When it returns or throws, the connection is closed gracefully. When
+    /// the server is cancelled, the connection closes under it: `inbound` ends and requests fail.
+    public typealias ConnectionHandler = @Sendable (WireConnection) async throws -> Void
+
+    /// Where the server listens (the bound port when it was asked for port 0).
+    public let localAddress: SocketAddress?
+
+    private let listener: NIOAsyncChannel<EstablishingConnection, Never>
+    private let welcome: WelcomeProvider
+    private let handler: ConnectionHandler
+    private let logger: Logger
+
+    /// The port the server listens on.
+    public var port: Int? { localAddress?.port }
+
+    /// Listens on `host:port`; port 0 picks a free port (see `port`).
+    public static func bind(
+        host: String,
+        port: Int,
+        supportedVersions: [UInt8] = Array(WireVersion.supported),
+        configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger,
+        welcome: @escaping WelcomeProvider,
+        handler: @escaping ConnectionHandler
+    ) async throws(TransportError) -> WireServer {
+        let initializer = childInitializer(supportedVersions, configuration, logger)
+        guard let bootstrap = ServerBootstrap(validatingGroup: eventLoopGroup) else {
+            throw .bindFailed(host: host, port: port, reason: "the event loop group is not a NIOPosix group")
+        }
+        let configured =
+            bootstrap
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+        do {
+            let listener = try await configured.bind(host: host, port: port, childChannelInitializer: initializer)
+            return WireServer(listener: listener, welcome: welcome, handler: handler, logger: logger)
+        } catch {
+            throw .bindFailed(host: host, port: port, reason: "\(error)")
+        }
+    }
+
+    /// Listens on an already bound and listening socket, e.g. one systemd passed in (`sd_listen_fds`). The
+    /// server owns the descriptor from now on and closes it when `run()` ends.
+    public static func bind(
+        listeningSocket descriptor: NIOBSDSocket.Handle,
+        supportedVersions: [UInt8] = Array(WireVersion.supported),
+        configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger,
+        welcome: @escaping WelcomeProvider,
+        handler: @escaping ConnectionHandler
+    ) async throws(TransportError) -> WireServer {
+        let initializer = childInitializer(supportedVersions, configuration, logger)
+        guard let bootstrap = ServerBootstrap(validatingGroup: eventLoopGroup) else {
+            throw .socketAdoptionFailed(descriptor: descriptor, reason: "the event loop group is not a NIOPosix group")
+        }
+        // No bind-time options: the socket arrives bound and listening.
+        let configured = bootstrap.childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+        do {
+            let listener = try await configured.bind(descriptor, childChannelInitializer: initializer)
+            return WireServer(listener: listener, welcome: welcome, handler: handler, logger: logger)
+        } catch {
+            throw .socketAdoptionFailed(descriptor: descriptor, reason: "\(error)")
+        }
+    }
+
+    private init(
+        listener: NIOAsyncChannel<EstablishingConnection, Never>,
+        welcome: @escaping WelcomeProvider,
+        handler: @escaping ConnectionHandler,
+        logger: Logger
+    ) {
+        self.listener = listener
+        self.localAddress = listener.channel.localAddress
+        self.welcome = welcome
+        self.handler = handler
+        var logger = logger
+        logger[transportMetadataKey: .listenAddress] = localAddress.map { "\($0.endpointDescription)" } ?? "unknown"
+        self.logger = logger
+    }
+
+    /// Accepts connections until the task is cancelled or the listening socket fails. Call it once.
+    public func run() async throws {
+        logger.info("listening")
+        defer { logger.info("stopped listening") }
+        do {
+            try await listener.executeThenClose { accepted in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in accepted {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } catch {
+            // Shutting down is not a failure.
+            if !Task.isCancelled { throw error }
+        }
+    }
+
+    private func serve(_ establishing: EstablishingConnection) async {
+        let session = establishing.session
+        await withTaskCancellationHandler {
+            do {
+                let received = try await establishing.waitForHello()
+                do {
+                    let welcome = try await welcome(received.hello, received.negotiatedVersion)
+                    session.eventLoop.execute { session.value.welcomeDecided(welcome) }
+                } catch let rejection as HandshakeRejection {
+                    let error = ErrorMessage(code: rejection.code, message: rejection.message)
+                    session.eventLoop.execute { session.value.welcomeRefused(error) }
+                    return
+                } catch {
+                    establishing.logger.error("the welcome closure failed", metadata: errorMetadata(error))
+                    let refusal = ErrorMessage(code: .internalError, message: "the server could not admit this peer")
+                    session.eventLoop.execute { session.value.welcomeRefused(refusal) }
+                    return
+                }
+                let peer = try await establishing.waitUntilEstablished()
+                let connection = WireConnection(establishing, peer: peer)
+                do {
+                    try await handler(connection)
+                } catch let error as TransportError {
+                    // Usually the connection's own end (inbound rethrows it), which the session already logged.
+                    connection.logger.debug("the connection handler ended", metadata: errorMetadata(error))
+                } catch {
+                    if !Task.isCancelled {
+                        connection.logger.warning("the connection handler failed", metadata: errorMetadata(error))
+                    }
+                }
+                await connection.close()
+            } catch {
+                // The handshake failed; the session handler has logged why and closed the channel.
+            }
+        } onCancel: {
+            session.eventLoop.execute { session.value.closeGracefully() }
+        }
+    }
+
+    private static func childInitializer(
+        _ supportedVersions: [UInt8],
+        _ configuration: WireConnectionConfiguration,
+        _ logger: Logger
+    ) -> @Sendable (any Channel) -> EventLoopFuture<EstablishingConnection> {
+        { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try EstablishingConnection.install(
+                    on: channel,
+                    role: .listener(supportedVersions: supportedVersions),
+                    configuration: configuration,
+                    logger: logger
+                )
+            }
+        }
+    }
+
+    private func errorMetadata(_ error: any Error) -> Logger.Metadata {
+        [TransportMetadataKey.error.rawValue: "\(error)"]
+    }
+}
