@@ -168,6 +168,9 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ManagerTests", dependencies: ["Manager", "Wire"]),
+        .testTarget(
+            name: "ManagerTests",
+            dependencies: ["Manager", "Wire", "ConfigFile", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )

@@ -67,11 +67,11 @@ public actor AgentMonitor {
         for continuation in roundSubscribers.values { continuation.yield(round) }
     }
 
-    /// Samples every `configuration.sampleInterval` until cancelled.
+    /// Samples every `configuration.sampleInterval` until cancelled. The first round is the caller's
+    /// `sampleOnce()` at start-up, so this waits one interval first: rates over a few milliseconds are noise.
     public func runSampling() async {
-        while !Task.isCancelled {
+        while (try? await Task.sleep(for: configuration.sampleInterval)) != nil {
             await sampleOnce()
-            try? await Task.sleep(for: configuration.sampleInterval)
         }
         for continuation in roundSubscribers.values { continuation.finish() }
     }

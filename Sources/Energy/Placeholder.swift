@@ -1,0 +1,1 @@
+// Power policies and wake drivers (pure, clock injected) arrive with the energy-saving work.

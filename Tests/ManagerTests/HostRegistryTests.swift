@@ -1,0 +1,80 @@
+import ConfigFile
+import Logging
+import Testing
+import Wire
+
+@testable import Manager
+
+@Suite struct HostRegistryTests {
+    static func agent(_ id: String) -> AgentDescription {
+        AgentDescription(
+            hostID: id,
+            hostname: "\(id).lab",
+            capabilities: [.vmLifecycle],
+            capacity: HostCapacity(cores: 8, memoryBytes: 16 << 30, nicRxBytesPerSecond: 125_000_000, nicTxBytesPerSecond: 125_000_000),
+            wake: WakeSettings(),
+            listenAddress: "127.0.0.1:7701"
+        )
+    }
+
+    @Test func silentHostFailsAfterTimeoutAndRejoinsUnderSameIdentity() async {
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        let start = ContinuousClock.now
+        await registry.join(Self.agent("h1"), at: start)
+        await registry.join(Self.agent("h2"), at: start)
+        await registry.record(
+            Inventory(hostID: "h1", vms: [Inventory.Entry(slot: 0, uuid: .zero, name: "web", state: .running, virtualCPUs: 1, memoryKiB: 1024)]),
+            from: "h1"
+        )
+        await registry.heartbeat(from: "h2", at: start + .seconds(9))
+
+        #expect(await registry.expire(timeout: .seconds(10), at: start + .seconds(5)).isEmpty)
+        let failed = await registry.expire(timeout: .seconds(10), at: start + .seconds(11))
+        #expect(failed.map(\.hostID) == ["h1"])
+        #expect(failed.first?.inventory?.vms.map(\.name) == ["web"])
+        #expect(await registry.host("h1")?.state == .failed)
+        #expect(await registry.host("h2")?.state == .active)
+        // Already failed: not reported twice.
+        #expect(await registry.expire(timeout: .seconds(10), at: start + .seconds(12)).map(\.hostID) == [])
+
+        await registry.join(Self.agent("h1"), at: start + .seconds(20))
+        #expect(await registry.host("h1")?.state == .active)
+        #expect(await registry.host("h1")?.inventory?.vms.map(\.name) == ["web"])
+        #expect(await registry.all().map(\.hostID) == ["h1", "h2"])
+    }
+
+    @Test func reportsAreKeptInABoundedRing() async {
+        let registry = HostRegistry(ringCapacity: 3, logger: Logger(label: "test"))
+        await registry.join(Self.agent("h1"), at: .now)
+        let host = MonitoringReport.HostSample(cpuCoresInUse: 1, memoryInUseBytes: 1, networkRxBytesPerSecond: 0, networkTxBytesPerSecond: 0)
+        for time in 0..<10 {
+            await registry.record(MonitoringReport(timestampMilliseconds: Int64(time), host: host, vms: []), from: "h1", at: .now)
+        }
+        let record = await registry.host("h1")
+        #expect(record?.reports.count == 3)
+        #expect(record?.reports.last?.timestampMilliseconds == 9)
+    }
+}
+
+@Suite struct ManagerConfigurationTests {
+    @Test func defaultsFollowSnooze() throws {
+        let configuration = try ManagerConfiguration.load(yaml: "", file: "manager.yaml")
+        #expect(configuration.heartbeatInterval == .seconds(3))
+        #expect(configuration.heartbeatTimeout == .seconds(10))
+        #expect(configuration.ringCapacity == 30)
+    }
+
+    @Test func timeoutMustExceedInterval() throws {
+        let error = try #require(throws: ConfigError.self) {
+            try ManagerConfiguration.load(yaml: "heartbeat_interval: 5s\nheartbeat_timeout: 4s\n", file: "manager.yaml")
+        }
+        #expect(error.key == "heartbeat_timeout")
+    }
+
+    @Test func unknownKeyIsNamed() throws {
+        let error = try #require(throws: ConfigError.self) {
+            try ManagerConfiguration.load(yaml: "hearbeat_timeout: 4s\n", file: "manager.yaml")
+        }
+        #expect(error.description.contains("did you mean 'heartbeat_timeout'"))
+    }
+}
