@@ -38,7 +38,7 @@ public struct WireFrameDecoder: NIOSingleStepByteToMessageDecoder {
             throw .unknownVersion(version, supported: supportedVersions)
         }
         guard let length = buffer.getInteger(at: start + 9, as: UInt32.self) else { return nil }
-        guard UInt64(length) <= UInt64(maximumPayloadLength) else {
+        guard UInt64(length) <= UInt64(clamping: maximumPayloadLength) else {
             throw .frameTooLarge(length: length, maximum: maximumPayloadLength)
         }
         guard buffer.readableBytes >= WireFrameHeader.size + Int(length) else { return nil }

@@ -62,13 +62,17 @@ extension ByteBuffer {
 
     @inlinable
     public mutating func writeWireFrameHeader(_ header: WireFrameHeader) {
-        self.writeMultipleIntegers(
-            WireFrameHeader.magic,
-            header.version,
-            header.type,
-            header.flags.rawValue,
-            header.requestID,
-            header.payloadLength
-        )
+        // One raw write: writeMultipleIntegers with six mixed types cost more than the rest of a small frame.
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: WireFrameHeader.size) { bytes in
+            let headerBytes = UnsafeMutableRawBufferPointer(rebasing: bytes[..<WireFrameHeader.size])
+            var writer = WireRecordWriter(bytes: headerBytes)
+            writer.write(WireFrameHeader.magic)
+            writer.write(header.version)
+            writer.write(header.type)
+            writer.write(header.flags.rawValue)
+            writer.write(header.requestID)
+            writer.write(header.payloadLength)
+            return WireFrameHeader.size
+        }
     }
 }

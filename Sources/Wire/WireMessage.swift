@@ -16,23 +16,23 @@ public enum WireMessage: Hashable, Sendable {
     case samplesRequest(SamplesRequest)
     case samplesReply(SamplesReply)
 
-    public var type: WireMessageType { payload.messageTypeOfInstance }
-
-    var payload: any WirePayload {
+    /// Switches on the case rather than boxing the payload in an existential (an allocation per call for the
+    /// larger payloads, paid on every encode).
+    public var type: WireMessageType {
         switch self {
-        case .hello(let payload): payload
-        case .welcome(let payload): payload
-        case .heartbeat(let payload): payload
-        case .error(let payload): payload
-        case .monitoringReport(let payload): payload
-        case .inventory(let payload): payload
-        case .commandResult(let payload): payload
-        case .vmCommand(let payload): payload
-        case .powerCommand(let payload): payload
-        case .statusRequest(let payload): payload
-        case .statusReply(let payload): payload
-        case .samplesRequest(let payload): payload
-        case .samplesReply(let payload): payload
+        case .hello: .hello
+        case .welcome: .welcome
+        case .heartbeat: .heartbeat
+        case .error: .error
+        case .monitoringReport: .monitoringReport
+        case .inventory: .inventory
+        case .commandResult: .commandResult
+        case .vmCommand: .vmCommand
+        case .powerCommand: .powerCommand
+        case .statusRequest: .statusRequest
+        case .statusReply: .statusReply
+        case .samplesRequest: .samplesRequest
+        case .samplesReply: .samplesReply
         }
     }
 
@@ -91,8 +91,4 @@ public enum WireMessage: Hashable, Sendable {
         }
         return payload
     }
-}
-
-extension WirePayload {
-    var messageTypeOfInstance: WireMessageType { Self.messageType }
 }

@@ -16,7 +16,7 @@ public struct MonitoringReport: WirePayload {
         self.vms = vms
     }
 
-    /// 24 bytes: Float32 cores in use, UInt64 memory bytes in use, Float32 rx, tx bytes/s, UInt32 VM count.
+    /// 20 bytes: Float32 cores in use, UInt64 memory bytes in use, Float32 rx, tx bytes/s.
     public struct HostSample: Hashable, Sendable {
         public var cpuCoresInUse: Float
         public var memoryInUseBytes: UInt64
@@ -79,17 +79,16 @@ public struct MonitoringReport: WirePayload {
             host.networkRxBytesPerSecond.bitPattern,
             host.networkTxBytesPerSecond.bitPattern
         )
-        buffer.writeWireArray(vms) { buffer, vm in
-            buffer.writeMultipleIntegers(
-                vm.slot,
-                vm.state.rawValue,
-                vm.cpuCoresInUse.bitPattern,
-                vm.memoryInUseKiB,
-                vm.networkRxBytesPerSecond.bitPattern,
-                vm.networkTxBytesPerSecond.bitPattern,
-                vm.diskReadBytesPerSecond.bitPattern,
-                vm.diskWriteBytesPerSecond.bitPattern
-            )
+        // The hot path of every agent: all samples in one write (see writeWireRecords).
+        buffer.writeWireRecords(vms, recordSize: VMSample.wireSize) { record, vm in
+            record.write(vm.slot)
+            record.write(vm.state.rawValue)
+            record.write(vm.cpuCoresInUse.bitPattern)
+            record.write(vm.memoryInUseKiB)
+            record.write(vm.networkRxBytesPerSecond.bitPattern)
+            record.write(vm.networkTxBytesPerSecond.bitPattern)
+            record.write(vm.diskReadBytesPerSecond.bitPattern)
+            record.write(vm.diskWriteBytesPerSecond.bitPattern)
         }
     }
 
@@ -104,25 +103,22 @@ public struct MonitoringReport: WirePayload {
             networkRxBytesPerSecond: Float(bitPattern: rx),
             networkTxBytesPerSecond: Float(bitPattern: tx)
         )
-        let vms = try buffer.readWireArray(minimumElementSize: VMSample.wireSize, messageType, "vms") {
-            (buffer) throws(WireError) -> VMSample in
-            guard
-                let (slot, state, cpu, memory, rx, tx, read, write) = buffer.readMultipleIntegers(
-                    as: (UInt16, UInt8, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32).self
-                )
-            else { throw .truncated(message: messageType, field: "vms") }
+        let vms = try buffer.readWireRecords(recordSize: VMSample.wireSize, messageType, "vms") {
+            (record) throws(WireError) -> VMSample in
+            let slot = record.read(as: UInt16.self)
+            let state = record.read(as: UInt8.self)
             guard let vmState = VMState(rawValue: state) else {
                 throw .invalidValue(message: messageType, field: "vms.state", value: UInt64(state))
             }
             return VMSample(
                 slot: slot,
                 state: vmState,
-                cpuCoresInUse: Float(bitPattern: cpu),
-                memoryInUseKiB: memory,
-                networkRxBytesPerSecond: Float(bitPattern: rx),
-                networkTxBytesPerSecond: Float(bitPattern: tx),
-                diskReadBytesPerSecond: Float(bitPattern: read),
-                diskWriteBytesPerSecond: Float(bitPattern: write)
+                cpuCoresInUse: Float(bitPattern: record.read()),
+                memoryInUseKiB: record.read(),
+                networkRxBytesPerSecond: Float(bitPattern: record.read()),
+                networkTxBytesPerSecond: Float(bitPattern: record.read()),
+                diskReadBytesPerSecond: Float(bitPattern: record.read()),
+                diskWriteBytesPerSecond: Float(bitPattern: record.read())
             )
         }
         return MonitoringReport(timestampMilliseconds: timestamp, host: host, vms: vms)
