@@ -18,11 +18,13 @@ enum JournalFields {
     static let metadataPrefix = "TORPOR_"
     static let maximumNameLength = 64
 
-    /// `vm.name` → `TORPOR_VM_NAME`: upper-cased, anything outside `[A-Z0-9_]` becomes `_`, cut to 64.
+    /// `vm.name` → `TORPOR_VM_NAME`: upper-cased, anything outside `[A-Z0-9_]` becomes `_`, cut to 64. Torpor's
+    /// own keys already start with `torpor.`; that prefix is dropped so `torpor.host` is `TORPOR_HOST`.
     ///
     /// Different keys may map to the same field (`vm.name`, `vm_name`); journald then keeps both values.
     static func metadataField(for key: String) -> String {
         var name = Self.metadataPrefix
+        let key = key.hasPrefix("torpor.") ? String(key.dropFirst("torpor.".count)) : key
         for scalar in key.unicodeScalars {
             guard name.utf8.count < Self.maximumNameLength else { break }
             switch scalar {

@@ -8,6 +8,8 @@ extension SystemdSuite {
         @Test(arguments: [
             ("vm.name", "TORPOR_VM_NAME"),
             ("host_id", "TORPOR_HOST_ID"),
+            ("torpor.host", "TORPOR_HOST"),
+            ("torpor.vm.name", "TORPOR_VM_NAME"),
             ("Peer-Address", "TORPOR_PEER_ADDRESS"),
             ("élan 2", "TORPOR__LAN_2"),
             ("", "TORPOR_"),
