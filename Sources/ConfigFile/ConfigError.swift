@@ -17,3 +17,10 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         return key.isEmpty ? "\(location): \(problem)" : "\(location): \(key): \(problem)"
     }
 }
+
+extension ConfigError {
+    /// A bad command-line flag, reported like a configuration key.
+    public static func flag(_ name: String, _ problem: String) -> ConfigError {
+        ConfigError(file: "command line", line: nil, key: "--\(name)", problem: problem)
+    }
+}

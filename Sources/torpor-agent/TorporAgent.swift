@@ -48,41 +48,30 @@ struct TorporAgent: AsyncParsableCommand {
     var log: String?
 
     func loadConfiguration() throws -> AgentConfiguration {
-        var configuration: AgentConfiguration
-        if let config {
-            configuration = try AgentConfiguration.load(file: config)
-        } else if FileManager.default.fileExists(atPath: AgentConfiguration.defaultPath) {
-            configuration = try AgentConfiguration.load(file: AgentConfiguration.defaultPath)
-        } else {
-            configuration = AgentConfiguration()
-        }
-        func flagError(_ flag: String, _ problem: String) -> ConfigError {
-            ConfigError(file: "command line", line: nil, key: "--\(flag)", problem: problem)
-        }
+        var configuration =
+            try configurationFile(explicit: config, defaultPath: AgentConfiguration.defaultPath)
+            .map(AgentConfiguration.load(file:)) ?? AgentConfiguration()
         if let hostID { configuration.hostID = hostID }
         if let libvirtURI { configuration.libvirtURI = libvirtURI }
         if let listen {
-            guard let address = SocketAddressText.parse(listen) else { throw flagError("listen", "'\(listen)' is not host:port") }
+            guard let address = SocketAddressText.parse(listen) else { throw ConfigError.flag("listen", "'\(listen)' is not host:port") }
             configuration.listen = address
         }
         if let manager {
-            guard let address = SocketAddressText.parse(manager) else { throw flagError("manager", "'\(manager)' is not host:port") }
+            guard let address = SocketAddressText.parse(manager) else { throw ConfigError.flag("manager", "'\(manager)' is not host:port") }
             configuration.manager = address
         }
         if let sampleInterval {
-            guard let interval = ConfigSection.parseDuration(sampleInterval), interval >= .milliseconds(100) else {
-                throw flagError("sample-interval", "'\(sampleInterval)' is not a duration of at least 100ms")
-            }
-            configuration.sampleInterval = interval
+            configuration.sampleInterval = try durationFlag("sample-interval", sampleInterval)
         }
         if let ringCapacity {
-            guard (2...100_000).contains(ringCapacity) else { throw flagError("ring-capacity", "\(ringCapacity) is outside 2...100000") }
+            guard (2...100_000).contains(ringCapacity) else { throw ConfigError.flag("ring-capacity", "\(ringCapacity) is outside 2...100000") }
             configuration.ringCapacity = ringCapacity
         }
         if let procRoot { configuration.procRoot = procRoot }
         if let log {
             guard let destination = AgentConfiguration.LogDestination(rawValue: log) else {
-                throw flagError("log", "'\(log)' is not one of auto, journal, stderr")
+                throw ConfigError.flag("log", "'\(log)' is not one of auto, journal, stderr")
             }
             configuration.log = destination
         }

@@ -37,26 +37,15 @@ struct TorporManager: AsyncParsableCommand {
     var log = "auto"
 
     func loadConfiguration() throws -> ManagerConfiguration {
-        var configuration: ManagerConfiguration
-        if let config {
-            configuration = try ManagerConfiguration.load(file: config)
-        } else if FileManager.default.fileExists(atPath: ManagerConfiguration.defaultPath) {
-            configuration = try ManagerConfiguration.load(file: ManagerConfiguration.defaultPath)
-        } else {
-            configuration = ManagerConfiguration()
-        }
-        func duration(_ flag: String, _ text: String) throws -> Duration {
-            guard let value = ConfigSection.parseDuration(text), value >= .milliseconds(100) else {
-                throw ConfigError(file: "command line", line: nil, key: "--\(flag)", problem: "'\(text)' is not a duration")
-            }
-            return value
-        }
+        var configuration =
+            try configurationFile(explicit: config, defaultPath: ManagerConfiguration.defaultPath)
+            .map(ManagerConfiguration.load(file:)) ?? ManagerConfiguration()
         if let listen { configuration.listen = listen }
-        if let heartbeatInterval { configuration.heartbeatInterval = try duration("heartbeat-interval", heartbeatInterval) }
-        if let heartbeatTimeout { configuration.heartbeatTimeout = try duration("heartbeat-timeout", heartbeatTimeout) }
+        if let heartbeatInterval { configuration.heartbeatInterval = try durationFlag("heartbeat-interval", heartbeatInterval) }
+        if let heartbeatTimeout { configuration.heartbeatTimeout = try durationFlag("heartbeat-timeout", heartbeatTimeout) }
         if logHeartbeats { configuration.logHeartbeats = true }
         guard ["auto", "journal", "stderr"].contains(log) else {
-            throw ConfigError(file: "command line", line: nil, key: "--log", problem: "'\(log)' is not one of auto, journal, stderr")
+            throw ConfigError.flag("log", "'\(log)' is not one of auto, journal, stderr")
         }
         return configuration
     }
