@@ -114,7 +114,7 @@ public struct AgentDaemon: Service {
         )
         try await withGracefulShutdownHandler {
             try await cancelWhenGracefulShutdown {
-                try await self.serve(server, monitor, handler, linkStatus, description)
+                try await self.serve(server, connection, monitor, handler, linkStatus, description)
             }
         } onGracefulShutdown: {
             logger.info("agent stopping; VMs are left running")
@@ -126,6 +126,7 @@ public struct AgentDaemon: Service {
 
     private func serve(
         _ server: WireServer,
+        _ connection: LibvirtConnection,
         _ monitor: AgentMonitor,
         _ handler: AgentRequestHandler,
         _ linkStatus: ManagerLinkStatus,
@@ -135,6 +136,7 @@ public struct AgentDaemon: Service {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run() }
             group.addTask { await monitor.runSampling() }
+            group.addTask { await monitor.followLifecycleEvents(of: connection) }
             if case .some(.some) = try? notifier.watchdogInterval {
                 group.addTask { try await notifier.runWatchdog() }
             }

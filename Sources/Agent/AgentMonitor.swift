@@ -41,10 +41,28 @@ public actor AgentMonitor {
     static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 
     /// One sampling round: every collector, then the store. A failing collector is logged and skipped.
+    /// Rounds never overlap: a call during a round (a VM command, a lifecycle event) asks for one more round
+    /// right after it instead of racing it for the collectors' previous readings.
     public func sampleOnce() async {
+        guard !roundInProgress else {
+            anotherRoundRequested = true
+            return
+        }
+        roundInProgress = true
+        defer { roundInProgress = false }
+        repeat {
+            anotherRoundRequested = false
+            await runRound()
+        } while anotherRoundRequested
+    }
+
+    private var roundInProgress = false
+    private var anotherRoundRequested = false
+
+    private func runRound() async {
         let time = SampleTime(monotonic: .now, wallClockMilliseconds: Self.nowMilliseconds())
         var hostOutput: HostCollector.Output?
-        // Collectors are values: take them out, collect, put them back (rounds never overlap).
+        // Collectors are values: take them out, collect, put them back (safe because rounds never overlap).
         var host = self.host
         var domains = self.domains
         defer {
@@ -74,6 +92,22 @@ public actor AgentMonitor {
             await sampleOnce()
         }
         for continuation in roundSubscribers.values { continuation.finish() }
+    }
+
+    /// Runs a round whenever libvirt reports a domain starting, stopping, pausing or vanishing, so the
+    /// inventory reaches the manager without waiting for the next interval. Returns when cancelled.
+    public func followLifecycleEvents(of connection: LibvirtConnection) async {
+        let events: AsyncStream<DomainLifecycleEvent>
+        do {
+            events = try await connection.domainLifecycleEvents()
+        } catch {
+            logger.notice("no lifecycle events; inventory follows the sampling interval", metadata: ["torpor.error": "\(error)"])
+            return
+        }
+        for await event in events {
+            logger.info("domain event", metadata: ["torpor.vm": "\(event.name)", "torpor.event": "\(event.kind)"])
+            await sampleOnce()
+        }
     }
 
     /// A stream of round numbers, one element after each sampling round, for as long as the caller iterates.

@@ -1,0 +1,56 @@
+import Libvirt
+import Logging
+import Testing
+import Wire
+
+@testable import Agent
+
+@Suite struct AgentMonitorTests {
+    static func monitor(_ connection: LibvirtConnection, interval: Duration) async throws -> AgentMonitor {
+        var configuration = AgentConfiguration(hostname: "monitor-test")
+        configuration.sampleInterval = interval
+        configuration.ringCapacity = 5
+        return try await AgentMonitor(
+            configuration: configuration,
+            connection: connection,
+            link: ManagerLinkStatus(address: nil),
+            logger: Logger(label: "test")
+        )
+    }
+
+    /// With a sampling interval of a minute, only the lifecycle event can bring the new VM into the inventory.
+    @Test func lifecycleEventUpdatesInventoryBeforeTheNextInterval() async throws {
+        let connection = try await LibvirtConnection.open("test:///default")
+        let monitor = try await Self.monitor(connection, interval: .seconds(60))
+        await monitor.sampleOnce()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await monitor.followLifecycleEvents(of: connection) }
+            group.addTask { await monitor.runSampling() }
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await DomainCollectorTests.defineAndStart("event-vm", on: connection)
+            var seen = false
+            for _ in 0..<50 where !seen {
+                seen = await monitor.inventory().vms.contains { $0.name == "event-vm" && $0.state == .running }
+                if !seen { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(seen)
+            group.cancelAll()
+        }
+        await connection.close()
+    }
+
+    /// Concurrent requests for a round (VM commands while sampling) never run two rounds at once, so the
+    /// second reading of a VM still has rates computed from the first.
+    @Test func concurrentRoundsAreSerialised() async throws {
+        let connection = try await LibvirtConnection.open("test:///default")
+        _ = try await DomainCollectorTests.defineAndStart("serial-vm", on: connection)
+        let monitor = try await Self.monitor(connection, interval: .seconds(60))
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 { group.addTask { await monitor.sampleOnce() } }
+        }
+        let samples = try #require(await monitor.samples(vm: "serial-vm", last: nil))
+        #expect(samples.samples.count >= 1)
+        #expect(samples.samples.allSatisfy { $0.cpuCoresInUse >= 0 })
+        await connection.close()
+    }
+}
