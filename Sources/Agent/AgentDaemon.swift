@@ -109,8 +109,7 @@ public struct AgentDaemon: Service {
             capabilities: [.vmLifecycle, .suspendToRam, .suspendToDisk, .suspendToBoth, .shutdown],
             capacity: monitor.capacity,
             wake: configuration.wake,
-            listenAddress: server.localAddress.map { "\($0.ipAddress ?? configuration.listen.host):\($0.port ?? 0)" }
-                ?? ""
+            listenAddress: Self.reachableAddress(server.localAddress, hostname: configuration.hostname)
         )
         try await withGracefulShutdownHandler {
             try await cancelWhenGracefulShutdown {
@@ -122,6 +121,14 @@ public struct AgentDaemon: Service {
         }
         // Closing the connection releases only the agent's handle; libvirt keeps every domain as it is.
         await connection.close()
+    }
+
+    /// The address a manager can dial back: a wildcard bind is useless to others, the hostname is not.
+    static func reachableAddress(_ address: SocketAddress?, hostname: String) -> String {
+        guard let address, let port = address.port else { return "" }
+        let ip = address.ipAddress ?? hostname
+        let host = ip == "0.0.0.0" || ip == "::" ? hostname : ip
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     private func serve(

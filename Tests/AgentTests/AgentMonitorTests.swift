@@ -1,5 +1,6 @@
 import Libvirt
 import Logging
+import NIOCore
 import Testing
 import Wire
 
@@ -52,5 +53,17 @@ import Wire
         #expect(samples.samples.count >= 1)
         #expect(samples.samples.allSatisfy { $0.cpuCoresInUse >= 0 })
         await connection.close()
+    }
+}
+
+@Suite struct AgentDaemonAddressTests {
+    @Test func wildcardBindIsAdvertisedByHostname() throws {
+        let wildcard = try SocketAddress(ipAddress: "0.0.0.0", port: 7701)
+        #expect(AgentDaemon.reachableAddress(wildcard, hostname: "h3.lab") == "h3.lab:7701")
+        let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 7801)
+        #expect(AgentDaemon.reachableAddress(loopback, hostname: "h3.lab") == "127.0.0.1:7801")
+        let v6 = try SocketAddress(ipAddress: "::1", port: 7701)
+        #expect(AgentDaemon.reachableAddress(v6, hostname: "h3.lab") == "[::1]:7701")
+        #expect(AgentDaemon.reachableAddress(nil, hostname: "h3.lab") == "")
     }
 }
