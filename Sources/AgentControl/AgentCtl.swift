@@ -1,22 +1,24 @@
 import ArgumentParser
 
-/// `agentctl`: an operator's window into one agent (and, with --manager, later into the manager).
+/// `agentctl`: an operator's window into one agent, and with `agentctl manager` into the manager.
 public struct AgentCtl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "agentctl",
         abstract: "Inspect and command a Torpor agent.",
         discussion: """
             Every command takes --agent HOST:PORT (default 127.0.0.1:7701) and --json.
+            `agentctl manager [--manager HOST:PORT]` (default 127.0.0.1:7700) asks the manager instead: its hosts, \
+            whether they are connected, their last heartbeat and report, and how full their report rings are.
 
             Exit codes:
               0   success
               1   the agent answered with a failure
               64  usage error (bad flags or arguments)
-              69  the agent is unreachable
-              75  the agent did not answer in time
+              69  the agent (or manager) is unreachable
+              75  the agent (or manager) did not answer in time
             """,
         version: "0.1.0",
-        subcommands: [Status.self, Samples.self, Ping.self, VM.self]
+        subcommands: [Status.self, Samples.self, Ping.self, VM.self, ManagerStatus.self]
     )
 
     // Declared here too so `agentctl --agent HOST:PORT status` works as well as `agentctl status --agent …`.

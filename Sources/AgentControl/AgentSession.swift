@@ -4,13 +4,23 @@ import Logging
 import Transport
 import Wire
 
-/// One short-lived connection to an agent: connect, ask, print, map failures to agentctl's exit codes.
+/// One short-lived connection to an agent (or the manager): connect, ask, print, map failures to agentctl's exit
+/// codes.
 struct AgentSession {
     let options: GlobalOptions
+    /// HOST:PORT to dial and what it is, for messages ("agent", "manager").
+    let endpoint: String
+    let label: String
+
+    init(options: GlobalOptions, endpoint: String? = nil, label: String = "agent") {
+        self.options = options
+        self.endpoint = endpoint ?? options.agent
+        self.label = label
+    }
 
     /// Connects, runs `body`, closes; every failure is printed (as JSON with --json) and becomes an ExitCode.
     func run<T>(_ body: (WireConnection) async throws -> T) async throws -> T {
-        guard let endpoint = AgentEndpoint(options.agent) else { throw ExitCode(AgentCtlExit.usage) }
+        guard let address = AgentEndpoint(endpoint) else { throw ExitCode(AgentCtlExit.usage) }
         var logger = Logger(label: "agentctl")
         logger.logLevel = .critical
         let client = WireClient(
@@ -20,7 +30,7 @@ struct AgentSession {
         )
         let connection: WireConnection
         do {
-            connection = try await client.connect(host: endpoint.host, port: endpoint.port)
+            connection = try await client.connect(host: address.host, port: address.port)
         } catch {
             throw fail(error)
         }
@@ -49,7 +59,7 @@ struct AgentSession {
         case .timedOut, .handshakeTimedOut: code = AgentCtlExit.timedOut
         default: code = AgentCtlExit.failed
         }
-        let what = code == AgentCtlExit.unreachable ? "agent \(options.agent) unreachable" : "agent \(options.agent)"
+        let what = code == AgentCtlExit.unreachable ? "\(label) \(endpoint) unreachable" : "\(label) \(endpoint)"
         return failure("\(what): \(error)", code: code)
     }
 
@@ -68,6 +78,6 @@ struct AgentSession {
         if case .commandResult(let result) = reply {
             return failure("\(result.code): \(result.message)", code: AgentCtlExit.failed)
         }
-        return failure("expected \(expected), the agent answered \(reply.type)", code: AgentCtlExit.failed)
+        return failure("expected \(expected), the \(label) answered \(reply.type)", code: AgentCtlExit.failed)
     }
 }

@@ -37,6 +37,14 @@ public struct ManagerDaemon: Service {
         else { throw StartupError.listen(configuration.listen, reason: "not host:port") }
         let host = String(configuration.listen[..<colon])
         let session = AgentSession(registry: registry, logHeartbeats: configuration.logHeartbeats, logger: logger)
+        let control = ControlSession(
+            registry: registry,
+            managerID: configuration.managerID,
+            softwareVersion: Self.version,
+            heartbeatTimeout: configuration.heartbeatTimeout,
+            startedAt: .now,
+            logger: logger
+        )
         let configuration = self.configuration
         let server: WireServer
         do {
@@ -59,6 +67,10 @@ public struct ManagerDaemon: Service {
                     )
                 },
                 handler: { connection in
+                    if connection.peer.hello?.role == .control {
+                        try await control.serve(connection)
+                        return
+                    }
                     guard let description = connection.peer.hello?.agent else { return }
                     try await session.serve(connection, description: description)
                 }

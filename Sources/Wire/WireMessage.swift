@@ -15,6 +15,8 @@ public enum WireMessage: Hashable, Sendable {
     case statusReply(StatusReply)
     case samplesRequest(SamplesRequest)
     case samplesReply(SamplesReply)
+    case managerStatusRequest(ManagerStatusRequest)
+    case managerStatusReply(ManagerStatusReply)
 
     /// Switches on the case rather than boxing the payload in an existential (an allocation per call for the
     /// larger payloads, paid on every encode).
@@ -33,6 +35,8 @@ public enum WireMessage: Hashable, Sendable {
         case .statusReply: .statusReply
         case .samplesRequest: .samplesRequest
         case .samplesReply: .samplesReply
+        case .managerStatusRequest: .managerStatusRequest
+        case .managerStatusReply: .managerStatusReply
         }
     }
 
@@ -52,6 +56,8 @@ public enum WireMessage: Hashable, Sendable {
         case .statusReply(let payload): Self.encode(payload, &buffer)
         case .samplesRequest(let payload): Self.encode(payload, &buffer)
         case .samplesReply(let payload): Self.encode(payload, &buffer)
+        case .managerStatusRequest(let payload): Self.encode(payload, &buffer)
+        case .managerStatusReply(let payload): Self.encode(payload, &buffer)
         }
     }
 
@@ -77,6 +83,8 @@ public enum WireMessage: Hashable, Sendable {
         case .statusReply: .statusReply(try decode(StatusReply.self, &payload))
         case .samplesRequest: .samplesRequest(try decode(SamplesRequest.self, &payload))
         case .samplesReply: .samplesReply(try decode(SamplesReply.self, &payload))
+        case .managerStatusRequest: .managerStatusRequest(try decode(ManagerStatusRequest.self, &payload))
+        case .managerStatusReply: .managerStatusReply(try decode(ManagerStatusReply.self, &payload))
         }
     }
 

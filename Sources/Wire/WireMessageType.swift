@@ -1,6 +1,6 @@
 /// The message type byte of a frame. Ranges group messages by who sends them (docs/protocol.md):
 /// 0x01–0x0F session (both directions), 0x10–0x1F agent → manager, 0x20–0x2F manager → agent,
-/// 0x30–0x3F diagnostics between agentctl and an agent.
+/// 0x30–0x3F diagnostics between agentctl and an agent or the manager.
 public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case hello = 0x01
     case welcome = 0x02
@@ -18,6 +18,8 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case statusReply = 0x31
     case samplesRequest = 0x32
     case samplesReply = 0x33
+    case managerStatusRequest = 0x34
+    case managerStatusReply = 0x35
 }
 
 extension WireMessageType: CustomStringConvertible {
@@ -36,6 +38,8 @@ extension WireMessageType: CustomStringConvertible {
         case .statusReply: "StatusReply"
         case .samplesRequest: "SamplesRequest"
         case .samplesReply: "SamplesReply"
+        case .managerStatusRequest: "ManagerStatusRequest"
+        case .managerStatusReply: "ManagerStatusReply"
         }
     }
 }

@@ -88,7 +88,9 @@ import Wire
                 case .hello, .welcome, .heartbeat, .error: 0x01...0x0F
                 case .monitoringReport, .inventory, .commandResult: 0x10...0x1F
                 case .vmCommand, .powerCommand: 0x20...0x2F
-                case .statusRequest, .statusReply, .samplesRequest, .samplesReply: 0x30...0x3F
+                case .statusRequest, .statusReply, .samplesRequest, .samplesReply, .managerStatusRequest,
+                    .managerStatusReply:
+                    0x30...0x3F
                 }
             #expect(range.contains(type.rawValue), "\(type)")
         }

@@ -173,6 +173,16 @@ import Wire
                 .statusRequest(StatusRequest()),
                 .samplesRequest(SamplesRequest(vmName: "a")),
                 .samplesReply(SamplesReply(vmName: "a", uuid: .zero, capacity: 0, samples: [])),
+                .managerStatusRequest(ManagerStatusRequest()),
+                .managerStatusReply(
+                    ManagerStatusReply(
+                        managerID: "m",
+                        softwareVersion: "0",
+                        uptimeSeconds: 0,
+                        heartbeatTimeoutMilliseconds: 0,
+                        hosts: []
+                    )
+                ),
             ]
         #expect(Set(messages.map(\.type)) == Set(WireMessageType.allCases))
     }

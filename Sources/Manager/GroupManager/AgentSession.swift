@@ -12,8 +12,19 @@ struct AgentSession {
         let hostID = description.hostID
         var logger = logger
         logger[metadataKey: "torpor.host"] = "\(hostID)"
-        await registry.join(description, at: .now)
+        let connectionID = await registry.join(description, at: .now)
         defer { logger.notice("agent connection closed") }
+        // Cleared here rather than in the defer, which cannot await the registry.
+        do {
+            try await receive(connection, hostID: hostID, logger: logger)
+        } catch {
+            await registry.disconnected(hostID, connectionID: connectionID)
+            throw error
+        }
+        await registry.disconnected(hostID, connectionID: connectionID)
+    }
+
+    private func receive(_ connection: WireConnection, hostID: String, logger: Logger) async throws {
         for try await envelope in connection.inbound {
             switch envelope.message {
             case .heartbeat(let heartbeat):

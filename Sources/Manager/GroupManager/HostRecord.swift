@@ -21,6 +21,11 @@ public struct HostRecord: Sendable {
     public var inventory: Inventory?
     public var heartbeats: UInt64 = 0
     public var reports: RingBufferOfReports
+    /// The agent's connection is open. FAILED still comes from the heartbeat timeout: a closed connection alone
+    /// may be a short network blip the agent reconnects through.
+    public var connected = false
+    /// Which connection `connected` belongs to, so an old connection ending late does not clear a newer one.
+    var connectionID: UInt64 = 0
 
     public var hostID: String { description.hostID }
 }

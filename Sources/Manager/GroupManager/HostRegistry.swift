@@ -7,15 +7,19 @@ public actor HostRegistry {
     private var hosts: [String: HostRecord] = [:]
     private let ringCapacity: Int
     private let logger: Logger
+    private var nextConnectionID: UInt64 = 0
 
     public init(ringCapacity: Int, logger: Logger) {
         self.ringCapacity = ringCapacity
         self.logger = logger
     }
 
-    public func join(_ description: AgentDescription, at now: ContinuousClock.Instant) {
+    /// Records a (re)join on a new connection; returns the id to pass to `disconnected` when it ends.
+    @discardableResult
+    public func join(_ description: AgentDescription, at now: ContinuousClock.Instant) -> UInt64 {
         let previous = hosts[description.hostID]
-        hosts[description.hostID] = HostRecord(
+        nextConnectionID += 1
+        var record = HostRecord(
             description: description,
             state: .active,
             joinedAt: now,
@@ -24,6 +28,9 @@ public actor HostRegistry {
             inventory: previous?.inventory,
             reports: RingBufferOfReports(capacity: ringCapacity)
         )
+        record.connected = true
+        record.connectionID = nextConnectionID
+        hosts[description.hostID] = record
         logger.info(
             previous == nil ? "hello from agent: host joined" : "hello from agent: host rejoined",
             metadata: [
@@ -34,6 +41,13 @@ public actor HostRegistry {
                 "torpor.previous_state": "\(previous?.state.rawValue ?? "new")",
             ]
         )
+        return nextConnectionID
+    }
+
+    /// The agent's connection `connectionID` ended; ignored when the host has since rejoined on another one.
+    public func disconnected(_ hostID: String, connectionID: UInt64) {
+        guard hosts[hostID]?.connectionID == connectionID else { return }
+        hosts[hostID]?.connected = false
     }
 
     public func heartbeat(from hostID: String, at now: ContinuousClock.Instant) {
@@ -77,4 +91,41 @@ public actor HostRegistry {
     public func host(_ id: String) -> HostRecord? { hosts[id] }
 
     public func all() -> [HostRecord] { hosts.values.sorted { $0.hostID < $1.hostID } }
+
+    /// Every host as `agentctl manager` shows it, by host id, with ages measured at `now`.
+    public func statusHosts(at now: ContinuousClock.Instant) -> [ManagerStatusReply.Host] {
+        all().map { host in
+            ManagerStatusReply.Host(
+                hostID: host.hostID,
+                hostname: host.description.hostname,
+                state: host.state.wire,
+                connected: host.connected,
+                millisecondsSinceHeartbeat: Self.milliseconds(now - host.lastHeartbeat),
+                millisecondsSinceReport: host.lastReport.map { Self.milliseconds(now - $0) },
+                ringFill: UInt16(clamping: host.reports.count),
+                ringCapacity: UInt16(clamping: host.reports.capacity),
+                vmCount: UInt16(clamping: host.inventory?.vms.count ?? 0),
+                capacity: host.description.capacity,
+                usage: host.reports.last?.host
+            )
+        }
+    }
+
+    /// Whole milliseconds, 0 for a negative duration (an event stamped after `now` by a racing task).
+    static func milliseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        return UInt64(seconds) * 1000 + UInt64(attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+extension HostRecord.State {
+    var wire: ManagerStatusReply.HostState {
+        switch self {
+        case .active: .active
+        case .sleeping: .sleeping
+        case .waking: .waking
+        case .failed: .failed
+        }
+    }
 }

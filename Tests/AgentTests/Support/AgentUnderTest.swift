@@ -33,7 +33,12 @@ final class AgentUnderTest: Sendable {
             var latest: Latest?
             var nics: [NIC]?
         }
+        struct Manager: Decodable, Sendable {
+            var state: String
+            var address: String
+        }
         var vms: [VM]
+        var manager: Manager?
     }
 
     /// `agentctl samples VM --json`.

@@ -1,0 +1,162 @@
+import NIOCore
+
+/// The manager's view of its hosts for `agentctl manager`: liveness, report freshness and ring fill.
+public struct ManagerStatusReply: WirePayload {
+    public static let messageType = WireMessageType.managerStatusReply
+
+    public var managerID: String
+    public var softwareVersion: String
+    public var uptimeSeconds: UInt64
+    /// Silence after which the manager marks a host FAILED.
+    public var heartbeatTimeoutMilliseconds: UInt32
+    public var hosts: [Host]
+
+    public enum HostState: UInt8, Hashable, Sendable, CaseIterable {
+        case active = 1
+        case sleeping = 2
+        case waking = 3
+        case failed = 4
+    }
+
+    public struct Host: Hashable, Sendable {
+        public var hostID: String
+        public var hostname: String
+        public var state: HostState
+        /// The agent's connection is open right now.
+        public var connected: Bool
+        public var millisecondsSinceHeartbeat: UInt64
+        /// Nil until the host's first report since it (re)joined.
+        public var millisecondsSinceReport: UInt64?
+        public var ringFill: UInt16
+        public var ringCapacity: UInt16
+        /// VMs in the latest inventory (0 before the first one).
+        public var vmCount: UInt16
+        public var capacity: HostCapacity
+        /// Host usage from the latest report.
+        public var usage: MonitoringReport.HostSample?
+
+        public init(
+            hostID: String,
+            hostname: String,
+            state: HostState,
+            connected: Bool,
+            millisecondsSinceHeartbeat: UInt64,
+            millisecondsSinceReport: UInt64?,
+            ringFill: UInt16,
+            ringCapacity: UInt16,
+            vmCount: UInt16,
+            capacity: HostCapacity,
+            usage: MonitoringReport.HostSample?
+        ) {
+            self.hostID = hostID
+            self.hostname = hostname
+            self.state = state
+            self.connected = connected
+            self.millisecondsSinceHeartbeat = millisecondsSinceHeartbeat
+            self.millisecondsSinceReport = millisecondsSinceReport
+            self.ringFill = ringFill
+            self.ringCapacity = ringCapacity
+            self.vmCount = vmCount
+            self.capacity = capacity
+            self.usage = usage
+        }
+    }
+
+    public init(
+        managerID: String,
+        softwareVersion: String,
+        uptimeSeconds: UInt64,
+        heartbeatTimeoutMilliseconds: UInt32,
+        hosts: [Host]
+    ) {
+        self.managerID = managerID
+        self.softwareVersion = softwareVersion
+        self.uptimeSeconds = uptimeSeconds
+        self.heartbeatTimeoutMilliseconds = heartbeatTimeoutMilliseconds
+        self.hosts = hosts
+    }
+
+    /// hostID 2 + hostname 2 + state 1 + connected 1 + heartbeat age 8 + report presence 1 + ring 4 + VMs 2
+    /// + capacity 26 + usage presence 1.
+    static let minimumHostSize = 48
+
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeWireString(managerID)
+        buffer.writeWireString(softwareVersion)
+        buffer.writeInteger(uptimeSeconds)
+        buffer.writeInteger(heartbeatTimeoutMilliseconds)
+        buffer.writeWireArray(hosts) { buffer, host in
+            buffer.writeWireString(host.hostID)
+            buffer.writeWireString(host.hostname)
+            buffer.writeInteger(host.state.rawValue)
+            buffer.writeWireBool(host.connected)
+            buffer.writeInteger(host.millisecondsSinceHeartbeat)
+            buffer.writeWireOptional(host.millisecondsSinceReport) { buffer, age in buffer.writeInteger(age) }
+            buffer.writeMultipleIntegers(host.ringFill, host.ringCapacity, host.vmCount)
+            buffer.writeHostCapacity(host.capacity)
+            // Same 20 bytes as StatusReply's host sample.
+            buffer.writeWireOptional(host.usage) { buffer, usage in
+                buffer.writeMultipleIntegers(
+                    usage.cpuCoresInUse.bitPattern,
+                    usage.memoryInUseBytes,
+                    usage.networkRxBytesPerSecond.bitPattern,
+                    usage.networkTxBytesPerSecond.bitPattern
+                )
+            }
+        }
+    }
+
+    public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> ManagerStatusReply {
+        let managerID = try buffer.readWireString(messageType, "managerID")
+        let version = try buffer.readWireString(messageType, "softwareVersion")
+        let uptime = try buffer.readWireInteger(as: UInt64.self, messageType, "uptimeSeconds")
+        let timeout = try buffer.readWireInteger(as: UInt32.self, messageType, "heartbeatTimeoutMilliseconds")
+        let hosts = try buffer.readWireArray(minimumElementSize: minimumHostSize, messageType, "hosts") {
+            (buffer) throws(WireError) -> Host in
+            let hostID = try buffer.readWireString(messageType, "hosts.hostID")
+            let hostname = try buffer.readWireString(messageType, "hosts.hostname")
+            let state = try buffer.readWireEnum(as: HostState.self, messageType, "hosts.state")
+            let connected = try buffer.readWireBool(messageType, "hosts.connected")
+            let heartbeatAge = try buffer.readWireInteger(as: UInt64.self, messageType, "hosts.sinceHeartbeat")
+            let reportAge = try buffer.readWireOptional(messageType, "hosts.sinceReport") {
+                (buffer) throws(WireError) -> UInt64 in
+                try buffer.readWireInteger(as: UInt64.self, messageType, "hosts.sinceReport")
+            }
+            guard let (fill, ringCapacity, vmCount) = buffer.readMultipleIntegers(as: (UInt16, UInt16, UInt16).self)
+            else { throw .truncated(message: messageType, field: "hosts.ring") }
+            let capacity = try buffer.readHostCapacity(messageType)
+            let usage = try buffer.readWireOptional(messageType, "hosts.usage") {
+                (buffer) throws(WireError) -> MonitoringReport.HostSample in
+                guard
+                    let (cpu, memory, rx, tx) = buffer.readMultipleIntegers(as: (UInt32, UInt64, UInt32, UInt32).self)
+                else { throw .truncated(message: messageType, field: "hosts.usage") }
+                return MonitoringReport.HostSample(
+                    cpuCoresInUse: Float(bitPattern: cpu),
+                    memoryInUseBytes: memory,
+                    networkRxBytesPerSecond: Float(bitPattern: rx),
+                    networkTxBytesPerSecond: Float(bitPattern: tx)
+                )
+            }
+            return Host(
+                hostID: hostID,
+                hostname: hostname,
+                state: state,
+                connected: connected,
+                millisecondsSinceHeartbeat: heartbeatAge,
+                millisecondsSinceReport: reportAge,
+                ringFill: fill,
+                ringCapacity: ringCapacity,
+                vmCount: vmCount,
+                capacity: capacity,
+                usage: usage
+            )
+        }
+        return ManagerStatusReply(
+            managerID: managerID,
+            softwareVersion: version,
+            uptimeSeconds: uptime,
+            heartbeatTimeoutMilliseconds: timeout,
+            hosts: hosts
+        )
+    }
+}

@@ -1,0 +1,101 @@
+import Logging
+import Testing
+import Wire
+
+@testable import Manager
+
+@Suite struct ControlSessionTests {
+    static let usage = MonitoringReport.HostSample(
+        cpuCoresInUse: 2.5,
+        memoryInUseBytes: 4 << 30,
+        networkRxBytesPerSecond: 1000,
+        networkTxBytesPerSecond: 2000
+    )
+
+    static func session(_ registry: HostRegistry, startedAt: ContinuousClock.Instant) -> ControlSession {
+        ControlSession(
+            registry: registry,
+            managerID: "mgr-test",
+            softwareVersion: "9.9.9",
+            heartbeatTimeout: .seconds(5),
+            startedAt: startedAt,
+            logger: Logger(label: "test")
+        )
+    }
+
+    @Test func replyReportsAgesRingFillStatesAndConnections() async throws {
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        let start = ContinuousClock.now
+        await registry.join(HostRegistryTests.agent("h1"), at: start)
+        let h2Connection = await registry.join(HostRegistryTests.agent("h2"), at: start + .seconds(1))
+        let vm = Inventory.Entry(slot: 0, uuid: .zero, name: "web", state: .running, virtualCPUs: 1, memoryKiB: 1024)
+        await registry.record(Inventory(hostID: "h1", vms: [vm, vm]), from: "h1")
+        await registry.record(
+            MonitoringReport(timestampMilliseconds: 1, host: Self.usage, vms: []),
+            from: "h1",
+            at: start + .seconds(2)
+        )
+        await registry.heartbeat(from: "h1", at: start + .seconds(3))
+        // h2 has been silent 6 s of a 5 s timeout, h1 only 4 s.
+        #expect(await registry.expire(timeout: .seconds(5), at: start + .seconds(7)).map(\.hostID) == ["h2"])
+        await registry.disconnected("h2", connectionID: h2Connection)
+
+        let reply = await Self.session(registry, startedAt: start - .seconds(10))
+            .statusReply(at: start + .milliseconds(8_500))
+        #expect(reply.managerID == "mgr-test")
+        #expect(reply.softwareVersion == "9.9.9")
+        #expect(reply.uptimeSeconds == 18)
+        #expect(reply.heartbeatTimeoutMilliseconds == 5000)
+        #expect(reply.hosts.map(\.hostID) == ["h1", "h2"])
+
+        let h1 = try #require(reply.hosts.first)
+        #expect(h1.hostname == "h1.lab")
+        #expect(h1.state == .active)
+        #expect(h1.connected)
+        #expect(h1.millisecondsSinceHeartbeat == 5500)
+        #expect(h1.millisecondsSinceReport == 6500)
+        #expect(h1.ringFill == 1)
+        #expect(h1.ringCapacity == 4)
+        #expect(h1.vmCount == 2)
+        #expect(h1.capacity.cores == 8)
+        #expect(h1.usage == Self.usage)
+
+        let h2 = try #require(reply.hosts.last)
+        #expect(h2.state == .failed)
+        #expect(!h2.connected)
+        #expect(h2.millisecondsSinceHeartbeat == 7500)
+        #expect(h2.millisecondsSinceReport == nil)
+        #expect(h2.ringFill == 0)
+        #expect(h2.vmCount == 0)
+        #expect(h2.usage == nil)
+    }
+
+    @Test func anOldConnectionEndingDoesNotDisconnectTheRejoinedHost() async {
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        let start = ContinuousClock.now
+        let first = await registry.join(HostRegistryTests.agent("h1"), at: start)
+        let second = await registry.join(HostRegistryTests.agent("h1"), at: start + .seconds(1))
+        await registry.disconnected("h1", connectionID: first)
+        #expect(await registry.host("h1")?.connected == true)
+        await registry.disconnected("h1", connectionID: second)
+        #expect(await registry.host("h1")?.connected == false)
+    }
+
+    @Test func answersStatusAndRefusesOtherRequests() async throws {
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        let start = ContinuousClock.now
+        let session = Self.session(registry, startedAt: start)
+        let status = await session.answer(.managerStatusRequest(ManagerStatusRequest()), at: start)
+        guard case .managerStatusReply(let reply) = status else {
+            Issue.record("no ManagerStatusReply")
+            return
+        }
+        #expect(reply.hosts.isEmpty)
+        guard case .commandResult(let result) = await session.answer(.statusRequest(StatusRequest()), at: start) else {
+            Issue.record("no CommandResult")
+            return
+        }
+        #expect(result.code == .unsupported)
+        #expect(await session.answer(.heartbeat(Heartbeat(sequence: 1, timestampMilliseconds: 0)), at: start) == nil)
+    }
+}
