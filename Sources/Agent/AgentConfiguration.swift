@@ -65,7 +65,10 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     static func load(section config: ConfigSection) throws -> AgentConfiguration {
         var result = AgentConfiguration()
-        if let hostname = try config.string("hostname") { result.hostname = hostname; result.hostID = hostname }
+        if let hostname = try config.string("hostname") {
+            result.hostname = hostname
+            result.hostID = hostname
+        }
         if let hostID = try config.string("host_id") { result.hostID = hostID }
         if let uri = try config.string("libvirt_uri") { result.libvirtURI = uri }
         if let listen = try config.string("listen") {
@@ -83,7 +86,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         if let capacity = try config.int("ring_capacity", in: 2...100_000) { result.ringCapacity = capacity }
         if let root = try config.string("proc_root") { result.procRoot = root }
         if let interfaces = try config.stringList("host_interfaces") { result.hostInterfaces = interfaces }
-        if let mbit = try config.int("nic_capacity_mbit", in: 1...10_000_000) { result.nicCapacityMegabitsPerSecond = mbit }
+        if let mbit = try config.int("nic_capacity_mbit", in: 1...10_000_000) {
+            result.nicCapacityMegabitsPerSecond = mbit
+        }
         if let log = try config.choice("log", from: LogDestination.allCases.map(\.rawValue)) {
             result.log = LogDestination(rawValue: log) ?? .auto
         }
@@ -94,16 +99,28 @@ public struct AgentConfiguration: Sendable, Equatable {
             ] {
                 guard let command = try power.stringList(key) else { continue }
                 guard !command.isEmpty, !command[0].isEmpty else {
-                    throw ConfigError(file: config.file, line: nil, key: "power.\(key)", problem: "the command is empty")
+                    throw ConfigError(
+                        file: config.file,
+                        line: nil,
+                        key: "power.\(key)",
+                        problem: "the command is empty"
+                    )
                 }
                 result.power[keyPath: path] = command
             }
-            if let timeout = try power.duration("timeout", minimum: .milliseconds(100)) { result.power.timeout = timeout }
+            if let timeout = try power.duration("timeout", minimum: .milliseconds(100)) {
+                result.power.timeout = timeout
+            }
         }
         if let wake = try config.section("wake") {
             if let mac = try wake.string("mac") {
                 guard let bytes = parseMAC(mac) else {
-                    throw ConfigError(file: config.file, line: nil, key: "wake.mac", problem: "'\(mac)' is not a MAC address")
+                    throw ConfigError(
+                        file: config.file,
+                        line: nil,
+                        key: "wake.mac",
+                        problem: "'\(mac)' is not a MAC address"
+                    )
                 }
                 result.wake.macAddress = bytes
             }

@@ -78,7 +78,10 @@ public actor AgentMonitor {
             let vms = try await domains.collect(at: time)
             store.record(time: time, host: hostOutput, vms: vms)
         } catch {
-            logger.warning("domain collector failed", metadata: ["torpor.collector": "domains", "torpor.error": "\(error)"])
+            logger.warning(
+                "domain collector failed",
+                metadata: ["torpor.collector": "domains", "torpor.error": "\(error)"]
+            )
             store.record(time: time, host: hostOutput, vms: store.vms.values.map(\.observation))
         }
         round += 1
@@ -101,7 +104,10 @@ public actor AgentMonitor {
         do {
             events = try await connection.domainLifecycleEvents()
         } catch {
-            logger.notice("no lifecycle events; inventory follows the sampling interval", metadata: ["torpor.error": "\(error)"])
+            logger.notice(
+                "no lifecycle events; inventory follows the sampling interval",
+                metadata: ["torpor.error": "\(error)"]
+            )
             return
         }
         for await event in events {

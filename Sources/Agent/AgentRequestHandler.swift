@@ -39,7 +39,9 @@ public struct AgentRequestHandler: Sendable {
         case .samplesRequest(let request):
             let last = request.last == 0 ? nil : Int(request.last)
             guard let reply = await monitor.samples(vm: request.vmName, last: last) else {
-                return .commandResult(CommandResult(code: .notFound, message: "no VM named '\(request.vmName)' on this host"))
+                return .commandResult(
+                    CommandResult(code: .notFound, message: "no VM named '\(request.vmName)' on this host")
+                )
             }
             return .samplesReply(reply)
         case .vmCommand(let command):
@@ -53,7 +55,9 @@ public struct AgentRequestHandler: Sendable {
         case .hello, .error, .monitoringReport, .inventory, .statusReply, .samplesReply, .managerStatusRequest,
             .managerStatusReply:
             logger.notice("ignored unexpected message", metadata: ["torpor.message": "\(message.type)"])
-            return .commandResult(CommandResult(code: .unsupported, message: "an agent does not accept \(message.type)"))
+            return .commandResult(
+                CommandResult(code: .unsupported, message: "an agent does not accept \(message.type)")
+            )
         }
     }
 }

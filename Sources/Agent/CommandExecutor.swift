@@ -22,7 +22,10 @@ public struct CommandExecutor: Sendable {
                 // Defined, not transient: the VM survives an agent or libvirtd restart.
                 let domain = try await connection.defineDomain(xml: xml)
                 try await domain.start()
-                logger.info("vm started", metadata: ["torpor.vm": "\(domain.name)", "torpor.uuid": "\(domain.uuidString)"])
+                logger.info(
+                    "vm started",
+                    metadata: ["torpor.vm": "\(domain.name)", "torpor.uuid": "\(domain.uuidString)"]
+                )
                 return .ok("started \(domain.name) (\(domain.uuidString))")
             case .suspend(let name):
                 try await connection.domain(named: name).suspend()
@@ -42,11 +45,15 @@ public struct CommandExecutor: Sendable {
             case .migrate(let migration):
                 return CommandResult(
                     code: .unsupported,
-                    message: "this agent does not migrate yet (asked to move \(migration.name) to \(migration.destinationURI))"
+                    message:
+                        "this agent does not migrate yet (asked to move \(migration.name) to \(migration.destinationURI))"
                 )
             }
         } catch {
-            logger.warning("vm command failed", metadata: ["torpor.command": "\(command.kind)", "torpor.error": "\(error)"])
+            logger.warning(
+                "vm command failed",
+                metadata: ["torpor.command": "\(command.kind)", "torpor.error": "\(error)"]
+            )
             return CommandResult(code: Self.code(for: error), message: "\(error)")
         }
     }

@@ -39,9 +39,19 @@ public struct ManagerLink: Sendable {
     }
 
     public func run() async {
-        let hello = Hello(role: .agent, softwareVersion: agentVersion, nodeName: description.hostname, agent: description)
+        let hello = Hello(
+            role: .agent,
+            softwareVersion: agentVersion,
+            nodeName: description.hostname,
+            agent: description
+        )
         let client = WireClient(hello: hello, logger: logger)
-        let reconnecting = ReconnectingWireClient(client: client, host: manager.host, port: manager.port, backoff: backoff)
+        let reconnecting = ReconnectingWireClient(
+            client: client,
+            host: manager.host,
+            port: manager.port,
+            backoff: backoff
+        )
         let status = self.status
         await reconnecting.run(
             onLinkStateChange: { state in
@@ -57,7 +67,8 @@ public struct ManagerLink: Sendable {
 
     func serve(_ connection: WireConnection) async throws {
         let assignment = connection.peer.welcome?.assignment
-        let heartbeat = assignment.map { Duration.milliseconds(Int64($0.heartbeatIntervalMilliseconds)) } ?? defaultHeartbeat
+        let heartbeat =
+            assignment.map { Duration.milliseconds(Int64($0.heartbeatIntervalMilliseconds)) } ?? defaultHeartbeat
         logger.info(
             "joined manager",
             metadata: [

@@ -27,7 +27,11 @@ public struct MonitoringStore: Sendable {
     }
 
     /// Records one round. VMs missing from `vms` are forgotten with their rings.
-    public mutating func record(time: SampleTime, host hostOutput: HostCollector.Output?, vms observations: [VMObservation]) {
+    public mutating func record(
+        time: SampleTime,
+        host hostOutput: HostCollector.Output?,
+        vms observations: [VMObservation]
+    ) {
         if let hostOutput, let cpu = hostOutput.cpuCoresInUse {
             host.append(
                 HostRecord(

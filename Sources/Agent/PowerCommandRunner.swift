@@ -30,7 +30,11 @@ public enum CommandRunnerError: Error, CustomStringConvertible, Equatable {
 public enum CommandRunner {
 
     /// Runs `argv`; after `timeout` sends SIGTERM, then SIGKILL a second later.
-    public static func run(_ argv: [String], timeout: Duration, environment: [String: String]? = nil) async throws
+    public static func run(
+        _ argv: [String],
+        timeout: Duration,
+        environment: [String: String]? = nil
+    ) async throws
         -> CommandOutcome
     {
         precondition(!argv.isEmpty, "a command needs a program")
@@ -45,7 +49,10 @@ public enum CommandRunner {
         process.standardInput = FileHandle.nullDevice
 
         let exited = AsyncStream<Void>.makeStream()
-        process.terminationHandler = { _ in exited.continuation.yield(); exited.continuation.finish() }
+        process.terminationHandler = { _ in
+            exited.continuation.yield()
+            exited.continuation.finish()
+        }
         do {
             try process.run()
         } catch {
@@ -81,14 +88,17 @@ public enum CommandRunner {
         if timedOut { return CommandOutcome(termination: .timedOut, standardError: text) }
         switch process.terminationReason {
         case .exit: return CommandOutcome(termination: .exited(process.terminationStatus), standardError: text)
-        case .uncaughtSignal: return CommandOutcome(termination: .signalled(process.terminationStatus), standardError: text)
+        case .uncaughtSignal:
+            return CommandOutcome(termination: .signalled(process.terminationStatus), standardError: text)
         @unknown default: return CommandOutcome(termination: .exited(process.terminationStatus), standardError: text)
         }
     }
 
     static func resolve(_ program: String, path: String?) throws -> String {
         if program.contains("/") {
-            guard FileManager.default.isExecutableFile(atPath: program) else { throw CommandRunnerError.notFound(program) }
+            guard FileManager.default.isExecutableFile(atPath: program) else {
+                throw CommandRunnerError.notFound(program)
+            }
             return program
         }
         for directory in (path ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(separator: ":") {

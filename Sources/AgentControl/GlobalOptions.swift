@@ -15,7 +15,9 @@ public struct GlobalOptions: ParsableArguments {
 
     public mutating func validate() throws {
         guard AgentEndpoint(agent) != nil else { throw ValidationError("--agent must be HOST:PORT, got '\(agent)'") }
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard timeout > 0, timeout.isFinite else {
+            throw ValidationError("--timeout must be a positive number of seconds")
+        }
     }
 
     var timeoutDuration: Duration { .milliseconds(Int64(timeout * 1000)) }

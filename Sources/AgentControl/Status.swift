@@ -10,7 +10,9 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let session = AgentSession(options: options)
-        let reply = try await session.run { connection in try await session.request(.statusRequest(StatusRequest()), on: connection) }
+        let reply = try await session.run { connection in
+            try await session.request(.statusRequest(StatusRequest()), on: connection)
+        }
         guard case .statusReply(let status) = reply else { throw session.unexpected(reply, expected: "StatusReply") }
         if options.json {
             Output.printJSON(Self.json(status))

@@ -24,12 +24,16 @@ func sendVMCommand(_ command: VMCommand, options: GlobalOptions) async throws {
 }
 
 struct VMStart: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "start", abstract: "Define and start a VM from libvirt XML.")
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Define and start a VM from libvirt XML."
+    )
     @OptionGroup var options: GlobalOptions
     @Argument(help: "libvirt domain XML file.") var file: String
 
     func run() async throws {
-        guard let data = FileManager.default.contents(atPath: file), let xml = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: file), let xml = String(data: data, encoding: .utf8)
+        else {
             throw AgentSession(options: options).failure("cannot read \(file)", code: AgentCtlExit.usage)
         }
         try await sendVMCommand(.start(domainXML: xml), options: options)
@@ -58,7 +62,10 @@ struct VMShutdown: AsyncParsableCommand {
 }
 
 struct VMDestroy: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "destroy", abstract: "Stop a VM at once (the definition stays).")
+    static let configuration = CommandConfiguration(
+        commandName: "destroy",
+        abstract: "Stop a VM at once (the definition stays)."
+    )
     @OptionGroup var options: GlobalOptions
     @Argument(help: "VM name.") var name: String
     func run() async throws { try await sendVMCommand(.destroy(name: name), options: options) }

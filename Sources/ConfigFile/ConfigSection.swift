@@ -23,7 +23,12 @@ public final class ConfigSection {
             return
         }
         guard case .mapping(let mapping) = node else {
-            throw ConfigError(file: file, line: node.mark?.line, key: "", problem: "the top level must be a mapping of keys")
+            throw ConfigError(
+                file: file,
+                line: node.mark?.line,
+                key: "",
+                problem: "the top level must be a mapping of keys"
+            )
         }
         try self.init(file: file, path: "", mapping: mapping)
     }
@@ -66,7 +71,8 @@ public final class ConfigSection {
     private func entry(_ key: String) -> (value: Node, line: Int?)? {
         known.insert(key)
         guard let found = entries.first(where: { $0.key == key }) else { return nil }
-        if case .scalar(let scalar) = found.value, scalar.string == "~" || scalar.string == "null" || scalar.string.isEmpty,
+        if case .scalar(let scalar) = found.value,
+            scalar.string == "~" || scalar.string == "null" || scalar.string.isEmpty,
             scalar.style == .plain
         {
             return nil
@@ -141,7 +147,9 @@ public final class ConfigSection {
         guard let (value, line) = entry(key) else { return nil }
         guard case .sequence(let sequence) = value else { throw fail(key, line, "expected a list") }
         return try sequence.map { item in
-            guard case .scalar(let scalar) = item else { throw fail(key, item.mark?.line, "list items must be strings") }
+            guard case .scalar(let scalar) = item else {
+                throw fail(key, item.mark?.line, "list items must be strings")
+            }
             return scalar.string
         }
     }
@@ -150,7 +158,11 @@ public final class ConfigSection {
     public func choice(_ key: String, from allowed: [String]) throws -> String? {
         guard let text = try string(key) else { return nil }
         guard allowed.contains(text) else {
-            throw fail(key, entries.first { $0.key == key }?.line, "'\(text)' is not one of \(allowed.joined(separator: ", "))")
+            throw fail(
+                key,
+                entries.first { $0.key == key }?.line,
+                "'\(text)' is not one of \(allowed.joined(separator: ", "))"
+            )
         }
         return text
     }

@@ -35,7 +35,9 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let value = try config.duration("heartbeat_timeout", minimum: .milliseconds(200)) {
             result.heartbeatTimeout = value
         }
-        if let value = try config.duration("report_interval", minimum: .milliseconds(100)) { result.reportInterval = value }
+        if let value = try config.duration("report_interval", minimum: .milliseconds(100)) {
+            result.reportInterval = value
+        }
         if let value = try config.int("ring_capacity", in: 2...100_000) { result.ringCapacity = value }
         if let value = try config.bool("log_heartbeats") { result.logHeartbeats = value }
         try config.rejectUnknownKeys()

@@ -14,7 +14,11 @@ public struct ManagerDaemon: Service {
     public let logger: Logger
     public let onListening: @Sendable (Int?) -> Void
 
-    public init(configuration: ManagerConfiguration, logger: Logger, onListening: @escaping @Sendable (Int?) -> Void = { _ in }) {
+    public init(
+        configuration: ManagerConfiguration,
+        logger: Logger,
+        onListening: @escaping @Sendable (Int?) -> Void = { _ in }
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.registry = HostRegistry(ringCapacity: configuration.ringCapacity, logger: logger)
@@ -79,7 +83,10 @@ public struct ManagerDaemon: Service {
             throw StartupError.listen(configuration.listen, reason: "\(error)")
         }
         onListening(server.port)
-        logger.info("manager ready", metadata: ["torpor.listen": "\(configuration.listen)", "torpor.port": "\(server.port ?? 0)"])
+        logger.info(
+            "manager ready",
+            metadata: ["torpor.listen": "\(configuration.listen)", "torpor.port": "\(server.port ?? 0)"]
+        )
         let notifier = SystemdNotifier()
         _ = try? notifier.ready()
         let registry = self.registry

@@ -33,7 +33,8 @@ extension ByteBuffer {
     }
 
     @inlinable
-    public mutating func readWireFloat64(_ message: WireMessageType, _ field: StaticString) throws(WireError) -> Double {
+    public mutating func readWireFloat64(_ message: WireMessageType, _ field: StaticString) throws(WireError) -> Double
+    {
         Double(bitPattern: try self.readWireInteger(as: UInt64.self, message, field))
     }
 
@@ -85,13 +86,20 @@ extension ByteBuffer {
     }
 
     @inlinable
-    public mutating func readWireLongString(_ message: WireMessageType, _ field: StaticString) throws(WireError) -> String {
+    public mutating func readWireLongString(
+        _ message: WireMessageType,
+        _ field: StaticString
+    ) throws(WireError) -> String {
         let length = try self.readWireInteger(as: UInt32.self, message, field)
         return try self.readWireUTF8(length: Int(length), message, field)
     }
 
     @inlinable
-    mutating func readWireUTF8(length: Int, _ message: WireMessageType, _ field: StaticString) throws(WireError) -> String {
+    mutating func readWireUTF8(
+        length: Int,
+        _ message: WireMessageType,
+        _ field: StaticString
+    ) throws(WireError) -> String {
         guard let view = self.readSlice(length: length) else {
             throw .truncated(message: message, field: "\(field)")
         }

@@ -7,7 +7,12 @@ public struct WireEnvelope: Hashable, Sendable {
     public var requestID: UInt32
     public var message: WireMessage
 
-    public init(version: UInt8 = WireVersion.current, flags: WireFrameFlags = [], requestID: UInt32 = 0, message: WireMessage) {
+    public init(
+        version: UInt8 = WireVersion.current,
+        flags: WireFrameFlags = [],
+        requestID: UInt32 = 0,
+        message: WireMessage
+    ) {
         self.version = version
         self.flags = flags
         self.requestID = requestID
@@ -35,7 +40,13 @@ public struct WireEnvelope: Hashable, Sendable {
     public func encode(into buffer: inout ByteBuffer) {
         let headerIndex = buffer.writerIndex
         buffer.writeWireFrameHeader(
-            WireFrameHeader(version: version, type: message.type.rawValue, flags: flags, requestID: requestID, payloadLength: 0)
+            WireFrameHeader(
+                version: version,
+                type: message.type.rawValue,
+                flags: flags,
+                requestID: requestID,
+                payloadLength: 0
+            )
         )
         let payloadStart = buffer.writerIndex
         message.encodePayload(into: &buffer)

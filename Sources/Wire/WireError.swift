@@ -33,9 +33,11 @@ extension WireError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .badMagic(let magic):
-            return "bad frame magic 0x\(String(magic, radix: 16)) (expected 0x\(String(WireFrameHeader.magic, radix: 16)))"
+            return
+                "bad frame magic 0x\(String(magic, radix: 16)) (expected 0x\(String(WireFrameHeader.magic, radix: 16)))"
         case .unknownVersion(let version, let supported):
-            return "unknown protocol version \(version) (this build speaks \(supported.lowerBound)...\(supported.upperBound))"
+            return
+                "unknown protocol version \(version) (this build speaks \(supported.lowerBound)...\(supported.upperBound))"
         case .frameTooLarge(let length, let maximum):
             return "frame payload of \(length) bytes exceeds the maximum of \(maximum) bytes"
         case .unknownMessageType(let type):

@@ -54,18 +54,24 @@ struct TorporAgent: AsyncParsableCommand {
         if let hostID { configuration.hostID = hostID }
         if let libvirtURI { configuration.libvirtURI = libvirtURI }
         if let listen {
-            guard let address = SocketAddressText.parse(listen) else { throw ConfigError.flag("listen", "'\(listen)' is not host:port") }
+            guard let address = SocketAddressText.parse(listen) else {
+                throw ConfigError.flag("listen", "'\(listen)' is not host:port")
+            }
             configuration.listen = address
         }
         if let manager {
-            guard let address = SocketAddressText.parse(manager) else { throw ConfigError.flag("manager", "'\(manager)' is not host:port") }
+            guard let address = SocketAddressText.parse(manager) else {
+                throw ConfigError.flag("manager", "'\(manager)' is not host:port")
+            }
             configuration.manager = address
         }
         if let sampleInterval {
             configuration.sampleInterval = try durationFlag("sample-interval", sampleInterval)
         }
         if let ringCapacity {
-            guard (2...100_000).contains(ringCapacity) else { throw ConfigError.flag("ring-capacity", "\(ringCapacity) is outside 2...100000") }
+            guard (2...100_000).contains(ringCapacity) else {
+                throw ConfigError.flag("ring-capacity", "\(ringCapacity) is outside 2...100000")
+            }
             configuration.ringCapacity = ringCapacity
         }
         if let procRoot { configuration.procRoot = procRoot }

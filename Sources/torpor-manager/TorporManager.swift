@@ -41,8 +41,12 @@ struct TorporManager: AsyncParsableCommand {
             try configurationFile(explicit: config, defaultPath: ManagerConfiguration.defaultPath)
             .map(ManagerConfiguration.load(file:)) ?? ManagerConfiguration()
         if let listen { configuration.listen = listen }
-        if let heartbeatInterval { configuration.heartbeatInterval = try durationFlag("heartbeat-interval", heartbeatInterval) }
-        if let heartbeatTimeout { configuration.heartbeatTimeout = try durationFlag("heartbeat-timeout", heartbeatTimeout) }
+        if let heartbeatInterval {
+            configuration.heartbeatInterval = try durationFlag("heartbeat-interval", heartbeatInterval)
+        }
+        if let heartbeatTimeout {
+            configuration.heartbeatTimeout = try durationFlag("heartbeat-timeout", heartbeatTimeout)
+        }
         if logHeartbeats { configuration.logHeartbeats = true }
         guard ["auto", "journal", "stderr"].contains(log) else {
             throw ConfigError.flag("log", "'\(log)' is not one of auto, journal, stderr")
@@ -69,7 +73,11 @@ struct TorporManager: AsyncParsableCommand {
         let logger = Logger(label: "torpor.manager")
         let daemon = ManagerDaemon(configuration: configuration, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(
+                services: [.init(service: daemon)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
         )
         do {
             try await group.run()

@@ -55,7 +55,9 @@ import Wire
         ("log: syslog\n", "log", "not one of"),
     ])
     func badInputNamesTheKey(yaml: String, key: String, problem: String) throws {
-        let error = try #require(throws: ConfigError.self) { try AgentConfiguration.load(yaml: yaml, file: "agent.yaml") }
+        let error = try #require(throws: ConfigError.self) {
+            try AgentConfiguration.load(yaml: yaml, file: "agent.yaml")
+        }
         #expect(error.key == key)
         #expect(error.description.contains(problem))
     }

@@ -40,7 +40,11 @@ import Testing
         var environment = ProcessInfo.processInfo.environment
         environment["SLEEP"] = "30"
         let started = ContinuousClock.now
-        let outcome = try await CommandRunner.run([script, "poweroff"], timeout: .milliseconds(300), environment: environment)
+        let outcome = try await CommandRunner.run(
+            [script, "poweroff"],
+            timeout: .milliseconds(300),
+            environment: environment
+        )
         #expect(outcome.termination == .timedOut)
         #expect(ContinuousClock.now - started < .seconds(10))
     }

@@ -27,7 +27,10 @@ import Wire
 
         try await Task.sleep(for: .milliseconds(200))
         let second = try await collector.collect(
-            at: SampleTime(monotonic: .now, wallClockMilliseconds: 1_000 + Int64((ContinuousClock.now - start).components.seconds * 1000))
+            at: SampleTime(
+                monotonic: .now,
+                wallClockMilliseconds: 1_000 + Int64((ContinuousClock.now - start).components.seconds * 1000)
+            )
         )
         for vm in second {
             let metrics = try #require(vm.metrics, "\(vm.name) has two readings now")
@@ -59,7 +62,9 @@ import Wire
         _ = try await Self.defineAndStart("collector-fresh", on: connection)
         try await old.destroy()
         try await old.undefine()
-        let next = try await collector.collect(at: SampleTime(monotonic: .now + .seconds(1), wallClockMilliseconds: 1000))
+        let next = try await collector.collect(
+            at: SampleTime(monotonic: .now + .seconds(1), wallClockMilliseconds: 1000)
+        )
         let fresh = try #require(next.first { $0.name == "collector-fresh" })
         #expect(fresh.metrics == nil)
         #expect(fresh.virtualCPUs == 1)
@@ -74,7 +79,8 @@ import Wire
         let directory = try ProcessRunner.scratchDirectory(prefix: "torpor-power")
         let record = directory.appendingPathComponent("calls").path
         let script = directory.appendingPathComponent("power").path
-        try "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \(record)\n[ \"$1\" = fail ] && { echo 'no sleep for you' >&2; exit 2; }\nexit 0\n"
+        try
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \(record)\n[ \"$1\" = fail ] && { echo 'no sleep for you' >&2; exit 2; }\nexit 0\n"
             .write(toFile: script, atomically: true, encoding: .utf8)
         chmod(script, 0o755)
         var power = AgentConfiguration.PowerCommands()
@@ -116,7 +122,10 @@ import Wire
         #expect(!malformed.isOK)
 
         let started = await executor.execute(
-            .start(domainXML: "<domain type='test'><name>new-vm</name><memory>65536</memory><os><type>hvm</type></os></domain>")
+            .start(
+                domainXML:
+                    "<domain type='test'><name>new-vm</name><memory>65536</memory><os><type>hvm</type></os></domain>"
+            )
         )
         #expect(started.isOK, "\(started)")
         #expect(try await connection.domain(named: "new-vm").isPersistent())

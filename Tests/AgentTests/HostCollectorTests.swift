@@ -23,7 +23,9 @@ import Testing
         // Swap the root by building a collector with the previous reading carried over.
         var second = collector
         second = HostCollector(copying: second, procRoot: try Self.fixture("proc-b"))
-        let output = try await second.collect(at: SampleTime(monotonic: start + .seconds(2), wallClockMilliseconds: 2000))
+        let output = try await second.collect(
+            at: SampleTime(monotonic: start + .seconds(2), wallClockMilliseconds: 2000)
+        )
         // busy 1500→2300 (+800) of total 10000→11300 (+1300): 2 × 800/1300 cores.
         let cpu = try #require(output.cpuCoresInUse)
         #expect(abs(cpu - 2 * 800.0 / 1300.0) < 1e-9)

@@ -20,7 +20,9 @@ struct KVMEndToEndTests {
             let started = clock.now
             let agent = try AgentUnderTest(
                 arguments: ["--libvirt-uri", try await lab.uri, "--sample-interval", "1s", "--host-id", "kvm-e2e"],
-                logDirectory: try await lab.directory, label: "agent-report")
+                logDirectory: try await lab.directory,
+                label: "agent-report"
+            )
             defer { agent.process.kill() }
 
             func ready(_ status: AgentUnderTest.Status) -> Bool {
@@ -36,7 +38,9 @@ struct KVMEndToEndTests {
             print("KVMEndToEndTests: agentctl status --json (\(reportTime) after the agent started):\n\(status.json)")
 
             let vm = try #require(
-                status.status.vms.first { $0.name == guest.name }, "the guest is missing from the agent's report")
+                status.status.vms.first { $0.name == guest.name },
+                "the guest is missing from the agent's report"
+            )
             #expect(vm.uuid.lowercased() == guest.uuid.lowercased())
             #expect(vm.state == "running")
             let latest = try #require(vm.latest, "no sample of the guest yet")
@@ -78,7 +82,10 @@ struct KVMEndToEndTests {
             }
 
             let first = try AgentUnderTest(
-                arguments: ["--libvirt-uri", uri, "--sample-interval", "1s"], logDirectory: logs, label: "agent-first")
+                arguments: ["--libvirt-uri", uri, "--sample-interval", "1s"],
+                logDirectory: logs,
+                label: "agent-first"
+            )
             defer { first.process.kill() }
             let before = try await first.waitForStatus(timeout: .seconds(30), until: isRunning)
             #expect(before.map { isRunning($0.status) } == true, "the first agent lists the guest as running")
@@ -90,12 +97,18 @@ struct KVMEndToEndTests {
             #expect(state == "running", "the agent's stop must leave its VMs running")
 
             let second = try AgentUnderTest(
-                arguments: ["--libvirt-uri", uri, "--sample-interval", "1s"], logDirectory: logs, label: "agent-second")
+                arguments: ["--libvirt-uri", uri, "--sample-interval", "1s"],
+                logDirectory: logs,
+                label: "agent-second"
+            )
             defer { second.process.kill() }
             let after = try await second.waitForStatus(timeout: .seconds(30), until: isRunning)
             let status = try #require(after, "the restarted agent never answered:\n\(second.process.stderr)")
             print("KVMEndToEndTests: agentctl status --json after the agent's restart:\n\(status.json)")
-            let vm = try #require(status.status.vms.first { $0.name == guest.name }, "the restarted agent lost the guest")
+            let vm = try #require(
+                status.status.vms.first { $0.name == guest.name },
+                "the restarted agent lost the guest"
+            )
             #expect(vm.state == "running")
             #expect(vm.uuid.lowercased() == guest.uuid.lowercased())
             await second.stop()

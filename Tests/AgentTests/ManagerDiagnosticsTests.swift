@@ -38,7 +38,10 @@ struct ManagerDiagnosticsTests {
 
     /// Polls every 300 ms until `condition` holds for host `id`; the last output (or error) otherwise.
     static func waitFor(
-        _ address: String, host id: String, timeout: Duration, manager: BackgroundProcess,
+        _ address: String,
+        host id: String,
+        timeout: Duration,
+        manager: BackgroundProcess,
         until condition: (Diagnostics.Host) -> Bool
     ) async throws -> (host: Diagnostics.Host?, json: String) {
         let deadline = ContinuousClock.now + timeout
@@ -87,7 +90,10 @@ struct ManagerDiagnosticsTests {
         defer { agent.process.kill() }
 
         let (seen, json) = try await Self.waitFor(
-            address, host: "diagnostics-e2e", timeout: .seconds(30), manager: manager
+            address,
+            host: "diagnostics-e2e",
+            timeout: .seconds(30),
+            manager: manager
         ) {
             $0.connected && $0.state == "ACTIVE" && ($0.millisecondsSinceReport ?? .max) < 5000 && $0.ring.fill >= 1
         }
@@ -105,7 +111,10 @@ struct ManagerDiagnosticsTests {
         agent.process.kill()
         _ = await agent.process.waitForExit(timeout: .seconds(5))
         let (failed, failedJSON) = try await Self.waitFor(
-            address, host: "diagnostics-e2e", timeout: .seconds(20), manager: manager
+            address,
+            host: "diagnostics-e2e",
+            timeout: .seconds(20),
+            manager: manager
         ) { $0.state == "FAILED" && !$0.connected }
         let gone = try #require(failed, "the host vanished from the manager:\n\(failedJSON)")
         #expect(gone.state == "FAILED", "\(failedJSON)\n--- manager\n\(manager.stderr)")

@@ -10,7 +10,8 @@ import Testing
         let managerPort = try AgentUnderTest.freePort()
         let agent = try AgentUnderTest(
             arguments: [
-                "--libvirt-uri", "test:///default", "--manager", "127.0.0.1:\(managerPort)", "--sample-interval", "500ms",
+                "--libvirt-uri", "test:///default", "--manager", "127.0.0.1:\(managerPort)", "--sample-interval",
+                "500ms",
             ],
             logDirectory: logs
         )
@@ -34,7 +35,9 @@ import Testing
         let joined = try await agent.waitForStatus(timeout: .seconds(40)) { $0.manager?.state == "connected" }
         #expect(joined != nil, "agent log:\n\(agent.process.stderr)")
         // The manager saw the hello and the inventory.
-        let sawJoin = await eventually { manager.stderr.contains("host joined") && manager.stderr.contains("inventory") }
+        let sawJoin = await eventually {
+            manager.stderr.contains("host joined") && manager.stderr.contains("inventory")
+        }
         #expect(sawJoin, "manager log:\n\(manager.stderr)")
         #expect(await manager.terminate(grace: .seconds(10)) == 0)
         #expect(await agent.stop() == 0)

@@ -7,7 +7,8 @@ import Wire
     static let vmA = WireUUID("11111111-2222-3333-4444-555555555555")!
     static let vmB = WireUUID("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")!
 
-    static func observation(_ uuid: WireUUID, _ name: String, cpu: Double?, state: VMState = .running) -> VMObservation {
+    static func observation(_ uuid: WireUUID, _ name: String, cpu: Double?, state: VMState = .running) -> VMObservation
+    {
         VMObservation(
             uuid: uuid,
             name: name,
@@ -84,7 +85,11 @@ import Wire
     @Test func slotsAreNotReusedWhileHeld() {
         var store = MonitoringStore(ringCapacity: 2)
         store.record(time: Self.time, host: nil, vms: [Self.observation(Self.vmA, "a", cpu: 1)])
-        store.record(time: Self.time, host: nil, vms: [Self.observation(Self.vmA, "a", cpu: 1), Self.observation(Self.vmB, "b", cpu: 1)])
+        store.record(
+            time: Self.time,
+            host: nil,
+            vms: [Self.observation(Self.vmA, "a", cpu: 1), Self.observation(Self.vmB, "b", cpu: 1)]
+        )
         let slots = store.inventory(hostID: "h").vms.map(\.slot)
         #expect(Set(slots).count == 2)
     }

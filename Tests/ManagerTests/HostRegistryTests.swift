@@ -11,7 +11,12 @@ import Wire
             hostID: id,
             hostname: "\(id).lab",
             capabilities: [.vmLifecycle],
-            capacity: HostCapacity(cores: 8, memoryBytes: 16 << 30, nicRxBytesPerSecond: 125_000_000, nicTxBytesPerSecond: 125_000_000),
+            capacity: HostCapacity(
+                cores: 8,
+                memoryBytes: 16 << 30,
+                nicRxBytesPerSecond: 125_000_000,
+                nicTxBytesPerSecond: 125_000_000
+            ),
             wake: WakeSettings(),
             listenAddress: "127.0.0.1:7701"
         )
@@ -23,7 +28,12 @@ import Wire
         await registry.join(Self.agent("h1"), at: start)
         await registry.join(Self.agent("h2"), at: start)
         await registry.record(
-            Inventory(hostID: "h1", vms: [Inventory.Entry(slot: 0, uuid: .zero, name: "web", state: .running, virtualCPUs: 1, memoryKiB: 1024)]),
+            Inventory(
+                hostID: "h1",
+                vms: [
+                    Inventory.Entry(slot: 0, uuid: .zero, name: "web", state: .running, virtualCPUs: 1, memoryKiB: 1024)
+                ]
+            ),
             from: "h1"
         )
         await registry.heartbeat(from: "h2", at: start + .seconds(9))
@@ -46,9 +56,18 @@ import Wire
     @Test func reportsAreKeptInABoundedRing() async {
         let registry = HostRegistry(ringCapacity: 3, logger: Logger(label: "test"))
         await registry.join(Self.agent("h1"), at: .now)
-        let host = MonitoringReport.HostSample(cpuCoresInUse: 1, memoryInUseBytes: 1, networkRxBytesPerSecond: 0, networkTxBytesPerSecond: 0)
+        let host = MonitoringReport.HostSample(
+            cpuCoresInUse: 1,
+            memoryInUseBytes: 1,
+            networkRxBytesPerSecond: 0,
+            networkTxBytesPerSecond: 0
+        )
         for time in 0..<10 {
-            await registry.record(MonitoringReport(timestampMilliseconds: Int64(time), host: host, vms: []), from: "h1", at: .now)
+            await registry.record(
+                MonitoringReport(timestampMilliseconds: Int64(time), host: host, vms: []),
+                from: "h1",
+                at: .now
+            )
         }
         let record = await registry.host("h1")
         #expect(record?.reports.count == 3)

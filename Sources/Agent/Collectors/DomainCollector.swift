@@ -72,7 +72,11 @@ public struct DomainCollector: Collector {
                     memoryInUseBytes: Self.memoryInUseKiB(domain) * 1024,
                     networkRxBytesPerSecond: nics.reduce(0) { $0 + $1.rxBytesPerSecond },
                     networkTxBytesPerSecond: nics.reduce(0) { $0 + $1.txBytesPerSecond },
-                    diskReadBytesPerSecond: ratePerSecond(from: earlier.diskRead, to: counters.diskRead, seconds: seconds)
+                    diskReadBytesPerSecond: ratePerSecond(
+                        from: earlier.diskRead,
+                        to: counters.diskRead,
+                        seconds: seconds
+                    )
                         ?? 0,
                     diskWriteBytesPerSecond: ratePerSecond(
                         from: earlier.diskWrite,

@@ -38,7 +38,9 @@ struct AgentSession {
                 await registry.record(inventory, from: hostID)
                 logger.info(
                     "inventory",
-                    metadata: ["torpor.vms": "\(inventory.vms.map { "\($0.name)(\($0.state))" }.joined(separator: ","))"]
+                    metadata: [
+                        "torpor.vms": "\(inventory.vms.map { "\($0.name)(\($0.state))" }.joined(separator: ","))"
+                    ]
                 )
             case .monitoringReport(let report):
                 // A report proves the agent is alive as much as a heartbeat does.

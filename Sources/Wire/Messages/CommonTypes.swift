@@ -88,7 +88,12 @@ public struct WakeSettings: Hashable, Sendable {
     /// Drivers in the order the manager should try them.
     public var drivers: [Driver]
 
-    public init(macAddress: [UInt8]? = nil, wakeOnLANTarget: String = "", bmcAddress: String = "", drivers: [Driver] = []) {
+    public init(
+        macAddress: [UInt8]? = nil,
+        wakeOnLANTarget: String = "",
+        bmcAddress: String = "",
+        drivers: [Driver] = []
+    ) {
         self.macAddress = macAddress
         self.wakeOnLANTarget = wakeOnLANTarget
         self.bmcAddress = bmcAddress
@@ -110,7 +115,9 @@ extension ByteBuffer {
 
     mutating func readWakeSettings(_ message: WireMessageType) throws(WireError) -> WakeSettings {
         let mac = try self.readWireOptional(message, "wake.macAddress") { (buffer) throws(WireError) -> [UInt8] in
-            guard let bytes = buffer.readBytes(length: 6) else { throw .truncated(message: message, field: "wake.macAddress") }
+            guard let bytes = buffer.readBytes(length: 6) else {
+                throw .truncated(message: message, field: "wake.macAddress")
+            }
             return bytes
         }
         let target = try self.readWireString(message, "wake.wakeOnLANTarget")

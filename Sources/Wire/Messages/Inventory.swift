@@ -17,7 +17,8 @@ public struct Inventory: WirePayload {
         /// Configured memory in KiB.
         public var memoryKiB: UInt64
 
-        public init(slot: UInt16, uuid: WireUUID, name: String, state: VMState, virtualCPUs: UInt16, memoryKiB: UInt64) {
+        public init(slot: UInt16, uuid: WireUUID, name: String, state: VMState, virtualCPUs: UInt16, memoryKiB: UInt64)
+        {
             self.slot = slot
             self.uuid = uuid
             self.name = name

@@ -59,7 +59,8 @@ public struct StatusReply: WirePayload {
         public var rxBytesPerSecond: Double
         public var txBytesPerSecond: Double
 
-        public init(name: String, rxBytes: UInt64, txBytes: UInt64, rxBytesPerSecond: Double, txBytesPerSecond: Double) {
+        public init(name: String, rxBytes: UInt64, txBytes: UInt64, rxBytesPerSecond: Double, txBytesPerSecond: Double)
+        {
             self.name = name
             self.rxBytes = rxBytes
             self.txBytes = txBytes

@@ -24,7 +24,13 @@ public struct Welcome: WirePayload {
         }
     }
 
-    public init(version: UInt8, role: PeerRole, softwareVersion: String, nodeName: String, assignment: Assignment? = nil) {
+    public init(
+        version: UInt8,
+        role: PeerRole,
+        softwareVersion: String,
+        nodeName: String,
+        assignment: Assignment? = nil
+    ) {
         self.version = version
         self.role = role
         self.softwareVersion = softwareVersion
@@ -39,7 +45,10 @@ public struct Welcome: WirePayload {
         buffer.writeWireString(nodeName)
         buffer.writeWireOptional(assignment) { buffer, assignment in
             buffer.writeWireString(assignment.managerID)
-            buffer.writeMultipleIntegers(assignment.heartbeatIntervalMilliseconds, assignment.reportIntervalMilliseconds)
+            buffer.writeMultipleIntegers(
+                assignment.heartbeatIntervalMilliseconds,
+                assignment.reportIntervalMilliseconds
+            )
         }
     }
 

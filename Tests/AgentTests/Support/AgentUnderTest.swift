@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The real torpor-agent binary, started in the background on a free loopback port, and agentctl against it.
@@ -58,11 +58,14 @@ final class AgentUnderTest: Sendable {
         var environment = ProcessInfo.processInfo.environment
         for name in ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET"] { environment[name] = nil }
         process = try BackgroundProcess(
-            [try KVMLab.product("torpor-agent"), "--config", config.path, "--listen", "127.0.0.1:\(port)",
-             "--log", "stderr"] + arguments,
+            [
+                try KVMLab.product("torpor-agent"), "--config", config.path, "--listen", "127.0.0.1:\(port)",
+                "--log", "stderr",
+            ] + arguments,
             stdout: logDirectory.appendingPathComponent("\(label).stdout"),
             stderr: logDirectory.appendingPathComponent("\(label).stderr"),
-            environment: environment)
+            environment: environment
+        )
         self.port = port
     }
 
@@ -70,7 +73,8 @@ final class AgentUnderTest: Sendable {
     func agentctl(_ arguments: String...) async throws -> ProcessOutput {
         try await ProcessRunner.run(
             [try KVMLab.product("agentctl")] + arguments + ["--agent", address, "--json", "--timeout", "5"],
-            timeout: .seconds(20))
+            timeout: .seconds(20)
+        )
     }
 
     func status() async throws -> (status: Status, json: String) {
@@ -88,7 +92,8 @@ final class AgentUnderTest: Sendable {
     /// Polls `status` every 500 ms until `condition` holds (returns that status) or `timeout` passes (returns the
     /// last status seen, or throws the last error). Throws at once if the agent exits.
     func waitForStatus(
-        timeout: Duration, until condition: (Status) -> Bool
+        timeout: Duration,
+        until condition: (Status) -> Bool
     ) async throws -> (status: Status, json: String)? {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
@@ -97,7 +102,8 @@ final class AgentUnderTest: Sendable {
         repeat {
             guard process.isRunning else {
                 throw ProcessRunnerError(
-                    description: "torpor-agent exited (status \(process.exitStatus ?? -1)):\n\(process.stderr)")
+                    description: "torpor-agent exited (status \(process.exitStatus ?? -1)):\n\(process.stderr)"
+                )
             }
             do {
                 let current = try await status()

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A private libvirtd with KVM (scripts/lab-libvirtd) and one tiny running guest, shared by the tests of a suite so
@@ -53,7 +53,8 @@ actor KVMLab {
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
         throw ProcessRunnerError(
-            description: "\(name) not built (looked in \(candidates.joined(separator: ", "))): run `swift build` first")
+            description: "\(name) not built (looked in \(candidates.joined(separator: ", "))): run `swift build` first"
+        )
     }
 
     static let basePrefix = "torpor-kvm-e2e-"
@@ -82,7 +83,8 @@ actor KVMLab {
     /// Runs `body` with the shared daemon and guest (starting them if needed). `users` names every test of the
     /// suite that uses the lab; once all of them have finished, the lab is stopped.
     func withGuest<T: Sendable>(
-        user: String, users: Set<String>,
+        user: String,
+        users: Set<String>,
         _ body: @Sendable (KVMLab, Guest) async throws -> T
     ) async throws -> T {
         expectedUsers.formUnion(users)

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// What a finished command left behind.
@@ -32,7 +32,9 @@ struct ProcessRunnerError: Error, CustomStringConvertible {
 enum ProcessRunner {
     /// Runs `argv` (argv[0] is a path, or a name looked up on PATH) to completion.
     static func run(
-        _ argv: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil,
+        _ argv: [String],
+        environment: [String: String]? = nil,
+        currentDirectory: URL? = nil,
         timeout: Duration = .seconds(60)
     ) async throws -> ProcessOutput {
         let directory = try scratchDirectory()
@@ -40,7 +42,12 @@ enum ProcessRunner {
         let outURL = directory.appendingPathComponent("stdout")
         let errURL = directory.appendingPathComponent("stderr")
         let process = try BackgroundProcess(
-            argv, stdout: outURL, stderr: errURL, environment: environment, currentDirectory: currentDirectory)
+            argv,
+            stdout: outURL,
+            stderr: errURL,
+            environment: environment,
+            currentDirectory: currentDirectory
+        )
         let exited = await process.waitForExit(timeout: timeout)
         if !exited {
             process.kill()
@@ -58,7 +65,9 @@ enum ProcessRunner {
     /// Like `run`, but throws (with the whole transcript) unless the program exits 0.
     @discardableResult
     static func check(
-        _ argv: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(60)
+        _ argv: [String],
+        environment: [String: String]? = nil,
+        timeout: Duration = .seconds(60)
     ) async throws -> ProcessOutput {
         let output = try await run(argv, environment: environment, timeout: timeout)
         guard output.succeeded else { throw ProcessRunnerError(description: output.description) }
@@ -68,7 +77,9 @@ enum ProcessRunner {
     /// The absolute path of `name` on PATH (or `name` itself when it already contains a slash).
     static func resolve(_ name: String) -> String? {
         if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        let path =
+            ProcessInfo.processInfo.environment["PATH"]
+            ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -98,7 +109,10 @@ final class BackgroundProcess: @unchecked Sendable {
     private var waitStatus: Int32?
 
     init(
-        _ argv: [String], stdout: URL, stderr: URL, environment: [String: String]? = nil,
+        _ argv: [String],
+        stdout: URL,
+        stderr: URL,
+        environment: [String: String]? = nil,
         currentDirectory: URL? = nil
     ) throws {
         guard let first = argv.first, let executable = ProcessRunner.resolve(first) else {
@@ -230,7 +244,8 @@ final class BackgroundProcess: @unchecked Sendable {
 /// glibc's posix_spawn extensions, which Swift's Glibc module does not import (they need _GNU_SOURCE).
 private enum SpawnExtensions {
     typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    typealias AddChdir =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
 
     static let addClosefrom: AddClosefrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
     static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np")

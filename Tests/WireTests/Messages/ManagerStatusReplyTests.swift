@@ -109,7 +109,10 @@ import Wire
         let huge = Self.minimalHostPayload(hostCount: .max, hostsPresent: 0)
         #expect(
             throws: WireError.absurdCount(
-                message: .managerStatusReply, field: "hosts", count: 65_535, remainingBytes: 2
+                message: .managerStatusReply,
+                field: "hosts",
+                count: 65_535,
+                remainingBytes: 2
             )
         ) {
             try decodePayload(.managerStatusReply, huge)
