@@ -108,7 +108,6 @@ public struct ManagerDaemon: Service {
     }
 
     static func milliseconds(_ duration: Duration) -> UInt32 {
-        let (seconds, attoseconds) = duration.components
-        return UInt32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        UInt32(clamping: HostRegistry.milliseconds(duration))
     }
 }
