@@ -99,8 +99,9 @@ let package = Package(
         .target(
             name: "TorporCLI",
             dependencies: [
-                "Wire", "Transport",
+                "Wire", "Transport", "AgentControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -116,7 +117,10 @@ let package = Package(
             name: "agentctl",
             dependencies: ["AgentControl", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "torpor", dependencies: ["TorporCLI"]),
+        .executableTarget(
+            name: "torpor",
+            dependencies: ["TorporCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
 
         // Benchmarks (release build): bench/run NAME.
         .executableTarget(

@@ -5,26 +5,34 @@ import Transport
 import Wire
 
 /// One short-lived connection to an agent (or the manager): connect, ask, print, map failures to agentctl's exit
-/// codes.
-struct AgentSession {
+/// codes. Public so the torpor CLI shares it.
+public struct AgentSession {
     let options: GlobalOptions
     /// HOST:PORT to dial and what it is, for messages ("agent", "manager").
     let endpoint: String
     let label: String
+    /// The program named in error messages and in the hello ("agentctl", "torpor").
+    let program: String
 
-    init(options: GlobalOptions, endpoint: String? = nil, label: String = "agent") {
+    public init(
+        options: GlobalOptions,
+        endpoint: String? = nil,
+        label: String = "agent",
+        program: String = "agentctl"
+    ) {
         self.options = options
         self.endpoint = endpoint ?? options.agent
         self.label = label
+        self.program = program
     }
 
     /// Connects, runs `body`, closes; every failure is printed (as JSON with --json) and becomes an ExitCode.
-    func run<T>(_ body: (WireConnection) async throws -> T) async throws -> T {
+    public func run<T>(_ body: (WireConnection) async throws -> T) async throws -> T {
         guard let address = AgentEndpoint(endpoint) else { throw ExitCode(AgentCtlExit.usage) }
-        var logger = Logger(label: "agentctl")
+        var logger = Logger(label: program)
         logger.logLevel = .critical
         let client = WireClient(
-            hello: Hello(role: .control, softwareVersion: AgentCtl.configuration.version, nodeName: "agentctl"),
+            hello: Hello(role: .control, softwareVersion: AgentCtl.configuration.version, nodeName: program),
             connectTimeout: options.timeoutDuration,
             logger: logger
         )
@@ -47,12 +55,15 @@ struct AgentSession {
         }
     }
 
-    func request(_ message: WireMessage, on connection: WireConnection) async throws(TransportError) -> WireMessage {
+    public func request(
+        _ message: WireMessage,
+        on connection: WireConnection
+    ) async throws(TransportError) -> WireMessage {
         try await connection.request(message, timeout: options.timeoutDuration)
     }
 
     /// Prints the error and returns the exit code for it.
-    func fail(_ error: TransportError) -> ExitCode {
+    public func fail(_ error: TransportError) -> ExitCode {
         let code: Int32
         switch error {
         case .connectFailed, .connectTimedOut: code = AgentCtlExit.unreachable
@@ -64,17 +75,17 @@ struct AgentSession {
     }
 
     /// Prints a failure message (JSON with --json) and returns its exit code.
-    func failure(_ message: String, code: Int32) -> ExitCode {
+    public func failure(_ message: String, code: Int32) -> ExitCode {
         if options.json {
             Output.printJSON(["error": message, "exitCode": Int(code)])
         } else {
-            FileHandle.standardError.write(Data("agentctl: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("\(program): \(message)\n".utf8))
         }
         return ExitCode(code)
     }
 
     /// A reply that should have been `expected` but was something else.
-    func unexpected(_ reply: WireMessage, expected: String) -> ExitCode {
+    public func unexpected(_ reply: WireMessage, expected: String) -> ExitCode {
         if case .commandResult(let result) = reply {
             return failure("\(result.code): \(result.message)", code: AgentCtlExit.failed)
         }

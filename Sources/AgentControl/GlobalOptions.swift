@@ -23,11 +23,12 @@ public struct GlobalOptions: ParsableArguments {
     var timeoutDuration: Duration { .milliseconds(Int64(timeout * 1000)) }
 }
 
-struct AgentEndpoint {
-    var host: String
-    var port: Int
+/// HOST:PORT as the CLIs accept it (brackets allowed around IPv6 hosts).
+public struct AgentEndpoint: Sendable {
+    public var host: String
+    public var port: Int
 
-    init?(_ text: String) {
+    public init?(_ text: String) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (1...65535).contains(port)
         else { return nil }

@@ -35,23 +35,6 @@ struct ManagerStatus: AsyncParsableCommand {
         }
     }
 
-    static func stateName(_ state: ManagerStatusReply.HostState) -> String {
-        switch state {
-        case .active: "ACTIVE"
-        case .sleeping: "SLEEPING"
-        case .waking: "WAKING"
-        case .failed: "FAILED"
-        }
-    }
-
-    /// "1.2 s ago", "3 min ago", "2.5 h ago".
-    static func age(milliseconds: UInt64) -> String {
-        let seconds = Double(milliseconds) / 1000
-        if seconds < 60 { return String(format: "%.1f s ago", seconds) }
-        if seconds < 3600 { return String(format: "%.0f min ago", seconds / 60) }
-        return String(format: "%.1f h ago", seconds / 3600)
-    }
-
     static func json(_ status: ManagerStatusReply, address: String) -> [String: Any] {
         [
             "manager": [
@@ -65,7 +48,7 @@ struct ManagerStatus: AsyncParsableCommand {
                 var entry: [String: Any] = [
                     "hostId": host.hostID,
                     "hostname": host.hostname,
-                    "state": stateName(host.state),
+                    "state": ManagerHostFormat.stateName(host.state),
                     "connected": host.connected,
                     "millisecondsSinceHeartbeat": Int(clamping: host.millisecondsSinceHeartbeat),
                     "ring": ["fill": Int(host.ringFill), "capacity": Int(host.ringCapacity)],
@@ -103,15 +86,35 @@ struct ManagerStatus: AsyncParsableCommand {
             let cpu = host.usage.map { String(format: "%.2f", $0.cpuCoresInUse) } ?? "-"
             rows.append([
                 host.hostname.isEmpty ? host.hostID : host.hostname,
-                stateName(host.state),
+                ManagerHostFormat.stateName(host.state),
                 host.connected ? "yes" : "no",
-                age(milliseconds: host.millisecondsSinceHeartbeat),
-                host.millisecondsSinceReport.map { age(milliseconds: $0) } ?? "never",
+                ManagerHostFormat.age(milliseconds: host.millisecondsSinceHeartbeat),
+                host.millisecondsSinceReport.map { ManagerHostFormat.age(milliseconds: $0) } ?? "never",
                 "\(host.ringFill)/\(host.ringCapacity)",
                 "\(host.vmCount)",
                 "\(cpu)/\(host.capacity.cores)",
             ])
         }
         return header + "\n\n" + Output.table(rows)
+    }
+}
+
+/// How the CLIs show a manager's hosts (agentctl manager, torpor hosts).
+public enum ManagerHostFormat {
+    public static func stateName(_ state: ManagerStatusReply.HostState) -> String {
+        switch state {
+        case .active: "ACTIVE"
+        case .sleeping: "SLEEPING"
+        case .waking: "WAKING"
+        case .failed: "FAILED"
+        }
+    }
+
+    /// "1.2 s ago", "3 min ago", "2.5 h ago".
+    public static func age(milliseconds: UInt64) -> String {
+        let seconds = Double(milliseconds) / 1000
+        if seconds < 60 { return String(format: "%.1f s ago", seconds) }
+        if seconds < 3600 { return String(format: "%.0f min ago", seconds / 60) }
+        return String(format: "%.1f h ago", seconds / 3600)
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import Wire
 
-/// Text and JSON rendering shared by the commands. JSON has sorted keys and ISO-8601 times.
-enum Output {
-    static func printJSON(_ value: Any) {
+/// Text and JSON rendering shared by the commands (and the torpor CLI). JSON has sorted keys and ISO-8601 times.
+public enum Output {
+    public static func printJSON(_ value: Any) {
         guard JSONSerialization.isValidJSONObject(value),
             let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted])
         else {
@@ -19,7 +19,7 @@ enum Output {
         return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
 
-    static func bytes(_ value: Double) -> String {
+    public static func bytes(_ value: Double) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = value
         var unit = 0
@@ -56,7 +56,7 @@ enum Output {
     }
 
     /// Left-aligned columns.
-    static func table(_ rows: [[String]]) -> String {
+    public static func table(_ rows: [[String]]) -> String {
         guard let first = rows.first else { return "" }
         var widths = Array(repeating: 0, count: first.count)
         for row in rows {

@@ -1,0 +1,47 @@
+import AgentControl
+import Foundation
+import Wire
+
+/// Rendering of the manager's host table, shared by `torpor hosts` and `torpor lab status`.
+enum HostTable {
+    static func json(_ status: ManagerStatusReply, address: String) -> [String: Any] {
+        [
+            "manager": ["address": address, "managerId": status.managerID, "version": status.softwareVersion],
+            "hosts": status.hosts.map { host -> [String: Any] in
+                var entry: [String: Any] = [
+                    "hostId": host.hostID,
+                    "hostname": host.hostname,
+                    "state": ManagerHostFormat.stateName(host.state),
+                    "connected": host.connected,
+                    "cores": Int(host.capacity.cores),
+                    "memoryBytes": Int(clamping: host.capacity.memoryBytes),
+                    "vms": Int(host.vmCount),
+                    "millisecondsSinceHeartbeat": Int(clamping: host.millisecondsSinceHeartbeat),
+                ]
+                // Absent until the host's first report.
+                if let usage = host.usage { entry["cpuUsedCores"] = Double(usage.cpuCoresInUse) }
+                return entry
+            },
+        ]
+    }
+
+    static func text(_ status: ManagerStatusReply, address: String) -> String {
+        let header = "manager \(status.managerID) at \(address), version \(status.softwareVersion)"
+        guard !status.hosts.isEmpty else { return header + "\n\nno hosts" }
+        var rows = [["HOST", "HOSTNAME", "STATE", "CONNECTED", "CORES", "MEMORY", "CPU USED", "VMS", "HEARTBEAT"]]
+        for host in status.hosts {
+            rows.append([
+                host.hostID,
+                host.hostname,
+                ManagerHostFormat.stateName(host.state),
+                host.connected ? "yes" : "no",
+                "\(host.capacity.cores)",
+                Output.bytes(Double(host.capacity.memoryBytes)),
+                host.usage.map { String(format: "%.2f", $0.cpuCoresInUse) } ?? "-",
+                "\(host.vmCount)",
+                ManagerHostFormat.age(milliseconds: host.millisecondsSinceHeartbeat),
+            ])
+        }
+        return header + "\n\n" + Output.table(rows)
+    }
+}

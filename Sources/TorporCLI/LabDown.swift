@@ -1,0 +1,60 @@
+import AgentControl
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `torpor lab down`: stops exactly the recorded processes, keeps the logs.
+struct LabDown: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "down",
+        abstract: "Stop the lab's processes (SIGTERM, SIGKILL after 10 s) and remove lab.json; logs stay."
+    )
+
+    @OptionGroup var options: LabOptions
+
+    func run() async throws {
+        let directory = options.directory
+        let state: LabState
+        do {
+            guard let loaded = try LabState.load(from: directory) else {
+                if options.json {
+                    Output.printJSON(["directory": directory.path, "stopped": [Int](), "killed": [Int]()])
+                } else {
+                    print("no lab in \(directory.path): nothing to stop")
+                }
+                return
+            }
+            state = loaded
+        } catch {
+            throw options.failure("cannot read \(LabState.url(in: directory).path): \(error)", code: TorporExit.failed)
+        }
+        // Only processes that still run the recorded binary and configuration: a reused pid is left alone.
+        let running = state.processes.filter(LabProcesses.isRunning)
+        // Agents first, so the manager does not log them as failed hosts on its way out.
+        LabProcesses.signal(SIGTERM, running.filter { $0.hostId != nil })
+        _ = await LabProcesses.waitForExit(running.filter { $0.hostId != nil }, timeout: .seconds(5))
+        LabProcesses.signal(SIGTERM, running)
+        var leftovers = await LabProcesses.waitForExit(running, timeout: .seconds(10))
+        if !leftovers.isEmpty {
+            LabProcesses.signal(SIGKILL, leftovers)
+            leftovers = await LabProcesses.waitForExit(leftovers, timeout: .seconds(5))
+        }
+        guard leftovers.isEmpty else {
+            let pids = leftovers.map { String($0.pid) }.joined(separator: ", ")
+            throw options.failure("pids \(pids) survived SIGKILL; lab.json kept", code: TorporExit.failed)
+        }
+        do {
+            try FileManager.default.removeItem(at: LabState.url(in: directory))
+        } catch {
+            throw options.failure("cannot remove lab.json: \(error.localizedDescription)", code: TorporExit.failed)
+        }
+        if options.json {
+            Output.printJSON(["directory": directory.path, "stopped": running.map { Int($0.pid) }])
+        } else {
+            print("lab in \(directory.path) stopped (\(running.count) processes); logs kept")
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// `lab.json`: what `torpor lab up` started, so `status` and `down` act on exactly those processes.
+struct LabState: Codable {
+    struct Process: Codable {
+        /// "manager", "agent-1", …
+        var name: String
+        /// Nil for the manager.
+        var hostId: String?
+        var pid: Int32
+        var port: Int
+        /// The resolved binary, compared with /proc/PID/exe so a reused pid is never taken for ours.
+        var executable: String
+        var config: String
+        var log: String
+
+        var address: String { "127.0.0.1:\(port)" }
+    }
+
+    var directory: String
+    var startedAt: Date
+    var manager: Process
+    var agents: [Process]
+
+    var processes: [Process] { [manager] + agents }
+
+    static func url(in directory: URL) -> URL { directory.appendingPathComponent("lab.json") }
+
+    /// Nil when there is no lab.json; throws when there is one that cannot be read.
+    static func load(from directory: URL) throws -> LabState? {
+        let url = url(in: directory)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(LabState.self, from: Data(contentsOf: url))
+    }
+
+    func save(to directory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(self).write(to: Self.url(in: directory), options: .atomic)
+    }
+}

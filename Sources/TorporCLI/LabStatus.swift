@@ -1,0 +1,72 @@
+import AgentControl
+import ArgumentParser
+import Foundation
+import Wire
+
+/// `torpor lab status`: the recorded processes, whether each still runs, and the manager's host table.
+struct LabStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the lab's processes (pid, alive, port) and the manager's hosts if it answers."
+    )
+
+    @OptionGroup var options: LabOptions
+
+    func run() async throws {
+        let directory = options.directory
+        let state: LabState
+        do {
+            guard let loaded = try LabState.load(from: directory) else {
+                throw options.failure("no lab in \(directory.path) (no lab.json)", code: TorporExit.failed)
+            }
+            state = loaded
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw options.failure("cannot read \(LabState.url(in: directory).path): \(error)", code: TorporExit.failed)
+        }
+        let running = Set(state.processes.filter(LabProcesses.isRunning).map(\.pid))
+        let status = await ManagerQuery.probe(manager: state.manager.address, timeout: .seconds(3))
+        if options.json {
+            var json = Self.json(state, running: running)
+            json["managerStatus"] = status.map { HostTable.json($0, address: state.manager.address) } ?? NSNull()
+            Output.printJSON(json)
+            return
+        }
+        var rows = [["PROCESS", "HOST", "ADDRESS", "PID", "ALIVE"]]
+        for process in state.processes {
+            rows.append([
+                process.name, process.hostId ?? "-", process.address, "\(process.pid)",
+                running.contains(process.pid) ? "yes" : "no",
+            ])
+        }
+        print("lab in \(state.directory)\n")
+        print(Output.table(rows))
+        print("")
+        if let status {
+            print(HostTable.text(status, address: state.manager.address))
+        } else {
+            print("manager \(state.manager.address) unreachable")
+        }
+    }
+
+    static func json(_ state: LabState, running: Set<Int32>) -> [String: Any] {
+        [
+            "directory": state.directory,
+            "manager": state.manager.address,
+            "processes": state.processes.map { process -> [String: Any] in
+                var entry: [String: Any] = [
+                    "name": process.name,
+                    "pid": Int(process.pid),
+                    "port": process.port,
+                    "address": process.address,
+                    "alive": running.contains(process.pid),
+                    "config": process.config,
+                    "log": process.log,
+                ]
+                if let host = process.hostId { entry["hostId"] = host }
+                return entry
+            },
+        ]
+    }
+}

@@ -1,1 +1,0 @@
-// The torpor user CLI (virtual clusters, hosts, lab) arrives with the manager work.

@@ -1,0 +1,27 @@
+import AgentControl
+import ArgumentParser
+
+/// `torpor`: the user's CLI. Commands are nouns with verbs (`torpor lab up`); every one takes --json.
+public struct Torpor: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "torpor",
+        abstract: "Use a Torpor cluster: its hosts, and a local lab of a manager and agents.",
+        discussion: """
+            Every command takes --json.
+
+            Exit codes:
+              0   success
+              1   the command failed (a daemon answered with a failure, a lab process died)
+              64  usage error (bad flags or arguments)
+              69  the manager is unreachable
+              75  the manager did not answer (or the lab did not come up) in time
+            """,
+        version: "0.1.0",
+        subcommands: [Hosts.self, Lab.self]
+    )
+
+    public init() {}
+}
+
+/// Exit codes, the same as agentctl's (sysexits.h values).
+typealias TorporExit = AgentCtlExit

@@ -1,1 +1,0 @@
-print("torpor 0.1.0")
