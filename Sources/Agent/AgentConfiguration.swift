@@ -1,5 +1,6 @@
 import ConfigFile
 import Foundation
+import Systemd
 import Wire
 
 /// Everything the agent reads from `/etc/torpor/agent.yaml` (documented in docs/agent.md), after flags
@@ -24,10 +25,6 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var power = PowerCommands()
     public var wake = WakeSettings()
     public var log = LogDestination.auto
-
-    public enum LogDestination: String, Sendable, CaseIterable {
-        case auto, journal, stderr
-    }
 
     /// The program (and arguments) run for each power action; never through a shell.
     public struct PowerCommands: Sendable, Equatable {

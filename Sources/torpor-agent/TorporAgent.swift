@@ -76,7 +76,7 @@ struct TorporAgent: AsyncParsableCommand {
         }
         if let procRoot { configuration.procRoot = procRoot }
         if let log {
-            guard let destination = AgentConfiguration.LogDestination(rawValue: log) else {
+            guard let destination = LogDestination(rawValue: log) else {
                 throw ConfigError.flag("log", "'\(log)' is not one of auto, journal, stderr")
             }
             configuration.log = destination
@@ -92,14 +92,7 @@ struct TorporAgent: AsyncParsableCommand {
             FileHandle.standardError.write(Data("torpor-agent: \(error)\n".utf8))
             throw ExitCode(64)
         }
-        let destination = configuration.log
-        LoggingSystem.bootstrap { label in
-            switch destination {
-            case .journal: JournalLogHandler(label: label, identifier: "torpor-agent")
-            case .stderr: StreamLogHandler.standardError(label: label)
-            case .auto: makeDaemonLogHandler(label: label, identifier: "torpor-agent")
-            }
-        }
+        configuration.log.bootstrap(identifier: "torpor-agent")
         var logger = Logger(label: "torpor.agent")
         logger[metadataKey: "torpor.host"] = "\(configuration.hostID)"
 

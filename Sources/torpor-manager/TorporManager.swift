@@ -48,7 +48,7 @@ struct TorporManager: AsyncParsableCommand {
             configuration.heartbeatTimeout = try durationFlag("heartbeat-timeout", heartbeatTimeout)
         }
         if logHeartbeats { configuration.logHeartbeats = true }
-        guard ["auto", "journal", "stderr"].contains(log) else {
+        guard LogDestination(rawValue: log) != nil else {
             throw ConfigError.flag("log", "'\(log)' is not one of auto, journal, stderr")
         }
         return configuration
@@ -62,14 +62,7 @@ struct TorporManager: AsyncParsableCommand {
             FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
             throw ExitCode(64)
         }
-        let destination = log
-        LoggingSystem.bootstrap { label in
-            switch destination {
-            case "journal": JournalLogHandler(label: label, identifier: "torpor-manager")
-            case "stderr": StreamLogHandler.standardError(label: label)
-            default: makeDaemonLogHandler(label: label, identifier: "torpor-manager")
-            }
-        }
+        (LogDestination(rawValue: log) ?? .auto).bootstrap(identifier: "torpor-manager")
         let logger = Logger(label: "torpor.manager")
         let daemon = ManagerDaemon(configuration: configuration, logger: logger)
         let group = ServiceGroup(
