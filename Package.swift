@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // The binary protocol. Imports NIOCore only.
@@ -79,6 +80,7 @@ let package = Package(
             name: "Manager",
             dependencies: [
                 "Wire", "Transport", "Energy", "Placement", "ConfigFile", "Systemd",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -174,7 +176,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ManagerTests",
-            dependencies: ["Manager", "Wire", "ConfigFile", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Manager", "Wire", "ConfigFile",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )

@@ -1,0 +1,2 @@
+// Stored by raw value in the `host.state` column.
+extension HostRecord.State: Codable {}

@@ -1,0 +1,260 @@
+import Foundation
+import GRDB
+
+/// The manager's durable state in one SQLite file (WAL mode): hosts, virtual clusters, VMs, tasks and leases.
+///
+/// Every method is one write or read transaction, so a crash leaves each call either fully applied or absent.
+/// State transitions that must happen once (starting a VM) are compare-and-set updates inside the transaction.
+public final class ManagerStore: Sendable {
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens or creates the database at `path` and brings its schema up to date.
+    public init(path: String) throws(ManagerStoreError) {
+        self.path = path
+        do {
+            // DatabasePool always runs in WAL mode, so readers never block the writer.
+            pool = try DatabasePool(path: path)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw .database(path: path, message: String(describing: error))
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "host") { table in
+                table.primaryKey("id", .text)
+                table.column("hostname", .text).notNull()
+                table.column("state", .text).notNull()
+                table.column("cores", .integer).notNull()
+                table.column("memoryBytes", .integer).notNull()
+                table.column("lastSeen", .double).notNull()
+            }
+            try db.create(table: "virtualCluster") { table in
+                table.primaryKey("name", .text)
+                table.column("createdAt", .double).notNull()
+            }
+            try db.create(table: "vm") { table in
+                table.primaryKey("id", .text)
+                table.column("name", .text).notNull().unique()
+                table.column("vcName", .text).notNull().indexed()
+                    .references("virtualCluster", column: "name", onDelete: .cascade)
+                table.column("templateXML", .text).notNull()
+                table.column("networkRx", .integer).notNull()
+                table.column("networkTx", .integer).notNull()
+                table.column("desiredState", .text).notNull()
+                table.column("hostID", .text)
+                table.column("state", .text).notNull()
+                table.column("reason", .text)
+            }
+            try db.create(table: "task") { table in
+                table.primaryKey("id", .text)
+                table.column("kind", .text).notNull()
+                table.column("vcName", .text).notNull()
+                table.column("state", .text).notNull()
+                    .check(sql: "state IN ('pending', 'running', 'succeeded', 'failed')")
+                table.column("createdAt", .double).notNull()
+                table.column("updatedAt", .double).notNull()
+                table.column("detail", .text).notNull()
+            }
+            try db.create(table: "lease") { table in
+                table.primaryKey("vmID", .text).references("vm", column: "id", onDelete: .cascade)
+                table.column("ip", .text).notNull().unique()
+                table.column("mac", .text).notNull().unique()
+            }
+        }
+        return migrator
+    }
+
+    // MARK: Hosts
+
+    public func upsertHost(_ host: StoredHost) throws(ManagerStoreError) {
+        try write { db in try host.upsert(db) }
+    }
+
+    public func hosts() throws(ManagerStoreError) -> [StoredHost] {
+        try read { db in try StoredHost.order(Column("id")).fetchAll(db) }
+    }
+
+    // MARK: Virtual clusters
+
+    public func defineVirtualCluster(_ name: String, createdAt: Date = Date()) throws(ManagerStoreError) {
+        try write { db in
+            guard try !StoredVirtualCluster.exists(db, key: name) else {
+                throw ManagerStoreError.duplicateVirtualCluster(name)
+            }
+            try StoredVirtualCluster(name: name, createdAt: createdAt).insert(db)
+        }
+    }
+
+    /// Deletes the cluster, its VMs and their leases. Tasks stay as history.
+    public func undefineVirtualCluster(_ name: String) throws(ManagerStoreError) {
+        try write { db in
+            guard try StoredVirtualCluster.deleteOne(db, key: name) else {
+                throw ManagerStoreError.unknownVirtualCluster(name)
+            }
+        }
+    }
+
+    public func virtualClusters() throws(ManagerStoreError) -> [StoredVirtualCluster] {
+        try read { db in try StoredVirtualCluster.order(Column("name")).fetchAll(db) }
+    }
+
+    // MARK: VMs
+
+    /// Checked in the same transaction as the insert, so the error names the clash instead of a SQLite code.
+    public func addVM(_ vm: StoredVM) throws(ManagerStoreError) {
+        try write { db in
+            guard try StoredVirtualCluster.exists(db, key: vm.vcName) else {
+                throw ManagerStoreError.unknownVirtualCluster(vm.vcName)
+            }
+            guard try !StoredVM.exists(db, key: vm.id) else {
+                throw ManagerStoreError.duplicateUUID(vm.id)
+            }
+            guard try StoredVM.filter(Column("name") == vm.name).fetchCount(db) == 0 else {
+                throw ManagerStoreError.duplicateVM(name: vm.name)
+            }
+            try vm.insert(db)
+        }
+    }
+
+    public func vms(inCluster vcName: String) throws(ManagerStoreError) -> [StoredVM] {
+        try read { db in try StoredVM.filter(Column("vcName") == vcName).order(Column("name")).fetchAll(db) }
+    }
+
+    public func vm(named name: String) throws(ManagerStoreError) -> StoredVM? {
+        try read { db in try StoredVM.filter(Column("name") == name).fetchOne(db) }
+    }
+
+    public func vm(id: String) throws(ManagerStoreError) -> StoredVM? {
+        try read { db in try StoredVM.fetchOne(db, key: id) }
+    }
+
+    public func setVMPlacement(
+        id: String,
+        hostID: String?,
+        state: StoredVM.State,
+        reason: String? = nil
+    ) throws(ManagerStoreError) {
+        try write { db in
+            let changed = try StoredVM.filter(key: id).updateAll(
+                db,
+                Column("hostID").set(to: hostID),
+                Column("state").set(to: state.rawValue),
+                Column("reason").set(to: reason)
+            )
+            guard changed == 1 else {
+                throw ManagerStoreError.unknownVM(id)
+            }
+        }
+    }
+
+    /// Moves the VM from `pending` to `starting` and reports whether this call did it. A second caller, e.g. a
+    /// restarted manager replaying pending work, gets `false` and must not start the VM.
+    public func markStarting(vmID: String) throws(ManagerStoreError) -> Bool {
+        try write { db in try Self.compareAndSetStarting(db, vmID: vmID) }
+    }
+
+    /// Claims the first pending VM by name that should run, in one transaction; `nil` when there is none.
+    public func claimNextPendingStart() throws(ManagerStoreError) -> StoredVM? {
+        try write { db in
+            let candidate =
+                try StoredVM
+                .filter(Column("state") == StoredVM.State.pending.rawValue)
+                .filter(Column("desiredState") == StoredVM.DesiredState.running.rawValue)
+                .order(Column("name"))
+                .fetchOne(db)
+            guard var vm = candidate, try Self.compareAndSetStarting(db, vmID: vm.id) else {
+                return nil
+            }
+            vm.state = .starting
+            return vm
+        }
+    }
+
+    private static func compareAndSetStarting(_ db: Database, vmID: String) throws -> Bool {
+        try StoredVM
+            .filter(key: vmID)
+            .filter(Column("state") == StoredVM.State.pending.rawValue)
+            .updateAll(db, Column("state").set(to: StoredVM.State.starting.rawValue)) == 1
+    }
+
+    // MARK: Tasks
+
+    public func createTask(_ task: StoredTask) throws(ManagerStoreError) {
+        try write { db in try task.insert(db) }
+    }
+
+    public func updateTask(
+        id: String,
+        state: StoredTask.State,
+        detail: String,
+        at date: Date = Date()
+    ) throws(ManagerStoreError) {
+        try write { db in
+            guard var task = try StoredTask.fetchOne(db, key: id) else {
+                throw ManagerStoreError.unknownTask(id)
+            }
+            task.state = state
+            task.detail = detail
+            task.updatedAt = date
+            try task.update(db)
+        }
+    }
+
+    public func task(id: String) throws(ManagerStoreError) -> StoredTask? {
+        try read { db in try StoredTask.fetchOne(db, key: id) }
+    }
+
+    /// Tasks in creation order; all of them when `state` is nil.
+    public func tasks(state: StoredTask.State? = nil) throws(ManagerStoreError) -> [StoredTask] {
+        try read { db in
+            var request = StoredTask.order(Column("createdAt"), Column("id"))
+            if let state {
+                request = request.filter(Column("state") == state.rawValue)
+            }
+            return try request.fetchAll(db)
+        }
+    }
+
+    // MARK: Leases
+
+    public func saveLease(_ lease: Lease) throws(ManagerStoreError) {
+        try write { db in try lease.upsert(db) }
+    }
+
+    public func removeLease(vmID: String) throws(ManagerStoreError) {
+        try write { db in _ = try Lease.deleteOne(db, key: vmID) }
+    }
+
+    /// In address order, like `AddressPool.leases` (the text column would sort 10.0.0.10 before 10.0.0.9).
+    public func leases() throws(ManagerStoreError) -> [Lease] {
+        try read { db in try Lease.fetchAll(db) }.sorted { $0.ip < $1.ip }
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` in one write transaction; a throw rolls it back. Exposed so callers can group several
+    /// changes (a VM and its lease) atomically.
+    public func write<T>(_ body: (Database) throws -> T) throws(ManagerStoreError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as ManagerStoreError {
+            throw error
+        } catch {
+            throw .database(path: path, message: String(describing: error))
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(ManagerStoreError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as ManagerStoreError {
+            throw error
+        } catch {
+            throw .database(path: path, message: String(describing: error))
+        }
+    }
+}

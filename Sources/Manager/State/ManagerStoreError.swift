@@ -1,0 +1,30 @@
+/// Why a `ManagerStore` call failed. Every case names the thing at fault so the CLI can show it as is.
+public enum ManagerStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case duplicateVirtualCluster(String)
+    case duplicateVM(name: String)
+    case duplicateUUID(String)
+    case unknownVirtualCluster(String)
+    case unknownVM(String)
+    case unknownTask(String)
+    /// A GRDB or SQLite failure, with the database path so several stores can be told apart in logs.
+    case database(path: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .duplicateVirtualCluster(let name):
+            "virtual cluster '\(name)' already exists"
+        case .duplicateVM(let name):
+            "a VM named '\(name)' already exists"
+        case .duplicateUUID(let uuid):
+            "a VM with UUID \(uuid) already exists"
+        case .unknownVirtualCluster(let name):
+            "no virtual cluster named '\(name)'"
+        case .unknownVM(let id):
+            "no VM with ID \(id)"
+        case .unknownTask(let id):
+            "no task with ID \(id)"
+        case .database(let path, let message):
+            "state database \(path): \(message)"
+        }
+    }
+}

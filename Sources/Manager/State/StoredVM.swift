@@ -1,0 +1,57 @@
+import GRDB
+
+/// A VM as persisted. `state` is what the manager last did or saw; `desiredState` is what the user asked for.
+public struct StoredVM: Codable, Equatable, Sendable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "vm"
+
+    public enum State: String, Codable, Sendable, CaseIterable {
+        /// Accepted, not yet handed to an agent.
+        case pending
+        /// Claimed for starting; only one claim can win (see `ManagerStore.markStarting(vmID:)`).
+        case starting
+        case running
+        case stopped
+        case failed
+    }
+
+    public enum DesiredState: String, Codable, Sendable, CaseIterable {
+        case running
+        case stopped
+    }
+
+    /// The libvirt UUID, as a string.
+    public var id: String
+    public var name: String
+    public var vcName: String
+    public var templateXML: String
+    public var networkRx: Int
+    public var networkTx: Int
+    public var desiredState: DesiredState
+    public var hostID: String?
+    public var state: State
+    public var reason: String?
+
+    public init(
+        id: String,
+        name: String,
+        vcName: String,
+        templateXML: String,
+        networkRx: Int = 0,
+        networkTx: Int = 0,
+        desiredState: DesiredState = .running,
+        hostID: String? = nil,
+        state: State = .pending,
+        reason: String? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.vcName = vcName
+        self.templateXML = templateXML
+        self.networkRx = networkRx
+        self.networkTx = networkTx
+        self.desiredState = desiredState
+        self.hostID = hostID
+        self.state = state
+        self.reason = reason
+    }
+}
