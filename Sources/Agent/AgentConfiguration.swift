@@ -1,6 +1,7 @@
 import ConfigFile
 import Foundation
 import Systemd
+import Transport
 import Wire
 
 /// Everything the agent reads from `/etc/torpor/agent.yaml` (documented in docs/agent.md), after flags
@@ -12,9 +13,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var hostname: String
     public var libvirtURI = "qemu:///system"
     /// Where the agent listens for agentctl and manager-initiated connections when not socket-activated.
-    public var listen = SocketAddressText(host: "0.0.0.0", port: 7701)
+    public var listen = HostPort(host: "0.0.0.0", port: 7701)
     /// The manager to dial; nil runs the agent stand-alone (agentctl only).
-    public var manager: SocketAddressText?
+    public var manager: HostPort?
     public var sampleInterval: Duration = .seconds(3)
     public var heartbeatInterval: Duration = .seconds(3)
     public var ringCapacity = 60
@@ -69,10 +70,10 @@ public struct AgentConfiguration: Sendable, Equatable {
         if let hostID = try config.string("host_id") { result.hostID = hostID }
         if let uri = try config.string("libvirt_uri") { result.libvirtURI = uri }
         if let listen = try config.string("listen") {
-            result.listen = try SocketAddressText.parse(listen, key: "listen", file: config.file)
+            result.listen = try parseHostPort(listen, key: "listen", file: config.file, allowsPortZero: true)
         }
         if let manager = try config.string("manager") {
-            result.manager = try SocketAddressText.parse(manager, key: "manager", file: config.file)
+            result.manager = try parseHostPort(manager, key: "manager", file: config.file)
         }
         if let interval = try config.duration("sample_interval", minimum: .milliseconds(100)) {
             result.sampleInterval = interval
@@ -147,34 +148,12 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var capacityNICBytesPerSecond: UInt64 { UInt64(nicCapacityMegabitsPerSecond) * 1_000_000 / 8 }
 }
 
-/// "host:port" as configured; IPv6 hosts in brackets ("[::1]:7701").
-public struct SocketAddressText: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
+/// A "host:port" key, or a ConfigError naming it.
+func parseHostPort(_ text: String, key: String, file: String, allowsPortZero: Bool = false) throws -> HostPort {
+    guard let parsed = HostPort(text, allowsPortZero: allowsPortZero) else {
+        throw ConfigError(file: file, line: nil, key: key, problem: "'\(text)' is not host:port")
     }
-
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-
-    public static func parse(_ text: String, key: String, file: String) throws -> SocketAddressText {
-        guard let parsed = parse(text) else {
-            throw ConfigError(file: file, line: nil, key: key, problem: "'\(text)' is not host:port")
-        }
-        return parsed
-    }
-
-    public static func parse(_ text: String) -> SocketAddressText? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port)
-        else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
-        return SocketAddressText(host: host, port: port)
-    }
+    return parsed
 }
 
 func parseMAC(_ text: String) -> [UInt8]? {

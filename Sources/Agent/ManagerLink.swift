@@ -6,7 +6,7 @@ import Wire
 /// the VM set changes and a MonitoringReport after every sampling round, heartbeats at the interval the
 /// manager assigned, and answers the manager's commands. Reconnects with backoff; sampling never stops.
 public struct ManagerLink: Sendable {
-    public let manager: SocketAddressText
+    public let manager: HostPort
     public let description: AgentDescription
     public let agentVersion: String
     public let monitor: AgentMonitor
@@ -17,7 +17,7 @@ public struct ManagerLink: Sendable {
     public let logger: Logger
 
     public init(
-        manager: SocketAddressText,
+        manager: HostPort,
         description: AgentDescription,
         agentVersion: String,
         monitor: AgentMonitor,

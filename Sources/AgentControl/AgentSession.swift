@@ -28,7 +28,7 @@ public struct AgentSession {
 
     /// Connects, runs `body`, closes; every failure is printed (as JSON with --json) and becomes an ExitCode.
     public func run<T>(_ body: (WireConnection) async throws -> T) async throws -> T {
-        guard let address = AgentEndpoint(endpoint) else { throw ExitCode(AgentCtlExit.usage) }
+        guard let address = HostPort(endpoint) else { throw ExitCode(AgentCtlExit.usage) }
         var logger = Logger(label: program)
         logger.logLevel = .critical
         let client = WireClient(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Transport
 
 /// Options every agentctl command shares.
 public struct GlobalOptions: ParsableArguments {
@@ -14,28 +15,11 @@ public struct GlobalOptions: ParsableArguments {
     public init() {}
 
     public mutating func validate() throws {
-        guard AgentEndpoint(agent) != nil else { throw ValidationError("--agent must be HOST:PORT, got '\(agent)'") }
+        guard HostPort(agent) != nil else { throw ValidationError("--agent must be HOST:PORT, got '\(agent)'") }
         guard timeout > 0, timeout.isFinite else {
             throw ValidationError("--timeout must be a positive number of seconds")
         }
     }
 
     var timeoutDuration: Duration { .milliseconds(Int64(timeout * 1000)) }
-}
-
-/// HOST:PORT as the CLIs accept it (brackets allowed around IPv6 hosts).
-public struct AgentEndpoint: Sendable {
-    public var host: String
-    public var port: Int
-
-    public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (1...65535).contains(port)
-        else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
-        self.host = host
-        self.port = port
-    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Transport
 import Wire
 
 /// `agentctl manager`: the manager's view of its hosts (liveness, report freshness, ring fill).
@@ -15,7 +16,7 @@ struct ManagerStatus: AsyncParsableCommand {
     var manager = "127.0.0.1:7700"
 
     func validate() throws {
-        guard AgentEndpoint(manager) != nil else {
+        guard HostPort(manager) != nil else {
             throw ValidationError("--manager must be HOST:PORT, got '\(manager)'")
         }
     }

@@ -36,10 +36,9 @@ public struct ManagerDaemon: Service {
     }
 
     public func run() async throws {
-        guard let colon = configuration.listen.lastIndex(of: ":"),
-            let port = Int(configuration.listen[configuration.listen.index(after: colon)...])
-        else { throw StartupError.listen(configuration.listen, reason: "not host:port") }
-        let host = String(configuration.listen[..<colon])
+        guard let listen = HostPort(configuration.listen, allowsPortZero: true) else {
+            throw StartupError.listen(configuration.listen, reason: "not host:port")
+        }
         let session = AgentSession(registry: registry, logHeartbeats: configuration.logHeartbeats, logger: logger)
         let control = ControlSession(
             registry: registry,
@@ -53,8 +52,8 @@ public struct ManagerDaemon: Service {
         let server: WireServer
         do {
             server = try await WireServer.bind(
-                host: host,
-                port: port,
+                host: listen.host,
+                port: listen.port,
                 logger: logger,
                 welcome: { hello, version in
                     Welcome(

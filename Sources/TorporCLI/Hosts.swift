@@ -1,6 +1,7 @@
 import AgentControl
 import ArgumentParser
 import Foundation
+import Transport
 import Wire
 
 /// `torpor hosts`: the manager's hosts, their state, capacity and usage.
@@ -19,7 +20,7 @@ struct Hosts: AsyncParsableCommand {
     var timeout: Double = 10
 
     func validate() throws {
-        guard AgentEndpoint(manager) != nil else {
+        guard HostPort(manager) != nil else {
             throw ValidationError("--manager must be HOST:PORT, got '\(manager)'")
         }
         guard timeout > 0, timeout.isFinite else {

@@ -23,7 +23,7 @@ enum ManagerQuery {
 
     /// Silent, for polling: nil when the manager cannot be reached or does not answer.
     static func probe(manager: String, timeout: Duration) async -> ManagerStatusReply? {
-        guard let address = AgentEndpoint(manager) else { return nil }
+        guard let address = HostPort(manager) else { return nil }
         var logger = Logger(label: "torpor")
         logger.logLevel = .critical
         let client = WireClient(

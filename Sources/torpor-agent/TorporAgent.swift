@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Systemd
+import Transport
 
 @main
 struct TorporAgent: AsyncParsableCommand {
@@ -54,13 +55,13 @@ struct TorporAgent: AsyncParsableCommand {
         if let hostID { configuration.hostID = hostID }
         if let libvirtURI { configuration.libvirtURI = libvirtURI }
         if let listen {
-            guard let address = SocketAddressText.parse(listen) else {
+            guard let address = HostPort(listen, allowsPortZero: true) else {
                 throw ConfigError.flag("listen", "'\(listen)' is not host:port")
             }
             configuration.listen = address
         }
         if let manager {
-            guard let address = SocketAddressText.parse(manager) else {
+            guard let address = HostPort(manager) else {
                 throw ConfigError.flag("manager", "'\(manager)' is not host:port")
             }
             configuration.manager = address

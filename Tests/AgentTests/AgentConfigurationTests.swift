@@ -1,5 +1,6 @@
 import ConfigFile
 import Testing
+import Transport
 import Wire
 
 @testable import Agent
@@ -36,8 +37,8 @@ import Wire
             file: "agent.yaml"
         )
         #expect(config.hostID == "rack1-h3")
-        #expect(config.listen == SocketAddressText(host: "127.0.0.1", port: 7801))
-        #expect(config.manager == SocketAddressText(host: "::1", port: 7700))
+        #expect(config.listen == HostPort(host: "127.0.0.1", port: 7801))
+        #expect(config.manager == HostPort(host: "::1", port: 7700))
         #expect(config.power.suspendToRam == ["/usr/local/bin/record", "ram"])
         #expect(config.power.timeout == .seconds(5))
         #expect(config.wake.macAddress == [0x52, 0x54, 0x00, 0x12, 0x34, 0x56])
