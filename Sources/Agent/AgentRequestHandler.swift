@@ -53,7 +53,7 @@ public struct AgentRequestHandler: Sendable {
         case .heartbeat, .welcome, .commandResult:
             return nil
         case .hello, .error, .monitoringReport, .inventory, .statusReply, .samplesReply, .managerStatusRequest,
-            .managerStatusReply:
+            .managerStatusReply, .clusterRequest, .clusterReply, .taskStatus:
             logger.notice("ignored unexpected message", metadata: ["torpor.message": "\(message.type)"])
             return .commandResult(
                 CommandResult(code: .unsupported, message: "an agent does not accept \(message.type)")

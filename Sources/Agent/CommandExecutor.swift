@@ -21,6 +21,10 @@ public struct CommandExecutor: Sendable {
             case .start(let xml):
                 // Defined, not transient: the VM survives an agent or libvirtd restart.
                 let domain = try await connection.defineDomain(xml: xml)
+                // Repeating a start (a restarted manager replaying its work) must not fail or start a second copy.
+                if try await domain.isActive() {
+                    return .ok("\(domain.name) (\(domain.uuidString)) is already running")
+                }
                 try await domain.start()
                 logger.info(
                     "vm started",
@@ -42,6 +46,10 @@ public struct CommandExecutor: Sendable {
             case .reboot(let name):
                 try await connection.domain(named: name).reboot()
                 return .ok("reboot requested for \(name)")
+            case .undefine(let name):
+                try await connection.domain(named: name).undefine()
+                logger.info("vm undefined", metadata: ["torpor.vm": "\(name)"])
+                return .ok("undefined \(name)")
             case .migrate(let migration):
                 return CommandResult(
                     code: .unsupported,
@@ -114,6 +122,7 @@ extension VMCommand {
         case .destroy: "destroy"
         case .reboot: "reboot"
         case .migrate: "migrate"
+        case .undefine: "undefine"
         }
     }
 }

@@ -17,6 +17,9 @@ public enum WireMessage: Hashable, Sendable {
     case samplesReply(SamplesReply)
     case managerStatusRequest(ManagerStatusRequest)
     case managerStatusReply(ManagerStatusReply)
+    case clusterRequest(ClusterRequest)
+    case clusterReply(ClusterReply)
+    case taskStatus(TaskStatus)
 
     /// Switches on the case rather than boxing the payload in an existential (an allocation per call for the
     /// larger payloads, paid on every encode).
@@ -37,6 +40,9 @@ public enum WireMessage: Hashable, Sendable {
         case .samplesReply: .samplesReply
         case .managerStatusRequest: .managerStatusRequest
         case .managerStatusReply: .managerStatusReply
+        case .clusterRequest: .clusterRequest
+        case .clusterReply: .clusterReply
+        case .taskStatus: .taskStatus
         }
     }
 
@@ -58,6 +64,9 @@ public enum WireMessage: Hashable, Sendable {
         case .samplesReply(let payload): Self.encode(payload, &buffer)
         case .managerStatusRequest(let payload): Self.encode(payload, &buffer)
         case .managerStatusReply(let payload): Self.encode(payload, &buffer)
+        case .clusterRequest(let payload): Self.encode(payload, &buffer)
+        case .clusterReply(let payload): Self.encode(payload, &buffer)
+        case .taskStatus(let payload): Self.encode(payload, &buffer)
         }
     }
 
@@ -85,6 +94,9 @@ public enum WireMessage: Hashable, Sendable {
         case .samplesReply: .samplesReply(try decode(SamplesReply.self, &payload))
         case .managerStatusRequest: .managerStatusRequest(try decode(ManagerStatusRequest.self, &payload))
         case .managerStatusReply: .managerStatusReply(try decode(ManagerStatusReply.self, &payload))
+        case .clusterRequest: .clusterRequest(try decode(ClusterRequest.self, &payload))
+        case .clusterReply: .clusterReply(try decode(ClusterReply.self, &payload))
+        case .taskStatus: .taskStatus(try decode(TaskStatus.self, &payload))
         }
     }
 

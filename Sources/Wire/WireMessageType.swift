@@ -1,6 +1,6 @@
 /// The message type byte of a frame. Ranges group messages by who sends them (docs/protocol.md):
 /// 0x01–0x0F session (both directions), 0x10–0x1F agent → manager, 0x20–0x2F manager → agent,
-/// 0x30–0x3F diagnostics between agentctl and an agent or the manager.
+/// 0x30–0x3F diagnostics between agentctl and an agent or the manager, 0x40–0x4F the user CLI and the group leader.
 public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case hello = 0x01
     case welcome = 0x02
@@ -20,6 +20,10 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case samplesReply = 0x33
     case managerStatusRequest = 0x34
     case managerStatusReply = 0x35
+
+    case clusterRequest = 0x40
+    case clusterReply = 0x41
+    case taskStatus = 0x42
 }
 
 extension WireMessageType: CustomStringConvertible {
@@ -40,6 +44,9 @@ extension WireMessageType: CustomStringConvertible {
         case .samplesReply: "SamplesReply"
         case .managerStatusRequest: "ManagerStatusRequest"
         case .managerStatusReply: "ManagerStatusReply"
+        case .clusterRequest: "ClusterRequest"
+        case .clusterReply: "ClusterReply"
+        case .taskStatus: "TaskStatus"
         }
     }
 }

@@ -183,6 +183,20 @@ import Wire
                         hosts: []
                     )
                 ),
+                .clusterRequest(.list),
+                .clusterReply(ClusterReply(clusters: [])),
+                .taskStatus(
+                    TaskStatus(
+                        id: "t",
+                        kind: "start",
+                        cluster: "c",
+                        state: .pending,
+                        message: "",
+                        createdAtUnixMilliseconds: 0,
+                        updatedAtUnixMilliseconds: 0,
+                        outcomes: []
+                    )
+                ),
             ]
         #expect(Set(messages.map(\.type)) == Set(WireMessageType.allCases))
     }

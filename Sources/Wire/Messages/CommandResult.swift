@@ -18,6 +18,8 @@ public struct CommandResult: WirePayload {
         public static let busy = Code(rawValue: 6)
         public static let unsupported = Code(rawValue: 7)
         public static let internalError = Code(rawValue: 8)
+        /// The name or UUID is already taken.
+        public static let conflict = Code(rawValue: 9)
 
         public var description: String {
             switch self {
@@ -30,6 +32,7 @@ public struct CommandResult: WirePayload {
             case .busy: "busy"
             case .unsupported: "unsupported"
             case .internalError: "internalError"
+            case .conflict: "conflict"
             default: "code\(rawValue)"
             }
         }

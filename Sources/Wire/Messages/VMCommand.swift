@@ -11,6 +11,8 @@ public enum VMCommand: WirePayload {
     case destroy(name: String)
     case reboot(name: String)
     case migrate(Migration)
+    /// Removes a stopped VM's definition from the host.
+    case undefine(name: String)
 
     public struct Migration: Hashable, Sendable {
         public enum Method: UInt8, Hashable, Sendable, CaseIterable {
@@ -42,6 +44,7 @@ public enum VMCommand: WirePayload {
         case destroy = 5
         case reboot = 6
         case migrate = 7
+        case undefine = 8
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -54,6 +57,7 @@ public enum VMCommand: WirePayload {
         case .shutdown(let name): Self.encode(.shutdown, name, &buffer)
         case .destroy(let name): Self.encode(.destroy, name, &buffer)
         case .reboot(let name): Self.encode(.reboot, name, &buffer)
+        case .undefine(let name): Self.encode(.undefine, name, &buffer)
         case .migrate(let migration):
             buffer.writeInteger(Kind.migrate.rawValue)
             buffer.writeWireString(migration.name)
@@ -76,6 +80,7 @@ public enum VMCommand: WirePayload {
         case .shutdown: return .shutdown(name: try buffer.readWireString(messageType, "name"))
         case .destroy: return .destroy(name: try buffer.readWireString(messageType, "name"))
         case .reboot: return .reboot(name: try buffer.readWireString(messageType, "name"))
+        case .undefine: return .undefine(name: try buffer.readWireString(messageType, "name"))
         case .migrate:
             let name = try buffer.readWireString(messageType, "name")
             let destination = try buffer.readWireString(messageType, "destinationURI")

@@ -10,6 +10,7 @@ import Wire
         .shutdown(name: "web-01"),
         .destroy(name: "web-01"),
         .reboot(name: Samples.unicodeName),
+        .undefine(name: "web-1"),
         .migrate(
             VMCommand.Migration(
                 name: "web-01",
@@ -38,7 +39,7 @@ import Wire
 
     @Test func kindBytesAreStable() {
         let kinds = Self.everyKind.map { payloadBytes(.vmCommand($0)).getInteger(at: 0, as: UInt8.self) }
-        #expect(kinds == [1, 2, 3, 4, 5, 6, 7])
+        #expect(kinds == [1, 2, 3, 4, 5, 6, 8, 7])
     }
 
     @Test func edgeValuesRoundTrip() throws {
@@ -53,7 +54,7 @@ import Wire
 
     @Test func invalidKindIsRejected() throws {
         let payload = try Fixture.bytes("vmcommand-migrate").dropping(13)
-        for kind: UInt8 in [0, 8, 0xFF] {
+        for kind: UInt8 in [0, 9, 0xFF] {
             #expect(throws: WireError.invalidValue(message: .vmCommand, field: "kind", value: UInt64(kind))) {
                 try decodePayload(.vmCommand, payload.settingByte(kind, at: 0))
             }

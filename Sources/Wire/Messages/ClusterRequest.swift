@@ -1,0 +1,157 @@
+import NIOCore
+
+/// A user's request to the group leader (the `torpor` CLI): virtual clusters, their VMs and tasks. Answered by
+/// a ClusterReply (queries), a TaskStatus (changes, which run as tasks), or a CommandResult naming the error.
+public enum ClusterRequest: WirePayload {
+    public static let messageType = WireMessageType.clusterRequest
+
+    case define(cluster: String)
+    /// Removes every VM of the cluster from its host, then the cluster.
+    case undefine(cluster: String)
+    /// Validates every submission before anything is stored: one bad template rejects them all.
+    case add(cluster: String, vms: [VMSubmission])
+    case remove(cluster: String, vm: String)
+    /// The whole cluster when `vm` is empty.
+    case act(VMAction, cluster: String, vm: String)
+    case info(cluster: String)
+    case list
+    case vmInfo(vm: String)
+    /// Answers at once when `waitMilliseconds` is 0, otherwise when the task ends or the wait is over.
+    case task(id: String, waitMilliseconds: UInt32)
+
+    public enum VMAction: UInt8, Hashable, Sendable, CaseIterable {
+        case start = 1
+        case suspend = 2
+        case resume = 3
+        /// Graceful: the VM stays defined on its host and keeps its address.
+        case shutdown = 4
+        /// Forced off and removed from its host; its address is released. It stays in the cluster.
+        case destroy = 5
+    }
+
+    /// One VM to add: a libvirt domain template and the network bandwidth it needs.
+    public struct VMSubmission: Hashable, Sendable {
+        public var templateXML: String
+        /// Replaces the template's name (and drops its UUID) so one template can make many VMs; empty keeps it.
+        public var nameOverride: String
+        public var networkRxBytesPerSecond: UInt64
+        public var networkTxBytesPerSecond: UInt64
+
+        public init(
+            templateXML: String,
+            nameOverride: String = "",
+            networkRxBytesPerSecond: UInt64 = 0,
+            networkTxBytesPerSecond: UInt64 = 0
+        ) {
+            self.templateXML = templateXML
+            self.nameOverride = nameOverride
+            self.networkRxBytesPerSecond = networkRxBytesPerSecond
+            self.networkTxBytesPerSecond = networkTxBytesPerSecond
+        }
+    }
+
+    enum Kind: UInt8 {
+        case define = 1
+        case undefine = 2
+        case add = 3
+        case remove = 4
+        case act = 5
+        case info = 6
+        case list = 7
+        case vmInfo = 8
+        case task = 9
+    }
+
+    public func encode(into buffer: inout ByteBuffer) {
+        switch self {
+        case .define(let cluster):
+            buffer.writeInteger(Kind.define.rawValue)
+            buffer.writeWireString(cluster)
+        case .undefine(let cluster):
+            buffer.writeInteger(Kind.undefine.rawValue)
+            buffer.writeWireString(cluster)
+        case .add(let cluster, let vms):
+            buffer.writeInteger(Kind.add.rawValue)
+            buffer.writeWireString(cluster)
+            buffer.writeWireArray(vms) { buffer, vm in
+                buffer.writeWireLongString(vm.templateXML)
+                buffer.writeWireString(vm.nameOverride)
+                buffer.writeMultipleIntegers(vm.networkRxBytesPerSecond, vm.networkTxBytesPerSecond)
+            }
+        case .remove(let cluster, let vm):
+            buffer.writeInteger(Kind.remove.rawValue)
+            buffer.writeWireString(cluster)
+            buffer.writeWireString(vm)
+        case .act(let action, let cluster, let vm):
+            buffer.writeMultipleIntegers(Kind.act.rawValue, action.rawValue)
+            buffer.writeWireString(cluster)
+            buffer.writeWireString(vm)
+        case .info(let cluster):
+            buffer.writeInteger(Kind.info.rawValue)
+            buffer.writeWireString(cluster)
+        case .list:
+            buffer.writeInteger(Kind.list.rawValue)
+        case .vmInfo(let vm):
+            buffer.writeInteger(Kind.vmInfo.rawValue)
+            buffer.writeWireString(vm)
+        case .task(let id, let wait):
+            buffer.writeInteger(Kind.task.rawValue)
+            buffer.writeWireString(id)
+            buffer.writeInteger(wait)
+        }
+    }
+
+    public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> ClusterRequest {
+        switch try buffer.readWireEnum(as: Kind.self, messageType, "kind") {
+        case .define:
+            return .define(cluster: try buffer.readWireString(messageType, "cluster"))
+        case .undefine:
+            return .undefine(cluster: try buffer.readWireString(messageType, "cluster"))
+        case .add:
+            let cluster = try buffer.readWireString(messageType, "cluster")
+            // template length 4 + name length 2 + rx 8 + tx 8
+            let vms = try buffer.readWireArray(minimumElementSize: 22, messageType, "vms") {
+                (buffer) throws(WireError) -> VMSubmission in
+                let xml = try buffer.readWireLongString(messageType, "vms.templateXML")
+                let name = try buffer.readWireString(messageType, "vms.nameOverride")
+                let rx = try buffer.readWireInteger(as: UInt64.self, messageType, "vms.networkRx")
+                let tx = try buffer.readWireInteger(as: UInt64.self, messageType, "vms.networkTx")
+                return VMSubmission(
+                    templateXML: xml,
+                    nameOverride: name,
+                    networkRxBytesPerSecond: rx,
+                    networkTxBytesPerSecond: tx
+                )
+            }
+            return .add(cluster: cluster, vms: vms)
+        case .remove:
+            let cluster = try buffer.readWireString(messageType, "cluster")
+            return .remove(cluster: cluster, vm: try buffer.readWireString(messageType, "vm"))
+        case .act:
+            let action = try buffer.readWireEnum(as: VMAction.self, messageType, "action")
+            let cluster = try buffer.readWireString(messageType, "cluster")
+            return .act(action, cluster: cluster, vm: try buffer.readWireString(messageType, "vm"))
+        case .info:
+            return .info(cluster: try buffer.readWireString(messageType, "cluster"))
+        case .list:
+            return .list
+        case .vmInfo:
+            return .vmInfo(vm: try buffer.readWireString(messageType, "vm"))
+        case .task:
+            let id = try buffer.readWireString(messageType, "id")
+            return .task(id: id, waitMilliseconds: try buffer.readWireInteger(as: UInt32.self, messageType, "wait"))
+        }
+    }
+}
+
+extension ClusterRequest.VMAction: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .start: "start"
+        case .suspend: "suspend"
+        case .resume: "resume"
+        case .shutdown: "shutdown"
+        case .destroy: "destroy"
+        }
+    }
+}
