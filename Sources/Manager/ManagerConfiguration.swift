@@ -14,6 +14,23 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var ringCapacity = 30
     /// Log every heartbeat at info level (the demo shows them; normally they are debug).
     public var logHeartbeats = false
+    /// The SQLite file holding hosts, virtual clusters, VMs, tasks and leases.
+    public var database = "/var/lib/torpor/manager.sqlite"
+    public var placementPolicy = PlacementPolicyName.firstFit
+    /// Snooze's MID threshold: hosts are filled to at most this fraction of capacity in every dimension.
+    public var fillLimit = 1.0
+    /// Subnets VM addresses come from, in order; libvirt's default network unless configured.
+    public var vmSubnets = [IPv4Subnet.defaultVMSubnet]
+    /// Addresses never leased, e.g. the gateway.
+    public var reservedAddresses = [IPv4Address(192, 168, 122, 1)]
+    /// Check that every disk a template names exists here (true when hosts share storage with the manager).
+    public var checkTemplateDisks = true
+
+    public enum PlacementPolicyName: String, Sendable, CaseIterable {
+        case firstFit = "first-fit"
+        case roundRobin = "round-robin"
+        case bestFitDecreasing = "best-fit-decreasing"
+    }
 
     public init() {}
 
@@ -40,6 +57,29 @@ public struct ManagerConfiguration: Sendable, Equatable {
         }
         if let value = try config.int("ring_capacity", in: 2...100_000) { result.ringCapacity = value }
         if let value = try config.bool("log_heartbeats") { result.logHeartbeats = value }
+        if let value = try config.string("database") { result.database = value }
+        if let value = try config.choice(
+            "placement_policy",
+            from: PlacementPolicyName.allCases.map(\.rawValue)
+        ) {
+            result.placementPolicy = PlacementPolicyName(rawValue: value) ?? .firstFit
+        }
+        if let value = try config.double("fill_limit", in: 0.05...1) { result.fillLimit = value }
+        if let values = try config.stringList("vm_subnets") {
+            result.vmSubnets = try values.map { text in
+                do { return try IPv4Subnet(parsing: text) } catch {
+                    throw ConfigError(file: config.file, line: nil, key: "vm_subnets", problem: "\(error)")
+                }
+            }
+        }
+        if let values = try config.stringList("reserved_addresses") {
+            result.reservedAddresses = try values.map { text in
+                do { return try IPv4Address(parsing: text) } catch {
+                    throw ConfigError(file: config.file, line: nil, key: "reserved_addresses", problem: "\(error)")
+                }
+            }
+        }
+        if let value = try config.bool("check_template_disks") { result.checkTemplateDisks = value }
         try config.rejectUnknownKeys()
         guard result.heartbeatTimeout > result.heartbeatInterval else {
             throw ConfigError(

@@ -4,8 +4,11 @@ import Systemd
 import Transport
 import Wire
 
-/// `torpor-manager` as one service. Today it plays the group-manager role only: it accepts agents,
-/// assigns them heartbeat and report intervals, keeps their monitoring, and detects failed hosts.
+/// `torpor-manager` as one service playing all three of Snooze's roles, kept apart in code:
+/// - bootstrap (`ControlSession`): the first contact for control peers;
+/// - group leader (`GroupLeader`): virtual clusters, placement, tasks and the durable store;
+/// - group manager (`GroupManager`, `HostRegistry`, `AgentSession`): agents, their monitoring, failure detection
+///   and commands. The leader reaches it only through `GroupManagerEndpoint`.
 public struct ManagerDaemon: Service {
     public static let version = "0.1.0"
 
@@ -27,10 +30,12 @@ public struct ManagerDaemon: Service {
 
     public enum StartupError: Error, CustomStringConvertible {
         case listen(String, reason: String)
+        case state(String)
 
         public var description: String {
             switch self {
             case .listen(let address, let reason): "cannot listen on \(address) (listen): \(reason)"
+            case .state(let reason): reason
             }
         }
     }
@@ -39,9 +44,27 @@ public struct ManagerDaemon: Service {
         guard let listen = HostPort(configuration.listen, allowsPortZero: true) else {
             throw StartupError.listen(configuration.listen, reason: "not host:port")
         }
-        let session = AgentSession(registry: registry, logHeartbeats: configuration.logHeartbeats, logger: logger)
+        let leader: GroupLeader
+        do {
+            let store = try ManagerStore(path: configuration.database)
+            leader = try GroupLeader(
+                store: store,
+                groupManager: GroupManager(registry: registry, logger: logger),
+                configuration: configuration,
+                logger: logger
+            )
+        } catch {
+            throw StartupError.state("cannot open the state database (database): \(error)")
+        }
+        let session = AgentSession(
+            registry: registry,
+            observer: leader,
+            logHeartbeats: configuration.logHeartbeats,
+            logger: logger
+        )
         let control = ControlSession(
             registry: registry,
+            leader: leader,
             managerID: configuration.managerID,
             softwareVersion: Self.version,
             heartbeatTimeout: configuration.heartbeatTimeout,
@@ -84,7 +107,11 @@ public struct ManagerDaemon: Service {
         onListening(server.port)
         logger.info(
             "manager ready",
-            metadata: ["torpor.listen": "\(configuration.listen)", "torpor.port": "\(server.port ?? 0)"]
+            metadata: [
+                "torpor.listen": "\(configuration.listen)", "torpor.port": "\(server.port ?? 0)",
+                "torpor.database": "\(configuration.database)",
+                "torpor.policy": "\(configuration.placementPolicy.rawValue)",
+            ]
         )
         let notifier = SystemdNotifier()
         _ = try? notifier.ready()
@@ -93,10 +120,12 @@ public struct ManagerDaemon: Service {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { group in
                     group.addTask { try await server.run() }
+                    group.addTask { await leader.run() }
                     group.addTask {
                         // Failure detection: check a few times per timeout.
                         while (try? await Task.sleep(for: configuration.heartbeatTimeout / 4)) != nil {
-                            _ = await registry.expire(timeout: configuration.heartbeatTimeout, at: .now)
+                            let failed = await registry.expire(timeout: configuration.heartbeatTimeout, at: .now)
+                            if !failed.isEmpty { await leader.hostsFailed(failed) }
                         }
                     }
                 }

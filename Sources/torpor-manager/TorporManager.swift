@@ -10,7 +10,7 @@ import Systemd
 struct TorporManager: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "torpor-manager",
-        abstract: "Torpor's manager: agents join it, it keeps their monitoring and detects failed hosts.",
+        abstract: "Torpor's manager: hosts join it; it places and runs virtual clusters and keeps their state.",
         discussion: """
             Settings come from the configuration file (default \(ManagerConfiguration.defaultPath)); flags override \
             it. Exit status: 0 after a clean stop, 1 on a runtime failure, 64 on bad flags or configuration.
@@ -30,6 +30,9 @@ struct TorporManager: AsyncParsableCommand {
     @Option(name: .long, help: "Silence after which a host is FAILED, e.g. 10s (heartbeat_timeout).")
     var heartbeatTimeout: String?
 
+    @Option(name: .long, help: "SQLite state file (database).")
+    var database: String?
+
     @Flag(name: .long, help: "Log every heartbeat at info level (log_heartbeats).")
     var logHeartbeats = false
 
@@ -48,6 +51,7 @@ struct TorporManager: AsyncParsableCommand {
             configuration.heartbeatTimeout = try durationFlag("heartbeat-timeout", heartbeatTimeout)
         }
         if logHeartbeats { configuration.logHeartbeats = true }
+        if let database { configuration.database = database }
         guard LogDestination(rawValue: log) != nil else {
             throw ConfigError.flag("log", "'\(log)' is not one of auto, journal, stderr")
         }

@@ -75,6 +75,7 @@ struct ManagerDiagnosticsTests {
             [
                 try KVMLab.product("torpor-manager"), "--config", config.path, "--listen", address,
                 "--heartbeat-interval", "1s", "--heartbeat-timeout", "2s", "--log", "stderr",
+                "--database", directory.appendingPathComponent("manager.sqlite").path,
             ],
             stdout: directory.appendingPathComponent("manager.stdout"),
             stderr: directory.appendingPathComponent("manager.stderr")

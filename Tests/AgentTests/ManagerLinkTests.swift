@@ -28,7 +28,10 @@ import Testing
         #expect(try await agent.samples("test").samples.samples.count >= 2)
 
         let manager = try BackgroundProcess(
-            [try KVMLab.product("torpor-manager"), "--listen", "127.0.0.1:\(managerPort)", "--log", "stderr"],
+            [
+                try KVMLab.product("torpor-manager"), "--listen", "127.0.0.1:\(managerPort)", "--log", "stderr",
+                "--database", logs.appendingPathComponent("manager.sqlite").path,
+            ],
             stdout: logs.appendingPathComponent("manager.stdout"),
             stderr: logs.appendingPathComponent("manager.stderr")
         )

@@ -2,9 +2,12 @@ import Logging
 import Transport
 import Wire
 
-/// Serves a control peer's connection (agentctl, the torpor CLI): answers its requests until it closes.
+/// The bootstrap role: the first contact for control peers (agentctl, the torpor CLI). It answers diagnostics
+/// from the group manager's registry and hands cluster requests to the group leader.
 public struct ControlSession: Sendable {
     public let registry: HostRegistry
+    /// Where cluster requests go; nil in a manager that plays no leader role (then they are refused).
+    public let leader: GroupLeader?
     public let managerID: String
     public let softwareVersion: String
     public let heartbeatTimeout: Duration
@@ -13,6 +16,7 @@ public struct ControlSession: Sendable {
 
     public init(
         registry: HostRegistry,
+        leader: GroupLeader? = nil,
         managerID: String,
         softwareVersion: String,
         heartbeatTimeout: Duration,
@@ -20,6 +24,7 @@ public struct ControlSession: Sendable {
         logger: Logger
     ) {
         self.registry = registry
+        self.leader = leader
         self.managerID = managerID
         self.softwareVersion = softwareVersion
         self.heartbeatTimeout = heartbeatTimeout
@@ -28,10 +33,14 @@ public struct ControlSession: Sendable {
     }
 
     func serve(_ connection: WireConnection) async throws {
-        // Requests are cheap registry reads, so one at a time is enough.
-        for try await envelope in connection.inbound where !envelope.isResponse {
-            guard let reply = await answer(envelope.message, at: .now), envelope.requestID != 0 else { continue }
-            try await connection.reply(to: envelope.requestID, with: reply)
+        // Each request in its own child task: a long task wait must not hold up a status query.
+        try await withThrowingDiscardingTaskGroup { group in
+            for try await envelope in connection.inbound where !envelope.isResponse {
+                group.addTask {
+                    guard let reply = await answer(envelope.message, at: .now), envelope.requestID != 0 else { return }
+                    try await connection.reply(to: envelope.requestID, with: reply)
+                }
+            }
         }
     }
 
@@ -40,6 +49,11 @@ public struct ControlSession: Sendable {
         switch message {
         case .managerStatusRequest:
             return .managerStatusReply(await statusReply(at: now))
+        case .clusterRequest(let request):
+            guard let leader else {
+                return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))
+            }
+            return await leader.handle(request)
         case .heartbeat, .welcome, .commandResult:
             return nil
         default:

@@ -5,6 +5,7 @@ import Wire
 /// Serves one agent's connection: records heartbeats, inventories and reports until the connection ends.
 struct AgentSession {
     let registry: HostRegistry
+    let observer: (any GroupManagerObserver)?
     let logHeartbeats: Bool
     let logger: Logger
 
@@ -13,6 +14,8 @@ struct AgentSession {
         var logger = logger
         logger[metadataKey: "torpor.host"] = "\(hostID)"
         let connectionID = await registry.join(description, at: .now)
+        await registry.attach(connection, to: hostID, connectionID: connectionID)
+        await observer?.hostJoined(description)
         defer { logger.notice("agent connection closed") }
         // Cleared here rather than in the defer, which cannot await the registry.
         do {
@@ -36,6 +39,7 @@ struct AgentSession {
                 }
             case .inventory(let inventory):
                 await registry.record(inventory, from: hostID)
+                await observer?.inventoryReceived(inventory, from: hostID)
                 logger.info(
                     "inventory",
                     metadata: [

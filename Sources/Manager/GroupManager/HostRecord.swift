@@ -19,6 +19,8 @@ public struct HostRecord: Sendable {
     public var lastHeartbeat: ContinuousClock.Instant
     public var lastReport: ContinuousClock.Instant?
     public var inventory: Inventory?
+    /// The agent has sent an inventory on its current connection (the one kept from before may be stale).
+    public var inventorySinceJoin = false
     public var heartbeats: UInt64 = 0
     public var reports: RingBufferOfReports
     /// The agent's connection is open. FAILED still comes from the heartbeat timeout: a closed connection alone

@@ -1,4 +1,5 @@
 import Logging
+import Transport
 import Wire
 
 /// The group manager's hosts: joins, heartbeats, reports, inventories, and failure by heartbeat timeout.
@@ -8,6 +9,8 @@ public actor HostRegistry {
     private let ringCapacity: Int
     private let logger: Logger
     private var nextConnectionID: UInt64 = 0
+    /// The open connection of each connected agent, for commands.
+    private var connections: [String: WireConnection] = [:]
 
     public init(ringCapacity: Int, logger: Logger) {
         self.ringCapacity = ringCapacity
@@ -48,7 +51,16 @@ public actor HostRegistry {
     public func disconnected(_ hostID: String, connectionID: UInt64) {
         guard hosts[hostID]?.connectionID == connectionID else { return }
         hosts[hostID]?.connected = false
+        connections[hostID] = nil
     }
+
+    /// Remembers the connection commands for `hostID` go through, unless the host has since rejoined.
+    func attach(_ connection: WireConnection, to hostID: String, connectionID: UInt64) {
+        guard hosts[hostID]?.connectionID == connectionID else { return }
+        connections[hostID] = connection
+    }
+
+    func connection(to hostID: String) -> WireConnection? { connections[hostID] }
 
     public func heartbeat(from hostID: String, at now: ContinuousClock.Instant) {
         guard var host = hosts[hostID] else { return }
@@ -63,6 +75,7 @@ public actor HostRegistry {
 
     public func record(_ inventory: Inventory, from hostID: String) {
         hosts[hostID]?.inventory = inventory
+        hosts[hostID]?.inventorySinceJoin = true
     }
 
     public func record(_ report: MonitoringReport, from hostID: String, at now: ContinuousClock.Instant) {

@@ -65,6 +65,16 @@ public final class ManagerStore: Sendable {
                 table.column("mac", .text).notNull().unique()
             }
         }
+        migrator.registerMigration("v2: VM sizes, task outcomes") { db in
+            try db.alter(table: "vm") { table in
+                table.add(column: "virtualCPUs", .integer).notNull().defaults(to: 1)
+                table.add(column: "memoryBytes", .integer).notNull().defaults(to: 0)
+            }
+            try db.alter(table: "task") { table in
+                table.add(column: "vmName", .text).notNull().defaults(to: "")
+                table.add(column: "outcomes", .text).notNull().defaults(to: "[]")
+            }
+        }
         return migrator
     }
 
@@ -132,6 +142,85 @@ public final class ManagerStore: Sendable {
         try read { db in try StoredVM.fetchOne(db, key: id) }
     }
 
+    public func vms() throws(ManagerStoreError) -> [StoredVM] {
+        try read { db in try StoredVM.order(Column("name")).fetchAll(db) }
+    }
+
+    public func vms(onHost hostID: String) throws(ManagerStoreError) -> [StoredVM] {
+        try read { db in try StoredVM.filter(Column("hostID") == hostID).order(Column("name")).fetchAll(db) }
+    }
+
+    public func vm(uuid: String) throws(ManagerStoreError) -> StoredVM? {
+        try read { db in try StoredVM.fetchOne(db, key: uuid.lowercased()) }
+    }
+
+    /// Adds VMs and their leases in one transaction: all of them or, on any clash, none.
+    public func addVMs(_ vms: [StoredVM], leases: [Lease]) throws(ManagerStoreError) {
+        try write { db in
+            for vm in vms {
+                guard try StoredVirtualCluster.exists(db, key: vm.vcName) else {
+                    throw ManagerStoreError.unknownVirtualCluster(vm.vcName)
+                }
+                guard try !StoredVM.exists(db, key: vm.id) else {
+                    throw ManagerStoreError.duplicateUUID(vm.id)
+                }
+                guard try StoredVM.filter(Column("name") == vm.name).fetchCount(db) == 0 else {
+                    throw ManagerStoreError.duplicateVM(name: vm.name)
+                }
+                try vm.insert(db)
+            }
+            for lease in leases { try lease.upsert(db) }
+        }
+    }
+
+    /// Deletes the VM and its lease.
+    public func deleteVM(id: String) throws(ManagerStoreError) {
+        try write { db in _ = try StoredVM.deleteOne(db, key: id) }
+    }
+
+    /// Records a VM found on a host that the database did not know, creating its cluster when needed.
+    public func adoptVM(_ vm: StoredVM) throws(ManagerStoreError) {
+        try write { db in
+            if try !StoredVirtualCluster.exists(db, key: vm.vcName) {
+                try StoredVirtualCluster(name: vm.vcName, createdAt: Date()).insert(db)
+            }
+            // A VM of the same name but another UUID keeps its name; the adopted one gets the UUID as a suffix.
+            var adopted = vm
+            if try StoredVM.filter(Column("name") == vm.name).fetchCount(db) > 0 {
+                adopted.name = "\(vm.name)-\(vm.id.prefix(8))"
+            }
+            try adopted.insert(db)
+        }
+    }
+
+    public func setDesiredState(vmIDs: [String], _ desired: StoredVM.DesiredState) throws(ManagerStoreError) {
+        try write { db in
+            _ = try StoredVM.filter(keys: vmIDs).updateAll(db, Column("desiredState").set(to: desired.rawValue))
+        }
+    }
+
+    /// Moves the VM to `starting` on `hostID` if it is still in one of `from`; reports whether this call did it.
+    /// The host is recorded before the agent is asked, so a restarted manager asks the same host again.
+    public func claimStart(
+        vmID: String,
+        hostID: String,
+        from states: [StoredVM.State]
+    ) throws(ManagerStoreError)
+        -> Bool
+    {
+        try write { db in
+            try StoredVM
+                .filter(key: vmID)
+                .filter(states.map(\.rawValue).contains(Column("state")))
+                .updateAll(
+                    db,
+                    Column("state").set(to: StoredVM.State.starting.rawValue),
+                    Column("hostID").set(to: hostID),
+                    Column("reason").set(to: nil as String?)
+                ) == 1
+        }
+    }
+
     public func setVMPlacement(
         id: String,
         hostID: String?,
@@ -191,6 +280,7 @@ public final class ManagerStore: Sendable {
         id: String,
         state: StoredTask.State,
         detail: String,
+        outcomes: [StoredTask.Outcome]? = nil,
         at date: Date = Date()
     ) throws(ManagerStoreError) {
         try write { db in
@@ -199,6 +289,7 @@ public final class ManagerStore: Sendable {
             }
             task.state = state
             task.detail = detail
+            if let outcomes { task.outcomes = outcomes }
             task.updatedAt = date
             try task.update(db)
         }
@@ -223,6 +314,10 @@ public final class ManagerStore: Sendable {
 
     public func saveLease(_ lease: Lease) throws(ManagerStoreError) {
         try write { db in try lease.upsert(db) }
+    }
+
+    public func lease(vmID: String) throws(ManagerStoreError) -> Lease? {
+        try read { db in try Lease.fetchOne(db, key: vmID) }
     }
 
     public func removeLease(vmID: String) throws(ManagerStoreError) {

@@ -14,9 +14,32 @@ public struct StoredTask: Codable, Equatable, Sendable, FetchableRecord, Persist
         case failed
     }
 
+    /// One VM's part in the task.
+    public struct Outcome: Codable, Equatable, Sendable {
+        public enum State: String, Codable, Sendable {
+            case pending, inProgress, done, failed, unplaced
+        }
+
+        public var vm: String
+        public var state: State
+        public var hostID: String
+        public var message: String
+
+        public init(vm: String, state: State = .pending, hostID: String = "", message: String = "") {
+            self.vm = vm
+            self.state = state
+            self.hostID = hostID
+            self.message = message
+        }
+    }
+
     public var id: String
     public var kind: String
     public var vcName: String
+    /// The one VM the task is about; empty when it is about the whole cluster.
+    public var vmName: String
+    /// Stored as JSON text; read back only by the manager.
+    public var outcomes: [Outcome]
     public var state: State
     public var createdAt: Date
     public var updatedAt: Date
@@ -26,6 +49,8 @@ public struct StoredTask: Codable, Equatable, Sendable, FetchableRecord, Persist
         id: String,
         kind: String,
         vcName: String,
+        vmName: String = "",
+        outcomes: [Outcome] = [],
         state: State = .pending,
         createdAt: Date,
         updatedAt: Date? = nil,
@@ -34,6 +59,8 @@ public struct StoredTask: Codable, Equatable, Sendable, FetchableRecord, Persist
         self.id = id
         self.kind = kind
         self.vcName = vcName
+        self.vmName = vmName
+        self.outcomes = outcomes
         self.state = state
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt

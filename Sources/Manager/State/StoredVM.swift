@@ -10,8 +10,14 @@ public struct StoredVM: Codable, Equatable, Sendable, FetchableRecord, Persistab
         /// Claimed for starting; only one claim can win (see `ManagerStore.markStarting(vmID:)`).
         case starting
         case running
+        case suspended
+        /// Shut down or destroyed; `hostID` is kept while the domain stays defined there (after a shutdown).
         case stopped
         case failed
+        /// Expected on its host, absent from the host's inventory.
+        case missing
+        /// Its host stopped heartbeating; the VM may still run.
+        case unreachable
     }
 
     public enum DesiredState: String, Codable, Sendable, CaseIterable {
@@ -26,6 +32,8 @@ public struct StoredVM: Codable, Equatable, Sendable, FetchableRecord, Persistab
     public var templateXML: String
     public var networkRx: Int
     public var networkTx: Int
+    public var virtualCPUs: Int
+    public var memoryBytes: Int64
     public var desiredState: DesiredState
     public var hostID: String?
     public var state: State
@@ -38,6 +46,8 @@ public struct StoredVM: Codable, Equatable, Sendable, FetchableRecord, Persistab
         templateXML: String,
         networkRx: Int = 0,
         networkTx: Int = 0,
+        virtualCPUs: Int = 1,
+        memoryBytes: Int64 = 0,
         desiredState: DesiredState = .running,
         hostID: String? = nil,
         state: State = .pending,
@@ -49,6 +59,8 @@ public struct StoredVM: Codable, Equatable, Sendable, FetchableRecord, Persistab
         self.templateXML = templateXML
         self.networkRx = networkRx
         self.networkTx = networkTx
+        self.virtualCPUs = virtualCPUs
+        self.memoryBytes = memoryBytes
         self.desiredState = desiredState
         self.hostID = hostID
         self.state = state

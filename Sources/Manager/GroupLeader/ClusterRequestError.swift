@@ -1,0 +1,32 @@
+import Wire
+
+/// Why the group leader refused a request. Nothing was changed; the message names what is wrong.
+enum ClusterRequestError: Error, CustomStringConvertible {
+    case notFound(String)
+    case conflict(String)
+    case invalid(String)
+    case failed(String)
+
+    init(_ error: ManagerStoreError) {
+        switch error {
+        case .duplicateVirtualCluster, .duplicateVM, .duplicateUUID: self = .conflict(error.description)
+        case .unknownVirtualCluster, .unknownVM, .unknownTask: self = .notFound(error.description)
+        case .database: self = .failed(error.description)
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .notFound(let message), .conflict(let message), .invalid(let message), .failed(let message): message
+        }
+    }
+
+    var result: CommandResult {
+        switch self {
+        case .notFound(let message): CommandResult(code: .notFound, message: message)
+        case .conflict(let message): CommandResult(code: .conflict, message: message)
+        case .invalid(let message): CommandResult(code: .invalidArgument, message: message)
+        case .failed(let message): CommandResult(code: .internalError, message: message)
+        }
+    }
+}

@@ -1,0 +1,369 @@
+import Foundation
+import Logging
+import Placement
+import Wire
+
+/// Running tasks. Each step is written to the store before the next, so a task cut short by a crash resumes from
+/// what is recorded: VMs already `starting` on a host are asked of that host again, never placed anew.
+extension GroupLeader {
+    func execute(taskID: String) async {
+        guard var task = try? store.task(id: taskID), task.state == .pending || task.state == .running else { return }
+        var logger = logger
+        logger[metadataKey: "torpor.task"] = "\(task.id)"
+        task.state = .running
+        save(&task, detail: "running")
+        let vms: [StoredVM]
+        do {
+            vms = try store.vms(inCluster: task.vcName).filter { task.vmName.isEmpty || $0.name == task.vmName }
+        } catch {
+            finish(&task, failure: "cannot read the cluster's VMs: \(error)")
+            return
+        }
+        switch task.kind {
+        case "start": await start(vms, task: &task)
+        case "suspend": await act(.suspend, vms, task: &task)
+        case "resume": await act(.resume, vms, task: &task)
+        case "shutdown": await act(.shutdown, vms, task: &task)
+        case "destroy": await destroy(vms, removing: false, task: &task)
+        case "remove": await destroy(vms, removing: true, task: &task)
+        case "undefine":
+            await destroy(vms, removing: true, task: &task)
+            if task.outcomes.allSatisfy({ $0.state == .done }) {
+                do {
+                    try store.undefineVirtualCluster(task.vcName)
+                } catch {
+                    finish(&task, failure: "\(error)")
+                    return
+                }
+            }
+        default:
+            finish(&task, failure: "unknown task kind '\(task.kind)'")
+            return
+        }
+        finish(&task)
+        logger.notice(
+            "task finished",
+            metadata: ["torpor.state": "\(task.state.rawValue)", "torpor.detail": "\(task.detail)"]
+        )
+    }
+
+    // MARK: Start
+
+    private func start(_ vms: [StoredVM], task: inout StoredTask) async {
+        do {
+            try store.setDesiredState(vmIDs: vms.map(\.id), .running)
+        } catch {
+            finish(&task, failure: "\(error)")
+            return
+        }
+        var toResume: [(StoredVM, String)] = []
+        var toPlace: [StoredVM] = []
+        for vm in vms {
+            switch vm.state {
+            case .running, .suspended:
+                setOutcome(&task, vm.name, .done, host: vm.hostID ?? "", "already \(vm.state.rawValue)")
+            case .starting:
+                // Claimed by a run that did not finish: ask the same host again.
+                if let host = vm.hostID { toResume.append((vm, host)) } else { toPlace.append(vm) }
+            case .pending, .stopped, .failed, .missing, .unreachable:
+                toPlace.append(vm)
+            }
+        }
+        if !toPlace.isEmpty, ContinuousClock.now < rejoinDeadline {
+            save(&task, detail: "waiting for hosts to rejoin after the manager started")
+            await waitForKnownHosts()
+        }
+        save(&task, detail: "placing \(toPlace.count) VM\(toPlace.count == 1 ? "" : "s")")
+        let hosts = await groupManager.hosts()
+        let usable = hosts.filter { $0.state == .active && $0.connected }
+        var claimed: [(StoredVM, String)] = toResume
+        // Snapshot, plan and claims happen without a suspension point, so concurrent tasks never plan on the same
+        // free capacity.
+        if !toPlace.isEmpty {
+            let plan: PlacementPlan
+            do {
+                plan = try self.plan(toPlace, on: usable)
+            } catch {
+                finish(&task, failure: "cannot plan: \(error)")
+                return
+            }
+            let byID = Dictionary(uniqueKeysWithValues: toPlace.map { ($0.id, $0) })
+            for unplaced in plan.unplaced {
+                guard let vm = byID[unplaced.vmID] else { continue }
+                try? store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: unplaced.reason)
+                setOutcome(&task, vm.name, .unplaced, unplaced.reason)
+            }
+            for assignment in plan.assignments {
+                guard let vm = byID[assignment.vmID] else { continue }
+                let claimedNow =
+                    (try? store.claimStart(
+                        vmID: vm.id,
+                        hostID: assignment.hostID,
+                        from: [.pending, .stopped, .failed, .missing, .unreachable]
+                    )) ?? false
+                if claimedNow {
+                    claimed.append((vm, assignment.hostID))
+                } else {
+                    setOutcome(&task, vm.name, .done, "started by another task")
+                }
+            }
+        }
+        let placedOn = Set(claimed.map(\.1)).sorted().joined(separator: ", ")
+        for (vm, host) in claimed { setOutcome(&task, vm.name, .inProgress, host: host, "starting") }
+        save(&task, detail: claimed.isEmpty ? "nothing to start" : "starting \(claimed.count) on \(placedOn)")
+        // Agents work in parallel; results are recorded as they come.
+        await withTaskGroup(of: (StoredVM, String, CommandResult).self) { group in
+            for (vm, host) in claimed {
+                let xml = domainXML(for: vm)
+                let groupManager = self.groupManager
+                let wait = configuration.heartbeatTimeout * 2
+                group.addTask {
+                    guard await Self.waitUntilConnected(host, groupManager: groupManager, for: wait) else {
+                        return (vm, host, CommandResult(code: .busy, message: "\(host) is not connected"))
+                    }
+                    return (vm, host, await groupManager.send(.start(domainXML: xml), to: host))
+                }
+            }
+            for await (vm, host, result) in group {
+                if result.isOK {
+                    try? store.setVMPlacement(id: vm.id, hostID: host, state: .running)
+                    setOutcome(&task, vm.name, .done, host: host, "running on \(host)")
+                } else {
+                    try? store.setVMPlacement(id: vm.id, hostID: nil, state: .failed, reason: result.message)
+                    setOutcome(&task, vm.name, .failed, host: host, result.message)
+                }
+                save(&task, detail: progress(task))
+            }
+        }
+    }
+
+    /// The stored domain XML, re-rendered with a fresh lease when the VM's address was released by a destroy.
+    private func domainXML(for vm: StoredVM) -> String {
+        guard (try? store.lease(vmID: vm.id)) == nil else { return vm.templateXML }
+        guard let lease = try? addresses.allocate(for: vm.id) else { return vm.templateXML }
+        try? store.saveLease(lease)
+        guard let template = try? DomainTemplate.parse(vm.templateXML, diskExists: { _ in true }) else {
+            return vm.templateXML
+        }
+        return template.domainXML(uuid: vm.id, mac: lease.mac)
+    }
+
+    /// Waits until every host the database last saw ACTIVE is connected with an inventory, or the rejoin
+    /// deadline passes.
+    private func waitForKnownHosts() async {
+        let expected = Set(((try? store.hosts()) ?? []).filter { $0.state == .active }.map(\.id))
+        while ContinuousClock.now < rejoinDeadline {
+            let ready = Set(await groupManager.hosts().filter { $0.connected && $0.hasInventory }.map(\.hostID))
+            if ready.isSuperset(of: expected) { return }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    private static func waitUntilConnected(
+        _ host: String,
+        groupManager: any GroupManagerEndpoint,
+        for wait: Duration
+    ) async -> Bool {
+        let deadline = ContinuousClock.now + wait
+        while ContinuousClock.now < deadline {
+            if await groupManager.hosts().contains(where: { $0.hostID == host && $0.connected }) { return true }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
+
+    /// The configured policy over the usable hosts, each loaded with what its VMs asked for.
+    func plan(_ vms: [StoredVM], on hosts: [ManagedHost]) throws -> PlacementPlan {
+        let placed = try store.vms().filter { [.starting, .running, .suspended].contains($0.state) }
+        var use: [String: ResourceVector] = [:]
+        for vm in placed {
+            guard let host = vm.hostID else { continue }
+            use[host, default: .zero] = use[host, default: .zero] + vm.requested
+        }
+        let snapshot = ClusterSnapshot(
+            hosts: hosts.sorted { $0.hostID < $1.hostID }.map { host in
+                HostSnapshot(
+                    id: host.hostID,
+                    capacity: ResourceVector(
+                        cpuCores: Double(host.capacity.cores),
+                        memoryBytes: Double(host.capacity.memoryBytes),
+                        networkRxBytesPerSecond: Double(host.capacity.nicRxBytesPerSecond),
+                        networkTxBytesPerSecond: Double(host.capacity.nicTxBytesPerSecond)
+                    ),
+                    state: .active,
+                    estimatedUse: use[host.hostID] ?? .zero
+                )
+            }
+        )
+        let requests = vms.map { VMRequest(id: $0.id, requested: $0.requested) }
+        let fill = ResourceFractions(uniform: configuration.fillLimit)
+        switch configuration.placementPolicy {
+        case .firstFit:
+            return FirstFit(fillLimit: fill).place(requests, on: snapshot)
+        case .bestFitDecreasing:
+            return BestFitDecreasing(fillLimit: fill).place(requests, on: snapshot)
+        case .roundRobin:
+            let policy = RoundRobin(fillLimit: fill, startIndex: roundRobinStart)
+            let plan = policy.place(requests, on: snapshot)
+            roundRobinStart = policy.advanced(past: plan).startIndex
+            return plan
+        }
+    }
+
+    // MARK: Suspend, resume, shutdown
+
+    private func act(_ action: ClusterRequest.VMAction, _ vms: [StoredVM], task: inout StoredTask) async {
+        if action == .shutdown { try? store.setDesiredState(vmIDs: vms.map(\.id), .stopped) }
+        let eligible: Set<StoredVM.State> =
+            switch action {
+            case .suspend: [.running]
+            case .resume: [.suspended]
+            default: [.running, .suspended]
+            }
+        var work: [(StoredVM, String)] = []
+        for vm in vms {
+            if let host = vm.hostID, eligible.contains(vm.state) {
+                work.append((vm, host))
+                setOutcome(&task, vm.name, .inProgress, host: host, "\(action)")
+            } else if action == .shutdown, vm.hostID == nil || vm.state == .stopped {
+                setOutcome(&task, vm.name, .done, host: vm.hostID ?? "", "not running")
+            } else {
+                setOutcome(
+                    &task,
+                    vm.name,
+                    .failed,
+                    host: vm.hostID ?? "",
+                    "cannot \(action) a VM that is \(vm.state.rawValue)"
+                )
+            }
+        }
+        save(&task, detail: "\(action) \(work.count) VM\(work.count == 1 ? "" : "s")")
+        await withTaskGroup(of: (StoredVM, String, CommandResult).self) { group in
+            for (vm, host) in work {
+                let command: VMCommand =
+                    switch action {
+                    case .suspend: .suspend(name: vm.name)
+                    case .resume: .resume(name: vm.name)
+                    default: .shutdown(name: vm.name)
+                    }
+                let groupManager = self.groupManager
+                group.addTask { (vm, host, await groupManager.send(command, to: host)) }
+            }
+            for await (vm, host, result) in group {
+                if result.isOK {
+                    let state: StoredVM.State =
+                        switch action {
+                        case .suspend: .suspended
+                        case .resume: .running
+                        default: .stopped
+                        }
+                    try? store.setVMPlacement(id: vm.id, hostID: host, state: state)
+                    setOutcome(&task, vm.name, .done, host: host, result.message)
+                } else {
+                    setOutcome(&task, vm.name, .failed, host: host, result.message)
+                }
+                save(&task, detail: progress(task))
+            }
+        }
+    }
+
+    // MARK: Destroy, remove
+
+    /// Forces each VM off, removes its definition from its host and releases its address; `removing` also deletes
+    /// it from the cluster. A VM whose host cannot be reached is left as it is, and the outcome says why.
+    private func destroy(_ vms: [StoredVM], removing: Bool, task: inout StoredTask) async {
+        try? store.setDesiredState(vmIDs: vms.map(\.id), .stopped)
+        for vm in vms {
+            setOutcome(&task, vm.name, .inProgress, host: vm.hostID ?? "", removing ? "removing" : "destroying")
+        }
+        save(&task, detail: "\(removing ? "removing" : "destroying") \(vms.count) VM\(vms.count == 1 ? "" : "s")")
+        await withTaskGroup(of: (StoredVM, CommandResult?).self) { group in
+            for vm in vms {
+                guard let host = vm.hostID else {
+                    group.addTask { (vm, nil) }
+                    continue
+                }
+                let groupManager = self.groupManager
+                group.addTask {
+                    let destroyed = await groupManager.send(.destroy(name: vm.name), to: host)
+                    // Not running or already gone are fine: the goal is that the host no longer has it.
+                    guard destroyed.isOK || destroyed.code == .invalidArgument || destroyed.code == .notFound else {
+                        return (vm, destroyed)
+                    }
+                    let undefined = await groupManager.send(.undefine(name: vm.name), to: host)
+                    return (vm, undefined.isOK || undefined.code == .notFound ? nil : undefined)
+                }
+            }
+            for await (vm, failure) in group {
+                if let failure {
+                    setOutcome(&task, vm.name, .failed, host: vm.hostID ?? "", failure.message)
+                } else {
+                    _ = addresses.release(vmID: vm.id)
+                    if removing {
+                        try? store.deleteVM(id: vm.id)
+                    } else {
+                        try? store.removeLease(vmID: vm.id)
+                        try? store.setVMPlacement(id: vm.id, hostID: nil, state: .stopped)
+                    }
+                    setOutcome(&task, vm.name, .done, removing ? "removed" : "destroyed")
+                }
+                save(&task, detail: progress(task))
+            }
+        }
+    }
+
+    // MARK: Bookkeeping
+
+    private func setOutcome(
+        _ task: inout StoredTask,
+        _ vm: String,
+        _ state: StoredTask.Outcome.State,
+        host: String? = nil,
+        _ message: String
+    ) {
+        if let index = task.outcomes.firstIndex(where: { $0.vm == vm }) {
+            task.outcomes[index].state = state
+            if let host { task.outcomes[index].hostID = host }
+            task.outcomes[index].message = message
+        } else {
+            task.outcomes.append(.init(vm: vm, state: state, hostID: host ?? "", message: message))
+        }
+    }
+
+    private func progress(_ task: StoredTask) -> String {
+        let done = task.outcomes.filter { $0.state == .done }.count
+        return "\(done) of \(task.outcomes.count) done"
+    }
+
+    private func save(_ task: inout StoredTask, detail: String) {
+        task.detail = detail
+        task.updatedAt = Date()
+        do {
+            try store.updateTask(id: task.id, state: task.state, detail: detail, outcomes: task.outcomes)
+        } catch {
+            logger.error(
+                "cannot record task progress",
+                metadata: ["torpor.task": "\(task.id)", "torpor.error": "\(error)"]
+            )
+        }
+    }
+
+    /// Ends the task: succeeded when every VM is done, failed otherwise, with a summary naming what went wrong.
+    private func finish(_ task: inout StoredTask, failure: String? = nil) {
+        if let failure {
+            task.state = .failed
+            save(&task, detail: failure)
+            return
+        }
+        let failed = task.outcomes.filter { $0.state != .done }
+        task.state = failed.isEmpty ? .succeeded : .failed
+        let summary: String
+        if failed.isEmpty {
+            summary = "\(task.kind): \(task.outcomes.count) VM\(task.outcomes.count == 1 ? "" : "s") done"
+        } else {
+            let reasons = failed.prefix(3).map { "\($0.vm): \($0.message)" }.joined(separator: "; ")
+            summary = "\(task.kind): \(failed.count) of \(task.outcomes.count) not done (\(reasons))"
+        }
+        save(&task, detail: summary)
+    }
+}

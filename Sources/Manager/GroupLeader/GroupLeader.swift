@@ -1,0 +1,395 @@
+import Foundation
+import Logging
+import Placement
+import Wire
+
+/// The group leader role: owns virtual clusters, VMs, tasks and addresses (durably, in the store), places VMs on
+/// the hosts of its group manager, and reconciles what agents report with what it was asked to do.
+///
+/// Changes run as tasks: a request is validated and recorded before it is answered with a task id, and tasks not
+/// finished when the manager stopped run again when it starts. Starting a VM records the chosen host before the
+/// agent is asked, and the agent's start is idempotent, so a replayed start never makes a second copy.
+public actor GroupLeader {
+    let store: ManagerStore
+    let groupManager: any GroupManagerEndpoint
+    let configuration: ManagerConfiguration
+    let logger: Logger
+    let diskExists: @Sendable (String) -> Bool
+    var addresses: AddressPool
+    var roundRobinStart = 0
+    /// Until this instant after start-up, plans wait for hosts the database knew as ACTIVE to rejoin, so work
+    /// submitted right after a restart is not refused for want of hosts that are only reconnecting.
+    let rejoinDeadline: ContinuousClock.Instant
+    private let queue: AsyncStream<String>
+    private let enqueue: AsyncStream<String>.Continuation
+
+    /// The cluster VMs found on hosts but unknown to the database are adopted into.
+    public static let adoptedCluster = "adopted"
+
+    public init(
+        store: ManagerStore,
+        groupManager: any GroupManagerEndpoint,
+        configuration: ManagerConfiguration,
+        logger: Logger,
+        diskExists: @escaping @Sendable (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
+    ) throws {
+        self.store = store
+        self.groupManager = groupManager
+        self.configuration = configuration
+        self.logger = logger
+        self.diskExists = diskExists
+        var pool = try AddressPool(subnets: configuration.vmSubnets, reserved: configuration.reservedAddresses)
+        try pool.restore(leases: try store.leases())
+        self.addresses = pool
+        self.rejoinDeadline = .now + configuration.heartbeatTimeout * 2
+        (queue, enqueue) = AsyncStream.makeStream(of: String.self)
+    }
+
+    /// Runs tasks: first those a previous run left unfinished, then each new one as it is submitted, concurrently.
+    public func run() async {
+        do {
+            let unfinished = try store.tasks(state: .pending) + store.tasks(state: .running)
+            for task in unfinished.sorted(by: { $0.createdAt < $1.createdAt }) {
+                logger.notice(
+                    "resuming unfinished task",
+                    metadata: [
+                        "torpor.task": "\(task.id)", "torpor.kind": "\(task.kind)", "torpor.vc": "\(task.vcName)",
+                    ]
+                )
+                enqueue.yield(task.id)
+            }
+        } catch {
+            logger.error("cannot read unfinished tasks", metadata: ["torpor.error": "\(error)"])
+        }
+        await withDiscardingTaskGroup { group in
+            for await id in queue {
+                group.addTask { await self.execute(taskID: id) }
+            }
+        }
+    }
+
+    // MARK: Requests
+
+    /// The answer to one request from a user: a ClusterReply, a TaskStatus, or a CommandResult naming the error.
+    public func handle(_ request: ClusterRequest) async -> WireMessage {
+        do throws(ClusterRequestError) {
+            switch request {
+            case .define(let cluster): return .taskStatus(try define(cluster))
+            case .undefine(let cluster): return .taskStatus(try submit("undefine", cluster: cluster, vm: ""))
+            case .add(let cluster, let vms): return .taskStatus(try add(vms, to: cluster))
+            case .remove(let cluster, let vm):
+                guard !vm.isEmpty else { throw .invalid("remove needs a VM name") }
+                return .taskStatus(try submit("remove", cluster: cluster, vm: vm))
+            case .act(let action, let cluster, let vm):
+                return .taskStatus(try submit(action.description, cluster: cluster, vm: vm))
+            case .info(let cluster): return .clusterReply(try clusterReply(only: cluster))
+            case .list: return .clusterReply(try clusterReply(only: nil))
+            case .vmInfo(let name): return .clusterReply(try vmReply(name))
+            case .task(let id, let wait): return .taskStatus(try await taskStatus(id, waitMilliseconds: wait))
+            }
+        } catch {
+            logger.notice("request refused", metadata: ["torpor.error": "\(error)"])
+            return .commandResult(error.result)
+        }
+    }
+
+    private func define(_ cluster: String) throws(ClusterRequestError) -> TaskStatus {
+        guard DomainTemplate.isValidName(cluster) else {
+            throw .invalid("'\(cluster)' is not a valid cluster name (1–64 of A–Z a–z 0–9 . _ -)")
+        }
+        do {
+            try store.defineVirtualCluster(cluster)
+            let task = StoredTask(
+                id: Self.newTaskID(),
+                kind: "define",
+                vcName: cluster,
+                state: .succeeded,
+                createdAt: Date(),
+                detail: "defined virtual cluster \(cluster)"
+            )
+            try store.createTask(task)
+            logger.notice("virtual cluster defined", metadata: ["torpor.vc": "\(cluster)"])
+            return task.wireStatus
+        } catch {
+            throw ClusterRequestError(error)
+        }
+    }
+
+    /// Records a task for an existing cluster (and VM) and queues it.
+    private func submit(_ kind: String, cluster: String, vm: String) throws(ClusterRequestError) -> TaskStatus {
+        do {
+            guard try store.virtualClusters().contains(where: { $0.name == cluster }) else {
+                throw ClusterRequestError.notFound("no virtual cluster named '\(cluster)'")
+            }
+            let members = try store.vms(inCluster: cluster)
+            if !vm.isEmpty, !members.contains(where: { $0.name == vm }) {
+                throw ClusterRequestError.notFound("virtual cluster '\(cluster)' has no VM named '\(vm)'")
+            }
+            let targets = vm.isEmpty ? members.map(\.name) : [vm]
+            let task = StoredTask(
+                id: Self.newTaskID(),
+                kind: kind,
+                vcName: cluster,
+                vmName: vm,
+                outcomes: targets.map { StoredTask.Outcome(vm: $0) },
+                createdAt: Date(),
+                detail: "queued"
+            )
+            try store.createTask(task)
+            logger.notice(
+                "task submitted",
+                metadata: ["torpor.task": "\(task.id)", "torpor.kind": "\(kind)", "torpor.vc": "\(cluster)"]
+            )
+            enqueue.yield(task.id)
+            return task.wireStatus
+        } catch let error as ClusterRequestError {
+            throw error
+        } catch let error as ManagerStoreError {
+            throw ClusterRequestError(error)
+        } catch {
+            throw .failed("\(error)")
+        }
+    }
+
+    /// Validates every template, then stores all VMs and their leases in one transaction.
+    private func add(
+        _ submissions: [ClusterRequest.VMSubmission],
+        to cluster: String
+    ) throws(ClusterRequestError) -> TaskStatus {
+        guard !submissions.isEmpty else { throw .invalid("no VM to add") }
+        do {
+            guard try store.virtualClusters().contains(where: { $0.name == cluster }) else {
+                throw ClusterRequestError.notFound("no virtual cluster named '\(cluster)'")
+            }
+        } catch let error as ClusterRequestError {
+            throw error
+        } catch {
+            throw .failed("\(error)")
+        }
+        var parsed: [(DomainTemplate, ClusterRequest.VMSubmission, String)] = []
+        var names = Set<String>()
+        var uuids = Set<String>()
+        let checksDisks = configuration.checkTemplateDisks
+        let diskExists = self.diskExists
+        let check: (String) -> Bool = { path in checksDisks ? diskExists(path) : true }
+        for (index, submission) in submissions.enumerated() {
+            let template: DomainTemplate
+            do {
+                template = try DomainTemplate.parse(
+                    submission.templateXML,
+                    nameOverride: submission.nameOverride.isEmpty ? nil : submission.nameOverride,
+                    diskExists: check
+                )
+            } catch {
+                let which = submission.nameOverride.isEmpty ? "template \(index + 1)" : submission.nameOverride
+                throw .invalid("\(which): \(error)")
+            }
+            let uuid = template.uuid ?? UUID().uuidString.lowercased()
+            guard names.insert(template.name).inserted else {
+                throw .conflict("the VM name '\(template.name)' appears twice in this request")
+            }
+            guard uuids.insert(uuid).inserted else {
+                throw .conflict("the UUID \(uuid) appears twice in this request")
+            }
+            parsed.append((template, submission, uuid))
+        }
+        // Leases are taken from a copy, so a refused request leaves the pool as it was.
+        var pool = addresses
+        var vms: [StoredVM] = []
+        var leases: [Lease] = []
+        var outcomes: [StoredTask.Outcome] = []
+        for (template, submission, uuid) in parsed {
+            let lease: Lease
+            do {
+                lease = try pool.allocate(for: uuid)
+            } catch {
+                throw .failed("no address for \(template.name): \(error)")
+            }
+            leases.append(lease)
+            vms.append(
+                StoredVM(
+                    id: uuid,
+                    name: template.name,
+                    vcName: cluster,
+                    templateXML: template.domainXML(uuid: uuid, mac: lease.mac),
+                    networkRx: Int(clamping: submission.networkRxBytesPerSecond),
+                    networkTx: Int(clamping: submission.networkTxBytesPerSecond),
+                    virtualCPUs: template.virtualCPUs,
+                    memoryBytes: Int64(clamping: template.memoryBytes),
+                    desiredState: .stopped,
+                    state: .pending
+                )
+            )
+            outcomes.append(.init(vm: template.name, state: .done, message: "added with address \(lease.ip)"))
+        }
+        do {
+            try store.addVMs(vms, leases: leases)
+            addresses = pool
+            let task = StoredTask(
+                id: Self.newTaskID(),
+                kind: "add",
+                vcName: cluster,
+                outcomes: outcomes,
+                state: .succeeded,
+                createdAt: Date(),
+                detail: "added \(vms.count) VM\(vms.count == 1 ? "" : "s") to \(cluster)"
+            )
+            try store.createTask(task)
+            logger.notice(
+                "VMs added",
+                metadata: ["torpor.vc": "\(cluster)", "torpor.vms": "\(vms.map(\.name).joined(separator: ","))"]
+            )
+            return task.wireStatus
+        } catch {
+            throw ClusterRequestError(error)
+        }
+    }
+
+    private func clusterReply(only name: String?) throws(ClusterRequestError) -> ClusterReply {
+        do {
+            var clusters = try store.virtualClusters()
+            if let name {
+                clusters = clusters.filter { $0.name == name }
+                guard !clusters.isEmpty else {
+                    throw ClusterRequestError.notFound("no virtual cluster named '\(name)'")
+                }
+            }
+            let leases = Dictionary(uniqueKeysWithValues: try store.leases().map { ($0.vmID, $0) })
+            return ClusterReply(
+                clusters: try clusters.map { cluster in
+                    ClusterReply.Cluster(
+                        name: cluster.name,
+                        createdAtUnixMilliseconds: cluster.createdAt.unixMilliseconds,
+                        vms: try store.vms(inCluster: cluster.name).map { $0.wire(lease: leases[$0.id]) }
+                    )
+                }
+            )
+        } catch let error as ClusterRequestError {
+            throw error
+        } catch let error as ManagerStoreError {
+            throw ClusterRequestError(error)
+        } catch {
+            throw .failed("\(error)")
+        }
+    }
+
+    private func vmReply(_ name: String) throws(ClusterRequestError) -> ClusterReply {
+        do {
+            guard let vm = try store.vm(named: name) else {
+                throw ClusterRequestError.notFound("no VM named '\(name)'")
+            }
+            let cluster = try store.virtualClusters().first { $0.name == vm.vcName }
+            return ClusterReply(clusters: [
+                ClusterReply.Cluster(
+                    name: vm.vcName,
+                    createdAtUnixMilliseconds: cluster?.createdAt.unixMilliseconds ?? 0,
+                    vms: [vm.wire(lease: try store.lease(vmID: vm.id))]
+                )
+            ])
+        } catch let error as ClusterRequestError {
+            throw error
+        } catch let error as ManagerStoreError {
+            throw ClusterRequestError(error)
+        } catch {
+            throw .failed("\(error)")
+        }
+    }
+
+    /// The task's status now, or once it has ended, whichever comes first within the wait.
+    private func taskStatus(_ id: String, waitMilliseconds: UInt32) async throws(ClusterRequestError) -> TaskStatus {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(waitMilliseconds))
+        while true {
+            let task: StoredTask
+            do {
+                guard let found = try store.task(id: id) else {
+                    throw ClusterRequestError.notFound("no task with ID \(id)")
+                }
+                task = found
+            } catch let error as ClusterRequestError {
+                throw error
+            } catch {
+                throw .failed("\(error)")
+            }
+            let status = task.wireStatus
+            if status.state.isFinished || ContinuousClock.now >= deadline { return status }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    static func newTaskID() -> String {
+        "t-" + UUID().uuidString.lowercased().prefix(8)
+    }
+}
+
+extension Date {
+    var unixMilliseconds: UInt64 { UInt64(max(0, (timeIntervalSince1970 * 1000).rounded())) }
+}
+
+extension StoredTask {
+    var wireStatus: TaskStatus {
+        TaskStatus(
+            id: id,
+            kind: kind,
+            cluster: vcName,
+            state: state.wire,
+            message: detail,
+            createdAtUnixMilliseconds: createdAt.unixMilliseconds,
+            updatedAtUnixMilliseconds: updatedAt.unixMilliseconds,
+            outcomes: outcomes.map {
+                TaskStatus.Outcome(vm: $0.vm, state: $0.state.wire, hostID: $0.hostID, message: $0.message)
+            }
+        )
+    }
+}
+
+extension StoredTask.State {
+    var wire: TaskStatus.State {
+        switch self {
+        case .pending: .pending
+        case .running: .running
+        case .succeeded: .succeeded
+        case .failed: .failed
+        }
+    }
+}
+
+extension StoredTask.Outcome.State {
+    var wire: TaskStatus.Outcome.State {
+        switch self {
+        case .pending: .pending
+        case .inProgress: .inProgress
+        case .done: .done
+        case .failed: .failed
+        case .unplaced: .unplaced
+        }
+    }
+}
+
+extension StoredVM {
+    func wire(lease: Lease?) -> ClusterReply.VM {
+        ClusterReply.VM(
+            name: name,
+            uuid: id,
+            state: state.rawValue,
+            desiredState: desiredState.rawValue,
+            hostID: hostID ?? "",
+            ipAddress: lease.map { "\($0.ip)" } ?? "",
+            macAddress: lease?.mac ?? "",
+            virtualCPUs: UInt16(clamping: virtualCPUs),
+            memoryBytes: UInt64(clamping: memoryBytes),
+            networkRxBytesPerSecond: UInt64(clamping: networkRx),
+            networkTxBytesPerSecond: UInt64(clamping: networkTx),
+            reason: reason ?? ""
+        )
+    }
+
+    /// What placement reserves for the VM: what it asked for (static estimation).
+    var requested: ResourceVector {
+        ResourceVector(
+            cpuCores: Double(virtualCPUs),
+            memoryBytes: Double(memoryBytes),
+            networkRxBytesPerSecond: Double(networkRx),
+            networkTxBytesPerSecond: Double(networkTx)
+        )
+    }
+}

@@ -1,0 +1,82 @@
+import Logging
+import Transport
+import Wire
+
+/// One host as the group leader sees it when it plans.
+public struct ManagedHost: Sendable, Hashable {
+    public var hostID: String
+    public var capacity: HostCapacity
+    public var state: HostRecord.State
+    public var connected: Bool
+    /// The agent has reported its VMs since it last joined.
+    public var hasInventory: Bool
+}
+
+/// What the group leader asks of the group manager role: its hosts, and commands carried to their agents. Today
+/// the group manager runs in the same process; the leader depends only on this protocol so that a group manager
+/// in another process (coordinated through etcd) can stand behind it later.
+public protocol GroupManagerEndpoint: Sendable {
+    func hosts() async -> [ManagedHost]
+    /// The host's latest inventory from its current connection; nil before it has sent one.
+    func inventory(of hostID: String) async -> Inventory?
+    func send(_ command: VMCommand, to hostID: String) async -> CommandResult
+}
+
+/// What the group manager tells the group leader about its hosts.
+public protocol GroupManagerObserver: Sendable {
+    /// An agent said hello (first join or rejoin).
+    func hostJoined(_ description: AgentDescription) async
+    /// Every inventory an agent sends, the first after each (re)join included: the leader reconciles it.
+    func inventoryReceived(_ inventory: Inventory, from hostID: String) async
+    /// Hosts just marked FAILED by the heartbeat timeout, with the VMs they last reported.
+    func hostsFailed(_ hosts: [HostRecord]) async
+}
+
+/// The group manager role: the hosts that joined, their monitoring (the registry), and their command channel.
+public struct GroupManager: GroupManagerEndpoint {
+    public let registry: HostRegistry
+    public let commandTimeout: Duration
+    public let logger: Logger
+
+    public init(registry: HostRegistry, commandTimeout: Duration = .seconds(120), logger: Logger) {
+        self.registry = registry
+        self.commandTimeout = commandTimeout
+        self.logger = logger
+    }
+
+    public func hosts() async -> [ManagedHost] {
+        await registry.all().map { record in
+            ManagedHost(
+                hostID: record.hostID,
+                capacity: record.description.capacity,
+                state: record.state,
+                connected: record.connected,
+                hasInventory: record.inventorySinceJoin
+            )
+        }
+    }
+
+    public func inventory(of hostID: String) async -> Inventory? {
+        guard let record = await registry.host(hostID), record.inventorySinceJoin else { return nil }
+        return record.inventory
+    }
+
+    public func send(_ command: VMCommand, to hostID: String) async -> CommandResult {
+        guard let connection = await registry.connection(to: hostID) else {
+            return CommandResult(code: .busy, message: "\(hostID) is not connected")
+        }
+        do {
+            let reply = try await connection.request(WireMessage.vmCommand(command), timeout: commandTimeout)
+            guard case .commandResult(let result) = reply else {
+                return CommandResult(code: .internalError, message: "\(hostID) answered \(reply.type)")
+            }
+            return result
+        } catch {
+            logger.warning(
+                "command to agent failed",
+                metadata: ["torpor.host": "\(hostID)", "torpor.error": "\(error)"]
+            )
+            return CommandResult(code: .busy, message: "\(hostID): \(error)")
+        }
+    }
+}
