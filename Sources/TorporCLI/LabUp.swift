@@ -32,6 +32,15 @@ struct LabUp: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds to wait for every agent to join the manager.")
     var timeout: Double = 60
 
+    @Option(name: .long, help: "Placement policy: first-fit, round-robin or best-fit-decreasing.")
+    var policy = "first-fit"
+
+    @Option(name: .long, help: "CPU cores of each test-driver host.")
+    var hostCores = 4
+
+    @Option(name: .long, help: "Memory of each test-driver host, in MiB.")
+    var hostMemoryMib = 8192
+
     func validate() throws {
         guard (1...64).contains(hosts) else { throw ValidationError("--hosts must be between 1 and 64") }
         guard basePort >= 1, basePort + hosts <= 65535 else {
@@ -39,6 +48,13 @@ struct LabUp: AsyncParsableCommand {
         }
         guard timeout > 0, timeout.isFinite else {
             throw ValidationError("--timeout must be a positive number of seconds")
+        }
+        guard ["first-fit", "round-robin", "best-fit-decreasing"].contains(policy) else {
+            throw ValidationError("--policy must be first-fit, round-robin or best-fit-decreasing")
+        }
+        guard (1...4096).contains(hostCores) else { throw ValidationError("--host-cores must be between 1 and 4096") }
+        guard (64...16_777_216).contains(hostMemoryMib) else {
+            throw ValidationError("--host-memory-mib must be between 64 and 16777216")
         }
     }
 
@@ -106,6 +122,10 @@ struct LabUp: AsyncParsableCommand {
             report_interval: 2s
             ring_capacity: 60
             log_heartbeats: false
+            database: \(path("manager.sqlite"))
+            placement_policy: \(policy)
+            vm_subnets: [10.42.0.0/24]
+            reserved_addresses: [10.42.0.1]
 
             """,
             to: manager.config
@@ -121,11 +141,31 @@ struct LabUp: AsyncParsableCommand {
                 config: path("agent-\(index).yaml"),
                 log: path("agent-\(index).log")
             )
+            // Each host gets its own test-driver node: its capacity, and no VMs but those Torpor starts.
+            let node = path("host-\(index)-node.xml")
+            try write(
+                """
+                <node>
+                  <cpu>
+                    <mhz>2400</mhz>
+                    <model>x86_64</model>
+                    <nodes>1</nodes>
+                    <sockets>1</sockets>
+                    <cores>\(hostCores)</cores>
+                    <threads>1</threads>
+                    <active>\(hostCores)</active>
+                  </cpu>
+                  <memory>\(hostMemoryMib * 1024)</memory>
+                </node>
+
+                """,
+                to: node
+            )
             try write(
                 """
                 host_id: host-\(index)
                 hostname: host-\(index)
-                libvirt_uri: test:///default
+                libvirt_uri: test://\(node)
                 listen: \(agent.address)
                 manager: \(managerAddress)
                 sample_interval: 1s

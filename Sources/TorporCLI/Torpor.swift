@@ -5,9 +5,9 @@ import ArgumentParser
 public struct Torpor: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "torpor",
-        abstract: "Use a Torpor cluster: its hosts, and a local lab of a manager and agents.",
+        abstract: "Use a Torpor cluster: virtual clusters, VMs, tasks, hosts, and a local lab of a manager and agents.",
         discussion: """
-            Every command takes --json.
+            Every command takes --json. The manager is --manager HOST:PORT, or $TORPOR_MANAGER, or 127.0.0.1:7700.
 
             Exit codes:
               0   success
@@ -17,7 +17,9 @@ public struct Torpor: AsyncParsableCommand {
               75  the manager did not answer (or the lab did not come up) in time
             """,
         version: "0.1.0",
-        subcommands: [Hosts.self, Lab.self]
+        subcommands: [
+            VirtualCluster.self, VirtualMachine.self, TaskCommand.self, Hosts.self, Tree.self, Dump.self, Lab.self,
+        ]
     )
 
     public init() {}

@@ -53,7 +53,7 @@ import Wire
     }
 
     @Test func listIsOneByteAndTheExtensionArea() {
-        #expect(hex(payloadBytes(.clusterRequest(.list))) == "07 00 00")
+        #expect(hex(payloadBytes(.clusterRequest(.list))) == "070000")
     }
 
     @Test func unknownKindAndActionAreRejected() {

@@ -1,0 +1,59 @@
+import AgentControl
+import Foundation
+import Wire
+
+/// How virtual clusters and their VMs are shown.
+enum ClusterOutput {
+    static func vmRows(_ vms: [ClusterReply.VM], cluster: String? = nil) -> [[String]] {
+        var rows = [(cluster == nil ? [] : ["VC"]) + ["VM", "STATE", "HOST", "IP", "MAC", "VCPUS", "MEMORY", "REASON"]]
+        for vm in vms {
+            rows.append(
+                (cluster.map { [$0] } ?? []) + [
+                    vm.name, vm.state, vm.hostID.isEmpty ? "-" : vm.hostID, vm.ipAddress.isEmpty ? "-" : vm.ipAddress,
+                    vm.macAddress.isEmpty ? "-" : vm.macAddress, "\(vm.virtualCPUs)",
+                    Output.bytes(Double(vm.memoryBytes)), vm.reason.isEmpty ? "-" : vm.reason,
+                ]
+            )
+        }
+        return rows
+    }
+
+    static func info(_ cluster: ClusterReply.Cluster) -> String {
+        let running = cluster.vms.filter { $0.state == "running" }.count
+        let hosts = Set(cluster.vms.map(\.hostID).filter { !$0.isEmpty }).count
+        return """
+            virtual cluster \(cluster.name): \(cluster.vms.count) VMs, \(running) running on \(hosts) host\(hosts == 1 ? "" : "s")
+
+            \(Output.table(vmRows(cluster.vms)))
+            """
+    }
+
+    static func list(_ reply: ClusterReply) -> String {
+        var rows = [["VC", "VMS", "RUNNING", "HOSTS", "CREATED"]]
+        for cluster in reply.clusters {
+            rows.append([
+                cluster.name, "\(cluster.vms.count)", "\(cluster.vms.filter { $0.state == "running" }.count)",
+                "\(Set(cluster.vms.map(\.hostID).filter { !$0.isEmpty }).count)",
+                TaskOutput.isoTime(cluster.createdAtUnixMilliseconds),
+            ])
+        }
+        return Output.table(rows)
+    }
+
+    static func json(_ vm: ClusterReply.VM) -> [String: Any] {
+        [
+            "name": vm.name, "uuid": vm.uuid, "state": vm.state, "desiredState": vm.desiredState,
+            "host": vm.hostID, "ip": vm.ipAddress, "mac": vm.macAddress, "virtualCPUs": Int(vm.virtualCPUs),
+            "memoryBytes": vm.memoryBytes, "networkRxBytesPerSecond": vm.networkRxBytesPerSecond,
+            "networkTxBytesPerSecond": vm.networkTxBytesPerSecond, "reason": vm.reason,
+        ]
+    }
+
+    static func json(_ cluster: ClusterReply.Cluster) -> [String: Any] {
+        [
+            "name": cluster.name,
+            "createdAt": TaskOutput.isoTime(cluster.createdAtUnixMilliseconds),
+            "vms": cluster.vms.map(json),
+        ]
+    }
+}

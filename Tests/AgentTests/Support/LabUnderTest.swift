@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `torpor lab` on libvirt's test driver, brought up for one test and always torn down: the real torpor,
+/// torpor-manager and torpor-agent binaries, talking over loopback.
+final class LabUnderTest: @unchecked Sendable {
+    let torpor: String
+    let directory: URL
+    let lab: String
+    let basePort: Int
+    /// Every daemon pid seen, including a manager restarted by the test, so teardown leaves nothing behind.
+    private(set) var pids: [Int] = []
+    var manager: String { "127.0.0.1:\(basePort)" }
+
+    private init(torpor: String, directory: URL, basePort: Int) {
+        self.torpor = torpor
+        self.directory = directory
+        self.lab = directory.appendingPathComponent("lab").path
+        self.basePort = basePort
+    }
+
+    /// Brings up `hosts` agents with `cores` cores each under the given placement policy.
+    static func up(hosts: Int, cores: Int = 4, policy: String = "first-fit") async throws -> LabUnderTest {
+        let torpor = try KVMLab.product("torpor")
+        _ = try KVMLab.product("torpor-manager")
+        _ = try KVMLab.product("torpor-agent")
+        _ = try KVMLab.product("agentctl")
+        let lab = LabUnderTest(
+            torpor: torpor,
+            directory: try ProcessRunner.scratchDirectory(prefix: "torpor-vc-lab"),
+            basePort: TorporLabTests.freePortRange(count: hosts + 1)
+        )
+        let up = try await ProcessRunner.run(
+            [
+                torpor, "lab", "up", "--hosts", "\(hosts)", "--dir", lab.lab, "--base-port", "\(lab.basePort)",
+                "--policy", policy, "--host-cores", "\(cores)",
+            ],
+            timeout: .seconds(90)
+        )
+        lab.recordPids()
+        guard up.status == 0 else {
+            lab.tearDown()
+            throw ProcessRunnerError(description: "lab up failed:\n\(up)")
+        }
+        return lab
+    }
+
+    private func recordPids() {
+        guard let state = labState() else { return }
+        var processes = (state["agents"] as? [Any]) ?? []
+        if let manager = state["manager"] { processes.append(manager) }
+        for pid in processes.compactMap({ ($0 as? [String: Any])?["pid"] as? Int }) where !pids.contains(pid) {
+            pids.append(pid)
+        }
+    }
+
+    func labState() -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: "\(lab)/lab.json") else { return nil }
+        return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    }
+
+    /// The pid and command line of a lab process ("manager", "agent-2").
+    func process(_ name: String) throws -> (pid: Int, config: String, executable: String) {
+        let state = try #require(labState())
+        let all = ((state["agents"] as? [[String: Any]]) ?? []) + [(state["manager"] as? [String: Any]) ?? [:]]
+        let entry = try #require(all.first { $0["name"] as? String == name }, "no \(name) in lab.json")
+        return (
+            try #require(entry["pid"] as? Int), try #require(entry["config"] as? String),
+            try #require(entry["executable"] as? String)
+        )
+    }
+
+    /// Starts a process again the way lab up did; the test owns it from then on.
+    func restart(_ name: String, arguments: [String] = []) throws -> BackgroundProcess {
+        let (_, config, executable) = try process(name)
+        let process = try BackgroundProcess(
+            [executable, "--config", config] + arguments,
+            stdout: directory.appendingPathComponent("\(name)-restarted.stdout"),
+            stderr: directory.appendingPathComponent("\(name)-restarted.stderr")
+        )
+        pids.append(Int(process.pid))
+        return process
+    }
+
+    func torpor(_ arguments: [String], timeout: Duration = .seconds(120)) async throws -> ProcessOutput {
+        try await ProcessRunner.run([torpor] + arguments + ["--manager", manager], timeout: timeout)
+    }
+
+    func json(_ arguments: [String]) async throws -> Any {
+        let output = try await torpor(arguments + ["--json"])
+        guard output.status == 0 else { throw ProcessRunnerError(description: "\(output)") }
+        return try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
+    }
+
+    /// `torpor vc info CLUSTER --json`'s VMs by name.
+    func vms(_ cluster: String) async throws -> [String: [String: Any]] {
+        let info = try #require(try await json(["vc", "info", cluster]) as? [String: Any])
+        let vms = try #require(info["vms"] as? [[String: Any]])
+        return Dictionary(uniqueKeysWithValues: vms.compactMap { vm in (vm["name"] as? String).map { ($0, vm) } })
+    }
+
+    /// `torpor hosts --json`'s hosts by id.
+    func hosts() async throws -> [String: [String: Any]] {
+        let reply = try #require(try await json(["hosts"]) as? [String: Any])
+        let hosts = try #require(reply["hosts"] as? [[String: Any]])
+        return Dictionary(
+            uniqueKeysWithValues: hosts.compactMap { host in (host["hostId"] as? String).map { ($0, host) } }
+        )
+    }
+
+    /// The VM names an agent's libvirt holds, from `agentctl status --json`.
+    func domains(onAgent index: Int) async throws -> [String: String] {
+        let output = try await ProcessRunner.run(
+            [try KVMLab.product("agentctl"), "status", "--agent", "127.0.0.1:\(basePort + index)", "--json"]
+        )
+        guard output.status == 0 else { throw ProcessRunnerError(description: "\(output)") }
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        let vms = (status["vms"] as? [[String: Any]]) ?? []
+        return Dictionary(
+            vms.compactMap { vm in (vm["name"] as? String).map { ($0, (vm["state"] as? String) ?? "") } },
+            uniquingKeysWith: { first, _ in first }
+        )
+    }
+
+    /// Polls `condition` every 250 ms until it holds or `timeout` passes; returns whether it held.
+    func eventually(timeout: Duration, _ condition: () async throws -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return true }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        return (try? await condition()) == true
+    }
+
+    /// A template for the test driver with `cores` vCPUs and `mib` MiB.
+    func template(cores: Int = 1, mib: Int = 512, name: String = "tpl", disk: String? = nil) throws -> String {
+        let diskXML = disk.map { "<disk type='file' device='disk'><source file='\($0)'/><target dev='vda'/></disk>" }
+        let xml = """
+            <domain type='test'>
+              <name>\(name)</name>
+              <memory unit='MiB'>\(mib)</memory>
+              <vcpu>\(cores)</vcpu>
+              <os><type arch='x86_64'>hvm</type></os>
+              <devices>\(diskXML ?? "")<interface type='network'><source network='default'/></interface></devices>
+            </domain>
+            """
+        let path = directory.appendingPathComponent("\(name)-\(cores)c-\(mib)m.xml").path
+        try xml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func log(_ name: String) -> String {
+        (try? String(contentsOfFile: "\(lab)/\(name).log", encoding: .utf8)) ?? ""
+    }
+
+    func tearDown() {
+        recordPids()
+        for pid in pids where TorporLabTests.isAlive(pid) { kill(pid_t(pid), SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
