@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -17,12 +18,18 @@ struct TorporLabTests {
         return state != "Z" && state != "X"
     }
 
-    /// A base port with `count` free loopback ports after it (picked from the pid so parallel runs differ).
+    /// A base port with `count` free loopback ports after it, picked from the pid so parallel runs differ, and
+    /// never handed out twice in one test process, so labs started at the same moment do not pick the same ports.
     static func freePortRange(count: Int) -> Int {
-        var base = 20000 + Int(getpid() % 2000) * 10
-        while !(base..<base + count).allSatisfy(isFree) { base += count }
-        return base
+        nextPort.withLock { next in
+            var base = next ?? 20000 + Int(getpid() % 2000) * 10
+            while !(base..<base + count).allSatisfy(isFree) { base += count }
+            next = base + count
+            return base
+        }
     }
+
+    private static let nextPort = Mutex<Int?>(nil)
 
     static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
