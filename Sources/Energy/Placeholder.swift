@@ -1,1 +1,0 @@
-// Power policies and wake drivers (pure, clock injected) arrive with the energy-saving work.
