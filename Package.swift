@@ -66,10 +66,13 @@ let package = Package(
         // Power policies and drivers: standard library only.
         .target(name: "Energy"),
 
+        // Running configured programs without a shell, with a timeout (power actions, wake drivers).
+        .target(name: "Commands"),
+
         .target(
             name: "Agent",
             dependencies: [
-                "Wire", "Transport", "Libvirt", "Systemd", "ConfigFile",
+                "Wire", "Transport", "Libvirt", "Systemd", "ConfigFile", "Commands",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,7 +82,7 @@ let package = Package(
         .target(
             name: "Manager",
             dependencies: [
-                "Wire", "Transport", "Energy", "Placement", "ConfigFile", "Systemd",
+                "Wire", "Transport", "Energy", "Placement", "ConfigFile", "Systemd", "Commands",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -167,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "Wire", "Transport", "Libvirt", "AgentControl",
+                "Agent", "Wire", "Transport", "Libvirt", "AgentControl", "Commands",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import Commands
 import Libvirt
 import Logging
 import Wire

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Runs a configured program without a shell, with a timeout, capturing its exit status and stderr.
-/// Used for power actions; tests point the configuration at a script that records its arguments.
+/// Used for the agent's power actions and the manager's wake drivers; tests point the configuration at a script
+/// that records its arguments.
 public struct CommandOutcome: Sendable, Equatable {
     public enum Termination: Sendable, Equatable {
         case exited(Int32)
