@@ -2,7 +2,8 @@ import AgentControl
 import ArgumentParser
 import Foundation
 
-/// `torpor lab`: a manager and agents on loopback, on libvirt's test driver, for trying Torpor on one machine.
+/// `torpor lab`: a manager and agents on loopback, on libvirt's test driver or on a private libvirtd with KVM per
+/// agent, for trying Torpor on one machine.
 struct Lab: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a local lab: one torpor-manager and N torpor-agents on loopback.",

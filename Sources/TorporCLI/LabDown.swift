@@ -10,7 +10,8 @@ import Glibc
 struct LabDown: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "down",
-        abstract: "Stop the lab's processes (SIGTERM, SIGKILL after 10 s) and remove lab.json; logs stay."
+        abstract:
+            "Stop the lab's processes (SIGTERM, SIGKILL after 10 s) and its libvirtds, remove lab.json; logs stay."
     )
 
     @OptionGroup var options: LabOptions
@@ -42,9 +43,16 @@ struct LabDown: AsyncParsableCommand {
             LabProcesses.signal(SIGKILL, leftovers)
             leftovers = await LabProcesses.waitForExit(leftovers, timeout: .seconds(5))
         }
+        // Then the private libvirtds of a --libvirt kvm lab, each with its guests: exactly those lab.json records.
+        let daemons = state.libvirtDaemons ?? []
+        let daemonFailures = await LabKVM.stop(daemons)
         guard leftovers.isEmpty else {
             let pids = leftovers.map { String($0.pid) }.joined(separator: ", ")
             throw options.failure("pids \(pids) survived SIGKILL; lab.json kept", code: TorporExit.failed)
+        }
+        guard daemonFailures.isEmpty else {
+            let failures = daemonFailures.map(\.description).joined(separator: "\n")
+            throw options.failure("\(failures)\nlab.json kept", code: TorporExit.failed)
         }
         do {
             try FileManager.default.removeItem(at: LabState.url(in: directory))
@@ -52,9 +60,14 @@ struct LabDown: AsyncParsableCommand {
             throw options.failure("cannot remove lab.json: \(error.localizedDescription)", code: TorporExit.failed)
         }
         if options.json {
-            Output.printJSON(["directory": directory.path, "stopped": running.map { Int($0.pid) }])
-        } else {
+            var json: [String: Any] = ["directory": directory.path, "stopped": running.map { Int($0.pid) }]
+            if !daemons.isEmpty { json["libvirtdStopped"] = daemons.map(\.base) }
+            Output.printJSON(json)
+        } else if daemons.isEmpty {
             print("lab in \(directory.path) stopped (\(running.count) processes); logs kept")
+        } else {
+            let libvirtds = daemons.count == 1 ? "1 libvirtd" : "\(daemons.count) libvirtds"
+            print("lab in \(directory.path) stopped (\(running.count) processes, \(libvirtds)); logs kept")
         }
     }
 }

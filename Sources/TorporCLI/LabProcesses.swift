@@ -12,12 +12,31 @@ enum LabProcesses {
     /// Starts `argv` in a new session (so it outlives the CLI and its terminal), stdin from /dev/null, stdout and
     /// stderr appended to `log`, no other descriptor of ours. Returns the pid.
     static func spawnDetached(_ argv: [String], log: String) throws -> pid_t {
+        try spawn(argv, stdout: log, stderr: nil, append: true, newSession: true)
+    }
+
+    /// Starts `argv` (argv[0] a path) with stdin from /dev/null, stdout to the file `stdout` and stderr to the file
+    /// `stderr` (nil: the same file), appended or truncated, no other descriptor of ours, default signal handling.
+    /// In a new session when `newSession`; otherwise in our process group, so a Ctrl-C reaches it too. Returns the
+    /// pid; the caller reaps it.
+    static func spawn(
+        _ argv: [String],
+        stdout: String,
+        stderr: String?,
+        append: Bool,
+        newSession: Bool
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        let flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, flags, 0o644)
+        if let stderr {
+            posix_spawn_file_actions_addopen(&actions, 2, stderr, flags, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         if let closeFrom = addClosefrom { _ = closeFrom(&actions, 3) }
 
         // Default signal dispositions and an empty mask: the CLI's own may not suit a daemon.
@@ -30,7 +49,9 @@ enum LabProcesses {
         var allSignals = sigset_t()
         sigfillset(&allSignals)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | spawnSetsid))
+        var spawnFlags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if newSession { spawnFlags |= spawnSetsid }
+        posix_spawnattr_setflags(&attributes, Int16(spawnFlags))
 
         let cArguments = argv.map { strdup($0) } + [nil]
         let cEnvironment = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

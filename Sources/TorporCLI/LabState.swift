@@ -17,10 +17,25 @@ struct LabState: Codable {
         var address: String { "127.0.0.1:\(port)" }
     }
 
+    /// A private libvirtd (`scripts/lab-libvirtd start BASE NAME`) that `lab up --libvirt kvm` started for one agent.
+    struct LibvirtDaemon: Codable {
+        /// The agent it serves: "host-1", …
+        var hostId: String
+        /// Its state directory, the BASE the script was given; `lab down` runs `lab-libvirtd stop BASE`.
+        var base: String
+        /// The URI the agent connects to: qemu:///system?socket=BASE/run/libvirt-sock.
+        var uri: String
+        /// The scripts/lab-libvirtd that started it, so `lab down` stops it with the same script.
+        var script: String
+    }
+
     var directory: String
     var startedAt: Date
     var manager: Process
     var agents: [Process]
+    /// The private libvirtds of a `--libvirt kvm` lab; nil for the test driver (and in lab.json files from before).
+    /// Recorded before each daemon starts, so that `lab down` stops one whose start failed half-way.
+    var libvirtDaemons: [LibvirtDaemon]?
 
     var processes: [Process] { [manager] + agents }
 

@@ -42,6 +42,15 @@ struct LabStatus: AsyncParsableCommand {
         }
         print("lab in \(state.directory)\n")
         print(Output.table(rows))
+        if let daemons = state.libvirtDaemons, !daemons.isEmpty {
+            var daemonRows = [["LIBVIRTD", "PID", "ALIVE", "URI"]]
+            for daemon in daemons {
+                let pid = LabKVM.pid(of: daemon)
+                daemonRows.append([daemon.hostId, pid.map { "\($0)" } ?? "-", pid == nil ? "no" : "yes", daemon.uri])
+            }
+            print("")
+            print(Output.table(daemonRows))
+        }
         print("")
         if let status {
             print(HostTable.text(status, address: state.manager.address))
@@ -51,7 +60,7 @@ struct LabStatus: AsyncParsableCommand {
     }
 
     static func json(_ state: LabState, running: Set<Int32>) -> [String: Any] {
-        [
+        var json: [String: Any] = [
             "directory": state.directory,
             "manager": state.manager.address,
             "processes": state.processes.map { process -> [String: Any] in
@@ -68,5 +77,18 @@ struct LabStatus: AsyncParsableCommand {
                 return entry
             },
         ]
+        if let daemons = state.libvirtDaemons {
+            json["libvirtDaemons"] = daemons.map { daemon -> [String: Any] in
+                var entry: [String: Any] = [
+                    "hostId": daemon.hostId, "base": daemon.base, "uri": daemon.uri, "alive": false,
+                ]
+                if let pid = LabKVM.pid(of: daemon) {
+                    entry["pid"] = Int(pid)
+                    entry["alive"] = true
+                }
+                return entry
+            }
+        }
+        return json
     }
 }

@@ -23,7 +23,17 @@ struct LabUp: AsyncParsableCommand {
     @Option(name: .long, help: "Number of agents (hosts host-1 … host-N).")
     var hosts = 1
 
-    @Option(name: .long, help: "libvirt driver for the agents: test (libvirt's test:///default).")
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "libvirt for the agents: test (libvirt's test driver) or kvm (a private libvirtd with KVM per agent).",
+            discussion: """
+                kvm starts scripts/lab-libvirtd for each agent (needs root and /dev/kvm; the script is found through \
+                $\(LabKVM.scriptVariable), else above the torpor executable); `lab down` stops those daemons and \
+                their guests. Host capacity is then the real machine's.
+                """
+        )
+    )
     var libvirt = LibvirtDriver.test
 
     @Option(name: .long, help: "The manager's port; agents listen on the following ones.")
@@ -59,14 +69,13 @@ struct LabUp: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard libvirt == .test else {
-            throw options.failure("--libvirt \(libvirt.rawValue) is not supported yet", code: TorporExit.usage)
-        }
         let directory = options.directory
         if let existing = try? LabState.load(from: directory) {
-            let running = existing.processes.filter(LabProcesses.isRunning)
+            let running =
+                existing.processes.filter(LabProcesses.isRunning).map(\.pid)
+                + (existing.libvirtDaemons ?? []).compactMap(LabKVM.pid(of:))
             if !running.isEmpty {
-                let pids = running.map { String($0.pid) }.joined(separator: ", ")
+                let pids = running.map { String($0) }.joined(separator: ", ")
                 throw options.failure(
                     "a lab is already running in \(directory.path) (pids \(pids)); stop it with "
                         + "`torpor lab down --dir \(options.dir)`",
@@ -76,7 +85,8 @@ struct LabUp: AsyncParsableCommand {
         }
         let state: LabState
         do {
-            state = try start(in: directory)
+            let script = libvirt == .kvm ? try LabKVM.preflight() : nil
+            state = try await start(in: directory, libvirtScript: script)
         } catch let error as LabError {
             throw options.failure(error.description, code: TorporExit.failed)
         }
@@ -84,8 +94,9 @@ struct LabUp: AsyncParsableCommand {
         report(state)
     }
 
-    /// Writes the configuration files, starts every daemon and records lab.json.
-    private func start(in directory: URL) throws -> LabState {
+    /// Writes the configuration files, starts every daemon and records lab.json. With `libvirtScript` (--libvirt kvm)
+    /// each agent first gets a private libvirtd from that script.
+    private func start(in directory: URL, libvirtScript: String?) async throws -> LabState {
         let managerBinary = try LabProcesses.binary("torpor-manager")
         let agentBinary = try LabProcesses.binary("torpor-agent")
         do {
@@ -130,6 +141,42 @@ struct LabUp: AsyncParsableCommand {
             """,
             to: manager.config
         )
+        // lab.json is written after each start so that a failure half-way still lets `lab down` stop the rest; each
+        // libvirtd is recorded before it starts (its stop is idempotent), the manager's pid stays 0 until it runs.
+        var state = LabState(directory: directory.path, startedAt: Date(), manager: manager, agents: [])
+        var libvirtURIs: [String: String] = [:]
+        if let libvirtScript {
+            var daemons: [LabState.LibvirtDaemon] = []
+            for index in 1...hosts {
+                daemons.append(
+                    try LabKVM.daemon(
+                        hostId: "host-\(index)",
+                        base: directory.appendingPathComponent("libvirt-host-\(index)"),
+                        script: libvirtScript
+                    )
+                )
+            }
+            state.libvirtDaemons = daemons
+            try save(state, in: directory)
+            do {
+                state.libvirtDaemons = try await LabKVM.start(daemons)
+            } catch {
+                // Nothing else runs yet: stop the daemons that did start and leave no lab behind.
+                let failures = await LabKVM.stop(daemons)
+                guard failures.isEmpty else {
+                    let stop = failures.map(\.description).joined(separator: "\n")
+                    throw LabError(
+                        "\(error.description)\nstopping the lab's libvirtds failed too:\n\(stop)\n"
+                            + "retry with `torpor lab down --dir \(options.dir)`"
+                    )
+                }
+                try? FileManager.default.removeItem(at: LabState.url(in: directory))
+                throw error
+            }
+            try save(state, in: directory)
+            for daemon in state.libvirtDaemons ?? [] { libvirtURIs[daemon.hostId] = daemon.uri }
+        }
+
         var agents: [LabState.Process] = []
         for index in 1...hosts {
             let agent = LabState.Process(
@@ -141,31 +188,37 @@ struct LabUp: AsyncParsableCommand {
                 config: path("agent-\(index).yaml"),
                 log: path("agent-\(index).log")
             )
-            // Each host gets its own test-driver node: its capacity, and no VMs but those Torpor starts.
-            let node = path("host-\(index)-node.xml")
-            try write(
-                """
-                <node>
-                  <cpu>
-                    <mhz>2400</mhz>
-                    <model>x86_64</model>
-                    <nodes>1</nodes>
-                    <sockets>1</sockets>
-                    <cores>\(hostCores)</cores>
-                    <threads>1</threads>
-                    <active>\(hostCores)</active>
-                  </cpu>
-                  <memory>\(hostMemoryMib * 1024)</memory>
-                </node>
+            let libvirtURI: String
+            if let uri = libvirtURIs["host-\(index)"] {
+                libvirtURI = Self.quoted(uri)
+            } else {
+                // Each host gets its own test-driver node: its capacity, and no VMs but those Torpor starts.
+                let node = path("host-\(index)-node.xml")
+                libvirtURI = "test://\(node)"
+                try write(
+                    """
+                    <node>
+                      <cpu>
+                        <mhz>2400</mhz>
+                        <model>x86_64</model>
+                        <nodes>1</nodes>
+                        <sockets>1</sockets>
+                        <cores>\(hostCores)</cores>
+                        <threads>1</threads>
+                        <active>\(hostCores)</active>
+                      </cpu>
+                      <memory>\(hostMemoryMib * 1024)</memory>
+                    </node>
 
-                """,
-                to: node
-            )
+                    """,
+                    to: node
+                )
+            }
             try write(
                 """
                 host_id: host-\(index)
                 hostname: host-\(index)
-                libvirt_uri: test://\(node)
+                libvirt_uri: \(libvirtURI)
                 listen: \(agent.address)
                 manager: \(managerAddress)
                 sample_interval: 1s
@@ -178,8 +231,6 @@ struct LabUp: AsyncParsableCommand {
             agents.append(agent)
         }
 
-        // lab.json is written after each start so that a failure half-way still lets `lab down` stop the rest.
-        var state = LabState(directory: directory.path, startedAt: Date(), manager: manager, agents: [])
         manager.pid = try LabProcesses.spawnDetached(
             [managerBinary, "--config", manager.config, "--log", "stderr"],
             log: manager.log
@@ -192,6 +243,11 @@ struct LabUp: AsyncParsableCommand {
             try save(state, in: directory)
         }
         return state
+    }
+
+    /// A YAML double-quoted scalar (the URI holds '?' and '=', and the path anything).
+    static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
     private func save(_ state: LabState, in directory: URL) throws {
@@ -245,6 +301,10 @@ struct LabUp: AsyncParsableCommand {
         print("lab up in \(state.directory): manager \(state.manager.address), \(state.agents.count) agents joined")
         print("")
         print(Output.table(rows))
+        if let daemons = state.libvirtDaemons, !daemons.isEmpty {
+            print("")
+            print(Output.table([["LIBVIRTD", "URI"]] + daemons.map { [$0.hostId, $0.uri] }))
+        }
         print("")
         print("torpor hosts --manager \(state.manager.address)")
         print("torpor lab down --dir \(options.dir)")
