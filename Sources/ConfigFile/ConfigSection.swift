@@ -167,6 +167,9 @@ public final class ConfigSection {
         return text
     }
 
+    /// The keys present, in file order (for mappings keyed by names, such as host ids).
+    public var keys: [String] { entries.map(\.key) }
+
     /// A nested mapping; nil when absent.
     public func section(_ key: String) throws -> ConfigSection? {
         guard let (value, line) = entry(key) else { return nil }

@@ -25,6 +25,9 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var reservedAddresses = [IPv4Address(192, 168, 122, 1)]
     /// Check that every disk a template names exists here (true when hosts share storage with the manager).
     public var checkTemplateDisks = true
+    public var energy = EnergyConfiguration()
+    /// How each host is woken, by host id (`hosts:`); a host without an entry is never put to sleep.
+    public var hostWake: [String: HostWakeConfiguration] = [:]
 
     public enum PlacementPolicyName: String, Sendable, CaseIterable {
         case firstFit = "first-fit"
@@ -80,6 +83,13 @@ public struct ManagerConfiguration: Sendable, Equatable {
             }
         }
         if let value = try config.bool("check_template_disks") { result.checkTemplateDisks = value }
+        if let section = try config.section("energy") { result.energy = try EnergyConfiguration.load(section) }
+        if let hosts = try config.section("hosts") {
+            for host in hosts.keys {
+                guard let section = try hosts.section(host) else { continue }
+                result.hostWake[host] = try HostWakeConfiguration.load(section)
+            }
+        }
         try config.rejectUnknownKeys()
         guard result.heartbeatTimeout > result.heartbeatInterval else {
             throw ConfigError(

@@ -121,6 +121,13 @@ public struct ManagerDaemon: Service {
                 try await withThrowingDiscardingTaskGroup { group in
                     group.addTask { try await server.run() }
                     group.addTask { await leader.run() }
+                    if configuration.energy.enabled {
+                        group.addTask {
+                            while (try? await Task.sleep(for: configuration.energy.evaluationInterval)) != nil {
+                                await leader.evaluateEnergy()
+                            }
+                        }
+                    }
                     group.addTask {
                         // Failure detection: check a few times per timeout.
                         while (try? await Task.sleep(for: configuration.heartbeatTimeout / 4)) != nil {

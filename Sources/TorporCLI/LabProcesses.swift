@@ -73,6 +73,19 @@ enum LabProcesses {
         return commandLine(of: process.pid).contains(process.config)
     }
 
+    /// `process` with the pid of whatever now runs its executable with its configuration (an agent its BMC
+    /// restarted), or unchanged when nothing does.
+    static func located(_ process: LabState.Process) -> LabState.Process {
+        guard !isRunning(process) else { return process }
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+        for pid in pids {
+            var candidate = process
+            candidate.pid = pid
+            if isRunning(candidate) { return candidate }
+        }
+        return process
+    }
+
     /// /proc/PID/exe without the " (deleted)" the kernel adds once the binary has been rebuilt.
     static func executable(of pid: Int32) -> String? {
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe") else {

@@ -36,8 +36,14 @@ struct LabState: Codable {
     /// The private libvirtds of a `--libvirt kvm` lab; nil for the test driver (and in lab.json files from before).
     /// Recorded before each daemon starts, so that `lab down` stops one whose start failed half-way.
     var libvirtDaemons: [LibvirtDaemon]?
+    /// The ipmi_sim BMCs of a `--bmc` lab; nil otherwise. Their hosts' agents are started and stopped by them, so
+    /// an agent's pid changes with every power cycle and is looked up when needed.
+    var bmcs: [Process]?
 
-    var processes: [Process] { [manager] + agents }
+    var processes: [Process] {
+        guard let bmcs else { return [manager] + agents }
+        return [manager] + bmcs + agents.map(LabProcesses.located)
+    }
 
     static func url(in directory: URL) -> URL { directory.appendingPathComponent("lab.json") }
 

@@ -51,11 +51,37 @@ struct LabUp: AsyncParsableCommand {
     @Option(name: .long, help: "Memory of each test-driver host, in MiB.")
     var hostMemoryMib = 8192
 
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Give every host an ipmi_sim BMC and turn the energy saver on.",
+            discussion: """
+                BMC power on starts the host's agent, power off stops it; the agent's power actions ask its own BMC \
+                for power off, and the manager wakes hosts through IPMI. BMC ports follow the agents' ports.
+                """
+        )
+    )
+    var bmc = false
+
+    @Option(name: .long, help: "Energy saver (--bmc): seconds without a VM before a host is put to sleep.")
+    var idleTime: Double = 30
+
+    @Option(name: .long, help: "Energy saver (--bmc): idle hosts always kept awake.")
+    var reserved = 1
+
+    @Option(name: .long, help: "Energy saver (--bmc): seconds a woken host stays up at least.")
+    var minimumAwake: Double = 30
+
     func validate() throws {
         guard (1...64).contains(hosts) else { throw ValidationError("--hosts must be between 1 and 64") }
-        guard basePort >= 1, basePort + hosts <= 65535 else {
-            throw ValidationError("--base-port leaves no room for \(hosts) agent ports below 65536")
+        let portsNeeded = bmc ? 3 * hosts : hosts
+        guard basePort >= 1, basePort + portsNeeded <= 65535 else {
+            throw ValidationError("--base-port leaves no room for \(portsNeeded) ports below 65536")
         }
+        guard idleTime >= 0.5, idleTime.isFinite, minimumAwake >= 0, minimumAwake.isFinite else {
+            throw ValidationError("--idle-time must be at least 0.5 s and --minimum-awake not negative")
+        }
+        guard reserved >= 0 else { throw ValidationError("--reserved must not be negative") }
         guard timeout > 0, timeout.isFinite else {
             throw ValidationError("--timeout must be a positive number of seconds")
         }
@@ -114,6 +140,17 @@ struct LabUp: AsyncParsableCommand {
         }
 
         let managerAddress = "127.0.0.1:\(basePort)"
+        let bmcHosts =
+            bmc
+            ? (1...hosts).map { index in
+                LabBMC.Host(
+                    index: index,
+                    directory: path("bmc-\(index)"),
+                    lanPort: basePort + hosts + index,
+                    serialPort: basePort + 2 * hosts + index,
+                    password: LabBMC.randomPassword()
+                )
+            } : []
         var manager = LabState.Process(
             name: "manager",
             hostId: nil,
@@ -137,7 +174,7 @@ struct LabUp: AsyncParsableCommand {
             placement_policy: \(policy)
             vm_subnets: [10.42.0.0/24]
             reserved_addresses: [10.42.0.1]
-
+            \(bmc ? energySection(bmcHosts) : "")
             """,
             to: manager.config
         )
@@ -224,7 +261,7 @@ struct LabUp: AsyncParsableCommand {
                 sample_interval: 1s
                 heartbeat_interval: 1s
                 log: stderr
-
+                \(bmc ? powerSection(bmcHosts[index - 1]) : "")
                 """,
                 to: agent.config
             )
@@ -237,6 +274,28 @@ struct LabUp: AsyncParsableCommand {
         )
         state.manager = manager
         try save(state, in: directory)
+        if bmc {
+            // Each BMC starts its host's agent (startnow): the agents' pids are found when they run.
+            state.bmcs = []
+            for (agent, host) in zip(agents, bmcHosts) {
+                try LabBMC.prepare(host, agentArgv: [agentBinary, "--config", agent.config], agentLog: agent.log)
+                let pid = try LabProcesses.spawnDetached(try LabBMC.argv(host), log: host.log)
+                state.bmcs?.append(
+                    LabState.Process(
+                        name: "bmc-\(host.index)",
+                        hostId: host.hostID,
+                        pid: pid,
+                        port: host.lanPort,
+                        executable: try LabProcesses.binary("ipmi_sim"),
+                        config: host.lanConfig,
+                        log: host.log
+                    )
+                )
+                state.agents.append(agent)
+                try save(state, in: directory)
+            }
+            return state
+        }
         for var agent in agents {
             agent.pid = try LabProcesses.spawnDetached([agentBinary, "--config", agent.config], log: agent.log)
             state.agents.append(agent)
@@ -244,6 +303,51 @@ struct LabUp: AsyncParsableCommand {
         }
         return state
     }
+
+    /// The manager's energy saver and each host's IPMI wake driver.
+    private func energySection(_ hosts: [LabBMC.Host]) -> String {
+        var text = """
+            energy:
+              enabled: true
+              idle_time: \(Self.duration(idleTime))
+              reserved_hosts: \(reserved)
+              minimum_awake: \(Self.duration(minimumAwake))
+              minimum_asleep: 5s
+              power_on_window: 5s
+              evaluation_interval: 1s
+              wakeup_time: 30s
+              action: suspend-to-ram
+            hosts:
+
+            """
+        for host in hosts {
+            text += """
+                  \(host.hostID):
+                    wake: [ipmi]
+                    ipmi:
+                      address: 127.0.0.1:\(host.lanPort)
+                      user: admin
+                      password_file: \(Self.quoted(host.passwordFile))
+
+                """
+        }
+        return text
+    }
+
+    /// The agent's power actions: the lab script that asks its own BMC for power off.
+    private func powerSection(_ host: LabBMC.Host) -> String {
+        let script = Self.quoted(host.powerOffScript)
+        return """
+            power:
+              suspend_to_ram: [\(script), suspend-to-ram]
+              suspend_to_disk: [\(script), suspend-to-disk]
+              suspend_to_both: [\(script), suspend-to-both]
+              shutdown: [\(script), shutdown]
+
+            """
+    }
+
+    static func duration(_ seconds: Double) -> String { "\(Int((seconds * 1000).rounded()))ms" }
 
     /// A YAML double-quoted scalar (the URI holds '?' and '=', and the path anything).
     static func quoted(_ text: String) -> String {
@@ -267,7 +371,8 @@ struct LabUp: AsyncParsableCommand {
             // Reap our own children that died, so that they stop counting as running.
             var status: Int32 = 0
             while waitpid(-1, &status, WNOHANG) > 0 {}
-            if let dead = state.processes.first(where: { !LabProcesses.isRunning($0) }) {
+            let watched = state.bmcs.map { [state.manager] + $0 } ?? state.processes
+            if let dead = watched.first(where: { !LabProcesses.isRunning($0) }) {
                 throw options.failure(
                     "\(dead.name) (pid \(dead.pid)) exited during start-up; see \(dead.log). "
                         + "Stop the rest with `torpor lab down --dir \(options.dir)`",

@@ -8,6 +8,7 @@ import Wire
 /// reported; neither is ever destroyed.
 extension GroupLeader: GroupManagerObserver {
     public func hostJoined(_ description: AgentDescription) async {
+        noteJoined(description.hostID)
         record(host: description.hostID, hostname: description.hostname, capacity: description.capacity, .active)
     }
 

@@ -75,7 +75,15 @@ extension GroupLeader {
         }
         save(&task, detail: "placing \(toPlace.count) VM\(toPlace.count == 1 ? "" : "s")")
         let hosts = await groupManager.hosts()
-        let usable = hosts.filter { $0.state == .active && $0.connected }
+        // Awake hosts first; sleeping and waking ones only when the awake ones are full (the policies' tiers).
+        let usable: [(ManagedHost, HostState)] = hosts.compactMap { host in
+            switch power[host.hostID]?.state {
+            case .sleeping?: return (host, .sleeping)
+            case .waking?: return (host, .waking)
+            case .failed?: return nil
+            default: return host.state == .active && host.connected ? (host, .active) : nil
+            }
+        }
         var claimed: [(StoredVM, String)] = toResume
         // Snapshot, plan and claims happen without a suspension point, so concurrent tasks never plan on the same
         // free capacity.
@@ -109,7 +117,16 @@ extension GroupLeader {
             }
         }
         let placedOn = Set(claimed.map(\.1)).sorted().joined(separator: ", ")
-        for (vm, host) in claimed { setOutcome(&task, vm.name, .inProgress, host: host, "starting") }
+        let asleep = Set(claimed.map(\.1).filter { power[$0]?.state == .sleeping || power[$0]?.state == .waking })
+        for (vm, host) in claimed {
+            setOutcome(
+                &task,
+                vm.name,
+                .inProgress,
+                host: host,
+                asleep.contains(host) ? "waiting for \(host) to wake" : "starting"
+            )
+        }
         save(&task, detail: claimed.isEmpty ? "nothing to start" : "starting \(claimed.count) on \(placedOn)")
         // Agents work in parallel; results are recorded as they come.
         await withTaskGroup(of: (StoredVM, String, CommandResult).self) { group in
@@ -117,11 +134,18 @@ extension GroupLeader {
                 let xml = domainXML(for: vm)
                 let groupManager = self.groupManager
                 let wait = configuration.heartbeatTimeout * 2
+                let needsWake = asleep.contains(host)
                 group.addTask {
+                    if needsWake, case .failure(let failure) = await self.ensureAwake(host) {
+                        return (vm, host, CommandResult(code: .busy, message: failure.description))
+                    }
                     guard await Self.waitUntilConnected(host, groupManager: groupManager, for: wait) else {
                         return (vm, host, CommandResult(code: .busy, message: "\(host) is not connected"))
                     }
-                    return (vm, host, await groupManager.send(.start(domainXML: xml), to: host))
+                    await self.beginCommand(host)
+                    let result = await groupManager.send(.start(domainXML: xml), to: host)
+                    await self.endCommand(host)
+                    return (vm, host, result)
                 }
             }
             for await (vm, host, result) in group {
@@ -173,7 +197,7 @@ extension GroupLeader {
     }
 
     /// The configured policy over the usable hosts, each loaded with what its VMs asked for.
-    func plan(_ vms: [StoredVM], on hosts: [ManagedHost]) throws -> PlacementPlan {
+    func plan(_ vms: [StoredVM], on hosts: [(ManagedHost, HostState)]) throws -> PlacementPlan {
         let placed = try store.vms().filter { [.starting, .running, .suspended].contains($0.state) }
         var use: [String: ResourceVector] = [:]
         for vm in placed {
@@ -181,7 +205,7 @@ extension GroupLeader {
             use[host, default: .zero] = use[host, default: .zero] + vm.requested
         }
         let snapshot = ClusterSnapshot(
-            hosts: hosts.sorted { $0.hostID < $1.hostID }.map { host in
+            hosts: hosts.sorted { $0.0.hostID < $1.0.hostID }.map { host, state in
                 HostSnapshot(
                     id: host.hostID,
                     capacity: ResourceVector(
@@ -190,7 +214,7 @@ extension GroupLeader {
                         networkRxBytesPerSecond: Double(host.capacity.nicRxBytesPerSecond),
                         networkTxBytesPerSecond: Double(host.capacity.nicTxBytesPerSecond)
                     ),
-                    state: .active,
+                    state: state,
                     estimatedUse: use[host.hostID] ?? .zero
                 )
             }

@@ -1,3 +1,4 @@
+import Energy
 import Foundation
 import Logging
 import Placement
@@ -20,6 +21,13 @@ public actor GroupLeader {
     /// Until this instant after start-up, plans wait for hosts the database knew as ACTIVE to rejoin, so work
     /// submitted right after a restart is not refused for want of hosts that are only reconnecting.
     let rejoinDeadline: ContinuousClock.Instant
+    /// Energy: what the leader knows of each host's power beyond the group manager, since when hosts have had no
+    /// VM, commands in flight per host, the policy's carried state, and the origin its times are measured from.
+    var power: [String: HostPower] = [:]
+    var idleSince: [String: ContinuousClock.Instant] = [:]
+    var commandsInFlight: [String: Int] = [:]
+    var energyState = EnergyPolicy.State()
+    let origin = ContinuousClock.now
     private let queue: AsyncStream<String>
     private let enqueue: AsyncStream<String>.Continuation
 
@@ -310,7 +318,14 @@ public actor GroupLeader {
             } catch {
                 throw .failed("\(error)")
             }
-            let status = task.wireStatus
+            var status = task.wireStatus
+            // A VM waiting for its host to wake shows how far the wake has got.
+            for index in status.outcomes.indices where status.outcomes[index].state == .inProgress {
+                if let progress = wakeProgress(status.outcomes[index].hostID) {
+                    status.outcomes[index].message = progress
+                    if status.state == .running { status.message = progress }
+                }
+            }
             if status.state.isFinished || ContinuousClock.now >= deadline { return status }
             try? await Task.sleep(for: .milliseconds(100))
         }

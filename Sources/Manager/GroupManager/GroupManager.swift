@@ -10,6 +10,7 @@ public struct ManagedHost: Sendable, Hashable {
     public var connected: Bool
     /// The agent has reported its VMs since it last joined.
     public var hasInventory: Bool
+    public var capabilities: AgentCapabilities
 }
 
 /// What the group leader asks of the group manager role: its hosts, and commands carried to their agents. Today
@@ -20,6 +21,8 @@ public protocol GroupManagerEndpoint: Sendable {
     /// The host's latest inventory from its current connection; nil before it has sent one.
     func inventory(of hostID: String) async -> Inventory?
     func send(_ command: VMCommand, to hostID: String) async -> CommandResult
+    func send(_ command: PowerCommand, to hostID: String) async -> CommandResult
+    func setState(_ state: HostRecord.State, of hostID: String) async
 }
 
 /// What the group manager tells the group leader about its hosts.
@@ -51,7 +54,8 @@ public struct GroupManager: GroupManagerEndpoint {
                 capacity: record.description.capacity,
                 state: record.state,
                 connected: record.connected,
-                hasInventory: record.inventorySinceJoin
+                hasInventory: record.inventorySinceJoin,
+                capabilities: record.description.capabilities
             )
         }
     }
@@ -62,11 +66,24 @@ public struct GroupManager: GroupManagerEndpoint {
     }
 
     public func send(_ command: VMCommand, to hostID: String) async -> CommandResult {
+        await request(.vmCommand(command), to: hostID, timeout: commandTimeout)
+    }
+
+    public func send(_ command: PowerCommand, to hostID: String) async -> CommandResult {
+        // The agent's own timeout plus a margin for the reply.
+        await request(.powerCommand(command), to: hostID, timeout: .seconds(Int64(command.timeoutSeconds) + 5))
+    }
+
+    public func setState(_ state: HostRecord.State, of hostID: String) async {
+        await registry.setState(state, of: hostID, at: .now)
+    }
+
+    private func request(_ message: WireMessage, to hostID: String, timeout: Duration) async -> CommandResult {
         guard let connection = await registry.connection(to: hostID) else {
             return CommandResult(code: .busy, message: "\(hostID) is not connected")
         }
         do {
-            let reply = try await connection.request(WireMessage.vmCommand(command), timeout: commandTimeout)
+            let reply = try await connection.request(message, timeout: timeout)
             guard case .commandResult(let result) = reply else {
                 return CommandResult(code: .internalError, message: "\(hostID) answered \(reply.type)")
             }

@@ -15,6 +15,8 @@ public struct HostRecord: Sendable {
 
     public var description: AgentDescription
     public var state: State
+    /// When `state` last changed (join, failure, sleep, wake).
+    public var stateSince: ContinuousClock.Instant?
     public var joinedAt: ContinuousClock.Instant
     public var lastHeartbeat: ContinuousClock.Instant
     public var lastReport: ContinuousClock.Instant?

@@ -32,6 +32,7 @@ public actor HostRegistry {
             reports: RingBufferOfReports(capacity: ringCapacity)
         )
         record.connected = true
+        record.stateSince = now
         record.connectionID = nextConnectionID
         hosts[description.hostID] = record
         logger.info(
@@ -73,6 +74,14 @@ public actor HostRegistry {
         hosts[hostID] = host
     }
 
+    /// Sets a host's state for the energy saver (SLEEPING before it goes down, WAKING, or FAILED when no wake
+    /// driver brought it back). A sleeping host is never marked FAILED by the heartbeat timeout.
+    public func setState(_ state: HostRecord.State, of hostID: String, at now: ContinuousClock.Instant) {
+        guard hosts[hostID] != nil else { return }
+        hosts[hostID]?.state = state
+        hosts[hostID]?.stateSince = now
+    }
+
     public func record(_ inventory: Inventory, from hostID: String) {
         hosts[hostID]?.inventory = inventory
         hosts[hostID]?.inventorySinceJoin = true
@@ -88,6 +97,7 @@ public actor HostRegistry {
         var failed: [HostRecord] = []
         for (id, host) in hosts where host.state == .active && now - host.lastHeartbeat > timeout {
             hosts[id]?.state = .failed
+            hosts[id]?.stateSince = now
             failed.append(hosts[id]!)
             logger.error(
                 "host failed: no heartbeat",

@@ -24,7 +24,13 @@ final class LabUnderTest: @unchecked Sendable {
     }
 
     /// Brings up `hosts` agents with `cores` cores each under the given placement policy.
-    static func up(hosts: Int, cores: Int = 4, policy: String = "first-fit") async throws -> LabUnderTest {
+    static func up(
+        hosts: Int,
+        cores: Int = 4,
+        policy: String = "first-fit",
+        extra: [String] = [],
+        portsPerHost: Int = 1
+    ) async throws -> LabUnderTest {
         let torpor = try KVMLab.product("torpor")
         _ = try KVMLab.product("torpor-manager")
         _ = try KVMLab.product("torpor-agent")
@@ -32,13 +38,13 @@ final class LabUnderTest: @unchecked Sendable {
         let lab = LabUnderTest(
             torpor: torpor,
             directory: try ProcessRunner.scratchDirectory(prefix: "torpor-vc-lab"),
-            basePort: TorporLabTests.freePortRange(count: hosts + 1)
+            basePort: TorporLabTests.freePortRange(count: hosts * portsPerHost + 1)
         )
         let up = try await ProcessRunner.run(
             [
                 torpor, "lab", "up", "--hosts", "\(hosts)", "--dir", lab.lab, "--base-port", "\(lab.basePort)",
                 "--policy", policy, "--host-cores", "\(cores)",
-            ],
+            ] + extra,
             timeout: .seconds(90)
         )
         lab.recordPids()
@@ -51,7 +57,7 @@ final class LabUnderTest: @unchecked Sendable {
 
     private func recordPids() {
         guard let state = labState() else { return }
-        var processes = (state["agents"] as? [Any]) ?? []
+        var processes = ((state["agents"] as? [Any]) ?? []) + ((state["bmcs"] as? [Any]) ?? [])
         if let manager = state["manager"] { processes.append(manager) }
         for pid in processes.compactMap({ ($0 as? [String: Any])?["pid"] as? Int }) where !pids.contains(pid) {
             pids.append(pid)
@@ -66,7 +72,9 @@ final class LabUnderTest: @unchecked Sendable {
     /// The pid and command line of a lab process ("manager", "agent-2").
     func process(_ name: String) throws -> (pid: Int, config: String, executable: String) {
         let state = try #require(labState())
-        let all = ((state["agents"] as? [[String: Any]]) ?? []) + [(state["manager"] as? [String: Any]) ?? [:]]
+        let all =
+            ((state["agents"] as? [[String: Any]]) ?? []) + ((state["bmcs"] as? [[String: Any]]) ?? [])
+            + [(state["manager"] as? [String: Any]) ?? [:]]
         let entry = try #require(all.first { $0["name"] as? String == name }, "no \(name) in lab.json")
         return (
             try #require(entry["pid"] as? Int), try #require(entry["config"] as? String),
@@ -159,7 +167,15 @@ final class LabUnderTest: @unchecked Sendable {
 
     func tearDown() {
         recordPids()
-        for pid in pids where TorporLabTests.isAlive(pid) { kill(pid_t(pid), SIGKILL) }
+        for pid in pids where pid > 0 && TorporLabTests.isAlive(pid) { kill(pid_t(pid), SIGKILL) }
+        // Agents a BMC restarted have pids lab.json never saw: anything whose command line names this lab goes.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), pid > 1, pid != getpid(),
+                let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                String(decoding: data, as: UTF8.self).contains(lab)
+            else { continue }
+            kill(pid, SIGKILL)
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 }

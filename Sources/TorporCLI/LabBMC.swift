@@ -1,0 +1,167 @@
+import Foundation
+
+/// `torpor lab up --bmc`: an OpenIPMI `ipmi_sim` per host on loopback. Chassis power on starts the host's agent
+/// (the BMC's start command execs it), power off stops it (ipmi_sim sends it SIGTERM). The agent's power actions
+/// run a script that asks the host's own BMC for power off, so a host the manager puts to sleep really is off
+/// and can only come back through its BMC.
+enum LabBMC {
+    struct Host {
+        var index: Int
+        var directory: String
+        var lanPort: Int
+        var serialPort: Int
+        var password: String
+
+        var hostID: String { "host-\(index)" }
+        var passwordFile: String { "\(directory)/password" }
+        var powerOffScript: String { "\(directory)/power-off" }
+        var powerValueFile: String { "\(directory)/power.val" }
+        var lanConfig: String { "\(directory)/lan.conf" }
+        var emulatorFile: String { "\(directory)/host.emu" }
+        var stateDirectory: String { "\(directory)/state" }
+        var log: String { "\(directory)/ipmi_sim.log" }
+    }
+
+    /// Writes the SDR, emulator, LAN configuration, password and power scripts of one host's BMC.
+    static func prepare(_ host: Host, agentArgv: [String], agentLog: String) throws {
+        let fileManager = FileManager.default
+        let sdrDirectory = "\(host.stateDirectory)/ipmi_sim/\(host.hostID)"
+        do {
+            try fileManager.createDirectory(atPath: sdrDirectory, withIntermediateDirectories: true)
+            try sdrSource.write(toFile: "\(host.directory)/host.sdrs", atomically: true, encoding: .utf8)
+            // Idle power; the BMC reads the file every second.
+            try "50\n".write(toFile: host.powerValueFile, atomically: true, encoding: .utf8)
+            try """
+            mc_setbmc 0x20
+            mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
+            sel_enable 0x20 50 0x0a
+            sensor_add 0x20 0 1 0x03 0x01 poll 1000 file "\(host.powerValueFile)"
+            mc_enable 0x20
+
+            """.write(toFile: host.emulatorFile, atomically: true, encoding: .utf8)
+            try "\(host.password)\n".write(toFile: host.passwordFile, atomically: true, encoding: .utf8)
+            try fileManager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: host.passwordFile)
+            let powerOn = "\(host.directory)/power-on"
+            try """
+            #!/bin/sh
+            # ipmi_sim runs this on chassis power on; the host is on while it lives.
+            exec \(agentArgv.map(shellQuoted).joined(separator: " ")) >>\(shellQuoted(agentLog)) 2>&1
+
+            """.write(toFile: powerOn, atomically: true, encoding: .utf8)
+            try """
+            #!/bin/sh
+            # The agent's power actions: record the action, then ask this host's BMC to power off a moment
+            # later, so the agent can still answer the manager. The password stays in its file.
+            echo "$(date +%s) $*" >>\(shellQuoted("\(host.directory)/power-actions.log"))
+            ( sleep 1; ipmitool -I lanplus -C 3 -H 127.0.0.1 -p \(host.lanPort) -U admin \
+            -f \(shellQuoted(host.passwordFile)) chassis power off ) </dev/null \
+            >>\(shellQuoted("\(host.directory)/power-actions.log")) 2>&1 &
+            exit 0
+
+            """.write(toFile: host.powerOffScript, atomically: true, encoding: .utf8)
+            for script in [powerOn, host.powerOffScript] {
+                try fileManager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+            }
+            try """
+            name "\(host.hostID)"
+            set_working_mc 0x20
+              startlan 1
+                addr 127.0.0.1 \(host.lanPort)
+                priv_limit admin
+                allowed_auths_admin none md2 md5 straight
+                guid \(String(format: "%032x", host.index))
+              endlan
+              serial 15 127.0.0.1 \(host.serialPort) codec VM
+              startcmd "\(powerOn)"
+              startnow true
+              poweroff_wait 2
+              kill_wait 2
+              user 2 true "admin" "\(host.password)" admin 10 none md2 md5 straight
+
+            """.write(toFile: host.lanConfig, atomically: true, encoding: .utf8)
+        } catch {
+            throw LabError(
+                "cannot write the BMC files of \(host.hostID) in \(host.directory): \(error.localizedDescription)"
+            )
+        }
+        let compiler = Process()
+        compiler.executableURL = URL(fileURLWithPath: try LabProcesses.binary("sdrcomp"))
+        compiler.arguments = ["-o", "\(sdrDirectory)/sdr.20.main", "\(host.directory)/host.sdrs"]
+        compiler.standardOutput = FileHandle.nullDevice
+        compiler.standardError = FileHandle.nullDevice
+        do {
+            try compiler.run()
+            compiler.waitUntilExit()
+        } catch {
+            throw LabError("cannot run sdrcomp: \(error.localizedDescription)")
+        }
+        guard compiler.terminationStatus == 0 else {
+            throw LabError("sdrcomp failed on \(host.directory)/host.sdrs (status \(compiler.terminationStatus))")
+        }
+    }
+
+    /// The argv of the host's BMC.
+    static func argv(_ host: Host) throws -> [String] {
+        [
+            try LabProcesses.binary("ipmi_sim"), "-c", host.lanConfig, "-f", host.emulatorFile, "-s",
+            host.stateDirectory, "-n",
+        ]
+    }
+
+    static func randomPassword() -> String {
+        String((0..<16).map { _ in "abcdefghijkmnpqrstuvwxyz23456789".randomElement()! })
+    }
+
+    static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+    /// The BMC's SDR: the BMC itself and one power sensor in watts (m = 2: the value file holds watts / 2).
+    static let sdrSource = """
+        sdr type 18
+        \tdevice_slave_address\t0x20
+        \tdevice_channel_number\t0
+        \tchassis\t\t\ttrue
+        \tipmb_event_gen\t\tfalse
+        \tipmb_event_recv\t\tfalse
+        \tfru_inventory\t\tfalse
+        \tsel\t\t\ttrue
+        \tsdr\t\t\ttrue
+        \tsensor\t\t\ttrue
+        \tentity_id\t\tsystem_board
+        \tentity_instance\t\t1
+        \tid_string\t\t"torpor-lab-bmc"
+        endsdr
+
+        sdr type 1
+        \tsensor_owner_id\t\t0x20
+        \tsensor_owner_lun\t0
+        \tchannel_number\t\t0
+        \tsensor_number\t\t1
+        \tentity_id\t\tpower_supply
+        \tentity_instance\t\t1
+        \tsensor_type\t\tCurrent
+        \tinit_scanning\t\ttrue
+        \tinit_sensor_type\ttrue
+        \tdefault_sensor_scan_on\ttrue
+        \tevent_reading_type_code\t1
+        \tanalog_data_format\tunsigned
+        \trate_unit\t\tnone
+        \tmodifier_unit\t\tnone
+        \tpercentage\t\tfalse
+        \tbase_unit\t\tWatts
+        \tmodifier_unit_code\tunspecified
+        \tlinearization\t\tlinear
+        \tm\t\t\t2
+        \ttolerance\t\t0
+        \tb\t\t\t0
+        \taccuracy\t\t1
+        \taccuracy_exp\t\t0
+        \tsensor_direction\tinput
+        \tr_exp\t\t\t0
+        \tb_exp\t\t\t0
+        \tsensor_maximum\t\t255
+        \tsensor_minimum\t\t0
+        \tid_string\t\t"Power"
+        endsdr
+
+        """
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The energy loop end to end: `torpor lab up --bmc` gives every host a real OpenIPMI BMC (ipmi_sim) whose power
+/// on starts the host's agent and power off stops it; the manager puts idle hosts to sleep through the agents'
+/// configured power command and wakes them through IPMI when a submission needs their capacity.
+@Suite("energy saving in a lab", .serialized)
+struct EnergyLabTests {
+    static func bmcLab(hosts: Int = 4) async throws -> LabUnderTest {
+        try await LabUnderTest.up(
+            hosts: hosts,
+            cores: 4,
+            extra: ["--bmc", "--idle-time", "2", "--reserved", "1", "--minimum-awake", "0"],
+            portsPerHost: 3
+        )
+    }
+
+    /// `ipmitool … chassis power status` against host `index`'s BMC, the password read from its file.
+    static func chassisPower(_ lab: LabUnderTest, host index: Int, hosts: Int) async throws -> String {
+        let output = try await ProcessRunner.run([
+            "ipmitool", "-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", "\(lab.basePort + hosts + index)",
+            "-U", "admin", "-f", "\(lab.lab)/bmc-\(index)/password", "chassis", "power", "status",
+        ])
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func sleeping(_ lab: LabUnderTest) async throws -> Set<String> {
+        Set(try await lab.hosts().filter { $0.value["state"] as? String == "SLEEPING" }.keys)
+    }
+
+    @Test("idle hosts sleep through the agent's command; a submission wakes exactly the hosts it needs via IPMI")
+    func sleepAndWake() async throws {
+        let lab = try await Self.bmcLab()
+        defer { lab.tearDown() }
+        // Idle time 2 s, one reserved host: three of four go to sleep.
+        let slept = await lab.eventually(timeout: .seconds(30)) { try await Self.sleeping(lab).count == 3 }
+        let asleep = try await Self.sleeping(lab)
+        #expect(slept, "sleeping: \(asleep)")
+        for host in asleep {
+            let index = Int(host.dropFirst("host-".count))!
+            let actions =
+                (try? String(contentsOfFile: "\(lab.lab)/bmc-\(index)/power-actions.log", encoding: .utf8)) ?? ""
+            #expect(actions.contains("suspend-to-ram"), "\(host) went down without the agent's command: \(actions)")
+            let power = await lab.eventually(timeout: .seconds(10)) {
+                try await Self.chassisPower(lab, host: index, hosts: 4) == "Chassis Power is off"
+            }
+            #expect(power, "\(host)'s BMC does not report power off")
+        }
+        let awake = try #require(Set(["host-1", "host-2", "host-3", "host-4"]).subtracting(asleep).first)
+        #expect(lab.log("manager").contains("not reserved"))
+
+        // Enough awake capacity (4 free cores): nothing is woken.
+        #expect(try await lab.torpor(["vc", "define", "small"]).status == 0)
+        #expect(
+            try await lab.torpor(["vc", "add", "small", try lab.template(cores: 1), "--name", "s", "--count", "2"])
+                .status == 0
+        )
+        #expect(try await lab.torpor(["vc", "start", "small"]).status == 0)
+        #expect(try await Self.sleeping(lab) == asleep, "a host was woken although the awake one sufficed")
+        #expect(try await lab.vms("small").values.allSatisfy { $0["host"] as? String == awake })
+
+        // Six more cores than the awake host has left: exactly two sleeping hosts wake, through IPMI.
+        #expect(try await lab.torpor(["vc", "define", "big"]).status == 0)
+        #expect(
+            try await lab.torpor(["vc", "add", "big", try lab.template(cores: 4), "--name", "b", "--count", "2"]).status
+                == 0
+        )
+        let passwords = try (1...4).map {
+            try String(contentsOfFile: "\(lab.lab)/bmc-\($0)/password", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // While the wake runs, no process may show a BMC password on its command line.
+        let watcher = Task {
+            var seen: [String] = []
+            while !Task.isCancelled {
+                for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
+                    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+                    let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+                    if line.contains("ipmitool") { seen.append(line) }
+                    for password in passwords where line.contains(password) { seen.append("LEAK: \(line)") }
+                }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            return seen
+        }
+        let start = try await lab.torpor(["vc", "start", "big", "--json"])
+        watcher.cancel()
+        let seen = await watcher.value
+        #expect(start.status == 0, "\(start)")
+        #expect(!seen.contains { $0.hasPrefix("LEAK") }, "\(seen.filter { $0.hasPrefix("LEAK") })")
+        let stillAsleep = try await Self.sleeping(lab)
+        #expect(stillAsleep.count == 1, "exactly two hosts should have woken: still asleep \(stillAsleep)")
+        let bigHosts = Set(try await lab.vms("big").values.compactMap { $0["host"] as? String })
+        #expect(
+            bigHosts.count == 2 && bigHosts.isDisjoint(with: stillAsleep) && !bigHosts.contains(awake),
+            "\(bigHosts)"
+        )
+        #expect(lab.log("manager").contains("torpor.driver=IPMI"))
+        let logs = lab.log("manager") + (0...4).map { lab.log("agent-\($0)") }.joined()
+        for password in passwords { #expect(!logs.contains(password), "a BMC password is in a log") }
+    }
+
+    @Test("an unreachable BMC: the host becomes FAILED and the task fails naming the host and the driver")
+    func unreachableBMC() async throws {
+        let lab = try await Self.bmcLab(hosts: 2)
+        defer { lab.tearDown() }
+        let slept = await lab.eventually(timeout: .seconds(30)) { try await Self.sleeping(lab).count == 1 }
+        #expect(slept)
+        let asleep = try #require(try await Self.sleeping(lab).first)
+        let index = Int(asleep.dropFirst("host-".count))!
+        // The sleeping host's BMC goes away.
+        kill(pid_t(try lab.process("bmc-\(index)").pid), SIGKILL)
+        #expect(try await lab.torpor(["vc", "define", "c"]).status == 0)
+        #expect(
+            try await lab.torpor(["vc", "add", "c", try lab.template(cores: 4), "--name", "c", "--count", "2"]).status
+                == 0
+        )
+        let start = try await lab.torpor(["vc", "start", "c", "--json"])
+        #expect(start.status == 1, "\(start)")
+        let task = try #require(try JSONSerialization.jsonObject(with: Data(start.stdout.utf8)) as? [String: Any])
+        let message = task["message"] as? String ?? ""
+        #expect(message.contains("\(asleep) did not wake") && message.contains("IPMI"), "\(message)")
+        #expect(try await lab.hosts()[asleep]?["state"] as? String == "FAILED")
+    }
+}
