@@ -146,7 +146,10 @@ extension GroupLeader {
         let drivers = (configuration.hostWake[host]?.drivers ?? []).map(makeWakeDriver)
         let started = ContinuousClock.now
         power[host]?.state = .waking
+        power[host]?.wakeActivity = "waiting for \(host) to finish going down"
         await groupManager.setState(.waking, of: host)
+        // A power-on that reaches a host still going down is lost: wait until its agent has really gone.
+        await waitUntilDown(host, within: configuration.energy.powerCommandTimeout + .seconds(10))
         var attempts: [String] = []
         for driver in drivers {
             power[host]?.wakeActivity = "waking \(host) via \(driver.name)"
@@ -187,6 +190,19 @@ extension GroupLeader {
             metadata: ["torpor.host": "\(host)", "torpor.error": "\(failure)"]
         )
         return .failure(failure)
+    }
+
+    private func waitUntilDown(_ host: String, within wait: Duration) async {
+        let deadline = ContinuousClock.now + wait
+        var wasConnected = false
+        while ContinuousClock.now < deadline,
+            await groupManager.hosts().contains(where: { $0.hostID == host && $0.connected })
+        {
+            wasConnected = true
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        // The BMC finishes its power-off after the agent has gone.
+        if wasConnected { try? await Task.sleep(for: .seconds(1)) }
     }
 
     private func waitForRejoin(_ host: String, within wait: Duration) async -> Bool {
