@@ -8,10 +8,11 @@ import Wire
 enum ManagerQuery {
     /// Through agentctl's session: failures are printed and thrown as the matching ExitCode.
     static func status(manager: String, json: Bool, timeout: Double) async throws -> ManagerStatusReply {
-        var options = GlobalOptions()
+        var options = ManagerOptions()
+        options.manager = manager
         options.json = json
         options.timeout = timeout
-        let session = AgentSession(options: options, endpoint: manager, label: "manager", program: "torpor")
+        let session = ClusterClient(options: options).session
         let reply = try await session.run { connection in
             try await session.request(.managerStatusRequest(ManagerStatusRequest()), on: connection)
         }

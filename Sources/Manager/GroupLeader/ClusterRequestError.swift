@@ -15,6 +15,15 @@ enum ClusterRequestError: Error, CustomStringConvertible {
         }
     }
 
+    /// Any error of a request's store work, as the request's error: our own as is, the store's by kind.
+    init(_ error: any Error) {
+        switch error {
+        case let error as ClusterRequestError: self = error
+        case let error as ManagerStoreError: self.init(error)
+        default: self = .failed("\(error)")
+        }
+    }
+
     var description: String {
         switch self {
         case .notFound(let message), .conflict(let message), .invalid(let message), .failed(let message): message

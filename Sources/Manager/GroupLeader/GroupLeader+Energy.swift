@@ -167,7 +167,7 @@ extension GroupLeader {
             case .success:
                 break
             }
-            if await waitForRejoin(host, within: configuration.energy.wakeupTime) {
+            if await waitUntilConnected(host, within: configuration.energy.wakeupTime) {
                 let now = ContinuousClock.now
                 power[host] = HostPower(state: .active, since: now, wokeAt: now, sleptAt: power[host]?.sleptAt)
                 idleSince[host] = now
@@ -205,7 +205,8 @@ extension GroupLeader {
         if wasConnected { try? await Task.sleep(for: .seconds(1)) }
     }
 
-    private func waitForRejoin(_ host: String, within wait: Duration) async -> Bool {
+    /// Polls until the host's agent is connected and the host ACTIVE (joined, or rejoined after a wake).
+    func waitUntilConnected(_ host: String, within wait: Duration) async -> Bool {
         let deadline = ContinuousClock.now + wait
         while ContinuousClock.now < deadline {
             if await groupManager.hosts().contains(where: { $0.hostID == host && $0.connected && $0.state == .active })

@@ -139,7 +139,7 @@ extension GroupLeader {
                     if needsWake, case .failure(let failure) = await self.ensureAwake(host) {
                         return (vm, host, CommandResult(code: .busy, message: failure.description))
                     }
-                    guard await Self.waitUntilConnected(host, groupManager: groupManager, for: wait) else {
+                    guard await self.waitUntilConnected(host, within: wait) else {
                         return (vm, host, CommandResult(code: .busy, message: "\(host) is not connected"))
                     }
                     await self.beginCommand(host)
@@ -181,19 +181,6 @@ extension GroupLeader {
             if ready.isSuperset(of: expected) { return }
             try? await Task.sleep(for: .milliseconds(250))
         }
-    }
-
-    private static func waitUntilConnected(
-        _ host: String,
-        groupManager: any GroupManagerEndpoint,
-        for wait: Duration
-    ) async -> Bool {
-        let deadline = ContinuousClock.now + wait
-        while ContinuousClock.now < deadline {
-            if await groupManager.hosts().contains(where: { $0.hostID == host && $0.connected }) { return true }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-        return false
     }
 
     /// The configured policy over the usable hosts, each loaded with what its VMs asked for.

@@ -150,12 +150,8 @@ public actor GroupLeader {
             )
             enqueue.yield(task.id)
             return task.wireStatus
-        } catch let error as ClusterRequestError {
-            throw error
-        } catch let error as ManagerStoreError {
-            throw ClusterRequestError(error)
         } catch {
-            throw .failed("\(error)")
+            throw ClusterRequestError(error)
         }
     }
 
@@ -169,10 +165,8 @@ public actor GroupLeader {
             guard try store.virtualClusters().contains(where: { $0.name == cluster }) else {
                 throw ClusterRequestError.notFound("no virtual cluster named '\(cluster)'")
             }
-        } catch let error as ClusterRequestError {
-            throw error
         } catch {
-            throw .failed("\(error)")
+            throw ClusterRequestError(error)
         }
         var parsed: [(DomainTemplate, ClusterRequest.VMSubmission, String)] = []
         var names = Set<String>()
@@ -272,12 +266,8 @@ public actor GroupLeader {
                     )
                 }
             )
-        } catch let error as ClusterRequestError {
-            throw error
-        } catch let error as ManagerStoreError {
-            throw ClusterRequestError(error)
         } catch {
-            throw .failed("\(error)")
+            throw ClusterRequestError(error)
         }
     }
 
@@ -294,12 +284,8 @@ public actor GroupLeader {
                     vms: [vm.wire(lease: try store.lease(vmID: vm.id))]
                 )
             ])
-        } catch let error as ClusterRequestError {
-            throw error
-        } catch let error as ManagerStoreError {
-            throw ClusterRequestError(error)
         } catch {
-            throw .failed("\(error)")
+            throw ClusterRequestError(error)
         }
     }
 
@@ -313,10 +299,8 @@ public actor GroupLeader {
                     throw ClusterRequestError.notFound("no task with ID \(id)")
                 }
                 task = found
-            } catch let error as ClusterRequestError {
-                throw error
             } catch {
-                throw .failed("\(error)")
+                throw ClusterRequestError(error)
             }
             var status = task.wireStatus
             // A VM waiting for its host to wake shows how far the wake has got.

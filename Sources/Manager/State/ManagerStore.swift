@@ -116,18 +116,7 @@ public final class ManagerStore: Sendable {
 
     /// Checked in the same transaction as the insert, so the error names the clash instead of a SQLite code.
     public func addVM(_ vm: StoredVM) throws(ManagerStoreError) {
-        try write { db in
-            guard try StoredVirtualCluster.exists(db, key: vm.vcName) else {
-                throw ManagerStoreError.unknownVirtualCluster(vm.vcName)
-            }
-            guard try !StoredVM.exists(db, key: vm.id) else {
-                throw ManagerStoreError.duplicateUUID(vm.id)
-            }
-            guard try StoredVM.filter(Column("name") == vm.name).fetchCount(db) == 0 else {
-                throw ManagerStoreError.duplicateVM(name: vm.name)
-            }
-            try vm.insert(db)
-        }
+        try addVMs([vm], leases: [])
     }
 
     public func vms(inCluster vcName: String) throws(ManagerStoreError) -> [StoredVM] {
