@@ -153,7 +153,13 @@ final class BackgroundProcess: @unchecked Sendable {
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let environment = environment ?? ProcessInfo.processInfo.environment
+        // The Systemd tests set NOTIFY_SOCKET, WATCHDOG_* and LISTEN_* in this process for a moment: a child
+        // spawned then (a lab's daemons) would notify their listener. Children get them only when asked for.
+        let environment =
+            environment
+            ?? ProcessInfo.processInfo.environment.filter { key, _ in
+                key != "NOTIFY_SOCKET" && !key.hasPrefix("WATCHDOG_") && !key.hasPrefix("LISTEN_")
+            }
         let cArguments = argv.map { strdup($0) } + [nil]
         let cEnvironment = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
