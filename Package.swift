@@ -63,8 +63,11 @@ let package = Package(
         // snapshot, so the manager, the energy policy and a trace simulator share them. Standard library only.
         .target(name: "Placement"),
 
-        // Power policies and drivers: standard library only.
-        .target(name: "Energy"),
+        // Fixed-capacity ring buffers of samples (agent monitoring, measured power): standard library only.
+        .target(name: "Rings"),
+
+        // Power policies, power metering and drivers: standard library only.
+        .target(name: "Energy", dependencies: ["Rings"]),
 
         // Running configured programs without a shell, with a timeout (power actions, wake drivers).
         .target(name: "Commands"),
@@ -72,7 +75,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Wire", "Transport", "Libvirt", "Systemd", "ConfigFile", "Commands",
+                "Wire", "Transport", "Libvirt", "Systemd", "ConfigFile", "Commands", "Rings",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,7 +85,7 @@ let package = Package(
         .target(
             name: "Manager",
             dependencies: [
-                "Wire", "Transport", "Energy", "Placement", "ConfigFile", "Systemd", "Commands",
+                "Wire", "Transport", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings", "IPMIMonitoring",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -164,13 +167,14 @@ let package = Package(
             name: "SystemdTests",
             dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "EnergyTests", dependencies: ["Energy"]),
+        .testTarget(name: "EnergyTests", dependencies: ["Energy", "Rings"]),
+        .testTarget(name: "IPMIMonitoringTests", dependencies: ["IPMIMonitoring", "TorporCLI"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "Wire", "Transport", "Libvirt", "AgentControl", "Commands",
+                "Agent", "Wire", "Transport", "Libvirt", "AgentControl", "Commands", "Rings",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import Rings
 import Wire
 
 /// The agent's memory of recent rounds: a ring buffer for the host and one per VM, and the slot numbers

@@ -1,3 +1,4 @@
+import Rings
 import Wire
 
 /// What the group manager knows about one host.
@@ -24,7 +25,7 @@ public struct HostRecord: Sendable {
     /// The agent has sent an inventory on its current connection (the one kept from before may be stale).
     public var inventorySinceJoin = false
     public var heartbeats: UInt64 = 0
-    public var reports: RingBufferOfReports
+    public var reports: RingBuffer<MonitoringReport>
     /// The agent's connection is open. FAILED still comes from the heartbeat timeout: a closed connection alone
     /// may be a short network blip the agent reconnects through.
     public var connected = false
@@ -32,31 +33,4 @@ public struct HostRecord: Sendable {
     var connectionID: UInt64 = 0
 
     public var hostID: String { description.hostID }
-}
-
-/// The newest reports of a host, fixed capacity.
-public struct RingBufferOfReports: Sendable {
-    public let capacity: Int
-    private var storage: [MonitoringReport] = []
-    private var head = 0
-
-    public init(capacity: Int) {
-        self.capacity = capacity
-        storage.reserveCapacity(capacity)
-    }
-
-    public var count: Int { storage.count }
-
-    public mutating func append(_ report: MonitoringReport) {
-        if storage.count < capacity {
-            storage.append(report)
-        } else {
-            storage[head] = report
-            head = (head + 1) % capacity
-        }
-    }
-
-    public var last: MonitoringReport? {
-        storage.isEmpty ? nil : storage[(head + storage.count - 1) % storage.count]
-    }
 }

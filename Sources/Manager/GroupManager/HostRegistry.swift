@@ -1,4 +1,5 @@
 import Logging
+import Rings
 import Transport
 import Wire
 
@@ -29,7 +30,7 @@ public actor HostRegistry {
             lastHeartbeat: now,
             lastReport: nil,
             inventory: previous?.inventory,
-            reports: RingBufferOfReports(capacity: ringCapacity)
+            reports: RingBuffer(capacity: ringCapacity)
         )
         record.connected = true
         record.stateSince = now

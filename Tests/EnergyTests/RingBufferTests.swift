@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Agent
+@testable import Rings
 
 @Suite struct RingBufferTests {
     @Test func keepsNewestInOrderAcrossWrapAround() {
