@@ -85,7 +85,8 @@ let package = Package(
         .target(
             name: "Manager",
             dependencies: [
-                "Wire", "Transport", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings", "IPMIMonitoring",
+                "Wire", "Transport", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
+                "IPMIMonitoring",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -107,7 +108,7 @@ let package = Package(
         .target(
             name: "TorporCLI",
             dependencies: [
-                "Wire", "Transport", "AgentControl",
+                "Wire", "Transport", "AgentControl", "Energy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -11,6 +11,9 @@ enum LabBMC {
         var lanPort: Int
         var serialPort: Int
         var password: String
+        /// Where the BMC listens: loopback, or with --wol the lab's bridge (the management network every host
+        /// namespace reaches, as a real BMC's is).
+        var address = "127.0.0.1"
 
         var hostID: String { "host-\(index)" }
         var passwordFile: String { "\(directory)/password" }
@@ -48,17 +51,8 @@ enum LabBMC {
             exec \(agentArgv.map(shellQuoted).joined(separator: " ")) >>\(shellQuoted(agentLog)) 2>&1
 
             """.write(toFile: powerOn, atomically: true, encoding: .utf8)
-            try """
-            #!/bin/sh
-            # The agent's power actions: record the action, then ask this host's BMC to power off a moment
-            # later, so the agent can still answer the manager. The password stays in its file.
-            echo "$(date +%s) $*" >>\(shellQuoted("\(host.directory)/power-actions.log"))
-            ( sleep 1; ipmitool -I lanplus -C 3 -H 127.0.0.1 -p \(host.lanPort) -U admin \
-            -f \(shellQuoted(host.passwordFile)) chassis power off ) </dev/null \
-            >>\(shellQuoted("\(host.directory)/power-actions.log")) 2>&1 &
-            exit 0
-
-            """.write(toFile: host.powerOffScript, atomically: true, encoding: .utf8)
+            try powerOffScript(directory: host.directory, bmc: host)
+                .write(toFile: host.powerOffScript, atomically: true, encoding: .utf8)
             for script in [powerOn, host.powerOffScript] {
                 try fileManager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
             }
@@ -66,12 +60,12 @@ enum LabBMC {
             name "\(host.hostID)"
             set_working_mc 0x20
               startlan 1
-                addr 127.0.0.1 \(host.lanPort)
+                addr \(host.address) \(host.lanPort)
                 priv_limit admin
                 allowed_auths_admin none md2 md5 straight
                 guid \(String(format: "%032x", host.index))
               endlan
-              serial 15 127.0.0.1 \(host.serialPort) codec VM
+              serial 15 \(host.address) \(host.serialPort) codec VM
               startcmd "\(powerOn)"
               startnow true
               poweroff_wait 2
@@ -98,6 +92,27 @@ enum LabBMC {
         guard compiler.terminationStatus == 0 else {
             throw LabError("sdrcomp failed on \(host.directory)/host.sdrs (status \(compiler.terminationStatus))")
         }
+    }
+
+    /// The agent's power actions: record the action, then a moment later (so the agent can still answer the manager)
+    /// ask the host's BMC, if it has one, for power off, and stop the agent (the script's parent), whichever started
+    /// it: a BMC, or a `--wol` lab's NIC. The BMC password stays in its file.
+    static func powerOffScript(directory: String, bmc: Host?) -> String {
+        let log = shellQuoted("\(directory)/power-actions.log")
+        let powerOff =
+            bmc.map {
+                "ipmitool -I lanplus -C 3 -N 1 -R 2 -H \($0.address) -p \($0.lanPort) -U admin "
+                    + "-f \(shellQuoted($0.passwordFile)) "
+                    + "chassis power off; "
+            } ?? ""
+        return """
+            #!/bin/sh
+            agent=$PPID
+            echo "$(date +%s) $*" >>\(log)
+            ( sleep 1; \(powerOff)kill -TERM "$agent" 2>/dev/null ) </dev/null >>\(log) 2>&1 &
+            exit 0
+
+            """
     }
 
     /// The argv of the host's BMC.

@@ -13,8 +13,10 @@ struct LabState: Codable {
         var executable: String
         var config: String
         var log: String
+        /// The address it listens on; nil for loopback (labs without --wol, and lab.json files from before).
+        var host: String? = nil
 
-        var address: String { "127.0.0.1:\(port)" }
+        var address: String { "\(host ?? "127.0.0.1"):\(port)" }
     }
 
     /// A private libvirtd (`scripts/lab-libvirtd start BASE NAME`) that `lab up --libvirt kvm` started for one agent.
@@ -39,10 +41,18 @@ struct LabState: Codable {
     /// The ipmi_sim BMCs of a `--bmc` lab; nil otherwise. Their hosts' agents are started and stopped by them, so
     /// an agent's pid changes with every power cycle and is looked up when needed.
     var bmcs: [Process]?
+    /// The Wake-on-LAN "NICs" of a `--wol` lab (`torpor lab nic`, one per host namespace); nil otherwise. They start
+    /// their hosts' agents too.
+    var nics: [Process]?
+    /// The bridge and namespaces of a `--wol` lab, recorded before they are created so `lab down` removes them.
+    var network: LabNetwork?
+
+    /// Processes that start agents: the lab's agents' pids change with every power cycle and are looked up.
+    var powerControllers: [Process] { (bmcs ?? []) + (nics ?? []) }
 
     var processes: [Process] {
-        guard let bmcs else { return [manager] + agents }
-        return [manager] + bmcs + agents.map(LabProcesses.located)
+        guard bmcs != nil || nics != nil else { return [manager] + agents }
+        return [manager] + powerControllers + agents.map(LabProcesses.located)
     }
 
     static func url(in directory: URL) -> URL { directory.appendingPathComponent("lab.json") }

@@ -63,14 +63,30 @@ struct LabUp: AsyncParsableCommand {
     )
     var bmc = false
 
-    @Option(name: .long, help: "Energy saver (--bmc): seconds without a VM before a host is put to sleep.")
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Put every host in its own network namespace with a Wake-on-LAN NIC, and turn the energy saver on.",
+            discussion: """
+                Needs root. A bridge in the root namespace carries the manager's address; a sleeping host's NIC \
+                (`torpor lab nic`) listens on UDP port 9 and starts the agent when its magic packet arrives. With \
+                --bmc as well, hosts are woken through IPMI first and Wake-on-LAN second.
+                """
+        )
+    )
+    var wol = false
+
+    @Option(name: .long, help: "Energy saver (--bmc, --wol): seconds without a VM before a host is put to sleep.")
     var idleTime: Double = 30
 
-    @Option(name: .long, help: "Energy saver (--bmc): idle hosts always kept awake.")
+    @Option(name: .long, help: "Energy saver (--bmc, --wol): idle hosts always kept awake.")
     var reserved = 1
 
-    @Option(name: .long, help: "Energy saver (--bmc): seconds a woken host stays up at least.")
+    @Option(name: .long, help: "Energy saver (--bmc, --wol): seconds a woken host stays up at least.")
     var minimumAwake: Double = 30
+
+    @Option(name: .long, help: "Energy saver (--bmc, --wol): seconds each wake driver has for the host to rejoin.")
+    var wakeupTime: Double = 30
 
     func validate() throws {
         guard (1...64).contains(hosts) else { throw ValidationError("--hosts must be between 1 and 64") }
@@ -81,6 +97,7 @@ struct LabUp: AsyncParsableCommand {
         guard idleTime >= 0.5, idleTime.isFinite, minimumAwake >= 0, minimumAwake.isFinite else {
             throw ValidationError("--idle-time must be at least 0.5 s and --minimum-awake not negative")
         }
+        guard wakeupTime >= 1, wakeupTime.isFinite else { throw ValidationError("--wakeup-time must be at least 1 s") }
         guard reserved >= 0 else { throw ValidationError("--reserved must not be negative") }
         guard timeout > 0, timeout.isFinite else {
             throw ValidationError("--timeout must be a positive number of seconds")
@@ -112,6 +129,7 @@ struct LabUp: AsyncParsableCommand {
         let state: LabState
         do {
             let script = libvirt == .kvm ? try LabKVM.preflight() : nil
+            if wol { try LabNetwork.preflight() }
             state = try await start(in: directory, libvirtScript: script)
         } catch let error as LabError {
             throw options.failure(error.description, code: TorporExit.failed)
@@ -139,7 +157,10 @@ struct LabUp: AsyncParsableCommand {
             }
         }
 
-        let managerAddress = "127.0.0.1:\(basePort)"
+        let network = wol ? LabNetwork(basePort: basePort, hosts: hosts) : nil
+        // With --wol the agents live in namespaces and reach the manager (and the BMCs) on the bridge.
+        let managerHost = network?.gateway ?? "127.0.0.1"
+        let managerAddress = "\(managerHost):\(basePort)"
         let bmcHosts =
             bmc
             ? (1...hosts).map { index in
@@ -148,7 +169,8 @@ struct LabUp: AsyncParsableCommand {
                     directory: path("bmc-\(index)"),
                     lanPort: basePort + hosts + index,
                     serialPort: basePort + 2 * hosts + index,
-                    password: LabBMC.randomPassword()
+                    password: LabBMC.randomPassword(),
+                    address: managerHost
                 )
             } : []
         var manager = LabState.Process(
@@ -158,7 +180,8 @@ struct LabUp: AsyncParsableCommand {
             port: basePort,
             executable: managerBinary,
             config: path("manager.yaml"),
-            log: path("manager.log")
+            log: path("manager.log"),
+            host: network?.gateway
         )
         // Short intervals so the lab comes up and notices a stopped agent within seconds.
         try write(
@@ -174,13 +197,25 @@ struct LabUp: AsyncParsableCommand {
             placement_policy: \(policy)
             vm_subnets: [10.42.0.0/24]
             reserved_addresses: [10.42.0.1]
-            \(bmc ? energySection(bmcHosts) : "")
+            \(bmc || wol ? energySection(bmcHosts, network: network) : "")
             """,
             to: manager.config
         )
         // lab.json is written after each start so that a failure half-way still lets `lab down` stop the rest; each
         // libvirtd is recorded before it starts (its stop is idempotent), the manager's pid stays 0 until it runs.
         var state = LabState(directory: directory.path, startedAt: Date(), manager: manager, agents: [])
+        if let network {
+            // Recorded first: `lab down` removes whatever part of it exists.
+            state.network = network
+            try save(state, in: directory)
+            do {
+                try network.create()
+            } catch {
+                _ = network.remove()
+                try? FileManager.default.removeItem(at: LabState.url(in: directory))
+                throw error
+            }
+        }
         var libvirtURIs: [String: String] = [:]
         if let libvirtScript {
             var daemons: [LabState.LibvirtDaemon] = []
@@ -223,7 +258,8 @@ struct LabUp: AsyncParsableCommand {
                 port: basePort + index,
                 executable: agentBinary,
                 config: path("agent-\(index).yaml"),
-                log: path("agent-\(index).log")
+                log: path("agent-\(index).log"),
+                host: network?.address(ofHost: index)
             )
             let libvirtURI: String
             if let uri = libvirtURIs["host-\(index)"] {
@@ -261,7 +297,7 @@ struct LabUp: AsyncParsableCommand {
                 sample_interval: 1s
                 heartbeat_interval: 1s
                 log: stderr
-                \(bmc ? powerSection(bmcHosts[index - 1]) : "")
+                \(bmc ? powerSection(bmcHosts[index - 1].powerOffScript) : wol ? powerSection(path("nic-\(index)/power-off")) : "")
                 """,
                 to: agent.config
             )
@@ -274,11 +310,59 @@ struct LabUp: AsyncParsableCommand {
         )
         state.manager = manager
         try save(state, in: directory)
+        if let network {
+            // Each host's NIC runs in its namespace for the lab's lifetime; without a BMC it powers the host on.
+            state.nics = []
+            let torporBinary = try LabProcesses.binary("torpor")
+            for (index, agent) in zip(1..., agents) {
+                let nicDirectory = path("nic-\(index)")
+                do {
+                    try FileManager.default.createDirectory(atPath: nicDirectory, withIntermediateDirectories: true)
+                    if !bmc {
+                        let script = "\(nicDirectory)/power-off"
+                        try LabBMC.powerOffScript(directory: nicDirectory, bmc: nil)
+                            .write(toFile: script, atomically: true, encoding: .utf8)
+                        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+                    }
+                } catch {
+                    throw LabError("cannot write \(nicDirectory): \(error.localizedDescription)")
+                }
+                let argv =
+                    [
+                        torporBinary, "lab", "nic", "--host", "host-\(index)", "--mac", LabNetwork.mac(ofHost: index),
+                        "--agent-address", agent.address, "--agent-log", agent.log,
+                    ] + (bmc ? [] : ["--power-on"]) + ["--", agentBinary, "--config", agent.config]
+                let pid = try LabProcesses.spawnDetached(
+                    try network.inNamespace(ofHost: index, argv),
+                    log: "\(nicDirectory)/nic.log"
+                )
+                state.nics?.append(
+                    LabState.Process(
+                        name: "nic-\(index)",
+                        hostId: "host-\(index)",
+                        pid: pid,
+                        port: 9,
+                        executable: torporBinary,
+                        config: agent.config,
+                        log: "\(nicDirectory)/nic.log",
+                        host: network.address(ofHost: index)
+                    )
+                )
+                try save(state, in: directory)
+            }
+            // `ip netns exec` runs first: wait until each NIC really runs, so the start-up watch knows it.
+            for nic in state.nics ?? [] { try await Self.waitUntilRunning(nic) }
+        }
         if bmc {
             // Each BMC starts its host's agent (startnow): the agents' pids are found when they run.
             state.bmcs = []
-            for (agent, host) in zip(agents, bmcHosts) {
-                try LabBMC.prepare(host, agentArgv: [agentBinary, "--config", agent.config], agentLog: agent.log)
+            for (index, (agent, host)) in zip(1..., zip(agents, bmcHosts)) {
+                let agentArgv = [agentBinary, "--config", agent.config]
+                try LabBMC.prepare(
+                    host,
+                    agentArgv: try network?.inNamespace(ofHost: index, agentArgv) ?? agentArgv,
+                    agentLog: agent.log
+                )
                 let pid = try LabProcesses.spawnDetached(try LabBMC.argv(host), log: host.log)
                 state.bmcs?.append(
                     LabState.Process(
@@ -296,6 +380,11 @@ struct LabUp: AsyncParsableCommand {
             }
             return state
         }
+        if network != nil {
+            state.agents = agents
+            try save(state, in: directory)
+            return state
+        }
         for var agent in agents {
             agent.pid = try LabProcesses.spawnDetached([agentBinary, "--config", agent.config], log: agent.log)
             state.agents.append(agent)
@@ -304,8 +393,8 @@ struct LabUp: AsyncParsableCommand {
         return state
     }
 
-    /// The manager's energy saver and each host's IPMI wake driver.
-    private func energySection(_ hosts: [LabBMC.Host]) -> String {
+    /// The manager's energy saver and each host's wake drivers: IPMI (--bmc), then Wake-on-LAN (--wol).
+    private func energySection(_ bmcHosts: [LabBMC.Host], network: LabNetwork?) -> String {
         var text = """
             energy:
               enabled: true
@@ -315,28 +404,44 @@ struct LabUp: AsyncParsableCommand {
               minimum_asleep: 5s
               power_on_window: 5s
               evaluation_interval: 1s
-              wakeup_time: 30s
+              wakeup_time: \(Self.duration(wakeupTime))
               action: suspend-to-ram
             hosts:
 
             """
-        for host in hosts {
+        for index in 1...hosts {
+            let bmcHost = bmcHosts.isEmpty ? nil : bmcHosts[index - 1]
+            let drivers = (bmcHost == nil ? [] : ["ipmi"]) + (network == nil ? [] : ["wol"])
             text += """
-                  \(host.hostID):
-                    wake: [ipmi]
-                    ipmi:
-                      address: 127.0.0.1:\(host.lanPort)
-                      user: admin
-                      password_file: \(Self.quoted(host.passwordFile))
+                  host-\(index):
+                    wake: [\(drivers.joined(separator: ", "))]
 
                 """
+            if let bmcHost {
+                text += """
+                        ipmi:
+                          address: \(bmcHost.address):\(bmcHost.lanPort)
+                          user: admin
+                          password_file: \(Self.quoted(bmcHost.passwordFile))
+
+                    """
+            }
+            if let network {
+                text += """
+                        wol:
+                          mac: "\(LabNetwork.mac(ofHost: index))"
+                          broadcast: \(network.broadcast)
+                          port: 9
+
+                    """
+            }
         }
         return text
     }
 
-    /// The agent's power actions: the lab script that asks its own BMC for power off.
-    private func powerSection(_ host: LabBMC.Host) -> String {
-        let script = Self.quoted(host.powerOffScript)
+    /// The agent's power actions: the lab script that powers its host off (through its BMC, or by stopping it).
+    private func powerSection(_ powerOffScript: String) -> String {
+        let script = Self.quoted(powerOffScript)
         return """
             power:
               suspend_to_ram: [\(script), suspend-to-ram]
@@ -345,6 +450,16 @@ struct LabUp: AsyncParsableCommand {
               shutdown: [\(script), shutdown]
 
             """
+    }
+
+    private static func waitUntilRunning(_ process: LabState.Process) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !LabProcesses.isRunning(process) {
+            guard ContinuousClock.now < deadline, kill(process.pid, 0) == 0 else {
+                throw LabError("\(process.name) (pid \(process.pid)) did not start; see \(process.log)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     static func duration(_ seconds: Double) -> String { "\(Int((seconds * 1000).rounded()))ms" }
@@ -371,7 +486,8 @@ struct LabUp: AsyncParsableCommand {
             // Reap our own children that died, so that they stop counting as running.
             var status: Int32 = 0
             while waitpid(-1, &status, WNOHANG) > 0 {}
-            let watched = state.bmcs.map { [state.manager] + $0 } ?? state.processes
+            let watched =
+                state.bmcs == nil && state.nics == nil ? state.processes : [state.manager] + state.powerControllers
             if let dead = watched.first(where: { !LabProcesses.isRunning($0) }) {
                 throw options.failure(
                     "\(dead.name) (pid \(dead.pid)) exited during start-up; see \(dead.log). "

@@ -126,4 +126,121 @@ struct EnergyLabTests {
         #expect(message.contains("\(asleep) did not wake") && message.contains("IPMI"), "\(message)")
         #expect(try await lab.hosts()[asleep]?["state"] as? String == "FAILED")
     }
+
+    static func nicLog(_ lab: LabUnderTest, host index: Int) -> String {
+        (try? String(contentsOfFile: "\(lab.lab)/nic-\(index)/nic.log", encoding: .utf8)) ?? ""
+    }
+
+    @Test("hosts in network namespaces sleep and one wakes through a real magic packet across the bridge")
+    func wakeOnLAN() async throws {
+        let lab = try await LabUnderTest.up(
+            hosts: 3,
+            cores: 2,
+            extra: ["--wol", "--idle-time", "2", "--reserved", "0", "--minimum-awake", "0"]
+        )
+        defer { lab.tearDown() }
+        #expect(lab.manager.hasPrefix("10."), "the manager should listen on the lab's bridge: \(lab.manager)")
+        // No reserve: all three go to sleep, and the reserve never wakes one behind the test's back.
+        let slept = await lab.eventually(timeout: .seconds(30)) { try await Self.sleeping(lab).count == 3 }
+        let asleep = try await Self.sleeping(lab)
+        #expect(slept, "sleeping: \(asleep)")
+        for host in asleep {
+            let index = Int(host.dropFirst("host-".count))!
+            // The agent stops a moment after its power command has answered.
+            let down = await lab.eventually(timeout: .seconds(10)) {
+                Self.nicLog(lab, host: index).contains("host asleep, waiting for a magic packet")
+            }
+            #expect(down, "\(host): \(Self.nicLog(lab, host: index))")
+            let actions =
+                (try? String(contentsOfFile: "\(lab.lab)/nic-\(index)/power-actions.log", encoding: .utf8)) ?? ""
+            #expect(actions.contains("suspend-to-ram"), "\(host) went down without the agent's command: \(actions)")
+        }
+
+        // Three 1-core VMs on 2-core hosts: exactly two sleeping hosts wake.
+        #expect(try await lab.torpor(["vc", "define", "w"]).status == 0)
+        #expect(
+            try await lab.torpor(["vc", "add", "w", try lab.template(cores: 1), "--name", "w", "--count", "3"]).status
+                == 0
+        )
+        let start = try await lab.torpor(["vc", "start", "w"])
+        #expect(start.status == 0, "\(start)")
+        let stillAsleep = try await Self.sleeping(lab)
+        #expect(stillAsleep.count == 1, "exactly two hosts should have woken: still asleep \(stillAsleep)")
+        let woken = asleep.subtracting(stillAsleep)
+        let gateway = lab.manager.split(separator: ":")[0]
+        for host in woken {
+            let index = Int(host.dropFirst("host-".count))!
+            #expect(Self.nicLog(lab, host: index).contains("magic packet from \(gateway): agent started"))
+        }
+        #expect(lab.log("manager").contains("torpor.driver=Wake-on-LAN"))
+        let hosts = try await lab.vms("w").values.compactMap { $0["host"] as? String }
+        #expect(Set(hosts) == woken, "\(hosts)")
+        let placed = try await woken.asyncMap {
+            try await lab.domains(onAgent: Int($0.dropFirst("host-".count))!).count
+        }
+        #expect(placed.reduce(0, +) == 3)
+        // The still sleeping host's NIC saw no packet for it.
+        let sleeper = Int(try #require(stillAsleep.first).dropFirst("host-".count))!
+        #expect(!Self.nicLog(lab, host: sleeper).contains("magic packet from"))
+    }
+
+    @Test("an unreachable BMC falls back to Wake-on-LAN; with both failing the host is FAILED and the task names both")
+    func ipmiFallsBackToWakeOnLAN() async throws {
+        let lab = try await LabUnderTest.up(
+            hosts: 3,
+            cores: 2,
+            extra: [
+                "--bmc", "--wol", "--idle-time", "2", "--reserved", "0", "--minimum-awake", "0", "--wakeup-time", "8",
+            ],
+            portsPerHost: 3
+        )
+        defer { lab.tearDown() }
+        let slept = await lab.eventually(timeout: .seconds(30)) { try await Self.sleeping(lab).count == 3 }
+        #expect(slept)
+        let asleep = try await Self.sleeping(lab)
+        // Every BMC goes away.
+        for host in asleep {
+            kill(pid_t(try lab.process("bmc-\(host.dropFirst("host-".count))").pid), SIGKILL)
+        }
+        #expect(try await lab.torpor(["vc", "define", "f"]).status == 0)
+        #expect(
+            try await lab.torpor(["vc", "add", "f", try lab.template(cores: 1), "--name", "f", "--count", "3"]).status
+                == 0
+        )
+        let start = try await lab.torpor(["vc", "start", "f", "--json"])
+        #expect(start.status == 0, "\(start)")
+        let stillAsleep = try await Self.sleeping(lab)
+        #expect(stillAsleep.count == 1, "still asleep: \(stillAsleep)")
+        let manager = lab.log("manager")
+        #expect(manager.contains("wake driver failed") && manager.contains("torpor.driver=IPMI"))
+        for host in asleep.subtracting(stillAsleep) {
+            #expect(Self.nicLog(lab, host: Int(host.dropFirst("host-".count))!).contains("agent started"), "\(host)")
+        }
+
+        // The last sleeping host loses its NIC too: nothing can wake it.
+        let last = try #require(stillAsleep.first)
+        let lastIndex = Int(last.dropFirst("host-".count))!
+        kill(pid_t(try lab.process("nic-\(lastIndex)").pid), SIGKILL)
+        #expect(
+            try await lab.torpor(["vc", "add", "f", try lab.template(cores: 2), "--name", "g", "--count", "1"]).status
+                == 0
+        )
+        let failed = try await lab.torpor(["vc", "start", "f", "--json"])
+        #expect(failed.status == 1, "\(failed)")
+        let task = try #require(try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: Any])
+        let message = task["message"] as? String ?? ""
+        #expect(
+            message.contains("\(last) did not wake") && message.contains("IPMI") && message.contains("Wake-on-LAN"),
+            "\(message)"
+        )
+        #expect(try await lab.hosts()[last]?["state"] as? String == "FAILED")
+    }
+}
+
+extension Set {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
 }

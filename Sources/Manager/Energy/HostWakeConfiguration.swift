@@ -1,4 +1,5 @@
 import ConfigFile
+import Energy
 
 /// How one host is woken: an ordered list of drivers, tried in turn (like DPM's IPMI → iLO → WOL).
 /// From the `hosts:` section of manager.yaml, keyed by host id.

@@ -2,7 +2,8 @@ import Commands
 
 /// `ipmitool -I lanplus -C 3 -H HOST -p PORT -U USER -f PASSWORD_FILE chassis power on`. ipmitool reads the
 /// password from the file itself: it is never on a command line (visible in /proc/*/cmdline), in the
-/// environment, or in a log line. Cipher suite 3 avoids ipmitool's 10 s probe of other suites.
+/// environment, or in a log line. Cipher suite 3 avoids ipmitool's 10 s probe of other suites; a 1 s timeout with
+/// 2 retries makes an unreachable BMC fail in about 6 s instead of 20, so the next driver gets its turn.
 public struct IPMIWakeDriver: WakeDriver {
     public let address: String
     public let user: String
@@ -12,7 +13,8 @@ public struct IPMIWakeDriver: WakeDriver {
 
     var argv: [String] {
         let (host, port) = Self.split(address)
-        return ["ipmitool", "-I", "lanplus", "-C", "3", "-H", host] + (port.map { ["-p", $0] } ?? [])
+        return ["ipmitool", "-I", "lanplus", "-C", "3", "-N", "1", "-R", "2", "-H", host]
+            + (port.map { ["-p", $0] } ?? [])
             + ["-U", user, "-f", passwordFile, "chassis", "power", "on"]
     }
 

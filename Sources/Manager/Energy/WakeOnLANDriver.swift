@@ -1,3 +1,5 @@
+import Energy
+
 /// Our own magic packet, by UDP broadcast.
 public struct WakeOnLANDriver: WakeDriver {
     public let mac: String

@@ -1,3 +1,5 @@
+import Energy
+
 #if canImport(Glibc)
 import Glibc
 #endif

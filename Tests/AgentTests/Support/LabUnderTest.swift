@@ -14,7 +14,11 @@ final class LabUnderTest: @unchecked Sendable {
     let basePort: Int
     /// Every daemon pid seen, including a manager restarted by the test, so teardown leaves nothing behind.
     private(set) var pids: [Int] = []
-    var manager: String { "127.0.0.1:\(basePort)" }
+    /// The manager's address: on the lab's bridge with --wol, else loopback.
+    var manager: String {
+        let host = (labState()?["manager"] as? [String: Any])?["host"] as? String
+        return "\(host ?? "127.0.0.1"):\(basePort)"
+    }
 
     private init(torpor: String, directory: URL, basePort: Int) {
         self.torpor = torpor
@@ -57,7 +61,8 @@ final class LabUnderTest: @unchecked Sendable {
 
     private func recordPids() {
         guard let state = labState() else { return }
-        var processes = ((state["agents"] as? [Any]) ?? []) + ((state["bmcs"] as? [Any]) ?? [])
+        var processes =
+            ((state["agents"] as? [Any]) ?? []) + ((state["bmcs"] as? [Any]) ?? []) + ((state["nics"] as? [Any]) ?? [])
         if let manager = state["manager"] { processes.append(manager) }
         for pid in processes.compactMap({ ($0 as? [String: Any])?["pid"] as? Int }) where !pids.contains(pid) {
             pids.append(pid)
@@ -74,7 +79,7 @@ final class LabUnderTest: @unchecked Sendable {
         let state = try #require(labState())
         let all =
             ((state["agents"] as? [[String: Any]]) ?? []) + ((state["bmcs"] as? [[String: Any]]) ?? [])
-            + [(state["manager"] as? [String: Any]) ?? [:]]
+            + ((state["nics"] as? [[String: Any]]) ?? []) + [(state["manager"] as? [String: Any]) ?? [:]]
         let entry = try #require(all.first { $0["name"] as? String == name }, "no \(name) in lab.json")
         return (
             try #require(entry["pid"] as? Int), try #require(entry["config"] as? String),
@@ -120,10 +125,17 @@ final class LabUnderTest: @unchecked Sendable {
         )
     }
 
+    /// Agent `index`'s address: in its namespace with --wol, else loopback.
+    func agentAddress(_ index: Int) -> String {
+        let agents = (labState()?["agents"] as? [[String: Any]]) ?? []
+        let host = agents.first { $0["name"] as? String == "agent-\(index)" }?["host"] as? String
+        return "\(host ?? "127.0.0.1"):\(basePort + index)"
+    }
+
     /// The VM names an agent's libvirt holds, from `agentctl status --json`.
     func domains(onAgent index: Int) async throws -> [String: String] {
         let output = try await ProcessRunner.run(
-            [try KVMLab.product("agentctl"), "status", "--agent", "127.0.0.1:\(basePort + index)", "--json"]
+            [try KVMLab.product("agentctl"), "status", "--agent", agentAddress(index), "--json"]
         )
         guard output.status == 0 else { throw ProcessRunnerError(description: "\(output)") }
         let status = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
@@ -176,6 +188,25 @@ final class LabUnderTest: @unchecked Sendable {
             else { continue }
             kill(pid, SIGKILL)
         }
+        // A --wol lab's namespaces and bridge.
+        if let network = labState()?["network"] as? [String: Any] {
+            for namespace in (network["namespaces"] as? [String]) ?? [] {
+                Self.ip(["netns", "del", namespace])
+            }
+            if let bridge = network["bridge"] as? String { Self.ip(["link", "del", bridge]) }
+        }
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    private static func ip(_ arguments: [String]) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+            process.waitUntilExit()
+        } catch {}
     }
 }

@@ -20,4 +20,14 @@ public struct MagicPacket: Sendable, Hashable {
     public var bytes: [UInt8] {
         [UInt8](repeating: 0xFF, count: 6) + Array([[UInt8]](repeating: mac, count: 16).joined())
     }
+
+    /// True when `datagram` is this packet: the six 0xFF bytes and sixteen copies of our MAC, anywhere in it
+    /// (senders may prepend headers or append a SecureOn password).
+    public func isContained(in datagram: [UInt8]) -> Bool {
+        let pattern = bytes
+        guard datagram.count >= pattern.count else { return false }
+        return (0...(datagram.count - pattern.count)).contains { start in
+            datagram[start..<(start + pattern.count)].elementsEqual(pattern)
+        }
+    }
 }
