@@ -20,6 +20,9 @@ public enum WireMessage: Hashable, Sendable {
     case clusterRequest(ClusterRequest)
     case clusterReply(ClusterReply)
     case taskStatus(TaskStatus)
+    case energyRequest(EnergyRequest)
+    case energyReply(EnergyReply)
+    case hostPowerRequest(HostPowerRequest)
 
     /// Switches on the case rather than boxing the payload in an existential (an allocation per call for the
     /// larger payloads, paid on every encode).
@@ -43,6 +46,9 @@ public enum WireMessage: Hashable, Sendable {
         case .clusterRequest: .clusterRequest
         case .clusterReply: .clusterReply
         case .taskStatus: .taskStatus
+        case .energyRequest: .energyRequest
+        case .energyReply: .energyReply
+        case .hostPowerRequest: .hostPowerRequest
         }
     }
 
@@ -67,6 +73,9 @@ public enum WireMessage: Hashable, Sendable {
         case .clusterRequest(let payload): Self.encode(payload, &buffer)
         case .clusterReply(let payload): Self.encode(payload, &buffer)
         case .taskStatus(let payload): Self.encode(payload, &buffer)
+        case .energyRequest(let payload): Self.encode(payload, &buffer)
+        case .energyReply(let payload): Self.encode(payload, &buffer)
+        case .hostPowerRequest(let payload): Self.encode(payload, &buffer)
         }
     }
 
@@ -97,6 +106,9 @@ public enum WireMessage: Hashable, Sendable {
         case .clusterRequest: .clusterRequest(try decode(ClusterRequest.self, &payload))
         case .clusterReply: .clusterReply(try decode(ClusterReply.self, &payload))
         case .taskStatus: .taskStatus(try decode(TaskStatus.self, &payload))
+        case .energyRequest: .energyRequest(try decode(EnergyRequest.self, &payload))
+        case .energyReply: .energyReply(try decode(EnergyReply.self, &payload))
+        case .hostPowerRequest: .hostPowerRequest(try decode(HostPowerRequest.self, &payload))
         }
     }
 

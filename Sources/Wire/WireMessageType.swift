@@ -24,6 +24,9 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case clusterRequest = 0x40
     case clusterReply = 0x41
     case taskStatus = 0x42
+    case energyRequest = 0x43
+    case energyReply = 0x44
+    case hostPowerRequest = 0x45
 }
 
 extension WireMessageType: CustomStringConvertible {
@@ -47,6 +50,9 @@ extension WireMessageType: CustomStringConvertible {
         case .clusterRequest: "ClusterRequest"
         case .clusterReply: "ClusterReply"
         case .taskStatus: "TaskStatus"
+        case .energyRequest: "EnergyRequest"
+        case .energyReply: "EnergyReply"
+        case .hostPowerRequest: "HostPowerRequest"
         }
     }
 }

@@ -197,6 +197,9 @@ import Wire
                         outcomes: []
                     )
                 ),
+                .energyRequest(EnergyRequest()),
+                .energyReply(EnergyReply(millisecondsMeasured: 0, hosts: [])),
+                .hostPowerRequest(.wake("h")),
             ]
         #expect(Set(messages.map(\.type)) == Set(WireMessageType.allCases))
     }

@@ -34,6 +34,10 @@ public struct ManagerStatusReply: WirePayload {
         public var capacity: HostCapacity
         /// Host usage from the latest report.
         public var usage: MonitoringReport.HostSample?
+        /// How long the host has been in `state`; nil from a manager that does not send it (extension tag hostPower).
+        public var millisecondsInState: UInt64?
+        /// The latest BMC power reading; nil if there is none.
+        public var watts: Double?
 
         public init(
             hostID: String,
@@ -46,7 +50,9 @@ public struct ManagerStatusReply: WirePayload {
             ringCapacity: UInt16,
             vmCount: UInt16,
             capacity: HostCapacity,
-            usage: MonitoringReport.HostSample?
+            usage: MonitoringReport.HostSample?,
+            millisecondsInState: UInt64? = nil,
+            watts: Double? = nil
         ) {
             self.hostID = hostID
             self.hostname = hostname
@@ -59,7 +65,16 @@ public struct ManagerStatusReply: WirePayload {
             self.vmCount = vmCount
             self.capacity = capacity
             self.usage = usage
+            self.millisecondsInState = millisecondsInState
+            self.watts = watts
         }
+    }
+
+    /// Extension tags of this message (docs/protocol.md).
+    public enum ExtensionTag {
+        /// `hostPower`: one { millisecondsInState, watts } per host, in the order of `hosts`. Sent only when some
+        /// host has a value; an old decoder skips it.
+        public static let hostPower: UInt16 = 0x0001
     }
 
     public init(
@@ -158,5 +173,48 @@ public struct ManagerStatusReply: WirePayload {
             heartbeatTimeoutMilliseconds: timeout,
             hosts: hosts
         )
+    }
+
+    public var extensionFields: [WireExtensionField] {
+        guard hosts.contains(where: { $0.millisecondsInState != nil || $0.watts != nil }) else { return [] }
+        var value = ByteBuffer()
+        value.writeWireArray(hosts) { buffer, host in
+            buffer.writeWireOptional(host.millisecondsInState) { buffer, age in buffer.writeInteger(age) }
+            buffer.writeWireOptional(host.watts) { buffer, watts in buffer.writeWireFloat64(watts) }
+        }
+        return [WireExtensionField(tag: ExtensionTag.hostPower, value: value)]
+    }
+
+    public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
+        guard field.tag == ExtensionTag.hostPower else { return }
+        var value = field.value
+        // Two presence bytes per host at least.
+        let power = try value.readWireArray(minimumElementSize: 2, Self.messageType, "hostPower") {
+            (buffer) throws(WireError) -> (millisecondsInState: UInt64?, watts: Double?) in
+            let inState = try buffer.readWireOptional(Self.messageType, "hostPower.millisecondsInState") {
+                (buffer) throws(WireError) -> UInt64 in
+                try buffer.readWireInteger(as: UInt64.self, Self.messageType, "hostPower.millisecondsInState")
+            }
+            let watts = try buffer.readWireOptional(Self.messageType, "hostPower.watts") {
+                (buffer) throws(WireError) -> Double in
+                try buffer.readWireFloat64(Self.messageType, "hostPower.watts")
+            }
+            return (inState, watts)
+        }
+        // Matched to hosts by position, so a list of another length cannot be applied.
+        guard power.count == hosts.count else {
+            throw .invalidValue(message: Self.messageType, field: "hostPower.count", value: UInt64(power.count))
+        }
+        guard value.readableBytes == 0 else {
+            throw .invalidValue(
+                message: Self.messageType,
+                field: "hostPower.length",
+                value: UInt64(field.value.readableBytes)
+            )
+        }
+        for (index, entry) in power.enumerated() {
+            hosts[index].millisecondsInState = entry.millisecondsInState
+            hosts[index].watts = entry.watts
+        }
     }
 }

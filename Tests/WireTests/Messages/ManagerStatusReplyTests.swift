@@ -8,7 +8,9 @@ import Wire
         state: ManagerStatusReply.HostState = .active,
         connected: Bool = true,
         sinceReport: UInt64? = 1_250,
-        usage: MonitoringReport.HostSample? = Samples.host
+        usage: MonitoringReport.HostSample? = Samples.host,
+        inState: UInt64? = nil,
+        watts: Double? = nil
     ) -> ManagerStatusReply.Host {
         ManagerStatusReply.Host(
             hostID: id,
@@ -21,7 +23,9 @@ import Wire
             ringCapacity: 30,
             vmCount: 2,
             capacity: Samples.capacity,
-            usage: usage
+            usage: usage,
+            millisecondsInState: inState,
+            watts: watts
         )
     }
 
@@ -136,6 +140,146 @@ import Wire
             #expect(throws: WireError.self, "prefix of \(length) bytes") {
                 try decodePayload(.managerStatusReply, payload.prefix(length))
             }
+        }
+    }
+
+    // Extension tag 0x0001, hostPower: millisecondsInState and watts per host.
+
+    /// The one-host minimal payload with `area` (hex) as its extension area.
+    static func minimalHostPayload(extensionArea area: String) -> ByteBuffer {
+        let payload = minimalHostPayload(hostCount: 1, hostsPresent: 1)
+        var bytes = payload.prefix(payload.readableBytes - 2)
+        bytes.writeImmutableBuffer(hexBytes(area))
+        return bytes
+    }
+
+    @Test func hostPowerRoundTrips() throws {
+        let hosts = [
+            Self.host("a", inState: 133_000, watts: 118.5),
+            Self.host("b", state: .sleeping),
+            Self.host("c", state: .sleeping, inState: 0, watts: nil),
+            Self.host("d", inState: nil, watts: -0.0),
+            Self.host("e", inState: .max, watts: .infinity),
+        ]
+        try expectRoundTrip(.managerStatusReply(Self.reply(hosts: hosts)), requestID: 9, flags: .response)
+    }
+
+    @Test func hostPowerTravelsInTheExtensionAreaUnderTagOne() {
+        let plain = [Self.host("a"), Self.host("b")]
+        var powered = plain
+        powered[0].millisecondsInState = 1_000
+        powered[0].watts = 96
+        let old = hex(payloadBytes(.managerStatusReply(Self.reply(hosts: plain))))
+        #expect(old.hasSuffix("0000"))
+        // The fixed fields are the version-1 bytes; only the extension area differs.
+        let area: [String] = [
+            "0001", "0001", "00000016",  // one field, tag hostPower, 22 bytes
+            "0002",  // two hosts
+            "01", "00000000000003e8", "01", "4058000000000000",  // a: 1000 ms, 96.0 W
+            "00", "00",  // b: neither
+        ]
+        let expected = String(old.dropLast(4)) + area.joined()
+        #expect(hex(payloadBytes(.managerStatusReply(Self.reply(hosts: powered)))) == expected)
+    }
+
+    @Test func hostPowerIsSentOnlyWhenSomeHostHasAValue() {
+        let payload = payloadBytes(.managerStatusReply(Self.reply(hosts: [Self.host("a"), Self.host("b")])))
+        #expect(hex(payload).hasSuffix("0000"))
+        #expect(hex(payloadBytes(.managerStatusReply(Self.reply(hosts: [])))).hasSuffix("0000"))
+    }
+
+    @Test func anOldDecoderSkipsHostPower() throws {
+        let powered = Self.reply(hosts: [Self.host("a", inState: 5_000, watts: 210.25), Self.host("b")])
+        var payload = payloadBytes(.managerStatusReply(powered))
+        // What a decoder from before the tag does: the fixed fields, then every extension field skipped.
+        let fixed = try ManagerStatusReply.decode(from: &payload)
+        #expect(try payload.readWireExtensionArea(.managerStatusReply).map(\.tag) == [0x0001])
+        #expect(payload.readableBytes == 0)
+        #expect(fixed == Self.reply(hosts: [Self.host("a"), Self.host("b")]))
+    }
+
+    @Test func aReplyWithoutTheTagDecodesWithoutHostPower() throws {
+        let decoded = try decodePayload(.managerStatusReply, Self.minimalHostPayload(hostCount: 1, hostsPresent: 1))
+        guard case .managerStatusReply(let reply) = decoded else {
+            Issue.record("decoded \(decoded.type)")
+            return
+        }
+        #expect(reply.hosts.first?.millisecondsInState == nil)
+        #expect(reply.hosts.first?.watts == nil)
+    }
+
+    @Test func unknownTagsBesideHostPowerAreSkipped() throws {
+        let payload = Self.minimalHostPayload(
+            extensionArea: "0002" + "7f01 00000002 abcd" + "0001 0000000c 0001 01 0000000000000007 00"
+        )
+        let decoded = try decodePayload(.managerStatusReply, payload)
+        guard case .managerStatusReply(let reply) = decoded else {
+            Issue.record("decoded \(decoded.type)")
+            return
+        }
+        #expect(reply.hosts.first?.millisecondsInState == 7)
+        #expect(reply.hosts.first?.watts == nil)
+    }
+
+    @Test(arguments: [UInt16(0), 2])
+    func aHostPowerListOfAnotherLengthIsRejected(count: UInt16) {
+        let entries = String(repeating: "00 00 ", count: Int(count))
+        let length = String(format: "%08x", 2 + 2 * Int(count))
+        let payload = Self.minimalHostPayload(
+            extensionArea: "0001 0001 \(length) " + String(format: "%04x", count) + " " + entries
+        )
+        #expect(
+            throws: WireError.invalidValue(message: .managerStatusReply, field: "hostPower.count", value: UInt64(count))
+        ) {
+            try decodePayload(.managerStatusReply, payload)
+        }
+    }
+
+    @Test func malformedHostPowerValuesAreRejected() {
+        // Watts promised but missing.
+        #expect(throws: WireError.truncated(message: .managerStatusReply, field: "hostPower.watts")) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0001 00000004 0001 00 01")
+            )
+        }
+        // A presence byte that is not a bool.
+        #expect(
+            throws: WireError.invalidValue(
+                message: .managerStatusReply,
+                field: "hostPower.millisecondsInState",
+                value: 2
+            )
+        ) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0001 00000004 0001 02 00")
+            )
+        }
+        // Bytes after the list.
+        #expect(throws: WireError.invalidValue(message: .managerStatusReply, field: "hostPower.length", value: 5)) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0001 00000005 0001 00 00 ee")
+            )
+        }
+        // A count the value cannot hold.
+        #expect(
+            throws: WireError.absurdCount(
+                message: .managerStatusReply,
+                field: "hostPower",
+                count: 0x100,
+                remainingBytes: 2
+            )
+        ) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0001 00000004 0100 00 00")
+            )
+        }
+        // Missing the list count itself.
+        #expect(throws: WireError.truncated(message: .managerStatusReply, field: "hostPower")) {
+            try decodePayload(.managerStatusReply, Self.minimalHostPayload(extensionArea: "0001 0001 00000000"))
         }
     }
 }
