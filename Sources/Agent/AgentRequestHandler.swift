@@ -52,8 +52,8 @@ public struct AgentRequestHandler: Sendable {
             return .commandResult(await executor.execute(command))
         case .heartbeat, .welcome, .commandResult:
             return nil
-        case .hello, .error, .monitoringReport, .inventory, .statusReply, .samplesReply, .managerStatusRequest,
-            .managerStatusReply, .clusterRequest, .clusterReply, .taskStatus:
+        default:
+            // Manager-bound and CLI messages (PowerNotice, ClusterRequest, …): also those added after this agent.
             logger.notice("ignored unexpected message", metadata: ["torpor.message": "\(message.type)"])
             return .commandResult(
                 CommandResult(code: .unsupported, message: "an agent does not accept \(message.type)")

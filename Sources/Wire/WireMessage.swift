@@ -9,6 +9,7 @@ public enum WireMessage: Hashable, Sendable {
     case monitoringReport(MonitoringReport)
     case inventory(Inventory)
     case commandResult(CommandResult)
+    case powerNotice(PowerNotice)
     case vmCommand(VMCommand)
     case powerCommand(PowerCommand)
     case statusRequest(StatusRequest)
@@ -35,6 +36,7 @@ public enum WireMessage: Hashable, Sendable {
         case .monitoringReport: .monitoringReport
         case .inventory: .inventory
         case .commandResult: .commandResult
+        case .powerNotice: .powerNotice
         case .vmCommand: .vmCommand
         case .powerCommand: .powerCommand
         case .statusRequest: .statusRequest
@@ -62,6 +64,7 @@ public enum WireMessage: Hashable, Sendable {
         case .monitoringReport(let payload): Self.encode(payload, &buffer)
         case .inventory(let payload): Self.encode(payload, &buffer)
         case .commandResult(let payload): Self.encode(payload, &buffer)
+        case .powerNotice(let payload): Self.encode(payload, &buffer)
         case .vmCommand(let payload): Self.encode(payload, &buffer)
         case .powerCommand(let payload): Self.encode(payload, &buffer)
         case .statusRequest(let payload): Self.encode(payload, &buffer)
@@ -95,6 +98,7 @@ public enum WireMessage: Hashable, Sendable {
         case .monitoringReport: .monitoringReport(try decode(MonitoringReport.self, &payload))
         case .inventory: .inventory(try decode(Inventory.self, &payload))
         case .commandResult: .commandResult(try decode(CommandResult.self, &payload))
+        case .powerNotice: .powerNotice(try decode(PowerNotice.self, &payload))
         case .vmCommand: .vmCommand(try decode(VMCommand.self, &payload))
         case .powerCommand: .powerCommand(try decode(PowerCommand.self, &payload))
         case .statusRequest: .statusRequest(try decode(StatusRequest.self, &payload))

@@ -10,6 +10,7 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case monitoringReport = 0x10
     case inventory = 0x11
     case commandResult = 0x12
+    case powerNotice = 0x13
 
     case vmCommand = 0x20
     case powerCommand = 0x21
@@ -39,6 +40,7 @@ extension WireMessageType: CustomStringConvertible {
         case .monitoringReport: "MonitoringReport"
         case .inventory: "Inventory"
         case .commandResult: "CommandResult"
+        case .powerNotice: "PowerNotice"
         case .vmCommand: "VMCommand"
         case .powerCommand: "PowerCommand"
         case .statusRequest: "StatusRequest"

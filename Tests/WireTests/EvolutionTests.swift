@@ -86,7 +86,7 @@ import Wire
             let range: ClosedRange<UInt8> =
                 switch type {
                 case .hello, .welcome, .heartbeat, .error: 0x01...0x0F
-                case .monitoringReport, .inventory, .commandResult: 0x10...0x1F
+                case .monitoringReport, .inventory, .commandResult, .powerNotice: 0x10...0x1F
                 case .vmCommand, .powerCommand: 0x20...0x2F
                 case .statusRequest, .statusReply, .samplesRequest, .samplesReply, .managerStatusRequest,
                     .managerStatusReply:

@@ -171,6 +171,7 @@ import Wire
         let messages: [WireMessage] =
             GoldenFixtureTests.golden.map(\.1.message) + [
                 .statusRequest(StatusRequest()),
+                .powerNotice(.goingDown(.suspendToRam, reason: "agentctl")),
                 .samplesRequest(SamplesRequest(vmName: "a")),
                 .samplesReply(SamplesReply(vmName: "a", uuid: .zero, capacity: 0, samples: [])),
                 .managerStatusRequest(ManagerStatusRequest()),

@@ -27,6 +27,50 @@ import Wire
         }
     }
 
+    @Test(arguments: PowerCommand.Action.allCases)
+    func forceRoundTrips(action: PowerCommand.Action) throws {
+        try expectRoundTrip(.powerCommand(PowerCommand(action: action, timeoutSeconds: 30, force: true)))
+        #expect(!PowerCommand(action: action).force)
+    }
+
+    @Test func forceTravelsInTheExtensionAreaUnderTagOne() {
+        let forced = PowerCommand(action: .suspendToRam, timeoutSeconds: 10, force: true)
+        #expect(
+            hex(payloadBytes(.powerCommand(forced)))
+                == "01" + "0000000a" + "0001" + "0001" + "00000001" + "01"
+        )
+        // Without force the payload is the version-1 layout byte for byte.
+        #expect(hex(payloadBytes(.powerCommand(PowerCommand(action: .suspendToRam)))) == "01" + "0000000a" + "0000")
+    }
+
+    @Test func theOldLayoutDecodesAsNotForced() throws {
+        let payload = try Fixture.bytes("power-command-suspend").dropping(13)
+        #expect(try decodePayload(.powerCommand, payload) == .powerCommand(PowerCommand(action: .suspendToRam)))
+        // An explicit false is accepted too.
+        let explicit = hexBytes("01 0000000a 0001 0001 00000001 00")
+        #expect(try decodePayload(.powerCommand, explicit) == .powerCommand(PowerCommand(action: .suspendToRam)))
+    }
+
+    @Test func aMalformedForceValueIsRejected() {
+        #expect(throws: WireError.invalidValue(message: .powerCommand, field: "force", value: 2)) {
+            try decodePayload(.powerCommand, hexBytes("01 0000000a 0001 0001 00000001 02"))
+        }
+        #expect(throws: WireError.truncated(message: .powerCommand, field: "force")) {
+            try decodePayload(.powerCommand, hexBytes("01 0000000a 0001 0001 00000000"))
+        }
+        #expect(throws: WireError.invalidValue(message: .powerCommand, field: "force.length", value: 2)) {
+            try decodePayload(.powerCommand, hexBytes("01 0000000a 0001 0001 00000002 0101"))
+        }
+    }
+
+    @Test func unknownTagsBesideForceAreSkipped() throws {
+        let payload = hexBytes("04 0000001e 0002 7f01 00000002 abcd 0001 00000001 01")
+        #expect(
+            try decodePayload(.powerCommand, payload)
+                == .powerCommand(PowerCommand(action: .shutdown, timeoutSeconds: 30, force: true))
+        )
+    }
+
     @Test func truncatedTimeoutIsRejected() throws {
         let payload = try Fixture.bytes("power-command-suspend").dropping(13)
         #expect(throws: WireError.truncated(message: .powerCommand, field: "timeoutSeconds")) {
