@@ -46,6 +46,8 @@ public struct AgentDaemon: Service {
     }
 
     public func run() async throws {
+        // First, so that the sleep hook's signals never meet their default action (terminate).
+        let resumeSignals = ResumeSignal.stream()
         let notifier = SystemdNotifier()
         let connection: LibvirtConnection
         do {
@@ -63,7 +65,13 @@ public struct AgentDaemon: Service {
         )
         // The first round reports the VMs already running (e.g. after a restart) before anyone asks.
         await monitor.sampleOnce()
-        let executor = CommandExecutor(connection: connection, power: configuration.power, logger: logger)
+        let linkControl = ManagerLinkControl(logger: logger)
+        let executor = CommandExecutor(
+            connection: connection,
+            power: configuration.power,
+            link: linkControl,
+            logger: logger
+        )
         let handler = AgentRequestHandler(
             monitor: monitor,
             executor: executor,
@@ -113,7 +121,16 @@ public struct AgentDaemon: Service {
         )
         try await withGracefulShutdownHandler {
             try await cancelWhenGracefulShutdown {
-                try await self.serve(server, connection, monitor, handler, linkStatus, description)
+                try await self.serve(
+                    server,
+                    connection,
+                    monitor,
+                    handler,
+                    linkStatus,
+                    linkControl,
+                    resumeSignals,
+                    description
+                )
             }
         } onGracefulShutdown: {
             logger.info("agent stopping; VMs are left running")
@@ -137,11 +154,14 @@ public struct AgentDaemon: Service {
         _ monitor: AgentMonitor,
         _ handler: AgentRequestHandler,
         _ linkStatus: ManagerLinkStatus,
+        _ linkControl: ManagerLinkControl,
+        _ resumeSignals: AsyncStream<ResumeSignal>,
         _ description: AgentDescription
     ) async throws {
         let notifier = SystemdNotifier()
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run() }
+            group.addTask { await self.follow(resumeSignals, linkControl) }
             group.addTask { await monitor.runSampling() }
             group.addTask { await monitor.followLifecycleEvents(of: connection) }
             if case .some(.some) = try? notifier.watchdogInterval {
@@ -157,9 +177,28 @@ public struct AgentDaemon: Service {
                         handler: handler,
                         status: linkStatus,
                         defaultHeartbeat: configuration.heartbeatInterval,
+                        control: linkControl,
                         logger: logger
                     ).run()
                 }
+            }
+        }
+    }
+
+    /// The sleep hook's signals: SIGUSR1 (resumed) reconnects to the manager at once; SIGUSR2 (the system is about
+    /// to sleep on its own) tells the manager first.
+    private func follow(_ signals: AsyncStream<ResumeSignal>, _ link: ManagerLinkControl) async {
+        for await signal in signals {
+            switch signal {
+            case .resumed:
+                logger.notice("resumed: reconnecting to the manager", metadata: ["torpor.signal": "\(signal)"])
+                link.reconnectNow(resumed: true)
+            case .systemSleeping:
+                logger.notice(
+                    "system going to sleep",
+                    metadata: ["torpor.signal": "\(signal)", "torpor.action": "\(PowerCommand.Action.suspendToRam)"]
+                )
+                await link.send(.goingDown(.suspendToRam, reason: "system sleep"))
             }
         }
     }

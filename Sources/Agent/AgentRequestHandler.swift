@@ -22,7 +22,7 @@ public struct AgentRequestHandler: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             for try await envelope in connection.inbound where !envelope.isResponse {
                 group.addTask {
-                    guard let reply = await self.answer(envelope.message) else { return }
+                    guard let reply = await self.answer(envelope.message, from: connection.peer) else { return }
                     if envelope.requestID != 0 {
                         try await connection.reply(to: envelope.requestID, with: reply)
                     }
@@ -31,8 +31,8 @@ public struct AgentRequestHandler: Sendable {
         }
     }
 
-    /// The reply to one message; nil for pushes that need none.
-    public func answer(_ message: WireMessage) async -> WireMessage? {
+    /// The reply to one message; nil for pushes that need none. `peer` (who sent it) names a power action's origin.
+    public func answer(_ message: WireMessage, from peer: WirePeer? = nil) async -> WireMessage? {
         switch message {
         case .statusRequest:
             return .statusReply(await monitor.status(agentVersion: agentVersion))
@@ -49,7 +49,7 @@ public struct AgentRequestHandler: Sendable {
             await monitor.sampleOnce()
             return .commandResult(result)
         case .powerCommand(let command):
-            return .commandResult(await executor.execute(command))
+            return .commandResult(await executor.execute(command, reason: Self.origin(of: peer)))
         case .heartbeat, .welcome, .commandResult:
             return nil
         default:
@@ -58,6 +58,16 @@ public struct AgentRequestHandler: Sendable {
             return .commandResult(
                 CommandResult(code: .unsupported, message: "an agent does not accept \(message.type)")
             )
+        }
+    }
+
+    /// Who ordered a power action, as the PowerNotice's reason: "manager order", or the control peer's name
+    /// ("agentctl").
+    static func origin(of peer: WirePeer?) -> String {
+        guard let peer else { return "manager order" }
+        switch peer.role {
+        case .manager: return "manager order"
+        case .control, .agent: return peer.nodeName.isEmpty ? "\(peer.role) peer" : peer.nodeName
         }
     }
 }

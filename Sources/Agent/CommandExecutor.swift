@@ -4,15 +4,23 @@ import Logging
 import Wire
 
 /// Carries out VM and power commands and turns every outcome into a CommandResult. VM commands go through
-/// libvirt; power commands run the configured program (never a shell).
+/// libvirt; power commands run the configured program (never a shell), after telling the manager.
 public struct CommandExecutor: Sendable {
     public let connection: LibvirtConnection
     public let power: AgentConfiguration.PowerCommands
+    /// Where PowerNotices go; nil sends none.
+    public let link: ManagerLinkControl?
     public let logger: Logger
 
-    public init(connection: LibvirtConnection, power: AgentConfiguration.PowerCommands, logger: Logger) {
+    public init(
+        connection: LibvirtConnection,
+        power: AgentConfiguration.PowerCommands,
+        link: ManagerLinkControl? = nil,
+        logger: Logger
+    ) {
         self.connection = connection
         self.power = power
+        self.link = link
         self.logger = logger
     }
 
@@ -75,40 +83,90 @@ public struct CommandExecutor: Sendable {
         }
     }
 
-    public func execute(_ command: PowerCommand) async -> CommandResult {
+    /// Runs the configured command for `command.action`, unless VMs run and it is not forced. `reason` says who
+    /// ordered it, for the manager's PowerNotice and the log.
+    public func execute(_ command: PowerCommand, reason: String = "manager order") async -> CommandResult {
         let argv = power.command(for: command.action)
         let timeout = min(power.timeout, .seconds(Int64(max(command.timeoutSeconds, 1))))
-        logger.notice("power action", metadata: ["torpor.action": "\(command.action)", "torpor.command": "\(argv)"])
+        var metadata: Logger.Metadata = [
+            "torpor.action": "\(command.action)", "torpor.command": "\(argv)", "torpor.reason": "\(reason)",
+            "torpor.force": "\(command.force)",
+        ]
+        if !command.force {
+            do {
+                let running = try await activeDomains()
+                if !running.isEmpty {
+                    metadata["torpor.vms"] = "\(running.joined(separator: ","))"
+                    logger.warning("power action refused: VMs are running", metadata: metadata)
+                    return CommandResult(
+                        code: .conflict,
+                        message: "\(command.action) refused: VMs running on this host: "
+                            + "\(running.joined(separator: ", ")) (force to go down anyway)"
+                    )
+                }
+            } catch {
+                // Not knowing is no licence to take VMs down.
+                logger.warning("power action refused: cannot list VMs", metadata: metadata)
+                return CommandResult(
+                    code: Self.code(for: error),
+                    message: "\(command.action) refused: cannot tell whether VMs run: \(error)"
+                )
+            }
+        }
+        logger.notice("power action", metadata: metadata)
+        // Bounded: a dead manager link never delays going down.
+        await link?.send(.goingDown(command.action, reason: reason))
+        let result = await run(argv, for: command.action, timeout: timeout)
+        if !result.isOK {
+            logger.error(
+                "power action failed; the host stays up",
+                metadata: metadata.merging(["torpor.error": "\(result.message)"]) { $1 }
+            )
+            await link?.send(.resumed(reason: "power action failed: \(result.message)"))
+        }
+        return result
+    }
+
+    /// Names of the domains libvirt reports active (running, paused, …).
+    func activeDomains() async throws(LibvirtError) -> [String] {
+        var names: [String] = []
+        for domain in try await connection.allDomains() {
+            if try await domain.isActive() { names.append(domain.name) }
+        }
+        return names.sorted()
+    }
+
+    private func run(_ argv: [String], for action: PowerCommand.Action, timeout: Duration) async -> CommandResult {
         do {
             let outcome = try await CommandRunner.run(argv, timeout: timeout)
             switch outcome.termination {
             case .exited(0):
                 return CommandResult(
                     code: .ok,
-                    message: "\(command.action): \(argv.joined(separator: " ")) exited 0",
+                    message: "\(action): \(argv.joined(separator: " ")) exited 0",
                     detail: outcome.standardError
                 )
             case .exited(let status):
                 return CommandResult(
                     code: .commandFailed,
-                    message: "\(command.action): \(argv[0]) exited with status \(status)",
+                    message: "\(action): \(argv[0]) exited with status \(status)",
                     detail: outcome.standardError
                 )
             case .signalled(let signal):
                 return CommandResult(
                     code: .commandFailed,
-                    message: "\(command.action): \(argv[0]) killed by signal \(signal)",
+                    message: "\(action): \(argv[0]) killed by signal \(signal)",
                     detail: outcome.standardError
                 )
             case .timedOut:
                 return CommandResult(
                     code: .timedOut,
-                    message: "\(command.action): \(argv[0]) did not finish within \(timeout)",
+                    message: "\(action): \(argv[0]) did not finish within \(timeout)",
                     detail: outcome.standardError
                 )
             }
         } catch {
-            return CommandResult(code: .commandFailed, message: "\(command.action): \(error)")
+            return CommandResult(code: .commandFailed, message: "\(action): \(error)")
         }
     }
 }

@@ -94,9 +94,10 @@ import Wire
         let (power, record) = try Self.recordingPower()
         let connection = try await LibvirtConnection.open("test:///default")
         let executor = CommandExecutor(connection: connection, power: power, logger: .init(label: "test"))
-        let ok = await executor.execute(PowerCommand(action: .suspendToRam, timeoutSeconds: 5))
+        // Forced: test:///default always runs the domain `test`, which would make the agent refuse.
+        let ok = await executor.execute(PowerCommand(action: .suspendToRam, timeoutSeconds: 5, force: true))
         #expect(ok.isOK, "\(ok)")
-        let failed = await executor.execute(PowerCommand(action: .suspendToDisk, timeoutSeconds: 5))
+        let failed = await executor.execute(PowerCommand(action: .suspendToDisk, timeoutSeconds: 5, force: true))
         #expect(failed.code == .commandFailed)
         #expect(failed.message.contains("exited with status 2"))
         #expect(failed.detail == "no sleep for you\n")
