@@ -51,9 +51,28 @@ struct AgentSession {
                 await registry.heartbeat(from: hostID, at: .now)
                 await registry.record(report, from: hostID, at: .now)
                 logger.debug("report", metadata: ["torpor.vms": "\(report.vms.count)"])
+            case .powerNotice(let notice):
+                await receive(notice, from: hostID, logger: logger)
             default:
                 logger.notice("unexpected message from agent", metadata: ["torpor.message": "\(envelope.message.type)"])
             }
+        }
+    }
+
+    private func receive(_ notice: PowerNotice, from hostID: String, logger: Logger) async {
+        var metadata: Logger.Metadata = ["torpor.phase": "\(notice.phase)", "torpor.reason": "\(notice.reason)"]
+        if let action = notice.action { metadata["torpor.action"] = "\(action)" }
+        switch notice.phase {
+        case .goingDown:
+            // Marked before the observer runs: the expiry loop may look at any moment.
+            await registry.goingDown(hostID, at: .now)
+            logger.notice("host going down", metadata: metadata)
+            if let action = notice.action {
+                await observer?.hostGoingDown(hostID, action: action, reason: notice.reason)
+            }
+        case .resumed:
+            await registry.resumed(hostID, at: .now)
+            logger.notice("host resumed", metadata: metadata)
         }
     }
 }

@@ -33,6 +33,9 @@ public protocol GroupManagerObserver: Sendable {
     func inventoryReceived(_ inventory: Inventory, from hostID: String) async
     /// Hosts just marked FAILED by the heartbeat timeout, with the VMs they last reported.
     func hostsFailed(_ hosts: [HostRecord]) async
+    /// An agent said its host is about to go down (PowerNotice), whoever ordered it; the registry already marked
+    /// it SLEEPING, so its silence is not a failure.
+    func hostGoingDown(_ hostID: String, action: PowerCommand.Action, reason: String) async
 }
 
 /// The group manager role: the hosts that joined, their monitoring (the registry), and their command channel.

@@ -6,7 +6,7 @@ public struct HostRecord: Sendable {
     public enum State: String, Sendable, Hashable, CaseIterable {
         /// Joined and heartbeating.
         case active = "ACTIVE"
-        /// Put to sleep by the energy saver.
+        /// Put to sleep by the energy saver, or announced going down by its agent (PowerNotice).
         case sleeping = "SLEEPING"
         /// A wake was sent; waiting for the agent to rejoin.
         case waking = "WAKING"

@@ -83,6 +83,23 @@ public actor HostRegistry {
         hosts[hostID]?.stateSince = now
     }
 
+    /// The agent announced that its host goes down: SLEEPING at once, so the expiry never turns its silence into
+    /// FAILED. A rejoin makes it ACTIVE again.
+    public func goingDown(_ hostID: String, at now: ContinuousClock.Instant) {
+        guard let host = hosts[hostID], host.state != .sleeping else { return }
+        hosts[hostID]?.state = .sleeping
+        hosts[hostID]?.stateSince = now
+    }
+
+    /// The agent announced that its host is up after all (a power action failed): a host it had marked SLEEPING
+    /// is ACTIVE again. Any other state is left alone (a wake in progress ends with the rejoin).
+    public func resumed(_ hostID: String, at now: ContinuousClock.Instant) {
+        guard hosts[hostID]?.state == .sleeping else { return }
+        hosts[hostID]?.state = .active
+        hosts[hostID]?.stateSince = now
+        hosts[hostID]?.lastHeartbeat = now
+    }
+
     public func record(_ inventory: Inventory, from hostID: String) {
         hosts[hostID]?.inventory = inventory
         hosts[hostID]?.inventorySinceJoin = true

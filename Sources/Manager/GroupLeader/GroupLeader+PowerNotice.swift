@@ -1,0 +1,30 @@
+import Logging
+import Wire
+
+/// A host's agent announced that the host goes down (PowerNotice), whoever ordered it: the energy saver, an operator
+/// with `agentctl power`, or the system's own sleep. The leader then tracks it as asleep since now, so plans wake it
+/// through its drivers instead of counting on its capacity, and the energy policy counts it as asleep.
+extension GroupLeader {
+    public func hostGoingDown(_ hostID: String, action: PowerCommand.Action, reason: String) async {
+        let now = ContinuousClock.now
+        let tracked = power[hostID]
+        var metadata: Logger.Metadata = [
+            "torpor.host": "\(hostID)", "torpor.action": "\(action)", "torpor.reason": "\(reason)",
+        ]
+        switch tracked?.state {
+        case .sleeping?:
+            // The energy saver's own order: recorded when it decided, keep that time.
+            logger.info("host going down as ordered", metadata: metadata)
+            return
+        case .waking?:
+            // The wake in progress waits for the host to be down before it powers it on, and owns the state.
+            logger.notice("host going down while being woken", metadata: metadata)
+            return
+        default:
+            break
+        }
+        power[hostID] = HostPower(state: .sleeping, since: now, wokeAt: tracked?.wokeAt, sleptAt: now)
+        metadata["torpor.previous_state"] = "\(tracked.map { "\($0.state)" } ?? "active")"
+        logger.notice("host went to sleep on its own; tracked as asleep", metadata: metadata)
+    }
+}
