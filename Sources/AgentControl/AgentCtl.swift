@@ -9,6 +9,8 @@ public struct AgentCtl: AsyncParsableCommand {
             Every command takes --agent HOST:PORT (default 127.0.0.1:7701) and --json.
             `agentctl manager [--manager HOST:PORT]` (default 127.0.0.1:7700) asks the manager instead: its hosts, \
             whether they are connected, their last heartbeat and report, and how full their report rings are.
+            `agentctl power suspend|hibernate|hybrid|shutdown [--force]` orders the agent's host down; the agent \
+            refuses while VMs run unless --force.
 
             Exit codes:
               0   success
@@ -18,7 +20,7 @@ public struct AgentCtl: AsyncParsableCommand {
               75  the agent (or manager) did not answer in time
             """,
         version: "0.1.0",
-        subcommands: [Status.self, Samples.self, Ping.self, VM.self, ManagerStatus.self]
+        subcommands: [Status.self, Samples.self, Ping.self, VM.self, Power.self, ManagerStatus.self]
     )
 
     // Declared here too so `agentctl --agent HOST:PORT status` works as well as `agentctl status --agent …`.
