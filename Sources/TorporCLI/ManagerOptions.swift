@@ -5,13 +5,16 @@ import Transport
 /// Options every command that talks to the manager shares.
 struct ManagerOptions: ParsableArguments {
     @Option(name: .long, help: "The manager's HOST:PORT (default: $TORPOR_MANAGER, else 127.0.0.1:7700).")
-    var manager = ProcessInfo.processInfo.environment["TORPOR_MANAGER"] ?? "127.0.0.1:7700"
+    var manager = ManagerOptions.defaultManager
 
     @Flag(name: .long, help: "Print JSON (sorted keys) instead of text.")
     var json = false
 
     @Option(name: .long, help: "Seconds to wait for the manager to connect and answer.")
     var timeout: Double = 10
+
+    /// Shared with options that differ only in their defaults (HostPowerOptions).
+    static var defaultManager: String { ProcessInfo.processInfo.environment["TORPOR_MANAGER"] ?? "127.0.0.1:7700" }
 
     func validate() throws {
         guard HostPort(manager) != nil else {

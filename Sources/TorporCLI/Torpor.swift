@@ -14,11 +14,12 @@ public struct Torpor: AsyncParsableCommand {
               1   the command failed (a daemon answered with a failure, a lab process died)
               64  usage error (bad flags or arguments)
               69  the manager is unreachable
-              75  the manager did not answer (or the lab did not come up) in time
+              75  the manager did not answer (or a host did not wake, or the lab did not come up) in time
             """,
         version: "0.1.0",
         subcommands: [
-            VirtualCluster.self, VirtualMachine.self, TaskCommand.self, Hosts.self, Tree.self, Dump.self, Lab.self,
+            VirtualCluster.self, VirtualMachine.self, TaskCommand.self, Hosts.self, HostCommand.self,
+            EnergyCommand.self, Tree.self, Dump.self, Lab.self,
         ]
     )
 
