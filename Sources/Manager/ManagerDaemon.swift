@@ -62,9 +62,11 @@ public struct ManagerDaemon: Service {
             logHeartbeats: configuration.logHeartbeats,
             logger: logger
         )
+        let powerMonitor = PowerMonitor(configuration: configuration, logger: logger)
         let control = ControlSession(
             registry: registry,
             leader: leader,
+            powerMonitor: powerMonitor,
             managerID: configuration.managerID,
             softwareVersion: Self.version,
             heartbeatTimeout: configuration.heartbeatTimeout,
@@ -126,6 +128,14 @@ public struct ManagerDaemon: Service {
                             while (try? await Task.sleep(for: configuration.energy.evaluationInterval)) != nil {
                                 await leader.evaluateEnergy()
                             }
+                        }
+                    }
+                    if powerMonitor.hasSources {
+                        group.addTask {
+                            repeat {
+                                let up = await registry.statusHosts(at: .now).filter(\.connected).map(\.hostID)
+                                await powerMonitor.sample(awake: Set(up))
+                            } while (try? await Task.sleep(for: configuration.energy.powerReadingInterval)) != nil
                         }
                     }
                     group.addTask {

@@ -7,7 +7,7 @@ import Foundation
 struct Lab: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a local lab: one torpor-manager and N torpor-agents on loopback.",
-        subcommands: [LabUp.self, LabStatus.self, LabDown.self, LabNIC.self]
+        subcommands: [LabUp.self, LabStatus.self, LabDown.self, LabNIC.self, LabPowerModel.self]
     )
 }
 

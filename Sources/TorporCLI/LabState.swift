@@ -44,6 +44,8 @@ struct LabState: Codable {
     /// The Wake-on-LAN "NICs" of a `--wol` lab (`torpor lab nic`, one per host namespace); nil otherwise. They start
     /// their hosts' agents too.
     var nics: [Process]?
+    /// `torpor lab power-model`, which feeds a `--bmc` lab's power sensors from the hosts' load; nil otherwise.
+    var powerModel: Process?
     /// The bridge and namespaces of a `--wol` lab, recorded before they are created so `lab down` removes them.
     var network: LabNetwork?
 
@@ -51,8 +53,9 @@ struct LabState: Codable {
     var powerControllers: [Process] { (bmcs ?? []) + (nics ?? []) }
 
     var processes: [Process] {
-        guard bmcs != nil || nics != nil else { return [manager] + agents }
-        return [manager] + powerControllers + agents.map(LabProcesses.located)
+        let helpers = powerModel.map { [$0] } ?? []
+        guard bmcs != nil || nics != nil else { return [manager] + helpers + agents }
+        return [manager] + helpers + powerControllers + agents.map(LabProcesses.located)
     }
 
     static func url(in directory: URL) -> URL { directory.appendingPathComponent("lab.json") }

@@ -18,6 +18,10 @@ struct LabUp: AsyncParsableCommand {
         case test, kvm
     }
 
+    enum LogTarget: String, ExpressibleByArgument, CaseIterable {
+        case stderr, journal
+    }
+
     @OptionGroup var options: LabOptions
 
     @Option(name: .long, help: "Number of agents (hosts host-1 … host-N).")
@@ -41,6 +45,12 @@ struct LabUp: AsyncParsableCommand {
 
     @Option(name: .long, help: "Seconds to wait for every agent to join the manager.")
     var timeout: Double = 60
+
+    @Option(
+        name: .long,
+        help: "Where the daemons log: stderr (the lab's log files) or journal (sd-journal, with structured fields)."
+    )
+    var log = LogTarget.stderr
 
     @Option(name: .long, help: "Placement policy: first-fit, round-robin or best-fit-decreasing.")
     var policy = "first-fit"
@@ -296,7 +306,7 @@ struct LabUp: AsyncParsableCommand {
                 manager: \(managerAddress)
                 sample_interval: 1s
                 heartbeat_interval: 1s
-                log: stderr
+                log: \(log.rawValue)
                 \(bmc ? powerSection(bmcHosts[index - 1].powerOffScript) : wol ? powerSection(path("nic-\(index)/power-off")) : "")
                 """,
                 to: agent.config
@@ -305,7 +315,7 @@ struct LabUp: AsyncParsableCommand {
         }
 
         manager.pid = try LabProcesses.spawnDetached(
-            [managerBinary, "--config", manager.config, "--log", "stderr"],
+            [managerBinary, "--config", manager.config, "--log", log.rawValue],
             log: manager.log
         )
         state.manager = manager
@@ -378,6 +388,25 @@ struct LabUp: AsyncParsableCommand {
                 state.agents.append(agent)
                 try save(state, in: directory)
             }
+            let torporBinary = try LabProcesses.binary("torpor")
+            let modelLog = path("power-model.log")
+            let modelPid = try LabProcesses.spawnDetached(
+                [
+                    torporBinary, "lab", "power-model", "--manager", managerAddress, "--dir", directory.path,
+                    "--hosts", "\(hosts)",
+                ],
+                log: modelLog
+            )
+            state.powerModel = LabState.Process(
+                name: "power-model",
+                hostId: nil,
+                pid: modelPid,
+                port: 0,
+                executable: torporBinary,
+                config: directory.path,
+                log: modelLog
+            )
+            try save(state, in: directory)
             return state
         }
         if network != nil {
@@ -406,6 +435,8 @@ struct LabUp: AsyncParsableCommand {
               evaluation_interval: 1s
               wakeup_time: \(Self.duration(wakeupTime))
               action: suspend-to-ram
+              power_reading_interval: 1s
+              sdr_cache_directory: \(Self.quoted(options.directory.appendingPathComponent("sdr-cache").path))
             hosts:
 
             """

@@ -235,6 +235,86 @@ struct EnergyLabTests {
         )
         #expect(try await lab.hosts()[last]?["state"] as? String == "FAILED")
     }
+
+    static func energy(_ lab: LabUnderTest) async throws -> [String: Any] {
+        try #require(try await lab.json(["energy"]) as? [String: Any])
+    }
+
+    static func watts(_ lab: LabUnderTest, _ host: String) async throws -> Double? {
+        try await lab.hosts()[host]?["watts"] as? Double
+    }
+
+    @Test(
+        "measured power: BMC watts rise with VMs, kWh accumulate, sleeping hosts save against always-on; operator wake and sleep"
+    )
+    func measuredPowerAndOperatorOrders() async throws {
+        // No reserve, so nothing wakes behind the test's back; a woken host stays up 30 s unless told otherwise.
+        let lab = try await LabUnderTest.up(
+            hosts: 3,
+            cores: 4,
+            extra: ["--bmc", "--idle-time", "2", "--reserved", "0", "--minimum-awake", "30"],
+            portsPerHost: 3
+        )
+        defer { lab.tearDown() }
+        let all: Set = ["host-1", "host-2", "host-3"]
+        let slept = await lab.eventually(timeout: .seconds(30)) { try await Self.sleeping(lab) == all }
+        #expect(slept)
+        // The lab's power model: 100 W idle, 8 W asleep, read through each host's BMC.
+        let standby = await lab.eventually(timeout: .seconds(15)) {
+            try await all.asyncMap { try await Self.watts(lab, $0) }.allSatisfy { $0 == 8 }
+        }
+        #expect(standby)
+        // Sleeping hosts use less than they did awake: the cluster saves against always-on.
+        let saving = await lab.eventually(timeout: .seconds(15)) {
+            let cluster = try await Self.energy(lab)["cluster"] as? [String: Any]
+            return (cluster?["savedKilowattHours"] as? Double ?? 0) > 0
+        }
+        #expect(saving)
+        let before = try await Self.energy(lab)
+        let usedBefore = try #require((before["cluster"] as? [String: Any])?["usedKilowattHours"] as? Double)
+        let text = try await lab.torpor(["energy"])
+        #expect(text.status == 0 && text.stdout.contains("cluster: used") && text.stdout.contains("saved"), "\(text)")
+
+        // Two VMs wake one host; its watts rise to idle plus 25 W per VM, and the cluster's energy keeps growing.
+        #expect(try await lab.torpor(["vc", "define", "p"]).status == 0)
+        #expect(
+            try await lab.torpor(["vc", "add", "p", try lab.template(cores: 1), "--name", "p", "--count", "2"]).status
+                == 0
+        )
+        #expect(try await lab.torpor(["vc", "start", "p"]).status == 0)
+        let awake = try #require(try await lab.vms("p").values.compactMap { $0["host"] as? String }.first)
+        let loaded = await lab.eventually(timeout: .seconds(15)) { try await Self.watts(lab, awake) == 150 }
+        #expect(loaded)
+        let after = try await Self.energy(lab)
+        #expect(((after["cluster"] as? [String: Any])?["usedKilowattHours"] as? Double ?? 0) > usedBefore)
+        let hosts = (after["hosts"] as? [[String: Any]]) ?? []
+        let awakeRow = try #require(hosts.first { $0["hostId"] as? String == awake })
+        #expect((awakeRow["usedKilowattHours"] as? Double ?? 0) > 0)
+
+        // An operator may not put a host with VMs to sleep; the refusal names them.
+        let refused = try await lab.torpor(["host", "sleep", awake])
+        #expect(refused.status != 0 && refused.stderr.contains("runs 2 VMs"), "\(refused)")
+        #expect(try await lab.hosts()[awake]?["state"] as? String == "ACTIVE")
+
+        // An operator wakes a sleeping host through its BMC, then puts it back to sleep.
+        let target = try #require(all.subtracting([awake]).sorted().first)
+        let index = Int(target.dropFirst("host-".count))!
+        let wake = try await lab.torpor(["host", "wake", target])
+        #expect(wake.status == 0 && wake.stdout.contains("\(target) is awake"), "\(wake)")
+        #expect(try await lab.hosts()[target]?["state"] as? String == "ACTIVE")
+        #expect(try await Self.chassisPower(lab, host: index, hosts: 3) == "Chassis Power is on")
+        let sleep = try await lab.torpor(["host", "sleep", target, "--action", "shutdown"])
+        #expect(sleep.status == 0 && sleep.stdout.contains("going down (shutdown)"), "\(sleep)")
+        let off = await lab.eventually(timeout: .seconds(15)) {
+            try await Self.chassisPower(lab, host: index, hosts: 3) == "Chassis Power is off"
+        }
+        #expect(off)
+        let actions = (try? String(contentsOfFile: "\(lab.lab)/bmc-\(index)/power-actions.log", encoding: .utf8)) ?? ""
+        #expect(actions.contains("shutdown"), "\(actions)")
+        #expect(try await lab.hosts()[target]?["state"] as? String == "SLEEPING")
+        let unknown = try await lab.torpor(["host", "wake", "host-9"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("no host host-9"), "\(unknown)")
+    }
 }
 
 extension Set {

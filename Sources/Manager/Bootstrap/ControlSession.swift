@@ -8,6 +8,8 @@ public struct ControlSession: Sendable {
     public let registry: HostRegistry
     /// Where cluster requests go; nil in a manager that plays no leader role (then they are refused).
     public let leader: GroupLeader?
+    /// The hosts' measured power; nil when no host has a BMC configured.
+    public let powerMonitor: PowerMonitor?
     public let managerID: String
     public let softwareVersion: String
     public let heartbeatTimeout: Duration
@@ -17,6 +19,7 @@ public struct ControlSession: Sendable {
     public init(
         registry: HostRegistry,
         leader: GroupLeader? = nil,
+        powerMonitor: PowerMonitor? = nil,
         managerID: String,
         softwareVersion: String,
         heartbeatTimeout: Duration,
@@ -25,6 +28,7 @@ public struct ControlSession: Sendable {
     ) {
         self.registry = registry
         self.leader = leader
+        self.powerMonitor = powerMonitor
         self.managerID = managerID
         self.softwareVersion = softwareVersion
         self.heartbeatTimeout = heartbeatTimeout
@@ -54,6 +58,13 @@ public struct ControlSession: Sendable {
                 return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))
             }
             return await leader.handle(request)
+        case .hostPowerRequest(let request):
+            guard let leader else {
+                return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))
+            }
+            return .commandResult(await leader.handle(request))
+        case .energyRequest:
+            return .energyReply(await energyReply(at: now))
         case .heartbeat, .welcome, .commandResult:
             return nil
         default:
@@ -64,14 +75,37 @@ public struct ControlSession: Sendable {
         }
     }
 
-    /// The manager's diagnostics, ages measured at `now`.
+    /// The manager's diagnostics, ages measured at `now`, with each host's latest power reading.
     public func statusReply(at now: ContinuousClock.Instant) async -> ManagerStatusReply {
-        ManagerStatusReply(
+        var hosts = await registry.statusHosts(at: now)
+        if let power = await powerMonitor?.snapshot(at: now).hosts {
+            for index in hosts.indices { hosts[index].watts = power[hosts[index].hostID]?.watts }
+        }
+        return ManagerStatusReply(
             managerID: managerID,
             softwareVersion: softwareVersion,
             uptimeSeconds: UInt64(max(0, (now - startedAt).components.seconds)),
             heartbeatTimeoutMilliseconds: UInt32(clamping: HostRegistry.milliseconds(heartbeatTimeout)),
-            hosts: await registry.statusHosts(at: now)
+            hosts: hosts
         )
+    }
+
+    /// `torpor energy`: every known host's state and, for hosts with a BMC, measured power and energy.
+    public func energyReply(at now: ContinuousClock.Instant) async -> EnergyReply {
+        let snapshot = await powerMonitor?.snapshot(at: now)
+        let hosts = await registry.statusHosts(at: now).map { host in
+            let power = snapshot?.hosts[host.hostID]
+            return EnergyReply.Host(
+                hostID: host.hostID,
+                state: host.state,
+                millisecondsInState: host.millisecondsInState ?? 0,
+                watts: power?.watts,
+                millisecondsSinceReading: power?.sinceReading.map(HostRegistry.milliseconds),
+                usedKilowattHours: power?.usedKWh ?? 0,
+                alwaysOnKilowattHours: power?.alwaysOnKWh ?? 0,
+                readingError: power?.error ?? (snapshot == nil || power == nil ? "no BMC configured" : nil)
+            )
+        }
+        return EnergyReply(millisecondsMeasured: HostRegistry.milliseconds(snapshot?.measured ?? .zero), hosts: hosts)
     }
 }

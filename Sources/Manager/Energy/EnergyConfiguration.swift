@@ -12,6 +12,14 @@ public struct EnergyConfiguration: Sendable, Equatable {
     public var wakeupTime: Duration = .seconds(300)
     /// How long the agent's power command may run.
     public var powerCommandTimeout: Duration = .seconds(30)
+    /// How often each host's BMC power sensors are read (hosts with an `ipmi` section), whether or not the energy
+    /// saver is enabled.
+    public var powerReadingInterval: Duration = .seconds(10)
+    /// freeipmi's cache of the BMCs' sensor data records.
+    public var sdrCacheDirectory = "/var/cache/torpor/sdr"
+    /// What an idle awake host draws, for the always-on estimate of a host never measured awake; nil: such a host
+    /// adds no estimate until it has been.
+    public var idleWatts: Double?
 
     public init() {}
 
@@ -36,6 +44,11 @@ public struct EnergyConfiguration: Sendable, Equatable {
         if let value = try section.duration("power_command_timeout", minimum: .seconds(1)) {
             result.powerCommandTimeout = value
         }
+        if let value = try section.duration("power_reading_interval", minimum: .milliseconds(200)) {
+            result.powerReadingInterval = value
+        }
+        if let value = try section.string("sdr_cache_directory") { result.sdrCacheDirectory = value }
+        if let value = try section.double("idle_watts", in: 0...100_000) { result.idleWatts = value }
         return result
     }
 }

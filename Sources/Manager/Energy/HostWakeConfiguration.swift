@@ -22,10 +22,26 @@ public struct HostWakeConfiguration: Sendable, Equatable {
         }
     }
 
-    public var drivers: [Driver]
+    /// How the manager reaches a host's BMC, for its power sensors and the IPMI driver.
+    public struct BMCAccess: Sendable, Equatable {
+        public var address: String
+        public var user: String
+        public var passwordFile: String
 
-    public init(drivers: [Driver]) {
+        public init(address: String, user: String, passwordFile: String) {
+            self.address = address
+            self.user = user
+            self.passwordFile = passwordFile
+        }
+    }
+
+    public var drivers: [Driver]
+    /// From the host's `ipmi` section, whether or not `wake` lists ipmi: the manager reads its power sensors.
+    public var bmc: BMCAccess?
+
+    public init(drivers: [Driver], bmc: BMCAccess? = nil) {
         self.drivers = drivers
+        self.bmc = bmc
     }
 
     static func load(_ section: ConfigSection) throws -> HostWakeConfiguration {
@@ -34,16 +50,20 @@ public struct HostWakeConfiguration: Sendable, Equatable {
         let ipmi = try section.section("ipmi")
         let wol = try section.section("wol")
         let command = try section.stringList("command")
+        var bmc: BMCAccess?
+        if let ipmi {
+            guard let address = try ipmi.string("address"), let user = try ipmi.string("user"),
+                let passwordFile = try ipmi.string("password_file")
+            else {
+                throw missing(section, "ipmi", because: "ipmi needs address, user and password_file")
+            }
+            bmc = BMCAccess(address: address, user: user, passwordFile: passwordFile)
+        }
         for name in order {
             switch name {
             case "ipmi":
-                guard let ipmi else { throw missing(section, "ipmi", because: "wake lists ipmi") }
-                guard let address = try ipmi.string("address"), let user = try ipmi.string("user"),
-                    let passwordFile = try ipmi.string("password_file")
-                else {
-                    throw missing(section, "ipmi", because: "ipmi needs address, user and password_file")
-                }
-                drivers.append(.ipmi(address: address, user: user, passwordFile: passwordFile))
+                guard let bmc else { throw missing(section, "ipmi", because: "wake lists ipmi") }
+                drivers.append(.ipmi(address: bmc.address, user: bmc.user, passwordFile: bmc.passwordFile))
             case "wol":
                 guard let wol, let mac = try wol.string("mac") else {
                     throw missing(section, "wol", because: "wol needs mac")
@@ -77,7 +97,7 @@ public struct HostWakeConfiguration: Sendable, Equatable {
                 )
             }
         }
-        return HostWakeConfiguration(drivers: drivers)
+        return HostWakeConfiguration(drivers: drivers, bmc: bmc)
     }
 
     private static func missing(_ section: ConfigSection, _ key: String, because reason: String) -> ConfigError {

@@ -54,7 +54,7 @@ extension GroupLeader {
         }
         await withTaskGroup(of: Void.self) { group in
             for (host, action, reason) in powerDowns {
-                group.addTask { await self.powerDown(host, action: action, reason: reason) }
+                group.addTask { _ = await self.powerDown(host, action: action, reason: reason) }
             }
             for host in wakes {
                 group.addTask { _ = await self.ensureAwake(host) }
@@ -108,7 +108,8 @@ extension GroupLeader {
         return actions
     }
 
-    private func powerDown(_ host: String, action: PowerAction, reason: String) async {
+    /// Sends the power command to a host already marked SLEEPING; on failure the host is ACTIVE again.
+    func powerDown(_ host: String, action: PowerAction, reason: String) async -> CommandResult {
         logger.notice(
             "powering a host down",
             metadata: ["torpor.host": "\(host)", "torpor.action": "\(action.configName)", "torpor.reason": "\(reason)"]
@@ -124,8 +125,9 @@ extension GroupLeader {
             )
             power[host] = HostPower(state: .active, since: .now)
             await groupManager.setState(.active, of: host)
-            return
+            return result
         }
+        return result
     }
 
     /// Wakes `host` if it sleeps (or waits for a wake under way) until its agent has rejoined; the failure names

@@ -147,7 +147,8 @@ public actor HostRegistry {
                 ringCapacity: UInt16(clamping: host.reports.capacity),
                 vmCount: UInt16(clamping: host.inventory?.vms.count ?? 0),
                 capacity: host.description.capacity,
-                usage: host.reports.last?.host
+                usage: host.reports.last?.host,
+                millisecondsInState: host.stateSince.map { Self.milliseconds(now - $0) }
             )
         }
     }

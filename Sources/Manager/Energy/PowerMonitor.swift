@@ -1,0 +1,148 @@
+import Energy
+import Foundation
+import IPMIMonitoring
+import Logging
+
+/// Reads every host's BMC power sensors each `power_reading_interval` and keeps what they said: watts in ring
+/// buffers, energy per host and the always-on estimate (`Energy.PowerMeter`). BMCs are read in parallel and off
+/// the cooperative pool (`IPMIPowerReader`); a failing BMC marks only its own host, logged once per new error.
+public actor PowerMonitor {
+    /// One host's power as `torpor energy` and `torpor hosts` show it.
+    public struct HostPower: Sendable, Equatable {
+        public var watts: Double?
+        public var sinceReading: Duration?
+        public var usedKWh: Double
+        public var alwaysOnKWh: Double
+        /// The latest read's failure; nil once a read succeeds again.
+        public var error: String?
+    }
+
+    private var meter: PowerMeter
+    private var errors: [String: String] = [:]
+    private var firstReading: ContinuousClock.Instant?
+    private let origin: ContinuousClock.Instant
+    private let sources: [String: HostWakeConfiguration.BMCAccess]
+    private let sdrCacheDirectory: String
+    private let reader = IPMIPowerReader()
+    private let logger: Logger
+
+    public init(
+        sources: [String: HostWakeConfiguration.BMCAccess],
+        sdrCacheDirectory: String,
+        interval: Duration,
+        idleWatts: Double?,
+        origin: ContinuousClock.Instant = .now,
+        logger: Logger
+    ) {
+        self.sources = sources
+        self.sdrCacheDirectory = sdrCacheDirectory
+        self.origin = origin
+        self.logger = logger
+        // An hour of readings at the interval (at most 3,600 per host); a missed read or two is bridged, a BMC
+        // silent for longer is not invented.
+        let perHour = Int(Duration.seconds(3600) / interval)
+        meter = PowerMeter(
+            ringCapacity: min(3600, max(60, perHour)),
+            maximumGap: interval * 3,
+            defaultIdleWatts: idleWatts
+        )
+    }
+
+    /// The manager's BMC access per host, from the `hosts:` section.
+    public init(configuration: ManagerConfiguration, logger: Logger) {
+        self.init(
+            sources: configuration.hostWake.compactMapValues(\.bmc),
+            sdrCacheDirectory: configuration.energy.sdrCacheDirectory,
+            interval: configuration.energy.powerReadingInterval,
+            idleWatts: configuration.energy.idleWatts,
+            logger: logger
+        )
+    }
+
+    public nonisolated var hasSources: Bool { !sources.isEmpty }
+
+    /// One round of readings. `awake` holds the hosts that are up right now (their agent is connected): their
+    /// readings feed the idle estimate, the others' are standby power.
+    public func sample(awake: Set<String>) async {
+        let reader = self.reader
+        let directory = sdrCacheDirectory
+        let results = await withTaskGroup(of: (String, Result<Double, ReadingFailure>).self) { group in
+            for (host, bmc) in sources {
+                group.addTask { (host, await Self.read(bmc, sdrCacheDirectory: directory, reader: reader)) }
+            }
+            var results: [(String, Result<Double, ReadingFailure>)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        let now = ContinuousClock.now
+        for (host, result) in results {
+            switch result {
+            case .success(let watts):
+                if firstReading == nil { firstReading = now }
+                meter.record(hostID: host, watts: watts, at: now - origin, awake: awake.contains(host))
+                if errors.removeValue(forKey: host) != nil {
+                    logger.notice("power readings are back", metadata: ["torpor.host": "\(host)"])
+                }
+            case .failure(let failure):
+                if errors[host] != failure.description {
+                    logger.warning(
+                        "cannot read the host's power",
+                        metadata: ["torpor.host": "\(host)", "torpor.error": "\(failure.description)"]
+                    )
+                }
+                errors[host] = failure.description
+            }
+        }
+    }
+
+    /// Every host with a BMC, at `now`; and how long the readings cover.
+    public func snapshot(at now: ContinuousClock.Instant) -> (measured: Duration, hosts: [String: HostPower]) {
+        let report = meter.report(at: now - origin)
+        var hosts: [String: HostPower] = [:]
+        for host in sources.keys {
+            let row = report.hosts.first { $0.hostID == host }
+            hosts[host] = HostPower(
+                watts: row?.latestWatts,
+                sinceReading: row?.age,
+                usedKWh: row?.energyKWh ?? 0,
+                alwaysOnKWh: row?.alwaysOnKWh ?? 0,
+                error: errors[host]
+            )
+        }
+        return (firstReading.map { now - $0 } ?? .zero, hosts)
+    }
+
+    struct ReadingFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The sum of the BMC's sensors in watts (a host with two supplies has two). The password is read from its
+    /// file at every read, so a rotated password is picked up, and it never leaves memory.
+    static func read(
+        _ bmc: HostWakeConfiguration.BMCAccess,
+        sdrCacheDirectory: String,
+        reader: IPMIPowerReader
+    ) async -> Result<Double, ReadingFailure> {
+        let password: String
+        do {
+            password = try String(contentsOfFile: bmc.passwordFile, encoding: .utf8)
+                .trimmingCharacters(in: .newlines)
+        } catch {
+            return .failure(
+                ReadingFailure(description: "cannot read the BMC password file \(bmc.passwordFile): \(error)")
+            )
+        }
+        let target = IPMITarget(
+            host: bmc.address,
+            user: bmc.user,
+            password: password,
+            sdrCacheDirectory: sdrCacheDirectory
+        )
+        do {
+            let readings = try await reader.readPower(target)
+            return .success(readings.reduce(0) { $0 + $1.watts })
+        } catch {
+            return .failure(ReadingFailure(description: error.description))
+        }
+    }
+}

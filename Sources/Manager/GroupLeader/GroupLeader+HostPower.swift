@@ -1,0 +1,104 @@
+import Energy
+import Logging
+import Wire
+
+/// `torpor host wake|sleep`: an operator's order for one host. A sleep is refused for a host that runs or is
+/// receiving a VM, has a command in flight, or that nothing could wake again; a wake goes through the host's
+/// drivers like a wake for a plan, and answers once the agent has rejoined (or every driver has failed).
+extension GroupLeader {
+    public func handle(_ request: HostPowerRequest) async -> CommandResult {
+        let hosts = await groupManager.hosts()
+        guard let host = hosts.first(where: { $0.hostID == request.hostID }) else {
+            return CommandResult(code: .notFound, message: "no host \(request.hostID)")
+        }
+        switch request.operation {
+        case .wake:
+            return await wake(host)
+        case .sleep:
+            return await sleep(host, action: request.action)
+        }
+    }
+
+    private func wake(_ host: ManagedHost) async -> CommandResult {
+        let id = host.hostID
+        switch power[id]?.state {
+        case .sleeping?, .waking?:
+            break
+        case .failed? where !host.connected:
+            // An operator may retry a host whose wake failed: it is asleep as far as anyone knows.
+            power[id] = HostPower(state: .sleeping, since: .now, sleptAt: power[id]?.since)
+        default:
+            guard host.connected else {
+                return CommandResult(code: .conflict, message: "\(id) is \(host.state) and was not put to sleep")
+            }
+            return CommandResult(code: .ok, message: "\(id) is already awake")
+        }
+        logger.notice("operator wakes a host", metadata: ["torpor.host": "\(id)"])
+        let started = ContinuousClock.now
+        switch await ensureAwake(id) {
+        case .success:
+            let took = (ContinuousClock.now - started).components.seconds
+            return CommandResult(code: .ok, message: "\(id) is awake (\(took) s)")
+        case .failure(let failure):
+            return CommandResult(code: .commandFailed, message: failure.description)
+        }
+    }
+
+    private func sleep(_ host: ManagedHost, action requested: PowerCommand.Action?) async -> CommandResult {
+        let id = host.hostID
+        guard host.connected, host.state == .active, power[id]?.state ?? .active == .active else {
+            return CommandResult(code: .conflict, message: "\(id) is not awake (\(host.state))")
+        }
+        guard !(configuration.hostWake[id]?.drivers.isEmpty ?? true) else {
+            return CommandResult(
+                code: .conflict,
+                message: "\(id) has no wake driver configured (hosts.\(id).wake): nothing could wake it again"
+            )
+        }
+        let vms: [StoredVM]
+        do {
+            vms = try store.vms(onHost: id).filter {
+                [.running, .suspended, .starting, .unreachable].contains($0.state)
+            }
+        } catch {
+            return CommandResult(code: .internalError, message: "cannot read the VMs of \(id): \(error)")
+        }
+        guard vms.isEmpty else {
+            let names = vms.map(\.name).sorted().prefix(5).joined(separator: ", ")
+            return CommandResult(
+                code: .conflict,
+                message:
+                    "\(id) runs \(vms.count) VM\(vms.count == 1 ? "" : "s") (\(names)\(vms.count > 5 ? ", …" : ""))"
+            )
+        }
+        guard commandsInFlight[id, default: 0] == 0 else {
+            return CommandResult(code: .busy, message: "\(id) has a command in flight; try again")
+        }
+        let supported = Self.actions(host.capabilities)
+        let action = requested.map(PowerAction.init) ?? configuration.energy.policy.action
+        guard supported.contains(action) else {
+            let names = supported.sorted().map(\.configName).joined(separator: ", ")
+            return CommandResult(
+                code: .invalidArgument,
+                message: "\(id) cannot \(action.configName) (it supports: \(names.isEmpty ? "none" : names))"
+            )
+        }
+        // Marked before the next suspension point, like the energy saver's own power-downs.
+        let now = ContinuousClock.now
+        power[id] = HostPower(state: .sleeping, since: now, sleptAt: now)
+        let result = await powerDown(id, action: action, reason: "operator")
+        guard result.isOK || result.code == .busy else { return result }
+        return CommandResult(code: .ok, message: "\(id) is going down (\(action.configName))")
+    }
+}
+
+extension PowerAction {
+    init(_ action: PowerCommand.Action) {
+        switch action {
+        case .suspendToRam: self = .suspendToRam
+        case .suspendToDisk: self = .suspendToDisk
+        case .suspendToBoth: self = .suspendToBoth
+        case .shutdown: self = .shutdown
+        }
+    }
+}
