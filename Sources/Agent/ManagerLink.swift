@@ -106,7 +106,7 @@ public struct ManagerLink: Sendable {
             group.addTask {
                 for await outgoing in outbox {
                     defer { outgoing.sent.finish() }
-                    try await connection.send(.powerNotice(outgoing.notice))
+                    try await connection.sendIgnorable(.powerNotice(outgoing.notice))
                     outgoing.sent.yield()
                 }
             }
@@ -115,7 +115,7 @@ public struct ManagerLink: Sendable {
             try await connection.send(.inventory(await monitor.inventory()))
             if let report = await monitor.report() { try await connection.send(.monitoringReport(report)) }
             if control.takeResumePending() {
-                try await connection.send(.powerNotice(.resumed(reason: "system resume")))
+                try await connection.sendIgnorable(.powerNotice(.resumed(reason: "system resume")))
                 logger.notice("power notice sent to the manager", metadata: ["torpor.phase": "resumed"])
             }
             for await _ in rounds {

@@ -67,6 +67,12 @@ public final class WireConnection: Sendable {
         try await write(message, flags: [], requestID: 0)
     }
 
+    /// Sends an unsolicited message marked ignorable: a peer that does not know its type drops it instead of
+    /// closing the connection (for message types newer than the protocol version).
+    public func sendIgnorable(_ message: WireMessage) async throws(TransportError) {
+        try await write(message, flags: .ignorable, requestID: 0)
+    }
+
     /// Answers the peer's request `requestID` (from an inbound envelope) with `message`.
     public func reply(to requestID: UInt32, with message: WireMessage) async throws(TransportError) {
         try await write(message, flags: .response, requestID: requestID)

@@ -101,6 +101,7 @@ struct AgentPowerTests {
             #expect(scratch.runLines == ["script ram --now (notices sent before: 1)"])
             #expect(await manager.waitFor(timeout: .seconds(5)) { !$0.notices.isEmpty })
             #expect(manager.notices == [.goingDown(.suspendToRam, reason: "agentctl")])
+            #expect(await manager.waitFor(timeout: .zero) { $0.unflaggedNotices == 0 })
             #expect(agent.process.stderr.contains("torpor.action=suspendToRam"), "the agent did not log the action")
             #expect(await agent.stop() == 0)
         }
@@ -314,6 +315,8 @@ final class FakeManager: Sendable {
         var hellos = 0
         var closed = 0
         var notices: [PowerNotice] = []
+        /// Notices that came without the ignorable flag (an older manager would close the link on them).
+        var unflaggedNotices = 0
     }
 
     let port: Int
@@ -364,7 +367,11 @@ final class FakeManager: Sendable {
         defer { state.withLock { $0.closed += 1 } }
         for try await envelope in connection.inbound {
             guard case .powerNotice(let notice) = envelope.message else { continue }
-            state.withLock { $0.notices.append(notice) }
+            let ignorable = envelope.flags.contains(.ignorable)
+            state.withLock {
+                $0.notices.append(notice)
+                if !ignorable { $0.unflaggedNotices += 1 }
+            }
         }
     }
 
