@@ -170,6 +170,7 @@ let package = Package(
         ),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Rings"]),
         .testTarget(name: "IPMIMonitoringTests", dependencies: ["IPMIMonitoring", "TorporCLI"]),
+        .testTarget(name: "TorporCLITests", dependencies: ["TorporCLI"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(
