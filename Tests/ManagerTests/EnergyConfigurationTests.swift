@@ -1,5 +1,6 @@
 import ConfigFile
 import Energy
+import Foundation
 import Testing
 
 @testable import Manager
@@ -84,6 +85,22 @@ import Testing
                 )
         )
         #expect(PowerMonitor(configuration: configuration, logger: .init(label: "test")).hasSources)
+    }
+
+    /// The Debian package's manager.yaml with every commented-out setting switched on is a valid configuration.
+    @Test func theShippedExampleParsesWithEverySettingOn() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("packaging/debian/conf/manager.yaml")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        // A commented-out setting is '#', indentation, a lower-case key and a colon; prose is anything else.
+        let setting = /^#( *)([a-z0-9_-]+):( |$)/
+        let enabled = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.firstMatch(of: setting) != nil ? String(line.dropFirst()) : String(line)
+        }
+        let configuration = try ManagerConfiguration.load(yaml: enabled.joined(separator: "\n"), file: file.path)
+        #expect(configuration.hostWake["host-3"]?.drivers.map(\.name) == ["IPMI", "Wake-on-LAN"])
+        #expect(configuration.hostWake["host-3"]?.bmc?.passwordFile == "/etc/torpor/bmc/host-3.password")
+        #expect(!configuration.energy.enabled)
     }
 
     @Test(
