@@ -61,17 +61,27 @@ public actor PowerMonitor {
 
     public nonisolated var hasSources: Bool { !sources.isEmpty }
 
+    /// BMC reads in flight at once (each blocks a thread of its own for up to the session timeout).
+    static let maximumConcurrentReads = 32
+
     /// One round of readings. `awake` holds the hosts that are up right now (their agent is connected): their
     /// readings feed the idle estimate, the others' are standby power.
     public func sample(awake: Set<String>) async {
         let reader = self.reader
         let directory = sdrCacheDirectory
+        // At most `maximumConcurrentReads` at once: each read holds a thread until its BMC answers or times out.
         let results = await withTaskGroup(of: (String, Result<Double, ReadingFailure>).self) { group in
-            for (host, bmc) in sources {
+            var pending = sources.makeIterator()
+            func startNext() {
+                guard let (host, bmc) = pending.next() else { return }
                 group.addTask { (host, await Self.read(bmc, sdrCacheDirectory: directory, reader: reader)) }
             }
+            for _ in 0..<Self.maximumConcurrentReads { startNext() }
             var results: [(String, Result<Double, ReadingFailure>)] = []
-            for await result in group { results.append(result) }
+            for await result in group {
+                results.append(result)
+                startNext()
+            }
             return results
         }
         let now = ContinuousClock.now
