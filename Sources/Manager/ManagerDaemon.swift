@@ -133,7 +133,7 @@ public struct ManagerDaemon: Service {
                     if powerMonitor.hasSources {
                         group.addTask {
                             repeat {
-                                let up = await registry.statusHosts(at: .now).filter(\.connected).map(\.hostID)
+                                let up = await registry.all().filter(\.connected).map(\.hostID)
                                 await powerMonitor.sample(awake: Set(up))
                             } while (try? await Task.sleep(for: configuration.energy.powerReadingInterval)) != nil
                         }

@@ -63,6 +63,24 @@ import Wire
         #expect(await leader.power["h1"]?.sleptAt == tracked.sleptAt)
     }
 
+    @Test func aHostWhosePowerActionFailedIsAwakeAgain() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let leader = try GroupLeader(
+            store: try database.open(),
+            groupManager: NoHosts(),
+            configuration: ManagerConfiguration(),
+            logger: Logger(label: "test")
+        )
+        await leader.hostGoingDown("h1", action: .suspendToRam, reason: "agentctl")
+        #expect(await leader.power["h1"]?.state == .sleeping)
+        await leader.hostResumed("h1")
+        #expect(await leader.power["h1"]?.state == .active)
+        // Resumed for a host never tracked, or being woken, changes nothing.
+        await leader.hostResumed("h2")
+        #expect(await leader.power["h2"] == nil)
+    }
+
     @Test func theEnergySaversOwnOrderKeepsItsTime() async throws {
         let database = TemporaryStore()
         defer { database.remove() }

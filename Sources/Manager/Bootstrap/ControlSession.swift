@@ -103,7 +103,7 @@ public struct ControlSession: Sendable {
                 millisecondsSinceReading: power?.sinceReading.map(HostRegistry.milliseconds),
                 usedKilowattHours: power?.usedKWh ?? 0,
                 alwaysOnKilowattHours: power?.alwaysOnKWh ?? 0,
-                readingError: power?.error ?? (snapshot == nil || power == nil ? "no BMC configured" : nil)
+                readingError: power == nil ? "no BMC configured" : power?.error
             )
         }
         return EnergyReply(millisecondsMeasured: HostRegistry.milliseconds(snapshot?.measured ?? .zero), hosts: hosts)

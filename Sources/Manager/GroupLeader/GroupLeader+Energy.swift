@@ -245,6 +245,15 @@ public struct WakeFailure: Error, CustomStringConvertible, Sendable {
 }
 
 extension PowerAction {
+    init(_ action: PowerCommand.Action) {
+        switch action {
+        case .suspendToRam: self = .suspendToRam
+        case .suspendToDisk: self = .suspendToDisk
+        case .suspendToBoth: self = .suspendToBoth
+        case .shutdown: self = .shutdown
+        }
+    }
+
     var wire: PowerCommand.Action {
         switch self {
         case .suspendToRam: .suspendToRam

@@ -91,14 +91,3 @@ extension GroupLeader {
         return CommandResult(code: .ok, message: "\(id) is going down (\(action.configName))")
     }
 }
-
-extension PowerAction {
-    init(_ action: PowerCommand.Action) {
-        switch action {
-        case .suspendToRam: self = .suspendToRam
-        case .suspendToDisk: self = .suspendToDisk
-        case .suspendToBoth: self = .suspendToBoth
-        case .shutdown: self = .shutdown
-        }
-    }
-}

@@ -27,4 +27,12 @@ extension GroupLeader {
         metadata["torpor.previous_state"] = "\(tracked.map { "\($0.state)" } ?? "active")"
         logger.notice("host went to sleep on its own; tracked as asleep", metadata: metadata)
     }
+
+    /// The host stayed up (its power action failed): awake again, unless a wake in progress owns its state.
+    public func hostResumed(_ hostID: String) async {
+        guard let tracked = power[hostID], tracked.state == .sleeping else { return }
+        power[hostID] = HostPower(state: .active, since: .now, wokeAt: tracked.wokeAt, sleptAt: tracked.sleptAt)
+        idleSince[hostID] = .now
+        logger.notice("host stayed up; tracked as awake", metadata: ["torpor.host": "\(hostID)"])
+    }
 }

@@ -73,6 +73,7 @@ struct AgentSession {
         case .resumed:
             await registry.resumed(hostID, at: .now)
             logger.notice("host resumed", metadata: metadata)
+            await observer?.hostResumed(hostID)
         }
     }
 }

@@ -36,6 +36,8 @@ public protocol GroupManagerObserver: Sendable {
     /// An agent said its host is about to go down (PowerNotice), whoever ordered it; the registry already marked
     /// it SLEEPING, so its silence is not a failure.
     func hostGoingDown(_ hostID: String, action: PowerCommand.Action, reason: String) async
+    /// The agent said its host stays up after all (its power action failed); the registry already made it ACTIVE.
+    func hostResumed(_ hostID: String) async
 }
 
 /// The group manager role: the hosts that joined, their monitoring (the registry), and their command channel.
