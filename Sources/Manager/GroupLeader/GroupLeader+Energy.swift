@@ -22,12 +22,15 @@ extension GroupLeader {
     /// One evaluation of the energy policy and the actions it decides. Called every `evaluation_interval`.
     public func evaluateEnergy() async {
         guard configuration.energy.enabled else { return }
+        // Snapshot, decision and SLEEPING marks under the decisions lock: no plan claims a host in between.
+        await lockDecisions()
         let hosts = await groupManager.hosts()
         let now = ContinuousClock.now
         let energyHosts: [EnergyHost]
         do {
-            energyHosts = try self.energyHosts(hosts, at: now)
+            energyHosts = try await self.energyHosts(hosts, at: now)
         } catch {
+            unlockDecisions()
             logger.error("energy saver cannot read the VMs", metadata: ["torpor.error": "\(error)"])
             return
         }
@@ -52,6 +55,7 @@ extension GroupLeader {
                 break
             }
         }
+        unlockDecisions()
         await withTaskGroup(of: Void.self) { group in
             for (host, action, reason) in powerDowns {
                 group.addTask { _ = await self.powerDown(host, action: action, reason: reason) }
@@ -62,8 +66,8 @@ extension GroupLeader {
         }
     }
 
-    func energyHosts(_ hosts: [ManagedHost], at now: ContinuousClock.Instant) throws -> [EnergyHost] {
-        let vms = try store.vms()
+    func energyHosts(_ hosts: [ManagedHost], at now: ContinuousClock.Instant) async throws -> [EnergyHost] {
+        let vms = try await store.vms()
         return hosts.map { host in
             let onHost = vms.filter { $0.hostID == host.hostID }
             let running = onHost.filter { [.running, .suspended, .unreachable].contains($0.state) }.count

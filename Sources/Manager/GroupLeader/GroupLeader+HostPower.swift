@@ -55,9 +55,13 @@ extension GroupLeader {
                 message: "\(id) has no wake driver configured (hosts.\(id).wake): nothing could wake it again"
             )
         }
+        // The VM check and the SLEEPING mark under the decisions lock: no plan claims the host in between.
+        await lockDecisions()
+        var locked = true
+        defer { if locked { unlockDecisions() } }
         let vms: [StoredVM]
         do {
-            vms = try store.vms(onHost: id).filter {
+            vms = try await store.vms(onHost: id).filter {
                 [.running, .suspended, .starting, .unreachable].contains($0.state)
             }
         } catch {
@@ -86,6 +90,8 @@ extension GroupLeader {
         // Marked before the next suspension point, like the energy saver's own power-downs.
         let now = ContinuousClock.now
         power[id] = HostPower(state: .sleeping, since: now, sleptAt: now)
+        unlockDecisions()
+        locked = false
         let result = await powerDown(id, action: action, reason: "operator")
         guard result.isOK || result.code == .busy else { return result }
         return CommandResult(code: .ok, message: "\(id) is going down (\(action.configName))")

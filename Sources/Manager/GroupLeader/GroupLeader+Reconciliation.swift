@@ -9,10 +9,10 @@ import Wire
 extension GroupLeader: GroupManagerObserver {
     public func hostJoined(_ description: AgentDescription) async {
         noteJoined(description.hostID)
-        record(host: description.hostID, hostname: description.hostname, capacity: description.capacity, .active)
+        await record(host: description.hostID, hostname: description.hostname, capacity: description.capacity, .active)
     }
 
-    private func record(host: String, hostname: String, capacity: HostCapacity, _ state: HostRecord.State) {
+    private func record(host: String, hostname: String, capacity: HostCapacity, _ state: HostRecord.State) async {
         let stored = StoredHost(
             id: host,
             hostname: hostname,
@@ -22,15 +22,17 @@ extension GroupLeader: GroupManagerObserver {
             lastSeen: Date()
         )
         do {
-            try store.upsertHost(stored)
+            try await store.upsertHost(stored)
         } catch {
             logger.error("cannot record host", metadata: ["torpor.host": "\(host)", "torpor.error": "\(error)"])
         }
     }
 
     public func inventoryReceived(_ inventory: Inventory, from hostID: String) async {
+        await lockDecisions()
+        defer { unlockDecisions() }
         do {
-            try reconcile(inventory, from: hostID)
+            try await reconcile(inventory, from: hostID)
         } catch {
             logger.error(
                 "cannot reconcile inventory",
@@ -39,13 +41,13 @@ extension GroupLeader: GroupManagerObserver {
         }
     }
 
-    func reconcile(_ inventory: Inventory, from hostID: String) throws {
+    func reconcile(_ inventory: Inventory, from hostID: String) async throws {
         var seen = Set<String>()
         for entry in inventory.vms {
             let uuid = "\(entry.uuid)".lowercased()
             seen.insert(uuid)
             let observed = StoredVM.State(observed: entry.state)
-            guard let vm = try store.vm(id: uuid) else {
+            guard let vm = try await store.vm(id: uuid) else {
                 let adopted = StoredVM(
                     id: uuid,
                     name: entry.name,
@@ -58,7 +60,7 @@ extension GroupLeader: GroupManagerObserver {
                     state: observed,
                     reason: "adopted: found on \(hostID), unknown to the manager"
                 )
-                try store.adoptVM(adopted)
+                try await store.adoptVM(adopted)
                 logger.warning(
                     "adopted a VM the manager did not know",
                     metadata: [
@@ -87,13 +89,13 @@ extension GroupLeader: GroupManagerObserver {
                         ]
                     )
                 }
-                try store.setVMPlacement(id: vm.id, hostID: hostID, state: observed)
+                try await store.setVMPlacement(id: vm.id, hostID: hostID, state: observed)
             }
         }
-        for vm in try store.vms(onHost: hostID) where !seen.contains(vm.id) {
+        for vm in try await store.vms(onHost: hostID) where !seen.contains(vm.id) {
             guard [.running, .suspended, .stopped, .unreachable].contains(vm.state) else { continue }
             let reason = "expected on \(hostID) but absent from its inventory"
-            try store.setVMPlacement(id: vm.id, hostID: hostID, state: .missing, reason: reason)
+            try await store.setVMPlacement(id: vm.id, hostID: hostID, state: .missing, reason: reason)
             logger.error(
                 "VM missing from its host",
                 metadata: ["torpor.vm": "\(vm.name)", "torpor.host": "\(hostID)", "torpor.was": "\(vm.state.rawValue)"]
@@ -102,14 +104,21 @@ extension GroupLeader: GroupManagerObserver {
     }
 
     public func hostsFailed(_ hosts: [HostRecord]) async {
+        await lockDecisions()
+        defer { unlockDecisions() }
         for host in hosts {
-            record(host: host.hostID, hostname: host.description.hostname, capacity: host.description.capacity, .failed)
+            await record(
+                host: host.hostID,
+                hostname: host.description.hostname,
+                capacity: host.description.capacity,
+                .failed
+            )
             do {
-                let affected = try store.vms(onHost: host.hostID).filter {
+                let affected = try await store.vms(onHost: host.hostID).filter {
                     [.starting, .running, .suspended].contains($0.state)
                 }
                 for vm in affected {
-                    try store.setVMPlacement(
+                    try await store.setVMPlacement(
                         id: vm.id,
                         hostID: host.hostID,
                         state: .unreachable,

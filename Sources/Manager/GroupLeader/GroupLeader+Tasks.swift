@@ -7,16 +7,24 @@ import Wire
 /// what is recorded: VMs already `starting` on a host are asked of that host again, never placed anew.
 extension GroupLeader {
     func execute(taskID: String) async {
-        guard var task = try? store.task(id: taskID), task.state == .pending || task.state == .running else { return }
+        guard var task = try? await store.task(id: taskID), task.state == .pending || task.state == .running else {
+            return
+        }
         var logger = logger
         logger[metadataKey: "torpor.task"] = "\(task.id)"
+        do {
+            try await restoreAddresses()
+        } catch {
+            await finish(&task, failure: "cannot restore address leases: \(error)")
+            return
+        }
         task.state = .running
-        save(&task, detail: "running")
+        await save(&task, detail: "running")
         let vms: [StoredVM]
         do {
-            vms = try store.vms(inCluster: task.vcName).filter { task.vmName.isEmpty || $0.name == task.vmName }
+            vms = try await store.vms(inCluster: task.vcName).filter { task.vmName.isEmpty || $0.name == task.vmName }
         } catch {
-            finish(&task, failure: "cannot read the cluster's VMs: \(error)")
+            await finish(&task, failure: "cannot read the cluster's VMs: \(error)")
             return
         }
         switch task.kind {
@@ -30,17 +38,17 @@ extension GroupLeader {
             await destroy(vms, removing: true, task: &task)
             if task.outcomes.allSatisfy({ $0.state == .done }) {
                 do {
-                    try store.undefineVirtualCluster(task.vcName)
+                    try await store.undefineVirtualCluster(task.vcName)
                 } catch {
-                    finish(&task, failure: "\(error)")
+                    await finish(&task, failure: "\(error)")
                     return
                 }
             }
         default:
-            finish(&task, failure: "unknown task kind '\(task.kind)'")
+            await finish(&task, failure: "unknown task kind '\(task.kind)'")
             return
         }
-        finish(&task)
+        await finish(&task)
         logger.notice(
             "task finished",
             metadata: ["torpor.state": "\(task.state.rawValue)", "torpor.detail": "\(task.detail)"]
@@ -51,9 +59,9 @@ extension GroupLeader {
 
     private func start(_ vms: [StoredVM], task: inout StoredTask) async {
         do {
-            try store.setDesiredState(vmIDs: vms.map(\.id), .running)
+            try await store.setDesiredState(vmIDs: vms.map(\.id), .running)
         } catch {
-            finish(&task, failure: "\(error)")
+            await finish(&task, failure: "\(error)")
             return
         }
         var toResume: [(StoredVM, String)] = []
@@ -70,10 +78,13 @@ extension GroupLeader {
             }
         }
         if !toPlace.isEmpty, ContinuousClock.now < rejoinDeadline {
-            save(&task, detail: "waiting for hosts to rejoin after the manager started")
+            await save(&task, detail: "waiting for hosts to rejoin after the manager started")
             await waitForKnownHosts()
         }
-        save(&task, detail: "placing \(toPlace.count) VM\(toPlace.count == 1 ? "" : "s")")
+        await save(&task, detail: "placing \(toPlace.count) VM\(toPlace.count == 1 ? "" : "s")")
+        // Snapshot, plan and claims happen under the decisions lock, so concurrent tasks never plan on the same
+        // free capacity and the energy saver never puts a host down between a plan and its claims.
+        await lockDecisions()
         let hosts = await groupManager.hosts()
         // Awake hosts first; sleeping and waking ones only when the awake ones are full (the policies' tiers).
         let usable: [(ManagedHost, HostState)] = hosts.compactMap { host in
@@ -85,26 +96,25 @@ extension GroupLeader {
             }
         }
         var claimed: [(StoredVM, String)] = toResume
-        // Snapshot, plan and claims happen without a suspension point, so concurrent tasks never plan on the same
-        // free capacity.
         if !toPlace.isEmpty {
             let plan: PlacementPlan
             do {
-                plan = try self.plan(toPlace, on: usable)
+                plan = try await self.plan(toPlace, on: usable)
             } catch {
-                finish(&task, failure: "cannot plan: \(error)")
+                unlockDecisions()
+                await finish(&task, failure: "cannot plan: \(error)")
                 return
             }
             let byID = Dictionary(uniqueKeysWithValues: toPlace.map { ($0.id, $0) })
             for unplaced in plan.unplaced {
                 guard let vm = byID[unplaced.vmID] else { continue }
-                try? store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: unplaced.reason)
+                try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: unplaced.reason)
                 setOutcome(&task, vm.name, .unplaced, unplaced.reason)
             }
             for assignment in plan.assignments {
                 guard let vm = byID[assignment.vmID] else { continue }
                 let claimedNow =
-                    (try? store.claimStart(
+                    (try? await store.claimStart(
                         vmID: vm.id,
                         hostID: assignment.hostID,
                         from: [.pending, .stopped, .failed, .missing, .unreachable]
@@ -116,6 +126,7 @@ extension GroupLeader {
                 }
             }
         }
+        unlockDecisions()
         let placedOn = Set(claimed.map(\.1)).sorted().joined(separator: ", ")
         let asleep = Set(claimed.map(\.1).filter { power[$0]?.state == .sleeping || power[$0]?.state == .waking })
         for (vm, host) in claimed {
@@ -127,11 +138,11 @@ extension GroupLeader {
                 asleep.contains(host) ? "waiting for \(host) to wake" : "starting"
             )
         }
-        save(&task, detail: claimed.isEmpty ? "nothing to start" : "starting \(claimed.count) on \(placedOn)")
+        await save(&task, detail: claimed.isEmpty ? "nothing to start" : "starting \(claimed.count) on \(placedOn)")
         // Agents work in parallel; results are recorded as they come.
         await withTaskGroup(of: (StoredVM, String, CommandResult).self) { group in
             for (vm, host) in claimed {
-                let xml = domainXML(for: vm)
+                let xml = await domainXML(for: vm)
                 let groupManager = self.groupManager
                 let wait = configuration.heartbeatTimeout * 2
                 let needsWake = asleep.contains(host)
@@ -150,22 +161,22 @@ extension GroupLeader {
             }
             for await (vm, host, result) in group {
                 if result.isOK {
-                    try? store.setVMPlacement(id: vm.id, hostID: host, state: .running)
+                    try? await recordPlacement(id: vm.id, hostID: host, state: .running)
                     setOutcome(&task, vm.name, .done, host: host, "running on \(host)")
                 } else {
-                    try? store.setVMPlacement(id: vm.id, hostID: nil, state: .failed, reason: result.message)
+                    try? await recordPlacement(id: vm.id, hostID: nil, state: .failed, reason: result.message)
                     setOutcome(&task, vm.name, .failed, host: host, result.message)
                 }
-                save(&task, detail: progress(task))
+                await save(&task, detail: progress(task))
             }
         }
     }
 
     /// The stored domain XML, re-rendered with a fresh lease when the VM's address was released by a destroy.
-    private func domainXML(for vm: StoredVM) -> String {
-        guard (try? store.lease(vmID: vm.id)) == nil else { return vm.templateXML }
+    private func domainXML(for vm: StoredVM) async -> String {
+        guard (try? await store.lease(vmID: vm.id)) == nil else { return vm.templateXML }
         guard let lease = try? addresses.allocate(for: vm.id) else { return vm.templateXML }
-        try? store.saveLease(lease)
+        try? await store.saveLease(lease)
         guard let template = try? DomainTemplate.parse(vm.templateXML, diskExists: { _ in true }) else {
             return vm.templateXML
         }
@@ -175,7 +186,7 @@ extension GroupLeader {
     /// Waits until every host the database last saw ACTIVE is connected with an inventory, or the rejoin
     /// deadline passes.
     private func waitForKnownHosts() async {
-        let expected = Set(((try? store.hosts()) ?? []).filter { $0.state == .active }.map(\.id))
+        let expected = Set(((try? await store.hosts()) ?? []).filter { $0.state == .active }.map(\.id))
         while ContinuousClock.now < rejoinDeadline {
             let ready = Set(await groupManager.hosts().filter { $0.connected && $0.hasInventory }.map(\.hostID))
             if ready.isSuperset(of: expected) { return }
@@ -184,8 +195,8 @@ extension GroupLeader {
     }
 
     /// The configured policy over the usable hosts, each loaded with what its VMs asked for.
-    func plan(_ vms: [StoredVM], on hosts: [(ManagedHost, HostState)]) throws -> PlacementPlan {
-        let placed = try store.vms().filter { [.starting, .running, .suspended].contains($0.state) }
+    func plan(_ vms: [StoredVM], on hosts: [(ManagedHost, HostState)]) async throws -> PlacementPlan {
+        let placed = try await store.vms().filter { [.starting, .running, .suspended].contains($0.state) }
         var use: [String: ResourceVector] = [:]
         for vm in placed {
             guard let host = vm.hostID else { continue }
@@ -224,7 +235,7 @@ extension GroupLeader {
     // MARK: Suspend, resume, shutdown
 
     private func act(_ action: ClusterRequest.VMAction, _ vms: [StoredVM], task: inout StoredTask) async {
-        if action == .shutdown { try? store.setDesiredState(vmIDs: vms.map(\.id), .stopped) }
+        if action == .shutdown { try? await store.setDesiredState(vmIDs: vms.map(\.id), .stopped) }
         let eligible: Set<StoredVM.State> =
             switch action {
             case .suspend: [.running]
@@ -248,7 +259,7 @@ extension GroupLeader {
                 )
             }
         }
-        save(&task, detail: "\(action) \(work.count) VM\(work.count == 1 ? "" : "s")")
+        await save(&task, detail: "\(action) \(work.count) VM\(work.count == 1 ? "" : "s")")
         await withTaskGroup(of: (StoredVM, String, CommandResult).self) { group in
             for (vm, host) in work {
                 let command: VMCommand =
@@ -268,12 +279,12 @@ extension GroupLeader {
                         case .resume: .running
                         default: .stopped
                         }
-                    try? store.setVMPlacement(id: vm.id, hostID: host, state: state)
+                    try? await recordPlacement(id: vm.id, hostID: host, state: state)
                     setOutcome(&task, vm.name, .done, host: host, result.message)
                 } else {
                     setOutcome(&task, vm.name, .failed, host: host, result.message)
                 }
-                save(&task, detail: progress(task))
+                await save(&task, detail: progress(task))
             }
         }
     }
@@ -283,11 +294,11 @@ extension GroupLeader {
     /// Forces each VM off, removes its definition from its host and releases its address; `removing` also deletes
     /// it from the cluster. A VM whose host cannot be reached is left as it is, and the outcome says why.
     private func destroy(_ vms: [StoredVM], removing: Bool, task: inout StoredTask) async {
-        try? store.setDesiredState(vmIDs: vms.map(\.id), .stopped)
+        try? await store.setDesiredState(vmIDs: vms.map(\.id), .stopped)
         for vm in vms {
             setOutcome(&task, vm.name, .inProgress, host: vm.hostID ?? "", removing ? "removing" : "destroying")
         }
-        save(&task, detail: "\(removing ? "removing" : "destroying") \(vms.count) VM\(vms.count == 1 ? "" : "s")")
+        await save(&task, detail: "\(removing ? "removing" : "destroying") \(vms.count) VM\(vms.count == 1 ? "" : "s")")
         await withTaskGroup(of: (StoredVM, CommandResult?).self) { group in
             for vm in vms {
                 guard let host = vm.hostID else {
@@ -311,19 +322,27 @@ extension GroupLeader {
                 } else {
                     _ = addresses.release(vmID: vm.id)
                     if removing {
-                        try? store.deleteVM(id: vm.id)
+                        try? await store.deleteVM(id: vm.id)
                     } else {
-                        try? store.removeLease(vmID: vm.id)
-                        try? store.setVMPlacement(id: vm.id, hostID: nil, state: .stopped)
+                        try? await store.removeLease(vmID: vm.id)
+                        try? await recordPlacement(id: vm.id, hostID: nil, state: .stopped)
                     }
                     setOutcome(&task, vm.name, .done, removing ? "removed" : "destroyed")
                 }
-                save(&task, detail: progress(task))
+                await save(&task, detail: progress(task))
             }
         }
     }
 
     // MARK: Bookkeeping
+
+    /// One VM's placement written under the decisions lock, so it never lands between a reconciliation's read
+    /// and its write.
+    func recordPlacement(id: String, hostID: String?, state: StoredVM.State, reason: String? = nil) async throws {
+        await lockDecisions()
+        defer { unlockDecisions() }
+        try await store.setVMPlacement(id: id, hostID: hostID, state: state, reason: reason)
+    }
 
     private func setOutcome(
         _ task: inout StoredTask,
@@ -346,11 +365,11 @@ extension GroupLeader {
         return "\(done) of \(task.outcomes.count) done"
     }
 
-    private func save(_ task: inout StoredTask, detail: String) {
+    private func save(_ task: inout StoredTask, detail: String) async {
         task.detail = detail
         task.updatedAt = Date()
         do {
-            try store.updateTask(id: task.id, state: task.state, detail: detail, outcomes: task.outcomes)
+            try await store.updateTask(id: task.id, state: task.state, detail: detail, outcomes: task.outcomes)
         } catch {
             logger.error(
                 "cannot record task progress",
@@ -360,10 +379,10 @@ extension GroupLeader {
     }
 
     /// Ends the task: succeeded when every VM is done, failed otherwise, with a summary naming what went wrong.
-    private func finish(_ task: inout StoredTask, failure: String? = nil) {
+    private func finish(_ task: inout StoredTask, failure: String? = nil) async {
         if let failure {
             task.state = .failed
-            save(&task, detail: failure)
+            await save(&task, detail: failure)
             return
         }
         let failed = task.outcomes.filter { $0.state != .done }
@@ -375,6 +394,6 @@ extension GroupLeader {
             let reasons = failed.prefix(3).map { "\($0.vm): \($0.message)" }.joined(separator: "; ")
             summary = "\(task.kind): \(failed.count) of \(task.outcomes.count) not done (\(reasons))"
         }
-        save(&task, detail: summary)
+        await save(&task, detail: summary)
     }
 }
