@@ -57,24 +57,70 @@ extension GroupLeader {
 
     // MARK: Start
 
-    private func start(_ vms: [StoredVM], task: inout StoredTask) async {
+    private func start(_ requested: [StoredVM], task: inout StoredTask) async {
         do {
-            try await store.setDesiredState(vmIDs: vms.map(\.id), .running)
+            try await store.setDesiredState(vmIDs: requested.map(\.id), .running)
         } catch {
             await finish(&task, failure: "\(error)")
             return
         }
+        // Which VMs this task takes, decided and claimed in one turn under the lock on their current rows: a VM a
+        // live task is starting is never taken by a second task.
+        await lockDecisions()
+        let wanted = Set(requested.map(\.id))
+        let vms = ((try? await store.vms(inCluster: task.vcName)) ?? requested).filter { wanted.contains($0.id) }
         var toResume: [(StoredVM, String)] = []
         var toPlace: [StoredVM] = []
+        var toFence: [String: [StoredVM]] = [:]
+        var othersStarting: [(StoredVM, String)] = []
         for vm in vms {
-            switch vm.state {
-            case .running, .suspended:
-                setOutcome(&task, vm.name, .done, host: vm.hostID ?? "", "already \(vm.state.rawValue)")
-            case .starting:
+            switch vmLifecycle.startStep(for: vm, task: task.id) {
+            case .alreadyUp(let host, let state):
+                setOutcome(&task, vm.name, .done, host: host, "already \(state.rawValue)")
+                continue
+            case .ownedByLiveTask(let owner):
+                othersStarting.append((vm, owner))
+                setOutcome(&task, vm.name, .inProgress, host: vm.hostID ?? "", "being started by task \(owner)")
+                continue
+            case .refuse(let reason):
+                setOutcome(&task, vm.name, .failed, host: vm.hostID ?? "", reason)
+                continue
+            case .askRecordedHost(let host):
                 // Claimed by a run that did not finish: ask the same host again.
-                if let host = vm.hostID { toResume.append((vm, host)) } else { toPlace.append(vm) }
-            case .pending, .stopped, .failed, .missing, .unreachable:
+                toResume.append((vm, host))
+            case .place:
                 toPlace.append(vm)
+            case .fenceFirst(let host):
+                toFence[host, default: []].append(vm)
+            }
+            vmLifecycle.claim(vm.id, by: task.id)
+        }
+        unlockDecisions()
+
+        // A VM on a host whose fate is unknown is started elsewhere only once that host is fenced (powered off and
+        // confirmed off): never two copies.
+        for (host, stranded) in toFence.sorted(by: { $0.key < $1.key }) {
+            await save(&task, detail: "fencing \(host) before restarting its VMs elsewhere")
+            switch await fence(host) {
+            case .fenced:
+                toPlace += stranded.map { vm in
+                    var vm = vm
+                    vm.state = .stopped
+                    vm.hostID = nil
+                    return vm
+                }
+            case .notFenced(let reason), .noDriver(let reason):
+                for vm in stranded {
+                    releaseClaim(vm.id, by: task.id)
+                    setOutcome(
+                        &task,
+                        vm.name,
+                        .failed,
+                        host: host,
+                        "not restarted elsewhere: \(host) is FAILED and may still run it, and it was not fenced "
+                            + "(\(reason))"
+                    )
+                }
             }
         }
         if !toPlace.isEmpty, ContinuousClock.now < rejoinDeadline {
@@ -101,6 +147,7 @@ extension GroupLeader {
             do {
                 plan = try await self.plan(toPlace, on: usable)
             } catch {
+                for vm in toPlace { releaseClaim(vm.id, by: task.id) }
                 unlockDecisions()
                 await finish(&task, failure: "cannot plan: \(error)")
                 return
@@ -109,6 +156,7 @@ extension GroupLeader {
             for unplaced in plan.unplaced {
                 guard let vm = byID[unplaced.vmID] else { continue }
                 try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: unplaced.reason)
+                releaseClaim(vm.id, by: task.id)
                 setOutcome(&task, vm.name, .unplaced, unplaced.reason)
             }
             for assignment in plan.assignments {
@@ -122,6 +170,7 @@ extension GroupLeader {
                 if claimedNow {
                     claimed.append((vm, assignment.hostID))
                 } else {
+                    releaseClaim(vm.id, by: task.id)
                     setOutcome(&task, vm.name, .done, "started by another task")
                 }
             }
@@ -148,10 +197,10 @@ extension GroupLeader {
                 let needsWake = asleep.contains(host)
                 group.addTask {
                     if needsWake, case .failure(let failure) = await self.ensureAwake(host) {
-                        return (vm, host, CommandResult(code: .busy, message: failure.description))
+                        return (vm, host, CommandResult(code: .notDelivered, message: failure.description))
                     }
                     guard await self.waitUntilConnected(host, within: wait) else {
-                        return (vm, host, CommandResult(code: .busy, message: "\(host) is not connected"))
+                        return (vm, host, CommandResult(code: .notDelivered, message: "\(host) is not connected"))
                     }
                     await self.beginCommand(host)
                     let result = await groupManager.send(.start(domainXML: xml), to: host)
@@ -160,15 +209,51 @@ extension GroupLeader {
                 }
             }
             for await (vm, host, result) in group {
-                if result.isOK {
-                    try? await recordPlacement(id: vm.id, hostID: host, state: .running)
+                await lockDecisions()
+                if let alert = vmAlerts.removeValue(forKey: vm.id) {
+                    setOutcome(&task, vm.name, .failed, host: host, alert)
+                } else if result.isOK {
+                    try? await store.setVMPlacement(id: vm.id, hostID: host, state: .running)
                     setOutcome(&task, vm.name, .done, host: host, "running on \(host)")
                 } else {
-                    try? await recordPlacement(id: vm.id, hostID: nil, state: .failed, reason: result.message)
+                    try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .failed, reason: result.message)
                     setOutcome(&task, vm.name, .failed, host: host, result.message)
                 }
+                vmLifecycle.commandEnded(
+                    vm.id,
+                    by: task.id,
+                    state: result.isOK ? .running : .failed,
+                    hostID: result.isOK ? host : nil,
+                    at: .now
+                )
+                unlockDecisions()
+                notifyReleased(vm.id)
                 await save(&task, detail: progress(task))
             }
+        }
+        // VMs another live task was starting: their outcome is that task's.
+        for (vm, owner) in othersStarting {
+            await waitUntilReleased(vm.id)
+            let now = try? await store.vm(id: vm.id)
+            if let now, now.state == .running || now.state == .suspended {
+                setOutcome(
+                    &task,
+                    vm.name,
+                    .done,
+                    host: now.hostID ?? "",
+                    "started by task \(owner) on \(now.hostID ?? "")"
+                )
+            } else {
+                let reason = now?.reason.map { ": \($0)" } ?? ""
+                setOutcome(
+                    &task,
+                    vm.name,
+                    .failed,
+                    host: now?.hostID ?? "",
+                    "task \(owner) did not start it (\(now?.state.rawValue ?? "gone")\(reason))"
+                )
+            }
+            await save(&task, detail: progress(task))
         }
     }
 
@@ -240,7 +325,7 @@ extension GroupLeader {
             switch action {
             case .suspend: [.running]
             case .resume: [.suspended]
-            default: [.running, .suspended]
+            default: [.running, .suspended, .shuttingDown]
             }
         var work: [(StoredVM, String)] = []
         for vm in vms {
@@ -273,14 +358,24 @@ extension GroupLeader {
             }
             for await (vm, host, result) in group {
                 if result.isOK {
-                    let state: StoredVM.State =
+                    // A shutdown is a request to the guest: the VM is off once its host's inventory shows it off.
+                    let (state, reason): (StoredVM.State, String?) =
                         switch action {
-                        case .suspend: .suspended
-                        case .resume: .running
-                        default: .stopped
+                        case .suspend: (.suspended, nil)
+                        case .resume: (.running, nil)
+                        default: (.shuttingDown, "shutdown requested; waiting for the guest to power off")
                         }
-                    try? await recordPlacement(id: vm.id, hostID: host, state: state)
-                    setOutcome(&task, vm.name, .done, host: host, result.message)
+                    await lockDecisions()
+                    try? await store.setVMPlacement(id: vm.id, hostID: host, state: state, reason: reason)
+                    vmLifecycle.commandEnded(vm.id, by: task.id, state: state, hostID: host, at: .now)
+                    unlockDecisions()
+                    setOutcome(
+                        &task,
+                        vm.name,
+                        .done,
+                        host: host,
+                        action == .shutdown ? "shutdown requested on \(host)" : result.message
+                    )
                 } else {
                     setOutcome(&task, vm.name, .failed, host: host, result.message)
                 }
@@ -323,9 +418,13 @@ extension GroupLeader {
                     _ = addresses.release(vmID: vm.id)
                     if removing {
                         try? await store.deleteVM(id: vm.id)
+                        vmLifecycle.forget(vm.id)
                     } else {
                         try? await store.removeLease(vmID: vm.id)
-                        try? await recordPlacement(id: vm.id, hostID: nil, state: .stopped)
+                        await lockDecisions()
+                        try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .stopped)
+                        vmLifecycle.commandEnded(vm.id, by: task.id, state: .stopped, hostID: nil, at: .now)
+                        unlockDecisions()
                     }
                     setOutcome(&task, vm.name, .done, removing ? "removed" : "destroyed")
                 }
@@ -336,12 +435,21 @@ extension GroupLeader {
 
     // MARK: Bookkeeping
 
-    /// One VM's placement written under the decisions lock, so it never lands between a reconciliation's read
-    /// and its write.
-    func recordPlacement(id: String, hostID: String?, state: StoredVM.State, reason: String? = nil) async throws {
-        await lockDecisions()
-        defer { unlockDecisions() }
-        try await store.setVMPlacement(id: id, hostID: hostID, state: state, reason: reason)
+    /// The task gives up its claim on the VM; tasks waiting for it go on.
+    func releaseClaim(_ vmID: String, by taskID: String) {
+        vmLifecycle.release(vmID, by: taskID)
+        notifyReleased(vmID)
+    }
+
+    func notifyReleased(_ vmID: String) {
+        for waiter in releaseWaiters.removeValue(forKey: vmID) ?? [] { waiter.resume() }
+    }
+
+    /// Returns once no live task owns the VM.
+    func waitUntilReleased(_ vmID: String) async {
+        while vmLifecycle.owner(of: vmID) != nil {
+            await withCheckedContinuation { releaseWaiters[vmID, default: []].append($0) }
+        }
     }
 
     private func setOutcome(
@@ -370,6 +478,7 @@ extension GroupLeader {
         task.updatedAt = Date()
         do {
             try await store.updateTask(id: task.id, state: task.state, detail: detail, outcomes: task.outcomes)
+            taskChanged(task.id)
         } catch {
             logger.error(
                 "cannot record task progress",

@@ -27,15 +27,39 @@ public actor GroupLeader {
     /// Until this instant after start-up, plans wait for hosts the database knew as ACTIVE to rejoin, so work
     /// submitted right after a restart is not refused for want of hosts that are only reconnecting.
     let rejoinDeadline: ContinuousClock.Instant
-    /// Energy: what the leader knows of each host's power beyond the group manager, since when hosts have had no
-    /// VM, commands in flight per host, the policy's carried state, and the origin its times are measured from.
-    var power: [String: HostPower] = [:]
-    var idleSince: [String: ContinuousClock.Instant] = [:]
-    var commandsInFlight: [String: Int] = [:]
+    /// Energy: each host's power machine (asleep, waking, idle since, commands in flight), the policy's carried
+    /// state, and the origin its times are measured from.
+    var power: [String: HostPowerMachine] = [:]
     var energyState = EnergyPolicy.State()
     let origin = ContinuousClock.now
-    private let queue: AsyncStream<String>
-    private let enqueue: AsyncStream<String>.Continuation
+    /// Which live task owns each VM, and which command results are still settling.
+    var vmLifecycle: VMLifecycleMachine
+    /// Errors found about a VM while a task's command for it was in flight (running on two hosts): that task's
+    /// outcome for the VM.
+    var vmAlerts: [String: String] = [:]
+    var releaseWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// Hosts whose latest inventory will be reconciled again once a command result it contradicted has settled.
+    var pendingRechecks: Set<String> = []
+    /// Waiters for a task's next change, by task id.
+    var taskWatchers: [String: [UUID: AsyncStream<Void>.Continuation]] = [:]
+    /// Powers a FAILED host off before its VMs are started elsewhere; nil: no fencing driver, no restart elsewhere.
+    let fencing: (any HostFencing)?
+    let queue: AsyncStream<Work>
+    let enqueue: AsyncStream<Work>.Continuation
+
+    /// Work the leader runs in the background of `run()`: tasks, and what the energy saver, the reconciliation and
+    /// failure handling decided, so none of them waits for it.
+    enum Work: Sendable {
+        case task(String)
+        case powerDown(String, PowerAction, reason: String)
+        case wake(String)
+        case recheck(String, at: ContinuousClock.Instant)
+        case evacuate(String)
+    }
+
+    /// The longest a task status request waits for the task to end (`TaskStatus` wait): longer waits are cut to it,
+    /// and the client asks again.
+    public static let maximumTaskWait: Duration = .seconds(600)
 
     /// The cluster VMs found on hosts but unknown to the database are adopted into.
     public static let adoptedCluster = "adopted"
@@ -45,7 +69,8 @@ public actor GroupLeader {
         groupManager: any GroupManagerEndpoint,
         configuration: ManagerConfiguration,
         logger: Logger,
-        diskExists: @escaping @Sendable (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
+        diskExists: @escaping @Sendable (String) -> Bool = { FileManager.default.fileExists(atPath: $0) },
+        fencing: (any HostFencing)? = nil
     ) throws {
         self.store = store
         self.groupManager = groupManager
@@ -54,7 +79,11 @@ public actor GroupLeader {
         self.diskExists = diskExists
         self.addresses = try AddressPool(subnets: configuration.vmSubnets, reserved: configuration.reservedAddresses)
         self.rejoinDeadline = .now + configuration.heartbeatTimeout * 2
-        (queue, enqueue) = AsyncStream.makeStream(of: String.self)
+        self.fencing = fencing
+        // An agent's inventory can be sampled while a command runs: trust the command's result for a heartbeat
+        // timeout, in which the agent has sampled again (it samples every few seconds).
+        self.vmLifecycle = VMLifecycleMachine(settleTime: configuration.heartbeatTimeout)
+        (queue, enqueue) = AsyncStream.makeStream(of: Work.self)
     }
 
     /// Runs tasks: first those a previous run left unfinished, then each new one as it is submitted, concurrently.
@@ -73,14 +102,28 @@ public actor GroupLeader {
                         "torpor.task": "\(task.id)", "torpor.kind": "\(task.kind)", "torpor.vc": "\(task.vcName)",
                     ]
                 )
-                enqueue.yield(task.id)
+                enqueue.yield(.task(task.id))
             }
         } catch {
             logger.error("cannot read unfinished tasks", metadata: ["torpor.error": "\(error)"])
         }
         await withDiscardingTaskGroup { group in
-            for await id in queue {
-                group.addTask { await self.execute(taskID: id) }
+            for await work in queue {
+                switch work {
+                case .task(let id):
+                    group.addTask { await self.execute(taskID: id) }
+                case .powerDown(let host, let action, let reason):
+                    group.addTask { _ = await self.powerDown(host, action: action, reason: reason) }
+                case .wake(let host):
+                    group.addTask { _ = await self.ensureAwake(host) }
+                case .recheck(let host, let instant):
+                    group.addTask {
+                        try? await Task.sleep(until: instant, clock: .continuous)
+                        await self.recheck(host)
+                    }
+                case .evacuate(let host):
+                    group.addTask { await self.evacuate(host) }
+                }
             }
         }
     }
@@ -160,7 +203,7 @@ public actor GroupLeader {
     }
 
     /// Records a task for an existing cluster (and VM) and queues it.
-    private func submit(_ kind: String, cluster: String, vm: String) async throws(ClusterRequestError) -> TaskStatus {
+    func submit(_ kind: String, cluster: String, vm: String) async throws(ClusterRequestError) -> TaskStatus {
         do {
             guard try await store.virtualClusters().contains(where: { $0.name == cluster }) else {
                 throw ClusterRequestError.notFound("no virtual cluster named '\(cluster)'")
@@ -184,7 +227,7 @@ public actor GroupLeader {
                 "task submitted",
                 metadata: ["torpor.task": "\(task.id)", "torpor.kind": "\(kind)", "torpor.vc": "\(cluster)"]
             )
-            enqueue.yield(task.id)
+            enqueue.yield(.task(task.id))
             return task.wireStatus
         } catch {
             throw ClusterRequestError(error)
@@ -335,10 +378,20 @@ public actor GroupLeader {
         }
     }
 
-    /// The task's status now, or once it has ended, whichever comes first within the wait.
+    /// The task's status now, or once it has ended, whichever comes first within the wait (at most
+    /// `maximumTaskWait`). Woken by the task's own progress, and every second while a wake it waits for advances.
     private func taskStatus(_ id: String, waitMilliseconds: UInt32) async throws(ClusterRequestError) -> TaskStatus {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(waitMilliseconds))
+        let deadline = ContinuousClock.now + min(.milliseconds(Int64(waitMilliseconds)), Self.maximumTaskWait)
         while true {
+            // Watching before reading: a change between the read and the wait is not lost.
+            let (changes, watcher) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            let watcherID = UUID()
+            taskWatchers[id, default: [:]][watcherID] = watcher
+            defer {
+                taskWatchers[id]?[watcherID] = nil
+                if taskWatchers[id]?.isEmpty == true { taskWatchers[id] = nil }
+                watcher.finish()
+            }
             let task: StoredTask
             do {
                 guard let found = try await store.task(id: id) else {
@@ -350,15 +403,31 @@ public actor GroupLeader {
             }
             var status = task.wireStatus
             // A VM waiting for its host to wake shows how far the wake has got.
+            var waking = false
             for index in status.outcomes.indices where status.outcomes[index].state == .inProgress {
                 if let progress = wakeProgress(status.outcomes[index].hostID) {
+                    waking = true
                     status.outcomes[index].message = progress
                     if status.state == .running { status.message = progress }
                 }
             }
-            if status.state.isFinished || ContinuousClock.now >= deadline { return status }
-            try? await Task.sleep(for: .milliseconds(100))
+            let now = ContinuousClock.now
+            if status.state.isFinished || now >= deadline { return status }
+            let until = waking ? min(deadline, now + .seconds(1)) : deadline
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in changes { return }
+                }
+                group.addTask { try? await Task.sleep(until: until, clock: .continuous) }
+                await group.next()
+                group.cancelAll()
+            }
         }
+    }
+
+    /// Wakes the requests waiting on the task.
+    func taskChanged(_ id: String) {
+        for watcher in (taskWatchers[id] ?? [:]).values { watcher.yield() }
     }
 
     static func newTaskID() -> String {

@@ -77,6 +77,11 @@ public final class ManagerStore: Sendable {
                 table.add(column: "outcomes", .text).notNull().defaults(to: "[]")
             }
         }
+        migrator.registerMigration("v3: highly available VMs") { db in
+            try db.alter(table: "vm") { table in
+                table.add(column: "highlyAvailable", .boolean).notNull().defaults(to: false)
+            }
+        }
         return migrator
     }
 
