@@ -4,100 +4,84 @@ import Logging
 import Placement
 import Wire
 
-/// The energy saver and waking. Power-downs are decided by `EnergyPolicy` on a snapshot taken inside the leader,
-/// and the host is marked SLEEPING in the same actor turn, so no plan can pick a host that is going down. A host
-/// needed by a plan is woken through its drivers in order, each given `wakeupTime` for the agent to rejoin;
-/// while that happens the leader keeps serving every other request.
+/// The energy saver and waking. Power-downs are decided by `EnergyPolicy` on a snapshot taken under the decisions
+/// lock, and the host is marked SLEEPING before the lock is released, so no plan can pick a host that is going down.
+/// Power-downs and wakes then run as the leader's background work: an evaluation never waits for them, so the next
+/// one happens on time while a wake takes its `wakeup_time`. A host needed by a plan is woken through its drivers in
+/// order, each given `wakeupTime` for the agent to rejoin; while that happens the leader keeps serving every other
+/// request.
 extension GroupLeader {
-    /// Power state the leader tracks beyond the group manager's view.
-    struct HostPower: Sendable {
-        var state: EnergyHost.PowerState
-        var since: ContinuousClock.Instant
-        var wokeAt: ContinuousClock.Instant?
-        var sleptAt: ContinuousClock.Instant?
-        /// While waking: "waking host-3 via IPMI" (the elapsed time is added when shown).
-        var wakeActivity: String?
-    }
-
-    /// One evaluation of the energy policy and the actions it decides. Called every `evaluation_interval`.
+    /// One evaluation of the energy policy; the actions it decides run in the background. Called every
+    /// `evaluation_interval`.
     public func evaluateEnergy() async {
         guard configuration.energy.enabled else { return }
+        await lockDecisions()
         let hosts = await groupManager.hosts()
         let now = ContinuousClock.now
         let energyHosts: [EnergyHost]
         do {
-            energyHosts = try self.energyHosts(hosts, at: now)
+            energyHosts = try await self.energyHosts(hosts, at: now)
         } catch {
+            unlockDecisions()
             logger.error("energy saver cannot read the VMs", metadata: ["torpor.error": "\(error)"])
             return
         }
         let policy = EnergyPolicy(configuration: configuration.energy.policy)
         let (decisions, next) = policy.evaluate(energyHosts, at: now - origin, state: energyState)
         energyState = next
-        var powerDowns: [(String, PowerAction, String)] = []
-        var wakes: [String] = []
         for decision in decisions {
             switch decision.action {
             case .powerDown(let action):
-                // Marked before any suspension point: from here on no plan can choose the host.
-                power[decision.hostID] = HostPower(state: .sleeping, since: now, sleptAt: now)
-                powerDowns.append((decision.hostID, action, decision.reason))
+                // Marked before the lock is released: from here on no plan can choose the host.
+                _ = powerEvent(.powerDownOrdered, for: decision.hostID, at: now)
+                enqueue.yield(.powerDown(decision.hostID, action, reason: decision.reason))
             case .wake:
-                wakes.append(decision.hostID)
                 logger.notice(
                     "waking a host for the reserve",
                     metadata: ["torpor.host": "\(decision.hostID)", "torpor.reason": "\(decision.reason)"]
                 )
+                enqueue.yield(.wake(decision.hostID))
             case .none:
                 break
             }
         }
-        await withTaskGroup(of: Void.self) { group in
-            for (host, action, reason) in powerDowns {
-                group.addTask { _ = await self.powerDown(host, action: action, reason: reason) }
-            }
-            for host in wakes {
-                group.addTask { _ = await self.ensureAwake(host) }
-            }
-        }
+        unlockDecisions()
     }
 
-    func energyHosts(_ hosts: [ManagedHost], at now: ContinuousClock.Instant) throws -> [EnergyHost] {
-        let vms = try store.vms()
-        return hosts.map { host in
+    /// Each host as the policy sees it. A host counts the VMs the store places there or its latest inventory lists
+    /// as active, whichever is more: a guest that ignored a shutdown keeps its host awake.
+    func energyHosts(_ hosts: [ManagedHost], at now: ContinuousClock.Instant) async throws -> [EnergyHost] {
+        let vms = try await store.vms()
+        var result: [EnergyHost] = []
+        for host in hosts {
             let onHost = vms.filter { $0.hostID == host.hostID }
-            let running = onHost.filter { [.running, .suspended, .unreachable].contains($0.state) }.count
+            let stored = onHost.filter { Self.occupying.contains($0.state) }.count
             let incoming = onHost.filter { $0.state == .starting }.count
-            if running + incoming > 0 {
-                idleSince[host.hostID] = nil
-            } else if idleSince[host.hostID] == nil {
-                idleSince[host.hostID] = now
-            }
-            let tracked = power[host.hostID]
-            let state: EnergyHost.PowerState =
-                switch (tracked?.state, host.state, host.connected) {
-                case (.sleeping?, _, _): .sleeping
-                case (.waking?, _, _): .waking
-                case (_, .active, true): .active
-                default: .failed
-                }
+            let listed = (await groupManager.inventory(of: host.hostID))?.vms.filter(\.state.isActive).count ?? 0
+            let running = max(stored, listed)
+            _ = powerEvent(.occupied(vms: running + incoming), for: host.hostID, at: now)
             let wakeable = !(configuration.hostWake[host.hostID]?.drivers.isEmpty ?? true)
-            return EnergyHost(
-                id: host.hostID,
-                state: state,
-                vmCount: running,
-                incomingVMs: incoming,
-                commandsInFlight: commandsInFlight[host.hostID, default: 0],
-                idleSince: idleSince[host.hostID].map { $0 - origin },
-                wokeAt: tracked?.wokeAt.map { $0 - origin },
-                sleptAt: tracked?.sleptAt.map { $0 - origin },
-                // A host nobody can wake is never put to sleep.
-                supportedActions: wakeable ? Self.actions(host.capabilities) : [],
-                capacityCores: Double(host.capacity.cores),
-                usedCores: onHost.filter { $0.state == .running }.reduce(0) { $0 + Double($1.virtualCPUs) }
+            let machine = power[host.hostID] ?? HostPowerMachine(since: now)
+            result.append(
+                machine.energyHost(
+                    id: host.hostID,
+                    registryState: host.state,
+                    connected: host.connected,
+                    vmCount: running,
+                    incomingVMs: incoming,
+                    // A host nobody can wake is never put to sleep.
+                    supportedActions: wakeable ? Self.actions(host.capabilities) : [],
+                    capacityCores: Double(host.capacity.cores),
+                    usedCores: onHost.filter { $0.state == .running }.reduce(0) { $0 + Double($1.virtualCPUs) },
+                    origin: origin
+                )
             )
         }
+        return result
     }
+
+    /// VM states that keep a host busy: the guest is (or may be) running there.
+    static let occupying: Set<StoredVM.State> = [.running, .suspended, .unreachable, .shuttingDown, .duplicated]
 
     static func actions(_ capabilities: AgentCapabilities) -> Set<PowerAction> {
         var actions: Set<PowerAction> = []
@@ -108,7 +92,39 @@ extension GroupLeader {
         return actions
     }
 
-    /// Sends the power command to a host already marked SLEEPING; on failure the host is ACTIVE again.
+    /// Feeds one event to the host's power machine (created awake on first use) and returns its action, not yet
+    /// run.
+    @discardableResult
+    func powerEvent(
+        _ event: HostPowerMachine.Event,
+        for host: String,
+        at now: ContinuousClock.Instant = .now
+    ) -> HostPowerMachine.Action {
+        var machine = power[host] ?? HostPowerMachine(since: now)
+        let action = machine.handle(event, at: now)
+        power[host] = machine
+        return action
+    }
+
+    /// Runs a power machine's action against the group manager.
+    func perform(_ action: HostPowerMachine.Action, for host: String) async {
+        switch action {
+        case .none:
+            break
+        case .markInRegistry(let state):
+            await groupManager.setState(state, of: host)
+        case .stayedUp(let reason):
+            logger.error(
+                "power-down did not happen; the host stays up",
+                metadata: ["torpor.host": "\(host)", "torpor.error": "\(reason)"]
+            )
+            await groupManager.setState(.active, of: host)
+        }
+    }
+
+    /// Sends the power command to a host already marked SLEEPING by `.powerDownOrdered`. A refusal, or a command
+    /// that may not have arrived (not connected, connection lost, no answer) without the agent announcing that it
+    /// goes down, leaves the host awake.
     func powerDown(_ host: String, action: PowerAction, reason: String) async -> CommandResult {
         logger.notice(
             "powering a host down",
@@ -117,16 +133,13 @@ extension GroupLeader {
         await groupManager.setState(.sleeping, of: host)
         let timeout = UInt32(clamping: configuration.energy.powerCommandTimeout.components.seconds)
         let result = await groupManager.send(PowerCommand(action: action.wire, timeoutSeconds: timeout), to: host)
-        // A host that goes down before its answer arrives has done what it was asked.
-        guard result.isOK || result.code == .busy else {
-            logger.error(
-                "power-down failed; the host stays up",
-                metadata: ["torpor.host": "\(host)", "torpor.error": "\(result.message)"]
-            )
-            power[host] = HostPower(state: .active, since: .now)
-            await groupManager.setState(.active, of: host)
-            return result
-        }
+        let outcome: HostPowerMachine.PowerCommandOutcome =
+            switch result.code {
+            case .ok: .accepted
+            case .notDelivered, .timedOut: .notDelivered(result.message)
+            default: .refused(result.message)
+            }
+        await perform(powerEvent(.powerCommandEnded(outcome), for: host), for: host)
         return result
     }
 
@@ -147,14 +160,15 @@ extension GroupLeader {
         }
         let drivers = (configuration.hostWake[host]?.drivers ?? []).map(makeWakeDriver)
         let started = ContinuousClock.now
-        power[host]?.state = .waking
-        power[host]?.wakeActivity = "waiting for \(host) to finish going down"
-        await groupManager.setState(.waking, of: host)
+        await perform(
+            powerEvent(.wakeStarted(activity: "waiting for \(host) to finish going down"), for: host),
+            for: host
+        )
         // A power-on that reaches a host still going down is lost: wait until its agent has really gone.
         await waitUntilDown(host, within: configuration.energy.powerCommandTimeout + .seconds(10))
         var attempts: [String] = []
         for driver in drivers {
-            power[host]?.wakeActivity = "waking \(host) via \(driver.name)"
+            powerEvent(.wakeProgressed(activity: "waking \(host) via \(driver.name)"), for: host)
             logger.notice("waking a host", metadata: ["torpor.host": "\(host)", "torpor.driver": "\(driver.name)"])
             switch await driver.wake() {
             case .failure(let failure):
@@ -171,8 +185,7 @@ extension GroupLeader {
             }
             if await waitUntilConnected(host, within: configuration.energy.wakeupTime) {
                 let now = ContinuousClock.now
-                power[host] = HostPower(state: .active, since: now, wokeAt: now, sleptAt: power[host]?.sleptAt)
-                idleSince[host] = now
+                powerEvent(.woke, for: host, at: now)
                 logger.notice(
                     "host woke",
                     metadata: [
@@ -184,8 +197,7 @@ extension GroupLeader {
             attempts.append("\(driver.name): no rejoin within \(configuration.energy.wakeupTime)")
         }
         if drivers.isEmpty { attempts.append("no wake driver configured") }
-        power[host] = HostPower(state: .failed, since: .now)
-        await groupManager.setState(.failed, of: host)
+        await perform(powerEvent(.wakeFailed, for: host), for: host)
         let failure = WakeFailure(description: "\(host) did not wake (tried \(attempts.joined(separator: "; ")))")
         logger.error(
             "host did not wake; marked FAILED",
@@ -197,7 +209,7 @@ extension GroupLeader {
     private func waitUntilDown(_ host: String, within wait: Duration) async {
         let deadline = ContinuousClock.now + wait
         var wasConnected = false
-        while ContinuousClock.now < deadline,
+        while ContinuousClock.now < deadline, !Task.isCancelled,
             await groupManager.hosts().contains(where: { $0.hostID == host && $0.connected })
         {
             wasConnected = true
@@ -210,7 +222,7 @@ extension GroupLeader {
     /// Polls until the host's agent is connected and the host ACTIVE (joined, or rejoined after a wake).
     func waitUntilConnected(_ host: String, within wait: Duration) async -> Bool {
         let deadline = ContinuousClock.now + wait
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline, !Task.isCancelled {
             if await groupManager.hosts().contains(where: { $0.hostID == host && $0.connected && $0.state == .active })
             {
                 return true
@@ -228,20 +240,26 @@ extension GroupLeader {
 
     /// A host's agent said hello: whatever we thought of its power, it is up.
     func noteJoined(_ host: String) {
-        guard let tracked = power[host], tracked.state != .active else { return }
-        // A wake in progress finishes in `ensureAwake`; an unexpected return (operator, BMC) is recorded here.
-        if tracked.state != .waking {
-            power[host] = HostPower(state: .active, since: .now, wokeAt: .now, sleptAt: tracked.sleptAt)
-            idleSince[host] = .now
-        }
+        guard power[host] != nil else { return }
+        powerEvent(.joined, for: host)
     }
 
-    func beginCommand(_ host: String) { commandsInFlight[host, default: 0] += 1 }
-    func endCommand(_ host: String) { commandsInFlight[host, default: 1] -= 1 }
+    func beginCommand(_ host: String) { powerEvent(.commandStarted, for: host) }
+    func endCommand(_ host: String) { powerEvent(.commandEnded, for: host) }
 }
 
 public struct WakeFailure: Error, CustomStringConvertible, Sendable {
     public let description: String
+}
+
+extension VMState {
+    /// Running, paused or in between: the domain holds its host.
+    var isActive: Bool {
+        switch self {
+        case .running, .blocked, .paused, .shuttingDown, .pmSuspended: true
+        default: false
+        }
+    }
 }
 
 extension PowerAction {

@@ -26,7 +26,7 @@ extension GroupLeader {
             break
         case .failed? where !host.connected:
             // An operator may retry a host whose wake failed: it is asleep as far as anyone knows.
-            power[id] = HostPower(state: .sleeping, since: .now, sleptAt: power[id]?.since)
+            powerEvent(.wakeRetried, for: id)
         default:
             guard host.connected else {
                 return CommandResult(code: .conflict, message: "\(id) is \(host.state) and was not put to sleep")
@@ -55,10 +55,14 @@ extension GroupLeader {
                 message: "\(id) has no wake driver configured (hosts.\(id).wake): nothing could wake it again"
             )
         }
+        // The VM check and the SLEEPING mark under the decisions lock: no plan claims the host in between.
+        await lockDecisions()
+        var locked = true
+        defer { if locked { unlockDecisions() } }
         let vms: [StoredVM]
         do {
-            vms = try store.vms(onHost: id).filter {
-                [.running, .suspended, .starting, .unreachable].contains($0.state)
+            vms = try await store.vms(onHost: id).filter {
+                Self.occupying.contains($0.state) || $0.state == .starting
             }
         } catch {
             return CommandResult(code: .internalError, message: "cannot read the VMs of \(id): \(error)")
@@ -71,7 +75,16 @@ extension GroupLeader {
                     "\(id) runs \(vms.count) VM\(vms.count == 1 ? "" : "s") (\(names)\(vms.count > 5 ? ", …" : ""))"
             )
         }
-        guard commandsInFlight[id, default: 0] == 0 else {
+        // A guest that ignored a shutdown is still listed active by libvirt: the host is not idle.
+        let listed = (await groupManager.inventory(of: id))?.vms.filter(\.state.isActive).map(\.name) ?? []
+        guard listed.isEmpty else {
+            return CommandResult(
+                code: .conflict,
+                message: "\(id) still runs \(listed.count) domain\(listed.count == 1 ? "" : "s") "
+                    + "(\(listed.sorted().prefix(5).joined(separator: ", ")))"
+            )
+        }
+        guard power[id]?.commandsInFlight ?? 0 == 0 else {
             return CommandResult(code: .busy, message: "\(id) has a command in flight; try again")
         }
         let supported = Self.actions(host.capabilities)
@@ -84,10 +97,11 @@ extension GroupLeader {
             )
         }
         // Marked before the next suspension point, like the energy saver's own power-downs.
-        let now = ContinuousClock.now
-        power[id] = HostPower(state: .sleeping, since: now, sleptAt: now)
+        powerEvent(.powerDownOrdered, for: id)
+        unlockDecisions()
+        locked = false
         let result = await powerDown(id, action: action, reason: "operator")
-        guard result.isOK || result.code == .busy else { return result }
+        guard result.isOK || power[id]?.state == .sleeping else { return result }
         return CommandResult(code: .ok, message: "\(id) is going down (\(action.configName))")
     }
 }

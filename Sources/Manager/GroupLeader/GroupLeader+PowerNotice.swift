@@ -6,33 +6,28 @@ import Wire
 /// through its drivers instead of counting on its capacity, and the energy policy counts it as asleep.
 extension GroupLeader {
     public func hostGoingDown(_ hostID: String, action: PowerCommand.Action, reason: String) async {
-        let now = ContinuousClock.now
-        let tracked = power[hostID]
+        let previous = power[hostID]?.state
         var metadata: Logger.Metadata = [
             "torpor.host": "\(hostID)", "torpor.action": "\(action)", "torpor.reason": "\(reason)",
         ]
-        switch tracked?.state {
+        powerEvent(.goingDownAnnounced, for: hostID)
+        switch previous {
         case .sleeping?:
             // The energy saver's own order: recorded when it decided, keep that time.
             logger.info("host going down as ordered", metadata: metadata)
-            return
         case .waking?:
             // The wake in progress waits for the host to be down before it powers it on, and owns the state.
             logger.notice("host going down while being woken", metadata: metadata)
-            return
         default:
-            break
+            metadata["torpor.previous_state"] = "\(previous.map { "\($0)" } ?? "active")"
+            logger.notice("host went to sleep on its own; tracked as asleep", metadata: metadata)
         }
-        power[hostID] = HostPower(state: .sleeping, since: now, wokeAt: tracked?.wokeAt, sleptAt: now)
-        metadata["torpor.previous_state"] = "\(tracked.map { "\($0.state)" } ?? "active")"
-        logger.notice("host went to sleep on its own; tracked as asleep", metadata: metadata)
     }
 
     /// The host stayed up (its power action failed): awake again, unless a wake in progress owns its state.
     public func hostResumed(_ hostID: String) async {
-        guard let tracked = power[hostID], tracked.state == .sleeping else { return }
-        power[hostID] = HostPower(state: .active, since: .now, wokeAt: tracked.wokeAt, sleptAt: tracked.sleptAt)
-        idleSince[hostID] = .now
+        guard power[hostID]?.state == .sleeping else { return }
+        powerEvent(.resumedAnnounced, for: hostID)
         logger.notice("host stayed up; tracked as awake", metadata: ["torpor.host": "\(hostID)"])
     }
 }

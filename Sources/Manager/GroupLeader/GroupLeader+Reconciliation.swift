@@ -9,10 +9,10 @@ import Wire
 extension GroupLeader: GroupManagerObserver {
     public func hostJoined(_ description: AgentDescription) async {
         noteJoined(description.hostID)
-        record(host: description.hostID, hostname: description.hostname, capacity: description.capacity, .active)
+        await record(host: description.hostID, hostname: description.hostname, capacity: description.capacity, .active)
     }
 
-    private func record(host: String, hostname: String, capacity: HostCapacity, _ state: HostRecord.State) {
+    private func record(host: String, hostname: String, capacity: HostCapacity, _ state: HostRecord.State) async {
         let stored = StoredHost(
             id: host,
             hostname: hostname,
@@ -22,15 +22,17 @@ extension GroupLeader: GroupManagerObserver {
             lastSeen: Date()
         )
         do {
-            try store.upsertHost(stored)
+            try await store.upsertHost(stored)
         } catch {
             logger.error("cannot record host", metadata: ["torpor.host": "\(host)", "torpor.error": "\(error)"])
         }
     }
 
     public func inventoryReceived(_ inventory: Inventory, from hostID: String) async {
+        await lockDecisions()
+        defer { unlockDecisions() }
         do {
-            try reconcile(inventory, from: hostID)
+            try await reconcile(inventory, from: hostID)
         } catch {
             logger.error(
                 "cannot reconcile inventory",
@@ -39,13 +41,15 @@ extension GroupLeader: GroupManagerObserver {
         }
     }
 
-    func reconcile(_ inventory: Inventory, from hostID: String) throws {
+    func reconcile(_ inventory: Inventory, from hostID: String) async throws {
+        let now = ContinuousClock.now
+        vmLifecycle.expire(at: now)
         var seen = Set<String>()
         for entry in inventory.vms {
             let uuid = "\(entry.uuid)".lowercased()
             seen.insert(uuid)
             let observed = StoredVM.State(observed: entry.state)
-            guard let vm = try store.vm(id: uuid) else {
+            guard let vm = try await store.vm(id: uuid) else {
                 let adopted = StoredVM(
                     id: uuid,
                     name: entry.name,
@@ -58,7 +62,7 @@ extension GroupLeader: GroupManagerObserver {
                     state: observed,
                     reason: "adopted: found on \(hostID), unknown to the manager"
                 )
-                try store.adoptVM(adopted)
+                try await store.adoptVM(adopted)
                 logger.warning(
                     "adopted a VM the manager did not know",
                     metadata: [
@@ -68,54 +72,118 @@ extension GroupLeader: GroupManagerObserver {
                 )
                 continue
             }
-            if let expected = vm.hostID, expected != hostID {
-                // A stale definition left on a host the VM has since moved from.
-                guard observed != .stopped else { continue }
+            var recordedHostListsIt = false
+            if let recorded = vm.hostID, recorded != hostID, observed != .stopped {
+                recordedHostListsIt =
+                    await groupManager.inventory(of: recorded)?.vms.contains {
+                        "\($0.uuid)".lowercased() == uuid && $0.state.isActive
+                    } ?? false
+            }
+            let decision = vmLifecycle.reconcile(
+                vm,
+                sighting: .present(observed),
+                on: hostID,
+                recordedHostListsItActive: recordedHostListsIt,
+                at: now
+            )
+            try await apply(decision, to: vm, on: hostID)
+        }
+        for vm in try await store.vms(onHost: hostID) where !seen.contains(vm.id) {
+            let decision = vmLifecycle.reconcile(
+                vm,
+                sighting: .absent,
+                on: hostID,
+                recordedHostListsItActive: false,
+                at: now
+            )
+            try await apply(decision, to: vm, on: hostID)
+        }
+    }
+
+    /// Runs one reconciliation decision: a store write with its log line, a later look, or the alarm for a VM
+    /// running on two hosts.
+    private func apply(
+        _ decision: VMLifecycleMachine.Reconciliation,
+        to vm: StoredVM,
+        on hostID: String
+    ) async throws {
+        switch decision {
+        case .keep:
+            return
+        case .recheck(let until):
+            guard pendingRechecks.insert(hostID).inserted else { return }
+            // Just past the settling time, so the look counts what the agent reported by then.
+            enqueue.yield(.recheck(hostID, at: until + .milliseconds(50)))
+        case .record(let host, let state, let reason):
+            if state == .missing {
+                logger.error(
+                    "VM missing from its host",
+                    metadata: [
+                        "torpor.vm": "\(vm.name)", "torpor.host": "\(hostID)", "torpor.was": "\(vm.state.rawValue)",
+                    ]
+                )
+            } else if let expected = vm.hostID, expected != host {
                 logger.warning(
                     "VM found running on another host than recorded",
                     metadata: ["torpor.vm": "\(vm.name)", "torpor.host": "\(hostID)", "torpor.expected": "\(expected)"]
                 )
+            } else if [.missing, .unreachable, .duplicated].contains(vm.state) {
+                logger.notice(
+                    "VM back",
+                    metadata: [
+                        "torpor.vm": "\(vm.name)", "torpor.host": "\(hostID)", "torpor.was": "\(vm.state.rawValue)",
+                    ]
+                )
             }
-            // A VM being started is defined before it runs: a shut-off sighting says nothing yet.
-            if vm.state == .starting, observed == .stopped { continue }
-            if vm.state != observed || vm.hostID != hostID {
-                if vm.state == .missing || vm.state == .unreachable {
-                    logger.notice(
-                        "VM back",
-                        metadata: [
-                            "torpor.vm": "\(vm.name)", "torpor.host": "\(hostID)", "torpor.was": "\(vm.state.rawValue)",
-                        ]
-                    )
-                }
-                try store.setVMPlacement(id: vm.id, hostID: hostID, state: observed)
-            }
-        }
-        for vm in try store.vms(onHost: hostID) where !seen.contains(vm.id) {
-            guard [.running, .suspended, .stopped, .unreachable].contains(vm.state) else { continue }
-            let reason = "expected on \(hostID) but absent from its inventory"
-            try store.setVMPlacement(id: vm.id, hostID: hostID, state: .missing, reason: reason)
+            try await store.setVMPlacement(id: vm.id, hostID: host, state: state, reason: reason)
+        case .duplicate(let hosts):
+            let reason =
+                "running on \(hosts.joined(separator: " and ")) at once (both hosts' latest inventories list it): "
+                + "destroy the extra copy"
+            if let owner = vmLifecycle.owner(of: vm.id) { vmAlerts[vm.id] = reason + " (task \(owner))" }
+            guard vm.state != .duplicated || vm.reason != reason else { return }
             logger.error(
-                "VM missing from its host",
-                metadata: ["torpor.vm": "\(vm.name)", "torpor.host": "\(hostID)", "torpor.was": "\(vm.state.rawValue)"]
+                "VM running on two hosts",
+                metadata: [
+                    "torpor.vm": "\(vm.name)", "torpor.uuid": "\(vm.id)",
+                    "torpor.hosts": "\(hosts.joined(separator: ","))",
+                    "torpor.task": "\(vmLifecycle.owner(of: vm.id) ?? "")",
+                ]
             )
+            try await store.setVMPlacement(id: vm.id, hostID: vm.hostID, state: .duplicated, reason: reason)
         }
     }
 
+    /// Reconciles the host's latest inventory again, once command results it contradicted have settled.
+    func recheck(_ hostID: String) async {
+        pendingRechecks.remove(hostID)
+        guard let inventory = await groupManager.inventory(of: hostID) else { return }
+        await inventoryReceived(inventory, from: hostID)
+    }
+
     public func hostsFailed(_ hosts: [HostRecord]) async {
+        await lockDecisions()
+        defer { unlockDecisions() }
         for host in hosts {
-            record(host: host.hostID, hostname: host.description.hostname, capacity: host.description.capacity, .failed)
+            await record(
+                host: host.hostID,
+                hostname: host.description.hostname,
+                capacity: host.description.capacity,
+                .failed
+            )
             do {
-                let affected = try store.vms(onHost: host.hostID).filter {
-                    [.starting, .running, .suspended].contains($0.state)
+                let affected = try await store.vms(onHost: host.hostID).filter {
+                    [.starting, .running, .suspended, .shuttingDown].contains($0.state)
                 }
                 for vm in affected {
-                    try store.setVMPlacement(
+                    try await store.setVMPlacement(
                         id: vm.id,
                         hostID: host.hostID,
                         state: .unreachable,
                         reason: "\(host.hostID) FAILED: no heartbeat"
                     )
                 }
+                if affected.contains(where: \.highlyAvailable) { enqueue.yield(.evacuate(host.hostID)) }
                 logger.error(
                     "host failed with VMs",
                     metadata: [

@@ -7,16 +7,24 @@ import Wire
 /// what is recorded: VMs already `starting` on a host are asked of that host again, never placed anew.
 extension GroupLeader {
     func execute(taskID: String) async {
-        guard var task = try? store.task(id: taskID), task.state == .pending || task.state == .running else { return }
+        guard var task = try? await store.task(id: taskID), task.state == .pending || task.state == .running else {
+            return
+        }
         var logger = logger
         logger[metadataKey: "torpor.task"] = "\(task.id)"
+        do {
+            try await restoreAddresses()
+        } catch {
+            await finish(&task, failure: "cannot restore address leases: \(error)")
+            return
+        }
         task.state = .running
-        save(&task, detail: "running")
+        await save(&task, detail: "running")
         let vms: [StoredVM]
         do {
-            vms = try store.vms(inCluster: task.vcName).filter { task.vmName.isEmpty || $0.name == task.vmName }
+            vms = try await store.vms(inCluster: task.vcName).filter { task.vmName.isEmpty || $0.name == task.vmName }
         } catch {
-            finish(&task, failure: "cannot read the cluster's VMs: \(error)")
+            await finish(&task, failure: "cannot read the cluster's VMs: \(error)")
             return
         }
         switch task.kind {
@@ -30,17 +38,17 @@ extension GroupLeader {
             await destroy(vms, removing: true, task: &task)
             if task.outcomes.allSatisfy({ $0.state == .done }) {
                 do {
-                    try store.undefineVirtualCluster(task.vcName)
+                    try await store.undefineVirtualCluster(task.vcName)
                 } catch {
-                    finish(&task, failure: "\(error)")
+                    await finish(&task, failure: "\(error)")
                     return
                 }
             }
         default:
-            finish(&task, failure: "unknown task kind '\(task.kind)'")
+            await finish(&task, failure: "unknown task kind '\(task.kind)'")
             return
         }
-        finish(&task)
+        await finish(&task)
         logger.notice(
             "task finished",
             metadata: ["torpor.state": "\(task.state.rawValue)", "torpor.detail": "\(task.detail)"]
@@ -49,31 +57,80 @@ extension GroupLeader {
 
     // MARK: Start
 
-    private func start(_ vms: [StoredVM], task: inout StoredTask) async {
+    private func start(_ requested: [StoredVM], task: inout StoredTask) async {
         do {
-            try store.setDesiredState(vmIDs: vms.map(\.id), .running)
+            try await store.setDesiredState(vmIDs: requested.map(\.id), .running)
         } catch {
-            finish(&task, failure: "\(error)")
+            await finish(&task, failure: "\(error)")
             return
         }
+        // Which VMs this task takes, decided and claimed in one turn under the lock on their current rows: a VM a
+        // live task is starting is never taken by a second task.
+        await lockDecisions()
+        let wanted = Set(requested.map(\.id))
+        let vms = ((try? await store.vms(inCluster: task.vcName)) ?? requested).filter { wanted.contains($0.id) }
         var toResume: [(StoredVM, String)] = []
         var toPlace: [StoredVM] = []
+        var toFence: [String: [StoredVM]] = [:]
+        var othersStarting: [(StoredVM, String)] = []
         for vm in vms {
-            switch vm.state {
-            case .running, .suspended:
-                setOutcome(&task, vm.name, .done, host: vm.hostID ?? "", "already \(vm.state.rawValue)")
-            case .starting:
+            switch vmLifecycle.startStep(for: vm, task: task.id) {
+            case .alreadyUp(let host, let state):
+                setOutcome(&task, vm.name, .done, host: host, "already \(state.rawValue)")
+                continue
+            case .ownedByLiveTask(let owner):
+                othersStarting.append((vm, owner))
+                setOutcome(&task, vm.name, .inProgress, host: vm.hostID ?? "", "being started by task \(owner)")
+                continue
+            case .refuse(let reason):
+                setOutcome(&task, vm.name, .failed, host: vm.hostID ?? "", reason)
+                continue
+            case .askRecordedHost(let host):
                 // Claimed by a run that did not finish: ask the same host again.
-                if let host = vm.hostID { toResume.append((vm, host)) } else { toPlace.append(vm) }
-            case .pending, .stopped, .failed, .missing, .unreachable:
+                toResume.append((vm, host))
+            case .place:
                 toPlace.append(vm)
+            case .fenceFirst(let host):
+                toFence[host, default: []].append(vm)
+            }
+            vmLifecycle.claim(vm.id, by: task.id)
+        }
+        unlockDecisions()
+
+        // A VM on a host whose fate is unknown is started elsewhere only once that host is fenced (powered off and
+        // confirmed off): never two copies.
+        for (host, stranded) in toFence.sorted(by: { $0.key < $1.key }) {
+            await save(&task, detail: "fencing \(host) before restarting its VMs elsewhere")
+            switch await fence(host) {
+            case .fenced:
+                toPlace += stranded.map { vm in
+                    var vm = vm
+                    vm.state = .stopped
+                    vm.hostID = nil
+                    return vm
+                }
+            case .notFenced(let reason), .noDriver(let reason):
+                for vm in stranded {
+                    releaseClaim(vm.id, by: task.id)
+                    setOutcome(
+                        &task,
+                        vm.name,
+                        .failed,
+                        host: host,
+                        "not restarted elsewhere: \(host) is FAILED and may still run it, and it was not fenced "
+                            + "(\(reason))"
+                    )
+                }
             }
         }
         if !toPlace.isEmpty, ContinuousClock.now < rejoinDeadline {
-            save(&task, detail: "waiting for hosts to rejoin after the manager started")
+            await save(&task, detail: "waiting for hosts to rejoin after the manager started")
             await waitForKnownHosts()
         }
-        save(&task, detail: "placing \(toPlace.count) VM\(toPlace.count == 1 ? "" : "s")")
+        await save(&task, detail: "placing \(toPlace.count) VM\(toPlace.count == 1 ? "" : "s")")
+        // Snapshot, plan and claims happen under the decisions lock, so concurrent tasks never plan on the same
+        // free capacity and the energy saver never puts a host down between a plan and its claims.
+        await lockDecisions()
         let hosts = await groupManager.hosts()
         // Awake hosts first; sleeping and waking ones only when the awake ones are full (the policies' tiers).
         let usable: [(ManagedHost, HostState)] = hosts.compactMap { host in
@@ -85,26 +142,27 @@ extension GroupLeader {
             }
         }
         var claimed: [(StoredVM, String)] = toResume
-        // Snapshot, plan and claims happen without a suspension point, so concurrent tasks never plan on the same
-        // free capacity.
         if !toPlace.isEmpty {
             let plan: PlacementPlan
             do {
-                plan = try self.plan(toPlace, on: usable)
+                plan = try await self.plan(toPlace, on: usable)
             } catch {
-                finish(&task, failure: "cannot plan: \(error)")
+                for vm in toPlace { releaseClaim(vm.id, by: task.id) }
+                unlockDecisions()
+                await finish(&task, failure: "cannot plan: \(error)")
                 return
             }
             let byID = Dictionary(uniqueKeysWithValues: toPlace.map { ($0.id, $0) })
             for unplaced in plan.unplaced {
                 guard let vm = byID[unplaced.vmID] else { continue }
-                try? store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: unplaced.reason)
+                try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: unplaced.reason)
+                releaseClaim(vm.id, by: task.id)
                 setOutcome(&task, vm.name, .unplaced, unplaced.reason)
             }
             for assignment in plan.assignments {
                 guard let vm = byID[assignment.vmID] else { continue }
                 let claimedNow =
-                    (try? store.claimStart(
+                    (try? await store.claimStart(
                         vmID: vm.id,
                         hostID: assignment.hostID,
                         from: [.pending, .stopped, .failed, .missing, .unreachable]
@@ -112,10 +170,12 @@ extension GroupLeader {
                 if claimedNow {
                     claimed.append((vm, assignment.hostID))
                 } else {
+                    releaseClaim(vm.id, by: task.id)
                     setOutcome(&task, vm.name, .done, "started by another task")
                 }
             }
         }
+        unlockDecisions()
         let placedOn = Set(claimed.map(\.1)).sorted().joined(separator: ", ")
         let asleep = Set(claimed.map(\.1).filter { power[$0]?.state == .sleeping || power[$0]?.state == .waking })
         for (vm, host) in claimed {
@@ -127,20 +187,20 @@ extension GroupLeader {
                 asleep.contains(host) ? "waiting for \(host) to wake" : "starting"
             )
         }
-        save(&task, detail: claimed.isEmpty ? "nothing to start" : "starting \(claimed.count) on \(placedOn)")
+        await save(&task, detail: claimed.isEmpty ? "nothing to start" : "starting \(claimed.count) on \(placedOn)")
         // Agents work in parallel; results are recorded as they come.
         await withTaskGroup(of: (StoredVM, String, CommandResult).self) { group in
             for (vm, host) in claimed {
-                let xml = domainXML(for: vm)
+                let xml = await domainXML(for: vm)
                 let groupManager = self.groupManager
                 let wait = configuration.heartbeatTimeout * 2
                 let needsWake = asleep.contains(host)
                 group.addTask {
                     if needsWake, case .failure(let failure) = await self.ensureAwake(host) {
-                        return (vm, host, CommandResult(code: .busy, message: failure.description))
+                        return (vm, host, CommandResult(code: .notDelivered, message: failure.description))
                     }
                     guard await self.waitUntilConnected(host, within: wait) else {
-                        return (vm, host, CommandResult(code: .busy, message: "\(host) is not connected"))
+                        return (vm, host, CommandResult(code: .notDelivered, message: "\(host) is not connected"))
                     }
                     await self.beginCommand(host)
                     let result = await groupManager.send(.start(domainXML: xml), to: host)
@@ -149,23 +209,59 @@ extension GroupLeader {
                 }
             }
             for await (vm, host, result) in group {
-                if result.isOK {
-                    try? store.setVMPlacement(id: vm.id, hostID: host, state: .running)
+                await lockDecisions()
+                if let alert = vmAlerts.removeValue(forKey: vm.id) {
+                    setOutcome(&task, vm.name, .failed, host: host, alert)
+                } else if result.isOK {
+                    try? await store.setVMPlacement(id: vm.id, hostID: host, state: .running)
                     setOutcome(&task, vm.name, .done, host: host, "running on \(host)")
                 } else {
-                    try? store.setVMPlacement(id: vm.id, hostID: nil, state: .failed, reason: result.message)
+                    try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .failed, reason: result.message)
                     setOutcome(&task, vm.name, .failed, host: host, result.message)
                 }
-                save(&task, detail: progress(task))
+                vmLifecycle.commandEnded(
+                    vm.id,
+                    by: task.id,
+                    state: result.isOK ? .running : .failed,
+                    hostID: result.isOK ? host : nil,
+                    at: .now
+                )
+                unlockDecisions()
+                notifyReleased(vm.id)
+                await save(&task, detail: progress(task))
             }
+        }
+        // VMs another live task was starting: their outcome is that task's.
+        for (vm, owner) in othersStarting {
+            await waitUntilReleased(vm.id)
+            let now = try? await store.vm(id: vm.id)
+            if let now, now.state == .running || now.state == .suspended {
+                setOutcome(
+                    &task,
+                    vm.name,
+                    .done,
+                    host: now.hostID ?? "",
+                    "started by task \(owner) on \(now.hostID ?? "")"
+                )
+            } else {
+                let reason = now?.reason.map { ": \($0)" } ?? ""
+                setOutcome(
+                    &task,
+                    vm.name,
+                    .failed,
+                    host: now?.hostID ?? "",
+                    "task \(owner) did not start it (\(now?.state.rawValue ?? "gone")\(reason))"
+                )
+            }
+            await save(&task, detail: progress(task))
         }
     }
 
     /// The stored domain XML, re-rendered with a fresh lease when the VM's address was released by a destroy.
-    private func domainXML(for vm: StoredVM) -> String {
-        guard (try? store.lease(vmID: vm.id)) == nil else { return vm.templateXML }
+    private func domainXML(for vm: StoredVM) async -> String {
+        guard (try? await store.lease(vmID: vm.id)) == nil else { return vm.templateXML }
         guard let lease = try? addresses.allocate(for: vm.id) else { return vm.templateXML }
-        try? store.saveLease(lease)
+        try? await store.saveLease(lease)
         guard let template = try? DomainTemplate.parse(vm.templateXML, diskExists: { _ in true }) else {
             return vm.templateXML
         }
@@ -175,7 +271,7 @@ extension GroupLeader {
     /// Waits until every host the database last saw ACTIVE is connected with an inventory, or the rejoin
     /// deadline passes.
     private func waitForKnownHosts() async {
-        let expected = Set(((try? store.hosts()) ?? []).filter { $0.state == .active }.map(\.id))
+        let expected = Set(((try? await store.hosts()) ?? []).filter { $0.state == .active }.map(\.id))
         while ContinuousClock.now < rejoinDeadline {
             let ready = Set(await groupManager.hosts().filter { $0.connected && $0.hasInventory }.map(\.hostID))
             if ready.isSuperset(of: expected) { return }
@@ -184,8 +280,8 @@ extension GroupLeader {
     }
 
     /// The configured policy over the usable hosts, each loaded with what its VMs asked for.
-    func plan(_ vms: [StoredVM], on hosts: [(ManagedHost, HostState)]) throws -> PlacementPlan {
-        let placed = try store.vms().filter { [.starting, .running, .suspended].contains($0.state) }
+    func plan(_ vms: [StoredVM], on hosts: [(ManagedHost, HostState)]) async throws -> PlacementPlan {
+        let placed = try await store.vms().filter { [.starting, .running, .suspended].contains($0.state) }
         var use: [String: ResourceVector] = [:]
         for vm in placed {
             guard let host = vm.hostID else { continue }
@@ -224,12 +320,12 @@ extension GroupLeader {
     // MARK: Suspend, resume, shutdown
 
     private func act(_ action: ClusterRequest.VMAction, _ vms: [StoredVM], task: inout StoredTask) async {
-        if action == .shutdown { try? store.setDesiredState(vmIDs: vms.map(\.id), .stopped) }
+        if action == .shutdown { try? await store.setDesiredState(vmIDs: vms.map(\.id), .stopped) }
         let eligible: Set<StoredVM.State> =
             switch action {
             case .suspend: [.running]
             case .resume: [.suspended]
-            default: [.running, .suspended]
+            default: [.running, .suspended, .shuttingDown]
             }
         var work: [(StoredVM, String)] = []
         for vm in vms {
@@ -248,7 +344,7 @@ extension GroupLeader {
                 )
             }
         }
-        save(&task, detail: "\(action) \(work.count) VM\(work.count == 1 ? "" : "s")")
+        await save(&task, detail: "\(action) \(work.count) VM\(work.count == 1 ? "" : "s")")
         await withTaskGroup(of: (StoredVM, String, CommandResult).self) { group in
             for (vm, host) in work {
                 let command: VMCommand =
@@ -262,18 +358,28 @@ extension GroupLeader {
             }
             for await (vm, host, result) in group {
                 if result.isOK {
-                    let state: StoredVM.State =
+                    // A shutdown is a request to the guest: the VM is off once its host's inventory shows it off.
+                    let (state, reason): (StoredVM.State, String?) =
                         switch action {
-                        case .suspend: .suspended
-                        case .resume: .running
-                        default: .stopped
+                        case .suspend: (.suspended, nil)
+                        case .resume: (.running, nil)
+                        default: (.shuttingDown, "shutdown requested; waiting for the guest to power off")
                         }
-                    try? store.setVMPlacement(id: vm.id, hostID: host, state: state)
-                    setOutcome(&task, vm.name, .done, host: host, result.message)
+                    await lockDecisions()
+                    try? await store.setVMPlacement(id: vm.id, hostID: host, state: state, reason: reason)
+                    vmLifecycle.commandEnded(vm.id, by: task.id, state: state, hostID: host, at: .now)
+                    unlockDecisions()
+                    setOutcome(
+                        &task,
+                        vm.name,
+                        .done,
+                        host: host,
+                        action == .shutdown ? "shutdown requested on \(host)" : result.message
+                    )
                 } else {
                     setOutcome(&task, vm.name, .failed, host: host, result.message)
                 }
-                save(&task, detail: progress(task))
+                await save(&task, detail: progress(task))
             }
         }
     }
@@ -283,11 +389,11 @@ extension GroupLeader {
     /// Forces each VM off, removes its definition from its host and releases its address; `removing` also deletes
     /// it from the cluster. A VM whose host cannot be reached is left as it is, and the outcome says why.
     private func destroy(_ vms: [StoredVM], removing: Bool, task: inout StoredTask) async {
-        try? store.setDesiredState(vmIDs: vms.map(\.id), .stopped)
+        try? await store.setDesiredState(vmIDs: vms.map(\.id), .stopped)
         for vm in vms {
             setOutcome(&task, vm.name, .inProgress, host: vm.hostID ?? "", removing ? "removing" : "destroying")
         }
-        save(&task, detail: "\(removing ? "removing" : "destroying") \(vms.count) VM\(vms.count == 1 ? "" : "s")")
+        await save(&task, detail: "\(removing ? "removing" : "destroying") \(vms.count) VM\(vms.count == 1 ? "" : "s")")
         await withTaskGroup(of: (StoredVM, CommandResult?).self) { group in
             for vm in vms {
                 guard let host = vm.hostID else {
@@ -311,19 +417,40 @@ extension GroupLeader {
                 } else {
                     _ = addresses.release(vmID: vm.id)
                     if removing {
-                        try? store.deleteVM(id: vm.id)
+                        try? await store.deleteVM(id: vm.id)
+                        vmLifecycle.forget(vm.id)
                     } else {
-                        try? store.removeLease(vmID: vm.id)
-                        try? store.setVMPlacement(id: vm.id, hostID: nil, state: .stopped)
+                        try? await store.removeLease(vmID: vm.id)
+                        await lockDecisions()
+                        try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .stopped)
+                        vmLifecycle.commandEnded(vm.id, by: task.id, state: .stopped, hostID: nil, at: .now)
+                        unlockDecisions()
                     }
                     setOutcome(&task, vm.name, .done, removing ? "removed" : "destroyed")
                 }
-                save(&task, detail: progress(task))
+                await save(&task, detail: progress(task))
             }
         }
     }
 
     // MARK: Bookkeeping
+
+    /// The task gives up its claim on the VM; tasks waiting for it go on.
+    func releaseClaim(_ vmID: String, by taskID: String) {
+        vmLifecycle.release(vmID, by: taskID)
+        notifyReleased(vmID)
+    }
+
+    func notifyReleased(_ vmID: String) {
+        for waiter in releaseWaiters.removeValue(forKey: vmID) ?? [] { waiter.resume() }
+    }
+
+    /// Returns once no live task owns the VM.
+    func waitUntilReleased(_ vmID: String) async {
+        while vmLifecycle.owner(of: vmID) != nil {
+            await withCheckedContinuation { releaseWaiters[vmID, default: []].append($0) }
+        }
+    }
 
     private func setOutcome(
         _ task: inout StoredTask,
@@ -346,11 +473,12 @@ extension GroupLeader {
         return "\(done) of \(task.outcomes.count) done"
     }
 
-    private func save(_ task: inout StoredTask, detail: String) {
+    private func save(_ task: inout StoredTask, detail: String) async {
         task.detail = detail
         task.updatedAt = Date()
         do {
-            try store.updateTask(id: task.id, state: task.state, detail: detail, outcomes: task.outcomes)
+            try await store.updateTask(id: task.id, state: task.state, detail: detail, outcomes: task.outcomes)
+            taskChanged(task.id)
         } catch {
             logger.error(
                 "cannot record task progress",
@@ -360,10 +488,10 @@ extension GroupLeader {
     }
 
     /// Ends the task: succeeded when every VM is done, failed otherwise, with a summary naming what went wrong.
-    private func finish(_ task: inout StoredTask, failure: String? = nil) {
+    private func finish(_ task: inout StoredTask, failure: String? = nil) async {
         if let failure {
             task.state = .failed
-            save(&task, detail: failure)
+            await save(&task, detail: failure)
             return
         }
         let failed = task.outcomes.filter { $0.state != .done }
@@ -375,6 +503,6 @@ extension GroupLeader {
             let reasons = failed.prefix(3).map { "\($0.vm): \($0.message)" }.joined(separator: "; ")
             summary = "\(task.kind): \(failed.count) of \(task.outcomes.count) not done (\(reasons))"
         }
-        save(&task, detail: summary)
+        await save(&task, detail: summary)
     }
 }

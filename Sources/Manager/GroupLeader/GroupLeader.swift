@@ -16,20 +16,50 @@ public actor GroupLeader {
     let configuration: ManagerConfiguration
     let logger: Logger
     let diskExists: @Sendable (String) -> Bool
+    /// Restored from the store's leases on first use (`restoreAddresses()`), not in `init`, which cannot await.
     var addresses: AddressPool
+    var addressesRestored = false
     var roundRobinStart = 0
+    /// Held around every read-decide-write of VM and host power state (placement and claims, reconciliation,
+    /// energy decisions): store calls suspend, and without it two tasks could plan on the same free capacity.
+    var decisionsLocked = false
+    var decisionWaiters: [CheckedContinuation<Void, Never>] = []
     /// Until this instant after start-up, plans wait for hosts the database knew as ACTIVE to rejoin, so work
     /// submitted right after a restart is not refused for want of hosts that are only reconnecting.
     let rejoinDeadline: ContinuousClock.Instant
-    /// Energy: what the leader knows of each host's power beyond the group manager, since when hosts have had no
-    /// VM, commands in flight per host, the policy's carried state, and the origin its times are measured from.
-    var power: [String: HostPower] = [:]
-    var idleSince: [String: ContinuousClock.Instant] = [:]
-    var commandsInFlight: [String: Int] = [:]
+    /// Energy: each host's power machine (asleep, waking, idle since, commands in flight), the policy's carried
+    /// state, and the origin its times are measured from.
+    var power: [String: HostPowerMachine] = [:]
     var energyState = EnergyPolicy.State()
     let origin = ContinuousClock.now
-    private let queue: AsyncStream<String>
-    private let enqueue: AsyncStream<String>.Continuation
+    /// Which live task owns each VM, and which command results are still settling.
+    var vmLifecycle: VMLifecycleMachine
+    /// Errors found about a VM while a task's command for it was in flight (running on two hosts): that task's
+    /// outcome for the VM.
+    var vmAlerts: [String: String] = [:]
+    var releaseWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// Hosts whose latest inventory will be reconciled again once a command result it contradicted has settled.
+    var pendingRechecks: Set<String> = []
+    /// Waiters for a task's next change, by task id.
+    var taskWatchers: [String: [UUID: AsyncStream<Void>.Continuation]] = [:]
+    /// Powers a FAILED host off before its VMs are started elsewhere; nil: no fencing driver, no restart elsewhere.
+    let fencing: (any HostFencing)?
+    let queue: AsyncStream<Work>
+    let enqueue: AsyncStream<Work>.Continuation
+
+    /// Work the leader runs in the background of `run()`: tasks, and what the energy saver, the reconciliation and
+    /// failure handling decided, so none of them waits for it.
+    enum Work: Sendable {
+        case task(String)
+        case powerDown(String, PowerAction, reason: String)
+        case wake(String)
+        case recheck(String, at: ContinuousClock.Instant)
+        case evacuate(String)
+    }
+
+    /// The longest a task status request waits for the task to end (`TaskStatus` wait): longer waits are cut to it,
+    /// and the client asks again.
+    public static let maximumTaskWait: Duration = .seconds(600)
 
     /// The cluster VMs found on hosts but unknown to the database are adopted into.
     public static let adoptedCluster = "adopted"
@@ -39,24 +69,32 @@ public actor GroupLeader {
         groupManager: any GroupManagerEndpoint,
         configuration: ManagerConfiguration,
         logger: Logger,
-        diskExists: @escaping @Sendable (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
+        diskExists: @escaping @Sendable (String) -> Bool = { FileManager.default.fileExists(atPath: $0) },
+        fencing: (any HostFencing)? = nil
     ) throws {
         self.store = store
         self.groupManager = groupManager
         self.configuration = configuration
         self.logger = logger
         self.diskExists = diskExists
-        var pool = try AddressPool(subnets: configuration.vmSubnets, reserved: configuration.reservedAddresses)
-        try pool.restore(leases: try store.leases())
-        self.addresses = pool
+        self.addresses = try AddressPool(subnets: configuration.vmSubnets, reserved: configuration.reservedAddresses)
         self.rejoinDeadline = .now + configuration.heartbeatTimeout * 2
-        (queue, enqueue) = AsyncStream.makeStream(of: String.self)
+        self.fencing = fencing
+        // An agent's inventory can be sampled while a command runs: trust the command's result for a heartbeat
+        // timeout, in which the agent has sampled again (it samples every few seconds).
+        self.vmLifecycle = VMLifecycleMachine(settleTime: configuration.heartbeatTimeout)
+        (queue, enqueue) = AsyncStream.makeStream(of: Work.self)
     }
 
     /// Runs tasks: first those a previous run left unfinished, then each new one as it is submitted, concurrently.
     public func run() async {
         do {
-            let unfinished = try store.tasks(state: .pending) + store.tasks(state: .running)
+            try await restoreAddresses()
+        } catch {
+            logger.error("cannot restore address leases", metadata: ["torpor.error": "\(error)"])
+        }
+        do {
+            let unfinished = try await store.tasks(state: .pending) + store.tasks(state: .running)
             for task in unfinished.sorted(by: { $0.createdAt < $1.createdAt }) {
                 logger.notice(
                     "resuming unfinished task",
@@ -64,15 +102,56 @@ public actor GroupLeader {
                         "torpor.task": "\(task.id)", "torpor.kind": "\(task.kind)", "torpor.vc": "\(task.vcName)",
                     ]
                 )
-                enqueue.yield(task.id)
+                enqueue.yield(.task(task.id))
             }
         } catch {
             logger.error("cannot read unfinished tasks", metadata: ["torpor.error": "\(error)"])
         }
         await withDiscardingTaskGroup { group in
-            for await id in queue {
-                group.addTask { await self.execute(taskID: id) }
+            for await work in queue {
+                switch work {
+                case .task(let id):
+                    group.addTask { await self.execute(taskID: id) }
+                case .powerDown(let host, let action, let reason):
+                    group.addTask { _ = await self.powerDown(host, action: action, reason: reason) }
+                case .wake(let host):
+                    group.addTask { _ = await self.ensureAwake(host) }
+                case .recheck(let host, let instant):
+                    group.addTask {
+                        try? await Task.sleep(until: instant, clock: .continuous)
+                        await self.recheck(host)
+                    }
+                case .evacuate(let host):
+                    group.addTask { await self.evacuate(host) }
+                }
             }
+        }
+    }
+
+    /// Loads the stored leases into the address pool once, before any address is allocated or released.
+    func restoreAddresses() async throws {
+        guard !addressesRestored else { return }
+        let leases = try await store.leases()
+        guard !addressesRestored else { return }
+        try addresses.restore(leases: leases)
+        addressesRestored = true
+    }
+
+    /// Waits for, then holds, the right to read, decide and write VM and power state; `unlockDecisions` passes it
+    /// on in arrival order.
+    func lockDecisions() async {
+        guard decisionsLocked else {
+            decisionsLocked = true
+            return
+        }
+        await withCheckedContinuation { decisionWaiters.append($0) }
+    }
+
+    func unlockDecisions() {
+        if decisionWaiters.isEmpty {
+            decisionsLocked = false
+        } else {
+            decisionWaiters.removeFirst().resume()
         }
     }
 
@@ -82,17 +161,17 @@ public actor GroupLeader {
     public func handle(_ request: ClusterRequest) async -> WireMessage {
         do throws(ClusterRequestError) {
             switch request {
-            case .define(let cluster): return .taskStatus(try define(cluster))
-            case .undefine(let cluster): return .taskStatus(try submit("undefine", cluster: cluster, vm: ""))
-            case .add(let cluster, let vms): return .taskStatus(try add(vms, to: cluster))
+            case .define(let cluster): return .taskStatus(try await define(cluster))
+            case .undefine(let cluster): return .taskStatus(try await submit("undefine", cluster: cluster, vm: ""))
+            case .add(let cluster, let vms): return .taskStatus(try await add(vms, to: cluster))
             case .remove(let cluster, let vm):
                 guard !vm.isEmpty else { throw .invalid("remove needs a VM name") }
-                return .taskStatus(try submit("remove", cluster: cluster, vm: vm))
+                return .taskStatus(try await submit("remove", cluster: cluster, vm: vm))
             case .act(let action, let cluster, let vm):
-                return .taskStatus(try submit(action.description, cluster: cluster, vm: vm))
-            case .info(let cluster): return .clusterReply(try clusterReply(only: cluster))
-            case .list: return .clusterReply(try clusterReply(only: nil))
-            case .vmInfo(let name): return .clusterReply(try vmReply(name))
+                return .taskStatus(try await submit(action.description, cluster: cluster, vm: vm))
+            case .info(let cluster): return .clusterReply(try await clusterReply(only: cluster))
+            case .list: return .clusterReply(try await clusterReply(only: nil))
+            case .vmInfo(let name): return .clusterReply(try await vmReply(name))
             case .task(let id, let wait): return .taskStatus(try await taskStatus(id, waitMilliseconds: wait))
             }
         } catch {
@@ -101,12 +180,12 @@ public actor GroupLeader {
         }
     }
 
-    private func define(_ cluster: String) throws(ClusterRequestError) -> TaskStatus {
+    private func define(_ cluster: String) async throws(ClusterRequestError) -> TaskStatus {
         guard DomainTemplate.isValidName(cluster) else {
             throw .invalid("'\(cluster)' is not a valid cluster name (1–64 of A–Z a–z 0–9 . _ -)")
         }
         do {
-            try store.defineVirtualCluster(cluster)
+            try await store.defineVirtualCluster(cluster)
             let task = StoredTask(
                 id: Self.newTaskID(),
                 kind: "define",
@@ -115,7 +194,7 @@ public actor GroupLeader {
                 createdAt: Date(),
                 detail: "defined virtual cluster \(cluster)"
             )
-            try store.createTask(task)
+            try await store.createTask(task)
             logger.notice("virtual cluster defined", metadata: ["torpor.vc": "\(cluster)"])
             return task.wireStatus
         } catch {
@@ -124,12 +203,12 @@ public actor GroupLeader {
     }
 
     /// Records a task for an existing cluster (and VM) and queues it.
-    private func submit(_ kind: String, cluster: String, vm: String) throws(ClusterRequestError) -> TaskStatus {
+    func submit(_ kind: String, cluster: String, vm: String) async throws(ClusterRequestError) -> TaskStatus {
         do {
-            guard try store.virtualClusters().contains(where: { $0.name == cluster }) else {
+            guard try await store.virtualClusters().contains(where: { $0.name == cluster }) else {
                 throw ClusterRequestError.notFound("no virtual cluster named '\(cluster)'")
             }
-            let members = try store.vms(inCluster: cluster)
+            let members = try await store.vms(inCluster: cluster)
             if !vm.isEmpty, !members.contains(where: { $0.name == vm }) {
                 throw ClusterRequestError.notFound("virtual cluster '\(cluster)' has no VM named '\(vm)'")
             }
@@ -143,12 +222,12 @@ public actor GroupLeader {
                 createdAt: Date(),
                 detail: "queued"
             )
-            try store.createTask(task)
+            try await store.createTask(task)
             logger.notice(
                 "task submitted",
                 metadata: ["torpor.task": "\(task.id)", "torpor.kind": "\(kind)", "torpor.vc": "\(cluster)"]
             )
-            enqueue.yield(task.id)
+            enqueue.yield(.task(task.id))
             return task.wireStatus
         } catch {
             throw ClusterRequestError(error)
@@ -159,10 +238,11 @@ public actor GroupLeader {
     private func add(
         _ submissions: [ClusterRequest.VMSubmission],
         to cluster: String
-    ) throws(ClusterRequestError) -> TaskStatus {
+    ) async throws(ClusterRequestError) -> TaskStatus {
         guard !submissions.isEmpty else { throw .invalid("no VM to add") }
         do {
-            guard try store.virtualClusters().contains(where: { $0.name == cluster }) else {
+            try await restoreAddresses()
+            guard try await store.virtualClusters().contains(where: { $0.name == cluster }) else {
                 throw ClusterRequestError.notFound("no virtual cluster named '\(cluster)'")
             }
         } catch {
@@ -224,9 +304,16 @@ public actor GroupLeader {
             )
             outcomes.append(.init(vm: template.name, state: .done, message: "added with address \(lease.ip)"))
         }
+        // Taken before the store write suspends, so a concurrent add cannot allocate the same addresses; given
+        // back if the write fails.
+        addresses = pool
         do {
-            try store.addVMs(vms, leases: leases)
-            addresses = pool
+            try await store.addVMs(vms, leases: leases)
+        } catch {
+            for lease in leases { _ = addresses.release(vmID: lease.vmID) }
+            throw ClusterRequestError(error)
+        }
+        do {
             let task = StoredTask(
                 id: Self.newTaskID(),
                 kind: "add",
@@ -236,7 +323,7 @@ public actor GroupLeader {
                 createdAt: Date(),
                 detail: "added \(vms.count) VM\(vms.count == 1 ? "" : "s") to \(cluster)"
             )
-            try store.createTask(task)
+            try await store.createTask(task)
             logger.notice(
                 "VMs added",
                 metadata: ["torpor.vc": "\(cluster)", "torpor.vms": "\(vms.map(\.name).joined(separator: ","))"]
@@ -247,41 +334,43 @@ public actor GroupLeader {
         }
     }
 
-    private func clusterReply(only name: String?) throws(ClusterRequestError) -> ClusterReply {
+    private func clusterReply(only name: String?) async throws(ClusterRequestError) -> ClusterReply {
         do {
-            var clusters = try store.virtualClusters()
+            var clusters = try await store.virtualClusters()
             if let name {
                 clusters = clusters.filter { $0.name == name }
                 guard !clusters.isEmpty else {
                     throw ClusterRequestError.notFound("no virtual cluster named '\(name)'")
                 }
             }
-            let leases = Dictionary(uniqueKeysWithValues: try store.leases().map { ($0.vmID, $0) })
-            return ClusterReply(
-                clusters: try clusters.map { cluster in
+            let leases = Dictionary(uniqueKeysWithValues: try await store.leases().map { ($0.vmID, $0) })
+            var reply = ClusterReply(clusters: [])
+            for cluster in clusters {
+                reply.clusters.append(
                     ClusterReply.Cluster(
                         name: cluster.name,
                         createdAtUnixMilliseconds: cluster.createdAt.unixMilliseconds,
-                        vms: try store.vms(inCluster: cluster.name).map { $0.wire(lease: leases[$0.id]) }
+                        vms: try await store.vms(inCluster: cluster.name).map { $0.wire(lease: leases[$0.id]) }
                     )
-                }
-            )
+                )
+            }
+            return reply
         } catch {
             throw ClusterRequestError(error)
         }
     }
 
-    private func vmReply(_ name: String) throws(ClusterRequestError) -> ClusterReply {
+    private func vmReply(_ name: String) async throws(ClusterRequestError) -> ClusterReply {
         do {
-            guard let vm = try store.vm(named: name) else {
+            guard let vm = try await store.vm(named: name) else {
                 throw ClusterRequestError.notFound("no VM named '\(name)'")
             }
-            let cluster = try store.virtualClusters().first { $0.name == vm.vcName }
+            let cluster = try await store.virtualClusters().first { $0.name == vm.vcName }
             return ClusterReply(clusters: [
                 ClusterReply.Cluster(
                     name: vm.vcName,
                     createdAtUnixMilliseconds: cluster?.createdAt.unixMilliseconds ?? 0,
-                    vms: [vm.wire(lease: try store.lease(vmID: vm.id))]
+                    vms: [vm.wire(lease: try await store.lease(vmID: vm.id))]
                 )
             ])
         } catch {
@@ -289,13 +378,23 @@ public actor GroupLeader {
         }
     }
 
-    /// The task's status now, or once it has ended, whichever comes first within the wait.
+    /// The task's status now, or once it has ended, whichever comes first within the wait (at most
+    /// `maximumTaskWait`). Woken by the task's own progress, and every second while a wake it waits for advances.
     private func taskStatus(_ id: String, waitMilliseconds: UInt32) async throws(ClusterRequestError) -> TaskStatus {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(waitMilliseconds))
+        let deadline = ContinuousClock.now + min(.milliseconds(Int64(waitMilliseconds)), Self.maximumTaskWait)
         while true {
+            // Watching before reading: a change between the read and the wait is not lost.
+            let (changes, watcher) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            let watcherID = UUID()
+            taskWatchers[id, default: [:]][watcherID] = watcher
+            defer {
+                taskWatchers[id]?[watcherID] = nil
+                if taskWatchers[id]?.isEmpty == true { taskWatchers[id] = nil }
+                watcher.finish()
+            }
             let task: StoredTask
             do {
-                guard let found = try store.task(id: id) else {
+                guard let found = try await store.task(id: id) else {
                     throw ClusterRequestError.notFound("no task with ID \(id)")
                 }
                 task = found
@@ -304,15 +403,31 @@ public actor GroupLeader {
             }
             var status = task.wireStatus
             // A VM waiting for its host to wake shows how far the wake has got.
+            var waking = false
             for index in status.outcomes.indices where status.outcomes[index].state == .inProgress {
                 if let progress = wakeProgress(status.outcomes[index].hostID) {
+                    waking = true
                     status.outcomes[index].message = progress
                     if status.state == .running { status.message = progress }
                 }
             }
-            if status.state.isFinished || ContinuousClock.now >= deadline { return status }
-            try? await Task.sleep(for: .milliseconds(100))
+            let now = ContinuousClock.now
+            if status.state.isFinished || now >= deadline { return status }
+            let until = waking ? min(deadline, now + .seconds(1)) : deadline
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in changes { return }
+                }
+                group.addTask { try? await Task.sleep(until: until, clock: .continuous) }
+                await group.next()
+                group.cancelAll()
+            }
         }
+    }
+
+    /// Wakes the requests waiting on the task.
+    func taskChanged(_ id: String) {
+        for watcher in (taskWatchers[id] ?? [:]).values { watcher.yield() }
     }
 
     static func newTaskID() -> String {

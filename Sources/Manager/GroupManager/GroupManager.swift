@@ -83,9 +83,11 @@ public struct GroupManager: GroupManagerEndpoint {
         await registry.setState(state, of: hostID, at: .now)
     }
 
+    /// The agent's answer; `.notDelivered` when the command may not have reached it (not connected, connection
+    /// lost), `.timedOut` when it arrived but no answer came in time. Neither means the command took effect.
     private func request(_ message: WireMessage, to hostID: String, timeout: Duration) async -> CommandResult {
         guard let connection = await registry.connection(to: hostID) else {
-            return CommandResult(code: .busy, message: "\(hostID) is not connected")
+            return CommandResult(code: .notDelivered, message: "\(hostID) is not connected")
         }
         do {
             let reply = try await connection.request(message, timeout: timeout)
@@ -98,7 +100,10 @@ public struct GroupManager: GroupManagerEndpoint {
                 "command to agent failed",
                 metadata: ["torpor.host": "\(hostID)", "torpor.error": "\(error)"]
             )
-            return CommandResult(code: .busy, message: "\(hostID): \(error)")
+            if case .timedOut = error {
+                return CommandResult(code: .timedOut, message: "\(hostID): \(error)")
+            }
+            return CommandResult(code: .notDelivered, message: "\(hostID): \(error) (the command may not have arrived)")
         }
     }
 }

@@ -4,6 +4,8 @@ import GRDB
 /// The manager's durable state in one SQLite file (WAL mode): hosts, virtual clusters, VMs, tasks and leases.
 ///
 /// Every method is one write or read transaction, so a crash leaves each call either fully applied or absent.
+/// Each runs on GRDB's own dispatch queues and is awaited, so SQLite never blocks a thread of Swift's cooperative
+/// pool (on a 2-core machine that would stall heartbeats and every other task).
 /// State transitions that must happen once (starting a VM) are compare-and-set updates inside the transaction.
 public final class ManagerStore: Sendable {
     public let path: String
@@ -75,23 +77,28 @@ public final class ManagerStore: Sendable {
                 table.add(column: "outcomes", .text).notNull().defaults(to: "[]")
             }
         }
+        migrator.registerMigration("v3: highly available VMs") { db in
+            try db.alter(table: "vm") { table in
+                table.add(column: "highlyAvailable", .boolean).notNull().defaults(to: false)
+            }
+        }
         return migrator
     }
 
     // MARK: Hosts
 
-    public func upsertHost(_ host: StoredHost) throws(ManagerStoreError) {
-        try write { db in try host.upsert(db) }
+    public func upsertHost(_ host: StoredHost) async throws(ManagerStoreError) {
+        try await write { db in try host.upsert(db) }
     }
 
-    public func hosts() throws(ManagerStoreError) -> [StoredHost] {
-        try read { db in try StoredHost.order(Column("id")).fetchAll(db) }
+    public func hosts() async throws(ManagerStoreError) -> [StoredHost] {
+        try await read { db in try StoredHost.order(Column("id")).fetchAll(db) }
     }
 
     // MARK: Virtual clusters
 
-    public func defineVirtualCluster(_ name: String, createdAt: Date = Date()) throws(ManagerStoreError) {
-        try write { db in
+    public func defineVirtualCluster(_ name: String, createdAt: Date = Date()) async throws(ManagerStoreError) {
+        try await write { db in
             guard try !StoredVirtualCluster.exists(db, key: name) else {
                 throw ManagerStoreError.duplicateVirtualCluster(name)
             }
@@ -100,52 +107,52 @@ public final class ManagerStore: Sendable {
     }
 
     /// Deletes the cluster, its VMs and their leases. Tasks stay as history.
-    public func undefineVirtualCluster(_ name: String) throws(ManagerStoreError) {
-        try write { db in
+    public func undefineVirtualCluster(_ name: String) async throws(ManagerStoreError) {
+        try await write { db in
             guard try StoredVirtualCluster.deleteOne(db, key: name) else {
                 throw ManagerStoreError.unknownVirtualCluster(name)
             }
         }
     }
 
-    public func virtualClusters() throws(ManagerStoreError) -> [StoredVirtualCluster] {
-        try read { db in try StoredVirtualCluster.order(Column("name")).fetchAll(db) }
+    public func virtualClusters() async throws(ManagerStoreError) -> [StoredVirtualCluster] {
+        try await read { db in try StoredVirtualCluster.order(Column("name")).fetchAll(db) }
     }
 
     // MARK: VMs
 
     /// Checked in the same transaction as the insert, so the error names the clash instead of a SQLite code.
-    public func addVM(_ vm: StoredVM) throws(ManagerStoreError) {
-        try addVMs([vm], leases: [])
+    public func addVM(_ vm: StoredVM) async throws(ManagerStoreError) {
+        try await addVMs([vm], leases: [])
     }
 
-    public func vms(inCluster vcName: String) throws(ManagerStoreError) -> [StoredVM] {
-        try read { db in try StoredVM.filter(Column("vcName") == vcName).order(Column("name")).fetchAll(db) }
+    public func vms(inCluster vcName: String) async throws(ManagerStoreError) -> [StoredVM] {
+        try await read { db in try StoredVM.filter(Column("vcName") == vcName).order(Column("name")).fetchAll(db) }
     }
 
-    public func vm(named name: String) throws(ManagerStoreError) -> StoredVM? {
-        try read { db in try StoredVM.filter(Column("name") == name).fetchOne(db) }
+    public func vm(named name: String) async throws(ManagerStoreError) -> StoredVM? {
+        try await read { db in try StoredVM.filter(Column("name") == name).fetchOne(db) }
     }
 
-    public func vm(id: String) throws(ManagerStoreError) -> StoredVM? {
-        try read { db in try StoredVM.fetchOne(db, key: id) }
+    public func vm(id: String) async throws(ManagerStoreError) -> StoredVM? {
+        try await read { db in try StoredVM.fetchOne(db, key: id) }
     }
 
-    public func vms() throws(ManagerStoreError) -> [StoredVM] {
-        try read { db in try StoredVM.order(Column("name")).fetchAll(db) }
+    public func vms() async throws(ManagerStoreError) -> [StoredVM] {
+        try await read { db in try StoredVM.order(Column("name")).fetchAll(db) }
     }
 
-    public func vms(onHost hostID: String) throws(ManagerStoreError) -> [StoredVM] {
-        try read { db in try StoredVM.filter(Column("hostID") == hostID).order(Column("name")).fetchAll(db) }
+    public func vms(onHost hostID: String) async throws(ManagerStoreError) -> [StoredVM] {
+        try await read { db in try StoredVM.filter(Column("hostID") == hostID).order(Column("name")).fetchAll(db) }
     }
 
-    public func vm(uuid: String) throws(ManagerStoreError) -> StoredVM? {
-        try read { db in try StoredVM.fetchOne(db, key: uuid.lowercased()) }
+    public func vm(uuid: String) async throws(ManagerStoreError) -> StoredVM? {
+        try await read { db in try StoredVM.fetchOne(db, key: uuid.lowercased()) }
     }
 
     /// Adds VMs and their leases in one transaction: all of them or, on any clash, none.
-    public func addVMs(_ vms: [StoredVM], leases: [Lease]) throws(ManagerStoreError) {
-        try write { db in
+    public func addVMs(_ vms: [StoredVM], leases: [Lease]) async throws(ManagerStoreError) {
+        try await write { db in
             for vm in vms {
                 guard try StoredVirtualCluster.exists(db, key: vm.vcName) else {
                     throw ManagerStoreError.unknownVirtualCluster(vm.vcName)
@@ -163,13 +170,13 @@ public final class ManagerStore: Sendable {
     }
 
     /// Deletes the VM and its lease.
-    public func deleteVM(id: String) throws(ManagerStoreError) {
-        try write { db in _ = try StoredVM.deleteOne(db, key: id) }
+    public func deleteVM(id: String) async throws(ManagerStoreError) {
+        try await write { db in _ = try StoredVM.deleteOne(db, key: id) }
     }
 
     /// Records a VM found on a host that the database did not know, creating its cluster when needed.
-    public func adoptVM(_ vm: StoredVM) throws(ManagerStoreError) {
-        try write { db in
+    public func adoptVM(_ vm: StoredVM) async throws(ManagerStoreError) {
+        try await write { db in
             if try !StoredVirtualCluster.exists(db, key: vm.vcName) {
                 try StoredVirtualCluster(name: vm.vcName, createdAt: Date()).insert(db)
             }
@@ -182,8 +189,8 @@ public final class ManagerStore: Sendable {
         }
     }
 
-    public func setDesiredState(vmIDs: [String], _ desired: StoredVM.DesiredState) throws(ManagerStoreError) {
-        try write { db in
+    public func setDesiredState(vmIDs: [String], _ desired: StoredVM.DesiredState) async throws(ManagerStoreError) {
+        try await write { db in
             _ = try StoredVM.filter(keys: vmIDs).updateAll(db, Column("desiredState").set(to: desired.rawValue))
         }
     }
@@ -194,10 +201,10 @@ public final class ManagerStore: Sendable {
         vmID: String,
         hostID: String,
         from states: [StoredVM.State]
-    ) throws(ManagerStoreError)
+    ) async throws(ManagerStoreError)
         -> Bool
     {
-        try write { db in
+        try await write { db in
             try StoredVM
                 .filter(key: vmID)
                 .filter(states.map(\.rawValue).contains(Column("state")))
@@ -215,8 +222,8 @@ public final class ManagerStore: Sendable {
         hostID: String?,
         state: StoredVM.State,
         reason: String? = nil
-    ) throws(ManagerStoreError) {
-        try write { db in
+    ) async throws(ManagerStoreError) {
+        try await write { db in
             let changed = try StoredVM.filter(key: id).updateAll(
                 db,
                 Column("hostID").set(to: hostID),
@@ -231,13 +238,13 @@ public final class ManagerStore: Sendable {
 
     /// Moves the VM from `pending` to `starting` and reports whether this call did it. A second caller, e.g. a
     /// restarted manager replaying pending work, gets `false` and must not start the VM.
-    public func markStarting(vmID: String) throws(ManagerStoreError) -> Bool {
-        try write { db in try Self.compareAndSetStarting(db, vmID: vmID) }
+    public func markStarting(vmID: String) async throws(ManagerStoreError) -> Bool {
+        try await write { db in try Self.compareAndSetStarting(db, vmID: vmID) }
     }
 
     /// Claims the first pending VM by name that should run, in one transaction; `nil` when there is none.
-    public func claimNextPendingStart() throws(ManagerStoreError) -> StoredVM? {
-        try write { db in
+    public func claimNextPendingStart() async throws(ManagerStoreError) -> StoredVM? {
+        try await write { db in
             let candidate =
                 try StoredVM
                 .filter(Column("state") == StoredVM.State.pending.rawValue)
@@ -261,8 +268,8 @@ public final class ManagerStore: Sendable {
 
     // MARK: Tasks
 
-    public func createTask(_ task: StoredTask) throws(ManagerStoreError) {
-        try write { db in try task.insert(db) }
+    public func createTask(_ task: StoredTask) async throws(ManagerStoreError) {
+        try await write { db in try task.insert(db) }
     }
 
     public func updateTask(
@@ -271,8 +278,8 @@ public final class ManagerStore: Sendable {
         detail: String,
         outcomes: [StoredTask.Outcome]? = nil,
         at date: Date = Date()
-    ) throws(ManagerStoreError) {
-        try write { db in
+    ) async throws(ManagerStoreError) {
+        try await write { db in
             guard var task = try StoredTask.fetchOne(db, key: id) else {
                 throw ManagerStoreError.unknownTask(id)
             }
@@ -284,13 +291,13 @@ public final class ManagerStore: Sendable {
         }
     }
 
-    public func task(id: String) throws(ManagerStoreError) -> StoredTask? {
-        try read { db in try StoredTask.fetchOne(db, key: id) }
+    public func task(id: String) async throws(ManagerStoreError) -> StoredTask? {
+        try await read { db in try StoredTask.fetchOne(db, key: id) }
     }
 
     /// Tasks in creation order; all of them when `state` is nil.
-    public func tasks(state: StoredTask.State? = nil) throws(ManagerStoreError) -> [StoredTask] {
-        try read { db in
+    public func tasks(state: StoredTask.State? = nil) async throws(ManagerStoreError) -> [StoredTask] {
+        try await read { db in
             var request = StoredTask.order(Column("createdAt"), Column("id"))
             if let state {
                 request = request.filter(Column("state") == state.rawValue)
@@ -301,30 +308,32 @@ public final class ManagerStore: Sendable {
 
     // MARK: Leases
 
-    public func saveLease(_ lease: Lease) throws(ManagerStoreError) {
-        try write { db in try lease.upsert(db) }
+    public func saveLease(_ lease: Lease) async throws(ManagerStoreError) {
+        try await write { db in try lease.upsert(db) }
     }
 
-    public func lease(vmID: String) throws(ManagerStoreError) -> Lease? {
-        try read { db in try Lease.fetchOne(db, key: vmID) }
+    public func lease(vmID: String) async throws(ManagerStoreError) -> Lease? {
+        try await read { db in try Lease.fetchOne(db, key: vmID) }
     }
 
-    public func removeLease(vmID: String) throws(ManagerStoreError) {
-        try write { db in _ = try Lease.deleteOne(db, key: vmID) }
+    public func removeLease(vmID: String) async throws(ManagerStoreError) {
+        try await write { db in _ = try Lease.deleteOne(db, key: vmID) }
     }
 
     /// In address order, like `AddressPool.leases` (the text column would sort 10.0.0.10 before 10.0.0.9).
-    public func leases() throws(ManagerStoreError) -> [Lease] {
-        try read { db in try Lease.fetchAll(db) }.sorted { $0.ip < $1.ip }
+    public func leases() async throws(ManagerStoreError) -> [Lease] {
+        try await read { db in try Lease.fetchAll(db) }.sorted { $0.ip < $1.ip }
     }
 
     // MARK: Transactions
 
-    /// Runs `body` in one write transaction; a throw rolls it back. Exposed so callers can group several
-    /// changes (a VM and its lease) atomically.
-    public func write<T>(_ body: (Database) throws -> T) throws(ManagerStoreError) -> T {
+    /// Runs `body` in one write transaction on GRDB's writer queue, never on Swift's cooperative pool; a throw
+    /// rolls it back. Exposed so callers can group several changes (a VM and its lease) atomically.
+    public func write<T: Sendable>(
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(ManagerStoreError) -> T {
         do {
-            return try pool.write(body)
+            return try await pool.write(body)
         } catch let error as ManagerStoreError {
             throw error
         } catch {
@@ -332,9 +341,10 @@ public final class ManagerStore: Sendable {
         }
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws(ManagerStoreError) -> T {
+    /// Runs `body` in one read transaction on one of GRDB's reader queues.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(ManagerStoreError) -> T {
         do {
-            return try pool.read(body)
+            return try await pool.read(body)
         } catch let error as ManagerStoreError {
             throw error
         } catch {

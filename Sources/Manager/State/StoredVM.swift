@@ -16,8 +16,12 @@ public struct StoredVM: Codable, Equatable, Sendable, FetchableRecord, Persistab
         case failed
         /// Expected on its host, absent from the host's inventory.
         case missing
-        /// Its host stopped heartbeating; the VM may still run.
+        /// Its host stopped heartbeating; the VM may still run. Never started elsewhere until the host is fenced.
         case unreachable
+        /// A shutdown was asked and accepted; the guest runs until its host's inventory shows it off.
+        case shuttingDown
+        /// Found running on two hosts at once (both latest inventories list it): an error an operator resolves.
+        case duplicated
     }
 
     public enum DesiredState: String, Codable, Sendable, CaseIterable {
@@ -38,6 +42,8 @@ public struct StoredVM: Codable, Equatable, Sendable, FetchableRecord, Persistab
     public var hostID: String?
     public var state: State
     public var reason: String?
+    /// Restarted elsewhere without being asked when its host fails, once that host is fenced.
+    public var highlyAvailable: Bool
 
     public init(
         id: String,
@@ -51,7 +57,8 @@ public struct StoredVM: Codable, Equatable, Sendable, FetchableRecord, Persistab
         desiredState: DesiredState = .running,
         hostID: String? = nil,
         state: State = .pending,
-        reason: String? = nil
+        reason: String? = nil,
+        highlyAvailable: Bool = false
     ) {
         self.id = id
         self.name = name
@@ -65,5 +72,6 @@ public struct StoredVM: Codable, Equatable, Sendable, FetchableRecord, Persistab
         self.hostID = hostID
         self.state = state
         self.reason = reason
+        self.highlyAvailable = highlyAvailable
     }
 }

@@ -20,6 +20,9 @@ public struct CommandResult: WirePayload {
         public static let internalError = Code(rawValue: 8)
         /// The name or UUID is already taken.
         public static let conflict = Code(rawValue: 9)
+        /// Local to the sender, never sent by an agent: the command may not have reached its peer (not connected,
+        /// or the connection failed before an answer), so nothing is known to have happened.
+        public static let notDelivered = Code(rawValue: 10)
 
         public var description: String {
             switch self {
@@ -33,6 +36,7 @@ public struct CommandResult: WirePayload {
             case .unsupported: "unsupported"
             case .internalError: "internalError"
             case .conflict: "conflict"
+            case .notDelivered: "notDelivered"
             default: "code\(rawValue)"
             }
         }

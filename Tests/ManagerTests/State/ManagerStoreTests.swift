@@ -21,11 +21,11 @@ import Testing
         )
     }
 
-    @Test func migrationsCreateSchemaInWALModeAndReopen() throws {
+    @Test func migrationsCreateSchemaInWALModeAndReopen() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
-        let (tables, journalMode) = try store.read { db in
+        let (tables, journalMode) = try await store.read { db in
             let names = try ["host", "virtualCluster", "vm", "task", "lease"].filter { try db.tableExists($0) }
             return (names, try String.fetchOne(db, sql: "PRAGMA journal_mode"))
         }
@@ -33,7 +33,7 @@ import Testing
         #expect(journalMode == "wal")
         // Reopening an up-to-date file runs no migration again.
         let reopened = try file.open()
-        #expect(try reopened.hosts().isEmpty)
+        #expect(try await reopened.hosts().isEmpty)
     }
 
     @Test func unopenablePathIsNamedInError() {
@@ -51,7 +51,7 @@ import Testing
         }
     }
 
-    @Test func hostUpsertRoundTrips() throws {
+    @Test func hostUpsertRoundTrips() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
@@ -63,173 +63,178 @@ import Testing
             memoryBytes: 64 << 30,
             lastSeen: Self.epoch
         )
-        try store.upsertHost(host)
+        try await store.upsertHost(host)
         host.state = .sleeping
         host.lastSeen = Self.epoch.addingTimeInterval(60)
-        try store.upsertHost(host)
-        #expect(try store.hosts() == [host])
+        try await store.upsertHost(host)
+        #expect(try await store.hosts() == [host])
     }
 
-    @Test func virtualClusterAndVMRoundTrip() throws {
+    @Test func virtualClusterAndVMRoundTrip() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
-        try store.defineVirtualCluster("lab", createdAt: Self.epoch)
+        try await store.defineVirtualCluster("lab", createdAt: Self.epoch)
         let first = Self.vm("web-1")
         let second = Self.vm("db-1")
-        try store.addVM(first)
-        try store.addVM(second)
-        #expect(try store.virtualClusters() == [StoredVirtualCluster(name: "lab", createdAt: Self.epoch)])
-        #expect(try store.vms(inCluster: "lab") == [second, first])
-        #expect(try store.vm(named: "web-1") == first)
-        #expect(try store.vm(named: "nope") == nil)
+        try await store.addVM(first)
+        try await store.addVM(second)
+        #expect(try await store.virtualClusters() == [StoredVirtualCluster(name: "lab", createdAt: Self.epoch)])
+        #expect(try await store.vms(inCluster: "lab") == [second, first])
+        #expect(try await store.vm(named: "web-1") == first)
+        #expect(try await store.vm(named: "nope") == nil)
 
-        try store.setVMPlacement(id: first.id, hostID: "h1", state: .running)
-        try store.setVMPlacement(id: second.id, hostID: nil, state: .failed, reason: "no host fits")
-        #expect(try store.vm(id: first.id)?.hostID == "h1")
-        #expect(try store.vm(id: first.id)?.state == .running)
-        #expect(try store.vm(id: second.id)?.reason == "no host fits")
-        #expect(throws: ManagerStoreError.unknownVM("missing")) {
-            try store.setVMPlacement(id: "missing", hostID: nil, state: .stopped)
+        try await store.setVMPlacement(id: first.id, hostID: "h1", state: .running)
+        try await store.setVMPlacement(id: second.id, hostID: nil, state: .failed, reason: "no host fits")
+        #expect(try await store.vm(id: first.id)?.hostID == "h1")
+        #expect(try await store.vm(id: first.id)?.state == .running)
+        #expect(try await store.vm(id: second.id)?.reason == "no host fits")
+        await #expect(throws: ManagerStoreError.unknownVM("missing")) {
+            try await store.setVMPlacement(id: "missing", hostID: nil, state: .stopped)
         }
     }
 
-    @Test func duplicateVirtualClusterIsRejectedAndStateUnchanged() throws {
+    @Test func duplicateVirtualClusterIsRejectedAndStateUnchanged() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
-        try store.defineVirtualCluster("lab", createdAt: Self.epoch)
-        #expect(throws: ManagerStoreError.duplicateVirtualCluster("lab")) {
-            try store.defineVirtualCluster("lab", createdAt: Self.epoch.addingTimeInterval(5))
+        try await store.defineVirtualCluster("lab", createdAt: Self.epoch)
+        await #expect(throws: ManagerStoreError.duplicateVirtualCluster("lab")) {
+            try await store.defineVirtualCluster("lab", createdAt: Self.epoch.addingTimeInterval(5))
         }
-        #expect(try store.virtualClusters() == [StoredVirtualCluster(name: "lab", createdAt: Self.epoch)])
+        #expect(try await store.virtualClusters() == [StoredVirtualCluster(name: "lab", createdAt: Self.epoch)])
         #expect(ManagerStoreError.duplicateVirtualCluster("lab").description.contains("'lab'"))
     }
 
-    @Test func duplicateVMNameAndUUIDAreRejectedAndStateUnchanged() throws {
+    @Test func duplicateVMNameAndUUIDAreRejectedAndStateUnchanged() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
-        try store.defineVirtualCluster("lab")
+        try await store.defineVirtualCluster("lab")
         let original = Self.vm("web-1")
-        try store.addVM(original)
+        try await store.addVM(original)
 
-        #expect(throws: ManagerStoreError.duplicateVM(name: "web-1")) {
-            try store.addVM(Self.vm("web-1"))
+        await #expect(throws: ManagerStoreError.duplicateVM(name: "web-1")) {
+            try await store.addVM(Self.vm("web-1"))
         }
-        #expect(throws: ManagerStoreError.duplicateUUID(original.id)) {
-            try store.addVM(Self.vm("web-2", id: original.id))
+        await #expect(throws: ManagerStoreError.duplicateUUID(original.id)) {
+            try await store.addVM(Self.vm("web-2", id: original.id))
         }
-        #expect(try store.vms(inCluster: "lab") == [original])
+        #expect(try await store.vms(inCluster: "lab") == [original])
         #expect(ManagerStoreError.duplicateUUID(original.id).description.contains(original.id))
     }
 
-    @Test func unknownVirtualClusterIsRejected() throws {
+    @Test func unknownVirtualClusterIsRejected() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
-        #expect(throws: ManagerStoreError.unknownVirtualCluster("ghost")) {
-            try store.addVM(Self.vm("web-1", in: "ghost"))
+        await #expect(throws: ManagerStoreError.unknownVirtualCluster("ghost")) {
+            try await store.addVM(Self.vm("web-1", in: "ghost"))
         }
-        #expect(throws: ManagerStoreError.unknownVirtualCluster("ghost")) {
-            try store.undefineVirtualCluster("ghost")
+        await #expect(throws: ManagerStoreError.unknownVirtualCluster("ghost")) {
+            try await store.undefineVirtualCluster("ghost")
         }
-        #expect(try store.vm(named: "web-1") == nil)
+        #expect(try await store.vm(named: "web-1") == nil)
     }
 
-    @Test func undefineCascadesToVMsAndLeases() throws {
+    @Test func undefineCascadesToVMsAndLeases() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
-        try store.defineVirtualCluster("lab")
-        try store.defineVirtualCluster("other")
+        try await store.defineVirtualCluster("lab")
+        try await store.defineVirtualCluster("other")
         let doomed = Self.vm("web-1")
         let kept = Self.vm("keep-1", in: "other")
-        try store.addVM(doomed)
-        try store.addVM(kept)
-        try store.saveLease(Lease(vmID: doomed.id, ip: IPv4Address(10, 0, 0, 2), mac: "52:54:0a:00:00:02"))
-        try store.saveLease(Lease(vmID: kept.id, ip: IPv4Address(10, 0, 0, 3), mac: "52:54:0a:00:00:03"))
+        try await store.addVM(doomed)
+        try await store.addVM(kept)
+        try await store.saveLease(Lease(vmID: doomed.id, ip: IPv4Address(10, 0, 0, 2), mac: "52:54:0a:00:00:02"))
+        try await store.saveLease(Lease(vmID: kept.id, ip: IPv4Address(10, 0, 0, 3), mac: "52:54:0a:00:00:03"))
 
-        try store.undefineVirtualCluster("lab")
-        #expect(try store.vms(inCluster: "lab").isEmpty)
-        #expect(try store.vms(inCluster: "other") == [kept])
-        #expect(try store.leases().map(\.vmID) == [kept.id])
-        #expect(try store.virtualClusters().map(\.name) == ["other"])
+        try await store.undefineVirtualCluster("lab")
+        #expect(try await store.vms(inCluster: "lab").isEmpty)
+        #expect(try await store.vms(inCluster: "other") == [kept])
+        #expect(try await store.leases().map(\.vmID) == [kept.id])
+        #expect(try await store.virtualClusters().map(\.name) == ["other"])
     }
 
-    @Test func startTransitionSucceedsOnlyOnce() throws {
+    @Test func startTransitionSucceedsOnlyOnce() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
-        try store.defineVirtualCluster("lab")
+        try await store.defineVirtualCluster("lab")
         let vm = Self.vm("web-1")
-        try store.addVM(vm)
-        #expect(try store.markStarting(vmID: vm.id))
-        #expect(try !store.markStarting(vmID: vm.id))
-        #expect(try store.vm(id: vm.id)?.state == .starting)
-        #expect(try !store.markStarting(vmID: "missing"))
+        try await store.addVM(vm)
+        #expect(try await store.markStarting(vmID: vm.id))
+        #expect(try await !store.markStarting(vmID: vm.id))
+        #expect(try await store.vm(id: vm.id)?.state == .starting)
+        #expect(try await !store.markStarting(vmID: "missing"))
     }
 
-    @Test func claimNextPendingStartClaimsEachVMOnce() throws {
+    @Test func claimNextPendingStartClaimsEachVMOnce() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
-        try store.defineVirtualCluster("lab")
-        try store.addVM(Self.vm("b"))
-        try store.addVM(Self.vm("a"))
+        try await store.defineVirtualCluster("lab")
+        try await store.addVM(Self.vm("b"))
+        try await store.addVM(Self.vm("a"))
         var stopped = Self.vm("c")
         stopped.desiredState = .stopped
-        try store.addVM(stopped)
+        try await store.addVM(stopped)
 
-        let first = try store.claimNextPendingStart()
-        let second = try store.claimNextPendingStart()
+        let first = try await store.claimNextPendingStart()
+        let second = try await store.claimNextPendingStart()
         #expect(first?.name == "a")
         #expect(first?.state == .starting)
         #expect(second?.name == "b")
-        #expect(try store.claimNextPendingStart() == nil)
-        #expect(try store.vm(named: "c")?.state == .pending)
+        #expect(try await store.claimNextPendingStart() == nil)
+        #expect(try await store.vm(named: "c")?.state == .pending)
     }
 
-    @Test func tasksRoundTripAndFilterByState() throws {
+    @Test func tasksRoundTripAndFilterByState() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
         let start = StoredTask(id: "t1", kind: "startVC", vcName: "lab", createdAt: Self.epoch)
         let stop = StoredTask(id: "t2", kind: "stopVC", vcName: "lab", createdAt: Self.epoch.addingTimeInterval(1))
-        try store.createTask(start)
-        try store.createTask(stop)
-        #expect(try store.task(id: "t1") == start)
+        try await store.createTask(start)
+        try await store.createTask(stop)
+        #expect(try await store.task(id: "t1") == start)
 
-        try store.updateTask(id: "t1", state: .succeeded, detail: "2 VMs running", at: Self.epoch.addingTimeInterval(9))
-        let updated = try #require(try store.task(id: "t1"))
+        try await store.updateTask(
+            id: "t1",
+            state: .succeeded,
+            detail: "2 VMs running",
+            at: Self.epoch.addingTimeInterval(9)
+        )
+        let updated = try #require(try await store.task(id: "t1"))
         #expect(updated.state == .succeeded)
         #expect(updated.detail == "2 VMs running")
         #expect(updated.updatedAt == Self.epoch.addingTimeInterval(9))
         #expect(updated.createdAt == Self.epoch)
-        #expect(try store.tasks(state: .pending) == [stop])
-        #expect(try store.tasks().map(\.id) == ["t1", "t2"])
-        #expect(throws: ManagerStoreError.unknownTask("t9")) {
-            try store.updateTask(id: "t9", state: .failed, detail: "")
+        #expect(try await store.tasks(state: .pending) == [stop])
+        #expect(try await store.tasks().map(\.id) == ["t1", "t2"])
+        await #expect(throws: ManagerStoreError.unknownTask("t9")) {
+            try await store.updateTask(id: "t9", state: .failed, detail: "")
         }
     }
 
-    @Test func leasesRoundTripIntoAddressPool() throws {
+    @Test func leasesRoundTripIntoAddressPool() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
-        try store.defineVirtualCluster("lab")
+        try await store.defineVirtualCluster("lab")
         var pool = try AddressPool(subnets: [.defaultVMSubnet], reserved: [IPv4Address(192, 168, 122, 1)])
         var ids: [String] = []
         for index in 0..<11 {
             let vm = Self.vm("vm-\(index)")
-            try store.addVM(vm)
-            try store.saveLease(try pool.allocate(for: vm.id))
+            try await store.addVM(vm)
+            try await store.saveLease(try pool.allocate(for: vm.id))
             ids.append(vm.id)
         }
         #expect(pool.release(vmID: ids[3]) != nil)
-        try store.removeLease(vmID: ids[3])
+        try await store.removeLease(vmID: ids[3])
 
-        let stored = try store.leases()
+        let stored = try await store.leases()
         #expect(stored == pool.leases)
         var restored = try AddressPool(subnets: [.defaultVMSubnet], reserved: [IPv4Address(192, 168, 122, 1)])
         try restored.restore(leases: stored)
@@ -241,11 +246,11 @@ import Testing
     /// A restart without a clean shutdown: the first store stays open (as a killed process leaves its files),
     /// a second one opens the same file. Committed work is there once; aborted work is absent; pending VMs are
     /// started by exactly one of the two.
-    @Test func restartKeepsCommittedWorkOnceAndStartsNothingTwice() throws {
+    @Test func restartKeepsCommittedWorkOnceAndStartsNothingTwice() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let crashed = try file.open()
-        try crashed.defineVirtualCluster("lab")
+        try await crashed.defineVirtualCluster("lab")
         var committed: [StoredVM] = []
         for index in 0..<20 {
             let vm = Self.vm(String(format: "vm-%02d", index))
@@ -253,8 +258,8 @@ import Testing
             let task = StoredTask(id: "task-\(index)", kind: "addVM", vcName: "lab", createdAt: createdAt)
             if index == 13 {
                 // Dies mid-transaction: the VM row was written but never committed.
-                #expect(throws: ManagerStoreError.self) {
-                    try crashed.write { db in
+                await #expect(throws: ManagerStoreError.self) {
+                    try await crashed.write { db in
                         try vm.insert(db)
                         try task.insert(db)
                         throw Interrupted()
@@ -262,7 +267,7 @@ import Testing
                 }
                 continue
             }
-            try crashed.write { db in
+            try await crashed.write { db in
                 try vm.insert(db)
                 try task.insert(db)
             }
@@ -270,26 +275,26 @@ import Testing
         }
         // Some starts were already claimed before the "crash".
         for vm in committed.prefix(5) {
-            #expect(try crashed.markStarting(vmID: vm.id))
+            #expect(try await crashed.markStarting(vmID: vm.id))
         }
 
         let restarted = try file.open()
-        let names = try restarted.vms(inCluster: "lab").map(\.name)
+        let names = try await restarted.vms(inCluster: "lab").map(\.name)
         #expect(names == committed.map(\.name))
         #expect(Set(names).count == names.count)
-        #expect(try restarted.vm(named: "vm-13") == nil)
-        #expect(try restarted.task(id: "task-13") == nil)
-        #expect(try restarted.tasks().count == 19)
+        #expect(try await restarted.vm(named: "vm-13") == nil)
+        #expect(try await restarted.task(id: "task-13") == nil)
+        #expect(try await restarted.tasks().count == 19)
 
         // Replaying pending work after the restart: each remaining VM is claimed once, none of the earlier ones.
         var claimed: [String] = []
-        while let vm = try restarted.claimNextPendingStart() {
+        while let vm = try await restarted.claimNextPendingStart() {
             claimed.append(vm.name)
         }
         #expect(claimed == committed.dropFirst(5).map(\.name))
         // The old process, if still alive, cannot start them a second time either.
         for vm in committed {
-            #expect(try !crashed.markStarting(vmID: vm.id))
+            #expect(try await !crashed.markStarting(vmID: vm.id))
         }
     }
 }

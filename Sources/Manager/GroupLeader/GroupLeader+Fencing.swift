@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+
+/// A FAILED host's fate is unknown: it may still run its VMs. They are started elsewhere only after the host is
+/// fenced (powered off through its BMC and confirmed off) — automatically for VMs marked highly available, when a
+/// user starts them otherwise. Without a fencing driver nothing is restarted elsewhere, and the task says why.
+extension GroupLeader {
+    /// Fences `host`; once it is confirmed off, its VMs are recorded stopped there, free to be placed anew.
+    func fence(_ host: String) async -> FenceOutcome {
+        guard let fencing else {
+            return .noDriver("no fencing driver is configured for \(host)")
+        }
+        logger.notice("fencing a FAILED host", metadata: ["torpor.host": "\(host)"])
+        let outcome = await fencing.fence(host)
+        switch outcome {
+        case .fenced:
+            await lockDecisions()
+            defer { unlockDecisions() }
+            let stranded =
+                (try? await store.vms(onHost: host).filter {
+                    [.unreachable, .starting, .running, .suspended, .shuttingDown].contains($0.state)
+                }) ?? []
+            for vm in stranded {
+                try? await store.setVMPlacement(
+                    id: vm.id,
+                    hostID: nil,
+                    state: .stopped,
+                    reason: "\(host) was fenced (powered off) while FAILED"
+                )
+            }
+            logger.notice(
+                "host fenced; its VMs are stopped",
+                metadata: ["torpor.host": "\(host)", "torpor.vms": "\(stranded.map(\.name).joined(separator: ","))"]
+            )
+        case .notFenced(let reason), .noDriver(let reason):
+            logger.error(
+                "host not fenced; its VMs are not restarted elsewhere",
+                metadata: ["torpor.host": "\(host)", "torpor.error": "\(reason)"]
+            )
+        }
+        return outcome
+    }
+
+    /// A FAILED host ran highly available VMs: fence it, then start them elsewhere, one task per VM.
+    func evacuate(_ host: String) async {
+        let candidates =
+            (try? await store.vms(onHost: host).filter { $0.highlyAvailable && $0.state == .unreachable }) ?? []
+        guard !candidates.isEmpty else { return }
+        guard case .fenced = await fence(host) else { return }
+        for vm in candidates {
+            do throws(ClusterRequestError) {
+                let task = try await submit("start", cluster: vm.vcName, vm: vm.name)
+                logger.notice(
+                    "restarting a highly available VM elsewhere",
+                    metadata: ["torpor.vm": "\(vm.name)", "torpor.host": "\(host)", "torpor.task": "\(task.id)"]
+                )
+            } catch {
+                logger.error(
+                    "cannot restart a highly available VM",
+                    metadata: ["torpor.vm": "\(vm.name)", "torpor.error": "\(error)"]
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+import Energy
+import Foundation
+import Logging
+import Rings
+import Testing
+import Wire
+
+@testable import Manager
+
+/// The group leader's actor driven through `FakeGroupManager`: its decisions on the store and the commands it sends,
+/// without processes. Each test names the bug it guards against (issue 11).
+@Suite struct GroupLeaderTests {
+    static let template = "<domain type='kvm'><name>t</name><memory unit='MiB'>256</memory><vcpu>1</vcpu></domain>"
+
+    /// A leader on a fresh store and `fake`, running its background work until `body` returns.
+    static func withLeader(
+        _ fake: FakeGroupManager,
+        configuration: ManagerConfiguration = ManagerConfiguration(),
+        fencing: (any HostFencing)? = nil,
+        _ body: (GroupLeader, ManagerStore) async throws -> Void
+    ) async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        var configuration = configuration
+        configuration.checkTemplateDisks = false
+        let leader = try GroupLeader(
+            store: store,
+            groupManager: fake,
+            configuration: configuration,
+            logger: Logger(label: "test"),
+            fencing: fencing
+        )
+        let runner = Task { await leader.run() }
+        defer { runner.cancel() }
+        try await body(leader, store)
+    }
+
+    /// Defines `cluster` with `count` VMs named `prefix-1`….
+    static func cluster(_ leader: GroupLeader, _ cluster: String, count: Int, prefix: String = "vm") async throws {
+        guard case .taskStatus = await leader.handle(.define(cluster: cluster)) else {
+            Issue.record("define failed")
+            return
+        }
+        let submissions = (1...count).map {
+            ClusterRequest.VMSubmission(templateXML: template, nameOverride: "\(prefix)-\($0)")
+        }
+        let added = await leader.handle(.add(cluster: cluster, vms: submissions))
+        guard case .taskStatus(let status) = added, status.state == .succeeded else {
+            Issue.record("add failed: \(added)")
+            return
+        }
+    }
+
+    static func submit(
+        _ leader: GroupLeader,
+        _ action: ClusterRequest.VMAction,
+        _ cluster: String,
+        vm: String = ""
+    )
+        async throws -> String
+    {
+        let reply = await leader.handle(.act(action, cluster: cluster, vm: vm))
+        guard case .taskStatus(let status) = reply else { throw Refused(reply: "\(reply)") }
+        return status.id
+    }
+
+    /// The task once it has ended (within a generous minute).
+    static func finished(_ leader: GroupLeader, _ id: String) async throws -> TaskStatus {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let reply = await leader.handle(.task(id: id, waitMilliseconds: 10_000))
+            guard case .taskStatus(let status) = reply else { throw Refused(reply: "\(reply)") }
+            if status.state.isFinished { return status }
+        }
+        throw Refused(reply: "task \(id) did not end")
+    }
+
+    struct Refused: Error { var reply: String }
+
+    static func eventually(_ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return try await condition()
+    }
+
+    static func failedRecord(_ hostID: String) -> HostRecord {
+        HostRecord(
+            description: HostRegistryTests.agent(hostID),
+            state: .failed,
+            joinedAt: .now,
+            lastHeartbeat: .now,
+            lastReport: nil,
+            inventory: nil,
+            reports: RingBuffer(capacity: 1)
+        )
+    }
+
+    // MARK: Two starts at once
+
+    @Test func twoStartsOfOneClusterAtOnceStartEachVMOnce() async throws {
+        let fake = FakeGroupManager(hosts: ["h1", "h2", "h3", "h4"])
+        try await Self.withLeader(fake) { leader, store in
+            try await Self.cluster(leader, "q1", count: 20)
+            await fake.holdStarts()
+            let first = try await Self.submit(leader, .start, "q1")
+            #expect(await Self.eventually { await fake.heldStarts == 20 })
+            // The second start finds every VM `starting` under the first, live task.
+            let second = try await Self.submit(leader, .start, "q1")
+            try await Task.sleep(for: .milliseconds(300))
+            await fake.releaseStarts()
+            let firstStatus = try await Self.finished(leader, first)
+            let secondStatus = try await Self.finished(leader, second)
+            #expect(firstStatus.state == .succeeded, "\(firstStatus.message)")
+            #expect(secondStatus.state == .succeeded, "\(secondStatus.message)")
+            for index in 1...20 {
+                let name = "vm-\(index)"
+                let starts = await fake.starts(of: name)
+                #expect(starts.count == 1, "\(name) started on \(starts)")
+                #expect(await fake.running(name).count == 1)
+                let stored = try #require(try await store.vm(named: name))
+                #expect(stored.state == .running)
+                #expect(stored.hostID == (await fake.running(name)).first)
+            }
+            #expect(secondStatus.outcomes.allSatisfy { $0.message.contains("started by task \(first)") })
+        }
+    }
+
+    // MARK: A host whose fate is unknown
+
+    @Test func aVMOnAFailedHostIsNeverStartedElsewhereWithoutAFence() async throws {
+        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+        try await Self.withLeader(fake) { leader, store in
+            try await Self.cluster(leader, "db", count: 1, prefix: "db")
+            _ = try await Self.finished(leader, try await Self.submit(leader, .start, "db"))
+            let host = try #require(try await store.vm(named: "db-1")?.hostID)
+            await fake.fail(host)
+            await leader.hostsFailed([Self.failedRecord(host)])
+            #expect(try await store.vm(named: "db-1")?.state == .unreachable)
+
+            let status = try await Self.finished(leader, try await Self.submit(leader, .start, "db"))
+            #expect(status.state == .failed)
+            let outcome = try #require(status.outcomes.first)
+            #expect(outcome.message.contains("not fenced") && outcome.message.contains("no fencing driver"))
+            #expect(await fake.starts(of: "db-1") == [host])
+            #expect(try await store.vm(named: "db-1")?.state == .unreachable)
+        }
+    }
+
+    @Test func aFencedHostsVMIsStartedElsewhere() async throws {
+        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+        let fencer = RecordingFencer(outcome: .fenced)
+        try await Self.withLeader(fake, fencing: fencer) { leader, store in
+            try await Self.cluster(leader, "db", count: 1, prefix: "db")
+            _ = try await Self.finished(leader, try await Self.submit(leader, .start, "db"))
+            let host = try #require(try await store.vm(named: "db-1")?.hostID)
+            await fake.fail(host)
+            await leader.hostsFailed([Self.failedRecord(host)])
+
+            let status = try await Self.finished(leader, try await Self.submit(leader, .start, "db"))
+            #expect(status.state == .succeeded, "\(status.message)")
+            #expect(await fencer.fenced == [host])
+            let other = host == "h1" ? "h2" : "h1"
+            #expect(await fake.starts(of: "db-1") == [host, other])
+            #expect(try await store.vm(named: "db-1")?.hostID == other)
+        }
+    }
+
+    @Test func aHighlyAvailableVMIsRestartedOnceItsHostIsFenced() async throws {
+        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+        let fencer = RecordingFencer(outcome: .fenced)
+        try await Self.withLeader(fake, fencing: fencer) { leader, store in
+            try await Self.cluster(leader, "db", count: 2, prefix: "db")
+            // db-1 is highly available, db-2 is not.
+            let ha = try #require(try await store.vm(named: "db-1"))
+            _ = try await store.write { db in
+                try db.execute(sql: "UPDATE vm SET highlyAvailable = 1 WHERE id = ?", arguments: [ha.id])
+            }
+            _ = try await Self.finished(leader, try await Self.submit(leader, .start, "db"))
+            #expect(try await store.vm(named: "db-1")?.hostID == "h1")
+            await fake.fail("h1")
+            await leader.hostsFailed([Self.failedRecord("h1")])
+            #expect(await Self.eventually { (try? await store.vm(named: "db-1")?.hostID) == "h2" })
+            #expect(await fencer.fenced == ["h1"])
+            #expect(try await store.vm(named: "db-1")?.state == .running)
+            // Not highly available: fenced, so free to start, but not restarted without a request.
+            #expect(try await store.vm(named: "db-2")?.state == .stopped)
+        }
+    }
+
+    // MARK: Inventories during a start
+
+    @Test func anInventorySampledBeforeAStartDoesNotMarkTheVMMissing() async throws {
+        let fake = FakeGroupManager(hosts: ["h1"])
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .seconds(1)
+        try await Self.withLeader(fake, configuration: configuration) { leader, store in
+            try await Self.cluster(leader, "web", count: 1, prefix: "web")
+            // Sampled before the domain existed, delivered after the start's result.
+            let stale = await fake.snapshot("h1")
+            _ = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+            await leader.inventoryReceived(stale, from: "h1")
+            #expect(try await store.vm(named: "web-1")?.state == .running)
+            // The agent's next round shows it; the leader's look after the settling time keeps it running.
+            _ = await fake.snapshot("h1")
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await store.vm(named: "web-1")?.state == .running)
+            // Once the result has settled, an inventory without the VM is the truth again.
+            await leader.inventoryReceived(stale, from: "h1")
+            #expect(try await store.vm(named: "web-1")?.state == .missing)
+        }
+    }
+
+    @Test func aStaleAbsenceStillCountsWhenNoLaterInventoryShowsTheVM() async throws {
+        let fake = FakeGroupManager(hosts: ["h1"])
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .seconds(1)
+        try await Self.withLeader(fake, configuration: configuration) { leader, store in
+            try await Self.cluster(leader, "web", count: 1, prefix: "web")
+            let stale = await fake.snapshot("h1")
+            _ = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+            // The guest died at once: the latest inventory still lacks it when the result has settled.
+            await fake.deliver(stale)
+            await leader.inventoryReceived(stale, from: "h1")
+            #expect(try await store.vm(named: "web-1")?.state == .running)
+            #expect(await Self.eventually { (try? await store.vm(named: "web-1")?.state) == .missing })
+        }
+    }
+
+    // MARK: Power on facts
+
+    /// Real registry and group manager, a host joined but its connection gone: the power command cannot arrive.
+    @Test func aPowerDownThatNeverArrivedLeavesTheHostAwake() async throws {
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        var description = HostRegistryTests.agent("h1")
+        description.capabilities = [.vmLifecycle, .suspendToRam]
+        await registry.join(description, at: .now)
+        let database = TemporaryStore()
+        defer { database.remove() }
+        var configuration = ManagerConfiguration()
+        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [.command(["/bin/true"])])
+        let leader = try GroupLeader(
+            store: try database.open(),
+            groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
+            configuration: configuration,
+            logger: Logger(label: "test")
+        )
+        let result = await leader.handle(HostPowerRequest(operation: .sleep, hostID: "h1"))
+        #expect(!result.isOK, "\(result.message)")
+        #expect(result.code == .notDelivered)
+        #expect(await leader.power["h1"]?.state == .active)
+        #expect(await registry.host("h1")?.state == .active)
+    }
+
+    static func energyConfiguration() -> ManagerConfiguration {
+        var configuration = ManagerConfiguration()
+        configuration.energy.enabled = true
+        configuration.energy.policy.idleTime = .milliseconds(100)
+        configuration.energy.policy.reservedHosts = 0
+        configuration.energy.policy.minimumAwake = .zero
+        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [.command(["/bin/true"])])
+        return configuration
+    }
+
+    @Test func aGuestThatIgnoresItsShutdownKeepsItsHostAwake() async throws {
+        let fake = FakeGroupManager(hosts: ["h1"])
+        try await Self.withLeader(fake, configuration: Self.energyConfiguration()) { leader, store in
+            try await Self.cluster(leader, "web", count: 1, prefix: "web")
+            _ = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+            await fake.setGuestsIgnoreShutdown(true)
+            let shutdown = try await Self.finished(leader, try await Self.submit(leader, .shutdown, "web"))
+            #expect(shutdown.state == .succeeded)
+            // Asked, not done: the VM is shutting down until its host reports it off.
+            #expect(try await store.vm(named: "web-1")?.state == .shuttingDown)
+            await leader.inventoryReceived(await fake.snapshot("h1"), from: "h1")
+            for _ in 0..<3 {
+                await leader.evaluateEnergy()
+                try await Task.sleep(for: .milliseconds(150))
+            }
+            #expect(await fake.powerCommands.isEmpty)
+            #expect(try await store.vm(named: "web-1")?.state == .shuttingDown)
+
+            // The guest goes off: the inventory says so, and the idle host is put to sleep.
+            await fake.powerOff("web-1", on: "h1")
+            await leader.inventoryReceived(await fake.snapshot("h1"), from: "h1")
+            #expect(try await store.vm(named: "web-1")?.state == .stopped)
+            #expect(
+                await Self.eventually {
+                    await leader.evaluateEnergy()
+                    return await !fake.powerCommands.isEmpty
+                }
+            )
+        }
+    }
+
+    @Test func theEnergyLoopDoesNotWaitForAWake() async throws {
+        let fake = FakeGroupManager(hosts: ["h1"])
+        var configuration = Self.energyConfiguration()
+        configuration.energy.policy.reservedHosts = 1
+        configuration.energy.policy.minimumAsleep = .zero
+        configuration.energy.policy.powerOnWindow = .zero
+        configuration.energy.wakeupTime = .seconds(30)
+        // The host never rejoins: the wake takes its whole wakeup time.
+        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [.command(["/bin/true"])])
+        try await Self.withLeader(fake, configuration: configuration) { leader, _ in
+            await fake.fail("h1")
+            await leader.hostGoingDown("h1", action: .suspendToRam, reason: "test")
+            let started = ContinuousClock.now
+            await leader.evaluateEnergy()
+            #expect(ContinuousClock.now - started < .seconds(15))
+            #expect(await Self.eventually { await leader.power["h1"]?.state == .waking })
+        }
+    }
+}
+
+/// A fencing driver that answers as told and records which hosts it fenced.
+actor RecordingFencer: HostFencing {
+    let outcome: FenceOutcome
+    private(set) var fenced: [String] = []
+
+    init(outcome: FenceOutcome) {
+        self.outcome = outcome
+    }
+
+    func fence(_ hostID: String) async -> FenceOutcome {
+        fenced.append(hostID)
+        return outcome
+    }
+}
