@@ -100,15 +100,21 @@ struct LargeListsEndToEndTests {
             try await group.waitForAll()
         }
 
-        let agentctl = try await ProcessRunner.run(
-            [try KVMLab.product("agentctl"), "manager", "--manager", address, "--json", "--timeout", "30"],
-            timeout: .seconds(180)
-        )
-        try #require(agentctl.succeeded, "agentctl manager failed: \(agentctl.stderr)\n\(manager.stderr.suffix(2000))")
-        let seen = try #require(try Self.json(agentctl)["hosts"] as? [[String: Any]])
+        // Every host, once every hang-up has reached the manager.
+        var seen: [[String: Any]] = []
+        var last = ProcessOutput(argv: [], status: -1, stdout: "", stderr: "(not run)")
+        let settled = await Self.eventually(timeout: .seconds(120)) {
+            last = try await ProcessRunner.run(
+                [try KVMLab.product("agentctl"), "manager", "--manager", address, "--json", "--timeout", "30"],
+                timeout: .seconds(180)
+            )
+            seen = (try Self.json(last)["hosts"] as? [[String: Any]]) ?? []
+            return seen.count == ids.count && seen.allSatisfy { $0["connected"] as? Bool == false }
+        }
+        try #require(settled, "agentctl manager: \(last.stderr)\n\(seen.count) hosts\n\(manager.stderr.suffix(2000))")
         #expect(seen.compactMap { $0["hostId"] as? String } == ids)
         // Every one hung up: none shows its numbers as current.
-        #expect(seen.allSatisfy { $0["stale"] as? Bool == true && $0["vms"] == nil })
+        #expect(seen.allSatisfy { $0["stale"] as? Bool == true && $0["vms"] == nil && $0["lastVms"] as? Int == 0 })
 
         let hosts = try await Self.torpor(["hosts", "--json"], manager: address)
         try #require(hosts.succeeded, "torpor hosts failed: \(hosts.stderr)")
