@@ -23,12 +23,7 @@ struct ManagerStatus: AsyncParsableCommand {
 
     func run() async throws {
         let session = AgentSession(options: options, endpoint: manager, label: "manager")
-        let reply = try await session.run { connection in
-            try await session.request(.managerStatusRequest(ManagerStatusRequest()), on: connection)
-        }
-        guard case .managerStatusReply(let status) = reply else {
-            throw session.unexpected(reply, expected: "ManagerStatusReply")
-        }
+        let status = try await ManagerPages.status(session)
         if options.json {
             Output.printJSON(Self.json(status, address: manager))
         } else {
@@ -46,6 +41,7 @@ struct ManagerStatus: AsyncParsableCommand {
                 "heartbeatTimeoutMilliseconds": Int(status.heartbeatTimeoutMilliseconds),
             ],
             "hosts": status.hosts.map { host -> [String: Any] in
+                let stale = !ManagerHostFormat.reportIsCurrent(host)
                 var entry: [String: Any] = [
                     "hostId": host.hostID,
                     "hostname": host.hostname,
@@ -53,7 +49,9 @@ struct ManagerStatus: AsyncParsableCommand {
                     "connected": host.connected,
                     "millisecondsSinceHeartbeat": Int(clamping: host.millisecondsSinceHeartbeat),
                     "ring": ["fill": Int(host.ringFill), "capacity": Int(host.ringCapacity)],
-                    "vms": Int(host.vmCount),
+                    // The VM count and usage of a host not connected, or FAILED, are its last known ones.
+                    "stale": stale,
+                    stale ? "lastVms" : "vms": Int(host.vmCount),
                     "capacity": [
                         "cores": Int(host.capacity.cores),
                         "memoryBytes": Int(clamping: host.capacity.memoryBytes),
@@ -64,7 +62,7 @@ struct ManagerStatus: AsyncParsableCommand {
                 // Absent until the host's first report since it joined.
                 if let age = host.millisecondsSinceReport { entry["millisecondsSinceReport"] = Int(clamping: age) }
                 if let usage = host.usage {
-                    entry["usage"] = [
+                    entry[stale ? "lastUsage" : "usage"] = [
                         "cpuCores": Double(usage.cpuCoresInUse),
                         "memoryBytes": Int(clamping: usage.memoryInUseBytes),
                         "networkRxBytesPerSecond": Double(usage.networkRxBytesPerSecond),
@@ -84,7 +82,6 @@ struct ManagerStatus: AsyncParsableCommand {
         guard !status.hosts.isEmpty else { return header + "\n\nno hosts" }
         var rows = [["HOST", "STATE", "CONNECTED", "LAST HEARTBEAT", "LAST REPORT", "RING", "VMS", "CPU USED/CORES"]]
         for host in status.hosts {
-            let cpu = host.usage.map { String(format: "%.2f", $0.cpuCoresInUse) } ?? "-"
             rows.append([
                 host.hostname.isEmpty ? host.hostID : host.hostname,
                 ManagerHostFormat.stateName(host.state),
@@ -92,11 +89,33 @@ struct ManagerStatus: AsyncParsableCommand {
                 ManagerHostFormat.age(milliseconds: host.millisecondsSinceHeartbeat),
                 host.millisecondsSinceReport.map { ManagerHostFormat.age(milliseconds: $0) } ?? "never",
                 "\(host.ringFill)/\(host.ringCapacity)",
-                "\(host.vmCount)",
-                "\(cpu)/\(host.capacity.cores)",
+                ManagerHostFormat.vms(host),
+                "\(ManagerHostFormat.cpuUsed(host))/\(host.capacity.cores)",
             ])
         }
         return header + "\n\n" + Output.table(rows)
+    }
+}
+
+/// Reading the manager's per-host replies page by page.
+public enum ManagerPages {
+    /// Every host, page by page (one request per page on one connection); failures are printed and thrown as the
+    /// matching ExitCode. Shared by `torpor hosts`.
+    public static func status(_ session: AgentSession, pageLimit: UInt16 = 0) async throws -> ManagerStatusReply {
+        try await session.run { connection in
+            do {
+                return try await HostPaging.collect(limit: pageLimit) { page in
+                    let request = WireMessage.managerStatusRequest(ManagerStatusRequest(page: page))
+                    let reply = try await session.request(request, on: connection)
+                    guard case .managerStatusReply(let status) = reply else {
+                        throw session.unexpected(reply, expected: "ManagerStatusReply")
+                    }
+                    return status
+                }
+            } catch let error as HostPagingError {
+                throw session.failure("\(session.label) \(session.endpoint): \(error)", code: AgentCtlExit.failed)
+            }
+        }
     }
 }
 
@@ -109,6 +128,23 @@ public enum ManagerHostFormat {
         case .waking: "WAKING"
         case .failed: "FAILED"
         }
+    }
+
+    /// The host's latest report describes it now: it is connected and not FAILED. Otherwise its VM count and usage
+    /// are what it last reported, and are shown as unknown ("-"), beside the age of that report.
+    public static func reportIsCurrent(_ host: ManagerStatusReply.Host) -> Bool {
+        host.connected && host.state != .failed
+    }
+
+    /// The VM count, "-" when not current.
+    public static func vms(_ host: ManagerStatusReply.Host) -> String {
+        reportIsCurrent(host) ? "\(host.vmCount)" : "-"
+    }
+
+    /// CPU cores in use, "-" before the first report and when not current.
+    public static func cpuUsed(_ host: ManagerStatusReply.Host) -> String {
+        guard reportIsCurrent(host), let usage = host.usage else { return "-" }
+        return String(format: "%.2f", usage.cpuCoresInUse)
     }
 
     /// "1.2 s ago", "3 min ago", "2.5 h ago".

@@ -8,6 +8,7 @@ enum HostTable {
         [
             "manager": ["address": address, "managerId": status.managerID, "version": status.softwareVersion],
             "hosts": status.hosts.map { host -> [String: Any] in
+                let stale = !ManagerHostFormat.reportIsCurrent(host)
                 var entry: [String: Any] = [
                     "hostId": host.hostID,
                     "hostname": host.hostname,
@@ -15,11 +16,16 @@ enum HostTable {
                     "connected": host.connected,
                     "cores": Int(host.capacity.cores),
                     "memoryBytes": Int(clamping: host.capacity.memoryBytes),
-                    "vms": Int(host.vmCount),
+                    // A host not connected, or FAILED, has only its last known VM count and CPU.
+                    "stale": stale,
+                    stale ? "lastVms" : "vms": Int(host.vmCount),
                     "millisecondsSinceHeartbeat": Int(clamping: host.millisecondsSinceHeartbeat),
                 ]
                 // Absent until the host's first report.
-                if let usage = host.usage { entry["cpuUsedCores"] = Double(usage.cpuCoresInUse) }
+                if let usage = host.usage {
+                    entry[stale ? "lastCpuUsedCores" : "cpuUsedCores"] = Double(usage.cpuCoresInUse)
+                }
+                if let age = host.millisecondsSinceReport { entry["millisecondsSinceReport"] = Int(clamping: age) }
                 // Absent from a manager that does not send them, and watts for a host without a reading.
                 if let age = host.millisecondsInState { entry["stateSinceSeconds"] = Int(clamping: age / 1000) }
                 if let watts = host.watts { entry["watts"] = EnergyOutput.number(watts) }
@@ -33,7 +39,7 @@ enum HostTable {
         guard !status.hosts.isEmpty else { return header + "\n\nno hosts" }
         let columns = [
             "HOST", "HOSTNAME", "STATE", "SINCE", "CONNECTED", "CORES", "MEMORY", "CPU USED", "WATTS", "VMS",
-            "HEARTBEAT",
+            "REPORT", "HEARTBEAT",
         ]
         var rows = [columns]
         for host in status.hosts {
@@ -45,9 +51,11 @@ enum HostTable {
                 host.connected ? "yes" : "no",
                 "\(host.capacity.cores)",
                 Output.bytes(Double(host.capacity.memoryBytes)),
-                host.usage.map { String(format: "%.2f", $0.cpuCoresInUse) } ?? "-",
+                // "-" for a host not connected or FAILED: REPORT says how old its last numbers are.
+                ManagerHostFormat.cpuUsed(host),
                 EnergyFormat.watts(host.watts),
-                "\(host.vmCount)",
+                ManagerHostFormat.vms(host),
+                host.millisecondsSinceReport.map { ManagerHostFormat.age(milliseconds: $0) } ?? "never",
                 ManagerHostFormat.age(milliseconds: host.millisecondsSinceHeartbeat),
             ])
         }

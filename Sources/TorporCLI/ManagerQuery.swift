@@ -6,20 +6,14 @@ import Wire
 
 /// Asking the manager for its status.
 enum ManagerQuery {
-    /// Through agentctl's session: failures are printed and thrown as the matching ExitCode.
+    /// Every host, page by page, through agentctl's session: failures are printed and thrown as the matching
+    /// ExitCode.
     static func status(manager: String, json: Bool, timeout: Double) async throws -> ManagerStatusReply {
         var options = ManagerOptions()
         options.manager = manager
         options.json = json
         options.timeout = timeout
-        let session = ClusterClient(options: options).session
-        let reply = try await session.run { connection in
-            try await session.request(.managerStatusRequest(ManagerStatusRequest()), on: connection)
-        }
-        guard case .managerStatusReply(let status) = reply else {
-            throw session.unexpected(reply, expected: "ManagerStatusReply")
-        }
-        return status
+        return try await ManagerPages.status(ClusterClient(options: options).session)
     }
 
     /// Silent, for polling: nil when the manager cannot be reached or does not answer.
@@ -33,9 +27,15 @@ enum ManagerQuery {
             logger: logger
         )
         guard let connection = try? await client.connect(host: address.host, port: address.port) else { return nil }
-        let reply = try? await connection.request(.managerStatusRequest(ManagerStatusRequest()), timeout: timeout)
+        let status = try? await HostPaging.collect { page in
+            let reply = try await connection.request(
+                .managerStatusRequest(ManagerStatusRequest(page: page)),
+                timeout: timeout
+            )
+            guard case .managerStatusReply(let status) = reply else { throw TransportError.connectionClosed }
+            return status
+        }
         await connection.close()
-        guard case .managerStatusReply(let status) = reply else { return nil }
         return status
     }
 }

@@ -12,6 +12,12 @@ struct VCAdd: AsyncParsableCommand {
             Every template is checked before anything is stored: malformed XML, a missing <name> or <memory>, a \
             name or UUID already taken, or a disk file that does not exist rejects the whole request. Each VM gets \
             an address from the manager's subnets, carried in its first interface's MAC (docs/addresses.md).
+
+            Many VMs (e.g. --count 1000 of a large template) travel in several requests, each under the 1 MiB \
+            frame limit. Before sending any, torpor checks that the cluster exists and that no name is taken. \
+            Each request is all or nothing, but if the manager refuses a later one (e.g. its address pool runs \
+            out), the VMs of the earlier requests stay added: torpor stops, lists the VMs added and those not, \
+            and exits 1.
             """
     )
 
@@ -24,6 +30,9 @@ struct VCAdd: AsyncParsableCommand {
     @Option(name: .long, help: "Network transmit bandwidth each VM needs, bytes/s.") var networkTx: UInt64 = 0
     @OptionGroup var options: ManagerOptions
 
+    /// Each request's payload stays within this: the receiver's frame limit less room to spare.
+    static let requestByteBudget = WireFrameDecoder.defaultMaximumPayloadLength * 7 / 8
+
     func validate() throws {
         guard !templates.isEmpty else { throw ValidationError("give at least one template file") }
         guard (1...1000).contains(count) else { throw ValidationError("--count must be between 1 and 1000") }
@@ -34,13 +43,15 @@ struct VCAdd: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let client = ClusterClient(options: options)
         var submissions: [ClusterRequest.VMSubmission] = []
+        var labels: [String] = []
         for path in templates {
             let xml: String
             do {
                 xml = try String(contentsOfFile: path, encoding: .utf8)
             } catch {
-                throw ClusterClient(options: options).session.failure(
+                throw client.session.failure(
                     "cannot read template \(path): \(error.localizedDescription)",
                     code: TorporExit.usage
                 )
@@ -60,9 +71,174 @@ struct VCAdd: AsyncParsableCommand {
                         networkTxBytesPerSecond: networkTx
                     )
                 )
+                labels.append(vmName.isEmpty ? path : vmName)
             }
         }
-        let client = ClusterClient(options: options)
-        try client.report(try await client.task(.add(cluster: cluster, vms: submissions)))
+        let batches: [Range<Int>]
+        do {
+            batches = try Self.batches(cluster: cluster, submissions, budget: Self.requestByteBudget)
+        } catch {
+            throw client.session.failure("template \(labels[error.index]): \(error)", code: TorporExit.usage)
+        }
+        guard batches.count > 1 else {
+            try client.report(try await client.task(.add(cluster: cluster, vms: submissions)))
+            return
+        }
+        // Several requests: refuse up front what the manager would refuse in a later one, after earlier ones landed.
+        try await checkNamesAreFree(submissions.map(\.nameOverride), client: client)
+        let statuses = try await send(submissions, labels: labels, in: batches, client: client)
+        try client.report(Self.merged(statuses, cluster: cluster))
+    }
+
+    /// Splits `submissions` into consecutive runs whose ClusterRequest payload stays within `budget` bytes.
+    static func batches(
+        cluster: String,
+        _ submissions: [ClusterRequest.VMSubmission],
+        budget: Int
+    ) throws(OversizeSubmission) -> [Range<Int>] {
+        let empty = payloadSize(.add(cluster: cluster, vms: []))
+        var batches: [Range<Int>] = []
+        var start = 0
+        var bytes = empty
+        for (index, submission) in submissions.enumerated() {
+            // What one more VM adds to the request, measured by the real encoder.
+            let size = payloadSize(.add(cluster: cluster, vms: [submission])) - empty
+            guard empty + size <= budget else {
+                throw OversizeSubmission(index: index, bytes: empty + size, budget: budget)
+            }
+            if bytes + size > budget {
+                batches.append(start..<index)
+                start = index
+                bytes = empty
+            }
+            bytes += size
+        }
+        batches.append(start..<submissions.count)
+        return batches
+    }
+
+    static func payloadSize(_ request: ClusterRequest) -> Int {
+        WireMessage.clusterRequest(request).encodedPayloadSize
+    }
+
+    /// One VM whose request alone would not fit in a frame.
+    struct OversizeSubmission: Error, CustomStringConvertible {
+        var index: Int
+        var bytes: Int
+        var budget: Int
+
+        var description: String {
+            "a request with this one VM takes \(bytes) bytes, over the \(budget) bytes that fit in the "
+                + "\(WireError.frameLimit(WireFrameDecoder.defaultMaximumPayloadLength)) frame limit"
+        }
+    }
+
+    /// Fails, before anything is added, when the cluster does not exist or a VM name is already taken.
+    private func checkNamesAreFree(_ names: [String], client: ClusterClient) async throws {
+        let reply = try await client.clusters(.list)
+        guard reply.clusters.contains(where: { $0.name == cluster }) else {
+            throw client.session.failure("notFound: no virtual cluster named '\(cluster)'", code: TorporExit.failed)
+        }
+        let taken = Set(reply.clusters.flatMap { $0.vms.map(\.name) })
+        var seen = Set<String>()
+        for name in names where !name.isEmpty {
+            guard !taken.contains(name) else {
+                throw client.session.failure("conflict: a VM named '\(name)' already exists", code: TorporExit.failed)
+            }
+            guard seen.insert(name).inserted else {
+                throw client.session.failure(
+                    "conflict: the VM name '\(name)' appears twice in this request",
+                    code: TorporExit.failed
+                )
+            }
+        }
+    }
+
+    /// Sends the batches in order on one connection; stops at the first one not accepted and reports what was
+    /// added by the earlier ones.
+    private func send(
+        _ submissions: [ClusterRequest.VMSubmission],
+        labels: [String],
+        in batches: [Range<Int>],
+        client: ClusterClient
+    ) async throws -> [TaskStatus] {
+        let session = client.session
+        return try await session.run { connection in
+            var statuses: [TaskStatus] = []
+            for (number, batch) in batches.enumerated() {
+                let refusal: String
+                do {
+                    let reply = try await session.request(
+                        .clusterRequest(.add(cluster: cluster, vms: Array(submissions[batch]))),
+                        on: connection
+                    )
+                    switch reply {
+                    case .taskStatus(let status) where status.state != .failed:
+                        statuses.append(status)
+                        continue
+                    case .taskStatus(let status): refusal = "task \(status.id) failed: \(status.message)"
+                    case .commandResult(let result): refusal = "\(result.code): \(result.message)"
+                    default: refusal = "expected TaskStatus, the manager answered \(reply.type)"
+                    }
+                } catch {
+                    // The manager may have added this request's VMs before the connection failed.
+                    refusal = "\(error) (whether its VMs were added is unknown: see `torpor vc info \(cluster)`)"
+                }
+                throw partialFailure(
+                    "request \(number + 1) of \(batches.count) not accepted, \(refusal)",
+                    added: statuses,
+                    notAdded: batches[number...].flatMap { labels[$0] },
+                    session: session
+                )
+            }
+            return statuses
+        }
+    }
+
+    /// Prints what was added before a later request failed, and returns exit 1.
+    private func partialFailure(
+        _ reason: String,
+        added: [TaskStatus],
+        notAdded: [String],
+        session: AgentSession
+    ) -> ExitCode {
+        let addedNames = added.flatMap { $0.outcomes.map(\.vm) }
+        let summary =
+            "\(reason); \(addedNames.count) VMs were added by the earlier requests (tasks "
+            + "\(added.map(\.id).joined(separator: ", "))) and stay in \(cluster), \(notAdded.count) were not added"
+        if options.json {
+            Output.printJSON([
+                "error": summary, "exitCode": Int(TorporExit.failed), "added": addedNames, "notAdded": notAdded,
+                "tasks": added.map(\.id),
+            ])
+            return ExitCode(TorporExit.failed)
+        }
+        if !added.isEmpty { print(TaskOutput.text(Self.merged(added, cluster: cluster))) }
+        print("not added: \(Self.range(notAdded))")
+        return session.failure(summary, code: TorporExit.failed)
+    }
+
+    /// The batches' tasks shown as one.
+    static func merged(_ statuses: [TaskStatus], cluster: String) -> TaskStatus {
+        let outcomes = statuses.flatMap(\.outcomes)
+        return TaskStatus(
+            id: statuses.first?.id ?? "",
+            kind: "add",
+            cluster: cluster,
+            state: statuses.contains { $0.state == .failed } ? .failed : .succeeded,
+            message: "added \(outcomes.count) VMs to \(cluster) in \(statuses.count) requests (tasks "
+                + "\(statuses.map(\.id).joined(separator: ", ")))",
+            createdAtUnixMilliseconds: statuses.first?.createdAtUnixMilliseconds ?? 0,
+            updatedAtUnixMilliseconds: statuses.last?.updatedAtUnixMilliseconds ?? 0,
+            outcomes: outcomes
+        )
+    }
+
+    /// "a, b, c" for a few names, "first … last (N VMs)" for many.
+    static func range(_ names: [String]) -> String {
+        guard names.count > 3, let first = names.first, let last = names.last else {
+            return names.joined(separator: ", ")
+        }
+        return "\(first) … \(last) (\(names.count) VMs)"
     }
 }

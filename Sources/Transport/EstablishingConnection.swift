@@ -33,6 +33,7 @@ struct EstablishingConnection: Sendable {
         let (inbound, source) = WireInboundSequence.make(session: session, configuration: configuration)
         handler.attach(inboundSource: source)
         try channel.pipeline.syncOperations.addHandlers(
+            WireFrameSizeGuard(maximumPayloadLength: configuration.maximumPayloadLength, logger: logger),
             ByteToMessageHandler(WireMessageDecoder(maximumPayloadLength: configuration.maximumPayloadLength)),
             MessageToByteHandler(WireMessageEncoder()),
             handler

@@ -25,6 +25,9 @@ public enum TransportError: Error, Hashable, Sendable {
     case protocolViolation(String)
     /// The task waiting for the operation was cancelled.
     case cancelled
+    /// This side did not send a frame whose payload exceeds the frame limit (the peer would refuse it and close).
+    /// `kind` is "request", "reply" or "message".
+    case frameTooLarge(type: WireMessageType?, kind: String, bytes: Int, maximum: Int)
 }
 
 extension TransportError: CustomStringConvertible {
@@ -52,6 +55,9 @@ extension TransportError: CustomStringConvertible {
             return "protocol violation by the peer: \(reason)"
         case .cancelled:
             return "cancelled"
+        case .frameTooLarge(let type, let kind, let bytes, let maximum):
+            let what = type.map { "\($0) \(kind)" } ?? kind
+            return "\(what) of \(bytes) bytes exceeds the \(WireError.frameLimit(maximum)) frame limit; it was not sent"
         }
     }
 

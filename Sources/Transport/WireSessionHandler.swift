@@ -142,8 +142,8 @@ final class WireSessionHandler: ChannelDuplexHandler {
         requests.insert(PendingRequests.Entry(promise: promise, timeout: timer), for: id)
         let written = context.eventLoop.makePromise(of: Void.self)
         write(WireEnvelope(version: version, requestID: id, message: message), promise: written)
-        written.futureResult.assumeIsolated().whenFailure { _ in
-            self.requests.remove(id)?.promise.fail(TransportError.connectionClosed)
+        written.futureResult.assumeIsolated().whenFailure { error in
+            self.requests.remove(id)?.promise.fail(TransportError(error))
         }
     }
 

@@ -39,7 +39,7 @@ extension WireError: CustomStringConvertible {
             return
                 "unknown protocol version \(version) (this build speaks \(supported.lowerBound)...\(supported.upperBound))"
         case .frameTooLarge(let length, let maximum):
-            return "frame payload of \(length) bytes exceeds the maximum of \(maximum) bytes"
+            return "frame of \(length) bytes exceeds the \(Self.frameLimit(maximum)) frame limit"
         case .unknownMessageType(let type):
             return "unknown message type 0x\(String(type, radix: 16))"
         case .truncated(let message, let field):
@@ -59,5 +59,12 @@ extension WireError: CustomStringConvertible {
         case .noCommonVersion(let local, let remote):
             return "no common protocol version: this side speaks \(local), the peer speaks \(remote)"
         }
+    }
+
+    /// A frame limit as people read it: "1 MiB", "64 KiB", or "256-byte" (bytes of payload, header excluded).
+    public static func frameLimit(_ maximum: Int) -> String {
+        if maximum > 0, maximum % (1 << 20) == 0 { return "\(maximum >> 20) MiB" }
+        if maximum > 0, maximum % (1 << 10) == 0 { return "\(maximum >> 10) KiB" }
+        return "\(maximum)-byte"
     }
 }

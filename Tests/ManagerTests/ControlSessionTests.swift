@@ -98,4 +98,112 @@ import Wire
         #expect(result.code == .unsupported)
         #expect(await session.answer(.heartbeat(Heartbeat(sequence: 1, timestampMilliseconds: 0)), at: start) == nil)
     }
+
+    /// A registry of `count` hosts, each having reported once, with ids as long as a UUID.
+    static func crowdedRegistry(_ count: Int, at start: ContinuousClock.Instant) async -> HostRegistry {
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .warning
+        let registry = HostRegistry(ringCapacity: 4, logger: quiet)
+        for index in 0..<count {
+            let id = "host-\(String(format: "%031d", index))"
+            await registry.join(HostRegistryTests.agent(id), at: start)
+            await registry.record(
+                MonitoringReport(timestampMilliseconds: 1, host: Self.usage, vms: []),
+                from: id,
+                at: start
+            )
+        }
+        return registry
+    }
+
+    /// Before paging, 15,000 hosts made one ManagerStatusReply over the 1 MiB frame limit that every client
+    /// refused. Now each page fits well under it, and reading the pages gives every host once, in order.
+    @Test(.timeLimit(.minutes(2)))
+    func fifteenThousandHostsArriveInPagesUnderTheFrameLimit() async throws {
+        let start = ContinuousClock.now
+        let registry = await Self.crowdedRegistry(15_000, at: start)
+        let session = Self.session(registry, startedAt: start)
+        let limit = WireFrameDecoder.defaultMaximumPayloadLength
+
+        // All at once, as a client from before paging asks: too large for a frame, refused with the reason.
+        guard
+            case .commandResult(let refusal) = await session.answer(
+                .managerStatusRequest(ManagerStatusRequest()),
+                at: start
+            )
+        else {
+            Issue.record("an unpaged request for 15,000 hosts got a reply the client would refuse")
+            return
+        }
+        #expect(refusal.code == .unsupported)
+        #expect(refusal.message.contains("15000 hosts"), "\(refusal.message)")
+        #expect(refusal.message.contains("over the 1 MiB frame limit"), "\(refusal.message)")
+        let whole = await session.statusReply(at: start)
+        #expect(WireMessage.managerStatusReply(whole).encodedPayloadSize > limit)
+
+        var frames: [Int] = []
+        let all = try await HostPaging.collect { page in
+            let answer = try #require(
+                await session.answer(.managerStatusRequest(ManagerStatusRequest(page: page)), at: start)
+            )
+            frames.append(answer.encodedPayloadSize)
+            guard case .managerStatusReply(let reply) = answer else {
+                throw HostPagingError.noProgress(afterHostID: nil)
+            }
+            return reply
+        }
+        #expect(all.hosts.count == 15_000)
+        #expect(all.hosts.map(\.hostID) == whole.hosts.map(\.hostID))
+        #expect(all.page == HostPageInfo(totalHosts: 15_000, more: false))
+        #expect(frames.count > 2)
+        #expect(frames.allSatisfy { $0 <= limit / 2 }, "\(frames)")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func energyOfFifteenThousandHostsArrivesInPages() async throws {
+        let start = ContinuousClock.now
+        let session = Self.session(await Self.crowdedRegistry(15_000, at: start), startedAt: start)
+        guard case .commandResult(let refusal) = await session.answer(.energyRequest(EnergyRequest()), at: start) else {
+            Issue.record("an unpaged energy request for 15,000 hosts got a reply the client would refuse")
+            return
+        }
+        #expect(refusal.message.contains("over the 1 MiB frame limit"), "\(refusal.message)")
+        var frames: [Int] = []
+        let all = try await HostPaging.collect { page in
+            let answer = try #require(await session.answer(.energyRequest(EnergyRequest(page: page)), at: start))
+            frames.append(answer.encodedPayloadSize)
+            guard case .energyReply(let reply) = answer else { throw HostPagingError.noProgress(afterHostID: nil) }
+            return reply
+        }
+        #expect(Set(all.hosts.map(\.hostID)).count == 15_000)
+        #expect(all.hosts.allSatisfy { $0.readingError == "no BMC configured" })
+        #expect(frames.count > 2 && frames.allSatisfy { $0 <= WireFrameDecoder.defaultMaximumPayloadLength / 2 })
+    }
+
+    @Test func aPageHoldsTheHostsAfterTheCursorAndAnUnpagedSmallListIsAnsweredWhole() async throws {
+        let start = ContinuousClock.now
+        let session = Self.session(await Self.crowdedRegistry(5, at: start), startedAt: start)
+        let first = await session.statusReply(at: start, page: HostPageRequest(limit: 2))
+        #expect(
+            first.hosts.map(\.hostID) == ["host-\(String(format: "%031d", 0))", "host-\(String(format: "%031d", 1))"]
+        )
+        #expect(first.page == HostPageInfo(totalHosts: 5, more: true))
+        let last = await session.statusReply(
+            at: start,
+            page: HostPageRequest(afterHostID: first.hosts[1].hostID, limit: 9)
+        )
+        #expect(last.hosts.count == 3)
+        #expect(last.page == HostPageInfo(totalHosts: 5, more: false))
+        guard
+            case .managerStatusReply(let whole) = await session.answer(
+                .managerStatusRequest(ManagerStatusRequest()),
+                at: start
+            )
+        else {
+            Issue.record("a small unpaged request was refused")
+            return
+        }
+        #expect(whole.hosts.count == 5)
+        #expect(whole.page == nil)
+    }
 }

@@ -156,7 +156,7 @@ import Wire
                 return
             }
             #expect(code == .malformedFrame)
-            #expect(message.contains("exceeds the maximum of 256 bytes"), "\(message)")
+            #expect(message.contains("frame of 65543 bytes exceeds the 256-byte frame limit"), "\(message)")
             await connection.waitUntilClosed()
         }
     }

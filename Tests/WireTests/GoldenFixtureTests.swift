@@ -16,6 +16,10 @@ import Wire
         ("vmcommand-migrate", Samples.goldenMigrate),
         ("power-command-suspend", Samples.goldenPowerCommand),
         ("status-reply", Samples.goldenStatusReply),
+        ("manager-status-request-page", Samples.goldenManagerStatusRequestPage),
+        ("manager-status-reply-page", Samples.goldenManagerStatusReplyPage),
+        ("energy-request-page", Samples.goldenEnergyRequestPage),
+        ("energy-reply-page", Samples.goldenEnergyReplyPage),
     ]
 
     @Test(arguments: golden)

@@ -42,17 +42,47 @@ public struct ControlSession: Sendable {
             for try await envelope in connection.inbound where !envelope.isResponse {
                 group.addTask {
                     guard let reply = await answer(envelope.message, at: .now), envelope.requestID != 0 else { return }
-                    try await connection.reply(to: envelope.requestID, with: reply)
+                    try await send(reply, to: envelope.requestID, on: connection)
                 }
             }
+        }
+    }
+
+    /// A page holds hosts worth at most a quarter of the frame limit, so that even a page of hosts with 64 KiB ids
+    /// and hostnames fits with room to spare (a page always holds one host; usually over a thousand).
+    public static let pageByteBudget = WireFrameDecoder.defaultMaximumPayloadLength / 4
+    /// The frame limit of the clients' receiving side: an unpaged reply over it is refused rather than sent.
+    static let clientFrameLimit = WireFrameDecoder.defaultMaximumPayloadLength
+
+    /// Sends `reply`; one too large for a frame is answered with a CommandResult naming the problem instead, so
+    /// the client learns why rather than seeing its connection close.
+    func send(_ reply: WireMessage, to requestID: UInt32, on connection: WireConnection) async throws {
+        do {
+            try await connection.reply(to: requestID, with: reply)
+        } catch {
+            guard case .frameTooLarge = error else { throw error }
+            logger.error("reply too large for a frame", metadata: ["torpor.error": "\(error)"])
+            try await connection.reply(
+                to: requestID,
+                with: .commandResult(CommandResult(code: .internalError, message: "the manager's \(error)"))
+            )
         }
     }
 
     /// The reply to one message; nil for pushes that need none.
     public func answer(_ message: WireMessage, at now: ContinuousClock.Instant) async -> WireMessage? {
         switch message {
-        case .managerStatusRequest:
-            return .managerStatusReply(await statusReply(at: now))
+        case .managerStatusRequest(let request):
+            let reply = await statusReply(at: now, page: request.page)
+            guard request.page != nil else {
+                let bytes =
+                    reply.encodedSizeWithoutHosts
+                    + reply.hosts.reduce(0) {
+                        $0 + ManagerStatusReply.encodedSize(of: $1)
+                    }
+                return unpagedRefusal(bytes: bytes, hosts: reply.hosts.count) ?? .managerStatusReply(reply)
+            }
+            return .managerStatusReply(reply)
         case .clusterRequest(let request):
             guard let leader else {
                 return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))
@@ -63,8 +93,17 @@ public struct ControlSession: Sendable {
                 return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))
             }
             return .commandResult(await leader.handle(request))
-        case .energyRequest:
-            return .energyReply(await energyReply(at: now))
+        case .energyRequest(let request):
+            let reply = await energyReply(at: now, page: request.page)
+            guard request.page != nil else {
+                let bytes =
+                    reply.encodedSizeWithoutHosts
+                    + reply.hosts.reduce(0) {
+                        $0 + EnergyReply.encodedSize(of: $1)
+                    }
+                return unpagedRefusal(bytes: bytes, hosts: reply.hosts.count) ?? .energyReply(reply)
+            }
+            return .energyReply(reply)
         case .heartbeat, .welcome, .commandResult:
             return nil
         default:
@@ -75,23 +114,55 @@ public struct ControlSession: Sendable {
         }
     }
 
-    /// The manager's diagnostics, ages measured at `now`, with each host's latest power reading.
-    public func statusReply(at now: ContinuousClock.Instant) async -> ManagerStatusReply {
+    /// A request from a client that does not page (from before paging) gets every host in one reply as long as
+    /// they fit in a frame; past that, a CommandResult naming the limit instead of a frame the client would refuse.
+    func unpagedRefusal(bytes: Int, hosts: Int) -> WireMessage? {
+        guard bytes > Self.clientFrameLimit else { return nil }
+        logger.notice(
+            "unpaged host list too large for a frame",
+            metadata: ["torpor.hosts": "\(hosts)", "torpor.bytes": "\(bytes)"]
+        )
+        return .commandResult(
+            CommandResult(
+                code: .unsupported,
+                message: "the \(hosts) hosts take \(bytes) bytes, over the "
+                    + "\(WireError.frameLimit(Self.clientFrameLimit)) frame limit: "
+                    + "ask page by page (a client from before paging cannot)"
+            )
+        )
+    }
+
+    /// The manager's diagnostics, ages measured at `now`, with each host's latest power reading: every host, or
+    /// the page `page` asks for.
+    public func statusReply(at now: ContinuousClock.Instant, page: HostPageRequest? = nil) async -> ManagerStatusReply {
         var hosts = await registry.statusHosts(at: now)
         if let power = await powerMonitor?.snapshot(at: now).hosts {
             for index in hosts.indices { hosts[index].watts = power[hosts[index].hostID]?.watts }
         }
-        return ManagerStatusReply(
+        var reply = ManagerStatusReply(
             managerID: managerID,
             softwareVersion: softwareVersion,
             uptimeSeconds: UInt64(max(0, (now - startedAt).components.seconds)),
             heartbeatTimeoutMilliseconds: UInt32(clamping: HostRegistry.milliseconds(heartbeatTimeout)),
             hosts: hosts
         )
+        if let page {
+            let (slice, info) = HostPaging.page(
+                of: hosts,
+                hostID: \.hostID,
+                request: page,
+                byteBudget: Self.pageByteBudget,
+                size: ManagerStatusReply.encodedSize
+            )
+            reply.hosts = Array(slice)
+            reply.page = info
+        }
+        return reply
     }
 
-    /// `torpor energy`: every known host's state and, for hosts with a BMC, measured power and energy.
-    public func energyReply(at now: ContinuousClock.Instant) async -> EnergyReply {
+    /// `torpor energy`: every known host's state and, for hosts with a BMC, measured power and energy; every host,
+    /// or the page `page` asks for.
+    public func energyReply(at now: ContinuousClock.Instant, page: HostPageRequest? = nil) async -> EnergyReply {
         let snapshot = await powerMonitor?.snapshot(at: now)
         let hosts = await registry.statusHosts(at: now).map { host in
             let power = snapshot?.hosts[host.hostID]
@@ -106,6 +177,21 @@ public struct ControlSession: Sendable {
                 readingError: power == nil ? "no BMC configured" : power?.error
             )
         }
-        return EnergyReply(millisecondsMeasured: HostRegistry.milliseconds(snapshot?.measured ?? .zero), hosts: hosts)
+        var reply = EnergyReply(
+            millisecondsMeasured: HostRegistry.milliseconds(snapshot?.measured ?? .zero),
+            hosts: hosts
+        )
+        if let page {
+            let (slice, info) = HostPaging.page(
+                of: hosts,
+                hostID: \.hostID,
+                request: page,
+                byteBudget: Self.pageByteBudget,
+                size: EnergyReply.encodedSize
+            )
+            reply.hosts = Array(slice)
+            reply.page = info
+        }
+        return reply
     }
 }

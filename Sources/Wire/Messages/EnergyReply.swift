@@ -1,8 +1,9 @@
 import NIOCore
 
 /// The manager's energy account for `torpor energy`: per host, its power state, latest BMC reading and the energy
-/// used since the manager's first reading, beside what the host would have used had it never slept.
-public struct EnergyReply: WirePayload {
+/// used since the manager's first reading, beside what the host would have used had it never slept. Every host, or
+/// one page of them when the request asked for a page.
+public struct EnergyReply: WirePayload, HostPagedReply {
     public static let messageType = WireMessageType.energyReply
 
     /// Longest reading error in UTF-8 bytes; a longer one is cut at a scalar boundary by the sender.
@@ -11,6 +12,14 @@ public struct EnergyReply: WirePayload {
     /// Since the manager's first power reading.
     public var millisecondsMeasured: UInt64
     public var hosts: [Host]
+    /// Present when the request asked for a page (extension tag page).
+    public var page: HostPageInfo?
+
+    /// Extension tags of this message (docs/protocol.md).
+    public enum ExtensionTag {
+        /// `page`: one HostPageInfo. Sent only in answer to a request with a page.
+        public static let page: UInt16 = 0x0001
+    }
 
     public struct Host: Hashable, Sendable {
         public var hostID: String
@@ -46,10 +55,13 @@ public struct EnergyReply: WirePayload {
         }
     }
 
-    public init(millisecondsMeasured: UInt64, hosts: [Host]) {
+    public init(millisecondsMeasured: UInt64, hosts: [Host], page: HostPageInfo? = nil) {
         self.millisecondsMeasured = millisecondsMeasured
         self.hosts = hosts
+        self.page = page
     }
+
+    public static func hostID(of host: Host) -> String { host.hostID }
 
     /// The cluster's total; not on the wire.
     public var usedKilowattHours: Double { hosts.reduce(0) { $0 + $1.usedKilowattHours } }
@@ -59,6 +71,17 @@ public struct EnergyReply: WirePayload {
     /// hostID 2 + state 1 + millisecondsInState 8 + watts presence 1 + reading age presence 1 + used 8
     /// + always-on 8 + readingError presence 1.
     static let minimumHostSize = 30
+
+    /// The bytes `host` adds to the payload.
+    public static func encodedSize(of host: Host) -> Int {
+        minimumHostSize + host.hostID.utf8.count + (host.watts == nil ? 0 : 8)
+            + (host.millisecondsSinceReading == nil ? 0 : 8)
+            + (host.readingError.map { 2 + bounded($0).utf8.count } ?? 0)
+    }
+
+    /// The payload's bytes besides its hosts, at most: millisecondsMeasured, host count, and the extension area
+    /// with the page field.
+    public var encodedSizeWithoutHosts: Int { 8 + 2 + 2 + 6 + HostPageInfo.wireSize }
 
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeInteger(millisecondsMeasured)
@@ -116,6 +139,18 @@ public struct EnergyReply: WirePayload {
             )
         }
         return EnergyReply(millisecondsMeasured: measured, hosts: hosts)
+    }
+
+    public var extensionFields: [WireExtensionField] {
+        guard let page else { return [] }
+        var value = ByteBuffer()
+        value.writeHostPageInfo(page)
+        return [WireExtensionField(tag: ExtensionTag.page, value: value)]
+    }
+
+    public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
+        guard field.tag == ExtensionTag.page else { return }
+        page = try field.hostPageInfo(Self.messageType)
     }
 
     /// Cuts `text` to `maximumReadingErrorBytes` at a scalar boundary.

@@ -1,7 +1,8 @@
 import NIOCore
 
-/// The manager's view of its hosts for `agentctl manager`: liveness, report freshness and ring fill.
-public struct ManagerStatusReply: WirePayload {
+/// The manager's view of its hosts for `agentctl manager`: liveness, report freshness and ring fill. Every host, or
+/// one page of them when the request asked for a page.
+public struct ManagerStatusReply: WirePayload, HostPagedReply {
     public static let messageType = WireMessageType.managerStatusReply
 
     public var managerID: String
@@ -10,6 +11,8 @@ public struct ManagerStatusReply: WirePayload {
     /// Silence after which the manager marks a host FAILED.
     public var heartbeatTimeoutMilliseconds: UInt32
     public var hosts: [Host]
+    /// Present when the request asked for a page (extension tag page).
+    public var page: HostPageInfo?
 
     public enum HostState: UInt8, Hashable, Sendable, CaseIterable {
         case active = 1
@@ -29,10 +32,11 @@ public struct ManagerStatusReply: WirePayload {
         public var millisecondsSinceReport: UInt64?
         public var ringFill: UInt16
         public var ringCapacity: UInt16
-        /// VMs in the latest inventory (0 before the first one).
+        /// VMs in the latest inventory (0 before the first one); the last known count while the host is not
+        /// connected or FAILED.
         public var vmCount: UInt16
         public var capacity: HostCapacity
-        /// Host usage from the latest report.
+        /// Host usage from the latest report; the last known one while the host is not connected or FAILED.
         public var usage: MonitoringReport.HostSample?
         /// How long the host has been in `state`; nil from a manager that does not send it (extension tag hostPower).
         public var millisecondsInState: UInt64?
@@ -75,6 +79,8 @@ public struct ManagerStatusReply: WirePayload {
         /// `hostPower`: one { millisecondsInState, watts } per host, in the order of `hosts`. Sent only when some
         /// host has a value; an old decoder skips it.
         public static let hostPower: UInt16 = 0x0001
+        /// `page`: one HostPageInfo. Sent only in answer to a request with a page.
+        public static let page: UInt16 = 0x0002
     }
 
     public init(
@@ -82,18 +88,36 @@ public struct ManagerStatusReply: WirePayload {
         softwareVersion: String,
         uptimeSeconds: UInt64,
         heartbeatTimeoutMilliseconds: UInt32,
-        hosts: [Host]
+        hosts: [Host],
+        page: HostPageInfo? = nil
     ) {
         self.managerID = managerID
         self.softwareVersion = softwareVersion
         self.uptimeSeconds = uptimeSeconds
         self.heartbeatTimeoutMilliseconds = heartbeatTimeoutMilliseconds
         self.hosts = hosts
+        self.page = page
     }
+
+    public static func hostID(of host: Host) -> String { host.hostID }
 
     /// hostID 2 + hostname 2 + state 1 + connected 1 + heartbeat age 8 + report presence 1 + ring 4 + VMs 2
     /// + capacity 26 + usage presence 1.
     static let minimumHostSize = 48
+
+    /// The bytes `host` adds to the payload: its fixed fields and its hostPower entry (sent or not).
+    public static func encodedSize(of host: Host) -> Int {
+        minimumHostSize + host.hostID.utf8.count + host.hostname.utf8.count
+            + (host.millisecondsSinceReport == nil ? 0 : 8) + (host.usage == nil ? 0 : 20)
+            + 2 + (host.millisecondsInState == nil ? 0 : 8) + (host.watts == nil ? 0 : 8)
+    }
+
+    /// The payload's bytes besides its hosts, at most: managerID, softwareVersion, uptime, timeout, host count, and
+    /// the extension area with the hostPower count and the page field.
+    public var encodedSizeWithoutHosts: Int {
+        2 + managerID.utf8.count + 2 + softwareVersion.utf8.count + 8 + 4 + 2
+            + 2 + (6 + 2) + (6 + HostPageInfo.wireSize)
+    }
 
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeWireString(managerID)
@@ -176,17 +200,32 @@ public struct ManagerStatusReply: WirePayload {
     }
 
     public var extensionFields: [WireExtensionField] {
-        guard hosts.contains(where: { $0.millisecondsInState != nil || $0.watts != nil }) else { return [] }
-        var value = ByteBuffer()
-        value.writeWireArray(hosts) { buffer, host in
-            buffer.writeWireOptional(host.millisecondsInState) { buffer, age in buffer.writeInteger(age) }
-            buffer.writeWireOptional(host.watts) { buffer, watts in buffer.writeWireFloat64(watts) }
+        var fields: [WireExtensionField] = []
+        if hosts.contains(where: { $0.millisecondsInState != nil || $0.watts != nil }) {
+            var value = ByteBuffer()
+            value.writeWireArray(hosts) { buffer, host in
+                buffer.writeWireOptional(host.millisecondsInState) { buffer, age in buffer.writeInteger(age) }
+                buffer.writeWireOptional(host.watts) { buffer, watts in buffer.writeWireFloat64(watts) }
+            }
+            fields.append(WireExtensionField(tag: ExtensionTag.hostPower, value: value))
         }
-        return [WireExtensionField(tag: ExtensionTag.hostPower, value: value)]
+        if let page {
+            var value = ByteBuffer()
+            value.writeHostPageInfo(page)
+            fields.append(WireExtensionField(tag: ExtensionTag.page, value: value))
+        }
+        return fields
     }
 
     public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
-        guard field.tag == ExtensionTag.hostPower else { return }
+        switch field.tag {
+        case ExtensionTag.hostPower: try applyHostPower(field)
+        case ExtensionTag.page: page = try field.hostPageInfo(Self.messageType)
+        default: break
+        }
+    }
+
+    private mutating func applyHostPower(_ field: WireExtensionField) throws(WireError) {
         var value = field.value
         // Two presence bytes per host at least.
         let power = try value.readWireArray(minimumElementSize: 2, Self.messageType, "hostPower") {

@@ -164,6 +164,67 @@ enum Samples {
         message: .powerCommand(PowerCommand(action: .suspendToRam, timeoutSeconds: 10))
     )
 
+    static let goldenManagerStatusRequestPage = WireEnvelope(
+        requestID: 5,
+        message: .managerStatusRequest(ManagerStatusRequest(page: HostPageRequest()))
+    )
+
+    static let goldenManagerStatusReplyPage = WireEnvelope(
+        flags: .response,
+        requestID: 5,
+        message: .managerStatusReply(
+            ManagerStatusReply(
+                managerID: "mgr-1",
+                softwareVersion: "0.1.0",
+                uptimeSeconds: 93_784,
+                heartbeatTimeoutMilliseconds: 10_000,
+                hosts: [
+                    ManagerStatusReply.Host(
+                        hostID: "h1",
+                        hostname: "kvm-1",
+                        state: .active,
+                        connected: true,
+                        millisecondsSinceHeartbeat: 812,
+                        millisecondsSinceReport: 1_250,
+                        ringFill: 12,
+                        ringCapacity: 30,
+                        vmCount: 2,
+                        capacity: capacity,
+                        usage: nil
+                    )
+                ],
+                page: HostPageInfo(totalHosts: 3, more: true)
+            )
+        )
+    )
+
+    static let goldenEnergyRequestPage = WireEnvelope(
+        requestID: 6,
+        message: .energyRequest(EnergyRequest(page: HostPageRequest(afterHostID: "h2", limit: 500)))
+    )
+
+    static let goldenEnergyReplyPage = WireEnvelope(
+        flags: .response,
+        requestID: 6,
+        message: .energyReply(
+            EnergyReply(
+                millisecondsMeasured: 3_600_000,
+                hosts: [
+                    EnergyReply.Host(
+                        hostID: "h3",
+                        state: .sleeping,
+                        millisecondsInState: 133_000,
+                        watts: 8.5,
+                        millisecondsSinceReading: 2_000,
+                        usedKilowattHours: 0.25,
+                        alwaysOnKilowattHours: 1.5
+                    )
+                ],
+                page: HostPageInfo(totalHosts: 3, more: false)
+            )
+        )
+    )
+
     static let goldenStatusReply = WireEnvelope(
         flags: .response,
         requestID: 9,

@@ -1,0 +1,37 @@
+import Logging
+import NIOCore
+import Wire
+
+/// The last outbound step before the socket: a frame whose payload exceeds the frame limit is not sent, and its
+/// write fails with `TransportError.frameTooLarge` naming the message and its size. The peer would refuse it and
+/// close the connection, failing every other request on it with a less helpful error.
+final class WireFrameSizeGuard: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let maximumPayloadLength: Int
+    private let logger: Logger
+
+    init(maximumPayloadLength: Int, logger: Logger) {
+        self.maximumPayloadLength = maximumPayloadLength
+        self.logger = logger
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let frame = unwrapOutboundIn(data)
+        // WireMessageEncoder writes one frame per buffer, so the payload is everything after the header.
+        let payload = frame.readableBytes - WireFrameHeader.size
+        guard payload > maximumPayloadLength else {
+            context.write(data, promise: promise)
+            return
+        }
+        let start = frame.readerIndex
+        let type = frame.getInteger(at: start + 3, as: UInt8.self).flatMap(WireMessageType.init(rawValue:))
+        let flags = WireFrameFlags(rawValue: frame.getInteger(at: start + 4, as: UInt8.self) ?? 0)
+        let requestID = frame.getInteger(at: start + 5, as: UInt32.self) ?? 0
+        let kind = flags.contains(.response) ? "reply" : requestID == 0 ? "message" : "request"
+        let error = TransportError.frameTooLarge(type: type, kind: kind, bytes: payload, maximum: maximumPayloadLength)
+        logger.warning("not sending an oversize frame", metadata: [TransportMetadataKey.error.rawValue: "\(error)"])
+        promise?.fail(error)
+    }
+}
