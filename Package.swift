@@ -194,6 +194,7 @@ let package = Package(
                 "Manager", "Wire", "ConfigFile",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]
