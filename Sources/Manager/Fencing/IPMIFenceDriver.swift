@@ -3,7 +3,8 @@ import Foundation
 
 /// Fences through the host's BMC: `ipmitool … chassis power off`, then `chassis power status` every
 /// `pollInterval` until the BMC reports "off", for at most `confirmationTimeout`. A power off the BMC accepted but
-/// never confirmed is a failure: the host may still be running.
+/// never confirmed is a failure: the host may still be running. A refused power off is a failure unless the
+/// chassis reports it is off already.
 ///
 /// The call is the IPMI wake driver's (`IPMIWakeDriver`): RMCP+ (lanplus), cipher suite 3, and the password read by
 /// ipmitool from `bmc.passwordFile` (`-f`), never on a command line, in the environment or in a log.
@@ -42,11 +43,17 @@ public struct IPMIFenceDriver: FenceDriver {
     }
 
     public func fence() async -> Result<FenceConfirmation, FenceFailure> {
-        switch await call(["chassis", "power", "off"], timeout: callTimeout) {
-        case .failure(let problem):
+        if case .failure(let problem) = await call(["chassis", "power", "off"], timeout: callTimeout) {
+            // Some BMCs refuse power off for a chassis already off ("not supported in present state"): the most
+            // common state of a dead host. Its status, read once, tells.
+            if case .success(let output) = await call(["chassis", "power", "status"], timeout: callTimeout),
+                Self.chassisPower(output) == false
+            {
+                return .success(
+                    FenceConfirmation("BMC \(bmc.address) reports chassis power off (it refused power off)")
+                )
+            }
             return .failure(FenceFailure("BMC \(bmc.address): chassis power off failed: \(problem)"))
-        case .success:
-            break
         }
         let clock = ContinuousClock()
         let deadline = clock.now + confirmationTimeout
