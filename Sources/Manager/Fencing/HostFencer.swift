@@ -17,8 +17,8 @@ import Logging
 // Only `.fenced` allows the host's VMs to be started elsewhere. `fence` runs the host's drivers in their configured
 // order and stops at the first that confirms the host is off; a driver confirms or fails (`FenceDriver`), there
 // is no "sent". Child processes run through `CommandRunner`. Calling `fence` again for a host already off is
-// harmless (a BMC powers off an off chassis and reports off), so the caller needs no lock, but it should not
-// fence a host again while a call for it is running. Configuration: `hosts.<id>.fence`, `hosts.<id>.fence_command`
+// harmless (the IPMI driver confirms an off chassis), so the caller needs no lock, but it should not fence a host
+// again while a call for it is running. `drivers:` in the other initialiser takes any `FenceDriver` (tests). Configuration: `hosts.<id>.fence`, `hosts.<id>.fence_command`
 // and the `fencing:` section (docs/energy.md, "Fencing").
 
 /// Fences hosts with their configured drivers, in order.
