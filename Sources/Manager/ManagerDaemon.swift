@@ -59,7 +59,9 @@ public struct ManagerDaemon: Sendable {
                 store: store,
                 groupManager: GroupManager(registry: registry, logger: logger),
                 configuration: configuration,
-                logger: logger
+                logger: logger,
+                // Without a `fence` entry for a host, its VMs are never restarted elsewhere when it fails.
+                fencing: configuration.hostFence.isEmpty ? nil : HostFencer(configuration: configuration, logger: logger)
             )
         } catch {
             throw StartupError.state("cannot open the state database (database): \(error)")

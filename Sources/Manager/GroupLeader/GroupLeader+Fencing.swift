@@ -8,7 +8,7 @@ extension GroupLeader {
     /// Fences `host`; once it is confirmed off, its VMs are recorded stopped there, free to be placed anew.
     func fence(_ host: String) async -> FenceOutcome {
         guard let fencing else {
-            return .noDriver("no fencing driver is configured for \(host)")
+            return .noDriver(hostID: host)
         }
         logger.notice("fencing a FAILED host", metadata: ["torpor.host": "\(host)"])
         let outcome = await fencing.fence(host)
@@ -32,10 +32,10 @@ extension GroupLeader {
                 "host fenced; its VMs are stopped",
                 metadata: ["torpor.host": "\(host)", "torpor.vms": "\(stranded.map(\.name).joined(separator: ","))"]
             )
-        case .notFenced(let reason), .noDriver(let reason):
+        case .notFenced, .noDriver:
             logger.error(
                 "host not fenced; its VMs are not restarted elsewhere",
-                metadata: ["torpor.host": "\(host)", "torpor.error": "\(reason)"]
+                metadata: ["torpor.host": "\(host)", "torpor.error": "\(outcome)"]
             )
         }
         return outcome

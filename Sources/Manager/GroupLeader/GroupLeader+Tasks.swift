@@ -101,7 +101,8 @@ extension GroupLeader {
         // confirmed off): never two copies.
         for (host, stranded) in toFence.sorted(by: { $0.key < $1.key }) {
             await save(&task, detail: "fencing \(host) before restarting its VMs elsewhere")
-            switch await fence(host) {
+            let outcome = await fence(host)
+            switch outcome {
             case .fenced:
                 toPlace += stranded.map { vm in
                     var vm = vm
@@ -109,7 +110,7 @@ extension GroupLeader {
                     vm.hostID = nil
                     return vm
                 }
-            case .notFenced(let reason), .noDriver(let reason):
+            case .notFenced, .noDriver:
                 for vm in stranded {
                     releaseClaim(vm.id, by: task.id)
                     setOutcome(
@@ -118,7 +119,7 @@ extension GroupLeader {
                         .failed,
                         host: host,
                         "not restarted elsewhere: \(host) is FAILED and may still run it, and it was not fenced "
-                            + "(\(reason))"
+                            + "(\(outcome))"
                     )
                 }
             }
