@@ -208,8 +208,11 @@ struct VCAdd: AsyncParsableCommand {
     ) -> ExitCode {
         let addedNames = added.flatMap { $0.outcomes.map(\.vm) }
         let summary =
-            "\(reason); \(addedNames.count) VMs were added by the earlier requests (tasks "
-            + "\(added.map(\.id).joined(separator: ", "))) and stay in \(cluster), \(notAdded.count) were not added"
+            added.isEmpty
+            ? "\(reason); nothing was added"
+            : "\(reason); the \(addedNames.count) VMs of the earlier requests (tasks "
+                + "\(added.map(\.id).joined(separator: ", "))) stay added to \(cluster), the other \(notAdded.count) "
+                + "were not added"
         if options.json {
             Output.printJSON([
                 "error": summary, "exitCode": Int(TorporExit.failed), "added": addedNames, "notAdded": notAdded,
