@@ -25,11 +25,11 @@ final class WireFrameSizeGuard: ChannelOutboundHandler {
             context.write(data, promise: promise)
             return
         }
-        let start = frame.readerIndex
-        let type = frame.getInteger(at: start + 3, as: UInt8.self).flatMap(WireMessageType.init(rawValue:))
-        let flags = WireFrameFlags(rawValue: frame.getInteger(at: start + 4, as: UInt8.self) ?? 0)
-        let requestID = frame.getInteger(at: start + 5, as: UInt32.self) ?? 0
-        let role: TransportError.FrameRole = flags.contains(.response) ? .reply : requestID == 0 ? .message : .request
+        var bytes = frame
+        let header = bytes.readWireFrameHeader()
+        let type = header.flatMap { WireMessageType(rawValue: $0.type) }
+        let role: TransportError.FrameRole =
+            header?.flags.contains(.response) == true ? .reply : header?.requestID == 0 ? .message : .request
         let error = TransportError.frameTooLarge(type: type, role: role, bytes: payload, maximum: maximumPayloadLength)
         logger.warning("not sending an oversize frame", metadata: [TransportMetadataKey.error.rawValue: "\(error)"])
         promise?.fail(error)
