@@ -7,7 +7,11 @@ import Wire
 struct ManagerStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "manager",
-        abstract: "Show the manager's hosts: connection, last heartbeat and report, ring fill, usage."
+        abstract: "Show the manager's hosts: connection, last heartbeat and report, ring fill, usage.",
+        discussion: """
+            The VMs and CPU of a host that is not connected or FAILED are its last known ones: shown as "-" beside \
+            the age of the last report, and in JSON as lastVms and lastUsage with "stale": true.
+            """
     )
 
     @OptionGroup var options: GlobalOptions

@@ -45,7 +45,9 @@ struct VCAdd: AsyncParsableCommand {
     func run() async throws {
         let client = ClusterClient(options: options)
         var submissions: [ClusterRequest.VMSubmission] = []
+        // Per VM: what names it in messages, and its template file.
         var labels: [String] = []
+        var paths: [String] = []
         for path in templates {
             let xml: String
             do {
@@ -72,13 +74,14 @@ struct VCAdd: AsyncParsableCommand {
                     )
                 )
                 labels.append(vmName.isEmpty ? path : vmName)
+                paths.append(path)
             }
         }
         let batches: [Range<Int>]
         do {
             batches = try Self.batches(cluster: cluster, submissions, budget: Self.requestByteBudget)
         } catch {
-            throw client.session.failure("template \(labels[error.index]): \(error)", code: TorporExit.usage)
+            throw client.session.failure("template \(paths[error.index]): \(error)", code: TorporExit.usage)
         }
         guard batches.count > 1 else {
             try client.report(try await client.task(.add(cluster: cluster, vms: submissions)))
@@ -133,9 +136,10 @@ struct VCAdd: AsyncParsableCommand {
         }
     }
 
-    /// Fails, before anything is added, when the cluster does not exist or a VM name is already taken.
+    /// Fails, before anything is added, when the cluster does not exist or a VM name is already taken. A manager
+    /// that cannot list its clusters still checks each request itself.
     private func checkNamesAreFree(_ names: [String], client: ClusterClient) async throws {
-        let reply = try await client.clusters(.list)
+        guard case .clusterReply(let reply) = try await client.request(.list) else { return }
         guard reply.clusters.contains(where: { $0.name == cluster }) else {
             throw client.session.failure("notFound: no virtual cluster named '\(cluster)'", code: TorporExit.failed)
         }
@@ -204,8 +208,11 @@ struct VCAdd: AsyncParsableCommand {
     ) -> ExitCode {
         let addedNames = added.flatMap { $0.outcomes.map(\.vm) }
         let summary =
-            "\(reason); \(addedNames.count) VMs were added by the earlier requests (tasks "
-            + "\(added.map(\.id).joined(separator: ", "))) and stay in \(cluster), \(notAdded.count) were not added"
+            added.isEmpty
+            ? "\(reason); nothing was added"
+            : "\(reason); the \(addedNames.count) VMs of the earlier requests (tasks "
+                + "\(added.map(\.id).joined(separator: ", "))) stay added to \(cluster), the other \(notAdded.count) "
+                + "were not added"
         if options.json {
             Output.printJSON([
                 "error": summary, "exitCode": Int(TorporExit.failed), "added": addedNames, "notAdded": notAdded,

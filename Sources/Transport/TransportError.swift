@@ -26,8 +26,15 @@ public enum TransportError: Error, Hashable, Sendable {
     /// The task waiting for the operation was cancelled.
     case cancelled
     /// This side did not send a frame whose payload exceeds the frame limit (the peer would refuse it and close).
-    /// `kind` is "request", "reply" or "message".
-    case frameTooLarge(type: WireMessageType?, kind: String, bytes: Int, maximum: Int)
+    case frameTooLarge(type: WireMessageType?, role: FrameRole, bytes: Int, maximum: Int)
+
+    /// What a frame was to its connection, for messages.
+    public enum FrameRole: String, Hashable, Sendable {
+        case request
+        case reply
+        /// Unsolicited (request id 0).
+        case message
+    }
 }
 
 extension TransportError: CustomStringConvertible {
@@ -55,8 +62,8 @@ extension TransportError: CustomStringConvertible {
             return "protocol violation by the peer: \(reason)"
         case .cancelled:
             return "cancelled"
-        case .frameTooLarge(let type, let kind, let bytes, let maximum):
-            let what = type.map { "\($0) \(kind)" } ?? kind
+        case .frameTooLarge(let type, let role, let bytes, let maximum):
+            let what = type.map { "\($0) \(role.rawValue)" } ?? role.rawValue
             return "\(what) of \(bytes) bytes exceeds the \(WireError.frameLimit(maximum)) frame limit; it was not sent"
         }
     }

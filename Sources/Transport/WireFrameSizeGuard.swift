@@ -25,12 +25,12 @@ final class WireFrameSizeGuard: ChannelOutboundHandler {
             context.write(data, promise: promise)
             return
         }
-        let start = frame.readerIndex
-        let type = frame.getInteger(at: start + 3, as: UInt8.self).flatMap(WireMessageType.init(rawValue:))
-        let flags = WireFrameFlags(rawValue: frame.getInteger(at: start + 4, as: UInt8.self) ?? 0)
-        let requestID = frame.getInteger(at: start + 5, as: UInt32.self) ?? 0
-        let kind = flags.contains(.response) ? "reply" : requestID == 0 ? "message" : "request"
-        let error = TransportError.frameTooLarge(type: type, kind: kind, bytes: payload, maximum: maximumPayloadLength)
+        var bytes = frame
+        let header = bytes.readWireFrameHeader()
+        let type = header.flatMap { WireMessageType(rawValue: $0.type) }
+        let role: TransportError.FrameRole =
+            header?.flags.contains(.response) == true ? .reply : header?.requestID == 0 ? .message : .request
+        let error = TransportError.frameTooLarge(type: type, role: role, bytes: payload, maximum: maximumPayloadLength)
         logger.warning("not sending an oversize frame", metadata: [TransportMetadataKey.error.rawValue: "\(error)"])
         promise?.fail(error)
     }

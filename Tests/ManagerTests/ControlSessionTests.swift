@@ -206,4 +206,39 @@ import Wire
         #expect(whole.hosts.count == 5)
         #expect(whole.page == nil)
     }
+
+    /// The longest ids and hostnames a string can hold (65,535 bytes each): a page still fits well under the limit.
+    @Test func pagesOfMaximalHostsStayWellUnderTheFrameLimit() async throws {
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .warning
+        let registry = HostRegistry(ringCapacity: 4, logger: quiet)
+        let start = ContinuousClock.now
+        var ids: [String] = []
+        for index in 0..<12 {
+            let id = String(repeating: "\(index % 10)", count: 65_535 - 2) + String(format: "%02d", index)
+            var agent = HostRegistryTests.agent(id)
+            agent.hostname = String(repeating: "h", count: 65_535)
+            await registry.join(agent, at: start)
+            await registry.record(
+                MonitoringReport(timestampMilliseconds: 1, host: Self.usage, vms: []),
+                from: id,
+                at: start
+            )
+            ids.append(id)
+        }
+        let session = Self.session(registry, startedAt: start)
+        var frames: [Int] = []
+        let all = try await HostPaging.collect { page in
+            let answer = try #require(
+                await session.answer(.managerStatusRequest(ManagerStatusRequest(page: page)), at: start)
+            )
+            frames.append(answer.encodedPayloadSize)
+            guard case .managerStatusReply(let reply) = answer else {
+                throw HostPagingError.noProgress(afterHostID: nil)
+            }
+            return reply
+        }
+        #expect(all.hosts.map(\.hostID) == ids.sorted())
+        #expect(frames.allSatisfy { $0 <= WireFrameDecoder.defaultMaximumPayloadLength / 4 }, "\(frames)")
+    }
 }

@@ -16,14 +16,14 @@ import Wire
             let error = await #expect(throws: TransportError.self) {
                 _ = try await connection.request(Self.large, timeout: .seconds(20))
             }
-            #expect(error == .frameTooLarge(type: .vmCommand, kind: "request", bytes: bytes, maximum: 1024))
+            #expect(error == .frameTooLarge(type: .vmCommand, role: .request, bytes: bytes, maximum: 1024))
             #expect(
                 "\(error.map { "\($0)" } ?? "")"
                     == "VMCommand request of \(bytes) bytes exceeds the 1 KiB frame limit; it was not sent"
             )
             // Pushes fail the same way.
             await #expect(
-                throws: TransportError.frameTooLarge(type: .vmCommand, kind: "message", bytes: bytes, maximum: 1024)
+                throws: TransportError.frameTooLarge(type: .vmCommand, role: .message, bytes: bytes, maximum: 1024)
             ) {
                 try await connection.send(Self.large)
             }

@@ -75,12 +75,7 @@ public struct ControlSession: Sendable {
         case .managerStatusRequest(let request):
             let reply = await statusReply(at: now, page: request.page)
             guard request.page != nil else {
-                let bytes =
-                    reply.encodedSizeWithoutHosts
-                    + reply.hosts.reduce(0) {
-                        $0 + ManagerStatusReply.encodedSize(of: $1)
-                    }
-                return unpagedRefusal(bytes: bytes, hosts: reply.hosts.count) ?? .managerStatusReply(reply)
+                return unpagedRefusal(bytes: reply.encodedSize, hosts: reply.hosts.count) ?? .managerStatusReply(reply)
             }
             return .managerStatusReply(reply)
         case .clusterRequest(let request):
@@ -96,12 +91,7 @@ public struct ControlSession: Sendable {
         case .energyRequest(let request):
             let reply = await energyReply(at: now, page: request.page)
             guard request.page != nil else {
-                let bytes =
-                    reply.encodedSizeWithoutHosts
-                    + reply.hosts.reduce(0) {
-                        $0 + EnergyReply.encodedSize(of: $1)
-                    }
-                return unpagedRefusal(bytes: bytes, hosts: reply.hosts.count) ?? .energyReply(reply)
+                return unpagedRefusal(bytes: reply.encodedSize, hosts: reply.hosts.count) ?? .energyReply(reply)
             }
             return .energyReply(reply)
         case .heartbeat, .welcome, .commandResult:

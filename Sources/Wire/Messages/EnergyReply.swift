@@ -79,9 +79,12 @@ public struct EnergyReply: WirePayload, HostPagedReply {
             + (host.readingError.map { 2 + bounded($0).utf8.count } ?? 0)
     }
 
-    /// The payload's bytes besides its hosts, at most: millisecondsMeasured, host count, and the extension area
-    /// with the page field.
-    public var encodedSizeWithoutHosts: Int { 8 + 2 + 2 + 6 + HostPageInfo.wireSize }
+    /// The payload's bytes, at most (exactly when the page field is sent): without building it, to decide whether it
+    /// fits in a frame.
+    public var encodedSize: Int {
+        // millisecondsMeasured, host count; the extension area with page.
+        8 + 2 + 2 + 6 + HostPageInfo.wireSize + hosts.reduce(0) { $0 + Self.encodedSize(of: $1) }
+    }
 
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeInteger(millisecondsMeasured)

@@ -112,11 +112,13 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             + 2 + (host.millisecondsInState == nil ? 0 : 8) + (host.watts == nil ? 0 : 8)
     }
 
-    /// The payload's bytes besides its hosts, at most: managerID, softwareVersion, uptime, timeout, host count, and
-    /// the extension area with the hostPower count and the page field.
-    public var encodedSizeWithoutHosts: Int {
+    /// The payload's bytes, at most (exactly when the hostPower and page fields are sent): without building it, to
+    /// decide whether it fits in a frame.
+    public var encodedSize: Int {
+        // managerID, softwareVersion, uptime, timeout, host count; the extension area with hostPower and page.
         2 + managerID.utf8.count + 2 + softwareVersion.utf8.count + 8 + 4 + 2
             + 2 + (6 + 2) + (6 + HostPageInfo.wireSize)
+            + hosts.reduce(0) { $0 + Self.encodedSize(of: $1) }
     }
 
     public func encode(into buffer: inout ByteBuffer) {

@@ -200,8 +200,9 @@ import Wire
         }
         var reply = ManagerStatusReplyTests.reply(hosts: hosts)
         reply.page = HostPageInfo(totalHosts: 3, more: false)
-        let total = reply.encodedSizeWithoutHosts + hosts.reduce(0) { $0 + ManagerStatusReply.encodedSize(of: $1) }
-        #expect(total == payloadBytes(.managerStatusReply(reply)).readableBytes)
+        #expect(reply.encodedSize == payloadBytes(.managerStatusReply(reply)).readableBytes)
+        reply.page = nil
+        #expect(reply.encodedSize > payloadBytes(.managerStatusReply(reply)).readableBytes)
     }
 
     @Test func energyHostSizesMatchTheEncoder() {
@@ -216,8 +217,7 @@ import Wire
             #expect(one - empty == EnergyReply.encodedSize(of: host), "\(host.hostID)")
         }
         let reply = EnergyReply(millisecondsMeasured: 0, hosts: hosts, page: HostPageInfo(totalHosts: 3, more: false))
-        let total = reply.encodedSizeWithoutHosts + hosts.reduce(0) { $0 + EnergyReply.encodedSize(of: $1) }
-        #expect(total == payloadBytes(.energyReply(reply)).readableBytes)
+        #expect(reply.encodedSize == payloadBytes(.energyReply(reply)).readableBytes)
     }
 
     // MARK: Cutting pages
