@@ -6,12 +6,12 @@ import Logging
 /// user starts them otherwise. Without a fencing driver nothing is restarted elsewhere, and the task says why.
 extension GroupLeader {
     /// Fences `host`; once it is confirmed off, its VMs are recorded stopped there, free to be placed anew.
-    func fence(_ host: String) async -> FenceOutcome {
+    func fence(_ host: String) async -> HostFencingOutcome {
         guard let fencing else {
             return .noDriver("no fencing driver is configured for \(host)")
         }
         logger.notice("fencing a FAILED host", metadata: ["torpor.host": "\(host)"])
-        let outcome = await fencing.fence(host)
+        let outcome = await fencing.fence(host: host)
         switch outcome {
         case .fenced:
             await lockDecisions()

@@ -299,7 +299,8 @@ public actor GroupLeader {
                     virtualCPUs: template.virtualCPUs,
                     memoryBytes: Int64(clamping: template.memoryBytes),
                     desiredState: .stopped,
-                    state: .pending
+                    state: .pending,
+                    highlyAvailable: submission.highlyAvailable
                 )
             )
             outcomes.append(.init(vm: template.name, state: .done, message: "added with address \(lease.ip)"))

@@ -1,5 +1,5 @@
 /// How fencing one host ended.
-public enum FenceOutcome: Sendable, Equatable {
+public enum HostFencingOutcome: Sendable, Equatable {
     /// Powered off and confirmed off: the host's VMs are not running and may be started elsewhere.
     case fenced
     /// A driver was tried and the host is not known to be off; the reason names what failed.
@@ -12,5 +12,5 @@ public enum FenceOutcome: Sendable, Equatable {
 /// so that its VMs can be started elsewhere without two copies. The fencing drivers (Sources/Manager/Fencing)
 /// conform; the group leader is given one, or none.
 public protocol HostFencing: Sendable {
-    func fence(_ hostID: String) async -> FenceOutcome
+    func fence(host hostID: String) async -> HostFencingOutcome
 }

@@ -37,13 +37,23 @@ import Wire
     }
 
     /// Defines `cluster` with `count` VMs named `prefix-1`….
-    static func cluster(_ leader: GroupLeader, _ cluster: String, count: Int, prefix: String = "vm") async throws {
+    static func cluster(
+        _ leader: GroupLeader,
+        _ cluster: String,
+        count: Int,
+        prefix: String = "vm",
+        highlyAvailable: Set<Int> = []
+    ) async throws {
         guard case .taskStatus = await leader.handle(.define(cluster: cluster)) else {
             Issue.record("define failed")
             return
         }
         let submissions = (1...count).map {
-            ClusterRequest.VMSubmission(templateXML: template, nameOverride: "\(prefix)-\($0)")
+            ClusterRequest.VMSubmission(
+                templateXML: template,
+                nameOverride: "\(prefix)-\($0)",
+                highlyAvailable: highlyAvailable.contains($0)
+            )
         }
         let added = await leader.handle(.add(cluster: cluster, vms: submissions))
         guard case .taskStatus(let status) = added, status.state == .succeeded else {
@@ -173,12 +183,10 @@ import Wire
         let fake = FakeGroupManager(hosts: ["h1", "h2"])
         let fencer = RecordingFencer(outcome: .fenced)
         try await Self.withLeader(fake, fencing: fencer) { leader, store in
-            try await Self.cluster(leader, "db", count: 2, prefix: "db")
             // db-1 is highly available, db-2 is not.
-            let ha = try #require(try await store.vm(named: "db-1"))
-            _ = try await store.write { db in
-                try db.execute(sql: "UPDATE vm SET highlyAvailable = 1 WHERE id = ?", arguments: [ha.id])
-            }
+            try await Self.cluster(leader, "db", count: 2, prefix: "db", highlyAvailable: [1])
+            #expect(try await store.vm(named: "db-1")?.highlyAvailable == true)
+            #expect(try await store.vm(named: "db-2")?.highlyAvailable == false)
             _ = try await Self.finished(leader, try await Self.submit(leader, .start, "db"))
             #expect(try await store.vm(named: "db-1")?.hostID == "h1")
             await fake.fail("h1")
@@ -275,7 +283,8 @@ import Wire
             #expect(shutdown.state == .succeeded)
             // Asked, not done: the VM is shutting down until its host reports it off.
             #expect(try await store.vm(named: "web-1")?.state == .shuttingDown)
-            await leader.inventoryReceived(await fake.snapshot("h1"), from: "h1")
+            // The guest's state did not change, so its agent sends no inventory: the latest still lists it running.
+            _ = await fake.snapshot("h1")
             for _ in 0..<3 {
                 await leader.evaluateEnergy()
                 try await Task.sleep(for: .milliseconds(150))
@@ -318,14 +327,14 @@ import Wire
 
 /// A fencing driver that answers as told and records which hosts it fenced.
 actor RecordingFencer: HostFencing {
-    let outcome: FenceOutcome
+    let outcome: HostFencingOutcome
     private(set) var fenced: [String] = []
 
-    init(outcome: FenceOutcome) {
+    init(outcome: HostFencingOutcome) {
         self.outcome = outcome
     }
 
-    func fence(_ hostID: String) async -> FenceOutcome {
+    func fence(host hostID: String) async -> HostFencingOutcome {
         fenced.append(hostID)
         return outcome
     }
