@@ -10,7 +10,7 @@ extension GroupLeader {
         guard let fencing else {
             return .noDriver("no fencing driver is configured for \(host)")
         }
-        logger.notice("fencing a FAILED host", metadata: ["torpor.host": "\(host)"])
+        logger.notice("fencing a FAILED host", metadata: [.host: "\(host)"])
         let outcome = await fencing.fence(host: host)
         switch outcome {
         case .fenced:
@@ -30,12 +30,12 @@ extension GroupLeader {
             }
             logger.notice(
                 "host fenced; its VMs are stopped",
-                metadata: ["torpor.host": "\(host)", "torpor.vms": "\(stranded.map(\.name).joined(separator: ","))"]
+                metadata: [.host: "\(host)", .vms: "\(stranded.map(\.name).joined(separator: ","))"]
             )
         case .notFenced(let reason), .noDriver(let reason):
             logger.error(
                 "host not fenced; its VMs are not restarted elsewhere",
-                metadata: ["torpor.host": "\(host)", "torpor.error": "\(reason)"]
+                metadata: [.host: "\(host)", .error: "\(reason)"]
             )
         }
         return outcome
@@ -52,12 +52,12 @@ extension GroupLeader {
                 let task = try await submit("start", cluster: vm.vcName, vm: vm.name)
                 logger.notice(
                     "restarting a highly available VM elsewhere",
-                    metadata: ["torpor.vm": "\(vm.name)", "torpor.host": "\(host)", "torpor.task": "\(task.id)"]
+                    metadata: [.vm: "\(vm.name)", .host: "\(host)", .task: "\(task.id)"]
                 )
             } catch {
                 logger.error(
                     "cannot restart a highly available VM",
-                    metadata: ["torpor.vm": "\(vm.name)", "torpor.error": "\(error)"]
+                    metadata: [.vm: "\(vm.name)", .error: "\(error)"]
                 )
             }
         }

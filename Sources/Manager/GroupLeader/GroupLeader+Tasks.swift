@@ -11,7 +11,7 @@ extension GroupLeader {
             return
         }
         var logger = logger
-        logger[metadataKey: "torpor.task"] = "\(task.id)"
+        logger[manager: .task] = "\(task.id)"
         do {
             try await restoreAddresses()
         } catch {
@@ -51,7 +51,7 @@ extension GroupLeader {
         await finish(&task)
         logger.notice(
             "task finished",
-            metadata: ["torpor.state": "\(task.state.rawValue)", "torpor.detail": "\(task.detail)"]
+            metadata: [.state: "\(task.state.rawValue)", .detail: "\(task.detail)"]
         )
     }
 
@@ -147,7 +147,7 @@ extension GroupLeader {
             do {
                 plan = try await self.plan(toPlace, on: usable)
             } catch {
-                for vm in toPlace { releaseClaim(vm.id, by: task.id) }
+                for vm in toPlace + toResume.map(\.0) { releaseClaim(vm.id, by: task.id) }
                 unlockDecisions()
                 await finish(&task, failure: "cannot plan: \(error)")
                 return
@@ -482,7 +482,7 @@ extension GroupLeader {
         } catch {
             logger.error(
                 "cannot record task progress",
-                metadata: ["torpor.task": "\(task.id)", "torpor.error": "\(error)"]
+                metadata: [.task: "\(task.id)", .error: "\(error)"]
             )
         }
     }

@@ -91,7 +91,7 @@ public actor GroupLeader {
         do {
             try await restoreAddresses()
         } catch {
-            logger.error("cannot restore address leases", metadata: ["torpor.error": "\(error)"])
+            logger.error("cannot restore address leases", metadata: [.error: "\(error)"])
         }
         do {
             let unfinished = try await store.tasks(state: .pending) + store.tasks(state: .running)
@@ -99,13 +99,13 @@ public actor GroupLeader {
                 logger.notice(
                     "resuming unfinished task",
                     metadata: [
-                        "torpor.task": "\(task.id)", "torpor.kind": "\(task.kind)", "torpor.vc": "\(task.vcName)",
+                        .task: "\(task.id)", .kind: "\(task.kind)", .vc: "\(task.vcName)",
                     ]
                 )
                 enqueue.yield(.task(task.id))
             }
         } catch {
-            logger.error("cannot read unfinished tasks", metadata: ["torpor.error": "\(error)"])
+            logger.error("cannot read unfinished tasks", metadata: [.error: "\(error)"])
         }
         await withDiscardingTaskGroup { group in
             for await work in queue {
@@ -175,7 +175,7 @@ public actor GroupLeader {
             case .task(let id, let wait): return .taskStatus(try await taskStatus(id, waitMilliseconds: wait))
             }
         } catch {
-            logger.notice("request refused", metadata: ["torpor.error": "\(error)"])
+            logger.notice("request refused", metadata: [.error: "\(error)"])
             return .commandResult(error.result)
         }
     }
@@ -195,7 +195,7 @@ public actor GroupLeader {
                 detail: "defined virtual cluster \(cluster)"
             )
             try await store.createTask(task)
-            logger.notice("virtual cluster defined", metadata: ["torpor.vc": "\(cluster)"])
+            logger.notice("virtual cluster defined", metadata: [.vc: "\(cluster)"])
             return task.wireStatus
         } catch {
             throw ClusterRequestError(error)
@@ -225,7 +225,7 @@ public actor GroupLeader {
             try await store.createTask(task)
             logger.notice(
                 "task submitted",
-                metadata: ["torpor.task": "\(task.id)", "torpor.kind": "\(kind)", "torpor.vc": "\(cluster)"]
+                metadata: [.task: "\(task.id)", .kind: "\(kind)", .vc: "\(cluster)"]
             )
             enqueue.yield(.task(task.id))
             return task.wireStatus
@@ -327,7 +327,7 @@ public actor GroupLeader {
             try await store.createTask(task)
             logger.notice(
                 "VMs added",
-                metadata: ["torpor.vc": "\(cluster)", "torpor.vms": "\(vms.map(\.name).joined(separator: ","))"]
+                metadata: [.vc: "\(cluster)", .vms: "\(vms.map(\.name).joined(separator: ","))"]
             )
             return task.wireStatus
         } catch {

@@ -249,7 +249,7 @@ import Wire
         let database = TemporaryStore()
         defer { database.remove() }
         var configuration = ManagerConfiguration()
-        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [.command(["/bin/true"])])
+        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [Self.noProcessWake])
         let leader = try GroupLeader(
             store: try database.open(),
             groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
@@ -263,13 +263,20 @@ import Wire
         #expect(await registry.host("h1")?.state == .active)
     }
 
+    /// A wake driver that starts no process: a magic packet to a closed local port.
+    static let noProcessWake = HostWakeConfiguration.Driver.wakeOnLAN(
+        mac: "52:54:00:00:00:01",
+        broadcast: "127.0.0.1",
+        port: 9
+    )
+
     static func energyConfiguration() -> ManagerConfiguration {
         var configuration = ManagerConfiguration()
         configuration.energy.enabled = true
         configuration.energy.policy.idleTime = .milliseconds(100)
         configuration.energy.policy.reservedHosts = 0
         configuration.energy.policy.minimumAwake = .zero
-        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [.command(["/bin/true"])])
+        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [Self.noProcessWake])
         return configuration
     }
 
@@ -312,8 +319,8 @@ import Wire
         configuration.energy.policy.minimumAsleep = .zero
         configuration.energy.policy.powerOnWindow = .zero
         configuration.energy.wakeupTime = .seconds(30)
-        // The host never rejoins: the wake takes its whole wakeup time.
-        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [.command(["/bin/true"])])
+        // The packet goes out, the host never rejoins: the wake takes its whole wakeup time.
+        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [Self.noProcessWake])
         try await Self.withLeader(fake, configuration: configuration) { leader, _ in
             await fake.fail("h1")
             await leader.hostGoingDown("h1", action: .suspendToRam, reason: "test")
