@@ -169,7 +169,12 @@ let package = Package(
             dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Rings"]),
-        .testTarget(name: "IPMIMonitoringTests", dependencies: ["IPMIMonitoring", "TorporCLI"]),
+        .testTarget(
+            name: "IPMIMonitoringTests",
+            dependencies: [
+                "IPMIMonitoring", "TorporCLI", "Manager", "Commands", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "TorporCLITests", dependencies: ["TorporCLI"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
@@ -189,6 +194,7 @@ let package = Package(
                 "Manager", "Wire", "ConfigFile",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

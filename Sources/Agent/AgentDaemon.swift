@@ -6,9 +6,10 @@ import Systemd
 import Transport
 import Wire
 
-/// The whole agent as one service: opens libvirt, samples, listens for agentctl and managers (on the
-/// socket systemd passed or one it binds), dials its manager, and tells systemd when it is ready, alive and
-/// stopping. Stopping the agent never touches a VM: only the agent's own tasks end.
+/// The whole agent as one service: opens libvirt and listens for agentctl and managers (on the socket systemd
+/// passed or one it binds), then runs its small services (`Sources/Agent/Services`) as a `ServiceGroup`: the
+/// server, sampling, libvirt's lifecycle events, the link to its manager, the sleep hook's signals, systemd's
+/// readiness and watchdog. Stopping the agent never touches a VM: only the agent's own tasks end.
 public struct AgentDaemon: Service {
     public static let version = "0.1.0"
 
@@ -48,7 +49,6 @@ public struct AgentDaemon: Service {
     public func run() async throws {
         // First, so that the sleep hook's signals never meet their default action (terminate).
         let resumeSignals = ResumeSignal.stream()
-        let notifier = SystemdNotifier()
         let connection: LibvirtConnection
         do {
             connection = try await LibvirtConnection.open(configuration.libvirtURI)
@@ -109,7 +109,6 @@ public struct AgentDaemon: Service {
                 "torpor.vms": "\(inventory.vms.count)",
             ]
         )
-        _ = try? notifier.ready()
 
         let description = AgentDescription(
             hostID: configuration.hostID,
@@ -119,23 +118,40 @@ public struct AgentDaemon: Service {
             wake: configuration.wake,
             listenAddress: Self.reachableAddress(server.localAddress, hostname: configuration.hostname)
         )
-        try await withGracefulShutdownHandler {
-            try await cancelWhenGracefulShutdown {
-                try await self.serve(
-                    server,
-                    connection,
-                    monitor,
-                    handler,
-                    linkStatus,
-                    linkControl,
-                    resumeSignals,
-                    description
-                )
-            }
-        } onGracefulShutdown: {
-            logger.info("agent stopping; VMs are left running")
-            _ = try? notifier.stopping()
+        // Started in this order; on graceful shutdown (the executable's group passes SIGTERM down to this one)
+        // stopped in reverse: systemd hears STOPPING first, the watchdog pings until the very end.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let notifier = SystemdNotifier()
+        if case .some(.some) = try? notifier.watchdogInterval {
+            services.append(.init(service: WatchdogService(notifier: notifier)))
         }
+        services.append(.init(service: ServerService(server: server)))
+        services.append(.init(service: SamplingService(monitor: monitor)))
+        services.append(
+            .init(
+                service: LifecycleEventService(monitor: monitor, connection: connection),
+                successTerminationBehavior: .ignore
+            )
+        )
+        if let manager = configuration.manager {
+            let link = ManagerLink(
+                manager: manager,
+                description: description,
+                agentVersion: Self.version,
+                monitor: monitor,
+                handler: handler,
+                status: linkStatus,
+                defaultHeartbeat: configuration.heartbeatInterval,
+                control: linkControl,
+                logger: logger
+            )
+            services.append(.init(service: ManagerLinkService(link: link)))
+        }
+        services.append(
+            .init(service: ResumeSignalService(signals: resumeSignals, link: linkControl, logger: logger))
+        )
+        services.append(.init(service: ReadinessService(logger: logger)))
+        try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
         // Closing the connection releases only the agent's handle; libvirt keeps every domain as it is.
         await connection.close()
     }
@@ -146,60 +162,5 @@ public struct AgentDaemon: Service {
         let ip = address.ipAddress ?? hostname
         let host = ip == "0.0.0.0" || ip == "::" ? hostname : ip
         return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
-
-    private func serve(
-        _ server: WireServer,
-        _ connection: LibvirtConnection,
-        _ monitor: AgentMonitor,
-        _ handler: AgentRequestHandler,
-        _ linkStatus: ManagerLinkStatus,
-        _ linkControl: ManagerLinkControl,
-        _ resumeSignals: AsyncStream<ResumeSignal>,
-        _ description: AgentDescription
-    ) async throws {
-        let notifier = SystemdNotifier()
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await server.run() }
-            group.addTask { await self.follow(resumeSignals, linkControl) }
-            group.addTask { await monitor.runSampling() }
-            group.addTask { await monitor.followLifecycleEvents(of: connection) }
-            if case .some(.some) = try? notifier.watchdogInterval {
-                group.addTask { try await notifier.runWatchdog() }
-            }
-            if let manager = configuration.manager {
-                group.addTask {
-                    await ManagerLink(
-                        manager: manager,
-                        description: description,
-                        agentVersion: Self.version,
-                        monitor: monitor,
-                        handler: handler,
-                        status: linkStatus,
-                        defaultHeartbeat: configuration.heartbeatInterval,
-                        control: linkControl,
-                        logger: logger
-                    ).run()
-                }
-            }
-        }
-    }
-
-    /// The sleep hook's signals: SIGUSR1 (resumed) reconnects to the manager at once; SIGUSR2 (the system is about
-    /// to sleep on its own) tells the manager first.
-    private func follow(_ signals: AsyncStream<ResumeSignal>, _ link: ManagerLinkControl) async {
-        for await signal in signals {
-            switch signal {
-            case .resumed:
-                logger.notice("resumed: reconnecting to the manager", metadata: ["torpor.signal": "\(signal)"])
-                link.reconnectNow(resumed: true)
-            case .systemSleeping:
-                logger.notice(
-                    "system going to sleep",
-                    metadata: ["torpor.signal": "\(signal)", "torpor.action": "\(PowerCommand.Action.suspendToRam)"]
-                )
-                await link.send(.goingDown(.suspendToRam, reason: "system sleep"))
-            }
-        }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Runs a configured program without a shell, with a timeout, capturing its exit status and stderr.
+/// Runs a configured program without a shell, with a timeout, capturing its exit status, stderr and stdout.
 /// Used for the agent's power actions and the manager's wake drivers; tests point the configuration at a script
 /// that records its arguments.
 public struct CommandOutcome: Sendable, Equatable {
@@ -12,6 +12,8 @@ public struct CommandOutcome: Sendable, Equatable {
 
     public var termination: Termination
     public var standardError: String
+    /// What the program printed, for programs whose answer is their output (`ipmitool chassis power status`).
+    public var standardOutput = ""
 
     public var succeeded: Bool { termination == .exited(0) }
 }
@@ -44,9 +46,17 @@ public enum CommandRunner {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = Array(argv.dropFirst())
         if let environment { process.environment = environment }
-        let stderr = Pipe()
+        // Output goes to unlinked temporary files, read once the program has ended: no thread of the cooperative
+        // pool blocks on a pipe while the program runs (on a 2-core machine two such reads starved the timeout), and
+        // a chatty program never blocks on a full pipe.
+        let stderr = try outputFile(for: argv[0])
+        let stdout = try outputFile(for: argv[0])
+        defer {
+            try? stderr.close()
+            try? stdout.close()
+        }
         process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = stdout
         process.standardInput = FileHandle.nullDevice
 
         let exited = AsyncStream<Void>.makeStream()
@@ -59,8 +69,6 @@ public enum CommandRunner {
         } catch {
             throw CommandRunnerError.launchFailed(argv[0], reason: "\(error)")
         }
-        // Drain stderr concurrently so a chatty program cannot block on a full pipe.
-        let errorOutput = Task.detached { stderr.fileHandleForReading.readDataToEndOfFile() }
 
         let timedOut = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -84,15 +92,34 @@ public enum CommandRunner {
             await group.waitForAll()
             return first
         }
-        let data = await errorOutput.value
-        let text = String(decoding: data, as: UTF8.self)
-        if timedOut { return CommandOutcome(termination: .timedOut, standardError: text) }
-        switch process.terminationReason {
-        case .exit: return CommandOutcome(termination: .exited(process.terminationStatus), standardError: text)
-        case .uncaughtSignal:
-            return CommandOutcome(termination: .signalled(process.terminationStatus), standardError: text)
-        @unknown default: return CommandOutcome(termination: .exited(process.terminationStatus), standardError: text)
+        let text = written(to: stderr)
+        let printed = written(to: stdout)
+        func outcome(_ termination: CommandOutcome.Termination) -> CommandOutcome {
+            CommandOutcome(termination: termination, standardError: text, standardOutput: printed)
         }
+        if timedOut { return outcome(.timedOut) }
+        switch process.terminationReason {
+        case .exit: return outcome(.exited(process.terminationStatus))
+        case .uncaughtSignal: return outcome(.signalled(process.terminationStatus))
+        @unknown default: return outcome(.exited(process.terminationStatus))
+        }
+    }
+
+    /// An anonymous temporary file (created, then unlinked) for a program's output.
+    static func outputFile(for program: String) throws -> FileHandle {
+        var template = Array("\(NSTemporaryDirectory())/torpor-output-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else {
+            throw CommandRunnerError.launchFailed(program, reason: "no temporary file for its output: errno \(errno)")
+        }
+        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    }
+
+    /// What the program wrote to `file`: it shares the file's offset, so read from the start.
+    static func written(to file: FileHandle) -> String {
+        guard (try? file.seek(toOffset: 0)) != nil, let data = try? file.readToEnd() else { return "" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func resolve(_ program: String, path: String?) throws -> String {

@@ -170,6 +170,9 @@ public final class ConfigSection {
     /// The keys present, in file order (for mappings keyed by names, such as host ids).
     public var keys: [String] { entries.map(\.key) }
 
+    /// The line of `key` in the file, for errors found after reading its value (nil when absent).
+    public func line(of key: String) -> Int? { entries.first { $0.key == key }?.line }
+
     /// A nested mapping; nil when absent.
     public func section(_ key: String) throws -> ConfigSection? {
         guard let (value, line) = entry(key) else { return nil }

@@ -28,6 +28,10 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var energy = EnergyConfiguration()
     /// How each host is woken, by host id (`hosts:`); a host without an entry is never put to sleep.
     public var hostWake: [String: HostWakeConfiguration] = [:]
+    /// How each host is fenced, by host id (`hosts.<id>.fence`); a host without an entry is never fenced.
+    public var hostFence: [String: HostFenceConfiguration] = [:]
+    /// Fencing's timeouts (`fencing:`).
+    public var fencing = FencingConfiguration()
 
     public enum PlacementPolicyName: String, Sendable, CaseIterable {
         case firstFit = "first-fit"
@@ -84,10 +88,13 @@ public struct ManagerConfiguration: Sendable, Equatable {
         }
         if let value = try config.bool("check_template_disks") { result.checkTemplateDisks = value }
         if let section = try config.section("energy") { result.energy = try EnergyConfiguration.load(section) }
+        if let section = try config.section("fencing") { result.fencing = try FencingConfiguration.load(section) }
         if let hosts = try config.section("hosts") {
             for host in hosts.keys {
                 guard let section = try hosts.section(host) else { continue }
-                result.hostWake[host] = try HostWakeConfiguration.load(section)
+                let wake = try HostWakeConfiguration.load(section)
+                result.hostWake[host] = wake
+                result.hostFence[host] = try HostFenceConfiguration.load(section, bmc: wake.bmc)
             }
         }
         try config.rejectUnknownKeys()

@@ -4,12 +4,16 @@ import Systemd
 import Transport
 import Wire
 
-/// `torpor-manager` as one service playing all three of Snooze's roles, kept apart in code:
+/// `torpor-manager`, playing all three of Snooze's roles, kept apart in code:
 /// - bootstrap (`ControlSession`): the first contact for control peers;
 /// - group leader (`GroupLeader`): virtual clusters, placement, tasks and the durable store;
 /// - group manager (`GroupManager`, `HostRegistry`, `AgentSession`): agents, their monitoring, failure detection
 ///   and commands. The leader reaches it only through `GroupManagerEndpoint`.
-public struct ManagerDaemon: Service {
+///
+/// `services()` opens the state and binds the listening socket (what can fail at start-up), then returns the small
+/// services the executable runs as one `ServiceGroup`, in start order; on SIGTERM they stop in reverse order (see
+/// `services()`).
+public struct ManagerDaemon: Sendable {
     public static let version = "0.1.0"
 
     public let configuration: ManagerConfiguration
@@ -40,7 +44,11 @@ public struct ManagerDaemon: Service {
         }
     }
 
-    public func run() async throws {
+    /// Opens the state database and binds the listening socket, then returns the manager's services in start
+    /// order: the server, the tasks, the power monitor, the energy saver, the failure detector and systemd's
+    /// readiness. Shutdown runs in reverse: systemd hears STOPPING first, decisions stop next, then the tasks, and
+    /// the server, which holds the agents' connections the tasks use, closes last.
+    public func services() async throws -> [any Service] {
         guard let listen = HostPort(configuration.listen, allowsPortZero: true) else {
             throw StartupError.listen(configuration.listen, reason: "not host:port")
         }
@@ -115,41 +123,29 @@ public struct ManagerDaemon: Service {
                 "torpor.policy": "\(configuration.placementPolicy.rawValue)",
             ]
         )
-        let notifier = SystemdNotifier()
-        _ = try? notifier.ready()
-        let registry = self.registry
-        try await withGracefulShutdownHandler {
-            try await cancelWhenGracefulShutdown {
-                try await withThrowingDiscardingTaskGroup { group in
-                    group.addTask { try await server.run() }
-                    group.addTask { await leader.run() }
-                    if configuration.energy.enabled {
-                        group.addTask {
-                            while (try? await Task.sleep(for: configuration.energy.evaluationInterval)) != nil {
-                                await leader.evaluateEnergy()
-                            }
-                        }
-                    }
-                    if powerMonitor.hasSources {
-                        group.addTask {
-                            repeat {
-                                let up = await registry.all().filter(\.connected).map(\.hostID)
-                                await powerMonitor.sample(awake: Set(up))
-                            } while (try? await Task.sleep(for: configuration.energy.powerReadingInterval)) != nil
-                        }
-                    }
-                    group.addTask {
-                        // Failure detection: check a few times per timeout.
-                        while (try? await Task.sleep(for: configuration.heartbeatTimeout / 4)) != nil {
-                            let failed = await registry.expire(timeout: configuration.heartbeatTimeout, at: .now)
-                            if !failed.isEmpty { await leader.hostsFailed(failed) }
-                        }
-                    }
-                }
-            }
-        } onGracefulShutdown: {
-            _ = try? notifier.stopping()
+
+        var services: [any Service] = [ServerService(server: server), TaskService(leader: leader)]
+        if powerMonitor.hasSources {
+            services.append(
+                PowerMonitorService(
+                    monitor: powerMonitor,
+                    registry: registry,
+                    interval: configuration.energy.powerReadingInterval
+                )
+            )
         }
+        if configuration.energy.enabled {
+            services.append(
+                EnergyService(interval: configuration.energy.evaluationInterval) { await leader.evaluateEnergy() }
+            )
+        }
+        services.append(
+            FailureDetectorService(registry: registry, timeout: configuration.heartbeatTimeout) { failed in
+                await leader.hostsFailed(failed)
+            }
+        )
+        services.append(ReadinessService(logger: logger))
+        return services
     }
 
     static func milliseconds(_ duration: Duration) -> UInt32 {

@@ -69,18 +69,21 @@ struct TorporManager: AsyncParsableCommand {
         (LogDestination(rawValue: log) ?? .auto).bootstrap(identifier: "torpor-manager")
         let logger = Logger(label: "torpor.manager")
         let daemon = ManagerDaemon(configuration: configuration, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: daemon)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
+        let services: [any Service]
         do {
-            try await group.run()
+            services = try await daemon.services()
         } catch let error as ManagerDaemon.StartupError {
             FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        // Started in order, stopped in reverse on SIGTERM or SIGINT (ManagerDaemon.services()).
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
     }
 }

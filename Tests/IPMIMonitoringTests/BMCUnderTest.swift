@@ -11,15 +11,15 @@ import Glibc
 /// A real `ipmi_sim` on loopback, set up by the lab's `LabBMC`, with a power sensor fed by its value file.
 /// Its "host" is a `sleep`, started by the BMC at power on; `stop()` kills the BMC and everything under it.
 final class BMCUnderTest: @unchecked Sendable {
-    // @unchecked: every stored property is set in init and never changed; `process` is only signalled and waited.
+    // @unchecked: every stored property is set in init and never changed; `pid` is only signalled and waited.
     let host: LabBMC.Host
     let directory: String
-    private let process: Process
+    private let pid: pid_t
 
-    private init(host: LabBMC.Host, directory: String, process: Process) {
+    private init(host: LabBMC.Host, directory: String, pid: pid_t) {
         self.host = host
         self.directory = directory
-        self.process = process
+        self.pid = pid
     }
 
     /// Runs `body` with a started BMC, stopped and removed afterwards whatever happens.
@@ -52,20 +52,16 @@ final class BMCUnderTest: @unchecked Sendable {
         }
         try "\(powerValue)\n".write(toFile: host.powerValueFile, atomically: true, encoding: .utf8)
 
-        let argv = try LabBMC.argv(host)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        guard FileManager.default.createFile(atPath: host.log, contents: nil) else {
-            throw BMCTestError("cannot create \(host.log)")
-        }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: host.log))
-        defer { try? log.close() }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        return BMCUnderTest(host: host, directory: directory, process: process)
+        // As the lab starts it: with an empty signal mask. Started by Foundation's Process from a test's thread, it
+        // inherited every signal blocked, never saw its host's SIGCHLD, and reported power on after power off.
+        let pid = try LabProcesses.spawn(
+            try LabBMC.argv(host),
+            stdout: host.log,
+            stderr: nil,
+            append: false,
+            newSession: false
+        )
+        return BMCUnderTest(host: host, directory: directory, pid: pid)
     }
 
     /// Replaces the SDR that `LabBMC.prepare` compiled.
@@ -128,14 +124,12 @@ final class BMCUnderTest: @unchecked Sendable {
 
     /// Kills the BMC's descendants (the sleeping "host"), then the BMC, and removes its files.
     func stop() {
-        let pid = process.processIdentifier
         for child in Self.descendants(of: pid) {
             kill(child, SIGKILL)
         }
-        if process.isRunning {
-            kill(pid, SIGKILL)
-        }
-        process.waitUntilExit()
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         try? FileManager.default.removeItem(atPath: directory)
     }
 

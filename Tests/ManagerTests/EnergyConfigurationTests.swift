@@ -101,6 +101,7 @@ import Testing
         #expect(configuration.hostWake["host-3"]?.drivers.map(\.name) == ["IPMI", "Wake-on-LAN"])
         #expect(configuration.hostWake["host-3"]?.bmc?.passwordFile == "/etc/torpor/bmc/host-3.password")
         #expect(!configuration.energy.enabled)
+        #expect(configuration.hostFence["host-3"]?.drivers.map(\.name) == ["IPMI", "command"])
     }
 
     @Test(

@@ -1,0 +1,22 @@
+import Logging
+import ServiceLifecycle
+import Systemd
+
+/// Tells systemd the agent is ready when the group starts (libvirt is open and the socket bound by then), and that
+/// it is stopping as soon as shutdown begins: it is the last service, so the first to be shut down.
+struct ReadinessService: Service {
+    let logger: Logger
+
+    func run() async throws {
+        let notifier = SystemdNotifier()
+        _ = try? notifier.ready()
+        do {
+            try await gracefulShutdown()
+        } catch {
+            // Cancelled: the group is stopping because another service failed.
+            return
+        }
+        logger.info("agent stopping; VMs are left running")
+        _ = try? notifier.stopping()
+    }
+}

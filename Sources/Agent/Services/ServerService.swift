@@ -1,0 +1,11 @@
+import ServiceLifecycle
+import Transport
+
+/// Accepts agentctl and managers on the bound socket; on shutdown closes it and every connection.
+struct ServerService: Service {
+    let server: WireServer
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await server.run() }
+    }
+}
