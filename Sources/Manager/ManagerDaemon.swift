@@ -59,7 +59,8 @@ public struct ManagerDaemon: Sendable {
                 store: store,
                 groupManager: GroupManager(registry: registry, logger: logger),
                 configuration: configuration,
-                logger: logger
+                logger: logger,
+                fencing: HostFencer(configuration: configuration, logger: logger)
             )
         } catch {
             throw StartupError.state("cannot open the state database (database): \(error)")

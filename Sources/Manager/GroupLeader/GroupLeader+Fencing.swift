@@ -10,8 +10,15 @@ extension GroupLeader {
         guard let fencing else {
             return .noDriver("no fencing driver is configured for \(host)")
         }
+        if fencesInFlight[host] != nil {
+            return await withCheckedContinuation { fencesInFlight[host, default: []].append($0) }
+        }
+        fencesInFlight[host] = []
         logger.notice("fencing a FAILED host", metadata: [.host: "\(host)"])
         let outcome = await fencing.fence(host: host)
+        defer {
+            for waiter in fencesInFlight.removeValue(forKey: host) ?? [] { waiter.resume(returning: outcome) }
+        }
         switch outcome {
         case .fenced:
             await lockDecisions()

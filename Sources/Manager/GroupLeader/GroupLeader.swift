@@ -44,6 +44,8 @@ public actor GroupLeader {
     var taskWatchers: [String: [UUID: AsyncStream<Void>.Continuation]] = [:]
     /// Powers a FAILED host off before its VMs are started elsewhere; nil: no fencing driver, no restart elsewhere.
     let fencing: (any HostFencing)?
+    /// Callers waiting for the outcome of a fence under way, by host: a host is fenced once at a time.
+    var fencesInFlight: [String: [CheckedContinuation<HostFencingOutcome, Never>]] = [:]
     let queue: AsyncStream<Work>
     let enqueue: AsyncStream<Work>.Continuation
 

@@ -9,8 +9,19 @@ public enum HostFencingOutcome: Sendable, Equatable {
 }
 
 /// Powers a host off through a path that does not depend on the host itself (its BMC) and confirms that it is off,
-/// so that its VMs can be started elsewhere without two copies. The fencing drivers (Sources/Manager/Fencing)
-/// conform; the group leader is given one, or none.
+/// so that its VMs can be started elsewhere without two copies. `HostFencer` (Sources/Manager/Fencing) conforms;
+/// the group leader is given one, or none.
 public protocol HostFencing: Sendable {
     func fence(host hostID: String) async -> HostFencingOutcome
+}
+
+extension HostFencer: HostFencing {
+    public func fence(host hostID: String) async -> HostFencingOutcome {
+        let outcome = await fence(hostID)
+        switch outcome {
+        case .fenced: return .fenced
+        case .notFenced: return .notFenced("\(outcome)")
+        case .noDriver: return .noDriver("\(outcome)")
+        }
+    }
 }
