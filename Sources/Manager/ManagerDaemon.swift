@@ -60,8 +60,7 @@ public struct ManagerDaemon: Sendable {
                 groupManager: GroupManager(registry: registry, logger: logger),
                 configuration: configuration,
                 logger: logger,
-                // Without a `fence` entry for a host, its VMs are never restarted elsewhere when it fails.
-                fencing: configuration.hostFence.isEmpty ? nil : HostFencer(configuration: configuration, logger: logger)
+                fencing: HostFencer(configuration: configuration, logger: logger)
             )
         } catch {
             throw StartupError.state("cannot open the state database (database): \(error)")

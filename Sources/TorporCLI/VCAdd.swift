@@ -28,6 +28,11 @@ struct VCAdd: AsyncParsableCommand {
     @Option(name: .long, help: "Make N VMs from the one template (needs --name).") var count = 1
     @Option(name: .long, help: "Network receive bandwidth each VM needs, bytes/s.") var networkRx: UInt64 = 0
     @Option(name: .long, help: "Network transmit bandwidth each VM needs, bytes/s.") var networkTx: UInt64 = 0
+    @Flag(
+        name: .customLong("ha"),
+        help: "Highly available: when its host fails, restart it elsewhere once the host is fenced."
+    )
+    var highlyAvailable = false
     @OptionGroup var options: ManagerOptions
 
     /// Each request's payload stays within this: the receiver's frame limit less room to spare.
@@ -70,7 +75,8 @@ struct VCAdd: AsyncParsableCommand {
                         templateXML: xml,
                         nameOverride: vmName,
                         networkRxBytesPerSecond: networkRx,
-                        networkTxBytesPerSecond: networkTx
+                        networkTxBytesPerSecond: networkTx,
+                        highlyAvailable: highlyAvailable
                     )
                 )
                 labels.append(vmName.isEmpty ? path : vmName)

@@ -36,7 +36,10 @@ import Testing
 
     @Test(
         arguments: [
-            ("placement_policy: worst-fit", "placement_policy", "not one of first-fit, round-robin, best-fit-decreasing"),
+            (
+                "placement_policy: worst-fit", "placement_policy",
+                "not one of first-fit, round-robin, best-fit-decreasing"
+            ),
             ("fill_limit: 1.5", "fill_limit", "outside 0.05"),
             ("vm_subnets: [10.42.0.0/33]", "vm_subnets", "prefix length"),
             ("reserved_addresses: [10.42.0.300]", "reserved_addresses", "greater than 255"),

@@ -23,7 +23,7 @@ extension GroupLeader {
             energyHosts = try await self.energyHosts(hosts, at: now)
         } catch {
             unlockDecisions()
-            logger.error("energy saver cannot read the VMs", metadata: ["torpor.error": "\(error)"])
+            logger.error("energy saver cannot read the VMs", metadata: [.error: "\(error)"])
             return
         }
         let policy = EnergyPolicy(configuration: configuration.energy.policy)
@@ -38,7 +38,7 @@ extension GroupLeader {
             case .wake:
                 logger.notice(
                     "waking a host for the reserve",
-                    metadata: ["torpor.host": "\(decision.hostID)", "torpor.reason": "\(decision.reason)"]
+                    metadata: [.host: "\(decision.hostID)", .reason: "\(decision.reason)"]
                 )
                 enqueue.yield(.wake(decision.hostID))
             case .none:
@@ -116,7 +116,7 @@ extension GroupLeader {
         case .stayedUp(let reason):
             logger.error(
                 "power-down did not happen; the host stays up",
-                metadata: ["torpor.host": "\(host)", "torpor.error": "\(reason)"]
+                metadata: [.host: "\(host)", .error: "\(reason)"]
             )
             await groupManager.setState(.active, of: host)
         }
@@ -128,7 +128,7 @@ extension GroupLeader {
     func powerDown(_ host: String, action: PowerAction, reason: String) async -> CommandResult {
         logger.notice(
             "powering a host down",
-            metadata: ["torpor.host": "\(host)", "torpor.action": "\(action.configName)", "torpor.reason": "\(reason)"]
+            metadata: [.host: "\(host)", .action: "\(action.configName)", .reason: "\(reason)"]
         )
         await groupManager.setState(.sleeping, of: host)
         let timeout = UInt32(clamping: configuration.energy.powerCommandTimeout.components.seconds)
@@ -169,14 +169,14 @@ extension GroupLeader {
         var attempts: [String] = []
         for driver in drivers {
             powerEvent(.wakeProgressed(activity: "waking \(host) via \(driver.name)"), for: host)
-            logger.notice("waking a host", metadata: ["torpor.host": "\(host)", "torpor.driver": "\(driver.name)"])
+            logger.notice("waking a host", metadata: [.host: "\(host)", .driver: "\(driver.name)"])
             switch await driver.wake() {
             case .failure(let failure):
                 attempts.append("\(driver.name): \(failure)")
                 logger.warning(
                     "wake driver failed",
                     metadata: [
-                        "torpor.host": "\(host)", "torpor.driver": "\(driver.name)", "torpor.error": "\(failure)",
+                        .host: "\(host)", .driver: "\(driver.name)", .error: "\(failure)",
                     ]
                 )
                 continue
@@ -189,7 +189,7 @@ extension GroupLeader {
                 logger.notice(
                     "host woke",
                     metadata: [
-                        "torpor.host": "\(host)", "torpor.driver": "\(driver.name)", "torpor.took": "\(now - started)",
+                        .host: "\(host)", .driver: "\(driver.name)", .took: "\(now - started)",
                     ]
                 )
                 return .success(())
@@ -201,7 +201,7 @@ extension GroupLeader {
         let failure = WakeFailure(description: "\(host) did not wake (tried \(attempts.joined(separator: "; ")))")
         logger.error(
             "host did not wake; marked FAILED",
-            metadata: ["torpor.host": "\(host)", "torpor.error": "\(failure)"]
+            metadata: [.host: "\(host)", .error: "\(failure)"]
         )
         return .failure(failure)
     }

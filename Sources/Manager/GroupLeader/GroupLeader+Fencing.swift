@@ -6,12 +6,19 @@ import Logging
 /// user starts them otherwise. Without a fencing driver nothing is restarted elsewhere, and the task says why.
 extension GroupLeader {
     /// Fences `host`; once it is confirmed off, its VMs are recorded stopped there, free to be placed anew.
-    func fence(_ host: String) async -> FenceOutcome {
+    func fence(_ host: String) async -> HostFencingOutcome {
         guard let fencing else {
-            return .noDriver(hostID: host)
+            return .noDriver("no fencing driver is configured for \(host)")
         }
-        logger.notice("fencing a FAILED host", metadata: ["torpor.host": "\(host)"])
-        let outcome = await fencing.fence(host)
+        if fencesInFlight[host] != nil {
+            return await withCheckedContinuation { fencesInFlight[host, default: []].append($0) }
+        }
+        fencesInFlight[host] = []
+        logger.notice("fencing a FAILED host", metadata: [.host: "\(host)"])
+        let outcome = await fencing.fence(host: host)
+        defer {
+            for waiter in fencesInFlight.removeValue(forKey: host) ?? [] { waiter.resume(returning: outcome) }
+        }
         switch outcome {
         case .fenced:
             await lockDecisions()
@@ -30,12 +37,12 @@ extension GroupLeader {
             }
             logger.notice(
                 "host fenced; its VMs are stopped",
-                metadata: ["torpor.host": "\(host)", "torpor.vms": "\(stranded.map(\.name).joined(separator: ","))"]
+                metadata: [.host: "\(host)", .vms: "\(stranded.map(\.name).joined(separator: ","))"]
             )
-        case .notFenced, .noDriver:
+        case .notFenced(let reason), .noDriver(let reason):
             logger.error(
                 "host not fenced; its VMs are not restarted elsewhere",
-                metadata: ["torpor.host": "\(host)", "torpor.error": "\(outcome)"]
+                metadata: [.host: "\(host)", .error: "\(reason)"]
             )
         }
         return outcome
@@ -52,12 +59,12 @@ extension GroupLeader {
                 let task = try await submit("start", cluster: vm.vcName, vm: vm.name)
                 logger.notice(
                     "restarting a highly available VM elsewhere",
-                    metadata: ["torpor.vm": "\(vm.name)", "torpor.host": "\(host)", "torpor.task": "\(task.id)"]
+                    metadata: [.vm: "\(vm.name)", .host: "\(host)", .task: "\(task.id)"]
                 )
             } catch {
                 logger.error(
                     "cannot restart a highly available VM",
-                    metadata: ["torpor.vm": "\(vm.name)", "torpor.error": "\(error)"]
+                    metadata: [.vm: "\(vm.name)", .error: "\(error)"]
                 )
             }
         }

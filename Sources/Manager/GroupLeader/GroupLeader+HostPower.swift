@@ -33,7 +33,7 @@ extension GroupLeader {
             }
             return CommandResult(code: .ok, message: "\(id) is already awake")
         }
-        logger.notice("operator wakes a host", metadata: ["torpor.host": "\(id)"])
+        logger.notice("operator wakes a host", metadata: [.host: "\(id)"])
         let started = ContinuousClock.now
         switch await ensureAwake(id) {
         case .success:

@@ -7,8 +7,8 @@ import Wire
 extension GroupLeader {
     public func hostGoingDown(_ hostID: String, action: PowerCommand.Action, reason: String) async {
         let previous = power[hostID]?.state
-        var metadata: Logger.Metadata = [
-            "torpor.host": "\(hostID)", "torpor.action": "\(action)", "torpor.reason": "\(reason)",
+        var metadata: [ManagerMetadataKey: Logger.MetadataValue] = [
+            .host: "\(hostID)", .action: "\(action)", .reason: "\(reason)",
         ]
         powerEvent(.goingDownAnnounced, for: hostID)
         switch previous {
@@ -19,7 +19,7 @@ extension GroupLeader {
             // The wake in progress waits for the host to be down before it powers it on, and owns the state.
             logger.notice("host going down while being woken", metadata: metadata)
         default:
-            metadata["torpor.previous_state"] = "\(previous.map { "\($0)" } ?? "active")"
+            metadata[.previousState] = "\(previous.map { "\($0)" } ?? "active")"
             logger.notice("host went to sleep on its own; tracked as asleep", metadata: metadata)
         }
     }
@@ -28,6 +28,6 @@ extension GroupLeader {
     public func hostResumed(_ hostID: String) async {
         guard power[hostID]?.state == .sleeping else { return }
         powerEvent(.resumedAnnounced, for: hostID)
-        logger.notice("host stayed up; tracked as awake", metadata: ["torpor.host": "\(hostID)"])
+        logger.notice("host stayed up; tracked as awake", metadata: [.host: "\(hostID)"])
     }
 }

@@ -24,7 +24,7 @@ extension GroupLeader: GroupManagerObserver {
         do {
             try await store.upsertHost(stored)
         } catch {
-            logger.error("cannot record host", metadata: ["torpor.host": "\(host)", "torpor.error": "\(error)"])
+            logger.error("cannot record host", metadata: [.host: "\(host)", .error: "\(error)"])
         }
     }
 
@@ -36,7 +36,7 @@ extension GroupLeader: GroupManagerObserver {
         } catch {
             logger.error(
                 "cannot reconcile inventory",
-                metadata: ["torpor.host": "\(hostID)", "torpor.error": "\(error)"]
+                metadata: [.host: "\(hostID)", .error: "\(error)"]
             )
         }
     }
@@ -66,8 +66,8 @@ extension GroupLeader: GroupManagerObserver {
                 logger.warning(
                     "adopted a VM the manager did not know",
                     metadata: [
-                        "torpor.host": "\(hostID)", "torpor.vm": "\(entry.name)", "torpor.uuid": "\(uuid)",
-                        "torpor.vc": "\(Self.adoptedCluster)",
+                        .host: "\(hostID)", .vm: "\(entry.name)", .uuid: "\(uuid)",
+                        .vc: "\(Self.adoptedCluster)",
                     ]
                 )
                 continue
@@ -119,19 +119,19 @@ extension GroupLeader: GroupManagerObserver {
                 logger.error(
                     "VM missing from its host",
                     metadata: [
-                        "torpor.vm": "\(vm.name)", "torpor.host": "\(hostID)", "torpor.was": "\(vm.state.rawValue)",
+                        .vm: "\(vm.name)", .host: "\(hostID)", .was: "\(vm.state.rawValue)",
                     ]
                 )
             } else if let expected = vm.hostID, expected != host {
                 logger.warning(
                     "VM found running on another host than recorded",
-                    metadata: ["torpor.vm": "\(vm.name)", "torpor.host": "\(hostID)", "torpor.expected": "\(expected)"]
+                    metadata: [.vm: "\(vm.name)", .host: "\(hostID)", .expected: "\(expected)"]
                 )
             } else if [.missing, .unreachable, .duplicated].contains(vm.state) {
                 logger.notice(
                     "VM back",
                     metadata: [
-                        "torpor.vm": "\(vm.name)", "torpor.host": "\(hostID)", "torpor.was": "\(vm.state.rawValue)",
+                        .vm: "\(vm.name)", .host: "\(hostID)", .was: "\(vm.state.rawValue)",
                     ]
                 )
             }
@@ -145,9 +145,9 @@ extension GroupLeader: GroupManagerObserver {
             logger.error(
                 "VM running on two hosts",
                 metadata: [
-                    "torpor.vm": "\(vm.name)", "torpor.uuid": "\(vm.id)",
-                    "torpor.hosts": "\(hosts.joined(separator: ","))",
-                    "torpor.task": "\(vmLifecycle.owner(of: vm.id) ?? "")",
+                    .vm: "\(vm.name)", .uuid: "\(vm.id)",
+                    .hosts: "\(hosts.joined(separator: ","))",
+                    .task: "\(vmLifecycle.owner(of: vm.id) ?? "")",
                 ]
             )
             try await store.setVMPlacement(id: vm.id, hostID: vm.hostID, state: .duplicated, reason: reason)
@@ -187,14 +187,14 @@ extension GroupLeader: GroupManagerObserver {
                 logger.error(
                     "host failed with VMs",
                     metadata: [
-                        "torpor.host": "\(host.hostID)",
-                        "torpor.vms": "\(affected.map(\.name).joined(separator: ","))",
+                        .host: "\(host.hostID)",
+                        .vms: "\(affected.map(\.name).joined(separator: ","))",
                     ]
                 )
             } catch {
                 logger.error(
                     "cannot record a failed host's VMs",
-                    metadata: ["torpor.host": "\(host.hostID)", "torpor.error": "\(error)"]
+                    metadata: [.host: "\(host.hostID)", .error: "\(error)"]
                 )
             }
         }

@@ -11,7 +11,7 @@ extension GroupLeader {
             return
         }
         var logger = logger
-        logger[metadataKey: "torpor.task"] = "\(task.id)"
+        logger[manager: .task] = "\(task.id)"
         do {
             try await restoreAddresses()
         } catch {
@@ -51,7 +51,7 @@ extension GroupLeader {
         await finish(&task)
         logger.notice(
             "task finished",
-            metadata: ["torpor.state": "\(task.state.rawValue)", "torpor.detail": "\(task.detail)"]
+            metadata: [.state: "\(task.state.rawValue)", .detail: "\(task.detail)"]
         )
     }
 
@@ -101,8 +101,7 @@ extension GroupLeader {
         // confirmed off): never two copies.
         for (host, stranded) in toFence.sorted(by: { $0.key < $1.key }) {
             await save(&task, detail: "fencing \(host) before restarting its VMs elsewhere")
-            let outcome = await fence(host)
-            switch outcome {
+            switch await fence(host) {
             case .fenced:
                 toPlace += stranded.map { vm in
                     var vm = vm
@@ -110,7 +109,7 @@ extension GroupLeader {
                     vm.hostID = nil
                     return vm
                 }
-            case .notFenced, .noDriver:
+            case .notFenced(let reason), .noDriver(let reason):
                 for vm in stranded {
                     releaseClaim(vm.id, by: task.id)
                     setOutcome(
@@ -119,7 +118,7 @@ extension GroupLeader {
                         .failed,
                         host: host,
                         "not restarted elsewhere: \(host) is FAILED and may still run it, and it was not fenced "
-                            + "(\(outcome))"
+                            + "(\(reason))"
                     )
                 }
             }
@@ -148,7 +147,7 @@ extension GroupLeader {
             do {
                 plan = try await self.plan(toPlace, on: usable)
             } catch {
-                for vm in toPlace { releaseClaim(vm.id, by: task.id) }
+                for vm in toPlace + toResume.map(\.0) { releaseClaim(vm.id, by: task.id) }
                 unlockDecisions()
                 await finish(&task, failure: "cannot plan: \(error)")
                 return
@@ -483,7 +482,7 @@ extension GroupLeader {
         } catch {
             logger.error(
                 "cannot record task progress",
-                metadata: ["torpor.task": "\(task.id)", "torpor.error": "\(error)"]
+                metadata: [.task: "\(task.id)", .error: "\(error)"]
             )
         }
     }

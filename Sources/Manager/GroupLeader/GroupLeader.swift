@@ -44,6 +44,8 @@ public actor GroupLeader {
     var taskWatchers: [String: [UUID: AsyncStream<Void>.Continuation]] = [:]
     /// Powers a FAILED host off before its VMs are started elsewhere; nil: no fencing driver, no restart elsewhere.
     let fencing: (any HostFencing)?
+    /// Callers waiting for the outcome of a fence under way, by host: a host is fenced once at a time.
+    var fencesInFlight: [String: [CheckedContinuation<HostFencingOutcome, Never>]] = [:]
     let queue: AsyncStream<Work>
     let enqueue: AsyncStream<Work>.Continuation
 
@@ -91,7 +93,7 @@ public actor GroupLeader {
         do {
             try await restoreAddresses()
         } catch {
-            logger.error("cannot restore address leases", metadata: ["torpor.error": "\(error)"])
+            logger.error("cannot restore address leases", metadata: [.error: "\(error)"])
         }
         do {
             let unfinished = try await store.tasks(state: .pending) + store.tasks(state: .running)
@@ -99,13 +101,13 @@ public actor GroupLeader {
                 logger.notice(
                     "resuming unfinished task",
                     metadata: [
-                        "torpor.task": "\(task.id)", "torpor.kind": "\(task.kind)", "torpor.vc": "\(task.vcName)",
+                        .task: "\(task.id)", .kind: "\(task.kind)", .vc: "\(task.vcName)",
                     ]
                 )
                 enqueue.yield(.task(task.id))
             }
         } catch {
-            logger.error("cannot read unfinished tasks", metadata: ["torpor.error": "\(error)"])
+            logger.error("cannot read unfinished tasks", metadata: [.error: "\(error)"])
         }
         await withDiscardingTaskGroup { group in
             for await work in queue {
@@ -175,7 +177,7 @@ public actor GroupLeader {
             case .task(let id, let wait): return .taskStatus(try await taskStatus(id, waitMilliseconds: wait))
             }
         } catch {
-            logger.notice("request refused", metadata: ["torpor.error": "\(error)"])
+            logger.notice("request refused", metadata: [.error: "\(error)"])
             return .commandResult(error.result)
         }
     }
@@ -195,7 +197,7 @@ public actor GroupLeader {
                 detail: "defined virtual cluster \(cluster)"
             )
             try await store.createTask(task)
-            logger.notice("virtual cluster defined", metadata: ["torpor.vc": "\(cluster)"])
+            logger.notice("virtual cluster defined", metadata: [.vc: "\(cluster)"])
             return task.wireStatus
         } catch {
             throw ClusterRequestError(error)
@@ -225,7 +227,7 @@ public actor GroupLeader {
             try await store.createTask(task)
             logger.notice(
                 "task submitted",
-                metadata: ["torpor.task": "\(task.id)", "torpor.kind": "\(kind)", "torpor.vc": "\(cluster)"]
+                metadata: [.task: "\(task.id)", .kind: "\(kind)", .vc: "\(cluster)"]
             )
             enqueue.yield(.task(task.id))
             return task.wireStatus
@@ -299,7 +301,8 @@ public actor GroupLeader {
                     virtualCPUs: template.virtualCPUs,
                     memoryBytes: Int64(clamping: template.memoryBytes),
                     desiredState: .stopped,
-                    state: .pending
+                    state: .pending,
+                    highlyAvailable: submission.highlyAvailable
                 )
             )
             outcomes.append(.init(vm: template.name, state: .done, message: "added with address \(lease.ip)"))
@@ -326,7 +329,7 @@ public actor GroupLeader {
             try await store.createTask(task)
             logger.notice(
                 "VMs added",
-                metadata: ["torpor.vc": "\(cluster)", "torpor.vms": "\(vms.map(\.name).joined(separator: ","))"]
+                metadata: [.vc: "\(cluster)", .vms: "\(vms.map(\.name).joined(separator: ","))"]
             )
             return task.wireStatus
         } catch {

@@ -98,7 +98,7 @@ public struct GroupManager: GroupManagerEndpoint {
         } catch {
             logger.warning(
                 "command to agent failed",
-                metadata: ["torpor.host": "\(hostID)", "torpor.error": "\(error)"]
+                metadata: [.host: "\(hostID)", .error: "\(error)"]
             )
             if case .timedOut = error {
                 return CommandResult(code: .timedOut, message: "\(hostID): \(error)")

@@ -36,18 +36,30 @@ public enum ClusterRequest: WirePayload {
         public var nameOverride: String
         public var networkRxBytesPerSecond: UInt64
         public var networkTxBytesPerSecond: UInt64
+        /// Restarted elsewhere without being asked when its host fails, once that host is fenced. Travels in the
+        /// `highlyAvailable` extension field.
+        public var highlyAvailable: Bool
 
         public init(
             templateXML: String,
             nameOverride: String = "",
             networkRxBytesPerSecond: UInt64 = 0,
-            networkTxBytesPerSecond: UInt64 = 0
+            networkTxBytesPerSecond: UInt64 = 0,
+            highlyAvailable: Bool = false
         ) {
             self.templateXML = templateXML
             self.nameOverride = nameOverride
             self.networkRxBytesPerSecond = networkRxBytesPerSecond
             self.networkTxBytesPerSecond = networkTxBytesPerSecond
+            self.highlyAvailable = highlyAvailable
         }
+    }
+
+    /// Extension tags of this message (docs/protocol.md).
+    public enum ExtensionTag {
+        /// `highlyAvailable` of an add's VMs: one bool byte per VM, in order. Sent only when one of them is true,
+        /// so an older manager skips it and adds the VMs as before.
+        public static let highlyAvailable: UInt16 = 0x0001
     }
 
     enum Kind: UInt8 {
@@ -141,6 +153,29 @@ public enum ClusterRequest: WirePayload {
             let id = try buffer.readWireString(messageType, "id")
             return .task(id: id, waitMilliseconds: try buffer.readWireInteger(as: UInt32.self, messageType, "wait"))
         }
+    }
+
+    public var extensionFields: [WireExtensionField] {
+        guard case .add(_, let vms) = self, vms.contains(where: \.highlyAvailable) else { return [] }
+        var value = ByteBuffer()
+        for vm in vms { value.writeWireBool(vm.highlyAvailable) }
+        return [WireExtensionField(tag: ExtensionTag.highlyAvailable, value: value)]
+    }
+
+    public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
+        guard field.tag == ExtensionTag.highlyAvailable, case .add(let cluster, var vms) = self else { return }
+        guard field.value.readableBytes == vms.count else {
+            throw .invalidValue(
+                message: Self.messageType,
+                field: "highlyAvailable.length",
+                value: UInt64(field.value.readableBytes)
+            )
+        }
+        var value = field.value
+        for index in vms.indices {
+            vms[index].highlyAvailable = try value.readWireBool(Self.messageType, "highlyAvailable")
+        }
+        self = .add(cluster: cluster, vms: vms)
     }
 }
 

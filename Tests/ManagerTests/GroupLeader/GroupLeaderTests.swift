@@ -37,13 +37,23 @@ import Wire
     }
 
     /// Defines `cluster` with `count` VMs named `prefix-1`….
-    static func cluster(_ leader: GroupLeader, _ cluster: String, count: Int, prefix: String = "vm") async throws {
+    static func cluster(
+        _ leader: GroupLeader,
+        _ cluster: String,
+        count: Int,
+        prefix: String = "vm",
+        highlyAvailable: Set<Int> = []
+    ) async throws {
         guard case .taskStatus = await leader.handle(.define(cluster: cluster)) else {
             Issue.record("define failed")
             return
         }
         let submissions = (1...count).map {
-            ClusterRequest.VMSubmission(templateXML: template, nameOverride: "\(prefix)-\($0)")
+            ClusterRequest.VMSubmission(
+                templateXML: template,
+                nameOverride: "\(prefix)-\($0)",
+                highlyAvailable: highlyAvailable.contains($0)
+            )
         }
         let added = await leader.handle(.add(cluster: cluster, vms: submissions))
         guard case .taskStatus(let status) = added, status.state == .succeeded else {
@@ -152,7 +162,7 @@ import Wire
 
     @Test func aFencedHostsVMIsStartedElsewhere() async throws {
         let fake = FakeGroupManager(hosts: ["h1", "h2"])
-        let fencer = RecordingFencer(outcome: .fenced(hostID: "", driver: "test", took: .zero, confirmation: "off"))
+        let fencer = RecordingFencer(outcome: .fenced)
         try await Self.withLeader(fake, fencing: fencer) { leader, store in
             try await Self.cluster(leader, "db", count: 1, prefix: "db")
             _ = try await Self.finished(leader, try await Self.submit(leader, .start, "db"))
@@ -171,14 +181,12 @@ import Wire
 
     @Test func aHighlyAvailableVMIsRestartedOnceItsHostIsFenced() async throws {
         let fake = FakeGroupManager(hosts: ["h1", "h2"])
-        let fencer = RecordingFencer(outcome: .fenced(hostID: "", driver: "test", took: .zero, confirmation: "off"))
+        let fencer = RecordingFencer(outcome: .fenced)
         try await Self.withLeader(fake, fencing: fencer) { leader, store in
-            try await Self.cluster(leader, "db", count: 2, prefix: "db")
             // db-1 is highly available, db-2 is not.
-            let ha = try #require(try await store.vm(named: "db-1"))
-            _ = try await store.write { db in
-                try db.execute(sql: "UPDATE vm SET highlyAvailable = 1 WHERE id = ?", arguments: [ha.id])
-            }
+            try await Self.cluster(leader, "db", count: 2, prefix: "db", highlyAvailable: [1])
+            #expect(try await store.vm(named: "db-1")?.highlyAvailable == true)
+            #expect(try await store.vm(named: "db-2")?.highlyAvailable == false)
             _ = try await Self.finished(leader, try await Self.submit(leader, .start, "db"))
             #expect(try await store.vm(named: "db-1")?.hostID == "h1")
             await fake.fail("h1")
@@ -241,7 +249,7 @@ import Wire
         let database = TemporaryStore()
         defer { database.remove() }
         var configuration = ManagerConfiguration()
-        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [.command(["/bin/true"])])
+        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [Self.noProcessWake])
         let leader = try GroupLeader(
             store: try database.open(),
             groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
@@ -255,13 +263,20 @@ import Wire
         #expect(await registry.host("h1")?.state == .active)
     }
 
+    /// A wake driver that starts no process: a magic packet to a closed local port.
+    static let noProcessWake = HostWakeConfiguration.Driver.wakeOnLAN(
+        mac: "52:54:00:00:00:01",
+        broadcast: "127.0.0.1",
+        port: 9
+    )
+
     static func energyConfiguration() -> ManagerConfiguration {
         var configuration = ManagerConfiguration()
         configuration.energy.enabled = true
         configuration.energy.policy.idleTime = .milliseconds(100)
         configuration.energy.policy.reservedHosts = 0
         configuration.energy.policy.minimumAwake = .zero
-        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [.command(["/bin/true"])])
+        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [Self.noProcessWake])
         return configuration
     }
 
@@ -275,7 +290,8 @@ import Wire
             #expect(shutdown.state == .succeeded)
             // Asked, not done: the VM is shutting down until its host reports it off.
             #expect(try await store.vm(named: "web-1")?.state == .shuttingDown)
-            await leader.inventoryReceived(await fake.snapshot("h1"), from: "h1")
+            // The guest's state did not change, so its agent sends no inventory: the latest still lists it running.
+            _ = await fake.snapshot("h1")
             for _ in 0..<3 {
                 await leader.evaluateEnergy()
                 try await Task.sleep(for: .milliseconds(150))
@@ -304,8 +320,8 @@ import Wire
         configuration.energy.policy.powerOnWindow = .zero
         // Far longer than the bound below, so the test tells "returns" from "waits for the wake" on any machine.
         configuration.energy.wakeupTime = .seconds(900)
-        // The host never rejoins: the wake takes its whole wakeup time.
-        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [.command(["/bin/true"])])
+        // The packet goes out, the host never rejoins: the wake takes its whole wakeup time.
+        configuration.hostWake["h1"] = HostWakeConfiguration(drivers: [Self.noProcessWake])
         try await Self.withLeader(fake, configuration: configuration) { leader, _ in
             await fake.fail("h1")
             await leader.hostGoingDown("h1", action: .suspendToRam, reason: "test")
@@ -319,14 +335,14 @@ import Wire
 
 /// A fencing driver that answers as told and records which hosts it fenced.
 actor RecordingFencer: HostFencing {
-    let outcome: FenceOutcome
+    let outcome: HostFencingOutcome
     private(set) var fenced: [String] = []
 
-    init(outcome: FenceOutcome) {
+    init(outcome: HostFencingOutcome) {
         self.outcome = outcome
     }
 
-    func fence(_ hostID: String) async -> FenceOutcome {
+    func fence(host hostID: String) async -> HostFencingOutcome {
         fenced.append(hostID)
         return outcome
     }

@@ -297,4 +297,31 @@ import Testing
             #expect(try await !crashed.markStarting(vmID: vm.id))
         }
     }
+
+    /// SQLite runs on GRDB's queues, not on Swift's cooperative pool: with more slow transactions waiting than the
+    /// pool has threads, other tasks still run at once (before, each waiting caller held a pool thread, and a
+    /// heartbeat expiry could wait seconds behind them).
+    @Test func slowTransactionsLeaveTheCooperativePoolFree() async throws {
+        let file = TemporaryStore()
+        defer { file.remove() }
+        let store = try file.open()
+        let callers = ProcessInfo.processInfo.activeProcessorCount + 2
+        let writes = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<callers {
+                    group.addTask { _ = try? await store.write { _ in Thread.sleep(forTimeInterval: 8) } }
+                }
+            }
+        }
+        // Let every caller reach the store, then run more pool work.
+        let started = ContinuousClock.now
+        try await Task.sleep(for: .milliseconds(300))
+        await Task.detached { () }.value
+        let waited = ContinuousClock.now - started
+        writes.cancel()
+        // Expected: the 300 ms sleep, plus whatever the other tests running at once take of the pool. A pool blocked
+        // behind the writer would wait at least one 8 s transaction.
+        #expect(waited < .seconds(6), "a pool task waited \(waited)")
+        await writes.value
+    }
 }

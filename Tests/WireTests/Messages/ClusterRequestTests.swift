@@ -21,6 +21,13 @@ import Wire
             ]
         ),
         .add(cluster: "", vms: []),
+        .add(
+            cluster: "ha",
+            vms: [
+                .init(templateXML: template, nameOverride: "db-1", highlyAvailable: true),
+                .init(templateXML: template, nameOverride: "db-2"),
+            ]
+        ),
         .remove(cluster: "web", vm: "web-2"),
         .act(.start, cluster: "web", vm: ""),
         .act(.destroy, cluster: "web", vm: "web-1"),
@@ -86,5 +93,32 @@ import Wire
         var bytes = payloadBytes(.clusterRequest(Self.requests[2]))
         bytes.moveWriterIndex(to: 20)
         #expect(throws: WireError.self) { try decodePayload(.clusterRequest, bytes) }
+    }
+
+    /// The HA marks travel in the extension area, only when one is set: a request without them is byte for byte
+    /// what an older CLI sends, and a mark count that does not match the VMs is refused.
+    @Test func highlyAvailableTravelsInTheExtensionArea() throws {
+        let plain = ClusterRequest.add(cluster: "web", vms: [.init(templateXML: Self.template)])
+        #expect(plain.extensionFields.isEmpty)
+        var marked = ClusterRequest.add(
+            cluster: "web",
+            vms: [.init(templateXML: Self.template), .init(templateXML: Self.template, highlyAvailable: true)]
+        )
+        let fields = marked.extensionFields
+        #expect(fields.map(\.tag) == [ClusterRequest.ExtensionTag.highlyAvailable])
+        #expect(fields.first.map { Array($0.value.readableBytesView) } == [0, 1])
+        var short = ByteBuffer()
+        short.writeWireBool(true)
+        #expect(throws: WireError.self) {
+            try marked.apply(
+                extensionField: WireExtensionField(tag: ClusterRequest.ExtensionTag.highlyAvailable, value: short)
+            )
+        }
+        // Another kind ignores the tag.
+        var list = ClusterRequest.list
+        try list.apply(
+            extensionField: WireExtensionField(tag: ClusterRequest.ExtensionTag.highlyAvailable, value: short)
+        )
+        #expect(list == .list)
     }
 }

@@ -1,0 +1,107 @@
+import Logging
+
+/// The Manager module's log metadata keys in one place (after postgres-nio's Logging+PSQL.swift). The journal shows
+/// each as an upper-case field (`torpor.host` as TORPOR_HOST), so a key is part of what operators filter on.
+enum ManagerMetadataKey: String, Sendable, CaseIterable {
+    case action = "torpor.action"
+    case cores = "torpor.cores"
+    case database = "torpor.database"
+    case detail = "torpor.detail"
+    case driver = "torpor.driver"
+    case error = "torpor.error"
+    case expected = "torpor.expected"
+    case host = "torpor.host"
+    case hostname = "torpor.hostname"
+    case hosts = "torpor.hosts"
+    case kind = "torpor.kind"
+    case listen = "torpor.listen"
+    case memoryBytes = "torpor.memory_bytes"
+    case message = "torpor.message"
+    case phase = "torpor.phase"
+    case policy = "torpor.policy"
+    case port = "torpor.port"
+    case previousState = "torpor.previous_state"
+    case reason = "torpor.reason"
+    case sequence = "torpor.sequence"
+    case silentFor = "torpor.silent_for"
+    case state = "torpor.state"
+    case task = "torpor.task"
+    case took = "torpor.took"
+    case uuid = "torpor.uuid"
+    case vc = "torpor.vc"
+    case vm = "torpor.vm"
+    case vms = "torpor.vms"
+    case was = "torpor.was"
+}
+
+extension Logger {
+    /// The logger's metadata value for `key`.
+    subscript(manager key: ManagerMetadataKey) -> Logger.Metadata.Value? {
+        get { self[metadataKey: key.rawValue] }
+        set { self[metadataKey: key.rawValue] = newValue }
+    }
+
+    func trace(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> [ManagerMetadataKey: Logger.MetadataValue],
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        log(level: .trace, message(), metadata: Self.metadata(metadata()), file: file, function: function, line: line)
+    }
+
+    func debug(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> [ManagerMetadataKey: Logger.MetadataValue],
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        log(level: .debug, message(), metadata: Self.metadata(metadata()), file: file, function: function, line: line)
+    }
+
+    func info(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> [ManagerMetadataKey: Logger.MetadataValue],
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        log(level: .info, message(), metadata: Self.metadata(metadata()), file: file, function: function, line: line)
+    }
+
+    func notice(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> [ManagerMetadataKey: Logger.MetadataValue],
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        log(level: .notice, message(), metadata: Self.metadata(metadata()), file: file, function: function, line: line)
+    }
+
+    func warning(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> [ManagerMetadataKey: Logger.MetadataValue],
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        log(level: .warning, message(), metadata: Self.metadata(metadata()), file: file, function: function, line: line)
+    }
+
+    func error(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> [ManagerMetadataKey: Logger.MetadataValue],
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        log(level: .error, message(), metadata: Self.metadata(metadata()), file: file, function: function, line: line)
+    }
+
+    private static func metadata(_ values: [ManagerMetadataKey: Logger.MetadataValue]) -> Logger.Metadata {
+        Logger.Metadata(uniqueKeysWithValues: values.map { ($0.key.rawValue, $0.value) })
+    }
+}
