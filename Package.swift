@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // The binary protocol. Imports NIOCore only.
@@ -70,7 +71,7 @@ let package = Package(
         .target(name: "Energy", dependencies: ["Rings"]),
 
         // Running configured programs without a shell, with a timeout (power actions, wake drivers).
-        .target(name: "Commands"),
+        .target(name: "Commands", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")]),
 
         .target(
             name: "Agent",
@@ -177,6 +178,8 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Agent", "Wire", "Transport", "Libvirt", "AgentControl", "Commands", "Rings",
+                // The manager's HostRegistry, for the check that slow commands leave heartbeat expiry on time.
+                "Manager",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,10 @@
 import Foundation
+import Subprocess
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs a configured program without a shell, with a timeout, capturing its exit status and stderr.
 /// Used for the agent's power actions and the manager's wake drivers; tests point the configuration at a script
@@ -29,8 +35,14 @@ public enum CommandRunnerError: Error, CustomStringConvertible, Equatable {
 }
 
 public enum CommandRunner {
+    /// Stderr kept per run; the rest is read and dropped so the program never blocks on a full pipe.
+    public static let standardErrorLimit = 64 * 1024
 
-    /// Runs `argv`; after `timeout` sends SIGTERM, then SIGKILL a second later.
+    /// Runs `argv`; after `timeout` sends SIGTERM to its process group, then SIGKILL a second later.
+    ///
+    /// Nothing here blocks a thread of Swift's cooperative pool: swift-subprocess spawns the program and waits for
+    /// its exit and its stderr through epoll on its own monitor thread, so any number of slow programs leave the
+    /// pool free for heartbeats and timers.
     public static func run(
         _ argv: [String],
         timeout: Duration,
@@ -40,59 +52,90 @@ public enum CommandRunner {
     {
         precondition(!argv.isEmpty, "a command needs a program")
         let executable = try resolve(argv[0], path: (environment ?? ProcessInfo.processInfo.environment)["PATH"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(argv.dropFirst())
-        if let environment { process.environment = environment }
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
+        let options = {
+            var options = PlatformOptions()
+            // Its own process group, so a timeout stops every process it started (and none of ours).
+            options.processGroupID = 0
+            // A cancelled run (a stopping daemon) stops the whole group too.
+            options.teardownSequence = [
+                .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(1))
+            ]
+            return options
+        }()
+        let child = ChildState()
 
-        let exited = AsyncStream<Void>.makeStream()
-        process.terminationHandler = { _ in
-            exited.continuation.yield()
-            exited.continuation.finish()
-        }
+        let result: ExecutionResult<String, DiscardedOutput, SequenceOutput>
         do {
-            try process.run()
-        } catch {
+            result = try await withThrowingTaskGroup(
+                of: ExecutionResult<String, DiscardedOutput, SequenceOutput>?.self
+            ) { group in
+                group.addTask {
+                    // Marked exited only once reaped: the group id may then belong to someone else.
+                    defer { child.exited() }
+                    return try await Subprocess.run(
+                        .path(.init(executable)),
+                        arguments: Arguments(Array(argv.dropFirst())),
+                        environment: environment.map { .custom(Self.keys($0)) } ?? .inherit,
+                        platformOptions: options,
+                        input: .none,
+                        output: .discarded,
+                        error: .sequence
+                    ) { execution in
+                        child.started(execution.processIdentifier.value)
+                        return try await Self.collect(execution.standardError)
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    guard !Task.isCancelled else { return nil }
+                    child.signalOnTimeout(SIGTERM)
+                    try? await Task.sleep(for: .seconds(1))
+                    // A child of the program may hold stderr open after the program itself stopped.
+                    if !Task.isCancelled { child.signal(SIGKILL) }
+                    return nil
+                }
+                var finished: ExecutionResult<String, DiscardedOutput, SequenceOutput>?
+                while let next = try await group.next() {
+                    if let next {
+                        finished = next
+                        group.cancelAll()
+                    }
+                }
+                return finished!
+            }
+        } catch let error as SubprocessError {
             throw CommandRunnerError.launchFailed(argv[0], reason: "\(error)")
         }
-        // Drain stderr concurrently so a chatty program cannot block on a full pipe.
-        let errorOutput = Task.detached { stderr.fileHandleForReading.readDataToEndOfFile() }
+        let text = result.closureResult
+        if child.timedOut { return CommandOutcome(termination: .timedOut, standardError: text) }
+        switch result.terminationStatus {
+        case .exited(let status): return CommandOutcome(termination: .exited(status), standardError: text)
+        case .signaled(let signal): return CommandOutcome(termination: .signalled(signal), standardError: text)
+        }
+    }
 
-        let timedOut = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await _ in exited.stream {}
-                return false
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return !Task.isCancelled
-            }
-            let first = await group.next() ?? false
-            if first {
-                // Foundation starts the program as a process-group leader: stop the whole group, so a child
-                // holding stderr open cannot outlive the timeout.
-                let group = -process.processIdentifier
-                kill(group, SIGTERM)
-                try? await Task.sleep(for: .seconds(1))
-                kill(group, SIGKILL)
-            }
-            group.cancelAll()
-            await group.waitForAll()
-            return first
+    private static func keys(_ environment: [String: String]) -> [Environment.Key: String] {
+        var result: [Environment.Key: String] = [:]
+        for (key, value) in environment {
+            if let key = Environment.Key(rawValue: key) { result[key] = value }
         }
-        let data = await errorOutput.value
-        let text = String(decoding: data, as: UTF8.self)
-        if timedOut { return CommandOutcome(termination: .timedOut, standardError: text) }
-        switch process.terminationReason {
-        case .exit: return CommandOutcome(termination: .exited(process.terminationStatus), standardError: text)
-        case .uncaughtSignal:
-            return CommandOutcome(termination: .signalled(process.terminationStatus), standardError: text)
-        @unknown default: return CommandOutcome(termination: .exited(process.terminationStatus), standardError: text)
+        return result
+    }
+
+    /// Reads stderr to its end, keeping the first `standardErrorLimit` bytes.
+    private static func collect(_ stream: SubprocessOutputSequence) async throws -> String {
+        var bytes: [UInt8] = []
+        for try await buffer in stream where bytes.count < standardErrorLimit {
+            buffer.withUnsafeBytes { raw in
+                bytes.append(contentsOf: raw.prefix(standardErrorLimit - bytes.count))
+            }
         }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether `program` names an executable file, directly or through `path` (a PATH value; nil: the system's).
+    public static func isRunnable(_ program: String, path: String?) -> Bool {
+        (try? resolve(program, path: path)) != nil
     }
 
     static func resolve(_ program: String, path: String?) throws -> String {
@@ -107,5 +150,42 @@ public enum CommandRunner {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         throw CommandRunnerError.notFound(program)
+    }
+}
+
+/// The running program's process group as the timeout sees it: signals go only to a group that was started and
+/// has not been reaped, and a timeout that fires before the program started stops it as soon as it does.
+private final class ChildState: Sendable {
+    private struct State {
+        var processGroup: pid_t?
+        var exited = false
+        var timedOut = false
+    }
+
+    private let state = Mutex(State())
+
+    var timedOut: Bool { state.withLock { $0.timedOut } }
+
+    func started(_ pid: pid_t) {
+        let stopAtOnce = state.withLock { state in
+            state.processGroup = pid
+            return state.timedOut
+        }
+        if stopAtOnce { kill(-pid, SIGKILL) }
+    }
+
+    func exited() { state.withLock { $0.exited = true } }
+
+    func signalOnTimeout(_ signal: Int32) {
+        state.withLock { state in
+            state.timedOut = true
+            if let group = state.processGroup, !state.exited { kill(-group, signal) }
+        }
+    }
+
+    func signal(_ signal: Int32) {
+        state.withLock { state in
+            if let group = state.processGroup, !state.exited { kill(-group, signal) }
+        }
     }
 }
