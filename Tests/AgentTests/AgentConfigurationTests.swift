@@ -52,7 +52,7 @@ import Wire
         ("ring_capacity: 1\n", "ring_capacity", "outside"),
         ("wake:\n  mac: 12:34\n", "wake.mac", "not a MAC address"),
         ("wake:\n  drivers: [smoke-signal]\n", "wake.drivers", "not one of ipmi, wol, command"),
-        ("power:\n  shutdown: []\n", "power.shutdown", "empty"),
+        ("power:\n  shutdown: ['']\n", "power.shutdown", "program name is empty"),
         ("log: syslog\n", "log", "not one of"),
     ])
     func badInputNamesTheKey(yaml: String, key: String, problem: String) throws {
