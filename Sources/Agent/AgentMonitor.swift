@@ -82,7 +82,8 @@ public actor AgentMonitor {
                 "domain collector failed",
                 metadata: ["torpor.collector": "domains", "torpor.error": "\(error)"]
             )
-            store.record(time: time, host: hostOutput, vms: store.vms.values.map(\.observation))
+            // A gap: the VMs keep their last state and samples, and no report is made from this round.
+            store.record(time: time, host: hostOutput, vms: nil)
         }
         round += 1
         for continuation in roundSubscribers.values { continuation.yield(round) }

@@ -54,6 +54,28 @@ import Wire
         #expect(samples.samples.allSatisfy { $0.cpuCoresInUse >= 0 })
         await connection.close()
     }
+
+    /// A round whose domain collector fails is a gap: no report repeats the previous readings as current, no sample
+    /// is added to a VM's ring, and the VMs are not forgotten.
+    @Test func failedDomainRoundIsAGapNotStaleData() async throws {
+        let connection = try await LibvirtConnection.open("test:///default")
+        _ = try await DomainCollectorTests.defineAndStart("gap-vm", on: connection)
+        let monitor = try await Self.monitor(connection, interval: .seconds(60))
+        await monitor.sampleOnce()
+        try await Task.sleep(for: .milliseconds(20))
+        await monitor.sampleOnce()
+        let fresh = try #require(await monitor.report(), "two good rounds make a report")
+        #expect(!fresh.vms.isEmpty)
+        let ringBefore = try #require(await monitor.samples(vm: "gap-vm", last: nil)).samples.count
+
+        // Closing the connection makes the domain collector fail from now on.
+        await connection.close()
+        try await Task.sleep(for: .milliseconds(20))
+        await monitor.sampleOnce()
+        #expect(await monitor.report() == nil, "a failed round was reported as current")
+        #expect(try #require(await monitor.samples(vm: "gap-vm", last: nil)).samples.count == ringBefore)
+        #expect(await monitor.inventory().vms.contains { $0.name == "gap-vm" })
+    }
 }
 
 @Suite struct AgentDaemonAddressTests {
