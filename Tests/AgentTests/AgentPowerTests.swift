@@ -45,8 +45,7 @@ struct AgentPowerTests {
             [ "$1" = fail ] && { echo "no sleep for you" >&2; exit 3; }
             exit 0
 
-            """.write(to: script, atomically: true, encoding: .utf8)
-            chmod(script.path, 0o755)
+            """.writeExecutable(to: script.path)
             let config = directory.appendingPathComponent("power.yaml")
             try """
             power:
@@ -267,8 +266,7 @@ struct AgentPowerTests {
         echo "Failed to kill unit torpor-agent.service: Unit torpor-agent.service not loaded." >&2
         exit \(systemctlStatus)
 
-        """.write(to: fake, atomically: true, encoding: .utf8)
-        chmod(fake.path, 0o755)
+        """.writeExecutable(to: fake.path)
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = "\(directory.path):\(environment["PATH"] ?? "/usr/bin:/bin")"
         let output = try await ProcessRunner.run(

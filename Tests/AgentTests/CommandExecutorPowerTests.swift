@@ -19,8 +19,7 @@ import Wire
         #!/bin/sh
         printf '%s\\n' "$*" >> \(record)
         sleep 2
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
+        """.writeExecutable(to: script)
         return (script, record)
     }
 
