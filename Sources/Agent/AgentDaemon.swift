@@ -185,6 +185,7 @@ public struct AgentDaemon: Service {
                         handler: handler,
                         status: linkStatus,
                         defaultHeartbeat: configuration.heartbeatInterval,
+                        defaultReportInterval: configuration.sampleInterval,
                         control: linkControl,
                         logger: logger
                     ).run()

@@ -134,6 +134,11 @@ public actor AgentMonitor {
 
     public func report() -> MonitoringReport? { store.report(timestampMilliseconds: Self.nowMilliseconds()) }
 
+    /// The newest round's number with its report; nil when that round made none (see `MonitoringStore.report`).
+    public func newestReport() -> (round: Int, report: MonitoringReport)? {
+        report().map { (round, $0) }
+    }
+
     public func samples(vm: String, last: Int?) -> SamplesReply? { store.samples(vm: vm, last: last) }
 
     public func status(agentVersion: String) -> StatusReply {
