@@ -167,7 +167,8 @@ let package = Package(
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SystemdTests",
-            dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]
+            // Agent and Manager: their default paths, checked against what the units let them write.
+            dependencies: ["Systemd", "Agent", "Manager", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Rings"]),
         .testTarget(name: "IPMIMonitoringTests", dependencies: ["IPMIMonitoring", "TorporCLI"]),
