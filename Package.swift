@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "torpor-manager", targets: ["torpor-manager"]),
         .executable(name: "agentctl", targets: ["agentctl"]),
         .executable(name: "torpor", targets: ["torpor"]),
+        .executable(name: "torpor-lab", targets: ["torpor-lab"]),
         .library(name: "Wire", targets: ["Wire"]),
     ],
     dependencies: [
@@ -114,6 +115,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The lab's commands (torpor-lab): a manager and agents on one machine, with ipmi_sim BMCs, network
+        // namespaces, magic-packet NICs and a power model. Uses the user CLI's host table and manager probe.
+        .target(
+            name: "TorporLab",
+            dependencies: [
+                "Wire", "Transport", "AgentControl", "Energy", "TorporCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         .executableTarget(
             name: "torpor-agent",
@@ -130,6 +140,10 @@ let package = Package(
         .executableTarget(
             name: "torpor",
             dependencies: ["TorporCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "torpor-lab",
+            dependencies: ["TorporLab", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Benchmarks (release build): bench/run NAME.
@@ -171,7 +185,7 @@ let package = Package(
             dependencies: ["Systemd", "Agent", "Manager", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Rings"]),
-        .testTarget(name: "IPMIMonitoringTests", dependencies: ["IPMIMonitoring", "TorporCLI"]),
+        .testTarget(name: "IPMIMonitoringTests", dependencies: ["IPMIMonitoring", "TorporLab"]),
         .testTarget(name: "TorporCLITests", dependencies: ["TorporCLI"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
