@@ -21,12 +21,21 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var heartbeatInterval: Duration = .seconds(3)
     public var ringCapacity = 60
     public var procRoot = "/"
+    /// Where the host's own sample comes from: `/proc` under `procRoot`, or the sum of its VMs (a simulated host).
+    public var hostMetrics = HostMetricsSource.proc
     /// Interfaces counted as host traffic; empty means all but `lo`.
     public var hostInterfaces: [String] = []
     public var nicCapacityMegabitsPerSecond = 1000
     public var power = PowerCommands()
     public var wake = WakeSettings()
     public var log = LogDestination.auto
+
+    public enum HostMetricsSource: String, Sendable, Equatable, CaseIterable {
+        /// `/proc` under `proc_root`: the machine the agent runs on.
+        case proc
+        /// The sum of the host's VMs: for lab hosts that share one machine, whose `/proc` is not theirs.
+        case vms
+    }
 
     /// The program (and arguments) run for each power action; never through a shell. An empty command means the
     /// host does not offer that action: it is not advertised and is refused.
@@ -118,6 +127,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         }
         if let capacity = try config.int("ring_capacity", in: 2...100_000) { result.ringCapacity = capacity }
         if let root = try config.string("proc_root") { result.procRoot = root }
+        if let source = try config.choice("host_metrics", from: HostMetricsSource.allCases.map(\.rawValue)) {
+            result.hostMetrics = HostMetricsSource(rawValue: source) ?? .proc
+        }
         if let interfaces = try config.stringList("host_interfaces") { result.hostInterfaces = interfaces }
         if let mbit = try config.int("nic_capacity_mbit", in: 1...10_000_000) {
             result.nicCapacityMegabitsPerSecond = mbit

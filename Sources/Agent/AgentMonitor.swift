@@ -69,13 +69,19 @@ public actor AgentMonitor {
             self.host = host
             self.domains = domains
         }
-        do {
-            hostOutput = try await host.collect(at: time)
-        } catch {
-            logger.warning("host collector failed", metadata: ["torpor.collector": "host", "torpor.error": "\(error)"])
+        if configuration.hostMetrics == .proc {
+            do {
+                hostOutput = try await host.collect(at: time)
+            } catch {
+                logger.warning(
+                    "host collector failed",
+                    metadata: ["torpor.collector": "host", "torpor.error": "\(error)"]
+                )
+            }
         }
         do {
             let vms = try await domains.collect(at: time)
+            if configuration.hostMetrics == .vms { hostOutput = HostFromVMs.output(of: vms, capacity: capacity) }
             store.record(time: time, host: hostOutput, vms: vms)
         } catch {
             logger.warning(

@@ -307,6 +307,8 @@ struct LabUp: AsyncParsableCommand {
                 manager: \(managerAddress)
                 sample_interval: 1s
                 heartbeat_interval: 1s
+                # The lab's hosts share this machine: each one's CPU and memory are its own VMs', not the machine's.
+                host_metrics: vms
                 log: \(log.rawValue)
                 \(bmc ? powerSection(bmcHosts[index - 1].powerOffScript) : wol ? powerSection(path("nic-\(index)/power-off")) : "")
                 """,

@@ -93,6 +93,16 @@ struct TorporLabTests {
             #expect(host["state"] as? String == "ACTIVE", "\(host)")
             #expect(host["connected"] as? Bool == true, "\(host)")
         }
+        // A lab host's CPU is its own VMs' (none here), never the CPU of the machine the lab runs on.
+        var reported: [[String: Any]] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let again = try await ProcessRunner.run([torpor, "hosts", "--manager", "127.0.0.1:\(base)", "--json"])
+            reported = (try? Self.jsonObject(again)["hosts"] as? [[String: Any]]) ?? []
+            if reported.count == 3, reported.allSatisfy({ $0["cpuUsedCores"] != nil }) { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(reported.count == 3 && reported.allSatisfy { $0["cpuUsedCores"] as? Double == 0 }, "\(reported)")
 
         let status = try await ProcessRunner.run([torporLab, "status", "--dir", lab, "--json"])
         #expect(status.status == 0, "\(status)")
