@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "torpor-manager", targets: ["torpor-manager"]),
         .executable(name: "agentctl", targets: ["agentctl"]),
         .executable(name: "torpor", targets: ["torpor"]),
+        .executable(name: "torpor-lab", targets: ["torpor-lab"]),
         .library(name: "Wire", targets: ["Wire"]),
     ],
     dependencies: [
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // The binary protocol. Imports NIOCore only.
@@ -70,7 +72,7 @@ let package = Package(
         .target(name: "Energy", dependencies: ["Rings"]),
 
         // Running configured programs without a shell, with a timeout (power actions, wake drivers).
-        .target(name: "Commands"),
+        .target(name: "Commands", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")]),
 
         .target(
             name: "Agent",
@@ -113,6 +115,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The lab's commands (torpor-lab): a manager and agents on one machine, with ipmi_sim BMCs, network
+        // namespaces, magic-packet NICs and a power model. Uses the user CLI's host table and manager probe.
+        .target(
+            name: "TorporLab",
+            dependencies: [
+                "Wire", "Transport", "AgentControl", "Energy", "TorporCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         .executableTarget(
             name: "torpor-agent",
@@ -129,6 +140,10 @@ let package = Package(
         .executableTarget(
             name: "torpor",
             dependencies: ["TorporCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "torpor-lab",
+            dependencies: ["TorporLab", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Benchmarks (release build): bench/run NAME.
@@ -166,13 +181,14 @@ let package = Package(
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SystemdTests",
-            dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]
+            // Agent and Manager: their default paths, checked against what the units let them write.
+            dependencies: ["Systemd", "Agent", "Manager", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Rings"]),
         .testTarget(
             name: "IPMIMonitoringTests",
             dependencies: [
-                "IPMIMonitoring", "TorporCLI", "Manager", "Commands", .product(name: "Logging", package: "swift-log"),
+                "IPMIMonitoring", "TorporLab", "Manager", "Commands", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "TorporCLITests", dependencies: ["TorporCLI"]),
@@ -182,6 +198,8 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Agent", "Wire", "Transport", "Libvirt", "AgentControl", "Commands", "Rings",
+                // The manager's HostRegistry, for the check that slow commands leave heartbeat expiry on time.
+                "Manager",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import Commands
 import ConfigFile
 import Foundation
 import Systemd
@@ -20,6 +21,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var heartbeatInterval: Duration = .seconds(3)
     public var ringCapacity = 60
     public var procRoot = "/"
+    /// Where the host's own sample comes from: `/proc` under `procRoot`, or the sum of its VMs (a simulated host).
+    public var hostMetrics = HostMetricsSource.proc
     /// Interfaces counted as host traffic; empty means all but `lo`.
     public var hostInterfaces: [String] = []
     public var nicCapacityMegabitsPerSecond = 1000
@@ -27,7 +30,15 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var wake = WakeSettings()
     public var log = LogDestination.auto
 
-    /// The program (and arguments) run for each power action; never through a shell.
+    public enum HostMetricsSource: String, Sendable, Equatable, CaseIterable {
+        /// `/proc` under `proc_root`: the machine the agent runs on.
+        case proc
+        /// The sum of the host's VMs: for lab hosts that share one machine, whose `/proc` is not theirs.
+        case vms
+    }
+
+    /// The program (and arguments) run for each power action; never through a shell. An empty command means the
+    /// host does not offer that action: it is not advertised and is refused.
     public struct PowerCommands: Sendable, Equatable {
         public var suspendToRam = ["systemctl", "suspend"]
         public var suspendToDisk = ["systemctl", "hibernate"]
@@ -44,6 +55,39 @@ public struct AgentConfiguration: Sendable, Equatable {
             case .suspendToBoth: suspendToBoth
             case .shutdown: shutdown
             }
+        }
+
+        /// The configuration key of each action's command, for messages that tell what to change.
+        public static func key(for action: PowerCommand.Action) -> String {
+            switch action {
+            case .suspendToRam: "power.suspend_to_ram"
+            case .suspendToDisk: "power.suspend_to_disk"
+            case .suspendToBoth: "power.suspend_to_both"
+            case .shutdown: "power.shutdown"
+            }
+        }
+
+        /// Why `action` cannot run here, or nil when it can: its command is empty, or its program is not found
+        /// (in `path`, the agent's PATH).
+        public func unavailability(of action: PowerCommand.Action, path: String?) -> String? {
+            let argv = command(for: action)
+            guard let program = argv.first else { return "\(Self.key(for: action)) is empty" }
+            guard CommandRunner.isRunnable(program, path: path) else {
+                return "\(Self.key(for: action)): program '\(program)' not found"
+            }
+            return nil
+        }
+
+        /// The power actions this host offers, as advertised in its Hello.
+        public func capabilities(path: String?) -> AgentCapabilities {
+            var result: AgentCapabilities = []
+            for (action, capability) in [
+                (PowerCommand.Action.suspendToRam, AgentCapabilities.suspendToRam), (.suspendToDisk, .suspendToDisk),
+                (.suspendToBoth, .suspendToBoth), (.shutdown, .shutdown),
+            ] where unavailability(of: action, path: path) == nil {
+                result.insert(capability)
+            }
+            return result
         }
     }
 
@@ -83,6 +127,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         }
         if let capacity = try config.int("ring_capacity", in: 2...100_000) { result.ringCapacity = capacity }
         if let root = try config.string("proc_root") { result.procRoot = root }
+        if let source = try config.choice("host_metrics", from: HostMetricsSource.allCases.map(\.rawValue)) {
+            result.hostMetrics = HostMetricsSource(rawValue: source) ?? .proc
+        }
         if let interfaces = try config.stringList("host_interfaces") { result.hostInterfaces = interfaces }
         if let mbit = try config.int("nic_capacity_mbit", in: 1...10_000_000) {
             result.nicCapacityMegabitsPerSecond = mbit
@@ -96,12 +143,13 @@ public struct AgentConfiguration: Sendable, Equatable {
                 ("suspend_to_both", \.suspendToBoth), ("shutdown", \.shutdown),
             ] {
                 guard let command = try power.stringList(key) else { continue }
-                guard !command.isEmpty, !command[0].isEmpty else {
+                // An empty list ([]) says the host does not offer the action; an empty program name is a mistake.
+                if let program = command.first, program.isEmpty {
                     throw ConfigError(
                         file: config.file,
                         line: nil,
                         key: "power.\(key)",
-                        problem: "the command is empty"
+                        problem: "the program name is empty (use [] for a host that does not offer this action)"
                     )
                 }
                 result.power[keyPath: path] = command

@@ -1,3 +1,4 @@
+import Foundation
 import Libvirt
 import Logging
 import NIOCore
@@ -113,7 +114,7 @@ public struct AgentDaemon: Service {
         let description = AgentDescription(
             hostID: configuration.hostID,
             hostname: configuration.hostname,
-            capabilities: [.vmLifecycle, .suspendToRam, .suspendToDisk, .suspendToBoth, .shutdown],
+            capabilities: Self.capabilities(of: configuration, path: ProcessInfo.processInfo.environment["PATH"]),
             capacity: monitor.capacity,
             wake: configuration.wake,
             listenAddress: Self.reachableAddress(server.localAddress, hostname: configuration.hostname)
@@ -142,6 +143,7 @@ public struct AgentDaemon: Service {
                 handler: handler,
                 status: linkStatus,
                 defaultHeartbeat: configuration.heartbeatInterval,
+                defaultReportInterval: configuration.sampleInterval,
                 control: linkControl,
                 logger: logger
             )
@@ -154,6 +156,13 @@ public struct AgentDaemon: Service {
         try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
         // Closing the connection releases only the agent's handle; libvirt keeps every domain as it is.
         await connection.close()
+    }
+
+    /// What this host offers: VM lifecycle always, and each power action it has a runnable command for.
+    static func capabilities(of configuration: AgentConfiguration, path: String?) -> AgentCapabilities {
+        var capabilities: AgentCapabilities = [.vmLifecycle]
+        capabilities.formUnion(configuration.power.capabilities(path: path))
+        return capabilities
     }
 
     /// The address a manager can dial back: a wildcard bind is useless to others, the hostname is not.

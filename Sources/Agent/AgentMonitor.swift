@@ -69,20 +69,27 @@ public actor AgentMonitor {
             self.host = host
             self.domains = domains
         }
-        do {
-            hostOutput = try await host.collect(at: time)
-        } catch {
-            logger.warning("host collector failed", metadata: ["torpor.collector": "host", "torpor.error": "\(error)"])
+        if configuration.hostMetrics == .proc {
+            do {
+                hostOutput = try await host.collect(at: time)
+            } catch {
+                logger.warning(
+                    "host collector failed",
+                    metadata: ["torpor.collector": "host", "torpor.error": "\(error)"]
+                )
+            }
         }
         do {
             let vms = try await domains.collect(at: time)
+            if configuration.hostMetrics == .vms { hostOutput = HostFromVMs.output(of: vms, capacity: capacity) }
             store.record(time: time, host: hostOutput, vms: vms)
         } catch {
             logger.warning(
                 "domain collector failed",
                 metadata: ["torpor.collector": "domains", "torpor.error": "\(error)"]
             )
-            store.record(time: time, host: hostOutput, vms: store.vms.values.map(\.observation))
+            // A gap: the VMs keep their last state and samples, and no report is made from this round.
+            store.record(time: time, host: hostOutput, vms: nil)
         }
         round += 1
         for continuation in roundSubscribers.values { continuation.yield(round) }
@@ -132,6 +139,11 @@ public actor AgentMonitor {
     public func inventory() -> Inventory { store.inventory(hostID: configuration.hostID) }
 
     public func report() -> MonitoringReport? { store.report(timestampMilliseconds: Self.nowMilliseconds()) }
+
+    /// The newest round's number with its report; nil when that round made none (see `MonitoringStore.report`).
+    public func newestReport() -> (round: Int, report: MonitoringReport)? {
+        report().map { (round, $0) }
+    }
 
     public func samples(vm: String, last: Int?) -> SamplesReply? { store.samples(vm: vm, last: last) }
 

@@ -1,6 +1,8 @@
 import Commands
+import Foundation
 import Libvirt
 import Logging
+import Synchronization
 import Wire
 
 /// Carries out VM and power commands and turns every outcome into a CommandResult. VM commands go through
@@ -11,6 +13,8 @@ public struct CommandExecutor: Sendable {
     /// Where PowerNotices go; nil sends none.
     public let link: ManagerLinkControl?
     public let logger: Logger
+    /// One power action at a time, shared by every copy of this executor.
+    private let powerActions = PowerActionGate()
 
     public init(
         connection: LibvirtConnection,
@@ -84,8 +88,34 @@ public struct CommandExecutor: Sendable {
     }
 
     /// Runs the configured command for `command.action`, unless VMs run and it is not forced. `reason` says who
-    /// ordered it, for the manager's PowerNotice and the log.
+    /// ordered it, for the manager's PowerNotice and the log. Power actions run one at a time: another one that
+    /// arrives meanwhile is answered `busy`, so two cannot both find the host idle and both go ahead.
     public func execute(_ command: PowerCommand, reason: String = "manager order") async -> CommandResult {
+        if let problem = power.unavailability(of: command.action, path: ProcessInfo.processInfo.environment["PATH"]) {
+            logger.warning(
+                "power action refused: not offered by this host",
+                metadata: [
+                    "torpor.action": "\(command.action)", "torpor.reason": "\(reason)", "torpor.error": "\(problem)",
+                ]
+            )
+            return CommandResult(
+                code: .unsupported,
+                message: "\(command.action) is not offered by this host: \(problem)"
+            )
+        }
+        if let running = powerActions.enter(command.action) {
+            logger.warning(
+                "power action refused: another one is in progress",
+                metadata: [
+                    "torpor.action": "\(command.action)", "torpor.reason": "\(reason)", "torpor.running": "\(running)",
+                ]
+            )
+            return CommandResult(
+                code: .busy,
+                message: "\(command.action) refused: \(running) is already in progress on this host"
+            )
+        }
+        defer { powerActions.leave() }
         let argv = power.command(for: command.action)
         let timeout = min(power.timeout, .seconds(Int64(max(command.timeoutSeconds, 1))))
         var metadata: Logger.Metadata = [
@@ -184,4 +214,20 @@ extension VMCommand {
         case .undefine: "undefine"
         }
     }
+}
+
+/// The power action in progress, if any.
+final class PowerActionGate: Sendable {
+    private let running = Mutex<PowerCommand.Action?>(nil)
+
+    /// Takes the gate for `action`; returns the action already holding it instead when there is one.
+    func enter(_ action: PowerCommand.Action) -> PowerCommand.Action? {
+        running.withLock { running in
+            if let current = running { return current }
+            running = action
+            return nil
+        }
+    }
+
+    func leave() { running.withLock { $0 = nil } }
 }

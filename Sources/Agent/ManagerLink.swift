@@ -3,8 +3,9 @@ import Transport
 import Wire
 
 /// The agent's connection to its manager: says hello with the host's description, sends Inventory whenever
-/// the VM set changes and a MonitoringReport after every sampling round, heartbeats at the interval the
-/// manager assigned, answers the manager's commands and carries the agent's PowerNotices. Reconnects with backoff
+/// the VM set changes and the newest MonitoringReport at the report interval the manager assigned (never the same
+/// round twice), heartbeats at the interval the manager assigned, answers the manager's commands and carries the
+/// agent's PowerNotices. Reconnects with backoff
 /// (at once when `control` asks, after a resume); sampling never stops.
 public struct ManagerLink: Sendable {
     public let manager: HostPort
@@ -14,6 +15,8 @@ public struct ManagerLink: Sendable {
     public let handler: AgentRequestHandler
     public let status: ManagerLinkStatus
     public let defaultHeartbeat: Duration
+    /// Used when the manager assigns no report interval: a report after every sampling round.
+    public let defaultReportInterval: Duration
     public let backoff: Backoff
     public let control: ManagerLinkControl
     public let logger: Logger
@@ -26,6 +29,7 @@ public struct ManagerLink: Sendable {
         handler: AgentRequestHandler,
         status: ManagerLinkStatus,
         defaultHeartbeat: Duration,
+        defaultReportInterval: Duration = .zero,
         backoff: Backoff = Backoff(),
         control: ManagerLinkControl,
         logger: Logger
@@ -37,6 +41,7 @@ public struct ManagerLink: Sendable {
         self.handler = handler
         self.status = status
         self.defaultHeartbeat = defaultHeartbeat
+        self.defaultReportInterval = defaultReportInterval
         self.backoff = backoff
         self.control = control
         self.logger = logger
@@ -90,11 +95,16 @@ public struct ManagerLink: Sendable {
         let assignment = connection.peer.welcome?.assignment
         let heartbeat =
             assignment.map { Duration.milliseconds(Int64($0.heartbeatIntervalMilliseconds)) } ?? defaultHeartbeat
+        let reportInterval = Self.reportInterval(
+            assigned: assignment?.reportIntervalMilliseconds,
+            default: defaultReportInterval
+        )
         logger.info(
             "joined manager",
             metadata: [
                 "torpor.manager": "\(connection.peer.nodeName)",
                 "torpor.heartbeat": "\(heartbeat)",
+                "torpor.report_interval": "\(reportInterval)",
             ]
         )
         let rounds = await monitor.rounds()
@@ -113,20 +123,40 @@ public struct ManagerLink: Sendable {
             // Inventory first, so the manager knows every VM (and its slot) before any report names it.
             var sentGeneration = await monitor.inventoryGeneration
             try await connection.send(.inventory(await monitor.inventory()))
-            if let report = await monitor.report() { try await connection.send(.monitoringReport(report)) }
+            var reported = try await sendReport(on: connection, after: nil)
             if control.takeResumePending() {
                 try await connection.sendIgnorable(.powerNotice(.resumed(reason: "system resume")))
                 logger.notice("power notice sent to the manager", metadata: ["torpor.phase": "resumed"])
             }
+            var lastReport: ContinuousClock.Instant? = reported == nil ? nil : .now
             for await _ in rounds {
                 let generation = await monitor.inventoryGeneration
                 if generation != sentGeneration {
                     try await connection.send(.inventory(await monitor.inventory()))
                     sentGeneration = generation
                 }
-                if let report = await monitor.report() { try await connection.send(.monitoringReport(report)) }
+                // Rounds come every sampling interval (and after VM events); reports at the assigned interval, less
+                // a tenth so that a round arriving a little early does not skip a whole interval.
+                if let lastReport, ContinuousClock.now - lastReport < reportInterval * 0.9 { continue }
+                if let round = try await sendReport(on: connection, after: reported) {
+                    reported = round
+                    lastReport = ContinuousClock.now
+                }
             }
             group.cancelAll()
         }
+    }
+
+    /// Sends the newest round's report if it is newer than `round`; returns the round sent.
+    private func sendReport(on connection: WireConnection, after round: Int?) async throws -> Int? {
+        guard let (newest, report) = await monitor.newestReport(), newest != round else { return nil }
+        try await connection.send(.monitoringReport(report))
+        return newest
+    }
+
+    /// The manager's assigned report interval; zero or none means the agent's own default.
+    static func reportInterval(assigned milliseconds: UInt32?, default fallback: Duration) -> Duration {
+        guard let milliseconds, milliseconds > 0 else { return fallback }
+        return .milliseconds(Int64(milliseconds))
     }
 }

@@ -20,6 +20,9 @@ public struct MonitoringStore: Sendable {
     public private(set) var vms: [WireUUID: VMEntry] = [:]
     /// Bumped whenever the VM set or a VM's state changes, so the link knows to resend Inventory.
     public private(set) var inventoryGeneration = 0
+    /// Whether the newest round read both the host and the VMs. A round with a failed collector is a gap: it
+    /// records nothing for what it could not read, and no report is made from it.
+    public private(set) var newestRoundComplete = false
     private var nextSlot: UInt16 = 0
 
     public init(ringCapacity: Int) {
@@ -27,12 +30,15 @@ public struct MonitoringStore: Sendable {
         self.host = RingBuffer(capacity: ringCapacity)
     }
 
-    /// Records one round. VMs missing from `vms` are forgotten with their rings.
+    /// Records one round. VMs missing from `vms` are forgotten with their rings; `vms` nil (the domain collector
+    /// failed) keeps every VM as it was, with no new sample. `host` nil (the host collector failed) adds no host
+    /// sample. Either makes the round incomplete.
     public mutating func record(
         time: SampleTime,
         host hostOutput: HostCollector.Output?,
-        vms observations: [VMObservation]
+        vms observations: [VMObservation]?
     ) {
+        newestRoundComplete = hostOutput?.cpuCoresInUse != nil && observations != nil
         if let hostOutput, let cpu = hostOutput.cpuCoresInUse {
             host.append(
                 HostRecord(
@@ -46,6 +52,7 @@ public struct MonitoringStore: Sendable {
                 )
             )
         }
+        guard let observations else { return }
         var seen = Set<WireUUID>()
         for observation in observations {
             seen.insert(observation.uuid)
@@ -92,9 +99,10 @@ public struct MonitoringStore: Sendable {
         )
     }
 
-    /// The newest round as a report; VMs without two readings yet are left out rather than sent as zeros.
+    /// The newest round as a report; VMs without two readings yet are left out rather than sent as zeros. Nil after
+    /// an incomplete round: readings from an earlier round are never sent again as current.
     public func report(timestampMilliseconds: Int64) -> MonitoringReport? {
-        guard let hostRecord = host.last else { return nil }
+        guard newestRoundComplete, let hostRecord = host.last else { return nil }
         let samples = vms.values.sorted { $0.slot < $1.slot }.compactMap { entry -> MonitoringReport.VMSample? in
             guard let metrics = entry.observation.metrics else { return nil }
             return MonitoringReport.VMSample(

@@ -1,4 +1,10 @@
 import Foundation
+import Subprocess
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs a configured program without a shell, with a timeout, capturing its exit status, stderr and stdout.
 /// Used for the agent's power actions and the manager's wake drivers; tests point the configuration at a script
@@ -31,8 +37,14 @@ public enum CommandRunnerError: Error, CustomStringConvertible, Equatable {
 }
 
 public enum CommandRunner {
+    /// Stderr and stdout kept per run, each; the rest is read and dropped so the program never blocks on a full pipe.
+    public static let standardErrorLimit = 64 * 1024
 
-    /// Runs `argv`; after `timeout` sends SIGTERM, then SIGKILL a second later.
+    /// Runs `argv`; after `timeout` sends SIGTERM to its process group, then SIGKILL a second later.
+    ///
+    /// Nothing here blocks a thread of Swift's cooperative pool: swift-subprocess spawns the program and waits for
+    /// its exit and its stderr through epoll on its own monitor thread, so any number of slow programs leave the
+    /// pool free for heartbeats and timers.
     public static func run(
         _ argv: [String],
         timeout: Duration,
@@ -42,84 +54,105 @@ public enum CommandRunner {
     {
         precondition(!argv.isEmpty, "a command needs a program")
         let executable = try resolve(argv[0], path: (environment ?? ProcessInfo.processInfo.environment)["PATH"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(argv.dropFirst())
-        if let environment { process.environment = environment }
-        // Output goes to unlinked temporary files, read once the program has ended: no thread of the cooperative
-        // pool blocks on a pipe while the program runs (on a 2-core machine two such reads starved the timeout), and
-        // a chatty program never blocks on a full pipe.
-        let stderr = try outputFile(for: argv[0])
-        let stdout = try outputFile(for: argv[0])
-        defer {
-            try? stderr.close()
-            try? stdout.close()
-        }
-        process.standardError = stderr
-        process.standardOutput = stdout
-        process.standardInput = FileHandle.nullDevice
+        let options = {
+            var options = PlatformOptions()
+            // Its own process group, so a timeout stops every process it started (and none of ours).
+            options.processGroupID = 0
+            // A cancelled run (a stopping daemon) stops the whole group too.
+            options.teardownSequence = [
+                .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(1))
+            ]
+            return options
+        }()
+        let child = ChildState()
 
-        let exited = AsyncStream<Void>.makeStream()
-        process.terminationHandler = { _ in
-            exited.continuation.yield()
-            exited.continuation.finish()
-        }
+        let result: ExecutionResult<Printed, SequenceOutput, SequenceOutput>
         do {
-            try process.run()
-        } catch {
+            result = try await withThrowingTaskGroup(
+                of: ExecutionResult<Printed, SequenceOutput, SequenceOutput>?.self
+            ) { group in
+                group.addTask {
+                    // Marked exited only once reaped: the group id may then belong to someone else.
+                    defer { child.exited() }
+                    return try await Subprocess.run(
+                        .path(.init(executable)),
+                        arguments: Arguments(Array(argv.dropFirst())),
+                        environment: environment.map { .custom(Self.keys($0)) } ?? .inherit,
+                        platformOptions: options,
+                        input: .none,
+                        output: .sequence,
+                        error: .sequence
+                    ) { execution in
+                        child.started(execution.processIdentifier.value)
+                        async let printed = Self.collect(execution.standardOutput)
+                        let errors = try await Self.collect(execution.standardError)
+                        return Printed(standardOutput: try await printed, standardError: errors)
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    guard !Task.isCancelled else { return nil }
+                    child.signalOnTimeout(SIGTERM)
+                    try? await Task.sleep(for: .seconds(1))
+                    // A child of the program may hold stderr open after the program itself stopped.
+                    if !Task.isCancelled { child.signal(SIGKILL) }
+                    return nil
+                }
+                var finished: ExecutionResult<Printed, SequenceOutput, SequenceOutput>?
+                while let next = try await group.next() {
+                    if let next {
+                        finished = next
+                        group.cancelAll()
+                    }
+                }
+                return finished!
+            }
+        } catch let error as SubprocessError {
             throw CommandRunnerError.launchFailed(argv[0], reason: "\(error)")
         }
-
-        let timedOut = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await _ in exited.stream {}
-                return false
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return !Task.isCancelled
-            }
-            let first = await group.next() ?? false
-            if first {
-                // Foundation starts the program as a process-group leader: stop the whole group, so a child
-                // holding stderr open cannot outlive the timeout.
-                let group = -process.processIdentifier
-                kill(group, SIGTERM)
-                try? await Task.sleep(for: .seconds(1))
-                kill(group, SIGKILL)
-            }
-            group.cancelAll()
-            await group.waitForAll()
-            return first
-        }
-        let text = written(to: stderr)
-        let printed = written(to: stdout)
+        let printed = result.closureResult
         func outcome(_ termination: CommandOutcome.Termination) -> CommandOutcome {
-            CommandOutcome(termination: termination, standardError: text, standardOutput: printed)
+            CommandOutcome(
+                termination: termination,
+                standardError: printed.standardError,
+                standardOutput: printed.standardOutput
+            )
         }
-        if timedOut { return outcome(.timedOut) }
-        switch process.terminationReason {
-        case .exit: return outcome(.exited(process.terminationStatus))
-        case .uncaughtSignal: return outcome(.signalled(process.terminationStatus))
-        @unknown default: return outcome(.exited(process.terminationStatus))
+        if child.timedOut { return outcome(.timedOut) }
+        switch result.terminationStatus {
+        case .exited(let status): return outcome(.exited(status))
+        case .signaled(let signal): return outcome(.signalled(signal))
         }
     }
 
-    /// An anonymous temporary file (created, then unlinked) for a program's output.
-    static func outputFile(for program: String) throws -> FileHandle {
-        var template = Array("\(NSTemporaryDirectory())/torpor-output-XXXXXX".utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else {
-            throw CommandRunnerError.launchFailed(program, reason: "no temporary file for its output: errno \(errno)")
-        }
-        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
-        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    /// A program's two outputs, each cut at `standardErrorLimit` bytes.
+    struct Printed: Sendable {
+        var standardOutput: String
+        var standardError: String
     }
 
-    /// What the program wrote to `file`: it shares the file's offset, so read from the start.
-    static func written(to file: FileHandle) -> String {
-        guard (try? file.seek(toOffset: 0)) != nil, let data = try? file.readToEnd() else { return "" }
-        return String(decoding: data, as: UTF8.self)
+    private static func keys(_ environment: [String: String]) -> [Environment.Key: String] {
+        var result: [Environment.Key: String] = [:]
+        for (key, value) in environment {
+            if let key = Environment.Key(rawValue: key) { result[key] = value }
+        }
+        return result
+    }
+
+    /// Reads an output to its end, keeping the first `standardErrorLimit` bytes.
+    private static func collect(_ stream: SubprocessOutputSequence) async throws -> String {
+        var bytes: [UInt8] = []
+        for try await buffer in stream where bytes.count < standardErrorLimit {
+            buffer.withUnsafeBytes { raw in
+                bytes.append(contentsOf: raw.prefix(standardErrorLimit - bytes.count))
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether `program` names an executable file, directly or through `path` (a PATH value; nil: the system's).
+    public static func isRunnable(_ program: String, path: String?) -> Bool {
+        (try? resolve(program, path: path)) != nil
     }
 
     static func resolve(_ program: String, path: String?) throws -> String {
@@ -134,5 +167,42 @@ public enum CommandRunner {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         throw CommandRunnerError.notFound(program)
+    }
+}
+
+/// The running program's process group as the timeout sees it: signals go only to a group that was started and
+/// has not been reaped, and a timeout that fires before the program started stops it as soon as it does.
+private final class ChildState: Sendable {
+    private struct State {
+        var processGroup: pid_t?
+        var exited = false
+        var timedOut = false
+    }
+
+    private let state = Mutex(State())
+
+    var timedOut: Bool { state.withLock { $0.timedOut } }
+
+    func started(_ pid: pid_t) {
+        let stopAtOnce = state.withLock { state in
+            state.processGroup = pid
+            return state.timedOut
+        }
+        if stopAtOnce { kill(-pid, SIGKILL) }
+    }
+
+    func exited() { state.withLock { $0.exited = true } }
+
+    func signalOnTimeout(_ signal: Int32) {
+        state.withLock { state in
+            state.timedOut = true
+            if let group = state.processGroup, !state.exited { kill(-group, signal) }
+        }
+    }
+
+    func signal(_ signal: Int32) {
+        state.withLock { state in
+            if let group = state.processGroup, !state.exited { kill(-group, signal) }
+        }
     }
 }

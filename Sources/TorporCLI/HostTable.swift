@@ -3,8 +3,8 @@ import Foundation
 import Wire
 
 /// Rendering of the manager's host table, shared by `torpor hosts` and `torpor lab status`.
-enum HostTable {
-    static func json(_ status: ManagerStatusReply, address: String) -> [String: Any] {
+package enum HostTable {
+    package static func json(_ status: ManagerStatusReply, address: String) -> [String: Any] {
         [
             "manager": ["address": address, "managerId": status.managerID, "version": status.softwareVersion],
             "hosts": status.hosts.map { host -> [String: Any] in
@@ -34,7 +34,7 @@ enum HostTable {
         ]
     }
 
-    static func text(_ status: ManagerStatusReply, address: String) -> String {
+    package static func text(_ status: ManagerStatusReply, address: String) -> String {
         let header = "manager \(status.managerID) at \(address), version \(status.softwareVersion)"
         guard !status.hosts.isEmpty else { return header + "\n\nno hosts" }
         let columns = [

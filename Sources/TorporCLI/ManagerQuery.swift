@@ -5,7 +5,7 @@ import Transport
 import Wire
 
 /// Asking the manager for its status.
-enum ManagerQuery {
+package enum ManagerQuery {
     /// Every host, page by page, through agentctl's session: failures are printed and thrown as the matching
     /// ExitCode.
     static func status(manager: String, json: Bool, timeout: Double) async throws -> ManagerStatusReply {
@@ -17,7 +17,7 @@ enum ManagerQuery {
     }
 
     /// Silent, for polling: nil when the manager cannot be reached or does not answer.
-    static func probe(manager: String, timeout: Duration) async -> ManagerStatusReply? {
+    package static func probe(manager: String, timeout: Duration) async -> ManagerStatusReply? {
         guard let address = HostPort(manager) else { return nil }
         var logger = Logger(label: "torpor")
         logger.logLevel = .critical

@@ -1,25 +1,26 @@
 import AgentControl
 import ArgumentParser
 
-/// `torpor`: the user's CLI. Commands are nouns with verbs (`torpor lab up`); every one takes --json.
+/// `torpor`: the user's CLI. Commands are nouns with verbs (`torpor vc start`); every one takes --json. The lab is
+/// `torpor-lab`, a tool of its own.
 public struct Torpor: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "torpor",
-        abstract: "Use a Torpor cluster: virtual clusters, VMs, tasks, hosts, and a local lab of a manager and agents.",
+        abstract: "Use a Torpor cluster: virtual clusters, VMs, tasks, hosts and energy.",
         discussion: """
             Every command takes --json. The manager is --manager HOST:PORT, or $TORPOR_MANAGER, or 127.0.0.1:7700.
 
             Exit codes:
               0   success
-              1   the command failed (a daemon answered with a failure, a lab process died)
+              1   the command failed (a daemon answered with a failure)
               64  usage error (bad flags or arguments)
               69  the manager is unreachable
-              75  the manager did not answer (or a host did not wake, or the lab did not come up) in time
+              75  the manager did not answer (or a host did not wake) in time
             """,
         version: "0.1.0",
         subcommands: [
             VirtualCluster.self, VirtualMachine.self, TaskCommand.self, Hosts.self, HostCommand.self,
-            EnergyCommand.self, Tree.self, Dump.self, Lab.self,
+            EnergyCommand.self, Tree.self, Dump.self,
         ]
     )
 

@@ -14,6 +14,7 @@ import Wire
         #expect(config.power.suspendToRam == ["systemctl", "suspend"])
         #expect(config.power.command(for: .shutdown) == ["systemctl", "poweroff"])
         #expect(config.manager == nil)
+        #expect(config.hostMetrics == .proc)
     }
 
     @Test func fullFile() throws {
@@ -26,6 +27,7 @@ import Wire
                 sample_interval: 1s
                 ring_capacity: 30
                 nic_capacity_mbit: 10000
+                host_metrics: vms
                 power:
                   suspend_to_ram: [/usr/local/bin/record, ram]
                   timeout: 5s
@@ -44,6 +46,7 @@ import Wire
         #expect(config.wake.macAddress == [0x52, 0x54, 0x00, 0x12, 0x34, 0x56])
         #expect(config.wake.drivers == [.ipmi, .wakeOnLAN])
         #expect(config.capacityNICBytesPerSecond == 1_250_000_000)
+        #expect(config.hostMetrics == .vms)
     }
 
     @Test(arguments: [
@@ -52,8 +55,9 @@ import Wire
         ("ring_capacity: 1\n", "ring_capacity", "outside"),
         ("wake:\n  mac: 12:34\n", "wake.mac", "not a MAC address"),
         ("wake:\n  drivers: [smoke-signal]\n", "wake.drivers", "not one of ipmi, wol, command"),
-        ("power:\n  shutdown: []\n", "power.shutdown", "empty"),
+        ("power:\n  shutdown: ['']\n", "power.shutdown", "program name is empty"),
         ("log: syslog\n", "log", "not one of"),
+        ("host_metrics: cpu\n", "host_metrics", "not one of"),
     ])
     func badInputNamesTheKey(yaml: String, key: String, problem: String) throws {
         let error = try #require(throws: ConfigError.self) {

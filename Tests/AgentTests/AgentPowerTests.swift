@@ -45,8 +45,7 @@ struct AgentPowerTests {
             [ "$1" = fail ] && { echo "no sleep for you" >&2; exit 3; }
             exit 0
 
-            """.write(to: script, atomically: true, encoding: .utf8)
-            chmod(script.path, 0o755)
+            """.writeExecutable(to: script.path)
             let config = directory.appendingPathComponent("power.yaml")
             try """
             power:
@@ -267,8 +266,7 @@ struct AgentPowerTests {
         echo "Failed to kill unit torpor-agent.service: Unit torpor-agent.service not loaded." >&2
         exit \(systemctlStatus)
 
-        """.write(to: fake, atomically: true, encoding: .utf8)
-        chmod(fake.path, 0o755)
+        """.writeExecutable(to: fake.path)
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = "\(directory.path):\(environment["PATH"] ?? "/usr/bin:/bin")"
         let output = try await ProcessRunner.run(
@@ -317,6 +315,8 @@ final class FakeManager: Sendable {
         var notices: [PowerNotice] = []
         /// Notices that came without the ignorable flag (an older manager would close the link on them).
         var unflaggedNotices = 0
+        /// When each MonitoringReport arrived.
+        var reports: [ContinuousClock.Instant] = []
     }
 
     let port: Int
@@ -326,10 +326,12 @@ final class FakeManager: Sendable {
     }
 
     var notices: [PowerNotice] { state.withLock { $0.notices } }
+    var reports: [ContinuousClock.Instant] { state.withLock { $0.reports } }
 
-    /// Listens on 127.0.0.1:`port` (0: any free port) while `body` runs.
+    /// Listens on 127.0.0.1:`port` (0: any free port) while `body` runs, assigning agents `reportInterval`.
     static func run(
         port: Int = 0,
+        reportInterval: Duration = .seconds(1),
         _ body: (FakeManager) async throws -> Void
     ) async throws {
         let logger = Logger(label: "fake-manager", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -347,7 +349,7 @@ final class FakeManager: Sendable {
                     assignment: .init(
                         managerID: "fake-manager",
                         heartbeatIntervalMilliseconds: 1000,
-                        reportIntervalMilliseconds: 1000
+                        reportIntervalMilliseconds: UInt32(reportInterval / .milliseconds(1))
                     )
                 )
             },
@@ -366,6 +368,7 @@ final class FakeManager: Sendable {
         state.withLock { $0.hellos += 1 }
         defer { state.withLock { $0.closed += 1 } }
         for try await envelope in connection.inbound {
+            if case .monitoringReport = envelope.message { state.withLock { $0.reports.append(.now) } }
             guard case .powerNotice(let notice) = envelope.message else { continue }
             let ignorable = envelope.flags.contains(.ignorable)
             state.withLock {

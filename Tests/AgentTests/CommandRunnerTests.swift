@@ -17,8 +17,7 @@ import Testing
         echo "simulated stderr for $1" >&2
         [ -n "$SLEEP" ] && sleep "$SLEEP"
         exit ${EXIT:-0}
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
+        """.writeExecutable(to: script)
         return (script, record)
     }
 

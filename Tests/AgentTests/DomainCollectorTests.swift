@@ -81,8 +81,7 @@ import Wire
         let script = directory.appendingPathComponent("power").path
         try
             "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \(record)\n[ \"$1\" = fail ] && { echo 'no sleep for you' >&2; exit 2; }\nexit 0\n"
-            .write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
+            .writeExecutable(to: script)
         var power = AgentConfiguration.PowerCommands()
         power.suspendToRam = [script, "ram", "--now"]
         power.suspendToDisk = [script, "fail"]

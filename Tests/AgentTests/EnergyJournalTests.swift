@@ -16,21 +16,22 @@ import Testing
         """.write(toFile: template, atomically: true, encoding: .utf8)
         // Two 4-core hosts, one reserved: one sleeps; two 4-core VMs wake it through IPMI.
         let script = """
-            T="$1"; LAB="$2"; PORT="$3"; TPL="$4"; M="127.0.0.1:$PORT"
-            "$T" lab up --hosts 2 --host-cores 4 --bmc --idle-time 2 --reserved 1 --minimum-awake 0 \\
+            T="$1"; LAB="$2"; PORT="$3"; TPL="$4"; TL="$5"; M="127.0.0.1:$PORT"
+            "$TL" up --hosts 2 --host-cores 4 --bmc --idle-time 2 --reserved 1 --minimum-awake 0 \\
                 --log journal --dir "$LAB" --base-port "$PORT" || exit 10
             for i in $(seq 1 120); do "$T" hosts --manager "$M" | grep -q SLEEPING && break; sleep 0.25; done
             "$T" vc define c --manager "$M" && "$T" vc add c "$TPL" --name c --count 2 --manager "$M" \\
                 && "$T" vc start c --manager "$M"
             rc=$?
             "$T" hosts --manager "$M"
-            "$T" lab down --dir "$LAB"
+            "$TL" down --dir "$LAB"
             exit $rc
             """
         let run = try await ProcessRunner.run(
             [
                 KVMLab.packageRoot.appendingPathComponent("scripts/with-journald").path, out.path,
                 "bash", "-c", script, "energy-journal", try KVMLab.product("torpor"), lab, "\(port)", template,
+                try KVMLab.product("torpor-lab"),
             ],
             timeout: .seconds(180)
         )

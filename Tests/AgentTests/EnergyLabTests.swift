@@ -5,7 +5,7 @@ import Testing
 import Glibc
 #endif
 
-/// The energy loop end to end: `torpor lab up --bmc` gives every host a real OpenIPMI BMC (ipmi_sim) whose power
+/// The energy loop end to end: `torpor-lab up --bmc` gives every host a real OpenIPMI BMC (ipmi_sim) whose power
 /// on starts the host's agent and power off stops it; the manager puts idle hosts to sleep through the agents'
 /// configured power command and wakes them through IPMI when a submission needs their capacity.
 @Suite("energy saving in a lab", .serialized)

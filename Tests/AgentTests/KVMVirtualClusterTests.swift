@@ -13,7 +13,7 @@ private enum KVMVirtualClusterSkip {
     }()
 }
 
-/// A virtual cluster on real KVM through `torpor lab up --libvirt kvm`: the lab gives its agent a private libvirtd
+/// A virtual cluster on real KVM through `torpor-lab up --libvirt kvm`: the lab gives its agent a private libvirtd
 /// (scripts/lab-libvirtd), the manager places a tiny real guest (Fixtures/kvm) there, starts it, and destroys it;
 /// `lab down` then stops the daemon with its QEMUs. Skipped, with the reason shown, when /dev/kvm cannot be opened
 /// or the tests do not run as root; anything else missing fails. About 12 s, most of it libvirtd's cold start (~9 s);
@@ -32,7 +32,8 @@ struct KVMVirtualClusterTests {
         let clock = ContinuousClock()
         let began = clock.now
         let torpor = try KVMLab.product("torpor")
-        // The daemons must sit next to torpor, where lab up looks for them.
+        let torporLab = try KVMLab.product("torpor-lab")
+        // The daemons must sit next to torpor-lab, where it looks for them.
         for daemon in ["torpor-manager", "torpor-agent", "agentctl"] { _ = try KVMLab.product(daemon) }
         let agentctl = try KVMLab.product("agentctl")
 
@@ -93,7 +94,7 @@ struct KVMVirtualClusterTests {
 
         // Up: one agent on its own libvirtd with KVM.
         let up = try await run(
-            [torpor, "lab", "up", "--hosts", "1", "--libvirt", "kvm", "--dir", lab.path, "--base-port", "\(basePort)"],
+            [torporLab, "up", "--hosts", "1", "--libvirt", "kvm", "--dir", lab.path, "--base-port", "\(basePort)"],
             timeout: .seconds(180)
         )
         try #require(up.status == 0, "\(up)\n\(logs())")
@@ -175,7 +176,7 @@ struct KVMVirtualClusterTests {
 
         // Down: the agents and manager, then the lab's libvirtd and anything in its namespace.
         let pids = Self.labPids(lab)
-        let down = try await run([torpor, "lab", "down", "--dir", lab.path], timeout: .seconds(180))
+        let down = try await run([torporLab, "down", "--dir", lab.path], timeout: .seconds(180))
         #expect(down.status == 0, "\(down)")
         #expect(down.stdout.contains("1 libvirtd)"), "\(down)")
         #expect(!FileManager.default.fileExists(atPath: lab.appendingPathComponent("lab.json").path))

@@ -46,6 +46,29 @@ import Testing
         #expect(await agent.stop() == 0)
     }
 
+    /// The agent samples every 200 ms but reports at the 2 s interval the manager's Welcome assigned.
+    @Test func agentReportsAtTheIntervalTheManagerAssigned() async throws {
+        let logs = try ProcessRunner.scratchDirectory(prefix: "torpor-report-interval")
+        defer { try? FileManager.default.removeItem(at: logs) }
+        try await FakeManager.run(reportInterval: .seconds(2)) { manager in
+            let agent = try AgentUnderTest(
+                arguments: [
+                    "--libvirt-uri", "test:///default", "--manager", "127.0.0.1:\(manager.port)", "--sample-interval",
+                    "200ms",
+                ],
+                logDirectory: logs
+            )
+            let reporting = await manager.waitFor(timeout: .seconds(30)) { $0.reports.count >= 2 }
+            #expect(reporting, "agent log:\n\(agent.process.stderr)")
+            let from = ContinuousClock.now
+            try await Task.sleep(for: .seconds(8))
+            let window = manager.reports.filter { $0 >= from }.count
+            #expect(await agent.stop() == 0)
+            // About 4 at one per 2 s; one per round would be about 40.
+            #expect((1...8).contains(window), "\(window) reports in 8 s")
+        }
+    }
+
     func eventually(_ condition: () -> Bool) async -> Bool {
         for _ in 0..<50 {
             if condition() { return true }

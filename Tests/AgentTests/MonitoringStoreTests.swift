@@ -82,6 +82,26 @@ import Wire
         #expect(store.samples(vm: "a", last: nil) == nil)
     }
 
+    /// A round with a failed collector makes no report (never the previous readings again) and adds nothing to a
+    /// ring; the next complete round reports again.
+    @Test func roundWithAFailedCollectorIsAGap() throws {
+        var store = MonitoringStore(ringCapacity: 5)
+        store.record(time: Self.time, host: Self.host, vms: [Self.observation(Self.vmA, "a", cpu: 1)])
+        #expect(store.report(timestampMilliseconds: 1) != nil)
+
+        store.record(time: Self.time, host: Self.host, vms: nil)
+        #expect(store.report(timestampMilliseconds: 2) == nil)
+        #expect(store.samples(vm: "a", last: nil)?.samples.count == 1)
+        #expect(store.inventory(hostID: "h").vms.map(\.name) == ["a"])
+
+        store.record(time: Self.time, host: nil, vms: [Self.observation(Self.vmA, "a", cpu: 2)])
+        #expect(store.report(timestampMilliseconds: 3) == nil)
+
+        store.record(time: Self.time, host: Self.host, vms: [Self.observation(Self.vmA, "a", cpu: 3)])
+        let report = try #require(store.report(timestampMilliseconds: 4))
+        #expect(report.vms.map(\.cpuCoresInUse) == [3])
+    }
+
     @Test func slotsAreNotReusedWhileHeld() {
         var store = MonitoringStore(ringCapacity: 2)
         store.record(time: Self.time, host: nil, vms: [Self.observation(Self.vmA, "a", cpu: 1)])

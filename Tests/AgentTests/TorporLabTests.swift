@@ -6,8 +6,8 @@ import Testing
 import Glibc
 #endif
 
-/// The real `torpor lab` commands end to end: up with three agents on libvirt's test driver, hosts, status, down.
-@Suite("torpor lab", .serialized)
+/// The real `torpor-lab` commands end to end: up with three agents on libvirt's test driver, hosts, status, down.
+@Suite("torpor-lab", .serialized)
 struct TorporLabTests {
     /// True while `pid` exists and is not a zombie (the daemons are not our children, so no waitpid here).
     static func isAlive(_ pid: Int) -> Bool {
@@ -54,7 +54,8 @@ struct TorporLabTests {
     @Test("lab up --hosts 3, hosts, status, down")
     func upHostsStatusDown() async throws {
         let torpor = try KVMLab.product("torpor")
-        // The daemons must sit next to torpor, where lab up looks for them.
+        let torporLab = try KVMLab.product("torpor-lab")
+        // The daemons must sit next to torpor-lab, where it looks for them.
         _ = try KVMLab.product("torpor-manager")
         _ = try KVMLab.product("torpor-agent")
         let directory = try ProcessRunner.scratchDirectory(prefix: "torpor-lab-test")
@@ -68,7 +69,7 @@ struct TorporLabTests {
         }
 
         let up = try await ProcessRunner.run(
-            [torpor, "lab", "up", "--hosts", "3", "--dir", lab, "--base-port", String(base)],
+            [torporLab, "up", "--hosts", "3", "--dir", lab, "--base-port", String(base)],
             timeout: .seconds(90)
         )
         if let data = FileManager.default.contents(atPath: "\(lab)/lab.json"),
@@ -92,14 +93,24 @@ struct TorporLabTests {
             #expect(host["state"] as? String == "ACTIVE", "\(host)")
             #expect(host["connected"] as? Bool == true, "\(host)")
         }
+        // A lab host's CPU is its own VMs' (none here), never the CPU of the machine the lab runs on.
+        var reported: [[String: Any]] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let again = try await ProcessRunner.run([torpor, "hosts", "--manager", "127.0.0.1:\(base)", "--json"])
+            reported = (try? Self.jsonObject(again)["hosts"] as? [[String: Any]]) ?? []
+            if reported.count == 3, reported.allSatisfy({ $0["cpuUsedCores"] != nil }) { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(reported.count == 3 && reported.allSatisfy { $0["cpuUsedCores"] as? Double == 0 }, "\(reported)")
 
-        let status = try await ProcessRunner.run([torpor, "lab", "status", "--dir", lab, "--json"])
+        let status = try await ProcessRunner.run([torporLab, "status", "--dir", lab, "--json"])
         #expect(status.status == 0, "\(status)")
         let processes = try #require(try Self.jsonObject(status)["processes"] as? [[String: Any]])
         #expect(processes.count == 4)
         #expect(processes.allSatisfy { $0["alive"] as? Bool == true }, "\(processes)")
 
-        let down = try await ProcessRunner.run([torpor, "lab", "down", "--dir", lab], timeout: .seconds(40))
+        let down = try await ProcessRunner.run([torporLab, "down", "--dir", lab], timeout: .seconds(40))
         #expect(down.status == 0, "\(down)")
         #expect(!pids.isEmpty && pids.allSatisfy { !Self.isAlive($0) }, "still alive: \(pids.filter(Self.isAlive))")
         #expect(!FileManager.default.fileExists(atPath: "\(lab)/lab.json"))

@@ -5,7 +5,7 @@ import Testing
 import Glibc
 #endif
 
-/// Virtual clusters end to end through `torpor lab` on libvirt's test driver: the real CLI, manager and agents.
+/// Virtual clusters end to end through `torpor-lab` on libvirt's test driver: the real CLI, manager and agents.
 @Suite("virtual clusters in a lab", .serialized)
 struct VirtualClusterLabTests {
     /// Sizes chosen so the policies differ on three 4-core hosts: first fit and round robin use all three hosts,

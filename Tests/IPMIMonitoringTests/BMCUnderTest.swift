@@ -2,7 +2,7 @@ import Foundation
 import IPMIMonitoring
 import Testing
 
-@testable import TorporCLI
+@testable import TorporLab
 
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,7 @@ import Foundation
 import IPMIMonitoring
 import Testing
 
-@testable import TorporCLI
+@testable import TorporLab
 
 /// Against a real OpenIPMI `ipmi_sim` on loopback: the lab BMC's power sensor has m = 2, so a value file
 /// holding N reads 2N watts.

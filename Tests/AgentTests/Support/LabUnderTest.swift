@@ -5,8 +5,8 @@ import Testing
 import Glibc
 #endif
 
-/// A `torpor lab` on libvirt's test driver, brought up for one test and always torn down: the real torpor,
-/// torpor-manager and torpor-agent binaries, talking over loopback.
+/// A `torpor-lab` lab on libvirt's test driver, brought up for one test and always torn down: the real torpor-lab,
+/// torpor, torpor-manager and torpor-agent binaries, talking over loopback.
 final class LabUnderTest: @unchecked Sendable {
     let torpor: String
     let directory: URL
@@ -36,6 +36,7 @@ final class LabUnderTest: @unchecked Sendable {
         portsPerHost: Int = 1
     ) async throws -> LabUnderTest {
         let torpor = try KVMLab.product("torpor")
+        let torporLab = try KVMLab.product("torpor-lab")
         _ = try KVMLab.product("torpor-manager")
         _ = try KVMLab.product("torpor-agent")
         _ = try KVMLab.product("agentctl")
@@ -46,7 +47,7 @@ final class LabUnderTest: @unchecked Sendable {
         )
         let up = try await ProcessRunner.run(
             [
-                torpor, "lab", "up", "--hosts", "\(hosts)", "--dir", lab.lab, "--base-port", "\(lab.basePort)",
+                torporLab, "up", "--hosts", "\(hosts)", "--dir", lab.lab, "--base-port", "\(lab.basePort)",
                 "--policy", policy, "--host-cores", "\(cores)",
             ] + extra,
             timeout: .seconds(90)

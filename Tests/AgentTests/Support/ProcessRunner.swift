@@ -92,6 +92,27 @@ enum ProcessRunner {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
+
+    /// Writes a script the tests run, with a close-on-exec descriptor: a program another test starts meanwhile must
+    /// not inherit the open file, or running the script fails with "Text file busy" for as long as that program runs.
+    static func writeExecutable(_ text: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard fd >= 0 else {
+            throw ProcessRunnerError(description: "open \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let result = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard result > 0 else {
+                if result < 0, errno == EINTR { continue }
+                throw ProcessRunnerError(description: "write \(path): \(String(cString: strerror(errno)))")
+            }
+            written += result
+        }
+        fchmod(fd, 0o755)
+    }
 }
 
 /// A program running in the background (a daemon under test), its stdout and stderr going to files.
@@ -260,4 +281,9 @@ private enum SpawnExtensions {
         guard let pointer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
         return unsafeBitCast(pointer, to: T.self)
     }
+}
+
+extension String {
+    /// This text as an executable script at `path` (see `ProcessRunner.writeExecutable`).
+    func writeExecutable(to path: String) throws { try ProcessRunner.writeExecutable(self, to: path) }
 }

@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 
-/// `torpor lab up --libvirt kvm`: one private libvirtd with KVM per agent, each in its own mount, UTS and network
+/// `torpor-lab up --libvirt kvm`: one private libvirtd with KVM per agent, each in its own mount, UTS and network
 /// namespace, started and stopped by scripts/lab-libvirtd (which keeps each daemon's state in its BASE directory).
 enum LabKVM {
     /// Names the lab-libvirtd script to use, overriding the search next to the torpor executable.

@@ -116,7 +116,7 @@ enum LabProcesses {
         return running
     }
 
-    /// A daemon binary: next to the running torpor (SwiftPM and packages install them together), else on PATH.
+    /// A daemon binary: next to the running torpor-lab (SwiftPM and packages install them together), else on PATH.
     static func binary(_ name: String) throws -> String {
         var directories: [String] = []
         if let exe = executable(of: getpid()) {
@@ -128,7 +128,7 @@ enum LabProcesses {
             let candidate = URL(fileURLWithPath: "\(directory)/\(name)").resolvingSymlinksInPath().path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw LabError("\(name) not found next to torpor or on PATH")
+        throw LabError("\(name) not found next to torpor-lab or on PATH")
     }
 
     private typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32

@@ -1,13 +1,14 @@
 import AgentControl
 import ArgumentParser
 import Foundation
+import TorporCLI
 import Wire
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `torpor lab up`: writes the configurations, starts the daemons detached, waits until every agent has joined.
+/// `torpor-lab up`: writes the configurations, starts the daemons detached, waits until every agent has joined.
 struct LabUp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
@@ -79,7 +80,7 @@ struct LabUp: AsyncParsableCommand {
             "Put every host in its own network namespace with a Wake-on-LAN NIC, and turn the energy saver on.",
             discussion: """
                 Needs root. A bridge in the root namespace carries the manager's address; a sleeping host's NIC \
-                (`torpor lab nic`) listens on UDP port 9 and starts the agent when its magic packet arrives. With \
+                (`torpor-lab nic`) listens on UDP port 9 and starts the agent when its magic packet arrives. With \
                 --bmc as well, hosts are woken through IPMI first and Wake-on-LAN second.
                 """
         )
@@ -131,7 +132,7 @@ struct LabUp: AsyncParsableCommand {
                 let pids = running.map { String($0) }.joined(separator: ", ")
                 throw options.failure(
                     "a lab is already running in \(directory.path) (pids \(pids)); stop it with "
-                        + "`torpor lab down --dir \(options.dir)`",
+                        + "`torpor-lab down --dir \(options.dir)`",
                     code: TorporExit.failed
                 )
             }
@@ -249,7 +250,7 @@ struct LabUp: AsyncParsableCommand {
                     let stop = failures.map(\.description).joined(separator: "\n")
                     throw LabError(
                         "\(error.description)\nstopping the lab's libvirtds failed too:\n\(stop)\n"
-                            + "retry with `torpor lab down --dir \(options.dir)`"
+                            + "retry with `torpor-lab down --dir \(options.dir)`"
                     )
                 }
                 try? FileManager.default.removeItem(at: LabState.url(in: directory))
@@ -306,6 +307,8 @@ struct LabUp: AsyncParsableCommand {
                 manager: \(managerAddress)
                 sample_interval: 1s
                 heartbeat_interval: 1s
+                # The lab's hosts share this machine: each one's CPU and memory are its own VMs', not the machine's.
+                host_metrics: vms
                 log: \(log.rawValue)
                 \(bmc ? powerSection(bmcHosts[index - 1].powerOffScript) : wol ? powerSection(path("nic-\(index)/power-off")) : "")
                 """,
@@ -323,7 +326,7 @@ struct LabUp: AsyncParsableCommand {
         if let network {
             // Each host's NIC runs in its namespace for the lab's lifetime; without a BMC it powers the host on.
             state.nics = []
-            let torporBinary = try LabProcesses.binary("torpor")
+            let labBinary = try LabProcesses.binary("torpor-lab")
             for (index, agent) in zip(1..., agents) {
                 let nicDirectory = path("nic-\(index)")
                 do {
@@ -339,7 +342,7 @@ struct LabUp: AsyncParsableCommand {
                 }
                 let argv =
                     [
-                        torporBinary, "lab", "nic", "--host", "host-\(index)", "--mac", LabNetwork.mac(ofHost: index),
+                        labBinary, "nic", "--host", "host-\(index)", "--mac", LabNetwork.mac(ofHost: index),
                         "--agent-address", agent.address, "--agent-log", agent.log,
                     ] + (bmc ? [] : ["--power-on"]) + ["--", agentBinary, "--config", agent.config]
                 let pid = try LabProcesses.spawnDetached(
@@ -352,7 +355,7 @@ struct LabUp: AsyncParsableCommand {
                         hostId: "host-\(index)",
                         pid: pid,
                         port: 9,
-                        executable: torporBinary,
+                        executable: labBinary,
                         config: agent.config,
                         log: "\(nicDirectory)/nic.log",
                         host: network.address(ofHost: index)
@@ -388,11 +391,11 @@ struct LabUp: AsyncParsableCommand {
                 state.agents.append(agent)
                 try save(state, in: directory)
             }
-            let torporBinary = try LabProcesses.binary("torpor")
+            let labBinary = try LabProcesses.binary("torpor-lab")
             let modelLog = path("power-model.log")
             let modelPid = try LabProcesses.spawnDetached(
                 [
-                    torporBinary, "lab", "power-model", "--manager", managerAddress, "--dir", directory.path,
+                    labBinary, "power-model", "--manager", managerAddress, "--dir", directory.path,
                     "--hosts", "\(hosts)",
                 ],
                 log: modelLog
@@ -402,7 +405,7 @@ struct LabUp: AsyncParsableCommand {
                 hostId: nil,
                 pid: modelPid,
                 port: 0,
-                executable: torporBinary,
+                executable: labBinary,
                 config: directory.path,
                 log: modelLog
             )
@@ -522,7 +525,7 @@ struct LabUp: AsyncParsableCommand {
             if let dead = watched.first(where: { !LabProcesses.isRunning($0) }) {
                 throw options.failure(
                     "\(dead.name) (pid \(dead.pid)) exited during start-up; see \(dead.log). "
-                        + "Stop the rest with `torpor lab down --dir \(options.dir)`",
+                        + "Stop the rest with `torpor-lab down --dir \(options.dir)`",
                     code: TorporExit.failed
                 )
             }
@@ -533,7 +536,7 @@ struct LabUp: AsyncParsableCommand {
             guard clock.now < deadline else {
                 throw options.failure(
                     "not every agent joined the manager within \(Int(timeout)) s; logs are in "
-                        + "\(state.directory). Stop the lab with `torpor lab down --dir \(options.dir)`",
+                        + "\(state.directory). Stop the lab with `torpor-lab down --dir \(options.dir)`",
                     code: TorporExit.timedOut
                 )
             }
@@ -559,6 +562,6 @@ struct LabUp: AsyncParsableCommand {
         }
         print("")
         print("torpor hosts --manager \(state.manager.address)")
-        print("torpor lab down --dir \(options.dir)")
+        print("torpor-lab down --dir \(options.dir)")
     }
 }

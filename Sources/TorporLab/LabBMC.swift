@@ -1,6 +1,6 @@
 import Foundation
 
-/// `torpor lab up --bmc`: an OpenIPMI `ipmi_sim` per host on loopback. Chassis power on starts the host's agent
+/// `torpor-lab up --bmc`: an OpenIPMI `ipmi_sim` per host on loopback. Chassis power on starts the host's agent
 /// (the BMC's start command execs it), power off stops it (ipmi_sim sends it SIGTERM). The agent's power actions
 /// run a script that asks the host's own BMC for power off, so a host the manager puts to sleep really is off
 /// and can only come back through its BMC.

@@ -1,9 +1,10 @@
 import AgentControl
 import ArgumentParser
 import Foundation
+import TorporCLI
 import Wire
 
-/// `torpor lab status`: the recorded processes, whether each still runs, and the manager's host table.
+/// `torpor-lab status`: the recorded processes, whether each still runs, and the manager's host table.
 struct LabStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",

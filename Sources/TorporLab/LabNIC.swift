@@ -6,7 +6,7 @@ import Foundation
 import Glibc
 #endif
 
-/// `torpor lab nic`: a `--wol` lab host's network card on standby power. It runs inside the host's namespace for
+/// `torpor-lab nic`: a `--wol` lab host's network card on standby power. It runs inside the host's namespace for
 /// the lab's lifetime; while the host's agent is down it listens on UDP port 9 and starts the agent when a magic
 /// packet for its MAC arrives, as a sleeping machine's NIC would. A host whose agent already runs (started here or
 /// by its BMC) ignores the packet.

@@ -6,7 +6,7 @@ import Foundation
 import Glibc
 #endif
 
-/// `torpor lab down`: stops exactly the recorded processes, keeps the logs.
+/// `torpor-lab down`: stops exactly the recorded processes, keeps the logs.
 struct LabDown: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "down",

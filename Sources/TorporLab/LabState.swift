@@ -1,6 +1,6 @@
 import Foundation
 
-/// `lab.json`: what `torpor lab up` started, so `status` and `down` act on exactly those processes.
+/// `lab.json`: what `torpor-lab up` started, so `status` and `down` act on exactly those processes.
 struct LabState: Codable {
     struct Process: Codable {
         /// "manager", "agent-1", …
@@ -41,10 +41,10 @@ struct LabState: Codable {
     /// The ipmi_sim BMCs of a `--bmc` lab; nil otherwise. Their hosts' agents are started and stopped by them, so
     /// an agent's pid changes with every power cycle and is looked up when needed.
     var bmcs: [Process]?
-    /// The Wake-on-LAN "NICs" of a `--wol` lab (`torpor lab nic`, one per host namespace); nil otherwise. They start
+    /// The Wake-on-LAN "NICs" of a `--wol` lab (`torpor-lab nic`, one per host namespace); nil otherwise. They start
     /// their hosts' agents too.
     var nics: [Process]?
-    /// `torpor lab power-model`, which feeds a `--bmc` lab's power sensors from the hosts' load; nil otherwise.
+    /// `torpor-lab power-model`, which feeds a `--bmc` lab's power sensors from the hosts' load; nil otherwise.
     var powerModel: Process?
     /// The bridge and namespaces of a `--wol` lab, recorded before they are created so `lab down` removes them.
     var network: LabNetwork?

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `torpor lab up --wol`: each host in its own network namespace, joined to the manager by a bridge in the root
+/// `torpor-lab up --wol`: each host in its own network namespace, joined to the manager by a bridge in the root
 /// namespace. Names and the /24 derive from the lab's base port, so labs on different ports never share a bridge,
 /// a namespace or a subnet, and nothing leaves the machine.
 struct LabNetwork: Codable {

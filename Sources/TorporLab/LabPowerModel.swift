@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+import TorporCLI
 
-/// `torpor lab power-model`: feeds each `--bmc` lab host's power sensor from the host's load, so the watts the
+/// `torpor-lab power-model`: feeds each `--bmc` lab host's power sensor from the host's load, so the watts the
 /// manager reads through IPMI rise with VMs and drop when a host sleeps. Every second it asks the manager which
 /// hosts are up and how many VMs each runs, and rewrites the value file the BMC's sensor polls.
 struct LabPowerModel: AsyncParsableCommand {
