@@ -89,7 +89,11 @@ public struct ManagerLink: Sendable {
     func serve(_ connection: WireConnection) async throws {
         let assignment = connection.peer.welcome?.assignment
         let heartbeat =
-            assignment.map { Duration.milliseconds(Int64($0.heartbeatIntervalMilliseconds)) } ?? defaultHeartbeat
+            assignment.map { assignment -> Duration in
+                // A manager's 0 would make this agent send heartbeats without pause.
+                let floor = Welcome.Assignment.minimumHeartbeatIntervalMilliseconds
+                return .milliseconds(Int64(max(assignment.heartbeatIntervalMilliseconds, floor)))
+            } ?? defaultHeartbeat
         logger.info(
             "joined manager",
             metadata: [
