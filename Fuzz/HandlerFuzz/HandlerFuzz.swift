@@ -322,6 +322,8 @@ enum HandlerFuzzMain {
         )
         var other = agent
         other.hostID = "fuzz-host-2"
+        var absurd = vm
+        absurd.memoryKiB = 1 << 60
         return [
             "agent-join-inventory-report": [
                 .hello(Hello(role: .agent, softwareVersion: "s", nodeName: "n", agent: other)),
@@ -345,6 +347,11 @@ enum HandlerFuzzMain {
                 .clusterRequest(.remove(cluster: "c", vm: "seed")),
                 .clusterRequest(.undefine(cluster: "c")),
                 .clusterRequest(.task(id: "t-00000000", waitMilliseconds: 0)),
+            ],
+            // Trapped torpor-manager before the inventory was validated (issue 10.1).
+            "inventory-absurd-memory": [
+                .inventory(Inventory(hostID: agent.hostID, vms: [absurd])),
+                .clusterRequest(.list),
             ],
             "adopted-then-failed": [
                 .inventory(Inventory(hostID: agent.hostID, vms: [vm])),
