@@ -180,4 +180,19 @@ struct ManagerHostilePeerTests {
         _ = try await connection.ping(timeout: .seconds(10))
         await connection.close()
     }
+
+    /// A host that announced going down comes back on a new connection at once, even if the old one looks alive.
+    @Test func aHostThatWentDownRejoinsAtOnce() async throws {
+        let manager = try Manager(heartbeatInterval: "1s", heartbeatTimeout: "30s")
+        let before = try await manager.connect(as: "sleeper", hostname: "sleeper")
+        try await before.send(.heartbeat(Heartbeat(sequence: 1, timestampMilliseconds: 1)))
+        try await before.send(.powerNotice(.goingDown(.suspendToRam, reason: "test")))
+        #expect(try await manager.waitForLog("host going down"))
+        let after = try await Self.client("sleeper", "sleeper").connect(host: "127.0.0.1", port: manager.port)
+        let closedBy = ContinuousClock.now + .seconds(10)
+        while before.isOpen, ContinuousClock.now < closedBy { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!before.isOpen, "the departing connection was not closed")
+        _ = try await after.ping(timeout: .seconds(10))
+        await after.close()
+    }
 }

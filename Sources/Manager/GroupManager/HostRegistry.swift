@@ -43,7 +43,8 @@ public actor HostRegistry {
     }
 
     /// Decides whether an agent's Hello may take its host id: refused while another connection holding the id has
-    /// heartbeated within `identityHold`; a silent (half-dead) holder is closed, deliberately and logged.
+    /// heartbeated within `identityHold`, unless the host is SLEEPING or WAKING; a silent (half-dead) or departing
+    /// holder is closed, deliberately and logged.
     public func admit(
         _ description: AgentDescription,
         at now: ContinuousClock.Instant
@@ -52,7 +53,10 @@ public actor HostRegistry {
         guard let host = hosts[hostID], host.connected, let holder = connections[hostID], holder.isOpen else { return }
         let silence = now - host.lastHeartbeat
         let address = holder.remoteAddress.map { "\($0)" } ?? "an unknown address"
-        guard silence >= identityHold else {
+        // A host that announced going down (or is being woken) comes back on a new connection while the old one
+        // may still look open: its agent said it was leaving.
+        let leaving = host.state == .sleeping || host.state == .waking
+        guard silence >= identityHold || leaving else {
             logger.warning(
                 "refused an agent: its host id is held by a live connection",
                 metadata: [
@@ -72,7 +76,10 @@ public actor HostRegistry {
         connections[hostID] = nil
         logger.warning(
             "closing a silent connection: its host reconnected",
-            metadata: ["torpor.host": "\(hostID)", "torpor.holder": "\(address)", "torpor.silent_for": "\(silence)"]
+            metadata: [
+                "torpor.host": "\(hostID)", "torpor.holder": "\(address)", "torpor.silent_for": "\(silence)",
+                "torpor.state": "\(host.state.rawValue)",
+            ]
         )
         await holder.close()
     }
