@@ -158,6 +158,16 @@ let package = Package(
             dependencies: ["Wire", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/WireFuzz"
         ),
+        // libFuzzer target over the daemons' message handlers: scripts/fuzz-handlers.
+        .executableTarget(
+            name: "HandlerFuzz",
+            dependencies: [
+                "Manager", "Agent", "Wire", "Libvirt",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/HandlerFuzz"
+        ),
 
         .testTarget(
             name: "WireTests",

@@ -94,7 +94,11 @@ public struct ManagerLink: Sendable {
     func serve(_ connection: WireConnection) async throws {
         let assignment = connection.peer.welcome?.assignment
         let heartbeat =
-            assignment.map { Duration.milliseconds(Int64($0.heartbeatIntervalMilliseconds)) } ?? defaultHeartbeat
+            assignment.map { assignment -> Duration in
+                // A manager's 0 would make this agent send heartbeats without pause.
+                let floor = Welcome.Assignment.minimumHeartbeatIntervalMilliseconds
+                return .milliseconds(Int64(max(assignment.heartbeatIntervalMilliseconds, floor)))
+            } ?? defaultHeartbeat
         let reportInterval = Self.reportInterval(
             assigned: assignment?.reportIntervalMilliseconds,
             default: defaultReportInterval
@@ -157,6 +161,7 @@ public struct ManagerLink: Sendable {
     /// The manager's assigned report interval; zero or none means the agent's own default.
     static func reportInterval(assigned milliseconds: UInt32?, default fallback: Duration) -> Duration {
         guard let milliseconds, milliseconds > 0 else { return fallback }
-        return .milliseconds(Int64(milliseconds))
+        // Like the heartbeat: a manager's 1 ms would make this agent report without pause.
+        return .milliseconds(Int64(max(milliseconds, Welcome.Assignment.minimumHeartbeatIntervalMilliseconds)))
     }
 }

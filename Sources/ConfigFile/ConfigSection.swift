@@ -121,25 +121,63 @@ public final class ConfigSection {
         }
     }
 
-    /// A duration: a number of seconds, or a number with a unit `ms`, `s`, `m`, `h` ("3s", "500ms", "2m").
-    public func duration(_ key: String, minimum: Duration = .zero) throws -> Duration? {
+    /// The longest duration any key accepts unless it says otherwise: longer is a typo (`1e17s`), and values past
+    /// it would overflow the clocks and timers they feed.
+    public static let longestDuration: Duration = .seconds(366 * 24 * 3600)
+
+    /// A duration: a number of seconds, or a number with a unit `ms`, `s`, `m`, `h` ("3s", "500ms", "2m"), between
+    /// `minimum` and `maximum` (one year by default).
+    public func duration(
+        _ key: String,
+        minimum: Duration = .zero,
+        maximum: Duration = ConfigSection.longestDuration
+    ) throws -> Duration? {
         guard let (value, line) = entry(key) else { return nil }
-        guard let text = value.string, let parsed = Self.parseDuration(text) else {
+        guard let text = value.string, let milliseconds = Self.parseMilliseconds(text) else {
             throw fail(key, line, "expected a duration such as 3s, 500ms or 2m, got '\(value.string ?? "a structure")'")
         }
+        // Compared as a Double: a value far past `maximum` must not be converted to an integer first.
+        guard milliseconds <= Self.milliseconds(maximum) else {
+            throw fail(key, line, "\(text) is longer than the maximum \(Self.describe(maximum))")
+        }
+        let parsed = Duration.milliseconds(Int64(milliseconds))
         guard parsed >= minimum else { throw fail(key, line, "\(text) is shorter than the minimum \(minimum)") }
         return parsed
     }
 
+    /// The duration `text` names, or nil when it is not one or too long to represent (past `longestDuration`).
     public static func parseDuration(_ text: String) -> Duration? {
+        guard let milliseconds = parseMilliseconds(text), milliseconds <= Self.milliseconds(longestDuration) else {
+            return nil
+        }
+        return .milliseconds(Int64(milliseconds))
+    }
+
+    /// Whole milliseconds, as a Double so that no value traps when converted; nil unless finite and not negative.
+    static func parseMilliseconds(_ text: String) -> Double? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
-            guard let number = Double(trimmed.dropLast(suffix.count)), number >= 0, number.isFinite else { return nil }
-            return .milliseconds(Int64((number * scale * 1000).rounded()))
+        var number = trimmed
+        var scale = 1.0
+        for (suffix, unitScale) in units where trimmed.hasSuffix(suffix) {
+            number = String(trimmed.dropLast(suffix.count))
+            scale = unitScale
+            break
         }
-        guard let seconds = Double(trimmed), seconds >= 0, seconds.isFinite else { return nil }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+        guard let value = Double(number), value >= 0, value.isFinite else { return nil }
+        let milliseconds = (value * scale * 1000).rounded()
+        return milliseconds.isFinite ? milliseconds : nil
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+
+    private static func describe(_ duration: Duration) -> String {
+        let seconds = duration.components.seconds
+        if seconds >= 86_400, seconds % 86_400 == 0 { return "\(seconds / 86_400) days" }
+        return "\(duration)"
     }
 
     /// A list of strings (e.g. a command and its arguments).

@@ -28,7 +28,11 @@ public struct ManagerDaemon: Sendable {
     ) {
         self.configuration = configuration
         self.logger = logger
-        self.registry = HostRegistry(ringCapacity: configuration.ringCapacity, logger: logger)
+        self.registry = HostRegistry(
+            ringCapacity: configuration.ringCapacity,
+            identityHold: min(configuration.heartbeatInterval * 2, configuration.heartbeatTimeout),
+            logger: logger
+        )
         self.onListening = onListening
     }
 
@@ -90,7 +94,16 @@ public struct ManagerDaemon: Sendable {
                 port: listen.port,
                 logger: logger,
                 welcome: { hello, version in
-                    Welcome(
+                    if hello.role == .agent {
+                        do throws(WireValidationError) {
+                            _ = try hello.validated()
+                        } catch {
+                            throw HandshakeRejection(code: .invalidValue, message: "\(error)")
+                        }
+                        // Refuses a second connection for a connected host's id.
+                        if let agent = hello.agent { try await self.registry.admit(agent, at: .now) }
+                    }
+                    return Welcome(
                         version: version,
                         role: .manager,
                         softwareVersion: Self.version,

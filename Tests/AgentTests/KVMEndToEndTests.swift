@@ -8,13 +8,14 @@ import Testing
 /// Needs root (it mounts, creates namespaces and taps). About 20 s: libvirtd's cold start ~9 s, the guest ~4 s.
 @Suite(
     .serialized,
-    .enabled(if: KVMLab.kvmProblem == nil, Comment(rawValue: "SKIPPED: \(KVMLab.kvmProblem ?? "KVM usable")")),
+    .enabled(if: EndToEnd.runs(KVMLab.kvmProblem), EndToEnd.reason(KVMLab.kvmProblem)),
     .timeLimit(.minutes(3))
 )
 struct KVMEndToEndTests {
     static let users: Set<String> = ["agentReportsRealCPUAndTapCounters", "agentRestartLeavesTheGuestRunning"]
 
     @Test func agentReportsRealCPUAndTapCounters() async throws {
+        try EndToEnd.require(KVMLab.kvmProblem)
         try await KVMLab.shared.withGuest(user: "agentReportsRealCPUAndTapCounters", users: Self.users) { lab, guest in
             let clock = ContinuousClock()
             let started = clock.now
@@ -74,6 +75,7 @@ struct KVMEndToEndTests {
     }
 
     @Test func agentRestartLeavesTheGuestRunning() async throws {
+        try EndToEnd.require(KVMLab.kvmProblem)
         try await KVMLab.shared.withGuest(user: "agentRestartLeavesTheGuestRunning", users: Self.users) { lab, guest in
             let uri = try await lab.uri
             let logs = try await lab.directory

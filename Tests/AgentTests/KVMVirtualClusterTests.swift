@@ -20,15 +20,13 @@ private enum KVMVirtualClusterSkip {
 /// one guest only, as under nested KVM its firmware spins a core for ~13 s after start.
 @Suite(
     .serialized,
-    .enabled(
-        if: KVMVirtualClusterSkip.reason == nil,
-        Comment(rawValue: "SKIPPED: \(KVMVirtualClusterSkip.reason ?? "KVM usable as root")")
-    ),
+    .enabled(if: EndToEnd.runs(KVMVirtualClusterSkip.reason), EndToEnd.reason(KVMVirtualClusterSkip.reason)),
     .timeLimit(.minutes(5))
 )
 struct KVMVirtualClusterTests {
     @Test("lab up --libvirt kvm, a real guest started and destroyed through the manager, lab down")
     func guestThroughTheManager() async throws {
+        try EndToEnd.require(KVMVirtualClusterSkip.reason)
         let clock = ContinuousClock()
         let began = clock.now
         let torpor = try KVMLab.product("torpor")

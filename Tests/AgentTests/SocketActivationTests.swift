@@ -3,7 +3,7 @@ import Testing
 
 /// The agent under `systemd-socket-activate`: the first agentctl connection starts it on the inherited socket,
 /// and with NOTIFY_SOCKET set it reports READY=1 (and STOPPING=1 on SIGTERM).
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate")))
+@Suite(.enabled(if: EndToEnd.runs(EndToEnd.socketActivateProblem), EndToEnd.reason(EndToEnd.socketActivateProblem)))
 struct SocketActivationTests {
     /// A datagram socket standing in for systemd's notification socket.
     final class NotifyReceiver {
@@ -53,6 +53,7 @@ struct SocketActivationTests {
     }
 
     @Test func firstConnectionStartsTheAgentWhichReportsReady() async throws {
+        try EndToEnd.require(EndToEnd.socketActivateProblem)
         let port = try AgentUnderTest.freePort()
         let notify = try NotifyReceiver()
         let logs = try ProcessRunner.scratchDirectory(prefix: "torpor-socket-activation")

@@ -78,4 +78,25 @@ import Testing
     func durations(text: String, milliseconds: Int64) {
         #expect(ConfigSection.parseDuration(text) == .milliseconds(milliseconds))
     }
+
+    /// Before the fix, `1e17s` trapped converting to Int64 instead of failing with the key's name.
+    @Test(arguments: ["1e17s", "1e17", "9223372036854775807ms", "1e300h", "9000h", "1e9m"])
+    func absurdDurationsAreErrorsNamingTheKey(text: String) throws {
+        let config = try ConfigSection(yaml: "sample_interval: \(text)\n", file: "agent.yaml")
+        let error = try #require(throws: ConfigError.self) { try config.duration("sample_interval") }
+        #expect(error.key == "sample_interval")
+        #expect(error.line == 1)
+        #expect(ConfigSection.parseDuration(text) == nil)
+    }
+
+    @Test func durationsAreBoundedByAMaximum() throws {
+        let config = try ConfigSection(yaml: "b: 9000h\nc: 2h\n", file: "f.yaml")
+        let tooLong = try #require(throws: ConfigError.self) { try config.duration("b") }
+        #expect(tooLong.problem == "9000h is longer than the maximum 366 days")
+        let overCustom = try #require(throws: ConfigError.self) { try config.duration("c", maximum: .seconds(3600)) }
+        #expect(overCustom.problem.contains("longer than the maximum"))
+        #expect(try config.duration("c", maximum: .seconds(7200)) == .seconds(7200))
+        #expect(ConfigSection.parseDuration("8784h") == ConfigSection.longestDuration)
+        #expect(ConfigSection.parseDuration("8784.1h") == nil)
+    }
 }

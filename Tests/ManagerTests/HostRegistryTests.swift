@@ -75,6 +75,33 @@ import Wire
     }
 }
 
+extension HostRegistryTests {
+    /// Before the fix the registry kept every host id ever announced.
+    @Test func aHostFailedAndDisconnectedPastTheRetentionIsForgotten() async {
+        let registry = HostRegistry(ringCapacity: 4, retention: .seconds(100), logger: Logger(label: "test"))
+        let start = ContinuousClock.now
+        for id in ["once", "sleeper", "connected"] {
+            let connection = await registry.join(Self.agent(id), at: start)
+            if id != "connected" { await registry.disconnected(id, connectionID: connection) }
+        }
+        await registry.setState(.sleeping, of: "sleeper", at: start)
+        // FAILED at +11 s (silent past the 10 s timeout): remembered through the retention, forgotten after it.
+        let failed = await registry.expire(timeout: .seconds(10), at: start + .seconds(11))
+        #expect(Set(failed.map(\.hostID)) == ["connected", "once"])
+        _ = await registry.expire(timeout: .seconds(10), at: start + .seconds(110))
+        #expect(await registry.host("once") != nil)
+        _ = await registry.expire(timeout: .seconds(10), at: start + .seconds(112))
+        #expect(await registry.host("once") == nil)
+        // Asleep by our order, or still connected though FAILED: kept.
+        #expect(await registry.host("sleeper")?.state == .sleeping)
+        #expect(await registry.host("connected")?.state == .failed)
+        #expect(await registry.all().map(\.hostID) == ["connected", "sleeper"])
+        // A forgotten host that comes back joins as new.
+        await registry.join(Self.agent("once"), at: start + .seconds(120))
+        #expect(await registry.host("once")?.state == .active)
+    }
+}
+
 @Suite struct ManagerConfigurationTests {
     @Test func defaultsFollowSnooze() throws {
         let configuration = try ManagerConfiguration.load(yaml: "", file: "manager.yaml")

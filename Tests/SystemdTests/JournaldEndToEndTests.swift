@@ -11,11 +11,13 @@ extension SystemdSuite {
     /// scripts/with-journald; in that child the test logs instead of checking.
     @Suite struct JournaldEndToEndTests {
         static let identifierVariable = "TORPOR_TEST_JOURNAL_IDENTIFIER"
+        static let journaldMissing =
+            "needs root (unshare of mount and PID namespaces) and systemd-journald for a private journald"
 
         @Test(
             .enabled(
-                if: TestChild.role == "journal" || Prerequisites.privateJournald,
-                "needs root (unshare of mount and PID namespaces) and systemd-journald for a private journald"
+                if: TestChild.role == "journal" || Prerequisites.runs(Prerequisites.privateJournald),
+                "SKIPPED end-to-end: no private journald (needs root and systemd-journald)"
             )
         )
         func entriesReachJournald() async throws {
@@ -23,6 +25,7 @@ extension SystemdSuite {
                 try Self.logAsChild()
                 return
             }
+            try Prerequisites.require(Prerequisites.privateJournald, Self.journaldMissing)
             let directory = try TemporaryDirectory("journal")
             defer { directory.remove() }
             let identifier = "torpor-test-\(ProcessInfo.processInfo.processIdentifier)"

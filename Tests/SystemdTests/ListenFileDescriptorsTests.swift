@@ -65,13 +65,17 @@ extension SystemdSuite {
         /// The real thing: systemd-socket-activate binds a unix socket, passes it to a copy of this test binary
         /// on the first connection, and that child answers on the connection with what take() returned.
         @Test(
-            .enabled(if: TestChild.role != nil || Prerequisites.systemdSocketActivate, "needs systemd-socket-activate")
+            .enabled(
+                if: TestChild.role != nil || Prerequisites.runs(Prerequisites.systemdSocketActivate),
+                "SKIPPED end-to-end: needs systemd-socket-activate"
+            )
         )
         func listenFdsThroughSystemdSocketActivate() async throws {
             if TestChild.role == "listen-fds" {
                 try Self.serveWhatTakeReturned()
                 return
             }
+            try Prerequisites.require(Prerequisites.systemdSocketActivate, "systemd-socket-activate")
             let directory = try TemporaryDirectory("listen")
             defer { directory.remove() }
             let socketPath = directory.file("agent.sock")

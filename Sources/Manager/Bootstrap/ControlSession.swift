@@ -82,7 +82,11 @@ public struct ControlSession: Sendable {
             guard let leader else {
                 return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))
             }
-            return await leader.handle(request)
+            do throws(WireValidationError) {
+                return await leader.handle(try request.validated())
+            } catch {
+                return .commandResult(CommandResult(code: .invalidArgument, message: "\(error)"))
+            }
         case .hostPowerRequest(let request):
             guard let leader else {
                 return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))

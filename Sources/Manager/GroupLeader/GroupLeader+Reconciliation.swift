@@ -56,7 +56,7 @@ extension GroupLeader: GroupManagerObserver {
                     vcName: Self.adoptedCluster,
                     templateXML: "",
                     virtualCPUs: Int(entry.virtualCPUs),
-                    memoryBytes: Int64(clamping: entry.memoryKiB * 1024),
+                    memoryBytes: Int64(clamping: min(entry.memoryKiB, UInt64(Int64.max) / 1024) * 1024),
                     desiredState: observed == .stopped ? .stopped : .running,
                     hostID: hostID,
                     state: observed,

@@ -3,18 +3,38 @@ import Transport
 import Wire
 
 /// Serves one agent's connection: records heartbeats, inventories and reports until the connection ends.
-struct AgentSession {
+public struct AgentSession: Sendable {
     let registry: HostRegistry
     let observer: (any GroupManagerObserver)?
     let logHeartbeats: Bool
     let logger: Logger
 
+    public init(
+        registry: HostRegistry,
+        observer: (any GroupManagerObserver)?,
+        logHeartbeats: Bool = false,
+        logger: Logger
+    ) {
+        self.registry = registry
+        self.observer = observer
+        self.logHeartbeats = logHeartbeats
+        self.logger = logger
+    }
+
     func serve(_ connection: WireConnection, description: AgentDescription) async throws {
         let hostID = description.hostID
         var logger = logger
         logger[metadataKey: "torpor.host"] = "\(hostID)"
-        let connectionID = await registry.join(description, at: .now)
-        await registry.attach(connection, to: hostID, connectionID: connectionID)
+        let connectionID: UInt64
+        do {
+            connectionID = try await registry.join(description, over: connection, at: .now)
+        } catch {
+            // Another connection took the host id between the Welcome and here.
+            logger.warning("agent refused after its Welcome", metadata: ["torpor.error": "\(error.message)"])
+            try? await connection.send(.error(ErrorMessage(code: error.code, message: error.message)))
+            await connection.close()
+            return
+        }
         await observer?.hostJoined(description)
         defer { logger.notice("agent connection closed") }
         // Cleared here rather than in the defer, which cannot await the registry.
@@ -29,33 +49,68 @@ struct AgentSession {
 
     private func receive(_ connection: WireConnection, hostID: String, logger: Logger) async throws {
         for try await envelope in connection.inbound {
-            switch envelope.message {
-            case .heartbeat(let heartbeat):
-                await registry.heartbeat(from: hostID, at: .now)
-                if logHeartbeats {
-                    logger.info("heartbeat", metadata: ["torpor.sequence": "\(heartbeat.sequence)"])
-                } else {
-                    logger.debug("heartbeat", metadata: ["torpor.sequence": "\(heartbeat.sequence)"])
-                }
-            case .inventory(let inventory):
-                await registry.record(inventory, from: hostID)
-                await observer?.inventoryReceived(inventory, from: hostID)
-                logger.info(
-                    "inventory",
-                    metadata: [
-                        "torpor.vms": "\(inventory.vms.map { "\($0.name)(\($0.state))" }.joined(separator: ","))"
-                    ]
-                )
-            case .monitoringReport(let report):
-                // A report proves the agent is alive as much as a heartbeat does.
-                await registry.heartbeat(from: hostID, at: .now)
-                await registry.record(report, from: hostID, at: .now)
-                logger.debug("report", metadata: ["torpor.vms": "\(report.vms.count)"])
-            case .powerNotice(let notice):
-                await receive(notice, from: hostID, logger: logger)
-            default:
-                logger.notice("unexpected message from agent", metadata: ["torpor.message": "\(envelope.message.type)"])
+            await handle(envelope.message, from: hostID, logger: logger)
+        }
+    }
+
+    /// What the manager does with one message from the agent of `hostID` once it has joined. Values are checked
+    /// here (`validated()`), before the registry or the leader sees them.
+    public func handle(_ message: WireMessage, from hostID: String, logger: Logger) async {
+        switch message {
+        case .heartbeat(let heartbeat):
+            await registry.heartbeat(from: hostID, at: .now)
+            if logHeartbeats {
+                logger.info("heartbeat", metadata: ["torpor.sequence": "\(heartbeat.sequence)"])
+            } else {
+                logger.debug("heartbeat", metadata: ["torpor.sequence": "\(heartbeat.sequence)"])
             }
+        case .inventory(let received):
+            guard let inventory = accepted(received, from: hostID, logger: logger) else { return }
+            await registry.record(inventory, from: hostID)
+            await observer?.inventoryReceived(inventory, from: hostID)
+            logger.info(
+                "inventory",
+                metadata: [
+                    "torpor.vms": "\(inventory.vms.map { "\($0.name)(\($0.state))" }.joined(separator: ","))"
+                ]
+            )
+        case .monitoringReport(let received):
+            // A report proves the agent is alive as much as a heartbeat does.
+            await registry.heartbeat(from: hostID, at: .now)
+            guard let report = accepted(received, logger: logger) else { return }
+            await registry.record(report, from: hostID, at: .now)
+            logger.debug("report", metadata: ["torpor.vms": "\(report.vms.count)"])
+        case .powerNotice(let notice):
+            await receive(notice, from: hostID, logger: logger)
+        default:
+            logger.notice("unexpected message from agent", metadata: ["torpor.message": "\(message.type)"])
+        }
+    }
+
+    /// The inventory if it is this host's and its values are usable (`Inventory.validated()`); nil, logged, if not.
+    private func accepted(_ inventory: Inventory, from hostID: String, logger: Logger) -> Inventory? {
+        guard inventory.hostID == hostID else {
+            logger.error(
+                "inventory dropped: it names another host",
+                metadata: ["torpor.field": "Inventory.hostID", "torpor.value": "\(inventory.hostID.debugDescription)"]
+            )
+            return nil
+        }
+        do {
+            return try inventory.validated()
+        } catch {
+            logger.error("inventory dropped: \(error)", metadata: ["torpor.field": "\(error.field)"])
+            return nil
+        }
+    }
+
+    /// The report if its values are usable (`MonitoringReport.validated()`); nil, logged, if not.
+    private func accepted(_ report: MonitoringReport, logger: Logger) -> MonitoringReport? {
+        do {
+            return try report.validated()
+        } catch {
+            logger.error("monitoring report dropped: \(error)", metadata: ["torpor.field": "\(error.field)"])
+            return nil
         }
     }
 

@@ -5,17 +5,103 @@ import Wire
 
 /// The group manager's hosts: joins, heartbeats, reports, inventories, and failure by heartbeat timeout.
 /// A returning host rejoins under the same identity and becomes ACTIVE again.
+///
+/// One connection per host id: until mutual TLS binds a host id to a certificate, a Hello naming a host whose
+/// connection is alive is refused (`admit`), so no peer takes a connected host's place. A host FAILED and
+/// disconnected for longer than `retention` is forgotten.
 public actor HostRegistry {
     private var hosts: [String: HostRecord] = [:]
     private let ringCapacity: Int
+    private let identityHold: Duration
+    private let retention: Duration
     private let logger: Logger
     private var nextConnectionID: UInt64 = 0
     /// The open connection of each connected agent, for commands.
     private var connections: [String: WireConnection] = [:]
 
-    public init(ringCapacity: Int, logger: Logger) {
+    /// How long a host FAILED and disconnected is remembered by default: a day.
+    public static let defaultRetention: Duration = .seconds(24 * 3600)
+    /// How long after its last heartbeat a connection keeps its host id against a newcomer by default.
+    public static let defaultIdentityHold: Duration = .seconds(6)
+
+    /// - Parameters:
+    ///   - identityHold: a connection that heartbeated (or reported) within this time holds its host id: another
+    ///     Hello for it is refused. Past it, the connection is taken for half-dead and closed in favour of the
+    ///     newcomer, so an agent reconnecting after a network blip is not locked out for long. Two heartbeat
+    ///     intervals is a good value.
+    ///   - retention: how long a host stays known once it is FAILED and disconnected.
+    public init(
+        ringCapacity: Int,
+        identityHold: Duration = HostRegistry.defaultIdentityHold,
+        retention: Duration = HostRegistry.defaultRetention,
+        logger: Logger
+    ) {
         self.ringCapacity = ringCapacity
+        self.identityHold = identityHold
+        self.retention = retention
         self.logger = logger
+    }
+
+    /// Decides whether an agent's Hello may take its host id: refused while another connection holding the id has
+    /// heartbeated within `identityHold`, unless the host is SLEEPING or WAKING; a silent (half-dead) or departing
+    /// holder is closed, deliberately and logged.
+    public func admit(
+        _ description: AgentDescription,
+        at now: ContinuousClock.Instant
+    ) async throws(HandshakeRejection) {
+        let hostID = description.hostID
+        guard let host = hosts[hostID], host.connected, let holder = connections[hostID], holder.isOpen else { return }
+        let silence = now - host.lastHeartbeat
+        let address = holder.remoteAddress.map { "\($0)" } ?? "an unknown address"
+        // A host that announced going down (or is being woken) comes back on a new connection while the old one
+        // may still look open: its agent said it was leaving.
+        let leaving = host.state == .sleeping || host.state == .waking
+        guard silence >= identityHold || leaving else {
+            logger.warning(
+                "refused an agent: its host id is held by a live connection",
+                metadata: [
+                    "torpor.host": "\(hostID)", "torpor.holder": "\(address)",
+                    "torpor.hostname": "\(description.hostname)", "torpor.silent_for": "\(silence)",
+                ]
+            )
+            throw HandshakeRejection(
+                code: .conflict,
+                message: "host id '\(hostID)' is already connected from \(address) (heard from \(silence) ago); "
+                    + "a second connection for it is refused"
+            )
+        }
+        // Marked disconnected first: the holder's session ending later finds the id taken and leaves it alone.
+        hosts[hostID]?.connected = false
+        hosts[hostID]?.connectionID = 0
+        connections[hostID] = nil
+        logger.warning(
+            "closing a silent connection: its host reconnected",
+            metadata: [
+                "torpor.host": "\(hostID)", "torpor.holder": "\(address)", "torpor.silent_for": "\(silence)",
+                "torpor.state": "\(host.state.rawValue)",
+            ]
+        )
+        await holder.close()
+    }
+
+    /// Records a (re)join over `connection` unless, since `admit`, another connection took the host id (two Hellos
+    /// racing): then refuses, naming the holder. Returns the id to pass to `disconnected`.
+    func join(
+        _ description: AgentDescription,
+        over connection: WireConnection,
+        at now: ContinuousClock.Instant
+    ) throws(HandshakeRejection) -> UInt64 {
+        let hostID = description.hostID
+        if let host = hosts[hostID], host.connected, let holder = connections[hostID], holder.isOpen {
+            let address = holder.remoteAddress.map { "\($0)" } ?? "an unknown address"
+            throw HandshakeRejection(
+                code: .conflict,
+                message: "host id '\(hostID)' is already connected from \(address); a second connection is refused"
+            )
+        }
+        let connectionID = join(description, at: now)
+        connections[hostID] = connection
+        return connectionID
     }
 
     /// Records a (re)join on a new connection; returns the id to pass to `disconnected` when it ends.
@@ -54,12 +140,6 @@ public actor HostRegistry {
         guard hosts[hostID]?.connectionID == connectionID else { return }
         hosts[hostID]?.connected = false
         connections[hostID] = nil
-    }
-
-    /// Remembers the connection commands for `hostID` go through, unless the host has since rejoined.
-    func attach(_ connection: WireConnection, to hostID: String, connectionID: UInt64) {
-        guard hosts[hostID]?.connectionID == connectionID else { return }
-        connections[hostID] = connection
     }
 
     func connection(to hostID: String) -> WireConnection? { connections[hostID] }
@@ -110,8 +190,10 @@ public actor HostRegistry {
         hosts[hostID]?.lastReport = now
     }
 
-    /// Marks hosts silent for longer than `timeout` as FAILED; returns them with the VMs they were running.
+    /// Marks hosts silent for longer than `timeout` as FAILED; returns them with the VMs they were running. Forgets
+    /// hosts FAILED and disconnected for longer than `retention` (a SLEEPING host, put to sleep by our order, stays).
     public func expire(timeout: Duration, at now: ContinuousClock.Instant) -> [HostRecord] {
+        forgetLongFailed(at: now)
         var failed: [HostRecord] = []
         for (id, host) in hosts where host.state == .active && now - host.lastHeartbeat > timeout {
             hosts[id]?.state = .failed
@@ -127,6 +209,21 @@ public actor HostRegistry {
             )
         }
         return failed
+    }
+
+    private func forgetLongFailed(at now: ContinuousClock.Instant) {
+        for (id, host) in hosts where !host.connected && host.state == .failed {
+            let since = host.stateSince ?? host.lastHeartbeat
+            guard now - since > retention else { continue }
+            hosts[id] = nil
+            connections[id] = nil
+            logger.notice(
+                "forgot a host: FAILED and disconnected past the retention",
+                metadata: [
+                    "torpor.host": "\(id)", "torpor.failed_for": "\(now - since)", "torpor.retention": "\(retention)",
+                ]
+            )
+        }
     }
 
     public func host(_ id: String) -> HostRecord? { hosts[id] }

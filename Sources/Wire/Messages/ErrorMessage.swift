@@ -15,6 +15,10 @@ public struct ErrorMessage: WirePayload {
         public static let unexpectedMessage = Code(rawValue: 3)
         public static let internalError = Code(rawValue: 4)
         public static let unsupported = Code(rawValue: 5)
+        /// The peer's identity is taken: an agent's host id already has a live connection.
+        public static let conflict = Code(rawValue: 6)
+        /// A handshake value decoded but is unusable (`WireValidationError`), e.g. an empty host id.
+        public static let invalidValue = Code(rawValue: 7)
 
         public var description: String {
             switch self {
@@ -23,6 +27,8 @@ public struct ErrorMessage: WirePayload {
             case .unexpectedMessage: "unexpectedMessage"
             case .internalError: "internalError"
             case .unsupported: "unsupported"
+            case .conflict: "conflict"
+            case .invalidValue: "invalidValue"
             default: "code\(rawValue)"
             }
         }
