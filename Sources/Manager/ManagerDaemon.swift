@@ -79,6 +79,8 @@ public struct ManagerDaemon: Service {
             server = try await WireServer.bind(
                 host: listen.host,
                 port: listen.port,
+                configuration: configuration.connection,
+                limits: configuration.serverLimits,
                 logger: logger,
                 welcome: { hello, version in
                     Welcome(

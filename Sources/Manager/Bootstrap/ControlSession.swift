@@ -37,15 +37,9 @@ public struct ControlSession: Sendable {
     }
 
     func serve(_ connection: WireConnection) async throws {
-        // Each request in its own child task: a long task wait must not hold up a status query.
-        try await withThrowingDiscardingTaskGroup { group in
-            for try await envelope in connection.inbound where !envelope.isResponse {
-                group.addTask {
-                    guard let reply = await answer(envelope.message, at: .now), envelope.requestID != 0 else { return }
-                    try await connection.reply(to: envelope.requestID, with: reply)
-                }
-            }
-        }
+        // Each request in its own child task (a long task wait must not hold up a status query), as many at once
+        // as the connection allows (`connections.max_requests_per_connection`); more are answered busy.
+        try await connection.serveRequests { envelope in await answer(envelope.message, at: .now) }
     }
 
     /// The reply to one message; nil for pushes that need none.

@@ -15,6 +15,9 @@ public struct ErrorMessage: WirePayload {
         public static let unexpectedMessage = Code(rawValue: 3)
         public static let internalError = Code(rawValue: 4)
         public static let unsupported = Code(rawValue: 5)
+        /// The peer is at one of its limits (connections, requests at once); try again later. Sent as the
+        /// response to a request, it fails only that request and the connection stays open.
+        public static let busy = Code(rawValue: 6)
 
         public var description: String {
             switch self {
@@ -23,6 +26,7 @@ public struct ErrorMessage: WirePayload {
             case .unexpectedMessage: "unexpectedMessage"
             case .internalError: "internalError"
             case .unsupported: "unsupported"
+            case .busy: "busy"
             default: "code\(rawValue)"
             }
         }

@@ -4,7 +4,7 @@ import Wire
 
 @Suite struct ErrorMessageTests {
     static let knownCodes: [ErrorMessage.Code] = [
-        .malformedFrame, .noCommonVersion, .unexpectedMessage, .internalError, .unsupported,
+        .malformedFrame, .noCommonVersion, .unexpectedMessage, .internalError, .unsupported, .busy,
     ]
 
     @Test(arguments: knownCodes)
@@ -19,10 +19,10 @@ import Wire
     }
 
     @Test func codeNamesAndValuesAreStable() {
-        #expect(Self.knownCodes.map(\.rawValue) == [1, 2, 3, 4, 5])
+        #expect(Self.knownCodes.map(\.rawValue) == [1, 2, 3, 4, 5, 6])
         #expect(
             Self.knownCodes.map(\.description) == [
-                "malformedFrame", "noCommonVersion", "unexpectedMessage", "internalError", "unsupported",
+                "malformedFrame", "noCommonVersion", "unexpectedMessage", "internalError", "unsupported", "busy",
             ]
         )
     }
