@@ -29,6 +29,10 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var power = PowerCommands()
     public var wake = WakeSettings()
     public var log = LogDestination.auto
+    /// What one peer may hold (`connections:`): idle time, requests at once, bytes it leaves unread.
+    public var connection = WireConnectionConfiguration()
+    /// How many peers (`connections:`): agentctl and managers only, never many.
+    public var serverLimits = WireServerLimits(maximumConnections: 256)
 
     public enum HostMetricsSource: String, Sendable, Equatable, CaseIterable {
         /// `/proc` under `proc_root`: the machine the agent runs on.
@@ -189,6 +193,9 @@ public struct AgentConfiguration: Sendable, Equatable {
                 }
             }
         }
+        if let section = try config.section("connections") {
+            try loadConnectionLimits(section, into: &result.connection, &result.serverLimits)
+        }
         try config.rejectUnknownKeys()
         return result
     }
@@ -209,4 +216,24 @@ func parseMAC(_ text: String) -> [UInt8]? {
     guard parts.count == 6 else { return nil }
     let bytes = parts.compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
     return bytes.count == 6 ? bytes : nil
+}
+
+/// The `connections:` section, the same for the agent and the manager (docs/agent.md, docs/manager.md).
+func loadConnectionLimits(
+    _ section: ConfigSection,
+    into connection: inout WireConnectionConfiguration,
+    _ server: inout WireServerLimits
+) throws {
+    if let value = try section.int("max_connections", in: 1...1_000_000) { server.maximumConnections = value }
+    if let value = try section.int("reserved_descriptors", in: 16...1_000_000) { server.reservedDescriptors = value }
+    if let value = try section.int("max_requests_per_connection", in: 1...100_000) {
+        connection.maximumConcurrentRequests = value
+    }
+    if let value = try section.duration("idle_timeout", minimum: .seconds(1)) { connection.idleTimeout = value }
+    if let value = try section.int("send_buffer_limit", in: 65_536...1_073_741_824) {
+        connection.outboundBufferHighWatermark = value
+    }
+    if let value = try section.duration("send_stall_timeout", minimum: .seconds(1)) {
+        connection.outboundStallTimeout = value
+    }
 }

@@ -86,13 +86,19 @@ public struct AgentDaemon: Service {
         let server: WireServer
         do {
             if let listeningSocket {
-                server = try await WireServer.bind(listeningSocket: listeningSocket, logger: logger, welcome: welcome) {
-                    try await handler.serve($0)
-                }
+                server = try await WireServer.bind(
+                    listeningSocket: listeningSocket,
+                    configuration: configuration.connection,
+                    limits: configuration.serverLimits,
+                    logger: logger,
+                    welcome: welcome
+                ) { try await handler.serve($0) }
             } else {
                 server = try await WireServer.bind(
                     host: configuration.listen.host,
                     port: configuration.listen.port,
+                    configuration: configuration.connection,
+                    limits: configuration.serverLimits,
                     logger: logger,
                     welcome: welcome
                 ) { try await handler.serve($0) }

@@ -17,18 +17,10 @@ public struct AgentRequestHandler: Sendable {
         self.logger = logger
     }
 
-    /// Serves requests until the connection's inbound side ends.
+    /// Serves requests until the connection's inbound side ends, as many at once as the connection allows
+    /// (`connections.max_requests_per_connection`); more are answered busy.
     public func serve(_ connection: WireConnection) async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            for try await envelope in connection.inbound where !envelope.isResponse {
-                group.addTask {
-                    guard let reply = await self.answer(envelope.message, from: connection.peer) else { return }
-                    if envelope.requestID != 0 {
-                        try await connection.reply(to: envelope.requestID, with: reply)
-                    }
-                }
-            }
-        }
+        try await connection.serveRequests { envelope in await self.answer(envelope.message, from: connection.peer) }
     }
 
     /// The reply to one message; nil for pushes that need none. `peer` (who sent it) names a power action's origin.

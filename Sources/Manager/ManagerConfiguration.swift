@@ -1,4 +1,5 @@
 import ConfigFile
+import Transport
 
 /// Settings of `torpor-manager` from `/etc/torpor/manager.yaml`; flags override the file.
 public struct ManagerConfiguration: Sendable, Equatable {
@@ -32,6 +33,10 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var hostFence: [String: HostFenceConfiguration] = [:]
     /// Fencing's timeouts (`fencing:`).
     public var fencing = FencingConfiguration()
+    /// What one peer may hold (`connections:`): idle time, requests at once, bytes it leaves unread.
+    public var connection = WireConnectionConfiguration()
+    /// How many peers (`connections:`): enough for 10,000 agents and their control clients.
+    public var serverLimits = WireServerLimits(maximumConnections: 16_384)
 
     public enum PlacementPolicyName: String, Sendable, CaseIterable {
         case firstFit = "first-fit"
@@ -89,6 +94,9 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let value = try config.bool("check_template_disks") { result.checkTemplateDisks = value }
         if let section = try config.section("energy") { result.energy = try EnergyConfiguration.load(section) }
         if let section = try config.section("fencing") { result.fencing = try FencingConfiguration.load(section) }
+        if let section = try config.section("connections") {
+            try loadConnectionLimits(section, into: &result.connection, &result.serverLimits)
+        }
         if let hosts = try config.section("hosts") {
             for host in hosts.keys {
                 guard let section = try hosts.section(host) else { continue }
@@ -106,6 +114,35 @@ public struct ManagerConfiguration: Sendable, Equatable {
                 problem: "must be longer than heartbeat_interval (\(result.heartbeatInterval))"
             )
         }
+        // Agents are silent at most a heartbeat interval; one silent past the timeout has failed anyway.
+        if let idle = result.connection.idleTimeout, idle <= result.heartbeatTimeout {
+            throw ConfigError(
+                file: config.file,
+                line: nil,
+                key: "connections.idle_timeout",
+                problem: "must be longer than heartbeat_timeout (\(result.heartbeatTimeout))"
+            )
+        }
         return result
+    }
+}
+
+/// The `connections:` section, the same for the manager and the agent (docs/manager.md, docs/agent.md).
+func loadConnectionLimits(
+    _ section: ConfigSection,
+    into connection: inout WireConnectionConfiguration,
+    _ server: inout WireServerLimits
+) throws {
+    if let value = try section.int("max_connections", in: 1...1_000_000) { server.maximumConnections = value }
+    if let value = try section.int("reserved_descriptors", in: 16...1_000_000) { server.reservedDescriptors = value }
+    if let value = try section.int("max_requests_per_connection", in: 1...100_000) {
+        connection.maximumConcurrentRequests = value
+    }
+    if let value = try section.duration("idle_timeout", minimum: .seconds(1)) { connection.idleTimeout = value }
+    if let value = try section.int("send_buffer_limit", in: 65_536...1_073_741_824) {
+        connection.outboundBufferHighWatermark = value
+    }
+    if let value = try section.duration("send_stall_timeout", minimum: .seconds(1)) {
+        connection.outboundStallTimeout = value
     }
 }

@@ -92,6 +92,8 @@ public struct ManagerDaemon: Sendable {
             server = try await WireServer.bind(
                 host: listen.host,
                 port: listen.port,
+                configuration: configuration.connection,
+                limits: configuration.serverLimits,
                 logger: logger,
                 welcome: { hello, version in
                     if hello.role == .agent {

@@ -14,21 +14,28 @@ struct EstablishingConnection: Sendable {
     /// Listener only: the dialler's Hello, for the application to decide the Welcome.
     let helloReceived: EventLoopFuture<HelloReceived>?
     let established: EventLoopFuture<WirePeer>
+    let configuration: WireConnectionConfiguration
     let logger: Logger
 
-    /// Installs the pipeline; call on the channel's event loop, before the channel is active.
+    /// Installs the pipeline; call on the channel's event loop, before the channel is active. A listener that
+    /// passes `refusal` sends it as an Error frame instead of waiting for Hello, and closes.
     static func install(
         on channel: any Channel,
         role: HandshakeStateMachine.Role,
         configuration: WireConnectionConfiguration,
+        refusal: ErrorMessage? = nil,
         logger: Logger
     ) throws -> EstablishingConnection {
         let handler = WireSessionHandler(
             role: role,
             configuration: configuration,
+            refusal: refusal,
             logger: logger,
             eventLoop: channel.eventLoop
         )
+        // Above the high mark the channel turns unwritable and the session stops reading (WireSessionHandler).
+        let high = configuration.outboundBufferHighWatermark
+        try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: high / 2, high: high))
         let session = NIOLoopBound(handler, eventLoop: channel.eventLoop)
         let (inbound, source) = WireInboundSequence.make(session: session, configuration: configuration)
         handler.attach(inboundSource: source)
@@ -44,6 +51,7 @@ struct EstablishingConnection: Sendable {
             inbound: inbound,
             helloReceived: handler.helloReceivedFuture,
             established: handler.establishedFuture,
+            configuration: configuration,
             logger: logger
         )
     }

@@ -165,6 +165,17 @@ public struct HandshakeStateMachine: Sendable {
         return sendErrorAndClose(error, reason: .refused(code: error.code, message: error.message))
     }
 
+    /// The listener turns the connection away before the handshake (it serves as many as it may): the dialler
+    /// gets this Error frame instead of a Welcome.
+    public mutating func refuse(_ error: ErrorMessage) -> Action {
+        switch state {
+        case .idle, .awaitingHello:
+            return sendErrorAndClose(error, reason: .refused(code: error.code, message: error.message))
+        case .awaitingWelcome, .decidingWelcome, .established, .closed:
+            return .none
+        }
+    }
+
     /// The frame decoder failed: the byte stream cannot be trusted any more.
     public mutating func decodeFailed(_ error: WireError) -> Action {
         if case .closed = state { return .none }

@@ -14,6 +14,11 @@ enum TransportMetadataKey: String {
     case attempt = "torpor.attempt"
     case retryIn = "torpor.retry_in"
     case issuedByUs = "torpor.issued_by_us"
+    case limit = "torpor.limit"
+    case openConnections = "torpor.open_connections"
+    case refused = "torpor.refused"
+    case queuedBytes = "torpor.queued_bytes"
+    case timeout = "torpor.timeout"
 }
 
 extension Logger {

@@ -16,6 +16,8 @@ public final class WireConnection: Sendable {
     public let inbound: WireInboundSequence
     /// Carries the connection's metadata (`torpor.peer`, `torpor.peer_node`, ...).
     public let logger: Logger
+    /// The limits this connection was set up with.
+    public let configuration: WireConnectionConfiguration
 
     private let channel: any Channel
     private let session: NIOLoopBound<WireSessionHandler>
@@ -25,6 +27,7 @@ public final class WireConnection: Sendable {
         self.inbound = establishing.inbound
         self.channel = establishing.channel
         self.session = establishing.session
+        self.configuration = establishing.configuration
         var logger = establishing.logger
         logger[transportMetadataKey: .peer] = peer.remoteAddress.map { "\($0.endpointDescription)" } ?? "unknown"
         logger[transportMetadataKey: .peerNode] = "\(peer.nodeName)"

@@ -7,7 +7,8 @@ import Wire
 /// connection handler for it.
 ///
 /// Create one with `bind(host:port:...)` or `bind(listeningSocket:...)` (systemd socket activation), then call
-/// `run()` once. `run()` returns when its task is cancelled, after closing the listening socket and every
+/// `run()` once. `limits` bounds the connections it holds (see `WireServerLimits`); `configuration` bounds each
+/// connection (idle time, requests at once, bytes queued for a peer that does not read). `run()` returns when its task is cancelled, after closing the listening socket and every
 /// connection; that is all swift-service-lifecycle needs (`extension WireServer: Service {}` in the daemon).
 public final class WireServer: Sendable {
     /// Decides the Welcome for a dialler's Hello; the Welcome's `version` is replaced by the negotiated version.
@@ -21,6 +22,8 @@ public final class WireServer: Sendable {
     public let localAddress: SocketAddress?
 
     private let listener: NIOAsyncChannel<EstablishingConnection, Never>
+    private let gate: SharedConnectionGate
+    private let limits: WireServerLimits
     private let welcome: WelcomeProvider
     private let handler: ConnectionHandler
     private let logger: Logger
@@ -34,12 +37,14 @@ public final class WireServer: Sendable {
         port: Int,
         supportedVersions: [UInt8] = Array(WireVersion.supported),
         configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
+        limits: WireServerLimits = WireServerLimits(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
         welcome: @escaping WelcomeProvider,
         handler: @escaping ConnectionHandler
     ) async throws(TransportError) -> WireServer {
-        let initializer = childInitializer(supportedVersions, configuration, logger)
+        let gate = makeGate(limits)
+        let initializer = childInitializer(supportedVersions, configuration, gate, logger)
         guard let bootstrap = ServerBootstrap(validatingGroup: eventLoopGroup) else {
             throw .bindFailed(host: host, port: port, reason: "the event loop group is not a NIOPosix group")
         }
@@ -47,10 +52,18 @@ public final class WireServer: Sendable {
             bootstrap
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
+            .serverChannelInitializer(gateInstaller(gate, logger))
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
         do {
             let listener = try await configured.bind(host: host, port: port, childChannelInitializer: initializer)
-            return WireServer(listener: listener, welcome: welcome, handler: handler, logger: logger)
+            return WireServer(
+                listener: listener,
+                gate: gate,
+                limits: limits,
+                welcome: welcome,
+                handler: handler,
+                logger: logger
+            )
         } catch {
             throw .bindFailed(host: host, port: port, reason: "\(error)")
         }
@@ -62,20 +75,32 @@ public final class WireServer: Sendable {
         listeningSocket descriptor: NIOBSDSocket.Handle,
         supportedVersions: [UInt8] = Array(WireVersion.supported),
         configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
+        limits: WireServerLimits = WireServerLimits(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
         welcome: @escaping WelcomeProvider,
         handler: @escaping ConnectionHandler
     ) async throws(TransportError) -> WireServer {
-        let initializer = childInitializer(supportedVersions, configuration, logger)
+        let gate = makeGate(limits)
+        let initializer = childInitializer(supportedVersions, configuration, gate, logger)
         guard let bootstrap = ServerBootstrap(validatingGroup: eventLoopGroup) else {
             throw .socketAdoptionFailed(descriptor: descriptor, reason: "the event loop group is not a NIOPosix group")
         }
         // No bind-time options: the socket arrives bound and listening.
-        let configured = bootstrap.childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+        let configured =
+            bootstrap
+            .serverChannelInitializer(gateInstaller(gate, logger))
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
         do {
             let listener = try await configured.bind(descriptor, childChannelInitializer: initializer)
-            return WireServer(listener: listener, welcome: welcome, handler: handler, logger: logger)
+            return WireServer(
+                listener: listener,
+                gate: gate,
+                limits: limits,
+                welcome: welcome,
+                handler: handler,
+                logger: logger
+            )
         } catch {
             throw .socketAdoptionFailed(descriptor: descriptor, reason: "\(error)")
         }
@@ -83,11 +108,15 @@ public final class WireServer: Sendable {
 
     private init(
         listener: NIOAsyncChannel<EstablishingConnection, Never>,
+        gate: SharedConnectionGate,
+        limits: WireServerLimits,
         welcome: @escaping WelcomeProvider,
         handler: @escaping ConnectionHandler,
         logger: Logger
     ) {
         self.listener = listener
+        self.gate = gate
+        self.limits = limits
         self.localAddress = listener.channel.localAddress
         self.welcome = welcome
         self.handler = handler
@@ -96,9 +125,22 @@ public final class WireServer: Sendable {
         self.logger = logger
     }
 
+    /// Connections served at once: `limits.maximumConnections`, or fewer when the descriptor limit allows fewer.
+    public var maximumConnections: Int { gate.maximumServed }
+
     /// Accepts connections until the task is cancelled or the listening socket fails. Call it once.
     public func run() async throws {
-        logger.info("listening")
+        logger.info("listening", metadata: [TransportMetadataKey.limit.rawValue: "\(gate.maximumServed)"])
+        if gate.maximumServed < limits.maximumConnections {
+            logger.warning(
+                "the descriptor limit allows fewer connections than configured",
+                metadata: [
+                    TransportMetadataKey.limit.rawValue: "\(gate.maximumServed)",
+                    "torpor.configured_limit": "\(limits.maximumConnections)",
+                    "torpor.reserved_descriptors": "\(limits.reservedDescriptors)",
+                ]
+            )
+        }
         defer { logger.info("stopped listening") }
         do {
             try await listener.executeThenClose { accepted in
@@ -153,17 +195,57 @@ public final class WireServer: Sendable {
         }
     }
 
+    private static func makeGate(_ limits: WireServerLimits) -> SharedConnectionGate {
+        let descriptorLimit = limits.descriptorLimit ?? WireServerLimits.processDescriptorLimit()
+        return SharedConnectionGate(ConnectionGate(limits: limits, descriptorLimit: descriptorLimit))
+    }
+
+    private static func gateInstaller(
+        _ gate: SharedConnectionGate,
+        _ logger: Logger
+    ) -> @Sendable (any Channel) -> EventLoopFuture<Void> {
+        { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(ConnectionGateHandler(gate: gate, logger: logger))
+            }
+        }
+    }
+
     private static func childInitializer(
         _ supportedVersions: [UInt8],
         _ configuration: WireConnectionConfiguration,
+        _ gate: SharedConnectionGate,
         _ logger: Logger
     ) -> @Sendable (any Channel) -> EventLoopFuture<EstablishingConnection> {
         { channel in
             channel.eventLoop.makeCompletedFuture {
-                try EstablishingConnection.install(
+                var refusal: ErrorMessage?
+                switch gate.admit(channel) {
+                case .admit(let refusedBefore):
+                    if refusedBefore > 0 {
+                        logger.notice(
+                            "admitting connections again",
+                            metadata: [TransportMetadataKey.refused.rawValue: "\(refusedBefore)"]
+                        )
+                    }
+                case .refuse(let startsRun):
+                    let limit = gate.maximumServed
+                    if startsRun {
+                        logger.warning(
+                            "refusing connections: serving as many as allowed",
+                            metadata: [TransportMetadataKey.limit.rawValue: "\(limit)"]
+                        )
+                    }
+                    refusal = ErrorMessage(
+                        code: .busy,
+                        message: "the server serves at most \(limit) connections at once; try again later"
+                    )
+                }
+                return try EstablishingConnection.install(
                     on: channel,
                     role: .listener(supportedVersions: supportedVersions),
                     configuration: configuration,
+                    refusal: refusal,
                     logger: logger
                 )
             }

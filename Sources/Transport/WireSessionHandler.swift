@@ -11,6 +11,11 @@ struct HelloReceived: Sendable {
 /// The last handler of a Wire pipeline: runs `HandshakeStateMachine`'s actions, matches responses to our requests,
 /// answers pings, and hands everything else to the inbound sequence. All its state lives on the channel's event
 /// loop; `WireConnection` reaches it through a `NIOLoopBound`.
+///
+/// It also keeps a peer from holding more than its share: it stops reading while the application's inbound
+/// buffer is full or while the channel is unwritable (the peer does not read what we send, pongs included), closes
+/// a connection whose peer takes none of what is queued for it for `outboundStallTimeout`, and, on the listening
+/// side, one idle past `idleTimeout`.
 final class WireSessionHandler: ChannelDuplexHandler {
     typealias InboundIn = WireEnvelope
     typealias InboundOut = Never
@@ -19,6 +24,9 @@ final class WireSessionHandler: ChannelDuplexHandler {
 
     private var stateMachine: HandshakeStateMachine
     private let configuration: WireConnectionConfiguration
+    private let isListener: Bool
+    /// Listener only: turn the connection away with this Error frame instead of waiting for Hello.
+    private let refusal: ErrorMessage?
     private var logger: Logger
     private var context: ChannelHandlerContext?
     private var requests = PendingRequests()
@@ -33,6 +41,17 @@ final class WireSessionHandler: ChannelDuplexHandler {
     /// Back-pressure: the inbound buffer is full, and a read was held back because of it.
     private var inboundFull = false
     private var readHeld = false
+    /// Back-pressure the other way: the peer does not read what we write; reading waits until it does.
+    private var outboundStalled = false
+    /// Writes not yet handed to the socket, and when the last one was (or when the queue started).
+    private var writesInFlight = 0
+    private var lastWriteProgress = NIODeadline.now()
+    private var stallTimer: Scheduled<Void>?
+    /// Idle detection (listener only): the last complete frame received or response sent, and the peer's
+    /// requests delivered to the application and not answered yet.
+    private var idleTimer: Scheduled<Void>?
+    private var lastActivity = NIODeadline.now()
+    private var requestsBeingAnswered = 0
     /// After sending an Error frame we read and discard until the peer closes or the linger timer fires.
     private var lingering = false
 
@@ -45,15 +64,19 @@ final class WireSessionHandler: ChannelDuplexHandler {
     init(
         role: HandshakeStateMachine.Role,
         configuration: WireConnectionConfiguration,
+        refusal: ErrorMessage? = nil,
         logger: Logger,
         eventLoop: any EventLoop
     ) {
         self.stateMachine = HandshakeStateMachine(role: role, handshakeTimeout: configuration.handshakeTimeout)
         self.configuration = configuration
+        self.refusal = refusal
         self.logger = logger
         if case .listener = role {
+            self.isListener = true
             self.helloReceived = eventLoop.makePromise(of: HelloReceived.self)
         } else {
+            self.isListener = false
             self.helloReceived = nil
         }
         self.established = eventLoop.makePromise(of: WirePeer.self)
@@ -93,7 +116,14 @@ final class WireSessionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActivity = .now()
         run(stateMachine.received(unwrapInboundIn(data)), context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        outboundStalled = !context.channel.isWritable
+        resumeReadingIfAllowed()
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -111,10 +141,10 @@ final class WireSessionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if inboundFull && !lingering {
-            readHeld = true
-        } else {
+        if mayRead {
             context.read()
+        } else {
+            readHeld = true
         }
     }
 
@@ -156,6 +186,10 @@ final class WireSessionHandler: ChannelDuplexHandler {
             promise.fail(TransportError.connectionClosed)
             return
         }
+        if flags.contains(.response) {
+            requestsBeingAnswered = max(0, requestsBeingAnswered - 1)
+            lastActivity = .now()
+        }
         write(WireEnvelope(version: version, flags: flags, requestID: requestID, message: message), promise: promise)
     }
 
@@ -179,15 +213,78 @@ final class WireSessionHandler: ChannelDuplexHandler {
 
     func inboundDemandResumed() {
         inboundFull = false
-        if readHeld, let context {
-            readHeld = false
-            context.read()
-        }
+        resumeReadingIfAllowed()
     }
 
     func inboundTerminated() {
         // Nobody will consume any more: keep reading so responses and pings still flow; inbound frames are dropped.
         inboundDemandResumed()
+    }
+
+    // MARK: Back-pressure and limits
+
+    /// Lingering reads and discards whatever comes; otherwise reading waits for both directions to drain.
+    private var mayRead: Bool { lingering || (!inboundFull && !outboundStalled) }
+
+    private func resumeReadingIfAllowed() {
+        guard readHeld, mayRead, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    private func scheduleStallCheck(in delay: TimeAmount, context: ChannelHandlerContext) {
+        stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            self.stallCheck(context: context)
+        }
+    }
+
+    private func stallCheck(context: ChannelHandlerContext) {
+        stallTimer = nil
+        guard writesInFlight > 0, !stateMachine.isClosed else { return }
+        let timeout = TimeAmount(configuration.outboundStallTimeout)
+        let waited = NIODeadline.now() - lastWriteProgress
+        guard waited >= timeout else {
+            scheduleStallCheck(in: timeout - waited, context: context)
+            return
+        }
+        let queued = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
+        logger.notice(
+            "closing the connection: the peer does not read what is sent to it",
+            metadata: [
+                key(.queuedBytes): "\(queued.map { "\($0)" } ?? "unknown")",
+                key(.timeout): "\(configuration.outboundStallTimeout)",
+            ]
+        )
+        closeNow(context: context)
+    }
+
+    private func scheduleIdleCheck(in delay: TimeAmount, context: ChannelHandlerContext) {
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            self.idleCheck(context: context)
+        }
+    }
+
+    private func idleCheck(context: ChannelHandlerContext) {
+        idleTimer = nil
+        guard let idleTimeout = configuration.idleTimeout, !stateMachine.isClosed else { return }
+        let timeout = TimeAmount(idleTimeout)
+        let quiet = NIODeadline.now() - lastActivity
+        if requestsBeingAnswered > 0 {
+            // The peer waits for us, it is not idle.
+            scheduleIdleCheck(in: timeout, context: context)
+        } else if quiet < timeout {
+            scheduleIdleCheck(in: timeout - quiet, context: context)
+        } else {
+            logger.notice("closing an idle connection", metadata: [key(.timeout): "\(idleTimeout)"])
+            closeNow(context: context)
+        }
+    }
+
+    /// Closes at once: what is still queued for a peer that does not read, or is idle, is not worth waiting for.
+    private func closeNow(context: ChannelHandlerContext) {
+        stateMachine.closed()
+        tearDown()
+        context.close(promise: nil)
     }
 
     // MARK: Running actions
@@ -196,6 +293,11 @@ final class WireSessionHandler: ChannelDuplexHandler {
         guard handshakeTimer == nil, !stateMachine.isClosed else { return }
         if let remote = context.channel.remoteAddress {
             logger[transportMetadataKey: .peer] = "\(remote.endpointDescription)"
+        }
+        if let refusal {
+            // Turned away before the handshake; the server has logged why, once for the whole run of refusals.
+            run(stateMachine.refuse(refusal), context: context)
+            return
         }
         handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(
             in: TimeAmount(configuration.handshakeTimeout)
@@ -233,13 +335,21 @@ final class WireSessionHandler: ChannelDuplexHandler {
             logger[transportMetadataKey: .peerRole] = "\(peer.role)"
             logger[transportMetadataKey: .wireVersion] = "\(version)"
             logger.debug("connection established")
+            if isListener, configuration.idleTimeout != nil {
+                lastActivity = .now()
+                idleCheck(context: context)
+            }
             established.succeed(peer)
 
         case .deliver(let envelope):
             route(envelope, context: context)
 
         case .sendErrorAndClose(let envelope, let reason):
-            logger.notice("closing the connection after sending an Error frame", metadata: [key(.error): "\(reason)"])
+            logger.log(
+                level: refusal == nil ? .notice : .debug,
+                "closing the connection after sending an Error frame",
+                metadata: [key(.error): "\(reason)"]
+            )
             closeReason = closeReason ?? reason
             tearDown()
             sendThenLinger(envelope, context: context)
@@ -280,7 +390,11 @@ final class WireSessionHandler: ChannelDuplexHandler {
             return
         }
         guard let inboundSource else { return }
-        switch inboundSource.yield(envelope) {
+        let result = inboundSource.yield(envelope)
+        if envelope.requestID != 0, result != .dropped {
+            requestsBeingAnswered += 1
+        }
+        switch result {
         case .produceMore:
             break
         case .stopProducing:
@@ -300,6 +414,17 @@ final class WireSessionHandler: ChannelDuplexHandler {
         }
         let future = context.writeAndFlush(wrapOutboundOut(envelope))
         lastWrite = future
+        writesInFlight += 1
+        if writesInFlight == 1 {
+            lastWriteProgress = .now()
+        }
+        if stallTimer == nil, !stateMachine.isClosed {
+            scheduleStallCheck(in: TimeAmount(configuration.outboundStallTimeout), context: context)
+        }
+        future.assumeIsolated().whenComplete { _ in
+            self.writesInFlight -= 1
+            self.lastWriteProgress = .now()
+        }
         future.cascade(to: promise)
     }
 
@@ -331,6 +456,8 @@ final class WireSessionHandler: ChannelDuplexHandler {
         guard !tornDown else { return }
         tornDown = true
         handshakeTimer?.cancel()
+        idleTimer?.cancel()
+        stallTimer?.cancel()
         let reason = closeReason ?? .connectionClosed
         requests.failAll(with: reason)
         helloReceived?.fail(reason)

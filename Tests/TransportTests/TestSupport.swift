@@ -43,6 +43,8 @@ func welcoming(as node: String = "test-server") -> WireServer.WelcomeProvider {
 func withServer<Result: Sendable>(
     port: Int = 0,
     configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
+    limits: WireServerLimits = WireServerLimits(),
+    logger: Logger = testLogger,
     welcome: @escaping WireServer.WelcomeProvider = welcoming(),
     handler: @escaping WireServer.ConnectionHandler,
     _ body: (WireServer) async throws -> Result
@@ -51,7 +53,8 @@ func withServer<Result: Sendable>(
         host: "127.0.0.1",
         port: port,
         configuration: configuration,
-        logger: testLogger,
+        limits: limits,
+        logger: logger,
         welcome: welcome,
         handler: handler
     )
@@ -68,8 +71,13 @@ let drainInbound: WireServer.ConnectionHandler = { connection in
 }
 
 /// A plain TCP connection that knows nothing of Wire; finishing its outbound closes only the sending side.
-func rawChannel(port: Int) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-    try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+/// `receiveBuffer` sets SO_RCVBUF (a small one fills soon when the test stops reading).
+func rawChannel(port: Int, receiveBuffer: Int? = nil) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    if let receiveBuffer {
+        bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
+    }
+    return try await bootstrap
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try NIOAsyncChannel<ByteBuffer, ByteBuffer>(

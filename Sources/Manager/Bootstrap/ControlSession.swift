@@ -37,15 +37,9 @@ public struct ControlSession: Sendable {
     }
 
     func serve(_ connection: WireConnection) async throws {
-        // Each request in its own child task: a long task wait must not hold up a status query.
-        try await withThrowingDiscardingTaskGroup { group in
-            for try await envelope in connection.inbound where !envelope.isResponse {
-                group.addTask {
-                    guard let reply = await answer(envelope.message, at: .now), envelope.requestID != 0 else { return }
-                    try await send(reply, to: envelope.requestID, on: connection)
-                }
-            }
-        }
+        // Each request in its own child task (a long task wait must not hold up a status query), as many at once
+        // as the connection allows (`connections.max_requests_per_connection`); more are answered busy.
+        try await connection.serveRequests { envelope in await answer(envelope.message, at: .now) }
     }
 
     /// A page holds hosts worth at most a quarter of the frame limit, so that even a page of hosts with 64 KiB ids
@@ -53,21 +47,6 @@ public struct ControlSession: Sendable {
     public static let pageByteBudget = WireFrameDecoder.defaultMaximumPayloadLength / 4
     /// The frame limit of the clients' receiving side: an unpaged reply over it is refused rather than sent.
     static let clientFrameLimit = WireFrameDecoder.defaultMaximumPayloadLength
-
-    /// Sends `reply`; one too large for a frame is answered with a CommandResult naming the problem instead, so
-    /// the client learns why rather than seeing its connection close.
-    func send(_ reply: WireMessage, to requestID: UInt32, on connection: WireConnection) async throws {
-        do {
-            try await connection.reply(to: requestID, with: reply)
-        } catch {
-            guard case .frameTooLarge = error else { throw error }
-            logger.error("reply too large for a frame", metadata: ["torpor.error": "\(error)"])
-            try await connection.reply(
-                to: requestID,
-                with: .commandResult(CommandResult(code: .internalError, message: "the manager's \(error)"))
-            )
-        }
-    }
 
     /// The reply to one message; nil for pushes that need none.
     public func answer(_ message: WireMessage, at now: ContinuousClock.Instant) async -> WireMessage? {

@@ -19,6 +19,9 @@ public struct ErrorMessage: WirePayload {
         public static let conflict = Code(rawValue: 6)
         /// A handshake value decoded but is unusable (`WireValidationError`), e.g. an empty host id.
         public static let invalidValue = Code(rawValue: 7)
+        /// The peer is at one of its limits (connections, requests at once); try again later. Sent as the
+        /// response to a request, it fails only that request and the connection stays open.
+        public static let busy = Code(rawValue: 8)
 
         public var description: String {
             switch self {
@@ -29,6 +32,7 @@ public struct ErrorMessage: WirePayload {
             case .unsupported: "unsupported"
             case .conflict: "conflict"
             case .invalidValue: "invalidValue"
+            case .busy: "busy"
             default: "code\(rawValue)"
             }
         }

@@ -5,6 +5,7 @@ import Wire
 @Suite struct ErrorMessageTests {
     static let knownCodes: [ErrorMessage.Code] = [
         .malformedFrame, .noCommonVersion, .unexpectedMessage, .internalError, .unsupported, .conflict, .invalidValue,
+        .busy,
     ]
 
     @Test(arguments: knownCodes)
@@ -19,11 +20,11 @@ import Wire
     }
 
     @Test func codeNamesAndValuesAreStable() {
-        #expect(Self.knownCodes.map(\.rawValue) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(Self.knownCodes.map(\.rawValue) == [1, 2, 3, 4, 5, 6, 7, 8])
         #expect(
             Self.knownCodes.map(\.description) == [
                 "malformedFrame", "noCommonVersion", "unexpectedMessage", "internalError", "unsupported", "conflict",
-                "invalidValue",
+                "invalidValue", "busy",
             ]
         )
     }
