@@ -58,11 +58,11 @@ extension WireConnection {
                         code: .unexpectedMessage,
                         message: "\(envelope.message.type) is not a request this peer answers"
                     )
-                    do {
+                    do throws(TransportError) {
                         try await self.reply(to: envelope.requestID, with: reply ?? .error(unanswerable))
-                    } catch .frameTooLarge(let type, let role, let bytes, let maximum) {
+                    } catch {
+                        guard case .frameTooLarge = error else { throw error }
                         // An answer too large for a frame: the requester learns why instead of waiting it out.
-                        let error = TransportError.frameTooLarge(type: type, role: role, bytes: bytes, maximum: maximum)
                         logger.error(
                             "reply too large for a frame",
                             metadata: [TransportMetadataKey.error.rawValue: "\(error)"]
