@@ -139,6 +139,28 @@ import Wire
         }
     }
 
+    /// A manager killed after an agent started a VM but before it recorded the result: the task resumed after the
+    /// restart asks the same host again, which answers that the domain already runs. The VM is running there, not
+    /// `failed` with no host.
+    @Test func aResumedStartOfADomainAlreadyRunningRecordsItRunning() async throws {
+        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+        try await Self.withLeader(fake) { leader, store in
+            try await Self.cluster(leader, "web", count: 1, prefix: "web")
+            let vm = try #require(try await store.vm(named: "web-1"))
+            // What the killed manager left: claimed on h1, and the domain running there.
+            #expect(try await store.claimStart(vmID: vm.id, hostID: "h1", from: [.pending]))
+            await fake.run("web-1", uuid: vm.id, on: "h1")
+            _ = await fake.snapshot("h1")
+            let status = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+            #expect(status.state == .succeeded, "\(status.message)")
+            #expect(status.outcomes.first?.message == "already running on h1")
+            #expect(await fake.starts(of: "web-1") == ["h1"])
+            let stored = try #require(try await store.vm(named: "web-1"))
+            #expect(stored.state == .running)
+            #expect(stored.hostID == "h1")
+        }
+    }
+
     // MARK: A host whose fate is unknown
 
     @Test func aVMOnAFailedHostIsNeverStartedElsewhereWithoutAFence() async throws {
