@@ -161,6 +161,27 @@ import Wire
         }
     }
 
+    /// A status request waiting for a task is answered when the task ends, not when its wait runs out.
+    @Test func aTaskWaitIsAnsweredWhenTheTaskEnds() async throws {
+        let fake = FakeGroupManager(hosts: ["h1"])
+        try await Self.withLeader(fake) { leader, _ in
+            try await Self.cluster(leader, "web", count: 1, prefix: "web")
+            await fake.holdStarts()
+            let id = try await Self.submit(leader, .start, "web")
+            #expect(await Self.eventually { await fake.heldStarts == 1 })
+            async let answer = leader.handle(.task(id: id, waitMilliseconds: 120_000))
+            try await Task.sleep(for: .milliseconds(200))
+            let released = ContinuousClock.now
+            await fake.releaseStarts()
+            guard case .taskStatus(let status) = await answer else {
+                Issue.record("no task status")
+                return
+            }
+            #expect(status.state == .succeeded)
+            #expect(ContinuousClock.now - released < .seconds(60), "answered only when the wait ran out")
+        }
+    }
+
     // MARK: A host whose fate is unknown
 
     @Test func aVMOnAFailedHostIsNeverStartedElsewhereWithoutAFence() async throws {
@@ -226,7 +247,7 @@ import Wire
     @Test func anInventorySampledBeforeAStartDoesNotMarkTheVMMissing() async throws {
         let fake = FakeGroupManager(hosts: ["h1"])
         var configuration = ManagerConfiguration()
-        configuration.heartbeatTimeout = .seconds(1)
+        configuration.heartbeatTimeout = .seconds(3)
         try await Self.withLeader(fake, configuration: configuration) { leader, store in
             try await Self.cluster(leader, "web", count: 1, prefix: "web")
             // Sampled before the domain existed, delivered after the start's result.
@@ -236,7 +257,7 @@ import Wire
             #expect(try await store.vm(named: "web-1")?.state == .running)
             // The agent's next round shows it; the leader's look after the settling time keeps it running.
             _ = await fake.snapshot("h1")
-            try await Task.sleep(for: .seconds(2))
+            try await Task.sleep(for: .seconds(4))
             #expect(try await store.vm(named: "web-1")?.state == .running)
             // Once the result has settled, an inventory without the VM is the truth again.
             await leader.inventoryReceived(stale, from: "h1")
@@ -247,7 +268,7 @@ import Wire
     @Test func aStaleAbsenceStillCountsWhenNoLaterInventoryShowsTheVM() async throws {
         let fake = FakeGroupManager(hosts: ["h1"])
         var configuration = ManagerConfiguration()
-        configuration.heartbeatTimeout = .seconds(1)
+        configuration.heartbeatTimeout = .seconds(3)
         try await Self.withLeader(fake, configuration: configuration) { leader, store in
             try await Self.cluster(leader, "web", count: 1, prefix: "web")
             let stale = await fake.snapshot("h1")
