@@ -210,11 +210,21 @@ extension GroupLeader {
             }
             for await (vm, host, result) in group {
                 await lockDecisions()
+                // A start refused because the domain already runs there (a start resumed after a restart whose
+                // first attempt had worked) leaves the VM running, as the host's inventory says.
+                let runsThere = result.isOK ? false : await latestInventory(of: host, listsActive: vm.id)
+                let started = result.isOK || runsThere
                 if let alert = vmAlerts.removeValue(forKey: vm.id) {
                     setOutcome(&task, vm.name, .failed, host: host, alert)
-                } else if result.isOK {
+                } else if started {
                     try? await store.setVMPlacement(id: vm.id, hostID: host, state: .running)
-                    setOutcome(&task, vm.name, .done, host: host, "running on \(host)")
+                    setOutcome(
+                        &task,
+                        vm.name,
+                        .done,
+                        host: host,
+                        runsThere ? "already running on \(host)" : "running on \(host)"
+                    )
                 } else {
                     try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .failed, reason: result.message)
                     setOutcome(&task, vm.name, .failed, host: host, result.message)
@@ -222,8 +232,8 @@ extension GroupLeader {
                 vmLifecycle.commandEnded(
                     vm.id,
                     by: task.id,
-                    state: result.isOK ? .running : .failed,
-                    hostID: result.isOK ? host : nil,
+                    state: started ? .running : .failed,
+                    hostID: started ? host : nil,
                     at: .now
                 )
                 unlockDecisions()
@@ -255,6 +265,13 @@ extension GroupLeader {
             }
             await save(&task, detail: progress(task))
         }
+    }
+
+    /// Whether the host's latest inventory lists the VM running or paused.
+    func latestInventory(of host: String, listsActive vmID: String) async -> Bool {
+        await groupManager.inventory(of: host)?.vms.contains {
+            "\($0.uuid)".lowercased() == vmID && $0.state.isActive
+        } ?? false
     }
 
     /// The stored domain XML, re-rendered with a fresh lease when the VM's address was released by a destroy.

@@ -139,6 +139,49 @@ import Wire
         }
     }
 
+    /// A manager killed after an agent started a VM but before it recorded the result: the task resumed after the
+    /// restart asks the same host again, which answers that the domain already runs. The VM is running there, not
+    /// `failed` with no host.
+    @Test func aResumedStartOfADomainAlreadyRunningRecordsItRunning() async throws {
+        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+        try await Self.withLeader(fake) { leader, store in
+            try await Self.cluster(leader, "web", count: 1, prefix: "web")
+            let vm = try #require(try await store.vm(named: "web-1"))
+            // What the killed manager left: claimed on h1, and the domain running there.
+            #expect(try await store.claimStart(vmID: vm.id, hostID: "h1", from: [.pending]))
+            await fake.run("web-1", uuid: vm.id, on: "h1")
+            _ = await fake.snapshot("h1")
+            let status = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+            #expect(status.state == .succeeded, "\(status.message)")
+            #expect(status.outcomes.first?.message == "already running on h1")
+            #expect(await fake.starts(of: "web-1") == ["h1"])
+            let stored = try #require(try await store.vm(named: "web-1"))
+            #expect(stored.state == .running)
+            #expect(stored.hostID == "h1")
+        }
+    }
+
+    /// A status request waiting for a task is answered when the task ends, not when its wait runs out.
+    @Test func aTaskWaitIsAnsweredWhenTheTaskEnds() async throws {
+        let fake = FakeGroupManager(hosts: ["h1"])
+        try await Self.withLeader(fake) { leader, _ in
+            try await Self.cluster(leader, "web", count: 1, prefix: "web")
+            await fake.holdStarts()
+            let id = try await Self.submit(leader, .start, "web")
+            #expect(await Self.eventually { await fake.heldStarts == 1 })
+            async let answer = leader.handle(.task(id: id, waitMilliseconds: 120_000))
+            try await Task.sleep(for: .milliseconds(200))
+            let released = ContinuousClock.now
+            await fake.releaseStarts()
+            guard case .taskStatus(let status) = await answer else {
+                Issue.record("no task status")
+                return
+            }
+            #expect(status.state == .succeeded)
+            #expect(ContinuousClock.now - released < .seconds(60), "answered only when the wait ran out")
+        }
+    }
+
     // MARK: A host whose fate is unknown
 
     @Test func aVMOnAFailedHostIsNeverStartedElsewhereWithoutAFence() async throws {
@@ -204,7 +247,7 @@ import Wire
     @Test func anInventorySampledBeforeAStartDoesNotMarkTheVMMissing() async throws {
         let fake = FakeGroupManager(hosts: ["h1"])
         var configuration = ManagerConfiguration()
-        configuration.heartbeatTimeout = .seconds(1)
+        configuration.heartbeatTimeout = .seconds(3)
         try await Self.withLeader(fake, configuration: configuration) { leader, store in
             try await Self.cluster(leader, "web", count: 1, prefix: "web")
             // Sampled before the domain existed, delivered after the start's result.
@@ -214,7 +257,7 @@ import Wire
             #expect(try await store.vm(named: "web-1")?.state == .running)
             // The agent's next round shows it; the leader's look after the settling time keeps it running.
             _ = await fake.snapshot("h1")
-            try await Task.sleep(for: .seconds(2))
+            try await Task.sleep(for: .seconds(4))
             #expect(try await store.vm(named: "web-1")?.state == .running)
             // Once the result has settled, an inventory without the VM is the truth again.
             await leader.inventoryReceived(stale, from: "h1")
@@ -225,7 +268,7 @@ import Wire
     @Test func aStaleAbsenceStillCountsWhenNoLaterInventoryShowsTheVM() async throws {
         let fake = FakeGroupManager(hosts: ["h1"])
         var configuration = ManagerConfiguration()
-        configuration.heartbeatTimeout = .seconds(1)
+        configuration.heartbeatTimeout = .seconds(3)
         try await Self.withLeader(fake, configuration: configuration) { leader, store in
             try await Self.cluster(leader, "web", count: 1, prefix: "web")
             let stale = await fake.snapshot("h1")

@@ -5,7 +5,7 @@ import Wire
 @Suite struct CommandResultTests {
     static let knownCodes: [CommandResult.Code] = [
         .ok, .notFound, .invalidArgument, .hypervisorError, .commandFailed, .timedOut, .busy, .unsupported,
-        .internalError,
+        .internalError, .conflict, .notDelivered,
     ]
 
     @Test func goldenErrorResultRoundTrips() throws {
@@ -18,11 +18,11 @@ import Wire
     }
 
     @Test func codeValuesAndNamesAreStable() {
-        #expect(Self.knownCodes.map(\.rawValue) == Array(0...8))
+        #expect(Self.knownCodes.map(\.rawValue) == Array(0...10))
         #expect(
             Self.knownCodes.map(\.description) == [
                 "ok", "notFound", "invalidArgument", "hypervisorError", "commandFailed", "timedOut", "busy",
-                "unsupported", "internalError",
+                "unsupported", "internalError", "conflict", "notDelivered",
             ]
         )
         #expect(CommandResult.Code(rawValue: 4242).description == "code4242")
