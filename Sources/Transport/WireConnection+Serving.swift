@@ -63,7 +63,7 @@ extension WireConnection {
                     } catch {
                         guard case .frameTooLarge = error else { throw error }
                         // An answer too large for a frame: the requester learns why instead of waiting it out.
-                        logger.error(
+                        self.logger.error(
                             "reply too large for a frame",
                             metadata: [TransportMetadataKey.error.rawValue: "\(error)"]
                         )

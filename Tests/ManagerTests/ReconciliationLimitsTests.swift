@@ -26,7 +26,7 @@ import Wire
             memoryKiB: 1 << 60
         )
         await leader.inventoryReceived(Inventory(hostID: "h1", vms: [entry]), from: "h1")
-        let adopted = try #require(try store.vm(named: "huge"))
+        let adopted = try #require(try await store.vm(named: "huge"))
         #expect(adopted.memoryBytes == Int64.max / 1024 * 1024)
         #expect(adopted.virtualCPUs == Int(UInt16.max))
     }
