@@ -134,8 +134,10 @@ import Wire
 
     /// The agent's report for a host without VMs says 0 cores in use, not the test machine's load.
     @Test func agentReportsItsVMsNotTheMachine() async throws {
-        let connection = try await LibvirtConnection.open("test:///default")
-        for domain in try await connection.allDomains() { try await domain.destroy() }
+        // A private empty node: test:///default is shared by every test in this process.
+        let scratch = try AgentPowerTests.Scratch()
+        defer { scratch.remove() }
+        let connection = try await LibvirtConnection.open(try scratch.emptyNodeURI())
         var configuration = AgentConfiguration(hostname: "vms-host")
         configuration.hostMetrics = .vms
         let monitor = try await AgentMonitor(

@@ -214,7 +214,12 @@ struct VirtualClusterLabTests {
         #expect(try await lab.torpor(["vc", "resume", "app", "app-1"]).status == 0)
         #expect(try await lab.domains(onAgent: 1)["app-1"] == "running")
         #expect(try await lab.torpor(["vc", "shutdown", "app"]).status == 0)
-        #expect(try await lab.vms("app")["app-1"]?["state"] as? String == "stopped")
+        // shuttingDown until the agent's inventory shows the guest off (the next sampling round).
+        #expect(
+            await lab.eventually(timeout: .seconds(60)) {
+                try await lab.vms("app")["app-1"]?["state"] as? String == "stopped"
+            }
+        )
         let ip = try await lab.vms("app")["app-1"]?["ip"] as? String
         #expect(ip == "10.42.0.2")
         #expect(try await lab.torpor(["vc", "destroy", "app"]).status == 0)
