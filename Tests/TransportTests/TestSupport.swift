@@ -44,6 +44,7 @@ func withServer<Result: Sendable>(
     port: Int = 0,
     configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
     limits: WireServerLimits = WireServerLimits(),
+    eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
     logger: Logger = testLogger,
     welcome: @escaping WireServer.WelcomeProvider = welcoming(),
     handler: @escaping WireServer.ConnectionHandler,
@@ -54,6 +55,7 @@ func withServer<Result: Sendable>(
         port: port,
         configuration: configuration,
         limits: limits,
+        eventLoopGroup: eventLoopGroup,
         logger: logger,
         welcome: welcome,
         handler: handler
