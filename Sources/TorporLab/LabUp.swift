@@ -434,7 +434,7 @@ struct LabUp: AsyncParsableCommand {
               reserved_hosts: \(reserved)
               minimum_awake: \(Self.duration(minimumAwake))
               minimum_asleep: 5s
-              power_on_window: 5s
+              power_on_window: 30s
               evaluation_interval: 1s
               wakeup_time: \(Self.duration(wakeupTime))
               action: suspend-to-ram

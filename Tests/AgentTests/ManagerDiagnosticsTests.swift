@@ -29,7 +29,7 @@ struct ManagerDiagnosticsTests {
 
     static func diagnostics(_ address: String) async throws -> (Diagnostics, String) {
         let output = try await ProcessRunner.run(
-            [try KVMLab.product("agentctl"), "manager", "--manager", address, "--json", "--timeout", "5"],
+            [try KVMLab.product("agentctl"), "manager", "--manager", address, "--json", "--timeout", "30"],
             timeout: .seconds(20)
         )
         guard output.succeeded else { throw ProcessRunnerError(description: output.description) }

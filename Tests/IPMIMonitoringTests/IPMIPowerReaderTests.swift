@@ -68,8 +68,9 @@ import Testing
         let elapsed = clock.now - start
         #expect(error == .unreachable(host: "127.0.0.1:\(port)", message: "connection timeout"))
         #expect(error?.description == "BMC 127.0.0.1:\(port) is unreachable: connection timeout")
-        // The default session timeout is 4 s; the bound leaves room for a loaded machine.
-        #expect(elapsed < .seconds(10))
+        // The default session timeout is 4 s; the bound leaves room for a loaded machine (and a test process whose
+        // other tests hold the cooperative pool for a while).
+        #expect(elapsed < .seconds(60))
     }
 
     @Test func manyConcurrentReadsComplete() async throws {

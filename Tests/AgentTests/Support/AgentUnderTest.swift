@@ -72,7 +72,7 @@ final class AgentUnderTest: Sendable {
     /// agentctl with `arguments` (then `--agent` and `--json`).
     func agentctl(_ arguments: String...) async throws -> ProcessOutput {
         try await ProcessRunner.run(
-            [try KVMLab.product("agentctl")] + arguments + ["--agent", address, "--json", "--timeout", "5"],
+            [try KVMLab.product("agentctl")] + arguments + ["--agent", address, "--json", "--timeout", "30"],
             timeout: .seconds(20)
         )
     }

@@ -23,7 +23,7 @@ import Glibc
     }
 
     /// Polls `condition` until it holds or `timeout` passes.
-    static func eventually(timeout: Duration = .seconds(20), _ condition: () async -> Bool) async -> Bool {
+    static func eventually(timeout: Duration = .seconds(90), _ condition: () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if await condition() { return true }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import Manager
@@ -298,30 +299,39 @@ import Testing
         }
     }
 
-    /// SQLite runs on GRDB's queues, not on Swift's cooperative pool: with more slow transactions waiting than the
-    /// pool has threads, other tasks still run at once (before, each waiting caller held a pool thread, and a
-    /// heartbeat expiry could wait seconds behind them).
+    /// SQLite runs on GRDB's queues, not on Swift's cooperative pool: with more callers waiting for the writer than
+    /// the pool has threads, other tasks still run. Before, each waiting caller held a pool thread, so nothing else
+    /// could run until the first (long) transaction had ended. Checked by order, not by a stopwatch: a pool task runs
+    /// while that transaction is still open.
     @Test func slowTransactionsLeaveTheCooperativePoolFree() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
         let callers = ProcessInfo.processInfo.activeProcessorCount + 2
+        let longTransactionOpen = TransactionFlag()
         let writes = Task {
             await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<callers {
-                    group.addTask { _ = try? await store.write { _ in Thread.sleep(forTimeInterval: 8) } }
+                group.addTask {
+                    _ = try? await store.write { _ in
+                        Thread.sleep(forTimeInterval: 30)
+                        longTransactionOpen.open.withLock { $0 = false }
+                    }
+                }
+                // These queue behind the long one on GRDB's single writer.
+                for _ in 1..<callers {
+                    group.addTask { _ = try? await store.write { _ in () } }
                 }
             }
         }
         // Let every caller reach the store, then run more pool work.
-        let started = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(300))
-        await Task.detached { () }.value
-        let waited = ContinuousClock.now - started
-        writes.cancel()
-        // Expected: the 300 ms sleep, plus whatever the other tests running at once take of the pool. A pool blocked
-        // behind the writer would wait at least one 8 s transaction.
-        #expect(waited < .seconds(6), "a pool task waited \(waited)")
+        let ranWhileOpen = await Task.detached { longTransactionOpen.open.withLock { $0 } }.value
+        #expect(ranWhileOpen, "a pool task could run only once the 30 s transaction had ended")
         await writes.value
     }
+}
+
+/// Whether the long transaction of `slowTransactionsLeaveTheCooperativePoolFree` is still open.
+private final class TransactionFlag: Sendable {
+    let open = Mutex(true)
 }
