@@ -26,6 +26,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var power = PowerCommands()
     public var wake = WakeSettings()
     public var log = LogDestination.auto
+    /// How migrations are run and watched (`migration:`).
+    public var migration = MigrationWatchdogConfiguration()
 
     /// The program (and arguments) run for each power action; never through a shell.
     public struct PowerCommands: Sendable, Equatable {
@@ -140,6 +142,9 @@ public struct AgentConfiguration: Sendable, Equatable {
                     }
                 }
             }
+        }
+        if let migration = try config.section("migration") {
+            result.migration = try MigrationWatchdogConfiguration.load(section: migration)
         }
         try config.rejectUnknownKeys()
         return result
