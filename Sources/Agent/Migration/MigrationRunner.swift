@@ -71,6 +71,25 @@ public final class MigrationRunner: Sendable {
         }
         defer { _ = running.withLock { $0.removeValue(forKey: migration.name) } }
 
+        // A connection of its own: progress reads and the watchdog's calls must not queue behind the monitor's
+        // sampling on the agent's shared connection (whose calls can wait on the migrating domain).
+        let control: LibvirtConnection
+        do throws(LibvirtError) {
+            control = try await LibvirtConnection.open(connection.uri)
+        } catch {
+            return CommandResult(code: .hypervisorError, message: "\(error)")
+        }
+        let result = await migrate(migration, storage: storage, on: control, cancel: flag)
+        await control.close()
+        return result
+    }
+
+    private func migrate(
+        _ migration: VMCommand.Migration,
+        storage: MigrationStorage,
+        on connection: LibvirtConnection,
+        cancel flag: CancelFlag
+    ) async -> CommandResult {
         let domain: LibvirtDomain
         let info: DomainInfo
         do throws(LibvirtError) {
@@ -148,8 +167,11 @@ public final class MigrationRunner: Sendable {
                     actions += watchdog.handle(.tick(at: now))
                 }
                 for action in actions {
-                    if let failure = await apply(action, to: domain, destinationURI: request.destinationURI) {
-                        failures.append(failure)
+                    guard let failure = await apply(action, to: domain, destinationURI: request.destinationURI)
+                    else { continue }
+                    failures.append(failure)
+                    if case .take(let step) = action {
+                        _ = watchdog.handle(.stepFailed(step, at: clock.now - start))
                     }
                 }
                 await progressSink(progress(migration, watchdog: watchdog, stats: latest, phase: nil, at: now))
@@ -237,14 +259,20 @@ public final class MigrationRunner: Sendable {
                 await destination.close()
                 try resumed.get()
             }
-            logger.notice("migration watchdog acted", metadata: ["torpor.vm": "\(domain.name)", "torpor.action": "\(action)"])
+            logger.notice(
+                "migration watchdog acted",
+                metadata: ["torpor.vm": "\(domain.name)", "torpor.action": "\(Self.describe(action))"]
+            )
             return nil
         } catch {
             logger.warning(
                 "migration watchdog action failed",
-                metadata: ["torpor.vm": "\(domain.name)", "torpor.action": "\(action)", "torpor.error": "\(error)"]
+                metadata: [
+                    "torpor.vm": "\(domain.name)", "torpor.action": "\(Self.describe(action))",
+                    "torpor.error": "\(error)",
+                ]
             )
-            return "\(action) failed: \(error)"
+            return "\(Self.describe(action)) failed: \(error)"
         }
     }
 
@@ -286,13 +314,18 @@ public final class MigrationRunner: Sendable {
         )
     }
 
+    /// Steps that were carried out; a failed one (no effect) is left out.
     static func wireSteps(_ records: [MigrationWatchdog.Record]) -> [MigrationProgress.TakenStep] {
-        records.map { record in
+        var steps: [MigrationProgress.TakenStep] = []
+        for record in records {
             switch record {
-            case .step(let step, let at): .init(wireStep(step), atMilliseconds: milliseconds(at))
-            case .resumed(_, let at): .init(.resume, atMilliseconds: milliseconds(at))
+            case .step(let step, let at): steps.append(.init(wireStep(step), atMilliseconds: milliseconds(at)))
+            case .stepFailed(let step, _):
+                if let index = steps.lastIndex(where: { $0.step == wireStep(step) }) { steps.remove(at: index) }
+            case .resumed(_, let at): steps.append(.init(.resume, atMilliseconds: milliseconds(at)))
             }
         }
+        return steps
     }
 
     static func wireStep(_ step: MigrationWatchdog.Step) -> MigrationProgress.Step {
@@ -305,13 +338,21 @@ public final class MigrationRunner: Sendable {
         }
     }
 
-    /// One line per record: "pause at 61.0 s", "resume on source at 90.1 s".
+    /// One line per record: "pause at 61.0 s", "pause failed at 61.2 s", "resume on source at 90.1 s".
     static func describe(_ records: [MigrationWatchdog.Record]) -> [String] {
         records.map { record in
             switch record {
             case .step(let step, let at): "\(step.rawValue) at \(seconds(at)) s"
+            case .stepFailed(let step, let at): "\(step.rawValue) failed at \(seconds(at)) s"
             case .resumed(let host, let at): "resume on \(host) at \(seconds(at)) s"
             }
+        }
+    }
+
+    static func describe(_ action: MigrationWatchdog.Action) -> String {
+        switch action {
+        case .take(let step): step.rawValue
+        case .resume(let host): "resume on \(host)"
         }
     }
 

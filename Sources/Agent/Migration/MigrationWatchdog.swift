@@ -39,6 +39,8 @@ public struct MigrationWatchdog: Sendable {
         case tick(at: Duration)
         /// Someone asked to cancel (MigrationCancel).
         case cancel(at: Duration)
+        /// Carrying out a step failed (e.g. the pause raced the migration's completion): it had no effect.
+        case stepFailed(Step, at: Duration)
         case finished(End, at: Duration)
     }
 
@@ -52,6 +54,7 @@ public struct MigrationWatchdog: Sendable {
     /// Everything done to the migration, with its time, for the outcome.
     public enum Record: Sendable, Equatable {
         case step(Step, at: Duration)
+        case stepFailed(Step, at: Duration)
         case resumed(Host, at: Duration)
     }
 
@@ -113,6 +116,15 @@ public struct MigrationWatchdog: Sendable {
             // Post-copy cannot be undone: the guest already runs on the destination.
             guard phase == .running else { return [] }
             return take(.abort, at: now)
+        case .stepFailed(let step, let now):
+            records.append(.stepFailed(step, at: now))
+            switch step {
+            case .pause: pausedGuest = false
+            // Still pre-copy (or still running): later steps remain possible.
+            case .postCopy, .abort: if phase == .postCopy || phase == .aborting { phase = .running }
+            case .raiseDowntime, .raiseBandwidth: break
+            }
+            return []
         case .finished(let end, let now):
             if case .finished = phase { return [] }
             phase = .finished(end)

@@ -160,6 +160,27 @@ import Testing
             [[.take(.pause)], [.take(.abort)], [], [.resume(.source)]]
         ),
         (
+            "a pause that failed (it raced the completion) is not resumed",
+            configuration(steps: [.pause, .abort]),
+            [
+                progress(500, at: 100),
+                .stepFailed(.pause, at: .seconds(100)),
+                .finished(.completed, at: .seconds(101)),
+            ],
+            [[.take(.pause)], [], []]
+        ),
+        (
+            "a failed abort leaves the migration watched, with no step left",
+            configuration(steps: [.abort]),
+            [
+                progress(500, at: 100),
+                .stepFailed(.abort, at: .seconds(100)),
+                .cancel(at: .seconds(101)),
+                .finished(.completed, at: .seconds(120)),
+            ],
+            [[.take(.abort)], [], [.take(.abort)], []]
+        ),
+        (
             "abort may be the only step",
             configuration(steps: [.abort]),
             [progress(500, at: 1), .tick(at: .seconds(31)), .finished(.failed, at: .seconds(32))],
