@@ -104,6 +104,31 @@ struct MigrationEndToEndTests {
               allow_post_copy: false
 
             """
+        // 0. Cancelled by agentctl while it runs (the watchdog would wait 1000 s): the guest stays on the source.
+        let cancelling = try AgentUnderTest(
+            arguments: ["--libvirt-uri", source.socketURI, "--host-id", source.name],
+            logDirectory: pair.base,
+            label: "agent-cancelling",
+            configuration: common.replacingOccurrences(of: "per_gib: 100s", with: "per_gib: 16000s")
+                .replacingOccurrences(of: "progress_timeout: 5s", with: "progress_timeout: 1000s")
+                + "  steps: [abort]\n"
+        )
+        defer { cancelling.process.kill() }
+        let migrating = try await MigrationPair.startMigrating(guest, with: cancelling, to: pair.hosts[1].tcpURI)
+        defer { migrating.kill() }
+        try await Task.sleep(for: .seconds(3))
+        let cancel = try await cancelling.agentctl("vm", "migrate-cancel", guest)
+        #expect(cancel.succeeded, "\(cancel)")
+        let cancelled = try await MigrationPair.outcome(of: migrating, agent: cancelling)
+        print("MigrationEndToEndTests: cancelled: \(cancelled)")
+        #expect(cancelled.code == "commandFailed", "\(cancelled)")
+        #expect(cancelled.message.contains("cancelled"), "\(cancelled)")
+        #expect(cancelled.stepNames == ["abort"], "\(cancelled)")
+        try await pair.expectRunningExactlyOnce(guest, on: 0)
+        let nothing = try await cancelling.agentctl("vm", "migrate-cancel", guest)
+        #expect(!nothing.succeeded && nothing.stdout.contains("no migration"), "\(nothing)")
+        #expect(await cancelling.stop() == 0, "\(cancelling.process.stderr)")
+
         // 1. A downtime that does not help, then abort: the guest stays on the source, running.
         let aborting = try AgentUnderTest(
             arguments: ["--libvirt-uri", source.socketURI, "--host-id", source.name],
@@ -127,7 +152,9 @@ struct MigrationEndToEndTests {
             arguments: ["--libvirt-uri", source.socketURI, "--host-id", source.name],
             logDirectory: pair.base,
             label: "agent-pausing",
-            configuration: common + "  steps: [pause, abort]\n"
+            // A paused guest still needs its last dirty pages sent at 1 MiB/s: give the pause 30 s before the abort.
+            configuration: common.replacingOccurrences(of: "step_interval: 4s", with: "step_interval: 30s")
+                + "  steps: [pause, abort]\n"
         )
         defer { pausing.process.kill() }
         let completed = try await MigrationPair.migrate(guest, with: pausing, to: pair.hosts[1].tcpURI)
@@ -321,17 +348,42 @@ struct MigrationPair: Sendable {
         to uri: String,
         method: String = "live"
     ) async throws -> Outcome {
-        // The agent must be up and see the guest before it is asked.
+        let process = try await startMigrating(guest, with: agent, to: uri, method: method)
+        defer { process.kill() }
+        return try await outcome(of: process, agent: agent)
+    }
+
+    /// Starts `agentctl vm migrate` in the background once the agent sees the guest running.
+    static func startMigrating(
+        _ guest: String,
+        with agent: AgentUnderTest,
+        to uri: String,
+        method: String = "live"
+    ) async throws -> BackgroundProcess {
         _ = try await agent.waitForStatus(timeout: .seconds(30)) { status in
             status.vms.contains { $0.name == guest && $0.state == "running" }
         }
-        let output = try await ProcessRunner.run(
+        let directory = try ProcessRunner.scratchDirectory(prefix: "torpor-migrate")
+        return try BackgroundProcess(
             [
                 try KVMLab.product("agentctl"), "vm", "migrate", guest, "--to", uri, "--method", method,
-                "--agent", agent.address,
-                "--json", "--timeout", "10", "--wait", "150",
+                "--agent", agent.address, "--json", "--timeout", "10", "--wait", "150",
             ],
-            timeout: .seconds(170)
+            stdout: directory.appendingPathComponent("stdout"),
+            stderr: directory.appendingPathComponent("stderr")
+        )
+    }
+
+    /// Waits for a `startMigrating` agentctl and reads its JSON.
+    static func outcome(of process: BackgroundProcess, agent: AgentUnderTest) async throws -> Outcome {
+        guard await process.waitForExit(timeout: .seconds(170)) else {
+            throw ProcessRunnerError(description: "agentctl vm migrate did not return:\n\(agent.process.stderr)")
+        }
+        let output = ProcessOutput(
+            argv: ["agentctl", "vm", "migrate"],
+            status: process.exitStatus ?? -1,
+            stdout: process.stdout,
+            stderr: process.stderr
         )
         guard let object = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any] else {
             throw ProcessRunnerError(description: "agentctl vm migrate printed no JSON:\n\(output)\n\(agent.process.stderr)")
