@@ -133,7 +133,9 @@ struct VMMigrate: AsyncParsableCommand {
         let reply = try await session.run { connection in
             try await connection.request(.vmCommand(.migrate(migration)), timeout: waitDuration)
         }
-        guard case .commandResult(let result) = reply else { throw session.unexpected(reply, expected: "CommandResult") }
+        guard case .commandResult(let result) = reply else {
+            throw session.unexpected(reply, expected: "CommandResult")
+        }
         let steps = result.detail.split(separator: "\n").map(String.init)
         if options.json {
             Output.printJSON(["ok": result.isOK, "code": "\(result.code)", "message": result.message, "steps": steps])
@@ -155,9 +157,15 @@ struct VMMigrateCancel: AsyncParsableCommand {
 
     func run() async throws {
         let session = AgentSession(options: options)
-        let reply = try await session.run { try await session.request(.migrationCancel(MigrationCancel(vmName: name)), on: $0) }
-        guard case .commandResult(let result) = reply else { throw session.unexpected(reply, expected: "CommandResult") }
-        guard result.isOK else { throw session.failure("\(result.code): \(result.message)", code: AgentCtlExit.failed) }
+        let reply = try await session.run { connection in
+            try await session.request(.migrationCancel(MigrationCancel(vmName: name)), on: connection)
+        }
+        guard case .commandResult(let result) = reply else {
+            throw session.unexpected(reply, expected: "CommandResult")
+        }
+        guard result.isOK else {
+            throw session.failure("\(result.code): \(result.message)", code: AgentCtlExit.failed)
+        }
         if options.json {
             Output.printJSON(["ok": true, "message": result.message])
         } else {

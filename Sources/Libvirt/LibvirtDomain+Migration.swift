@@ -39,7 +39,9 @@ extension LibvirtDomain {
     /// The longest pause the migration may impose at its switch-over, milliseconds
     /// (`virDomainMigrateSetMaxDowntime`).
     public func setMigrationMaxDowntime(milliseconds: UInt64) async throws(LibvirtError) {
-        try await hop { blocking throws(LibvirtError) in try blocking.setMigrationMaxDowntime(milliseconds: milliseconds) }
+        try await hop { blocking throws(LibvirtError) in
+            try blocking.setMigrationMaxDowntime(milliseconds: milliseconds)
+        }
     }
 
     /// The migration's bandwidth cap, MiB/s (`virDomainMigrateSetMaxSpeed`).
@@ -73,7 +75,13 @@ extension LibvirtDomain.Blocking {
             )
         }
         try check(
-            virDomainMigrateToURI3(domain.pointer, request.destinationURI, parameters, UInt32(count), request.flags.rawValue),
+            virDomainMigrateToURI3(
+                domain.pointer,
+                request.destinationURI,
+                parameters,
+                UInt32(count),
+                request.flags.rawValue
+            ),
             "virDomainMigrateToURI3",
             subject: name
         )

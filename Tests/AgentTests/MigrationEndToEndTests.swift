@@ -293,7 +293,9 @@ struct MigrationPair: Sendable {
         var previous: String?
         while clock.now < deadline {
             let output = try await virsh(host, "qemu-monitor-command", guest, "--hmp", "xp /1xw 0x10000")
-            let word = output.stdout.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            let word = output.stdout.split(separator: ":").last.map {
+                $0.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
             if let word, word != "0x00000000", let previous, previous != word { return }
             previous = word
             try await Task.sleep(for: .seconds(1))
@@ -386,7 +388,9 @@ struct MigrationPair: Sendable {
             stderr: process.stderr
         )
         guard let object = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any] else {
-            throw ProcessRunnerError(description: "agentctl vm migrate printed no JSON:\n\(output)\n\(agent.process.stderr)")
+            throw ProcessRunnerError(
+                description: "agentctl vm migrate printed no JSON:\n\(output)\n\(agent.process.stderr)"
+            )
         }
         return Outcome(
             ok: object["ok"] as? Bool ?? false,

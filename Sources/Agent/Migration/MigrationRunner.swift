@@ -127,7 +127,9 @@ public final class MigrationRunner: Sendable {
         watchdog: inout MigrationWatchdog,
         cancel: CancelFlag
     ) async -> CommandResult {
-        let metadata: Logger.Metadata = ["torpor.vm": "\(migration.name)", "torpor.destination": "\(request.destinationURI)"]
+        let metadata: Logger.Metadata = [
+            "torpor.vm": "\(migration.name)", "torpor.destination": "\(request.destinationURI)",
+        ]
         logger.info("migration started", metadata: metadata.merging(["torpor.method": "\(request.storage)"]) { $1 })
         let clock = ContinuousClock()
         let start = clock.now

@@ -31,7 +31,12 @@ import Wire
     }
 
     static func order(_ name: String, method: VMCommand.Migration.Method = .live) -> VMCommand.Migration {
-        VMCommand.Migration(name: name, destinationURI: "qemu+tcp://192.0.2.1/system", method: method, timeoutSeconds: 0)
+        VMCommand.Migration(
+            name: name,
+            destinationURI: "qemu+tcp://192.0.2.1/system",
+            method: method,
+            timeoutSeconds: 0
+        )
     }
 
     @Test func offlineIsRefusedAsUnsupported() async throws {

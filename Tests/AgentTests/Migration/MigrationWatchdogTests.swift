@@ -217,7 +217,10 @@ import Testing
 
     @Test func recordsListEveryStepAndResumeWithItsTime() {
         var watchdog = Watchdog(configuration: Self.configuration(steps: [.pause, .abort]), bytesToCopy: Self.gib)
-        _ = Self.run(&watchdog, [Self.progress(1, at: 100), .tick(at: .seconds(110)), .finished(.failed, at: .seconds(112))])
+        _ = Self.run(
+            &watchdog,
+            [Self.progress(1, at: 100), .tick(at: .seconds(110)), .finished(.failed, at: .seconds(112))]
+        )
         #expect(
             watchdog.records == [
                 .step(.pause, at: .seconds(100)), .step(.abort, at: .seconds(110)),
