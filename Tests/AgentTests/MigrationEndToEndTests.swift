@@ -90,7 +90,7 @@ struct MigrationEndToEndTests {
         // The firmware runs for a while before the boot sector: measure only once memory really changes.
         try await pair.waitUntilDirtying(guest, on: source)
 
-        // Post-copy not permitted; 1 MiB/s from the start, so nothing converges until the watchdog acts. The
+        // Post-copy not permitted (but in the last part); 1 MiB/s from the start, so nothing converges until the watchdog acts. The
         // deadline of a 64 MiB guest at 100 s/GiB is 6.25 s; then one step every 4 s.
         let common = """
             migration:
@@ -167,6 +167,24 @@ struct MigrationEndToEndTests {
         }
         try await pair.expectRunningExactlyOnce(guest, on: 1)
         #expect(await pausing.stop() == 0, "\(pausing.process.stderr)")
+
+        // 3. Back with post-copy permitted: the switch to post-copy completes it on the first host.
+        let destination = pair.hosts[1]
+        let postCopying = try AgentUnderTest(
+            arguments: ["--libvirt-uri", destination.socketURI, "--host-id", destination.name],
+            logDirectory: pair.base,
+            label: "agent-post-copy",
+            configuration: common.replacingOccurrences(of: "allow_post_copy: false", with: "allow_post_copy: true")
+                .replacingOccurrences(of: "step_interval: 4s", with: "step_interval: 30s")
+                + "  steps: [post_copy, abort]\n"
+        )
+        defer { postCopying.process.kill() }
+        let postCopied = try await MigrationPair.migrate(guest, with: postCopying, to: source.tcpURI)
+        print("MigrationEndToEndTests: watchdog post-copy: \(postCopied)")
+        #expect(postCopied.ok, "\(postCopied)")
+        #expect(postCopied.stepNames == ["post_copy"], "\(postCopied)")
+        try await pair.expectRunningExactlyOnce(guest, on: 0)
+        #expect(await postCopying.stop() == 0, "\(postCopying.process.stderr)")
     }
 }
 
