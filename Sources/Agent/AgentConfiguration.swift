@@ -33,6 +33,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var connection = WireConnectionConfiguration()
     /// How many peers (`connections:`): agentctl and managers only, never many.
     public var serverLimits = WireServerLimits(maximumConnections: 256)
+    /// How migrations are run and watched (`migration:`).
+    public var migration = MigrationWatchdogConfiguration()
 
     public enum HostMetricsSource: String, Sendable, Equatable, CaseIterable {
         /// `/proc` under `proc_root`: the machine the agent runs on.
@@ -195,6 +197,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         }
         if let section = try config.section("connections") {
             try loadConnectionLimits(section, into: &result.connection, &result.serverLimits)
+        }
+        if let migration = try config.section("migration") {
+            result.migration = try MigrationWatchdogConfiguration.load(section: migration)
         }
         try config.rejectUnknownKeys()
         return result

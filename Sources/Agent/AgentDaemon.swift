@@ -71,6 +71,7 @@ public struct AgentDaemon: Service {
             connection: connection,
             power: configuration.power,
             link: linkControl,
+            migration: configuration.migration,
             logger: logger
         )
         let handler = AgentRequestHandler(

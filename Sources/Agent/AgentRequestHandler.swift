@@ -42,6 +42,8 @@ public struct AgentRequestHandler: Sendable {
             return .commandResult(result)
         case .powerCommand(let command):
             return .commandResult(await executor.execute(command, reason: Self.origin(of: peer)))
+        case .migrationCancel(let request):
+            return .commandResult(executor.migrations.cancel(request))
         case .heartbeat, .welcome, .commandResult:
             return nil
         default:

@@ -15,17 +15,25 @@ public struct CommandExecutor: Sendable {
     public let logger: Logger
     /// One power action at a time, shared by every copy of this executor.
     private let powerActions = PowerActionGate()
+    /// Runs and watches migrations; shared by every copy of the executor.
+    public let migrations: MigrationRunner
 
     public init(
         connection: LibvirtConnection,
         power: AgentConfiguration.PowerCommands,
         link: ManagerLinkControl? = nil,
+        migration: MigrationWatchdogConfiguration = .init(),
         logger: Logger
     ) {
         self.connection = connection
         self.power = power
         self.link = link
         self.logger = logger
+        self.migrations = MigrationRunner(
+            configuration: migration,
+            progress: { progress in _ = link?.send(progress) },
+            logger: logger
+        )
     }
 
     public func execute(_ command: VMCommand) async -> CommandResult {
@@ -64,11 +72,7 @@ public struct CommandExecutor: Sendable {
                 logger.info("vm undefined", metadata: ["torpor.vm": "\(name)"])
                 return .ok("undefined \(name)")
             case .migrate(let migration):
-                return CommandResult(
-                    code: .unsupported,
-                    message:
-                        "this agent does not migrate yet (asked to move \(migration.name) to \(migration.destinationURI))"
-                )
+                return await migrations.migrate(migration, on: connection)
             }
         } catch {
             logger.warning(

@@ -120,7 +120,7 @@ public struct ManagerLink: Sendable {
             group.addTask {
                 for await outgoing in outbox {
                     defer { outgoing.sent.finish() }
-                    try await connection.sendIgnorable(.powerNotice(outgoing.notice))
+                    try await connection.sendIgnorable(outgoing.message)
                     outgoing.sent.yield()
                 }
             }

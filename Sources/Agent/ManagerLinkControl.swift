@@ -8,7 +8,8 @@ import Wire
 public final class ManagerLinkControl: Sendable {
     /// A notice on its way to the link, and where the link says it has left.
     struct Outgoing: Sendable {
-        var notice: PowerNotice
+        /// A PowerNotice or MigrationProgress, sent with the `ignorable` flag.
+        var message: WireMessage
         var sent: AsyncStream<Void>.Continuation
     }
 
@@ -43,7 +44,8 @@ public final class ManagerLinkControl: Sendable {
             "torpor.phase": "\(notice.phase)", "torpor.reason": "\(notice.reason)",
         ]
         if let action = notice.action { metadata["torpor.action"] = "\(action)" }
-        guard let outbox, case .enqueued = outbox.yield(Outgoing(notice: notice, sent: sentContinuation)) else {
+        guard let outbox, case .enqueued = outbox.yield(Outgoing(message: .powerNotice(notice), sent: sentContinuation))
+        else {
             logger.notice("power notice not sent: no manager connection", metadata: metadata)
             return false
         }
@@ -70,6 +72,17 @@ public final class ManagerLinkControl: Sendable {
             )
         }
         return delivered
+    }
+
+    /// Pushes a migration's progress on the manager connection if one is up, without waiting for it to leave:
+    /// progress is sent again a moment later anyway. False when there is no connection.
+    @discardableResult
+    public func send(_ progress: MigrationProgress) -> Bool {
+        let (_, sent) = AsyncStream.makeStream(of: Void.self)
+        guard let outbox = state.withLock({ $0.outbox?.continuation }),
+            case .enqueued = outbox.yield(Outgoing(message: .migrationProgress(progress), sent: sent))
+        else { return false }
+        return true
     }
 
     /// Drops the manager connection and its backoff and dials again now; with `resumed` the new connection also

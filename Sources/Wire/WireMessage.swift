@@ -10,8 +10,10 @@ public enum WireMessage: Hashable, Sendable {
     case inventory(Inventory)
     case commandResult(CommandResult)
     case powerNotice(PowerNotice)
+    case migrationProgress(MigrationProgress)
     case vmCommand(VMCommand)
     case powerCommand(PowerCommand)
+    case migrationCancel(MigrationCancel)
     case statusRequest(StatusRequest)
     case statusReply(StatusReply)
     case samplesRequest(SamplesRequest)
@@ -37,8 +39,10 @@ public enum WireMessage: Hashable, Sendable {
         case .inventory: .inventory
         case .commandResult: .commandResult
         case .powerNotice: .powerNotice
+        case .migrationProgress: .migrationProgress
         case .vmCommand: .vmCommand
         case .powerCommand: .powerCommand
+        case .migrationCancel: .migrationCancel
         case .statusRequest: .statusRequest
         case .statusReply: .statusReply
         case .samplesRequest: .samplesRequest
@@ -65,8 +69,10 @@ public enum WireMessage: Hashable, Sendable {
         case .inventory(let payload): Self.encode(payload, &buffer)
         case .commandResult(let payload): Self.encode(payload, &buffer)
         case .powerNotice(let payload): Self.encode(payload, &buffer)
+        case .migrationProgress(let payload): Self.encode(payload, &buffer)
         case .vmCommand(let payload): Self.encode(payload, &buffer)
         case .powerCommand(let payload): Self.encode(payload, &buffer)
+        case .migrationCancel(let payload): Self.encode(payload, &buffer)
         case .statusRequest(let payload): Self.encode(payload, &buffer)
         case .statusReply(let payload): Self.encode(payload, &buffer)
         case .samplesRequest(let payload): Self.encode(payload, &buffer)
@@ -99,8 +105,10 @@ public enum WireMessage: Hashable, Sendable {
         case .inventory: .inventory(try decode(Inventory.self, &payload))
         case .commandResult: .commandResult(try decode(CommandResult.self, &payload))
         case .powerNotice: .powerNotice(try decode(PowerNotice.self, &payload))
+        case .migrationProgress: .migrationProgress(try decode(MigrationProgress.self, &payload))
         case .vmCommand: .vmCommand(try decode(VMCommand.self, &payload))
         case .powerCommand: .powerCommand(try decode(PowerCommand.self, &payload))
+        case .migrationCancel: .migrationCancel(try decode(MigrationCancel.self, &payload))
         case .statusRequest: .statusRequest(try decode(StatusRequest.self, &payload))
         case .statusReply: .statusReply(try decode(StatusReply.self, &payload))
         case .samplesRequest: .samplesRequest(try decode(SamplesRequest.self, &payload))

@@ -11,9 +11,11 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case inventory = 0x11
     case commandResult = 0x12
     case powerNotice = 0x13
+    case migrationProgress = 0x14
 
     case vmCommand = 0x20
     case powerCommand = 0x21
+    case migrationCancel = 0x22
 
     case statusRequest = 0x30
     case statusReply = 0x31
@@ -41,8 +43,10 @@ extension WireMessageType: CustomStringConvertible {
         case .inventory: "Inventory"
         case .commandResult: "CommandResult"
         case .powerNotice: "PowerNotice"
+        case .migrationProgress: "MigrationProgress"
         case .vmCommand: "VMCommand"
         case .powerCommand: "PowerCommand"
+        case .migrationCancel: "MigrationCancel"
         case .statusRequest: "StatusRequest"
         case .statusReply: "StatusReply"
         case .samplesRequest: "SamplesRequest"

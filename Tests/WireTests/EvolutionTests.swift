@@ -86,8 +86,8 @@ import Wire
             let range: ClosedRange<UInt8> =
                 switch type {
                 case .hello, .welcome, .heartbeat, .error: 0x01...0x0F
-                case .monitoringReport, .inventory, .commandResult, .powerNotice: 0x10...0x1F
-                case .vmCommand, .powerCommand: 0x20...0x2F
+                case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress: 0x10...0x1F
+                case .vmCommand, .powerCommand, .migrationCancel: 0x20...0x2F
                 case .statusRequest, .statusReply, .samplesRequest, .samplesReply, .managerStatusRequest,
                     .managerStatusReply:
                     0x30...0x3F

@@ -20,6 +20,8 @@ import Wire
         ("manager-status-reply-page", Samples.goldenManagerStatusReplyPage),
         ("energy-request-page", Samples.goldenEnergyRequestPage),
         ("energy-reply-page", Samples.goldenEnergyReplyPage),
+        ("migration-progress-aborted", Samples.goldenMigrationProgress),
+        ("migration-cancel", Samples.goldenMigrationCancel),
     ]
 
     @Test(arguments: golden)

@@ -201,6 +201,10 @@ import Wire
                 .energyRequest(EnergyRequest()),
                 .energyReply(EnergyReply(millisecondsMeasured: 0, hosts: [])),
                 .hostPowerRequest(.wake("h")),
+                .migrationProgress(
+                    MigrationProgress(vmName: "v", destinationURI: "d", phase: .copying, elapsedMilliseconds: 0)
+                ),
+                .migrationCancel(MigrationCancel(vmName: "v")),
             ]
         #expect(Set(messages.map(\.type)) == Set(WireMessageType.allCases))
     }

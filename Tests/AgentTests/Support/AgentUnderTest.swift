@@ -50,10 +50,16 @@ final class AgentUnderTest: Sendable {
 
     /// Starts `torpor-agent` with `arguments` (plus --listen on a free port, --log stderr and an empty
     /// configuration file, so no /etc/torpor/agent.yaml on the machine changes the test), its output in `logDirectory`.
-    init(arguments: [String], logDirectory: URL, label: String = "agent") throws {
+    /// `configuration` is the file's text (flags only by default).
+    init(
+        arguments: [String],
+        logDirectory: URL,
+        label: String = "agent",
+        configuration: String = "# torpor-agent end-to-end test: flags only\n"
+    ) throws {
         let port = try Self.freePort()
         let config = logDirectory.appendingPathComponent("\(label).yaml")
-        try "# torpor-agent end-to-end test: flags only\n".write(to: config, atomically: true, encoding: .utf8)
+        try configuration.write(to: config, atomically: true, encoding: .utf8)
         // Not socket-activated, and no notification socket, whatever the test process's environment holds.
         var environment = ProcessInfo.processInfo.environment
         for name in ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET"] { environment[name] = nil }
