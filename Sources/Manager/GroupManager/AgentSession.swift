@@ -82,6 +82,17 @@ public struct AgentSession: Sendable {
             logger.debug("report", metadata: ["torpor.vms": "\(report.vms.count)"])
         case .powerNotice(let notice):
             await receive(notice, from: hostID, logger: logger)
+        case .migrationProgress(let progress):
+            // Migrations are ordered by agentctl today; the manager's own (relocation, consolidation) come later.
+            let metadata: Logger.Metadata = [
+                "torpor.vm": "\(progress.vmName)", "torpor.phase": "\(progress.phase)",
+                "torpor.remaining_bytes": "\(progress.dataRemainingBytes)",
+            ]
+            if progress.phase.isFinal {
+                logger.notice("migration ended", metadata: metadata)
+            } else {
+                logger.debug("migration progress", metadata: metadata)
+            }
         default:
             logger.notice("unexpected message from agent", metadata: ["torpor.message": "\(message.type)"])
         }
