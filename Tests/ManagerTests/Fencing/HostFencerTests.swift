@@ -196,7 +196,8 @@ extension HostFencerTests {
             )
             let driver = IPMIFenceDriver(
                 bmc: Self.bmc,
-                confirmationTimeout: .seconds(1),
+                // Long enough for a status read to finish on a loaded machine, so the last answer is the BMC's.
+                confirmationTimeout: .seconds(10),
                 pollInterval: .milliseconds(100),
                 program: tool
             )
@@ -205,7 +206,7 @@ extension HostFencerTests {
                 result
                     == .failure(
                         FenceFailure(
-                            "BMC 192.0.2.7:623: chassis power off accepted but not confirmed within 1.0s "
+                            "BMC 192.0.2.7:623: chassis power off accepted but not confirmed within 10.0s "
                                 + "(last: the chassis still reports power on)"
                         )
                     )
