@@ -134,9 +134,9 @@ public struct ManagerDaemon: Sendable {
         logger.info(
             "manager ready",
             metadata: [
-                "torpor.listen": "\(configuration.listen)", "torpor.port": "\(server.port ?? 0)",
-                "torpor.database": "\(configuration.database)",
-                "torpor.policy": "\(configuration.placementPolicy.rawValue)",
+                .listen: "\(configuration.listen)", .port: "\(server.port ?? 0)",
+                .database: "\(configuration.database)",
+                .policy: "\(configuration.placementPolicy.rawValue)",
             ]
         )
 

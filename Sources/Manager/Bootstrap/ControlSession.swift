@@ -80,7 +80,7 @@ public struct ControlSession: Sendable {
         case .heartbeat, .welcome, .commandResult:
             return nil
         default:
-            logger.notice("unsupported request from control peer", metadata: ["torpor.message": "\(message.type)"])
+            logger.notice("unsupported request from control peer", metadata: [.message: "\(message.type)"])
             return .commandResult(
                 CommandResult(code: .unsupported, message: "the manager does not accept \(message.type)")
             )
@@ -93,7 +93,7 @@ public struct ControlSession: Sendable {
         guard bytes > Self.clientFrameLimit else { return nil }
         logger.notice(
             "unpaged host list too large for a frame",
-            metadata: ["torpor.hosts": "\(hosts)", "torpor.bytes": "\(bytes)"]
+            metadata: [.hosts: "\(hosts)", .bytes: "\(bytes)"]
         )
         return .commandResult(
             CommandResult(

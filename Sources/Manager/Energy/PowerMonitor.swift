@@ -91,13 +91,13 @@ public actor PowerMonitor {
                 if firstReading == nil { firstReading = now }
                 meter.record(hostID: host, watts: watts, at: now - origin, awake: awake.contains(host))
                 if errors.removeValue(forKey: host) != nil {
-                    logger.notice("power readings are back", metadata: ["torpor.host": "\(host)"])
+                    logger.notice("power readings are back", metadata: [.host: "\(host)"])
                 }
             case .failure(let failure):
                 if errors[host] != failure.description {
                     logger.warning(
                         "cannot read the host's power",
-                        metadata: ["torpor.host": "\(host)", "torpor.error": "\(failure.description)"]
+                        metadata: [.host: "\(host)", .error: "\(failure.description)"]
                     )
                 }
                 errors[host] = failure.description

@@ -54,7 +54,7 @@ public struct HostFencer: Sendable {
             let outcome = FenceOutcome.noDriver(hostID: hostID)
             logger.warning(
                 "cannot fence the host",
-                metadata: ["torpor.host": "\(hostID)", "torpor.error": "\(outcome)"]
+                metadata: [.host: "\(hostID)", .error: "\(outcome)"]
             )
             return outcome
         }
@@ -64,7 +64,7 @@ public struct HostFencer: Sendable {
         for driver in drivers {
             logger.notice(
                 "fencing the host",
-                metadata: ["torpor.host": "\(hostID)", "torpor.driver": "\(driver.name)"]
+                metadata: [.host: "\(hostID)", .driver: "\(driver.name)"]
             )
             switch await driver.fence() {
             case .success(let confirmation):
@@ -77,8 +77,8 @@ public struct HostFencer: Sendable {
                 logger.notice(
                     "host fenced",
                     metadata: [
-                        "torpor.host": "\(hostID)", "torpor.driver": "\(driver.name)",
-                        "torpor.confirmation": "\(confirmation)", "torpor.duration": "\(clock.now - start)",
+                        .host: "\(hostID)", .driver: "\(driver.name)",
+                        .confirmation: "\(confirmation)", .duration: "\(clock.now - start)",
                     ]
                 )
                 return outcome
@@ -86,7 +86,7 @@ public struct HostFencer: Sendable {
                 logger.error(
                     "fence driver failed",
                     metadata: [
-                        "torpor.host": "\(hostID)", "torpor.driver": "\(driver.name)", "torpor.error": "\(failure)",
+                        .host: "\(hostID)", .driver: "\(driver.name)", .error: "\(failure)",
                     ]
                 )
                 failures.append("\(driver.name): \(failure)")
@@ -97,7 +97,7 @@ public struct HostFencer: Sendable {
             }
         }
         let outcome = FenceOutcome.notFenced(hostID: hostID, reason: failures.joined(separator: "; "))
-        logger.error("cannot fence the host", metadata: ["torpor.host": "\(hostID)", "torpor.error": "\(outcome)"])
+        logger.error("cannot fence the host", metadata: [.host: "\(hostID)", .error: "\(outcome)"])
         return outcome
     }
 }

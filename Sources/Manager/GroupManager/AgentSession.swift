@@ -24,13 +24,13 @@ public struct AgentSession: Sendable {
     func serve(_ connection: WireConnection, description: AgentDescription) async throws {
         let hostID = description.hostID
         var logger = logger
-        logger[metadataKey: "torpor.host"] = "\(hostID)"
+        logger[manager: .host] = "\(hostID)"
         let connectionID: UInt64
         do {
             connectionID = try await registry.join(description, over: connection, at: .now)
         } catch {
             // Another connection took the host id between the Welcome and here.
-            logger.warning("agent refused after its Welcome", metadata: ["torpor.error": "\(error.message)"])
+            logger.warning("agent refused after its Welcome", metadata: [.error: "\(error.message)"])
             try? await connection.send(.error(ErrorMessage(code: error.code, message: error.message)))
             await connection.close()
             return
@@ -60,9 +60,9 @@ public struct AgentSession: Sendable {
         case .heartbeat(let heartbeat):
             await registry.heartbeat(from: hostID, at: .now)
             if logHeartbeats {
-                logger.info("heartbeat", metadata: ["torpor.sequence": "\(heartbeat.sequence)"])
+                logger.info("heartbeat", metadata: [.sequence: "\(heartbeat.sequence)"])
             } else {
-                logger.debug("heartbeat", metadata: ["torpor.sequence": "\(heartbeat.sequence)"])
+                logger.debug("heartbeat", metadata: [.sequence: "\(heartbeat.sequence)"])
             }
         case .inventory(let received):
             guard let inventory = accepted(received, from: hostID, logger: logger) else { return }
@@ -71,7 +71,7 @@ public struct AgentSession: Sendable {
             logger.info(
                 "inventory",
                 metadata: [
-                    "torpor.vms": "\(inventory.vms.map { "\($0.name)(\($0.state))" }.joined(separator: ","))"
+                    .vms: "\(inventory.vms.map { "\($0.name)(\($0.state))" }.joined(separator: ","))"
                 ]
             )
         case .monitoringReport(let received):
@@ -79,14 +79,14 @@ public struct AgentSession: Sendable {
             await registry.heartbeat(from: hostID, at: .now)
             guard let report = accepted(received, logger: logger) else { return }
             await registry.record(report, from: hostID, at: .now)
-            logger.debug("report", metadata: ["torpor.vms": "\(report.vms.count)"])
+            logger.debug("report", metadata: [.vms: "\(report.vms.count)"])
         case .powerNotice(let notice):
             await receive(notice, from: hostID, logger: logger)
         case .migrationProgress(let progress):
             // Migrations are ordered by agentctl today; the manager's own (relocation, consolidation) come later.
-            let metadata: Logger.Metadata = [
-                "torpor.vm": "\(progress.vmName)", "torpor.phase": "\(progress.phase)",
-                "torpor.remaining_bytes": "\(progress.dataRemainingBytes)",
+            let metadata: [ManagerMetadataKey: Logger.MetadataValue] = [
+                .vm: "\(progress.vmName)", .phase: "\(progress.phase)",
+                .remainingBytes: "\(progress.dataRemainingBytes)",
             ]
             if progress.phase.isFinal {
                 logger.notice("migration ended", metadata: metadata)
@@ -94,7 +94,7 @@ public struct AgentSession: Sendable {
                 logger.debug("migration progress", metadata: metadata)
             }
         default:
-            logger.notice("unexpected message from agent", metadata: ["torpor.message": "\(message.type)"])
+            logger.notice("unexpected message from agent", metadata: [.message: "\(message.type)"])
         }
     }
 
@@ -103,14 +103,14 @@ public struct AgentSession: Sendable {
         guard inventory.hostID == hostID else {
             logger.error(
                 "inventory dropped: it names another host",
-                metadata: ["torpor.field": "Inventory.hostID", "torpor.value": "\(inventory.hostID.debugDescription)"]
+                metadata: [.field: "Inventory.hostID", .value: "\(inventory.hostID.debugDescription)"]
             )
             return nil
         }
         do {
             return try inventory.validated()
         } catch {
-            logger.error("inventory dropped: \(error)", metadata: ["torpor.field": "\(error.field)"])
+            logger.error("inventory dropped: \(error)", metadata: [.field: "\(error.field)"])
             return nil
         }
     }
@@ -120,14 +120,16 @@ public struct AgentSession: Sendable {
         do {
             return try report.validated()
         } catch {
-            logger.error("monitoring report dropped: \(error)", metadata: ["torpor.field": "\(error.field)"])
+            logger.error("monitoring report dropped: \(error)", metadata: [.field: "\(error.field)"])
             return nil
         }
     }
 
     private func receive(_ notice: PowerNotice, from hostID: String, logger: Logger) async {
-        var metadata: Logger.Metadata = ["torpor.phase": "\(notice.phase)", "torpor.reason": "\(notice.reason)"]
-        if let action = notice.action { metadata["torpor.action"] = "\(action)" }
+        var metadata: [ManagerMetadataKey: Logger.MetadataValue] = [
+            .phase: "\(notice.phase)", .reason: "\(notice.reason)",
+        ]
+        if let action = notice.action { metadata[.action] = "\(action)" }
         switch notice.phase {
         case .goingDown:
             // Marked before the observer runs: the expiry loop may look at any moment.

@@ -60,8 +60,8 @@ public actor HostRegistry {
             logger.warning(
                 "refused an agent: its host id is held by a live connection",
                 metadata: [
-                    "torpor.host": "\(hostID)", "torpor.holder": "\(address)",
-                    "torpor.hostname": "\(description.hostname)", "torpor.silent_for": "\(silence)",
+                    .host: "\(hostID)", .holder: "\(address)",
+                    .hostname: "\(description.hostname)", .silentFor: "\(silence)",
                 ]
             )
             throw HandshakeRejection(
@@ -77,8 +77,8 @@ public actor HostRegistry {
         logger.warning(
             "closing a silent connection: its host reconnected",
             metadata: [
-                "torpor.host": "\(hostID)", "torpor.holder": "\(address)", "torpor.silent_for": "\(silence)",
-                "torpor.state": "\(host.state.rawValue)",
+                .host: "\(hostID)", .holder: "\(address)", .silentFor: "\(silence)",
+                .state: "\(host.state.rawValue)",
             ]
         )
         await holder.close()
@@ -125,11 +125,11 @@ public actor HostRegistry {
         logger.info(
             previous == nil ? "hello from agent: host joined" : "hello from agent: host rejoined",
             metadata: [
-                "torpor.host": "\(description.hostID)",
-                "torpor.hostname": "\(description.hostname)",
-                "torpor.cores": "\(description.capacity.cores)",
-                "torpor.memory_bytes": "\(description.capacity.memoryBytes)",
-                "torpor.previous_state": "\(previous?.state.rawValue ?? "new")",
+                .host: "\(description.hostID)",
+                .hostname: "\(description.hostname)",
+                .cores: "\(description.capacity.cores)",
+                .memoryBytes: "\(description.capacity.memoryBytes)",
+                .previousState: "\(previous?.state.rawValue ?? "new")",
             ]
         )
         return nextConnectionID
@@ -150,7 +150,7 @@ public actor HostRegistry {
         host.heartbeats += 1
         if host.state == .failed {
             host.state = .active
-            logger.notice("host back after failure", metadata: ["torpor.host": "\(hostID)"])
+            logger.notice("host back after failure", metadata: [.host: "\(hostID)"])
         }
         hosts[hostID] = host
     }
@@ -202,9 +202,9 @@ public actor HostRegistry {
             logger.error(
                 "host failed: no heartbeat",
                 metadata: [
-                    "torpor.host": "\(id)",
-                    "torpor.silent_for": "\(now - host.lastHeartbeat)",
-                    "torpor.vms": "\(host.inventory?.vms.map(\.name).joined(separator: ",") ?? "")",
+                    .host: "\(id)",
+                    .silentFor: "\(now - host.lastHeartbeat)",
+                    .vms: "\(host.inventory?.vms.map(\.name).joined(separator: ",") ?? "")",
                 ]
             )
         }
@@ -220,7 +220,7 @@ public actor HostRegistry {
             logger.notice(
                 "forgot a host: FAILED and disconnected past the retention",
                 metadata: [
-                    "torpor.host": "\(id)", "torpor.failed_for": "\(now - since)", "torpor.retention": "\(retention)",
+                    .host: "\(id)", .failedFor: "\(now - since)", .retention: "\(retention)",
                 ]
             )
         }
