@@ -318,7 +318,8 @@ final class FakeManager: Sendable {
         /// Notices that came without the ignorable flag (an older manager would close the link on them).
         var unflaggedNotices = 0
         /// When each MonitoringReport arrived.
-        var reports: [ContinuousClock.Instant] = []
+        /// Each report's own timestamp (the agent's wall clock, ms): when it was made, not when this side got to it.
+        var reports: [Int64] = []
     }
 
     let port: Int
@@ -328,7 +329,7 @@ final class FakeManager: Sendable {
     }
 
     var notices: [PowerNotice] { state.withLock { $0.notices } }
-    var reports: [ContinuousClock.Instant] { state.withLock { $0.reports } }
+    var reports: [Int64] { state.withLock { $0.reports } }
 
     /// Listens on 127.0.0.1:`port` (0: any free port) while `body` runs, assigning agents `reportInterval`.
     static func run(
@@ -370,7 +371,9 @@ final class FakeManager: Sendable {
         state.withLock { $0.hellos += 1 }
         defer { state.withLock { $0.closed += 1 } }
         for try await envelope in connection.inbound {
-            if case .monitoringReport = envelope.message { state.withLock { $0.reports.append(.now) } }
+            if case .monitoringReport(let report) = envelope.message {
+                state.withLock { $0.reports.append(report.timestampMilliseconds) }
+            }
             guard case .powerNotice(let notice) = envelope.message else { continue }
             let ignorable = envelope.flags.contains(.ignorable)
             state.withLock {

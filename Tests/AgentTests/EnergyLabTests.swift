@@ -252,7 +252,8 @@ struct EnergyLabTests {
         let lab = try await LabUnderTest.up(
             hosts: 3,
             cores: 4,
-            extra: ["--bmc", "--idle-time", "2", "--reserved", "0", "--minimum-awake", "30"],
+            // A woken agent may take a while to rejoin on a loaded machine: the operator's wake waits up to 120 s.
+            extra: ["--bmc", "--idle-time", "2", "--reserved", "0", "--minimum-awake", "30", "--wakeup-time", "120"],
             portsPerHost: 3
         )
         defer { lab.tearDown() }

@@ -160,8 +160,10 @@ struct ManagerHostilePeerTests {
     @Test func aSilentHolderIsClosedForTheReconnectingAgent() async throws {
         let manager = try Manager(heartbeatInterval: "1s", heartbeatTimeout: "30s")
         let stale = try await manager.connect(as: "blip", hostname: "blip")
+        // Held once the manager has recorded the join (its session runs after the Welcome).
+        #expect(try await manager.waitForLog("host joined", timeout: .seconds(60)))
         // No heartbeat from `stale`: after 2 s of silence its id is free for the agent's new connection.
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         var fresh: WireConnection?
         while fresh == nil, ContinuousClock.now < deadline {
             do {

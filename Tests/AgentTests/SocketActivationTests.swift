@@ -72,7 +72,12 @@ struct SocketActivationTests {
             stderr: logs.appendingPathComponent("stderr"),
             environment: environment
         )
-        // Nothing runs before the first connection: the activator only listens.
+        // Nothing runs before the first connection: the activator only listens (once it says so; slow when loaded).
+        let listeningBy = ContinuousClock.now + .seconds(30)
+        while !activator.stderr.contains("Listening on"), ContinuousClock.now < listeningBy {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(activator.stderr.contains("Listening on"), "the activator never listened: \(activator.stderr)")
         #expect(notify.receive(until: "READY=1", timeout: .milliseconds(300)).isEmpty)
 
         let status = try await ProcessRunner.run(
