@@ -5,8 +5,9 @@
 ///    expensive to evacuate; taken until their capacity covers the whole load, as the lower bound does.
 /// 2. Every other host, cheapest to evacuate first, has all its VMs (largest first) placed first-fit on the kept
 ///    hosts in keep order (so the large, costly-to-empty hosts fill first; on the benchmark this packs as tightly as
-///    best fit, which cannot be indexed exactly in several dimensions), or none. When one does not fit, the next host in keep order that has not been emptied is kept too and
-///    the host is tried again; if it still does not fit, it is kept.
+///    best fit, which cannot be indexed exactly in several dimensions), or none. When one does not fit, the next
+///    host in keep order that has not been emptied is kept too and the host is tried again; if it still does not
+///    fit, it is kept.
 /// 3. Hosts are emptied while the total cost stays within the budget; VMs on kept hosts never move.
 public struct CostAwareConsolidation: ConsolidationPolicy {
     public var thresholds: RelocationThresholds
