@@ -358,8 +358,9 @@ extension GroupLeader {
             group.addTask { .result(await groupManager.send(command, to: move.source)) }
             group.addTask { await self.watchHosts(of: move) }
             var answer: MigrationAnswer?
+            // The first answer counts: once the source is lost, the cancelled command's own end says nothing.
             for await event in group {
-                guard let event else { continue }
+                guard let event, answer == nil else { continue }
                 answer = event
                 group.cancelAll()
             }

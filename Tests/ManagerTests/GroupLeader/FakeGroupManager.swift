@@ -35,6 +35,8 @@ actor FakeGroupManager: GroupManagerEndpoint {
     private var heldMigrations: [String: CheckedContinuation<MigrationEnd?, Never>] = [:]
     /// Cancels received, by source host and VM.
     private(set) var cancels: [Sent] = []
+    /// Migrate commands answered (or abandoned by their caller), in order.
+    private(set) var migrationsEnded: [String] = []
 
     init(hosts: [String], cores: UInt16 = 8) {
         for id in hosts {
@@ -124,6 +126,7 @@ actor FakeGroupManager: GroupManagerEndpoint {
         } onCancel: {
             Task { await self.resumeMigration(name, with: nil) }
         }
+        defer { migrationsEnded.append(name) }
         switch end {
         case .complete?:
             domains[source]?[name] = nil
