@@ -376,4 +376,128 @@ import Wire
             #expect(try await store.vm(named: "vm-1")?.hostID == "h1")
         }
     }
+
+    // MARK: Progress
+
+    /// A push arriving on an agent's connection reaches the task through the agent session; status requests see
+    /// every push, the store only every `progress_write_interval` and the final one.
+    @Test func progressPushesReachTheTaskAndTheStoreIsWrittenSparingly() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.migration.progressWriteInterval = .seconds(3600)
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 1, configuration: configuration) {
+            leader,
+            store,
+            fake in
+            let session = AgentSession(
+                registry: HostRegistry(ringCapacity: 4, logger: Logger(label: "test")),
+                observer: leader,
+                logger: Logger(label: "test")
+            )
+            let accepted = try await Self.accepted(leader, "vm-1", to: "h2")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            #expect(
+                await Support.eventually { (try? await store.task(id: accepted.id))?.migration?.phase == .starting }
+            )
+            for remaining: UInt64 in [200 << 20, 100 << 20] {
+                let push = Self.progress("vm-1", .copying, remaining: remaining)
+                await session.handle(.migrationProgress(push), from: "h1", logger: Logger(label: "test"))
+            }
+            // A push about the VM from another host, or about another VM, belongs to no task.
+            await session.handle(
+                .migrationProgress(Self.progress("vm-1", .copying, remaining: 1)),
+                from: "h2",
+                logger: Logger(label: "test")
+            )
+            await session.handle(
+                .migrationProgress(Self.progress("other", .copying, remaining: 1)),
+                from: "h1",
+                logger: Logger(label: "test")
+            )
+            let seen = try await Self.status(leader, accepted.id)
+            #expect(seen.migration?.dataRemainingBytes == 100 << 20)
+            #expect(seen.migration?.phase == .copying)
+            // Written once when it started; the pushes wait for the interval.
+            let stored = try #require(try await store.task(id: accepted.id)?.migration)
+            #expect(stored.phase == .starting)
+            #expect(stored.dataRemainingBytes == 0)
+            let steps = [MigrationProgress.TakenStep(.pause, atMilliseconds: 9_000)]
+            await session.handle(
+                .migrationProgress(Self.progress("vm-1", .completed, steps: steps)),
+                from: "h1",
+                logger: Logger(label: "test")
+            )
+            #expect(try await store.task(id: accepted.id)?.migration?.phase == .completed)
+            await fake.endMigration("vm-1", .complete)
+            let status = try await Support.finished(leader, accepted.id)
+            #expect(status.migration?.steps == steps)
+        }
+    }
+
+    // MARK: Manager restart
+
+    /// The manager died while a migration ran; the agent finished it meanwhile. The resumed task asks nothing of
+    /// the agents: the hosts' inventories say where the VM runs.
+    @Test func aMigrationUnderWayWhenTheManagerStoppedIsSettledFromTheInventories() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        let uuid = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+        try await store.defineVirtualCluster("web")
+        try await store.addVM(
+            StoredVM(
+                id: uuid,
+                name: "vm-1",
+                vcName: "web",
+                templateXML: Support.template,
+                virtualCPUs: 1,
+                memoryBytes: 256 << 20,
+                hostID: "h1",
+                state: .running
+            )
+        )
+        var record = StoredMigration(
+            vmID: uuid,
+            sourceHostID: "h1",
+            destinationHostID: "h2",
+            method: .live,
+            reason: "operator",
+            phase: .copying,
+            startedAt: Date()
+        )
+        record.steps = [StoredMigration.Step(step: "raise_downtime", atMilliseconds: 1_000)]
+        try await store.createTask(
+            StoredTask(
+                id: "t-resumed",
+                kind: "migrate",
+                vcName: "web",
+                vmName: "vm-1",
+                outcomes: [.init(vm: "vm-1", state: .inProgress, hostID: "h1")],
+                state: .running,
+                createdAt: Date(),
+                migration: record
+            )
+        )
+        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+        await fake.run("vm-1", uuid: uuid, on: "h2")
+        _ = await fake.snapshot("h1")
+        _ = await fake.snapshot("h2")
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .seconds(1)
+        configuration.heartbeatInterval = .milliseconds(300)
+        let leader = try GroupLeader(
+            store: store,
+            groupManager: fake,
+            configuration: configuration,
+            logger: Logger(label: "test")
+        )
+        await Self.join(leader, ["h1", "h2"])
+        let runner = Task { await leader.run() }
+        defer { runner.cancel() }
+        let status = try await Support.finished(leader, "t-resumed")
+        #expect(status.state == .succeeded, "\(status.message)")
+        #expect(status.migration?.steps.map(\.step) == [.raiseDowntime])
+        #expect(try await store.vm(named: "vm-1")?.hostID == "h2")
+        #expect(await fake.sent.isEmpty, "nothing asked of the agents")
+        #expect(await leader.hostsWithMigrations().isEmpty)
+    }
 }
