@@ -254,6 +254,33 @@ import Wire
         }
     }
 
+    @Test func aWaitingMigrationCancelledEndsWithoutACommand() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.migration.maximumPerCluster = 1
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 2, configuration: configuration) {
+            leader,
+            store,
+            fake in
+            let first = try await Self.accepted(leader, "vm-1", to: "h2")
+            let second = try await Self.accepted(leader, "vm-2", to: "h2")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            guard case .commandResult(let cancelled) = await leader.handle(.migrateCancel(vm: "vm-2")) else {
+                Issue.record("no CommandResult")
+                return
+            }
+            #expect(cancelled.message == "cancelled the migration of vm-2 before it started")
+            let status = try await Support.finished(leader, second.id)
+            #expect(status.migration?.phase == .aborted)
+            #expect(status.message.contains("before it started"), "\(status.message)")
+            #expect(await leader.hostsWithMigrations()["h2"]?.incoming == 1)
+            await fake.endMigration("vm-1", .complete)
+            #expect(try await Support.finished(leader, first.id).state == .succeeded)
+            #expect(await fake.sent.filter { $0.command == "migrate" }.map(\.vm) == ["vm-1"])
+            #expect(await fake.cancels.isEmpty)
+            #expect(try await store.vm(named: "vm-2")?.hostID == "h1")
+        }
+    }
+
     // MARK: Endings other than completed
 
     @Test func aCancelledMigrationLeavesTheVMOnTheSource() async throws {
