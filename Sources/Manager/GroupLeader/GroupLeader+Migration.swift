@@ -159,6 +159,11 @@ extension GroupLeader {
             wakeRunner(move.taskID)
             return CommandResult(code: .ok, message: "cancelled the migration of \(vm.name) before it started")
         }
+        if migrationRuns[move.taskID]?.record.phase == .waiting {
+            // Given its slot, not yet sent: its runner ends it before sending.
+            migrationRuns[move.taskID]?.cancellation = .requested
+            return CommandResult(code: .ok, message: "cancelled the migration of \(vm.name) before it started")
+        }
         if migrationRuns[move.taskID]?.cancellation == nil { migrationRuns[move.taskID]?.cancellation = .requested }
         logger.notice("cancelling a migration", metadata: [.task: "\(move.taskID)", .vm: "\(vm.name)"])
         return await groupManager.send(MigrationCancel(vmName: vm.name), to: move.source)
@@ -226,7 +231,11 @@ extension GroupLeader {
             await conclude(&task, .failed("not started: \(refusal)"))
             return
         }
-        guard let vm, vm.state == .running, vm.hostID == move.source, let destination else {
+        guard let destination else {
+            await conclude(&task, .failed("not started: \(MigrationMachine.Refusal.unknownHost(move.destination))"))
+            return
+        }
+        guard let vm, vm.state == .running, vm.hostID == move.source else {
             let now = vm.map { "\($0.state.rawValue) on \($0.hostID ?? "no host")" } ?? "gone"
             await conclude(&task, .failed("not started: \(vmName) is \(now), no longer running on \(move.source)"))
             return
@@ -235,13 +244,19 @@ extension GroupLeader {
         record = migrationRuns[task.id]?.record ?? record
         record.phase = .starting
         record.startedAt = Date()
-        migrationRuns[task.id]?.record = record
         setMigrationOutcome(&task, .inProgress, host: move.source, "migrating to \(move.destination)")
         await saveMigration(
             &task,
             detail: "migrating \(vmName) from \(move.source) to \(move.destination)",
             record: record
         )
+        // A cancel that came meanwhile found the run still `waiting` and was answered ok: honoured here.
+        if migrationRuns[task.id]?.cancellation == .requested {
+            await conclude(&task, .aborted("cancelled before it started; \(vmName) runs on \(move.source)"))
+            return
+        }
+        // From here, with no suspension before the command goes out, a cancel goes to the source.
+        migrationRuns[task.id]?.record = record
         logger.notice(
             "migration started",
             metadata: [.task: "\(task.id)", .vm: "\(vmName)", .hosts: "\(move.source)->\(move.destination)"]
