@@ -1,8 +1,11 @@
-/// Torpor's consolidation: packs the load onto the fewest hosts while moving as little memory as it can.
+/// Torpor's consolidation: packs the load onto the fewest hosts while migrating as few VMs (or, by `objective`, as
+/// little memory) as it can.
 ///
 /// 1. Hosts to keep: hosts that cannot be emptied (unaccounted load, a VM that would not converge, or one whose
-///    evacuation alone exceeds the budget) first, then the largest (capacity within MID), among equals the most
-///    expensive to evacuate; taken until their capacity covers the whole load, as the lower bound does.
+///    evacuation alone exceeds the budget) first, then the largest (capacity within MID), among equals those with
+///    the most VMs and then the most expensive to evacuate (`objective` `.fewestMigrations`, the default) or only
+///    the most expensive (`.leastMigrationTime`); taken until their capacity covers the whole load, as the lower
+///    bound does.
 /// 2. Every other host, cheapest to evacuate first, has all its VMs (largest first) placed first-fit on the kept
 ///    hosts in keep order (so the large, costly-to-empty hosts fill first; on the benchmark this packs as tightly as
 ///    best fit, which cannot be indexed exactly in several dimensions), or none. When one does not fit, the next
@@ -13,6 +16,8 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
     public var thresholds: RelocationThresholds
     public var costModel: MigrationCostModel
     public var budget: MigrationBudget
+    /// Which hosts of one size to keep: by default those with the most VMs, so the fewest VMs migrate.
+    public var objective: Objective = .fewestMigrations
 
     public init(
         thresholds: RelocationThresholds = .default,
@@ -47,10 +52,15 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
             demand += cluster.use[hostIndex]
         }
 
-        // Keep order: must-keep hosts, then largest, then most expensive to empty, then snapshot order.
+        // Keep order: must-keep hosts, then largest, then what the objective saves most by keeping, then snapshot
+        // order.
+        let objective = objective
         let keepOrder = candidates.sorted { a, b in
             if mustKeep[a] != mustKeep[b] { return mustKeep[a] }
             if capacitySize[a] != capacitySize[b] { return capacitySize[a] > capacitySize[b] }
+            if objective == .fewestMigrations, cluster.vmsOnHost[a].count != cluster.vmsOnHost[b].count {
+                return cluster.vmsOnHost[a].count > cluster.vmsOnHost[b].count
+            }
             if evictionCost[a] != evictionCost[b] { return evictionCost[b] < evictionCost[a] }
             return a < b
         }
