@@ -201,6 +201,22 @@ struct ConsolidationTests {
             ]
         ),
         Case(
+            name: "hosts of nearly one size: the slightly smaller one with more VMs is kept when it can carry the load",
+            hosts: [
+                M.host("h0", [M.vm("a", cores: 2, gib: 4)]),
+                M.host("h1", gib: 63, [M.vm("b", cores: 1), M.vm("c", cores: 1), M.vm("d", cores: 1)]),
+            ],
+            expected: [
+                .sercon: oneVMMoved,
+                .costAware: oneVMMoved,
+                .costAwareLeastTime: Expected(
+                    moves: ["b:h1→h0", "c:h1→h0", "d:h1→h0"],
+                    freed: ["h1"],
+                    reason: "frees 1 host with 3 migrations (3 GiB, 25.77 s); 1 host used, lower bound 1"
+                ),
+            ]
+        ),
+        Case(
             name: "equal load: the cost-aware policy empties the host cheaper to move",
             hosts: [
                 M.host("h0", [M.vm("a", cores: 2, gib: 2), M.vm("b", cores: 2, gib: 2)]),
