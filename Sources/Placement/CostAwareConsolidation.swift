@@ -1,8 +1,11 @@
-/// Torpor's consolidation: packs the load onto the fewest hosts while moving as little memory as it can.
+/// Torpor's consolidation: packs the load onto the fewest hosts while migrating as few VMs (or, by `objective`, as
+/// little memory) as it can.
 ///
 /// 1. Hosts to keep: hosts that cannot be emptied (unaccounted load, a VM that would not converge, or one whose
-///    evacuation alone exceeds the budget) first, then the largest (capacity within MID), among equals the most
-///    expensive to evacuate; taken until their capacity covers the whole load, as the lower bound does.
+///    evacuation alone exceeds the budget) first, then the largest (capacity within MID), among equals those with
+///    the most VMs and then the most expensive to evacuate (`objective` `.fewestMigrations`, the default) or only
+///    the most expensive (`.leastMigrationTime`); taken until their capacity covers the whole load, as the lower
+///    bound does.
 /// 2. Every other host, cheapest to evacuate first, has all its VMs (largest first) placed first-fit on the kept
 ///    hosts in keep order (so the large, costly-to-empty hosts fill first; on the benchmark this packs as tightly as
 ///    best fit, which cannot be indexed exactly in several dimensions), or none. When one does not fit, the next
@@ -13,6 +16,8 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
     public var thresholds: RelocationThresholds
     public var costModel: MigrationCostModel
     public var budget: MigrationBudget
+    /// Which hosts of one size to keep: by default those with the most VMs, so the fewest VMs migrate.
+    public var objective: Objective = .fewestMigrations
 
     public init(
         thresholds: RelocationThresholds = .default,
@@ -47,13 +52,40 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
             demand += cluster.use[hostIndex]
         }
 
-        // Keep order: must-keep hosts, then largest, then most expensive to empty, then snapshot order.
-        let keepOrder = candidates.sorted { a, b in
+        // Keep order: must-keep hosts, then largest, then what the objective saves most by keeping, then snapshot
+        // order.
+        let objective = objective
+        func keptFirst(_ a: Int, _ b: Int) -> Bool {
             if mustKeep[a] != mustKeep[b] { return mustKeep[a] }
             if capacitySize[a] != capacitySize[b] { return capacitySize[a] > capacitySize[b] }
+            if objective == .fewestMigrations, cluster.vmsOnHost[a].count != cluster.vmsOnHost[b].count {
+                return cluster.vmsOnHost[a].count > cluster.vmsOnHost[b].count
+            }
             if evictionCost[a] != evictionCost[b] { return evictionCost[b] < evictionCost[a] }
             return a < b
         }
+        var keepOrder = candidates.sorted(by: keptFirst)
+
+        // The first hosts in keep order that cover the whole load within MID (every must-keep host among them).
+        var coveredCount = 0
+        var covered = SIMD4<Double>(repeating: 0)
+        let needed = demand * (1 - 1e-9)
+        while coveredCount < keepOrder.count, mustKeep[keepOrder[coveredCount]] || any(covered .< needed) {
+            covered += cluster.allowed[keepOrder[coveredCount]]
+            coveredCount += 1
+        }
+        if objective == .fewestMigrations {
+            Self.swapInHostsWithMoreVMs(
+                &keepOrder,
+                coveredCount: coveredCount,
+                slack: covered - needed,
+                mustKeep: mustKeep,
+                evictionCost: evictionCost,
+                cluster: cluster,
+                keptFirst: keptFirst
+            )
+        }
+
         var position = Array(repeating: -1, count: cluster.hosts.count)
         for (keepPosition, hostIndex) in keepOrder.enumerated() {
             position[hostIndex] = keepPosition
@@ -66,10 +98,7 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
             index.setFree(cluster.free(of: hostIndex), at: position[hostIndex])
         }
 
-        var covered = SIMD4<Double>(repeating: 0)
-        let needed = demand * (1 - 1e-9)
-        while nextToKeep < keepOrder.count, mustKeep[keepOrder[nextToKeep]] || any(covered .< needed) {
-            covered += cluster.allowed[keepOrder[nextToKeep]]
+        while nextToKeep < coveredCount {
             keep(keepOrder[nextToKeep])
             nextToKeep += 1
         }
@@ -134,6 +163,52 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
             budget: budget,
             whyNothingFreed: why
         )
+    }
+
+    /// Hosts of nearly one size rarely tie on size, so the VM count barely chose among them: the kept host with the
+    /// fewest VMs is swapped for the unkept host with the most, as long as it has more and the kept capacity still
+    /// covers the load (`slack` is what the kept hosts hold beyond it), skipping unkept hosts too small to replace
+    /// it. Kept and unkept hosts are then each in keep order again.
+    private static func swapInHostsWithMoreVMs(
+        _ keepOrder: inout [Int],
+        coveredCount: Int,
+        slack: SIMD4<Double>,
+        mustKeep: [Bool],
+        evictionCost: [MigrationCost],
+        cluster: ConsolidationCluster,
+        keptFirst: (Int, Int) -> Bool
+    ) {
+        let firstOptional = keepOrder[..<coveredCount].firstIndex { !mustKeep[$0] } ?? coveredCount
+        func vmCount(_ hostIndex: Int) -> Int { cluster.vmsOnHost[hostIndex].count }
+        var kept = keepOrder[firstOptional..<coveredCount].sorted { a, b in
+            if vmCount(a) != vmCount(b) { return vmCount(a) < vmCount(b) }
+            if evictionCost[a] != evictionCost[b] { return evictionCost[a] < evictionCost[b] }
+            return a < b
+        }
+        var unkept = keepOrder[coveredCount...].sorted { a, b in
+            if vmCount(a) != vmCount(b) { return vmCount(a) > vmCount(b) }
+            if evictionCost[a] != evictionCost[b] { return evictionCost[b] < evictionCost[a] }
+            return a < b
+        }
+        var slack = slack
+        var keptIndex = 0
+        var unkeptIndex = 0
+        var swapped = false
+        while keptIndex < kept.count, unkeptIndex < unkept.count,
+            vmCount(unkept[unkeptIndex]) > vmCount(kept[keptIndex])
+        {
+            let change = cluster.allowed[unkept[unkeptIndex]] - cluster.allowed[kept[keptIndex]]
+            if all(slack + change .>= 0) {
+                slack += change
+                (kept[keptIndex], unkept[unkeptIndex]) = (unkept[unkeptIndex], kept[keptIndex])
+                keptIndex += 1
+                swapped = true
+            }
+            unkeptIndex += 1
+        }
+        guard swapped else { return }
+        keepOrder.replaceSubrange(firstOptional..<coveredCount, with: kept.sorted(by: keptFirst))
+        keepOrder.replaceSubrange(coveredCount..., with: unkept.sorted(by: keptFirst))
     }
 
     /// Places all of `vmOrder` first-fit on the kept hosts, or none: on failure every placement is undone.
