@@ -34,7 +34,9 @@ public struct PowerAwarePlacement: PlacementPolicy {
         let placementOrder = vms.indices.sorted { cores[$0] > cores[$1] || (cores[$0] == cores[$1] && $0 < $1) }
         for vmIndex in placementOrder {
             let placed = workspace.placeByTier(vms[vmIndex]) { index, demand, tier in
-                index.cheapestFit(demand, in: tier, ranking: costs.ranking(forCores: demand[0]))
+                costs.withRanking(forCores: demand[0]) { ranking in
+                    index.cheapestFit(demand, in: tier, ranking: ranking)
+                }
             }
             if let position = placed {
                 costs.charge(cores: vms[vmIndex].estimated.cpuCores, at: position)

@@ -10,8 +10,6 @@ struct PowerCostIndex {
     private let cpuCapacity: [Double]
     private var cpuInUse: [Double]
     private var asleep: [Bool]
-    /// Bounds are lowered by this much so that rounding in the exact costs never makes a bound exceed one.
-    private let slack: Double
 
     init(workspace: PlacementWorkspace, defaultModel: HostPowerModel) {
         var base = 1
@@ -24,7 +22,6 @@ struct PowerCostIndex {
         cpuCapacity = hosts.map(\.capacity.cpuCores)
         cpuInUse = hosts.map(\.estimatedUse.cpuCores)
         asleep = hosts.map { $0.state == .sleeping }
-        slack = 1e-9 * (1 + models.reduce(0) { Swift.max($0, $1.watts.last ?? 0) })
         // Padding leaves are never searched; an infinite base keeps them out of every bound.
         minimumBase = Array(repeating: .infinity, count: 2 * base)
         minimumWattsPerCore = Array(repeating: 0, count: 2 * base)
@@ -38,9 +35,20 @@ struct PowerCostIndex {
         }
     }
 
-    /// The ranking for one search, for a VM asking for `cores`.
-    func ranking(forCores cores: Double) -> Ranking {
-        Ranking(costs: self, cores: cores)
+    /// Calls `body` with the ranking for one search, for a VM asking for `cores`.
+    func withRanking<Result>(forCores cores: Double, _ body: (Ranking) -> Result) -> Result {
+        minimumBase.withUnsafeBufferPointer { minimumBase in
+            minimumWattsPerCore.withUnsafeBufferPointer { minimumWattsPerCore in
+                body(
+                    Ranking(
+                        costs: self,
+                        minimumBase: minimumBase,
+                        minimumWattsPerCore: minimumWattsPerCore,
+                        cores: cores
+                    )
+                )
+            }
+        }
     }
 
     /// Records `cores` more in use at `position`, which is awake (or being woken by this plan) from now on.
@@ -56,15 +64,18 @@ struct PowerCostIndex {
     }
 
     /// Watts the host at `position` adds when it takes `cores` more: the growth along its model, plus its whole
-    /// power when it must be woken.
+    /// power when it must be woken. Never below the leaf's bound (they differ only by rounding), so that no subtree's
+    /// bound, computed with the same rounding, exceeds a cost below it.
     func cost(of cores: Double, at position: Int) -> Double {
+        let base = minimumBase[leafBase + position]
+        let bound = base + cores * minimumWattsPerCore[leafBase + position]
         let capacity = cpuCapacity[position]
         // Without CPU capacity there is no utilisation to move along the model.
-        guard capacity > 0 else { return asleep[position] ? models[position].watts(atUtilization: 0) : 0 }
+        guard capacity > 0 else { return Swift.max(base, bound) }
         let model = models[position]
         let before = model.watts(atUtilization: cpuInUse[position] / capacity)
         let after = model.watts(atUtilization: (cpuInUse[position] + cores) / capacity)
-        return (asleep[position] ? before : 0) + (after - before)
+        return Swift.max(base + (after - before), bound)
     }
 
     private mutating func setLeaf(_ position: Int) {
@@ -85,12 +96,14 @@ struct PowerCostIndex {
     /// learns holds for any demand with at least as many cores.
     struct Ranking: HostRanking {
         let costs: PowerCostIndex
+        let minimumBase: UnsafeBufferPointer<Double>
+        let minimumWattsPerCore: UnsafeBufferPointer<Double>
         let cores: Double
 
         var costDemand: SIMD4<Double> { SIMD4(cores, 0, 0, 0) }
 
         func lowerBound(node: Int, keys: UnsafeBufferPointer<Double>) -> Double {
-            costs.minimumBase[node] + cores * costs.minimumWattsPerCore[node] - costs.slack
+            minimumBase[node] + cores * minimumWattsPerCore[node]
         }
 
         func cost(node: Int, position: Int, keys: UnsafeBufferPointer<Double>) -> Double {
