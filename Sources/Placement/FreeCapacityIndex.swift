@@ -46,6 +46,9 @@ struct FreeCapacityIndex {
     private var minKey: [Double]
     /// `lessonSlots` per internal node, newest first.
     private var lessons: [Lesson]
+    /// For ranges searched whole, the certificate of the latest search that found nothing there.
+    private var rangeFailures: [Range<Int>: SIMD4<Double>] = [:]
+    private static let rangeFailureLimit = 16
     private let capacity: [SIMD4<Double>]
     private let norm: VectorNorm
 
@@ -97,25 +100,40 @@ struct FreeCapacityIndex {
         setFree(maxFree[leafBase + position] - demand, at: position)
     }
 
+    /// Ranks the host at `position` last in best fit: a policy that knows no VM it has left to place fits there
+    /// says so, and then the nearly full host stops making its subtrees look better than the hosts in them that
+    /// fit. The host keeps its free capacity (first fit and explanations still see it); bounds only rise, so
+    /// lessons stay true.
+    mutating func retire(at position: Int) {
+        var node = leafBase + position
+        minKey[node] = .infinity
+        node /= 2
+        while node >= 1 {
+            pull(node)
+            node /= 2
+        }
+    }
+
     /// Gives `amount` (not negative) back to the host at `position`: demands that failed above it may fit now.
     mutating func release(_ amount: SIMD4<Double>, at position: Int) {
         forgetLessons(above: position) { _ in true }
+        rangeFailures.removeAll()
         setFree(maxFree[leafBase + position] + amount, at: position)
     }
 
     /// The first position in `range` whose host can hold `demand`.
     mutating func firstFit(_ demand: SIMD4<Double>, in range: Range<Int>) -> Int? {
-        guard !range.isEmpty else { return nil }
+        guard !range.isEmpty, !isKnownToFail(demand, in: range) else { return nil }
         var search = Search(demand: demand, range: range)
-        maxFree.withUnsafeBufferPointer { maxFree in
+        let lesson = maxFree.withUnsafeBufferPointer { maxFree in
             minKey.withUnsafeBufferPointer { minKey in
                 lessons.withUnsafeMutableBufferPointer { lessons in
                     let tree = Tree(maxFree: maxFree, minKey: minKey, lessons: lessons)
-                    _ = search.firstFit(node: 1, nodeRange: 0..<leafBase, tree: tree)
+                    return search.firstFit(node: 1, nodeRange: 0..<leafBase, tree: tree)
                 }
             }
         }
-        return search.found
+        return found(search.found, lesson: lesson, in: range)
     }
 
     /// The position in `range` whose host can hold `demand` with the least remaining capacity (smallest key),
@@ -131,17 +149,35 @@ struct FreeCapacityIndex {
         in range: Range<Int>,
         ranking: Ranking
     ) -> Int? {
-        guard !range.isEmpty else { return nil }
+        guard !range.isEmpty, !isKnownToFail(demand, in: range) else { return nil }
         var search = Search(demand: demand, range: range)
-        maxFree.withUnsafeBufferPointer { maxFree in
+        let lesson = maxFree.withUnsafeBufferPointer { maxFree in
             minKey.withUnsafeBufferPointer { minKey in
                 lessons.withUnsafeMutableBufferPointer { lessons in
                     let tree = Tree(maxFree: maxFree, minKey: minKey, lessons: lessons)
-                    _ = search.cheapestFit(node: 1, nodeRange: 0..<leafBase, tree: tree, ranking: ranking)
+                    return search.cheapestFit(node: 1, nodeRange: 0..<leafBase, tree: tree, ranking: ranking)
                 }
             }
         }
-        return search.found
+        return found(search.found, lesson: lesson, in: range)
+    }
+
+    /// Whether a search of `range` (a tier, usually) already showed that no host there holds demands like this.
+    private func isKnownToFail(_ demand: SIMD4<Double>, in range: Range<Int>) -> Bool {
+        guard let certificate = rangeFailures[range] else { return false }
+        return all(certificate .<= demand)
+    }
+
+    /// Passes on what a search found; when it found nothing, remembers for the range the certificate of that.
+    private mutating func found(_ position: Int?, lesson: Lesson, in range: Range<Int>) -> Int? {
+        if position == nil, lesson.provesNoFit {
+            // Round robin searches ranges that start at its cursor; a few tiers is all that is worth keeping.
+            if rangeFailures.count >= Self.rangeFailureLimit && rangeFailures[range] == nil {
+                rangeFailures.removeAll(keepingCapacity: true)
+            }
+            rangeFailures[range] = lesson.certificate
+        }
+        return position
     }
 
     /// The first position holding the most free capacity in `dimension` (0 = cpu … 3 = network tx).
@@ -344,9 +380,9 @@ struct FreeCapacityIndex {
         /// A lesson that ends the step: the node is outside the range or no host below has enough of some
         /// dimension. Nil when the node must be looked into.
         private func prune(node: Int, nodeRange: Range<Int>, tree: Tree) -> Lesson? {
-            // Outside the range nothing is learnt, and nothing is kept: no node that contains this one lies wholly
-            // in the range.
-            guard range.overlaps(nodeRange) else { return Lesson.unused }
+            // A lesson is about the node's hosts in the range: outside it there are none, so every lesson holds.
+            // Nothing is kept there, since no node containing this one lies wholly in the range.
+            guard range.overlaps(nodeRange) else { return Lesson(certificate: .zero, keyBound: .infinity) }
             let short = demand .> tree.maxFree[node]
             guard any(short) else { return nil }
             // One short dimension is reason enough for every host below; naming just one keeps the certificate

@@ -113,6 +113,31 @@ struct PlacementWorkspace {
         )
     }
 
+    /// Retires the host at `position` from best-fit rankings when it cannot hold `smallestRemaining` (the
+    /// componentwise minimum of the demands still to place): no VM of this plan can go there any more.
+    /// Returns whether it did.
+    @discardableResult
+    mutating func retireIfFull(at position: Int, smallestRemaining: SIMD4<Double>) -> Bool {
+        guard !all(smallestRemaining .<= index.free(at: position)) else { return false }
+        index.retire(at: position)
+        return true
+    }
+
+    /// The componentwise minimum of the valid demands from each position of `order` to its end (one more entry,
+    /// infinite, after the last): what a host must still be able to hold to be of any use.
+    static func smallestRemaining(of vms: [VMRequest], in order: [Int]) -> [SIMD4<Double>] {
+        var minimum = SIMD4<Double>(repeating: .infinity)
+        var result = Array(repeating: minimum, count: order.count + 1)
+        for step in order.indices.reversed() {
+            let demand = vms[order[step]].estimated.simd
+            if isValid(demand) {
+                minimum.replace(with: demand, where: demand .< minimum)
+            }
+            result[step] = minimum
+        }
+        return result
+    }
+
     /// Records that no host can take `vm`, with the reason.
     mutating func reject(_ vm: VMRequest, demand: SIMD4<Double>) {
         var rejection = rejections[demand] ?? UnplacedReason.explain(vmID: vm.id, demand: demand, in: self)

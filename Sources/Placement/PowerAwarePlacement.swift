@@ -32,7 +32,8 @@ public struct PowerAwarePlacement: PlacementPolicy {
         // Invalid demands are rejected anyway; a finite size keeps the sort's ordering strict.
         let cores = vms.map { vm in PlacementWorkspace.isValid(vm.estimated.simd) ? vm.estimated.cpuCores : -1 }
         let placementOrder = vms.indices.sorted { cores[$0] > cores[$1] || (cores[$0] == cores[$1] && $0 < $1) }
-        for vmIndex in placementOrder {
+        let smallestRemaining = PlacementWorkspace.smallestRemaining(of: vms, in: placementOrder)
+        for (step, vmIndex) in placementOrder.enumerated() {
             let placed = workspace.placeByTier(vms[vmIndex]) { index, demand, tier in
                 costs.withRanking(forCores: demand[0]) { ranking in
                     index.cheapestFit(demand, in: tier, ranking: ranking)
@@ -40,6 +41,9 @@ public struct PowerAwarePlacement: PlacementPolicy {
             }
             if let position = placed {
                 costs.charge(cores: vms[vmIndex].estimated.cpuCores, at: position)
+                if workspace.retireIfFull(at: position, smallestRemaining: smallestRemaining[step + 1]) {
+                    costs.retire(at: position)
+                }
             }
         }
         return workspace.plan()

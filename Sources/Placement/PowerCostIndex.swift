@@ -63,6 +63,17 @@ struct PowerCostIndex {
         }
     }
 
+    /// Takes the host at `position` out of every bound: no VM left in the plan fits there.
+    mutating func retire(at position: Int) {
+        minimumBase[leafBase + position] = .infinity
+        minimumWattsPerCore[leafBase + position] = 0
+        var node = (leafBase + position) / 2
+        while node >= 1 {
+            pull(node)
+            node /= 2
+        }
+    }
+
     /// Watts the host at `position` adds when it takes `cores` more: the growth along its model, plus its whole
     /// power when it must be woken. Never below the leaf's bound (they differ only by rounding), so that no subtree's
     /// bound, computed with the same rounding, exceeds a cost below it.

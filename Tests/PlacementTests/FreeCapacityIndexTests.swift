@@ -39,3 +39,24 @@ struct FreeCapacityIndexTests {
         #expect(index.bestFit(SIMD4(1, 1, 0, 0), in: 0..<4) == 2)
     }
 }
+
+extension FreeCapacityIndexTests {
+    @Test func aSearchThatFoundNothingInARangeIsNotRepeatedForLargerDemands() {
+        var index = Self.index([SIMD4(4, 0, 0, 0), SIMD4(0, 4, 0, 0), SIMD4(8, 8, 8, 8)])
+        #expect(index.firstFit(SIMD4(2, 2, 0, 0), in: 0..<2) == nil)
+        #expect(index.firstFit(SIMD4(3, 3, 1, 1), in: 0..<2) == nil)
+        #expect(index.firstFit(SIMD4(1, 0, 0, 0), in: 0..<2) == 0)
+        // Giving capacity back forgets it.
+        index.release(SIMD4(0, 4, 0, 0), at: 0)
+        #expect(index.firstFit(SIMD4(3, 3, 1, 1), in: 0..<2) == nil)
+        #expect(index.firstFit(SIMD4(2, 2, 0, 0), in: 0..<2) == 0)
+    }
+
+    @Test func aRetiredHostIsRankedLast() {
+        var index = Self.index([SIMD4(1, 1, 1, 1), SIMD4(6, 6, 8, 8)])
+        #expect(index.bestFit(SIMD4(1, 1, 0, 0), in: 0..<2) == 0)
+        index.retire(at: 0)
+        #expect(index.bestFit(SIMD4(1, 1, 0, 0), in: 0..<2) == 1)
+        #expect(index.firstFit(SIMD4(1, 1, 0, 0), in: 0..<2) == 0)
+    }
+}
