@@ -39,14 +39,23 @@ struct PowerCostIndex {
     func withRanking<Result>(forCores cores: Double, _ body: (Ranking) -> Result) -> Result {
         minimumBase.withUnsafeBufferPointer { minimumBase in
             minimumWattsPerCore.withUnsafeBufferPointer { minimumWattsPerCore in
-                body(
-                    Ranking(
-                        costs: self,
-                        minimumBase: minimumBase,
-                        minimumWattsPerCore: minimumWattsPerCore,
-                        cores: cores
-                    )
-                )
+                models.withUnsafeBufferPointer { models in
+                    cpuCapacity.withUnsafeBufferPointer { cpuCapacity in
+                        cpuInUse.withUnsafeBufferPointer { cpuInUse in
+                            body(
+                                Ranking(
+                                    leafBase: leafBase,
+                                    minimumBase: minimumBase,
+                                    minimumWattsPerCore: minimumWattsPerCore,
+                                    models: models,
+                                    cpuCapacity: cpuCapacity,
+                                    cpuInUse: cpuInUse,
+                                    cores: cores
+                                )
+                            )
+                        }
+                    }
+                }
             }
         }
     }
@@ -74,21 +83,6 @@ struct PowerCostIndex {
         }
     }
 
-    /// Watts the host at `position` adds when it takes `cores` more: the growth along its model, plus its whole
-    /// power when it must be woken. Never below the leaf's bound (they differ only by rounding), so that no subtree's
-    /// bound, computed with the same rounding, exceeds a cost below it.
-    func cost(of cores: Double, at position: Int) -> Double {
-        let base = minimumBase[leafBase + position]
-        let bound = base + cores * minimumWattsPerCore[leafBase + position]
-        let capacity = cpuCapacity[position]
-        // Without CPU capacity there is no utilisation to move along the model.
-        guard capacity > 0 else { return Swift.max(base, bound) }
-        let model = models[position]
-        let before = model.watts(atUtilization: cpuInUse[position] / capacity)
-        let after = model.watts(atUtilization: (cpuInUse[position] + cores) / capacity)
-        return Swift.max(base + (after - before), bound)
-    }
-
     private mutating func setLeaf(_ position: Int) {
         let capacity = cpuCapacity[position]
         let utilization = capacity > 0 ? cpuInUse[position] / capacity : 0
@@ -104,11 +98,15 @@ struct PowerCostIndex {
     }
 
     /// Power growth as a cheapest-fit ranking. The cost only grows with the cores asked for, so what a search
-    /// learns holds for any demand with at least as many cores.
+    /// learns holds for any demand with at least as many cores. It reads the index through pointers: copied into
+    /// every step of a search, arrays would cost a retain and a release each.
     struct Ranking: HostRanking {
-        let costs: PowerCostIndex
+        let leafBase: Int
         let minimumBase: UnsafeBufferPointer<Double>
         let minimumWattsPerCore: UnsafeBufferPointer<Double>
+        let models: UnsafeBufferPointer<HostPowerModel>
+        let cpuCapacity: UnsafeBufferPointer<Double>
+        let cpuInUse: UnsafeBufferPointer<Double>
         let cores: Double
 
         var costDemand: SIMD4<Double> { SIMD4(cores, 0, 0, 0) }
@@ -117,8 +115,19 @@ struct PowerCostIndex {
             minimumBase[node] + cores * minimumWattsPerCore[node]
         }
 
+        /// Watts the host adds when it takes the cores: the growth along its model, plus its whole power when it
+        /// must be woken. Never below the leaf's bound (they differ only by rounding), so that no subtree's bound,
+        /// computed with the same rounding, exceeds a cost below it.
         func cost(node: Int, position: Int, keys: UnsafeBufferPointer<Double>) -> Double {
-            costs.cost(of: cores, at: position)
+            let base = minimumBase[node]
+            let bound = base + cores * minimumWattsPerCore[node]
+            let capacity = cpuCapacity[position]
+            // Without CPU capacity there is no utilisation to move along the model.
+            guard capacity > 0 else { return Swift.max(base, bound) }
+            let model = models[position]
+            let before = model.watts(atUtilization: cpuInUse[position] / capacity)
+            let after = model.watts(atUtilization: (cpuInUse[position] + cores) / capacity)
+            return Swift.max(base + (after - before), bound)
         }
     }
 }
