@@ -1,10 +1,11 @@
-// torpor-bench NAME: one benchmark per name, run in release mode by bench/run.
+// torpor-bench NAME [OPTIONS]: one benchmark per name, run in release mode by bench/run; a benchmark reads its own
+// options.
 
 import Foundation
 
 let benchmarks: [(name: String, summary: String, run: () -> Void)] = [
     ("wire", "a 32-VM MonitoringReport: Wire frames vs Snooze-style JSON", WireBenchmark.run),
-    ("placement", "30,000 VMs onto 5,000 hosts with each placement policy", runPlacementBenchmark),
+    ("placement", "3k, 30k, 300k VMs (or --vms N --hosts M) with each placement policy", runPlacementBenchmark),
     ("consolidation", "Sercon vs cost-aware consolidation of 30,000 VMs on 5,000 hosts", runConsolidationBenchmark),
 ]
 
@@ -12,7 +13,7 @@ let arguments = CommandLine.arguments.dropFirst()
 if let benchmark = benchmarks.first(where: { $0.name == arguments.first }) {
     benchmark.run()
 } else {
-    print("usage: torpor-bench NAME\n")
+    print("usage: torpor-bench NAME [OPTIONS]\n")
     for benchmark in benchmarks {
         print("  " + benchmark.name.padding(toLength: 11, withPad: " ", startingAt: 0) + benchmark.summary)
     }
