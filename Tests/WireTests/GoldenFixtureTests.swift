@@ -22,6 +22,8 @@ import Wire
         ("energy-reply-page", Samples.goldenEnergyReplyPage),
         ("migration-progress-aborted", Samples.goldenMigrationProgress),
         ("migration-cancel", Samples.goldenMigrationCancel),
+        ("cluster-request-consolidate", Samples.goldenClusterRequestConsolidate),
+        ("consolidation-reply", Samples.goldenConsolidationReply),
     ]
 
     @Test(arguments: golden)

@@ -15,6 +15,8 @@ public struct ControlSession: Sendable {
     public let heartbeatTimeout: Duration
     public let startedAt: ContinuousClock.Instant
     public let logger: Logger
+    /// Answers `torpor cluster consolidate`; nil in a manager that runs no consolidation (then it is refused).
+    public var consolidation: ConsolidationLoop?
 
     public init(
         registry: HostRegistry,
@@ -57,6 +59,11 @@ public struct ControlSession: Sendable {
                 return unpagedRefusal(bytes: reply.encodedSize, hosts: reply.hosts.count) ?? .managerStatusReply(reply)
             }
             return .managerStatusReply(reply)
+        case .clusterRequest(.consolidate(let dryRun)):
+            guard let consolidation else {
+                return .commandResult(CommandResult(code: .unsupported, message: "this manager runs no consolidation"))
+            }
+            return .consolidationReply(await consolidation.consolidate(dryRun: dryRun))
         case .clusterRequest(let request):
             guard let leader else {
                 return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))

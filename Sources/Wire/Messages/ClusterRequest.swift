@@ -18,6 +18,8 @@ public enum ClusterRequest: WirePayload {
     case vmInfo(vm: String)
     /// Answers at once when `waitMilliseconds` is 0, otherwise when the task ends or the wait is over.
     case task(id: String, waitMilliseconds: UInt32)
+    /// Plans a consolidation and, unless `dryRun`, starts its migrations. Answered by a ConsolidationReply.
+    case consolidate(dryRun: Bool)
 
     public enum VMAction: UInt8, Hashable, Sendable, CaseIterable {
         case start = 1
@@ -72,6 +74,7 @@ public enum ClusterRequest: WirePayload {
         case list = 7
         case vmInfo = 8
         case task = 9
+        case consolidate = 11
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -110,6 +113,9 @@ public enum ClusterRequest: WirePayload {
             buffer.writeInteger(Kind.task.rawValue)
             buffer.writeWireString(id)
             buffer.writeInteger(wait)
+        case .consolidate(let dryRun):
+            buffer.writeInteger(Kind.consolidate.rawValue)
+            buffer.writeWireBool(dryRun)
         }
     }
 
@@ -152,6 +158,8 @@ public enum ClusterRequest: WirePayload {
         case .task:
             let id = try buffer.readWireString(messageType, "id")
             return .task(id: id, waitMilliseconds: try buffer.readWireInteger(as: UInt32.self, messageType, "wait"))
+        case .consolidate:
+            return .consolidate(dryRun: try buffer.readWireBool(messageType, "dryRun"))
         }
     }
 

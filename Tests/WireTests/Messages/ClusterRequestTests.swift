@@ -36,6 +36,8 @@ import Wire
         .vmInfo(vm: "web-1"),
         .task(id: "t-000017", waitMilliseconds: 0),
         .task(id: "t-000018", waitMilliseconds: .max),
+        .consolidate(dryRun: true),
+        .consolidate(dryRun: false),
     ]
 
     @Test(arguments: requests)
@@ -61,6 +63,16 @@ import Wire
 
     @Test func listIsOneByteAndTheExtensionArea() {
         #expect(hex(payloadBytes(.clusterRequest(.list))) == "070000")
+    }
+
+    @Test func consolidateIsKindElevenAndABool() {
+        #expect(hex(payloadBytes(.clusterRequest(.consolidate(dryRun: false)))) == "0b000000")
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "dryRun", value: 2)) {
+            try decodePayload(.clusterRequest, hexBytes("0b02 0000"))
+        }
+        #expect(throws: WireError.truncated(message: .clusterRequest, field: "dryRun")) {
+            try decodePayload(.clusterRequest, hexBytes("0b"))
+        }
     }
 
     @Test func unknownKindAndActionAreRejected() {

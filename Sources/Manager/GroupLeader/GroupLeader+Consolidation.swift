@@ -1,0 +1,26 @@
+import Placement
+
+/// What the relocation and consolidation loop reads from the group leader (docs/manager.md, "Consolidation").
+extension GroupLeader {
+    /// Every host with the state placement gives it, and every stored VM, read under the decisions lock so that no
+    /// plan or power decision is half-made while they are read.
+    public func planningState() async throws -> (hosts: [PlanningHost], vms: [StoredVM]) {
+        await lockDecisions()
+        defer { unlockDecisions() }
+        let hosts = await groupManager.hosts().map { host in
+            PlanningHost(id: host.hostID, capacity: ResourceVector(host.capacity), state: placementState(of: host))
+        }
+        return (hosts, try await store.vms())
+    }
+
+    /// As the start tasks see a host: the energy saver's view first (asleep, waking, failed to wake), then the
+    /// group manager's (ACTIVE and connected; anything else is never used).
+    func placementState(of host: ManagedHost) -> HostState {
+        switch power[host.hostID]?.state {
+        case .sleeping?: .sleeping
+        case .waking?: .waking
+        case .failed?: .failed
+        default: host.state == .active && host.connected ? .active : .failed
+        }
+    }
+}
