@@ -133,7 +133,7 @@ public actor ConsolidationLoop {
         for move in moves {
             do {
                 let id = try await migrations.startMigration(
-                    vmID: move.vmID,
+                    vmName: move.vmName,
                     to: move.toHost,
                     reason: "\(kind.rawValue) (\(policyName)): \(move.fromHost) to \(move.toHost)"
                 )
@@ -164,7 +164,7 @@ public actor ConsolidationLoop {
                 vms: vms,
                 demands: await demands(),
                 estimator: estimator,
-                migratingHosts: await migrations.hostsWithMigrations()
+                migratingHosts: await migrations.migratingHosts()
             )
         } catch {
             logger.error("cannot read the state to plan", metadata: [.error: "\(error)"])

@@ -80,11 +80,12 @@ public protocol LoadPlanner: Sendable {
 
 /// What the loop needs of the group leader's migrations.
 public protocol MigrationStarting: Sendable {
-    /// Starts a migration task moving `vmID` to `hostID`, recording `reason`; returns its task id. Throws, naming
-    /// the problem, when the move is refused (VM not running, host asleep or full, a migration of it running).
-    func startMigration(vmID: String, to hostID: String, reason: String) async throws -> String
+    /// Starts a migration task moving the VM named `vmName` to `hostID`, recording `reason`; returns its task id.
+    /// Throws, naming the problem, when the move is refused (VM not running, host asleep or full, a migration of it
+    /// running).
+    func startMigration(vmName: String, to hostID: String, reason: String) async throws -> String
     /// The task ended (completed, aborted or failed), or is unknown.
     func migrationEnded(taskID: String) async -> Bool
     /// Hosts with a migration in or out.
-    func hostsWithMigrations() async -> Set<String>
+    func migratingHosts() async -> Set<String>
 }
