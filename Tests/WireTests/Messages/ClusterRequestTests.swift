@@ -36,6 +36,9 @@ import Wire
         .vmInfo(vm: "web-1"),
         .task(id: "t-000017", waitMilliseconds: 0),
         .task(id: "t-000018", waitMilliseconds: .max),
+        .migrate(vm: "web-1", to: "host-2", method: .live),
+        .migrate(vm: Samples.unicodeName, to: "", method: .liveNonSharedIncrementalDisk),
+        .migrateCancel(vm: "web-1"),
         .consolidate(dryRun: true),
         .consolidate(dryRun: false),
     ]
@@ -65,20 +68,20 @@ import Wire
         #expect(hex(payloadBytes(.clusterRequest(.list))) == "070000")
     }
 
-    @Test func consolidateIsKindElevenAndABool() {
-        #expect(hex(payloadBytes(.clusterRequest(.consolidate(dryRun: false)))) == "0b000000")
+    @Test func consolidateIsKindTwelveAndABool() {
+        #expect(hex(payloadBytes(.clusterRequest(.consolidate(dryRun: false)))) == "0c000000")
         #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "dryRun", value: 2)) {
-            try decodePayload(.clusterRequest, hexBytes("0b02 0000"))
+            try decodePayload(.clusterRequest, hexBytes("0c02 0000"))
         }
         #expect(throws: WireError.truncated(message: .clusterRequest, field: "dryRun")) {
-            try decodePayload(.clusterRequest, hexBytes("0b"))
+            try decodePayload(.clusterRequest, hexBytes("0c"))
         }
     }
 
     @Test func unknownKindAndActionAreRejected() {
         var kind = ByteBuffer()
-        kind.writeInteger(UInt8(10))
-        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 10)) {
+        kind.writeInteger(UInt8(13))
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 13)) {
             try decodePayload(.clusterRequest, kind)
         }
         var action = ByteBuffer()
