@@ -92,6 +92,17 @@ struct EstimatesEndToEndTests {
         #expect(plain.stdout.contains("estimate (mean of the newest"), "\(plain)")
         #expect(plain.stdout.contains("requested"), "\(plain)")
 
+        // One host: nothing to consolidate. A dry run says so and succeeds; a run that starts nothing exits 1.
+        let dry = try await Self.torpor(["cluster", "consolidate", "--dry-run", "--json"], manager: address)
+        #expect(dry.succeeded, "\(dry)")
+        let plan = try #require(Self.json(dry), "\(dry)")
+        #expect(plan["policy"] as? String == "cost-aware", "\(plan)")
+        #expect(plan["started"] as? Bool == false && (plan["moves"] as? [Any])?.isEmpty == true, "\(plan)")
+        #expect((plan["reason"] as? String)?.isEmpty == false, "\(plan)")
+        let run = try await Self.torpor(["cluster", "consolidate"], manager: address)
+        #expect(run.status == 1, "\(run)")
+        #expect(run.stdout.contains("not started: "), "\(run)")
+
         #expect(await manager.terminate(grace: .seconds(10)) == 0, "\(manager.stderr)")
     }
 }

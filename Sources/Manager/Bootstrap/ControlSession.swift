@@ -16,7 +16,7 @@ public struct ControlSession: Sendable {
     public let startedAt: ContinuousClock.Instant
     public let logger: Logger
     /// Answers `torpor cluster consolidate`; nil in a manager that runs no consolidation (then it is refused).
-    public var consolidation: ConsolidationLoop?
+    public let consolidation: ConsolidationLoop?
 
     public init(
         registry: HostRegistry,
@@ -26,8 +26,10 @@ public struct ControlSession: Sendable {
         softwareVersion: String,
         heartbeatTimeout: Duration,
         startedAt: ContinuousClock.Instant,
-        logger: Logger
+        logger: Logger,
+        consolidation: ConsolidationLoop? = nil
     ) {
+        self.consolidation = consolidation
         self.registry = registry
         self.leader = leader
         self.powerMonitor = powerMonitor

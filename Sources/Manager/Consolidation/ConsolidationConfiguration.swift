@@ -56,58 +56,11 @@ extension VectorNorm {
     }
 }
 
-/// Snooze's MIN, MID and MAX per dimension, as fractions of a host's capacity: a host is underloaded when every
-/// dimension of its estimated use is below MIN, overloaded when any is above MAX, and relocation and consolidation
-/// fill a destination to at most MID.
-public struct LoadThresholds: Sendable, Hashable {
-    public var minimum: ResourceFractions
-    public var middle: ResourceFractions
-    public var maximum: ResourceFractions
-
-    /// On by default (Snooze shipped 0, 1, 1, which never fires).
-    public static let `default` = LoadThresholds(
-        minimum: ResourceFractions(uniform: 0.2),
-        middle: ResourceFractions(uniform: 0.8),
-        maximum: ResourceFractions(uniform: 0.9)
-    )
-
-    public init(minimum: ResourceFractions, middle: ResourceFractions, maximum: ResourceFractions) {
-        self.minimum = minimum
-        self.middle = middle
-        self.maximum = maximum
-    }
-
-    /// Why these thresholds cannot work, naming the dimension and values; nil when 0 <= MIN < MID < MAX <= 1 in
-    /// every dimension.
-    public var problem: String? {
-        for dimension in ResourceDimension.allCases {
-            let (low, mid, high) = (minimum[dimension], middle[dimension], maximum[dimension])
-            let name = dimension.configName
-            guard low >= 0, high <= 1 else {
-                return "\(name): every threshold must be between 0 and 1 (min \(low), max \(high))"
-            }
-            guard low < mid else { return "\(name): min \(low) must be below mid \(mid) (min < mid < max)" }
-            guard mid < high else { return "\(name): mid \(mid) must be below max \(high) (min < mid < max)" }
-        }
-        return nil
-    }
-}
-
-extension ResourceDimension {
-    var configName: String {
-        switch self {
-        case .cpu: "cpu"
-        case .memory: "memory"
-        case .networkRx: "network_rx"
-        case .networkTx: "network_tx"
-        }
-    }
-}
-
 /// `relocation:` in manager.yaml: overload and underload relief on every estimate refresh.
 public struct RelocationConfiguration: Sendable, Equatable {
     public var enabled = true
-    public var thresholds = LoadThresholds.default
+    /// MIN, MID and MAX per dimension (`Placement.RelocationThresholds`): on by default, 0.2 / 0.8 / 0.9.
+    public var thresholds = RelocationThresholds.default
 
     public init() {}
 
@@ -117,38 +70,52 @@ public struct RelocationConfiguration: Sendable, Equatable {
         var result = RelocationConfiguration()
         if let value = try section.bool("enabled") { result.enabled = value }
         guard let thresholds = try section.section("thresholds") else { return result }
-        var values = result.thresholds
-        try Self.apply(thresholds, to: ResourceDimension.allCases, &values)
+        var values = Values(result.thresholds)
+        try values.apply(thresholds, to: ResourceDimension.allCases)
         for (key, dimensions) in [
             ("cpu", [ResourceDimension.cpu]), ("memory", [.memory]), ("network", [.networkRx, .networkTx]),
         ] {
             guard let one = try thresholds.section(key) else { continue }
-            try Self.apply(one, to: dimensions, &values)
+            try values.apply(one, to: dimensions)
         }
-        if let problem = values.problem {
+        do {
+            result.thresholds = try RelocationThresholds(
+                minimum: values.minimum,
+                mid: values.mid,
+                maximum: values.maximum
+            )
+        } catch {
             throw ConfigError(
                 file: section.file,
                 line: section.line(of: "thresholds"),
                 key: "\(section.path).thresholds",
-                problem: problem
+                problem: error.description
             )
         }
-        result.thresholds = values
         return result
     }
 
-    private static func apply(
-        _ section: ConfigSection,
-        to dimensions: [ResourceDimension],
-        _ values: inout LoadThresholds
-    ) throws {
-        let low = try section.double("min", in: 0...1)
-        let mid = try section.double("mid", in: 0...1)
-        let high = try section.double("max", in: 0...1)
-        for dimension in dimensions {
-            if let low { values.minimum[dimension] = low }
-            if let mid { values.middle[dimension] = mid }
-            if let high { values.maximum[dimension] = high }
+    /// Thresholds as read, before they are checked.
+    private struct Values {
+        var minimum: ResourceFractions
+        var mid: ResourceFractions
+        var maximum: ResourceFractions
+
+        init(_ thresholds: RelocationThresholds) {
+            minimum = thresholds.minimum
+            mid = thresholds.mid
+            maximum = thresholds.maximum
+        }
+
+        mutating func apply(_ section: ConfigSection, to dimensions: [ResourceDimension]) throws {
+            let low = try section.double("min", in: 0...1)
+            let middle = try section.double("mid", in: 0...1)
+            let high = try section.double("max", in: 0...1)
+            for dimension in dimensions {
+                if let low { minimum[dimension] = low }
+                if let middle { mid[dimension] = middle }
+                if let high { maximum[dimension] = high }
+            }
         }
     }
 }
@@ -160,6 +127,8 @@ public struct ConsolidationConfiguration: Sendable, Equatable {
     public var policy = ConsolidationPolicyName.costAware
     /// The most a plan may cost: the sum of its migrations' estimated times. A dearer plan is not run.
     public var budget: Duration = .seconds(1800)
+    /// The bandwidth one migration is expected to get, bytes per second: the cost model's (1 Gbit/s).
+    public var bandwidthBytesPerSecond = MigrationCostModel().bandwidthBytesPerSecond
 
     public init() {}
 
@@ -181,6 +150,9 @@ public struct ConsolidationConfiguration: Sendable, Equatable {
             result.policy = ConsolidationPolicyName(rawValue: value) ?? .costAware
         }
         if let value = try section.duration("budget", minimum: .seconds(1)) { result.budget = value }
+        if let value = try section.int("bandwidth", in: 1_000_000...1_000_000_000_000) {
+            result.bandwidthBytesPerSecond = Double(value)
+        }
         return result
     }
 }

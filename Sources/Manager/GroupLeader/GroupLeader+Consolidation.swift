@@ -24,3 +24,25 @@ extension GroupLeader {
         }
     }
 }
+
+/// The loop starts its moves through the leader's migration tasks (docs/manager.md, "Migration").
+extension GroupLeader: MigrationStarting {
+    public func startMigration(vmName: String, to hostID: String, reason: String) async throws -> String {
+        try await startMigration(vm: vmName, to: hostID, reason: reason)
+    }
+
+    /// True once the task has succeeded or failed, or if the store no longer has it; false while it runs or when
+    /// the store cannot be read (asked again at the next refresh).
+    public func migrationEnded(taskID: String) async -> Bool {
+        do {
+            guard let task = try await store.task(id: taskID) else { return true }
+            return task.state == .succeeded || task.state == .failed
+        } catch {
+            return false
+        }
+    }
+
+    public func migratingHosts() async -> Set<String> {
+        Set(hostsWithMigrations().keys)
+    }
+}

@@ -15,7 +15,9 @@ import Testing
         // Thresholds on by default, in order.
         #expect(configuration.relocation.enabled)
         #expect(configuration.relocation.thresholds == .default)
-        #expect(LoadThresholds.default.problem == nil)
+        #expect(configuration.relocation.thresholds.minimum == ResourceFractions(uniform: 0.2))
+        #expect(configuration.relocation.thresholds.maximum == ResourceFractions(uniform: 0.9))
+        #expect(configuration.consolidation.bandwidthBytesPerSecond == 125_000_000)
         #expect(configuration.consolidation.schedule == nil)
         #expect(configuration.consolidation.policy == .costAware)
         #expect(configuration.consolidation.budget == .seconds(1800))
@@ -45,6 +47,7 @@ import Testing
                   schedule: "0 1 * * *"
                   policy: sercon
                   budget: 10m
+                  bandwidth: 1250000000
                 """,
             file: "manager.yaml"
         )
@@ -60,11 +63,12 @@ import Testing
         #expect(!configuration.relocation.enabled)
         let thresholds = configuration.relocation.thresholds
         #expect(thresholds.minimum == ResourceFractions(cpu: 0.1, memory: 0.1, networkRx: 0.05, networkTx: 0.05))
-        #expect(thresholds.middle == ResourceFractions(uniform: 0.7))
+        #expect(thresholds.mid == ResourceFractions(uniform: 0.7))
         #expect(thresholds.maximum == ResourceFractions(cpu: 0.85, memory: 0.95, networkRx: 0.85, networkTx: 0.85))
         #expect(configuration.consolidation.schedule?.expression == "0 1 * * *")
         #expect(configuration.consolidation.policy == .sercon)
         #expect(configuration.consolidation.budget == .seconds(600))
+        #expect(configuration.consolidation.bandwidthBytesPerSecond == 1.25e9)
     }
 
     /// Each bad value names its key, its line where there is one, and the problem.
@@ -77,15 +81,15 @@ import Testing
             ("consolidation:\n  schedule: \"0 1 * *\"\n", "consolidation.schedule", 2, "expected 5 fields"),
             (
                 "relocation:\n  thresholds:\n    min: 0.9\n    mid: 0.8\n    max: 0.95\n", "relocation.thresholds", 2,
-                "cpu: min 0.9 must be below mid 0.8"
+                "cpu thresholds out of order: MIN 0.9 must be below MID 0.8 (MIN < MID < MAX)"
             ),
             (
                 "relocation:\n  thresholds:\n    mid: 0.95\n    max: 0.9\n", "relocation.thresholds", 2,
-                "mid 0.95 must be below max 0.9"
+                "cpu thresholds out of order: MID 0.95 must be below MAX 0.9"
             ),
             (
                 "relocation:\n  thresholds:\n    memory:\n      min: 0.85\n", "relocation.thresholds", 2,
-                "memory: min 0.85 must be below mid 0.8"
+                "memory thresholds out of order: MIN 0.85 must be below MID 0.8"
             ),
             ("relocation:\n  thresholds:\n    max: 1.5\n", "relocation.thresholds.max", 3, "outside 0.0...1.0"),
             ("relocation:\n  thresholds:\n    maximum: 0.9\n", "relocation.thresholds.maximum", 3, "unknown key"),
