@@ -21,6 +21,13 @@ public actor ConsolidationLoop {
     private var plan: LoadPlan?
     /// Task ids of the moves started last, by VM name, for the reply.
     private var startedTasks: [String: String] = [:]
+    /// The VM each running migration task moves, by task id.
+    private var movingVMs: [String: String] = [:]
+    /// VMs whose migration failed or was refused, left in place until the instant given (`retryAfter`).
+    private var heldBack: [String: ContinuousClock.Instant] = [:]
+    /// How long a VM whose migration failed or was refused is left in place: without it, the next refresh would
+    /// plan the same move again, and a move that cannot work would fail once per refresh.
+    private let retryAfter: Duration
 
     public init(
         configuration: ManagerConfiguration,
@@ -29,8 +36,10 @@ public actor ConsolidationLoop {
         migrations: any MigrationStarting,
         state: @escaping @Sendable () async throws -> (hosts: [PlanningHost], vms: [StoredVM]),
         demands: @escaping @Sendable () async -> [VMDemand],
+        retryAfter: Duration = .seconds(600),
         logger: Logger
     ) {
+        self.retryAfter = retryAfter
         self.machine = ConsolidationLoopMachine(
             relocationEnabled: configuration.relocation.enabled,
             budgetSeconds: Double(configuration.consolidation.budget.components.seconds)
@@ -49,7 +58,11 @@ public actor ConsolidationLoop {
     /// An estimate refresh: first the migrations that ended, then relocation if nothing else runs.
     public func refresh() async {
         if case .migrating(_, let running) = machine.phase {
-            for id in running.sorted() where await migrations.migrationEnded(taskID: id) {
+            for id in running.sorted() {
+                let outcome = await migrations.migrationOutcome(taskID: id)
+                guard outcome != .running else { continue }
+                if outcome == .failed, let vm = movingVMs[id] { holdBack(vm, because: "its migration \(id) failed") }
+                movingVMs[id] = nil
                 _ = await perform(machine.handle(.migrationEnded(id)))
             }
         }
@@ -139,6 +152,7 @@ public actor ConsolidationLoop {
                 )
                 ids.append(id)
                 startedTasks[move.vmName] = id
+                movingVMs[id] = move.vmID
                 logger.notice(
                     "migration started",
                     metadata: [
@@ -151,21 +165,37 @@ public actor ConsolidationLoop {
                     "migration not started",
                     metadata: [.kind: "\(kind.rawValue)", .vm: "\(move.vmName)", .error: "\(error)"]
                 )
+                holdBack(move.vmID, because: "its migration was refused")
             }
         }
         return ids
     }
 
+    private func holdBack(_ vmID: String, because reason: String) {
+        heldBack[vmID] = .now + retryAfter
+        logger.notice(
+            "VM left in place",
+            metadata: [.uuid: "\(vmID)", .reason: "\(reason)", .duration: "\(retryAfter)"]
+        )
+    }
+
     private func snapshot() async -> PlanningSnapshot? {
         do {
             let (hosts, vms) = try await state()
-            return PlanningSnapshotBuilder.build(
+            let now = ContinuousClock.now
+            heldBack = heldBack.filter { $0.value > now }
+            var snapshot = PlanningSnapshotBuilder.build(
                 hosts: hosts,
                 vms: vms,
                 demands: await demands(),
                 estimator: estimator,
                 migratingHosts: await migrations.migratingHosts()
             )
+            // Held-back VMs hold their hosts like a suspended VM does.
+            for index in snapshot.vms.indices where heldBack[snapshot.vms[index].id] != nil {
+                snapshot.vms[index].movable = false
+            }
+            return snapshot
         } catch {
             logger.error("cannot read the state to plan", metadata: [.error: "\(error)"])
             return nil

@@ -84,8 +84,17 @@ public protocol MigrationStarting: Sendable {
     /// Throws, naming the problem, when the move is refused (VM not running, host asleep or full, a migration of it
     /// running).
     func startMigration(vmName: String, to hostID: String, reason: String) async throws -> String
-    /// The task ended (completed, aborted or failed), or is unknown.
-    func migrationEnded(taskID: String) async -> Bool
+    /// Where the migration task is.
+    func migrationOutcome(taskID: String) async -> MigrationTaskOutcome
     /// Hosts with a migration in or out.
     func migratingHosts() async -> Set<String>
+}
+
+/// Where one of the loop's migration tasks is.
+public enum MigrationTaskOutcome: Sendable, Hashable {
+    /// Waiting for a slot or moving, or its state cannot be read now.
+    case running
+    case succeeded
+    /// Aborted or failed (the VM stays on its source), or the task is gone.
+    case failed
 }

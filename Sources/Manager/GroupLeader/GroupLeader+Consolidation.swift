@@ -31,14 +31,18 @@ extension GroupLeader: MigrationStarting {
         try await startMigration(vm: vmName, to: hostID, reason: reason)
     }
 
-    /// True once the task has succeeded or failed, or if the store no longer has it; false while it runs or when
-    /// the store cannot be read (asked again at the next refresh).
-    public func migrationEnded(taskID: String) async -> Bool {
+    /// Running while the task is pending or running, and when the store cannot be read (asked again at the next
+    /// refresh); failed when the store no longer has it.
+    public func migrationOutcome(taskID: String) async -> MigrationTaskOutcome {
         do {
-            guard let task = try await store.task(id: taskID) else { return true }
-            return task.state == .succeeded || task.state == .failed
+            guard let task = try await store.task(id: taskID) else { return .failed }
+            switch task.state {
+            case .pending, .running: return .running
+            case .succeeded: return .succeeded
+            case .failed: return .failed
+            }
         } catch {
-            return false
+            return .running
         }
     }
 

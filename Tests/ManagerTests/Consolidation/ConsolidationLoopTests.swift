@@ -198,4 +198,45 @@ import Wire
             #expect(await fake.migrating.isEmpty)
         }
     }
+
+    /// Before the fix, a VM whose migration failed was planned again at the very next refresh, and failed again,
+    /// a failed task every refresh for as long as the host stayed overloaded.
+    @Test func aVMWhoseMigrationFailedIsLeftInPlaceForAWhile() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.placementPolicy = .firstFit
+        try await Migration.withRunningVMs(
+            hosts: ["h1", "h2", "h3"],
+            count: 3,
+            cores: 2,
+            configuration: configuration
+        ) { leader, store, fake in
+            let loop = Self.loop(leader, configuration)
+            await loop.refresh()
+            #expect(await Support.eventually { await fake.migrating.count == 1 })
+            guard case .migrating(.relocation, let running) = await loop.phase, let id = running.first else {
+                Issue.record("phase \(await loop.phase)")
+                return
+            }
+            let failed = try #require(await fake.migrating.first)
+            await fake.endMigration(failed, .fail)
+            #expect(try await Support.finished(leader, id).state == .failed)
+            // h1 is still overloaded: its other VM may be tried, never the one whose migration just failed.
+            await loop.refresh()
+            if case .migrating(.relocation, let again) = await loop.phase, let second = again.first {
+                #expect(await Support.eventually { await fake.migrating.count == 1 })
+                let other = try #require(await fake.migrating.first)
+                #expect(other != failed)
+                await fake.endMigration(other, .fail)
+                #expect(try await Support.finished(leader, second).state == .failed)
+                await loop.refresh()
+            }
+            // Both held back now: nothing more is tried, however often the loop looks.
+            await loop.refresh()
+            #expect(await loop.phase == .idle)
+            #expect(await fake.migrating.isEmpty)
+            let tasks = try await store.tasks(state: .failed).filter { $0.kind == "migrate" }
+            #expect(tasks.count <= 2)
+            #expect(Set(tasks.compactMap(\.migration?.vmID)).count == tasks.count, "\(tasks)")
+        }
+    }
 }
