@@ -1,55 +1,41 @@
-/// A segment tree over candidate destination hosts (positions fixed at construction) that keeps, per node, the
-/// componentwise maximum free capacity and the smallest remaining-capacity key below it, so that first-fit and
-/// best-fit find a host in O(log n) typical time. Hosts can be switched on and off as destinations.
+/// A segment tree over candidate destination hosts (positions fixed at construction) for first-fit searches.
+/// Each node keeps the componentwise maximum free capacity below it, and the largest free CPU + memory (as
+/// fractions of a reference host) of any single host below it: a host that fits a demand passes both, and the
+/// second prunes the subtrees where the first passes only by combining one host's free CPU with another's free
+/// memory. Hosts are switched on as destinations one by one.
 struct ConsolidationCapacityIndex {
     let count: Int
     private let leafBase: Int
     private var maxFree: [SIMD4<Double>]
-    private var minKey: [Double]
-    /// Capacity per position, for the best-fit key.
-    private let capacity: [SIMD4<Double>]
+    private var maxWeightedFree: [Double]
+    /// Per-dimension weights of the combined check: 1 / reference capacity for CPU and memory, 0 for the network.
+    private let weights: SIMD4<Double>
 
-    /// Every position starts switched off.
-    init(capacity: [SIMD4<Double>]) {
-        count = capacity.count
+    /// Every position starts switched off; `reference` is the scale of the combined CPU + memory check.
+    init(count: Int, reference: SIMD4<Double>) {
+        self.count = count
         var base = 1
         while base < count {
             base *= 2
         }
         leafBase = base
-        self.capacity = capacity
+        var weights = SIMD4<Double>(1, 1, 0, 0) / reference
+        weights.replace(with: 0, where: .!(weights .< SIMD4(repeating: .infinity)))
+        self.weights = weights
         maxFree = Array(repeating: SIMD4(repeating: -.infinity), count: 2 * base)
-        minKey = Array(repeating: .infinity, count: 2 * base)
+        maxWeightedFree = Array(repeating: -.infinity, count: 2 * base)
     }
 
     func free(at position: Int) -> SIMD4<Double> {
         maxFree[leafBase + position]
     }
 
-    func isOn(_ position: Int) -> Bool {
-        minKey[leafBase + position] < .infinity
-    }
-
     /// Makes the host at `position` a destination with `free` capacity.
     mutating func setFree(_ free: SIMD4<Double>, at position: Int) {
-        let leaf = leafBase + position
-        maxFree[leaf] = free
-        let remaining = free.replacing(with: 0, where: free .< 0)
-        var fractions = ResourceVector.divide(remaining, by: capacity[position])
-        fractions.replace(with: 0, where: capacity[position] .<= 0)
-        minKey[leaf] = fractions.sum()
-        update(from: leaf)
+        set(free, weighted: (free * weights).sum(), atLeaf: leafBase + position)
     }
 
-    /// Stops the host at `position` being a destination.
-    mutating func switchOff(_ position: Int) {
-        let leaf = leafBase + position
-        maxFree[leaf] = SIMD4(repeating: -.infinity)
-        minKey[leaf] = .infinity
-        update(from: leaf)
-    }
-
-    /// Charges `demand` to a switched-on host (a negative demand gives capacity back).
+    /// Charges `demand` to a switched-on host.
     mutating func take(_ demand: SIMD4<Double>, at position: Int) {
         setFree(maxFree[leafBase + position] - demand, at: position)
     }
@@ -57,65 +43,56 @@ struct ConsolidationCapacityIndex {
     /// The lowest switched-on position below `end` that can hold `demand`.
     func firstFit(_ demand: SIMD4<Double>, below end: Int) -> Int? {
         guard end > 0 else { return nil }
-        var node = 1
-        var low = 0
-        var width = leafBase
-        // Walks down, backing up to the nearest unexplored right sibling when a subtree cannot hold the demand.
-        var stack: [(node: Int, low: Int, width: Int)] = []
-        while true {
-            if low < end, all(demand .<= maxFree[node]) {
-                if width == 1 {
-                    return low
+        let weighted = (demand * weights).sum()
+        let leafBase = leafBase
+        return maxFree.withUnsafeBufferPointer { maxFree in
+            maxWeightedFree.withUnsafeBufferPointer { maxWeightedFree in
+                // Depth-first, left to right, without a stack: on a dead end, move to the next subtree on the right
+                // (climbing while the node is a right child). `width` is the number of leaves under `node`, and its
+                // first leaf is `node * width - leafBase`.
+                var node = 1
+                var width = leafBase
+                while true {
+                    let low = node * width - leafBase
+                    // Everything from here on lies at or beyond `end`.
+                    if low >= end {
+                        return nil
+                    }
+                    if maxWeightedFree[node] >= weighted, all(demand .<= maxFree[node]) {
+                        if width == 1 {
+                            return low
+                        }
+                        node *= 2
+                        width /= 2
+                        continue
+                    }
+                    while node & 1 == 1 {
+                        node /= 2
+                        width *= 2
+                    }
+                    if node == 0 {
+                        return nil
+                    }
+                    node += 1
                 }
-                let half = width / 2
-                stack.append((2 * node + 1, low + half, half))
-                node = 2 * node
-                width = half
-                continue
             }
-            guard let next = stack.popLast() else { return nil }
-            (node, low, width) = next
         }
     }
 
-    /// The switched-on position that can hold `demand` with the least remaining capacity, the lowest among equals.
-    func bestFit(_ demand: SIMD4<Double>) -> Int? {
-        var bestKey = Double.infinity
-        var bestPosition: Int?
-        var stack: [(node: Int, low: Int, width: Int)] = [(1, 0, leafBase)]
-        while let (node, low, width) = stack.popLast() {
-            let key = minKey[node]
-            guard key < bestKey || (key == bestKey && bestPosition.map { low < $0 } ?? true), key < .infinity,
-                all(demand .<= maxFree[node])
-            else { continue }
-            if width == 1 {
-                bestKey = key
-                bestPosition = low
-                continue
+    private mutating func set(_ free: SIMD4<Double>, weighted: Double, atLeaf leaf: Int) {
+        maxFree.withUnsafeMutableBufferPointer { maxFree in
+            maxWeightedFree.withUnsafeMutableBufferPointer { maxWeightedFree in
+                maxFree[leaf] = free
+                maxWeightedFree[leaf] = weighted
+                var node = leaf / 2
+                while node >= 1 {
+                    let left = maxFree[2 * node]
+                    let right = maxFree[2 * node + 1]
+                    maxFree[node] = left.replacing(with: right, where: left .< right)
+                    maxWeightedFree[node] = Swift.max(maxWeightedFree[2 * node], maxWeightedFree[2 * node + 1])
+                    node /= 2
+                }
             }
-            let half = width / 2
-            let left = (2 * node, low, half)
-            let right = (2 * node + 1, low + half, half)
-            // The more promising child is searched first (pushed last), which tightens the bound sooner.
-            if minKey[right.0] < minKey[left.0] {
-                stack.append(left)
-                stack.append(right)
-            } else {
-                stack.append(right)
-                stack.append(left)
-            }
-        }
-        return bestPosition
-    }
-
-    private mutating func update(from leaf: Int) {
-        var node = leaf / 2
-        while node >= 1 {
-            let left = maxFree[2 * node]
-            let right = maxFree[2 * node + 1]
-            maxFree[node] = left.replacing(with: right, where: left .< right)
-            minKey[node] = Swift.min(minKey[2 * node], minKey[2 * node + 1])
-            node /= 2
         }
     }
 }

@@ -3,9 +3,11 @@
 /// 1. Hosts to keep: hosts that cannot be emptied (unaccounted load, a VM that would not converge, or one whose
 ///    evacuation alone exceeds the budget) first, then the largest (capacity within MID), among equals the most
 ///    expensive to evacuate; taken until their capacity covers the whole load, as the lower bound does.
-/// 2. Every other host, cheapest to evacuate first, has all its VMs (largest first) placed best-fit on the kept
-///    hosts, or none. When one does not fit, the next host in keep order that has not been emptied is kept too and
-///    the host is tried again; if it still does not fit, it is kept.
+/// 2. Every other host, cheapest to evacuate first, has all its VMs (largest first) placed first-fit on the kept
+///    hosts in keep order (so the large, costly-to-empty hosts fill first; on the benchmark this packs as tightly as
+///    best fit, which cannot be indexed exactly in several dimensions), or none. When one does not fit, the next
+///    host in keep order that has not been emptied is kept too and the host is tried again; if it still does not
+///    fit, it is kept.
 /// 3. Hosts are emptied while the total cost stays within the budget; VMs on kept hosts never move.
 public struct CostAwareConsolidation: ConsolidationPolicy {
     public var thresholds: RelocationThresholds
@@ -56,7 +58,7 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
         for (keepPosition, hostIndex) in keepOrder.enumerated() {
             position[hostIndex] = keepPosition
         }
-        var index = ConsolidationCapacityIndex(capacity: keepOrder.map { cluster.hosts[$0].capacity.simd })
+        var index = ConsolidationCapacityIndex(count: keepOrder.count, reference: cluster.reference)
         var isKept = Array(repeating: false, count: cluster.hosts.count)
         var nextToKeep = 0
         func keep(_ hostIndex: Int) {
@@ -134,7 +136,7 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
         )
     }
 
-    /// Places all of `vmOrder` best-fit on the kept hosts, or none: on failure every placement is undone.
+    /// Places all of `vmOrder` first-fit on the kept hosts, or none: on failure every placement is undone.
     private static func place(
         _ vmOrder: [Int],
         cluster: ConsolidationCluster,
@@ -144,7 +146,7 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
         placed.removeAll(keepingCapacity: true)
         for vmIndex in vmOrder {
             let demand = cluster.vms[vmIndex].estimated.simd
-            guard let position = index.bestFit(demand) else {
+            guard let position = index.firstFit(demand, below: index.count) else {
                 for (_, position, freeBefore) in placed.reversed() {
                     index.setFree(freeBefore, at: position)
                 }

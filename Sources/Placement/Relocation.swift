@@ -4,7 +4,7 @@
 ///   dimension back to MAX or below, the cheapest to migrate among equals (exact when one VM suffices; otherwise a
 ///   greedy cover, then VMs it does not need are dropped and each is swapped for a cheaper one that still covers).
 /// - Underload (every dimension below MIN, with VMs): all of the host's VMs move, or none.
-/// - Destinations: active hosts outside `busyHostIDs` that are neither overloaded nor underloaded, chosen by
+/// - Destinations: active hosts outside `busyHostIDs` that are not being relieved or emptied, chosen by
 ///   `placement` on capacities capped at MID (a policy's own fill limit applies on top). A host whose VMs do not
 ///   all find a destination keeps them all, and the others are planned again without it.
 public struct Relocation: Sendable {
@@ -34,7 +34,7 @@ public struct Relocation: Sendable {
         var underloaded: [Int] = []
         var isSource = Array(repeating: false, count: cluster.hosts.count)
         var isUnderloaded = Array(repeating: false, count: cluster.hosts.count)
-        /// VMs to move, per source host, in the order they are handed to the placement policy.
+        // VMs to move, per source host, in the order they are handed to the placement policy.
         var selections: [(source: Int, vms: [Int])] = []
 
         for (hostIndex, host) in cluster.hosts.enumerated() where host.state == .active {
@@ -64,10 +64,11 @@ public struct Relocation: Sendable {
                     )
                     continue
                 }
-                isSource[hostIndex] = true
                 if cluster.hasUnmovableLoad[hostIndex] {
+                    // It stays in use, so it may as well take VMs.
                     reasons.append("\(host.id) underloaded (\(what)): not emptied, part of its load cannot move")
                 } else {
+                    isSource[hostIndex] = true
                     selections.append((hostIndex, cluster.vmsOnHost[hostIndex]))
                 }
             }

@@ -28,7 +28,7 @@ public struct SerconConsolidation: ConsolidationPolicy {
         let order = candidates.indices.sorted { loads[$0] > loads[$1] || (loads[$0] == loads[$1] && $0 < $1) }
             .map { candidates[$0] }
 
-        var index = ConsolidationCapacityIndex(capacity: order.map { cluster.hosts[$0].capacity.simd })
+        var index = ConsolidationCapacityIndex(count: order.count, reference: cluster.reference)
         for (position, hostIndex) in order.enumerated() {
             index.setFree(cluster.free(of: hostIndex), at: position)
         }

@@ -69,6 +69,22 @@ struct ConsolidationTests {
             )
         ),
         Case(
+            name: "a host with a migration in or out is neither emptied nor filled",
+            hosts: [
+                M.host("h0", [M.vm("a", cores: 1)]),
+                M.host("h1", [M.vm("b", cores: 4)]),
+                M.host("h2", [M.vm("c", cores: 1)]),
+            ],
+            busy: ["h0"],
+            expected: Case.same(
+                Expected(
+                    moves: ["c:h2→h1"],
+                    freed: ["h2"],
+                    reason: "frees 1 host with 1 migration (1 GiB, 8.59 s); 2 hosts used, lower bound 1"
+                )
+            )
+        ),
+        Case(
             name: "no plan that frees no host: neither fits on the other within MID",
             hosts: [
                 M.host("h0", [M.vm("a", cores: 7), M.vm("b", cores: 3)]),

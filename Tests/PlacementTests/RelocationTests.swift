@@ -13,6 +13,8 @@ struct RelocationTests {
         var moves: [String]
         var reasons: [String]
         var emptied: [String] = []
+        /// h1 also runs 1 core that no VM snapshot accounts for.
+        var unmovableOnH1 = false
 
         var testDescription: String { name }
     }
@@ -176,6 +178,19 @@ struct RelocationTests {
             emptied: ["h1"]
         ),
         Case(
+            name: "an underloaded host with load that cannot move is not emptied, and may take VMs",
+            hosts: [
+                M.host("h0", [M.vm("a", cores: 12, gib: 16), M.vm("b", cores: 4, gib: 2)]),
+                M.host("h1", [M.vm("c", cores: 1)]),
+            ],
+            moves: ["b:h0→h1"],
+            reasons: [
+                "h1 underloaded (highest cpu 12.5 % < MIN 20 %): not emptied, part of its load cannot move",
+                "h0 overloaded (cpu 100 % > MAX 90 %): moving 1 VM relieves it",
+            ],
+            unmovableOnH1: true
+        ),
+        Case(
             name: "an idle empty host and a host in the normal band are left alone",
             hosts: [M.host("h0"), M.host("h1", [M.vm("a", cores: 8)])],
             moves: [],
@@ -185,7 +200,11 @@ struct RelocationTests {
 
     @Test(arguments: cases)
     func relocation(_ row: Case) {
-        let plan = Relocation(thresholds: row.thresholds).plan(M.snapshot(row.hosts, busy: row.busy))
+        var snapshot = M.snapshot(row.hosts, busy: row.busy)
+        if row.unmovableOnH1, let h1 = snapshot.hosts.firstIndex(where: { $0.id == "h1" }) {
+            snapshot.hosts[h1].estimatedUse += Fixtures.vector(cores: 1)
+        }
+        let plan = Relocation(thresholds: row.thresholds).plan(snapshot)
         #expect(M.spelled(plan.moves) == row.moves)
         #expect(plan.reasons == row.reasons)
         #expect(plan.emptiedHostIDs == row.emptied)
