@@ -429,6 +429,43 @@ import Wire
         }
     }
 
+    /// libvirt goes on with a peer-to-peer migration whose agent restarted: while the inventories show it under way
+    /// (the destination's incoming domain paused, the source running it) the task waits; it ends when they show
+    /// the VM on one host.
+    @Test func aMigrationStillUnderWayAfterItsSourceAgentRestartedWaitsForTheInventories() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .seconds(1)
+        configuration.heartbeatInterval = .milliseconds(300)
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 1, configuration: configuration) {
+            leader,
+            store,
+            fake in
+            let uuid = try #require(try await store.vm(named: "vm-1")?.id)
+            let accepted = try await Self.accepted(leader, "vm-1", to: "h2")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            await fake.disconnect("h1")
+            #expect(await Support.eventually { await fake.migrationsEnded == ["vm-1"] })
+            // The agent is back; libvirt still copies: incoming and paused on h2, running on h1.
+            await fake.run("vm-1", uuid: uuid, on: "h2", state: .paused)
+            await fake.reconnect("h1")
+            await leader.inventoryReceived(await fake.snapshot("h1"), from: "h1")
+            await leader.inventoryReceived(await fake.snapshot("h2"), from: "h2")
+            // Well past the quiet time (a heartbeat timeout): still waiting.
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await Self.status(leader, accepted.id).state == .running)
+            #expect(try await store.vm(named: "vm-1")?.state == .running, "not duplicated")
+            // libvirt finishes: the VM runs on h2 only.
+            await fake.remove("vm-1", from: "h1")
+            await fake.run("vm-1", uuid: uuid, on: "h2")
+            await leader.inventoryReceived(await fake.snapshot("h1"), from: "h1")
+            await leader.inventoryReceived(await fake.snapshot("h2"), from: "h2")
+            let status = try await Support.finished(leader, accepted.id)
+            #expect(status.state == .succeeded, "\(status.message)")
+            #expect(try await store.vm(named: "vm-1")?.hostID == "h2")
+            #expect(try await store.vm(named: "vm-1")?.state == .running)
+        }
+    }
+
     @Test func aSourceThatNeverReturnsFailsTheTaskNamingIt() async throws {
         var configuration = ManagerConfiguration()
         configuration.heartbeatTimeout = .seconds(1)
