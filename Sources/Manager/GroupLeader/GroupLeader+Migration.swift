@@ -428,6 +428,7 @@ extension GroupLeader {
         let lostAt = ContinuousClock.now
         let quiet = configuration.heartbeatTimeout
         let deadline = lostAt + configuration.migration.outcomeWait
+        var lastSeen: (source: VMState?, destination: VMState?)?
         while ContinuousClock.now < deadline, !Task.isCancelled {
             if let final = migrationRuns[taskID]?.finalPhase {
                 return MigrationMachine.ending(
@@ -443,21 +444,33 @@ extension GroupLeader {
                 let source = await groupManager.inventory(of: move.source),
                 let destination = await groupManager.inventory(of: move.destination)
             {
-                let active: (Inventory) -> Bool = { inventory in
-                    inventory.vms.contains { "\($0.uuid)".lowercased() == move.vmID && $0.state.isActive }
+                let state: (Inventory) -> VMState? = { inventory in
+                    inventory.vms.first { "\($0.uuid)".lowercased() == move.vmID }?.state
                 }
-                return MigrationMachine.ending(
+                lastSeen = (state(source), state(destination))
+                if let ending = MigrationMachine.settledEnding(
                     vm: move.vmName,
                     source: move.source,
-                    sourceListsActive: active(source),
+                    sourceState: lastSeen?.source,
                     destination: move.destination,
-                    destinationListsActive: active(destination),
+                    destinationState: lastSeen?.destination,
                     why: why
-                )
+                ) {
+                    return ending
+                }
             }
             try? await Task.sleep(for: .milliseconds(250))
         }
-        return .failed("\(why); \(move.source) did not report within \(configuration.migration.outcomeWait)")
+        guard let lastSeen else {
+            return .failed("\(why); \(move.source) did not report within \(configuration.migration.outcomeWait)")
+        }
+        // Still under way by the inventories when the wait ran out: say so; the VM stays recorded on the source
+        // until an inventory shows it elsewhere.
+        return .failed(
+            "\(why); still under way by the inventories after \(configuration.migration.outcomeWait) "
+                + "(\(move.source): \(lastSeen.source.map { "\($0)" } ?? "absent"), "
+                + "\(move.destination): \(lastSeen.destination.map { "\($0)" } ?? "absent"))"
+        )
     }
 
     /// Records the one outcome: the VM's host in the store on completion, the slot and reservation freed, the

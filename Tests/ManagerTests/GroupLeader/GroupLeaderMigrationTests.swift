@@ -225,6 +225,50 @@ import Wire
         }
     }
 
+    /// Neither host of a migration is put to sleep while it runs or waits for its turn, by the energy saver or an
+    /// operator; once the VMs have moved, the emptied source is.
+    @Test func hostsWithAMigrationStayAwakeAndTheEmptiedSourceSleepsAfter() async throws {
+        var configuration = Support.energyConfiguration()
+        configuration.migration.maximumPerCluster = 1
+        for host in ["h2", "h3"] {
+            configuration.hostWake[host] = HostWakeConfiguration(drivers: [Support.noProcessWake])
+        }
+        try await Self.withRunningVMs(hosts: ["h1", "h2", "h3"], count: 2, configuration: configuration) {
+            leader,
+            store,
+            fake in
+            let first = try await Self.accepted(leader, "vm-1", to: "h2")
+            // Waits for the cluster's only slot; h3 runs nothing and has been idle far past idle_time.
+            let second = try await Self.accepted(leader, "vm-2", to: "h3")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            for _ in 0..<3 {
+                await leader.evaluateEnergy()
+                try await Task.sleep(for: .milliseconds(150))
+            }
+            #expect(await fake.powerCommands.isEmpty)
+            for host in ["h2", "h3"] {
+                let sleep = await leader.handle(HostPowerRequest(operation: .sleep, hostID: host))
+                #expect(sleep.code == .conflict)
+                #expect(sleep.message.contains("\(host) has 1 migration(s) in"), "\(sleep.message)")
+            }
+
+            await fake.endMigration("vm-1", .complete)
+            #expect(await Support.eventually { await fake.migrating == ["vm-2"] })
+            await fake.endMigration("vm-2", .complete)
+            #expect(try await Support.finished(leader, first.id).state == .succeeded)
+            #expect(try await Support.finished(leader, second.id).state == .succeeded)
+            for host in ["h1", "h2", "h3"] { _ = await fake.snapshot(host) }
+            #expect(
+                await Support.eventually {
+                    await leader.evaluateEnergy()
+                    return await fake.powerCommands.contains { $0.hostID == "h1" }
+                }
+            )
+            #expect(await fake.powerCommands.map(\.hostID) == ["h1"])
+            #expect(try await store.vm(named: "vm-2")?.hostID == "h3")
+        }
+    }
+
     // MARK: Limits
 
     @Test func overTheLimitAMigrationWaitsItsTurn() async throws {
@@ -382,6 +426,43 @@ import Wire
             #expect(try await store.vm(named: "vm-1")?.hostID == "h2")
             #expect(try await store.vm(named: "vm-1")?.state == .running)
             #expect(await fake.running("vm-1") == ["h2"])
+        }
+    }
+
+    /// libvirt goes on with a peer-to-peer migration whose agent restarted: while the inventories show it under way
+    /// (the destination's incoming domain paused, the source running it) the task waits; it ends when they show
+    /// the VM on one host.
+    @Test func aMigrationStillUnderWayAfterItsSourceAgentRestartedWaitsForTheInventories() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .seconds(1)
+        configuration.heartbeatInterval = .milliseconds(300)
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 1, configuration: configuration) {
+            leader,
+            store,
+            fake in
+            let uuid = try #require(try await store.vm(named: "vm-1")?.id)
+            let accepted = try await Self.accepted(leader, "vm-1", to: "h2")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            await fake.disconnect("h1")
+            #expect(await Support.eventually { await fake.migrationsEnded == ["vm-1"] })
+            // The agent is back; libvirt still copies: incoming and paused on h2, running on h1.
+            await fake.run("vm-1", uuid: uuid, on: "h2", state: .paused)
+            await fake.reconnect("h1")
+            await leader.inventoryReceived(await fake.snapshot("h1"), from: "h1")
+            await leader.inventoryReceived(await fake.snapshot("h2"), from: "h2")
+            // Well past the quiet time (a heartbeat timeout): still waiting.
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await Self.status(leader, accepted.id).state == .running)
+            #expect(try await store.vm(named: "vm-1")?.state == .running, "not duplicated")
+            // libvirt finishes: the VM runs on h2 only.
+            await fake.remove("vm-1", from: "h1")
+            await fake.run("vm-1", uuid: uuid, on: "h2")
+            await leader.inventoryReceived(await fake.snapshot("h1"), from: "h1")
+            await leader.inventoryReceived(await fake.snapshot("h2"), from: "h2")
+            let status = try await Support.finished(leader, accepted.id)
+            #expect(status.state == .succeeded, "\(status.message)")
+            #expect(try await store.vm(named: "vm-1")?.hostID == "h2")
+            #expect(try await store.vm(named: "vm-1")?.state == .running)
         }
     }
 
