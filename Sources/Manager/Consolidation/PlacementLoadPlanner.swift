@@ -20,6 +20,7 @@ public struct PlacementLoadPlanner: LoadPlanner {
             case .firstFit: FirstFit(loadNorm: configuration.estimator.sortNorm)
             case .roundRobin: RoundRobin()
             case .bestFitDecreasing: BestFitDecreasing(norm: configuration.estimator.sortNorm)
+            case .powerAware: PowerAwarePlacement()
             }
         relocationPolicy = Relocation(thresholds: thresholds, costModel: costModel, placement: placement)
         consolidationPolicy =
