@@ -25,8 +25,14 @@ enum LabBMC {
         var log: String { "\(directory)/ipmi_sim.log" }
     }
 
-    /// Writes the SDR, emulator, LAN configuration, password and power scripts of one host's BMC.
-    static func prepare(_ host: Host, agentArgv: [String], agentLog: String) throws {
+    /// Writes the SDR, emulator, LAN configuration, password and power scripts of one host's BMC. With `libvirtd`
+    /// (a `--libvirt kvm` lab) the host's power also starts and stops its libvirtd.
+    static func prepare(
+        _ host: Host,
+        agentArgv: [String],
+        agentLog: String,
+        libvirtd: LabState.LibvirtDaemon? = nil
+    ) async throws(LabError) {
         let fileManager = FileManager.default
         let sdrDirectory = "\(host.stateDirectory)/ipmi_sim/\(host.hostID)"
         do {
@@ -45,12 +51,8 @@ enum LabBMC {
             try "\(host.password)\n".write(toFile: host.passwordFile, atomically: true, encoding: .utf8)
             try fileManager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: host.passwordFile)
             let powerOn = "\(host.directory)/power-on"
-            try """
-            #!/bin/sh
-            # ipmi_sim runs this on chassis power on; the host is on while it lives.
-            exec \(agentArgv.map(shellQuoted).joined(separator: " ")) >>\(shellQuoted(agentLog)) 2>&1
-
-            """.write(toFile: powerOn, atomically: true, encoding: .utf8)
+            try powerOnScript(agentArgv: agentArgv, agentLog: agentLog, libvirtd: libvirtd)
+                .write(toFile: powerOn, atomically: true, encoding: .utf8)
             try powerOffScript(directory: host.directory, bmc: host)
                 .write(toFile: host.powerOffScript, atomically: true, encoding: .utf8)
             for script in [powerOn, host.powerOffScript] {
@@ -69,7 +71,7 @@ enum LabBMC {
               startcmd "\(powerOn)"
               startnow true
               poweroff_wait 2
-              kill_wait 2
+              kill_wait \(libvirtd == nil ? 2 : libvirtdStopSeconds)
               user 2 true "admin" "\(host.password)" admin 10 none md2 md5 straight
 
             """.write(toFile: host.lanConfig, atomically: true, encoding: .utf8)
@@ -78,20 +80,58 @@ enum LabBMC {
                 "cannot write the BMC files of \(host.hostID) in \(host.directory): \(error.localizedDescription)"
             )
         }
-        let compiler = Process()
-        compiler.executableURL = URL(fileURLWithPath: try LabProcesses.binary("sdrcomp"))
-        compiler.arguments = ["-o", "\(sdrDirectory)/sdr.20.main", "\(host.directory)/host.sdrs"]
-        compiler.standardOutput = FileHandle.nullDevice
-        compiler.standardError = FileHandle.nullDevice
         do {
-            try compiler.run()
-            compiler.waitUntilExit()
+            _ = try await LabCommand.output(
+                [
+                    try LabProcesses.binary("sdrcomp"), "-o", "\(sdrDirectory)/sdr.20.main",
+                    "\(host.directory)/host.sdrs",
+                ]
+            )
         } catch {
-            throw LabError("cannot run sdrcomp: \(error.localizedDescription)")
+            throw LabError("cannot compile the SDR of \(host.hostID): \(error)")
         }
-        guard compiler.terminationStatus == 0 else {
-            throw LabError("sdrcomp failed on \(host.directory)/host.sdrs (status \(compiler.terminationStatus))")
+    }
+
+    /// How long a KVM host's power off may take after SIGTERM before ipmi_sim kills it: its libvirtd's stop
+    /// (scripts/lab-libvirtd gives the daemon 15 s, then whatever is left in its namespace 5 s).
+    static let libvirtdStopSeconds = 60
+
+    /// What ipmi_sim runs on chassis power on; the host is on while it lives. A test-driver host is its agent. A
+    /// KVM host first starts its libvirtd (warm: its capabilities are cached in its BASE) and then runs its agent;
+    /// when the agent ends (stopped by its power command, or by power off, which sends this script SIGTERM and it
+    /// passes on), the libvirtd stops with its guests, as a machine going down takes them, before the host is off.
+    static func powerOnScript(agentArgv: [String], agentLog: String, libvirtd: LabState.LibvirtDaemon?) -> String {
+        let agent = "\(agentArgv.map(shellQuoted).joined(separator: " ")) >>\(shellQuoted(agentLog)) 2>&1"
+        guard let libvirtd else {
+            return """
+                #!/bin/sh
+                # ipmi_sim runs this on chassis power on; the host is on while it lives.
+                exec \(agent)
+
+                """
         }
+        let environment = LabKVM.environment(of: libvirtd).sorted { $0.key < $1.key }
+            .map { "\($0.key)=\(shellQuoted($0.value)) " }.joined()
+        let script = shellQuoted(libvirtd.script)
+        let base = shellQuoted(libvirtd.base)
+        let log = shellQuoted("\(libvirtd.base)/power.log")
+        return """
+            #!/bin/sh
+            # ipmi_sim runs this on chassis power on; the host is on while it lives: its libvirtd, then its agent.
+            echo "$(date +%s) power on" >>\(log)
+            \(environment)\(script) start \(base) \(shellQuoted(libvirtd.hostId)) >>\(log) 2>&1 || exit 1
+            \(agent) &
+            agent=$!
+            trap 'kill -TERM "$agent" 2>/dev/null' TERM INT
+            # wait returns early when a signal is trapped: wait again until the agent is gone.
+            while kill -0 "$agent" 2>/dev/null; do wait "$agent"; done
+            # Going down: the libvirtd and its guests stop; a second power off must not cut that short.
+            trap '' TERM INT
+            echo "$(date +%s) power off: stopping libvirtd" >>\(log)
+            \(script) stop \(base) >>\(log) 2>&1
+            echo "$(date +%s) off" >>\(log)
+
+            """
     }
 
     /// The agent's power actions: record the action, then a moment later (so the agent can still answer the manager)

@@ -34,8 +34,10 @@ struct LabUp: AsyncParsableCommand {
             "libvirt for the agents: test (libvirt's test driver) or kvm (a private libvirtd with KVM per agent).",
             discussion: """
                 kvm starts scripts/lab-libvirtd for each agent (needs root and /dev/kvm; the script is found through \
-                $\(LabKVM.scriptVariable), else above the torpor executable); `lab down` stops those daemons and \
-                their guests. Host capacity is then the real machine's.
+                $\(LabKVM.scriptVariable), else above the torpor executable), each in its host's network namespace \
+                on the lab's bridge, listening on TCP there so migrations between hosts cross the bridge; `lab down` \
+                stops those daemons and their guests and removes the namespaces. Host capacity is then the real \
+                machine's. With --bmc a host's power starts and stops its libvirtd too.
                 """
         )
     )
@@ -124,7 +126,8 @@ struct LabUp: AsyncParsableCommand {
 
     func run() async throws {
         let directory = options.directory
-        if let existing = try? LabState.load(from: directory) {
+        let existingState = try? LabState.load(from: directory)
+        if let existing = existingState {
             let running =
                 existing.processes.filter(LabProcesses.isRunning).map(\.pid)
                 + (existing.libvirtDaemons ?? []).compactMap(LabKVM.pid(of:))
@@ -140,7 +143,9 @@ struct LabUp: AsyncParsableCommand {
         let state: LabState
         do {
             let script = libvirt == .kvm ? try LabKVM.preflight() : nil
-            if wol { try LabNetwork.preflight() }
+            if wol || libvirt == .kvm { try await LabNetwork.preflight(for: wol ? "--wol" : "--libvirt kvm") }
+            // What a lab that crashed here left behind (lab.json records it before creating it) is ours to remove.
+            if let stale = existingState?.network { _ = await stale.remove() }
             state = try await start(in: directory, libvirtScript: script)
         } catch let error as LabError {
             throw options.failure(error.description, code: TorporExit.failed)
@@ -168,9 +173,11 @@ struct LabUp: AsyncParsableCommand {
             }
         }
 
-        let network = wol ? LabNetwork(basePort: basePort, hosts: hosts) : nil
-        // With --wol the agents live in namespaces and reach the manager (and the BMCs) on the bridge.
-        let managerHost = network?.gateway ?? "127.0.0.1"
+        // Each host's network namespace on a bridge: with --wol its agent and NIC live there and reach the manager
+        // (and the BMCs) on the bridge; with --libvirt kvm its libvirtd does, so that migrations cross the bridge.
+        let network = wol || libvirtScript != nil ? LabNetwork(basePort: basePort, hosts: hosts) : nil
+        let hostNetwork = wol ? network : nil
+        let managerHost = hostNetwork?.gateway ?? "127.0.0.1"
         let managerAddress = "\(managerHost):\(basePort)"
         let bmcHosts =
             bmc
@@ -192,7 +199,7 @@ struct LabUp: AsyncParsableCommand {
             executable: managerBinary,
             config: path("manager.yaml"),
             log: path("manager.log"),
-            host: network?.gateway
+            host: hostNetwork?.gateway
         )
         // Short intervals so the lab comes up and notices a stopped agent within seconds.
         try write(
@@ -208,7 +215,7 @@ struct LabUp: AsyncParsableCommand {
             placement_policy: \(policy)
             vm_subnets: [10.42.0.0/24]
             reserved_addresses: [10.42.0.1]
-            \(bmc || wol ? energySection(bmcHosts, network: network) : "")
+            \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
             """,
             to: manager.config
         )
@@ -220,22 +227,24 @@ struct LabUp: AsyncParsableCommand {
             state.network = network
             try save(state, in: directory)
             do {
-                try network.create()
+                try await network.create()
             } catch {
-                _ = network.remove()
+                _ = await network.remove()
                 try? FileManager.default.removeItem(at: LabState.url(in: directory))
                 throw error
             }
         }
         var libvirtURIs: [String: String] = [:]
-        if let libvirtScript {
+        if let libvirtScript, let network {
             var daemons: [LabState.LibvirtDaemon] = []
             for index in 1...hosts {
                 daemons.append(
                     try LabKVM.daemon(
                         hostId: "host-\(index)",
                         base: directory.appendingPathComponent("libvirt-host-\(index)"),
-                        script: libvirtScript
+                        script: libvirtScript,
+                        namespace: network.namespace(ofHost: index),
+                        address: network.address(ofHost: index)
                     )
                 )
             }
@@ -245,7 +254,8 @@ struct LabUp: AsyncParsableCommand {
                 state.libvirtDaemons = try await LabKVM.start(daemons)
             } catch {
                 // Nothing else runs yet: stop the daemons that did start and leave no lab behind.
-                let failures = await LabKVM.stop(daemons)
+                var failures = await LabKVM.stop(daemons)
+                if failures.isEmpty { failures = await network.remove().map(LabError.init) }
                 guard failures.isEmpty else {
                     let stop = failures.map(\.description).joined(separator: "\n")
                     throw LabError(
@@ -270,7 +280,7 @@ struct LabUp: AsyncParsableCommand {
                 executable: agentBinary,
                 config: path("agent-\(index).yaml"),
                 log: path("agent-\(index).log"),
-                host: network?.address(ofHost: index)
+                host: hostNetwork?.address(ofHost: index)
             )
             let libvirtURI: String
             if let uri = libvirtURIs["host-\(index)"] {
@@ -323,7 +333,7 @@ struct LabUp: AsyncParsableCommand {
         )
         state.manager = manager
         try save(state, in: directory)
-        if let network {
+        if let network = hostNetwork {
             // Each host's NIC runs in its namespace for the lab's lifetime; without a BMC it powers the host on.
             state.nics = []
             let labBinary = try LabProcesses.binary("torpor-lab")
@@ -371,10 +381,11 @@ struct LabUp: AsyncParsableCommand {
             state.bmcs = []
             for (index, (agent, host)) in zip(1..., zip(agents, bmcHosts)) {
                 let agentArgv = [agentBinary, "--config", agent.config]
-                try LabBMC.prepare(
+                try await LabBMC.prepare(
                     host,
-                    agentArgv: try network?.inNamespace(ofHost: index, agentArgv) ?? agentArgv,
-                    agentLog: agent.log
+                    agentArgv: try hostNetwork?.inNamespace(ofHost: index, agentArgv) ?? agentArgv,
+                    agentLog: agent.log,
+                    libvirtd: state.libvirtDaemons?.first { $0.hostId == agent.hostId }
                 )
                 let pid = try LabProcesses.spawnDetached(try LabBMC.argv(host), log: host.log)
                 state.bmcs?.append(
@@ -412,7 +423,7 @@ struct LabUp: AsyncParsableCommand {
             try save(state, in: directory)
             return state
         }
-        if network != nil {
+        if hostNetwork != nil {
             state.agents = agents
             try save(state, in: directory)
             return state
@@ -558,7 +569,12 @@ struct LabUp: AsyncParsableCommand {
         print(Output.table(rows))
         if let daemons = state.libvirtDaemons, !daemons.isEmpty {
             print("")
-            print(Output.table([["LIBVIRTD", "URI"]] + daemons.map { [$0.hostId, $0.uri] }))
+            print(
+                Output.table(
+                    [["LIBVIRTD", "URI", "MIGRATION URI"]]
+                        + daemons.map { [$0.hostId, $0.uri, $0.migrationURI ?? "-"] }
+                )
+            )
         }
         print("")
         print("torpor hosts --manager \(state.manager.address)")
