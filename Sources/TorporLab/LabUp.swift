@@ -235,6 +235,7 @@ struct LabUp: AsyncParsableCommand {
             }
         }
         var libvirtURIs: [String: String] = [:]
+        var migrationURIs: [String: String] = [:]
         if let libvirtScript, let network {
             var daemons: [LabState.LibvirtDaemon] = []
             for index in 1...hosts {
@@ -267,7 +268,10 @@ struct LabUp: AsyncParsableCommand {
                 throw error
             }
             try save(state, in: directory)
-            for daemon in state.libvirtDaemons ?? [] { libvirtURIs[daemon.hostId] = daemon.uri }
+            for daemon in state.libvirtDaemons ?? [] {
+                libvirtURIs[daemon.hostId] = daemon.uri
+                migrationURIs[daemon.hostId] = daemon.migrationURI
+            }
         }
 
         var agents: [LabState.Process] = []
@@ -321,6 +325,7 @@ struct LabUp: AsyncParsableCommand {
                 host_metrics: vms
                 log: \(log.rawValue)
                 \(bmc ? powerSection(bmcHosts[index - 1].powerOffScript) : wol ? powerSection(path("nic-\(index)/power-off")) : "")
+                \(migrationURIs["host-\(index)"].map(Self.migrationSection) ?? "")
                 """,
                 to: agent.config
             )
@@ -495,6 +500,16 @@ struct LabUp: AsyncParsableCommand {
               shutdown: [\(script), shutdown]
 
             """
+    }
+
+    /// The URI the other hosts' libvirtds migrate to this host at, across the lab's bridge; the agent announces it
+    /// to the manager, which hands it to the source agent of a migration here.
+    static func migrationSection(_ uri: String) -> String {
+        """
+        migration:
+          destination_uri: \(quoted(uri))
+
+        """
     }
 
     private static func waitUntilRunning(_ process: LabState.Process) async throws {

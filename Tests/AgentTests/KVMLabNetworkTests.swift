@@ -80,6 +80,7 @@ struct KVMLabNetworkTests {
             #expect(version.succeeded, "\(version)")
             let config = try String(contentsOfFile: "\(lab.lab)/agent-\(index).yaml", encoding: .utf8)
             #expect(config.contains("libvirt_uri: \"\(host.socketURI)\""), "\(config)")
+            #expect(config.contains("destination_uri: \"\(host.migrationURI)\""), "\(config)")
         }
 
         // A guest started behind the manager's back on host-1, adopted from the inventory. (Where the manager places

@@ -100,6 +100,21 @@ final class LabUnderTest: @unchecked Sendable {
         )
     }
 
+    /// The pids of every live agent of host `index` (started by the lab, its BMC or a test): processes running the
+    /// torpor-agent binary with that agent's configuration.
+    func agentPids(_ index: Int) -> [Int] {
+        guard let (_, config, executable) = try? process("agent-\(index)") else { return [] }
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int.init).filter {
+            pid in
+            guard TorporLabTests.isAlive(pid),
+                let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"),
+                exe.hasPrefix(executable),
+                let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+            else { return false }
+            return data.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == config }
+        }
+    }
+
     /// Starts a process again the way lab up did; the test owns it from then on.
     func restart(_ name: String, arguments: [String] = []) throws -> BackgroundProcess {
         let (_, config, executable) = try process(name)
