@@ -537,9 +537,10 @@ struct LabUp: AsyncParsableCommand {
         }
     }
 
-    /// Polls the manager until it lists every lab host as connected; a daemon that dies ends the wait at once.
+    /// Polls the manager until every lab host has been seen connected (a host may be put to sleep once it has
+    /// joined); a daemon that dies ends the wait at once.
     private func waitUntilJoined(_ state: LabState) async throws {
-        let expected = Set(state.agents.compactMap(\.hostId))
+        var watch = LabJoinWatch(expected: Set(state.agents.compactMap(\.hostId)))
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int64(timeout * 1000))
         while true {
@@ -555,13 +556,14 @@ struct LabUp: AsyncParsableCommand {
                     code: TorporExit.failed
                 )
             }
-            if let status = await ManagerQuery.probe(manager: state.manager.address, timeout: .seconds(2)) {
-                let joined = Set(status.hosts.filter(\.connected).map(\.hostID))
-                if joined.isSuperset(of: expected) { return }
+            if let status = await ManagerQuery.probe(manager: state.manager.address, timeout: .seconds(2)),
+                watch.saw(connected: status.hosts.filter(\.connected).map(\.hostID))
+            {
+                return
             }
             guard clock.now < deadline else {
                 throw options.failure(
-                    "not every agent joined the manager within \(Int(timeout)) s; logs are in "
+                    "\(watch.missing.joined(separator: ", ")) did not join the manager within \(Int(timeout)) s; logs are in "
                         + "\(state.directory). Stop the lab with `torpor-lab down --dir \(options.dir)`",
                     code: TorporExit.timedOut
                 )
