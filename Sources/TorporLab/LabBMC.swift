@@ -71,7 +71,7 @@ enum LabBMC {
               startcmd "\(powerOn)"
               startnow true
               poweroff_wait 2
-              kill_wait \(libvirtd == nil ? 2 : libvirtdStopSeconds)
+              kill_wait 2
               user 2 true "admin" "\(host.password)" admin 10 none md2 md5 straight
 
             """.write(toFile: host.lanConfig, atomically: true, encoding: .utf8)
@@ -92,14 +92,12 @@ enum LabBMC {
         }
     }
 
-    /// How long a KVM host's power off may take after SIGTERM before ipmi_sim kills it: its libvirtd's stop
-    /// (scripts/lab-libvirtd gives the daemon 15 s, then whatever is left in its namespace 5 s).
-    static let libvirtdStopSeconds = 60
-
     /// What ipmi_sim runs on chassis power on; the host is on while it lives. A test-driver host is its agent. A
     /// KVM host first starts its libvirtd (warm: its capabilities are cached in its BASE) and then runs its agent;
-    /// when the agent ends (stopped by its power command, or by power off, which sends this script SIGTERM and it
-    /// passes on), the libvirtd stops with its guests, as a machine going down takes them, before the host is off.
+    /// when the agent ends (killed by its power command, or by power off, whose SIGTERM this script turns into the
+    /// agent's SIGKILL) the host is off at once, and its libvirtd stops with its guests behind it, as a machine going
+    /// down takes them. A power on meanwhile starts the libvirtd again once that stop is done (scripts/lab-libvirtd's
+    /// start and stop of one BASE take turns), so it is never dropped as "already on".
     static func powerOnScript(agentArgv: [String], agentLog: String, libvirtd: LabState.LibvirtDaemon?) -> String {
         let agent = "\(agentArgv.map(shellQuoted).joined(separator: " ")) >>\(shellQuoted(agentLog)) 2>&1"
         guard let libvirtd else {
@@ -122,21 +120,23 @@ enum LabBMC {
             \(environment)\(script) start \(base) \(shellQuoted(libvirtd.hostId)) >>\(log) 2>&1 || exit 1
             \(agent) &
             agent=$!
-            trap 'kill -TERM "$agent" 2>/dev/null' TERM INT
+            trap 'kill -KILL "$agent" 2>/dev/null' TERM INT
             # wait returns early when a signal is trapped: wait again until the agent is gone.
             while kill -0 "$agent" 2>/dev/null; do wait "$agent"; done
-            # Going down: the libvirtd and its guests stop; a second power off must not cut that short.
-            trap '' TERM INT
             echo "$(date +%s) power off: stopping libvirtd" >>\(log)
-            \(script) stop \(base) >>\(log) 2>&1
-            echo "$(date +%s) off" >>\(log)
+            setsid sh -c '"$0" stop "$1"; echo "$(date +%s) libvirtd stopped"' \(script) \(base) </dev/null >>\(log) 2>&1 &
 
             """
     }
 
     /// The agent's power actions: record the action, then a moment later (so the agent can still answer the manager)
-    /// ask the host's BMC, if it has one, for power off, and stop the agent (the script's parent), whichever started
+    /// ask the host's BMC, if it has one, for power off, and kill the agent (the script's parent), whichever started
     /// it: a BMC, or a `--wol` lab's NIC. The BMC password stays in its file.
+    ///
+    /// SIGKILL, as a machine that suspends drops off the network at once: with SIGTERM the agent closed its manager
+    /// connection first and then took its time to exit, and under load the manager's wake (sent a second after the
+    /// disconnect) reached ipmi_sim while the host's process still lived; ipmi_sim takes a power on of a running host
+    /// as "already on" and drops it, so the host never came back (EnergyLabTests' operator wake, 120 s).
     static func powerOffScript(directory: String, bmc: Host?) -> String {
         let log = shellQuoted("\(directory)/power-actions.log")
         let powerOff =
@@ -149,7 +149,7 @@ enum LabBMC {
             #!/bin/sh
             agent=$PPID
             echo "$(date +%s) $*" >>\(log)
-            ( sleep 1; \(powerOff)kill -TERM "$agent" 2>/dev/null ) </dev/null >>\(log) 2>&1 &
+            ( sleep 1; \(powerOff)kill -KILL "$agent" 2>/dev/null ) </dev/null >>\(log) 2>&1 &
             exit 0
 
             """

@@ -133,16 +133,22 @@ struct KVMLabNetworkTests {
         #expect(slept)
         let index = Int(asleep.dropFirst("host-".count))!
         let host = hosts[index - 1]
-        // Powered off: chassis off once its libvirtd has stopped.
+        // Powered off: chassis off once its agent is gone.
         let off = await lab.eventually(timeout: .seconds(90)) {
             try await EnergyLabTests.chassisPower(lab, host: index, hosts: 2) == "Chassis Power is off"
         }
         let powerLog = { (try? String(contentsOfFile: "\(host.base)/power.log", encoding: .utf8)) ?? "" }
         #expect(off, "\(asleep) is still on: \(powerLog())")
-        let status = try await ProcessRunner.run([KVMLab.script, "status", host.base], timeout: .seconds(30))
-        #expect(!status.succeeded, "the sleeping \(asleep)'s libvirtd still answers")
+        // The libvirtd stops behind the powered-off host.
+        let stopped = await lab.eventually(timeout: .seconds(90)) {
+            try await !ProcessRunner.run([KVMLab.script, "status", host.base], timeout: .seconds(30)).succeeded
+        }
+        #expect(stopped, "the sleeping \(asleep)'s libvirtd still answers")
         #expect(powerLog().contains("power off: stopping libvirtd"), "\(powerLog())")
-        #expect(KVMVirtualClusterTests.namespaceProcesses(host.base).isEmpty)
+        let quiet = await lab.eventually(timeout: .seconds(30)) {
+            KVMVirtualClusterTests.namespaceProcesses(host.base).isEmpty
+        }
+        #expect(quiet, "processes left of \(host.base): \(KVMVirtualClusterTests.namespaceProcesses(host.base))")
 
         // Woken through its BMC: the libvirtd first, then the agent, which rejoins.
         let wake = try await lab.torpor(["host", "wake", asleep], timeout: .seconds(180))

@@ -12,7 +12,7 @@ import Glibc
 @Suite(.timeLimit(.minutes(2)))
 struct LabBMCPowerOnTests {
     /// A scratch directory with the stand-in script, which appends "NETNS TCP ARGS…" to calls.log and, for stop,
-    /// takes `stopSeconds` and then writes "stopped".
+    /// waits until `release()` (when `holdStop`) and then writes "stopped".
     struct Host {
         let directory: URL
         let libvirtd: LabState.LibvirtDaemon
@@ -22,7 +22,7 @@ struct LabBMCPowerOnTests {
         }
 
         /// `agent` nil: a long `sleep`, found by `agentProcesses`.
-        init(agent: [String]? = nil, startStatus: Int = 0, stopSeconds: Double = 0) throws {
+        init(agent: [String]? = nil, startStatus: Int = 0, holdStop: Bool = false) throws {
             directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("torpor-lab-power-on-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -33,7 +33,10 @@ struct LabBMCPowerOnTests {
             try """
             #!/bin/sh
             echo "$LAB_LIBVIRTD_NETNS $LAB_LIBVIRTD_TCP $*" >>'\(calls)'
-            if [ "$1" = stop ]; then sleep \(stopSeconds); echo stopped >>'\(calls)'; fi
+            if [ "$1" = stop ]; then
+              while [ \(holdStop ? 1 : 0) = 1 ] && [ ! -e '\(directory.path)/release' ]; do sleep 0.05; done
+              echo stopped >>'\(calls)'
+            fi
             [ "$1" = start ] && exit \(startStatus)
             exit 0
 
@@ -56,6 +59,9 @@ struct LabBMCPowerOnTests {
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: powerOn)
             try FileManager.default.createDirectory(atPath: libvirtd.base, withIntermediateDirectories: true)
         }
+
+        /// Lets a held stop finish.
+        func release() throws { try Data().write(to: directory.appendingPathComponent("release")) }
 
         /// Kills any agent left and removes the directory.
         func remove() {
@@ -107,20 +113,23 @@ struct LabBMCPowerOnTests {
         }
     }
 
-    @Test func powerOffStopsTheAgentThenTheLibvirtdEvenIfTermIsSentAgain() async throws {
-        let host = try Host(stopSeconds: 1)
+    /// Power off (SIGTERM from ipmi_sim) kills the agent and ends the script at once: the host is off while its
+    /// libvirtd still stops behind it, so a power on right after is not taken for "already on".
+    @Test func powerOffEndsTheHostAtOnceAndStopsTheLibvirtdBehindIt() async throws {
+        let host = try Host(holdStop: true)
         defer { host.remove() }
         let pid = try host.powerOnProcess()
         defer { kill(pid, SIGKILL) }
         #expect(await Self.eventually { !host.agentProcesses.isEmpty }, "the agent never started")
         #expect(host.calls == "\(host.startLine)\n", "\(host.calls)")
 
-        // Power off: ipmi_sim sends SIGTERM; a second one while the libvirtd stops must not cut that short.
         kill(pid, SIGTERM)
-        #expect(await Self.eventually { host.calls.contains("stop") }, "\(host.calls)")
-        kill(pid, SIGTERM)
-        #expect(await Self.exitStatus(pid) != nil, "the power-on script did not end")
+        #expect(await Self.exitStatus(pid) != nil, "the power-on script did not end while the libvirtd stops")
         #expect(host.agentProcesses.isEmpty, "the agent outlived its host's power")
+        #expect(await Self.eventually { host.calls.contains("stop") }, "\(host.calls)")
+        #expect(!host.calls.contains("stopped"), "\(host.calls)")
+        try host.release()
+        #expect(await Self.eventually { host.calls.hasSuffix("stopped\n") }, "\(host.calls)")
         #expect(host.calls == "\(host.startLine)\n\(host.stopLine)\nstopped\n", "\(host.calls)")
     }
 
@@ -131,6 +140,7 @@ struct LabBMCPowerOnTests {
         let pid = try host.powerOnProcess()
         defer { kill(pid, SIGKILL) }
         #expect(await Self.exitStatus(pid) != nil, "the power-on script did not end")
+        #expect(await Self.eventually { host.calls.hasSuffix("stopped\n") }, "\(host.calls)")
         #expect(host.calls == "\(host.startLine)\n\(host.stopLine)\nstopped\n", "\(host.calls)")
     }
 
@@ -142,6 +152,36 @@ struct LabBMCPowerOnTests {
         #expect(await Self.exitStatus(pid) == 1)
         #expect(host.agentProcesses.isEmpty, "an agent started without its libvirtd")
         #expect(host.calls == "\(host.startLine)\n", "\(host.calls)")
+    }
+
+    /// The agent's power command kills the agent even if it would take its time over SIGTERM (here: ignores it).
+    /// With SIGTERM it outlived its manager connection, and a wake sent then was dropped by ipmi_sim as "already
+    /// on" (this test fails with the old `kill -TERM`: the agent stayed).
+    @Test func thePowerCommandKillsTheAgentAtOnce() async throws {
+        let host = try Host()
+        defer { host.remove() }
+        let script = host.directory.appendingPathComponent("power-off").path
+        try LabBMC.powerOffScript(directory: host.directory.path, bmc: nil)
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        // The "agent": a shell that ignores SIGTERM, runs the power command, then idles as the agent would.
+        let agent = try LabProcesses.spawn(
+            [
+                "/bin/sh", "-c",
+                "trap '' TERM; '\(script)' suspend-to-ram; exec '\(host.directory.path)/agent-sleep' 600",
+            ],
+            stdout: host.directory.appendingPathComponent("agent.out").path,
+            stderr: nil,
+            append: true,
+            newSession: true
+        )
+        defer { kill(agent, SIGKILL) }
+        #expect(await Self.exitStatus(agent) != nil, "the agent survived its power command")
+        let actions = try String(
+            contentsOf: host.directory.appendingPathComponent("power-actions.log"),
+            encoding: .utf8
+        )
+        #expect(actions.contains("suspend-to-ram"), "\(actions)")
     }
 
     /// A test-driver host is its agent: the script execs it.
