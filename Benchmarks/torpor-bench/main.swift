@@ -5,10 +5,11 @@ import Foundation
 let benchmarks: [(name: String, summary: String, run: () -> Void)] = [
     ("wire", "a 32-VM MonitoringReport: Wire frames vs Snooze-style JSON", WireBenchmark.run),
     ("placement", "30,000 VMs onto 5,000 hosts with each placement policy", runPlacementBenchmark),
+    ("consolidation", "Sercon vs cost-aware consolidation of 30,000 VMs on 5,000 hosts", runConsolidationBenchmark),
 ]
 
 let arguments = CommandLine.arguments.dropFirst()
-if arguments.count == 1, let benchmark = benchmarks.first(where: { $0.name == arguments.first }) {
+if let benchmark = benchmarks.first(where: { $0.name == arguments.first }) {
     benchmark.run()
 } else {
     print("usage: torpor-bench NAME\n")

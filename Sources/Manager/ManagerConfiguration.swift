@@ -39,6 +39,10 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var connection = WireConnectionConfiguration()
     /// How many peers (`connections:`): enough for 10,000 agents and their control clients.
     public var serverLimits = WireServerLimits(maximumConnections: 16_384)
+    // Estimates, relocation and consolidation (`estimator:`, `relocation:`, `consolidation:`; docs/manager.md).
+    public var estimator = EstimatorConfiguration()
+    public var relocation = RelocationConfiguration()
+    public var consolidation = ConsolidationConfiguration()
 
     public enum PlacementPolicyName: String, Sendable, CaseIterable {
         case firstFit = "first-fit"
@@ -99,6 +103,16 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let section = try config.section("migration") { result.migration = try MigrationConfiguration.load(section) }
         if let section = try config.section("connections") {
             try loadConnectionLimits(section, into: &result.connection, &result.serverLimits)
+        }
+        // Estimates, relocation and consolidation.
+        if let section = try config.section("estimator") {
+            result.estimator = try EstimatorConfiguration.load(section, ringCapacity: result.ringCapacity)
+        }
+        if let section = try config.section("relocation") {
+            result.relocation = try RelocationConfiguration.load(section)
+        }
+        if let section = try config.section("consolidation") {
+            result.consolidation = try ConsolidationConfiguration.load(section)
         }
         if let hosts = try config.section("hosts") {
             for host in hosts.keys {

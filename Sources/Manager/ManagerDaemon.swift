@@ -31,6 +31,7 @@ public struct ManagerDaemon: Sendable {
         self.registry = HostRegistry(
             ringCapacity: configuration.ringCapacity,
             identityHold: min(configuration.heartbeatInterval * 2, configuration.heartbeatTimeout),
+            estimator: configuration.estimator.estimator,
             logger: logger
         )
         self.onListening = onListening
@@ -49,8 +50,8 @@ public struct ManagerDaemon: Sendable {
     }
 
     /// Opens the state database and binds the listening socket, then returns the manager's services in start
-    /// order: the server, the tasks, the power monitor, the energy saver, the failure detector and systemd's
-    /// readiness. Shutdown runs in reverse: systemd hears STOPPING first, decisions stop next, then the tasks, and
+    /// order: the server, the tasks, the power monitor, the energy saver, the relocation and consolidation loop, the
+    /// failure detector and systemd's readiness. Shutdown runs in reverse: systemd hears STOPPING first, decisions stop next, then the tasks, and
     /// the server, which holds the agents' connections the tasks use, closes last.
     public func services() async throws -> [any Service] {
         guard let listen = HostPort(configuration.listen, allowsPortZero: true) else {
@@ -76,6 +77,17 @@ public struct ManagerDaemon: Sendable {
             logger: logger
         )
         let powerMonitor = PowerMonitor(configuration: configuration, logger: logger)
+        let registry = self.registry
+        // Relocation and consolidation: estimates from the registry, state and migrations from the leader.
+        let consolidation = ConsolidationLoop(
+            configuration: configuration,
+            planner: PlacementLoadPlanner(configuration: configuration),
+            policyName: configuration.consolidation.policy.rawValue,
+            migrations: leader,
+            state: { try await leader.planningState() },
+            demands: { await registry.demands() },
+            logger: logger
+        )
         let control = ControlSession(
             registry: registry,
             leader: leader,
@@ -84,7 +96,8 @@ public struct ManagerDaemon: Sendable {
             softwareVersion: Self.version,
             heartbeatTimeout: configuration.heartbeatTimeout,
             startedAt: .now,
-            logger: logger
+            logger: logger,
+            consolidation: consolidation
         )
         let configuration = self.configuration
         let server: WireServer
@@ -153,6 +166,16 @@ public struct ManagerDaemon: Sendable {
         if configuration.energy.enabled {
             services.append(
                 EnergyService(interval: configuration.energy.evaluationInterval) { await leader.evaluateEnergy() }
+            )
+        }
+        if configuration.relocation.enabled || configuration.consolidation.schedule != nil {
+            services.append(
+                ConsolidationService(
+                    loop: consolidation,
+                    refreshInterval: configuration.estimator.refreshInterval,
+                    schedule: configuration.consolidation.schedule,
+                    timeZone: .current
+                )
             )
         }
         services.append(

@@ -41,12 +41,54 @@ enum ClusterOutput {
     }
 
     static func json(_ vm: ClusterReply.VM) -> [String: Any] {
-        [
+        var object: [String: Any] = [
             "name": vm.name, "uuid": vm.uuid, "state": vm.state, "desiredState": vm.desiredState,
             "host": vm.hostID, "ip": vm.ipAddress, "mac": vm.macAddress, "virtualCPUs": Int(vm.virtualCPUs),
             "memoryBytes": vm.memoryBytes, "networkRxBytesPerSecond": vm.networkRxBytesPerSecond,
             "networkTxBytesPerSecond": vm.networkTxBytesPerSecond, "reason": vm.reason,
         ]
+        // Absent when the manager has no estimate (the VM runs nowhere) or does not send them.
+        if let estimate = vm.estimate {
+            var estimated = json(estimate.estimated)
+            estimated["samples"] = Int(estimate.samples)
+            object["estimate"] = estimated
+        }
+        return object
+    }
+
+    static func json(_ amounts: ResourceAmounts) -> [String: Any] {
+        [
+            "cpuCores": amounts.cpuCores, "memoryBytes": amounts.memoryBytes,
+            "networkRxBytesPerSecond": amounts.networkRxBytesPerSecond,
+            "networkTxBytesPerSecond": amounts.networkTxBytesPerSecond,
+        ]
+    }
+
+    /// `torpor vm info`: the VM's row, then what it asked for next to what it is estimated to use.
+    static func vmInfo(_ vm: ClusterReply.VM, cluster: String) -> String {
+        var text = Output.table(vmRows([vm], cluster: cluster))
+        guard let estimate = vm.estimate else { return text }
+        let source =
+            estimate.samples == 0
+            ? "no samples: taken at its request" : "mean of the newest \(estimate.samples) samples"
+        let rows = [
+            ["", "CPU", "MEMORY", "NET RX", "NET TX"],
+            [
+                "requested", "\(vm.virtualCPUs) cores", Output.bytes(Double(vm.memoryBytes)),
+                rate(Double(vm.networkRxBytesPerSecond)), rate(Double(vm.networkTxBytesPerSecond)),
+            ],
+            [
+                "estimated", String(format: "%.2f cores", estimate.estimated.cpuCores),
+                Output.bytes(estimate.estimated.memoryBytes), rate(estimate.estimated.networkRxBytesPerSecond),
+                rate(estimate.estimated.networkTxBytesPerSecond),
+            ],
+        ]
+        text += "\n\nestimate (\(source)):\n" + Output.table(rows)
+        return text
+    }
+
+    static func rate(_ bytesPerSecond: Double) -> String {
+        Output.bytes(bytesPerSecond) + "/s"
     }
 
     static func json(_ cluster: ClusterReply.Cluster) -> [String: Any] {

@@ -29,6 +29,8 @@ package enum HostTable {
                 // Absent from a manager that does not send them, and watts for a host without a reading.
                 if let age = host.millisecondsInState { entry["stateSinceSeconds"] = Int(clamping: age / 1000) }
                 if let watts = host.watts { entry["watts"] = EnergyOutput.number(watts) }
+                // Absent from a manager that does not estimate, and for a host with no inventory yet.
+                if let estimate = host.estimate { entry[stale ? "lastEstimate" : "estimate"] = json(estimate) }
                 return entry
             },
         ]
@@ -38,8 +40,8 @@ package enum HostTable {
         let header = "manager \(status.managerID) at \(address), version \(status.softwareVersion)"
         guard !status.hosts.isEmpty else { return header + "\n\nno hosts" }
         let columns = [
-            "HOST", "HOSTNAME", "STATE", "SINCE", "CONNECTED", "CORES", "MEMORY", "CPU USED", "WATTS", "VMS",
-            "REPORT", "HEARTBEAT",
+            "HOST", "HOSTNAME", "STATE", "SINCE", "CONNECTED", "CORES", "MEMORY", "CPU USED", "CPU EST/REQ",
+            "MEM EST/REQ", "WATTS", "VMS", "REPORT", "HEARTBEAT",
         ]
         var rows = [columns]
         for host in status.hosts {
@@ -53,6 +55,8 @@ package enum HostTable {
                 Output.bytes(Double(host.capacity.memoryBytes)),
                 // "-" for a host not connected or FAILED: REPORT says how old its last numbers are.
                 ManagerHostFormat.cpuUsed(host),
+                cpuEstimate(host),
+                memoryEstimate(host),
                 EnergyFormat.watts(host.watts),
                 ManagerHostFormat.vms(host),
                 host.millisecondsSinceReport.map { ManagerHostFormat.age(milliseconds: $0) } ?? "never",
@@ -60,5 +64,31 @@ package enum HostTable {
             ])
         }
         return header + "\n\n" + Output.table(rows)
+    }
+
+    /// Estimated cores in use over the cores the VMs were given ("1.25/4"); "-" without an estimate or when the
+    /// host's numbers are not current.
+    static func cpuEstimate(_ host: ManagerStatusReply.Host) -> String {
+        guard ManagerHostFormat.reportIsCurrent(host), let estimate = host.estimate else { return "-" }
+        return String(format: "%.2f/%@", estimate.estimatedUse.cpuCores, number(estimate.requested.cpuCores))
+    }
+
+    /// Estimated memory in use over the memory the VMs were given ("1.5 GiB/4.0 GiB").
+    static func memoryEstimate(_ host: ManagerStatusReply.Host) -> String {
+        guard ManagerHostFormat.reportIsCurrent(host), let estimate = host.estimate else { return "-" }
+        return Output.bytes(estimate.estimatedUse.memoryBytes) + "/" + Output.bytes(estimate.requested.memoryBytes)
+    }
+
+    static func json(_ estimate: ManagerStatusReply.HostEstimate) -> [String: Any] {
+        [
+            "estimatedUse": ClusterOutput.json(estimate.estimatedUse),
+            "requested": ClusterOutput.json(estimate.requested),
+            "measuredVms": Int(estimate.measuredVMs),
+        ]
+    }
+
+    /// A whole number without decimals, else two.
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : String(format: "%.2f", value)
     }
 }

@@ -15,7 +15,7 @@ struct VirtualMachine: AsyncParsableCommand {
 struct VMInfo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show one VM: cluster, state, host, address, size, and why it is not running."
+        abstract: "Show one VM: cluster, state, host, address, size, its estimate, and why it is not running."
     )
 
     @Argument(help: "The VM's name.") var vm: String
@@ -29,7 +29,7 @@ struct VMInfo: AsyncParsableCommand {
             object["cluster"] = cluster.name
             Output.printJSON(object)
         } else {
-            print(Output.table(ClusterOutput.vmRows([found], cluster: cluster.name)))
+            print(ClusterOutput.vmInfo(found, cluster: cluster.name))
         }
     }
 }

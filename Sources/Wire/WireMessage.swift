@@ -26,6 +26,7 @@ public enum WireMessage: Hashable, Sendable {
     case energyRequest(EnergyRequest)
     case energyReply(EnergyReply)
     case hostPowerRequest(HostPowerRequest)
+    case consolidationReply(ConsolidationReply)
 
     /// Switches on the case rather than boxing the payload in an existential (an allocation per call for the
     /// larger payloads, paid on every encode).
@@ -55,6 +56,7 @@ public enum WireMessage: Hashable, Sendable {
         case .energyRequest: .energyRequest
         case .energyReply: .energyReply
         case .hostPowerRequest: .hostPowerRequest
+        case .consolidationReply: .consolidationReply
         }
     }
 
@@ -85,6 +87,7 @@ public enum WireMessage: Hashable, Sendable {
         case .energyRequest(let payload): Self.encode(payload, &buffer)
         case .energyReply(let payload): Self.encode(payload, &buffer)
         case .hostPowerRequest(let payload): Self.encode(payload, &buffer)
+        case .consolidationReply(let payload): Self.encode(payload, &buffer)
         }
     }
 
@@ -121,6 +124,7 @@ public enum WireMessage: Hashable, Sendable {
         case .energyRequest: .energyRequest(try decode(EnergyRequest.self, &payload))
         case .energyReply: .energyReply(try decode(EnergyReply.self, &payload))
         case .hostPowerRequest: .hostPowerRequest(try decode(HostPowerRequest.self, &payload))
+        case .consolidationReply: .consolidationReply(try decode(ConsolidationReply.self, &payload))
         }
     }
 

@@ -30,6 +30,7 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case energyRequest = 0x43
     case energyReply = 0x44
     case hostPowerRequest = 0x45
+    case consolidationReply = 0x46
 }
 
 extension WireMessageType: CustomStringConvertible {
@@ -59,6 +60,7 @@ extension WireMessageType: CustomStringConvertible {
         case .energyRequest: "EnergyRequest"
         case .energyReply: "EnergyReply"
         case .hostPowerRequest: "HostPowerRequest"
+        case .consolidationReply: "ConsolidationReply"
         }
     }
 }

@@ -125,7 +125,7 @@ extension ClusterRequest {
                     "vms[\(index)].networkTx"
                 )
             }
-        case .define, .undefine, .remove, .act, .info, .list, .vmInfo, .migrate, .migrateCancel:
+        case .define, .undefine, .remove, .act, .info, .list, .vmInfo, .migrate, .migrateCancel, .consolidate:
             break
         }
         return self

@@ -91,7 +91,8 @@ import Wire
                 case .statusRequest, .statusReply, .samplesRequest, .samplesReply, .managerStatusRequest,
                     .managerStatusReply:
                     0x30...0x3F
-                case .clusterRequest, .clusterReply, .taskStatus, .energyRequest, .energyReply, .hostPowerRequest:
+                case .clusterRequest, .clusterReply, .taskStatus, .energyRequest, .energyReply, .hostPowerRequest,
+                    .consolidationReply:
                     0x40...0x4F
                 }
             #expect(range.contains(type.rawValue), "\(type)")

@@ -25,6 +25,8 @@ import Wire
         ("cluster-request-migrate", Samples.goldenClusterRequestMigrate),
         ("task-status-migration", Samples.goldenTaskStatusMigration),
         ("hello-agent-migration-uri", Samples.goldenHelloMigrationURI),
+        ("cluster-request-consolidate", Samples.goldenClusterRequestConsolidate),
+        ("consolidation-reply", Samples.goldenConsolidationReply),
     ]
 
     @Test(arguments: golden)

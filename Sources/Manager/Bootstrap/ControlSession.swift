@@ -15,6 +15,8 @@ public struct ControlSession: Sendable {
     public let heartbeatTimeout: Duration
     public let startedAt: ContinuousClock.Instant
     public let logger: Logger
+    /// Answers `torpor cluster consolidate`; nil in a manager that runs no consolidation (then it is refused).
+    public let consolidation: ConsolidationLoop?
 
     public init(
         registry: HostRegistry,
@@ -24,8 +26,10 @@ public struct ControlSession: Sendable {
         softwareVersion: String,
         heartbeatTimeout: Duration,
         startedAt: ContinuousClock.Instant,
-        logger: Logger
+        logger: Logger,
+        consolidation: ConsolidationLoop? = nil
     ) {
+        self.consolidation = consolidation
         self.registry = registry
         self.leader = leader
         self.powerMonitor = powerMonitor
@@ -57,6 +61,11 @@ public struct ControlSession: Sendable {
                 return unpagedRefusal(bytes: reply.encodedSize, hosts: reply.hosts.count) ?? .managerStatusReply(reply)
             }
             return .managerStatusReply(reply)
+        case .clusterRequest(.consolidate(let dryRun)):
+            guard let consolidation else {
+                return .commandResult(CommandResult(code: .unsupported, message: "this manager runs no consolidation"))
+            }
+            return .consolidationReply(await consolidation.consolidate(dryRun: dryRun))
         case .clusterRequest(let request):
             guard let leader else {
                 return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))

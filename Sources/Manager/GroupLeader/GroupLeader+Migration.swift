@@ -159,6 +159,11 @@ extension GroupLeader {
             wakeRunner(move.taskID)
             return CommandResult(code: .ok, message: "cancelled the migration of \(vm.name) before it started")
         }
+        if migrationRuns[move.taskID]?.record.phase == .waiting {
+            // Given its slot, not yet sent: its runner ends it before sending.
+            migrationRuns[move.taskID]?.cancellation = .requested
+            return CommandResult(code: .ok, message: "cancelled the migration of \(vm.name) before it started")
+        }
         if migrationRuns[move.taskID]?.cancellation == nil { migrationRuns[move.taskID]?.cancellation = .requested }
         logger.notice("cancelling a migration", metadata: [.task: "\(move.taskID)", .vm: "\(vm.name)"])
         return await groupManager.send(MigrationCancel(vmName: vm.name), to: move.source)
@@ -226,7 +231,11 @@ extension GroupLeader {
             await conclude(&task, .failed("not started: \(refusal)"))
             return
         }
-        guard let vm, vm.state == .running, vm.hostID == move.source, let destination else {
+        guard let destination else {
+            await conclude(&task, .failed("not started: \(MigrationMachine.Refusal.unknownHost(move.destination))"))
+            return
+        }
+        guard let vm, vm.state == .running, vm.hostID == move.source else {
             let now = vm.map { "\($0.state.rawValue) on \($0.hostID ?? "no host")" } ?? "gone"
             await conclude(&task, .failed("not started: \(vmName) is \(now), no longer running on \(move.source)"))
             return
@@ -235,13 +244,19 @@ extension GroupLeader {
         record = migrationRuns[task.id]?.record ?? record
         record.phase = .starting
         record.startedAt = Date()
-        migrationRuns[task.id]?.record = record
         setMigrationOutcome(&task, .inProgress, host: move.source, "migrating to \(move.destination)")
         await saveMigration(
             &task,
             detail: "migrating \(vmName) from \(move.source) to \(move.destination)",
             record: record
         )
+        // A cancel that came meanwhile found the run still `waiting` and was answered ok: honoured here.
+        if migrationRuns[task.id]?.cancellation == .requested {
+            await conclude(&task, .aborted("cancelled before it started; \(vmName) runs on \(move.source)"))
+            return
+        }
+        // From here, with no suspension before the command goes out, a cancel goes to the source.
+        migrationRuns[task.id]?.record = record
         logger.notice(
             "migration started",
             metadata: [.task: "\(task.id)", .vm: "\(vmName)", .hosts: "\(move.source)->\(move.destination)"]
@@ -413,6 +428,7 @@ extension GroupLeader {
         let lostAt = ContinuousClock.now
         let quiet = configuration.heartbeatTimeout
         let deadline = lostAt + configuration.migration.outcomeWait
+        var lastSeen: (source: VMState?, destination: VMState?)?
         while ContinuousClock.now < deadline, !Task.isCancelled {
             if let final = migrationRuns[taskID]?.finalPhase {
                 return MigrationMachine.ending(
@@ -428,21 +444,33 @@ extension GroupLeader {
                 let source = await groupManager.inventory(of: move.source),
                 let destination = await groupManager.inventory(of: move.destination)
             {
-                let active: (Inventory) -> Bool = { inventory in
-                    inventory.vms.contains { "\($0.uuid)".lowercased() == move.vmID && $0.state.isActive }
+                let state: (Inventory) -> VMState? = { inventory in
+                    inventory.vms.first { "\($0.uuid)".lowercased() == move.vmID }?.state
                 }
-                return MigrationMachine.ending(
+                lastSeen = (state(source), state(destination))
+                if let ending = MigrationMachine.settledEnding(
                     vm: move.vmName,
                     source: move.source,
-                    sourceListsActive: active(source),
+                    sourceState: lastSeen?.source,
                     destination: move.destination,
-                    destinationListsActive: active(destination),
+                    destinationState: lastSeen?.destination,
                     why: why
-                )
+                ) {
+                    return ending
+                }
             }
             try? await Task.sleep(for: .milliseconds(250))
         }
-        return .failed("\(why); \(move.source) did not report within \(configuration.migration.outcomeWait)")
+        guard let lastSeen else {
+            return .failed("\(why); \(move.source) did not report within \(configuration.migration.outcomeWait)")
+        }
+        // Still under way by the inventories when the wait ran out: say so; the VM stays recorded on the source
+        // until an inventory shows it elsewhere.
+        return .failed(
+            "\(why); still under way by the inventories after \(configuration.migration.outcomeWait) "
+                + "(\(move.source): \(lastSeen.source.map { "\($0)" } ?? "absent"), "
+                + "\(move.destination): \(lastSeen.destination.map { "\($0)" } ?? "absent"))"
+        )
     }
 
     /// Records the one outcome: the VM's host in the store on completion, the slot and reservation freed, the

@@ -183,6 +183,11 @@ public actor GroupLeader {
             case .task(let id, let wait): return .taskStatus(try await taskStatus(id, waitMilliseconds: wait))
             case .migrate(let vm, let host, let method): return await handleMigrate(vm: vm, to: host, method: method)
             case .migrateCancel(let vm): return .commandResult(await cancelMigration(vm: vm))
+            case .consolidate:
+                // The consolidation loop answers it (ControlSession); a manager without one refuses it here.
+                return .commandResult(
+                    CommandResult(code: .unsupported, message: "this manager does not run consolidation")
+                )
             }
         } catch {
             logger.notice("request refused", metadata: [.error: "\(error)"])
@@ -377,11 +382,14 @@ public actor GroupLeader {
                 throw ClusterRequestError.notFound("no VM named '\(name)'")
             }
             let cluster = try await store.virtualClusters().first { $0.name == vm.vcName }
+            var shown = vm.wire(lease: try await store.lease(vmID: vm.id))
+            // Next to what it asked for: what its host's monitoring says it uses (docs/manager.md, "Estimates").
+            shown.estimate = await groupManager.estimate(of: vm.id, requested: vm.requested).map(\.wire)
             return ClusterReply(clusters: [
                 ClusterReply.Cluster(
                     name: vm.vcName,
                     createdAtUnixMilliseconds: cluster?.createdAt.unixMilliseconds ?? 0,
-                    vms: [vm.wire(lease: try await store.lease(vmID: vm.id))]
+                    vms: [shown]
                 )
             ])
         } catch {

@@ -332,6 +332,35 @@ struct MigrationMachine: Sendable {
         }
     }
 
+    /// Whether the latest inventories of both hosts show a move whose answer was lost as over, and how; nil while
+    /// they show it under way (libvirt may go on with a peer-to-peer migration its agent no longer watches): the
+    /// destination lists the incoming domain paused while the source runs it, or runs it while the source still
+    /// holds it paused (post-copy).
+    static func settledEnding(
+        vm: String,
+        source: String,
+        sourceState: VMState?,
+        destination: String,
+        destinationState: VMState?,
+        why: String
+    ) -> Ending? {
+        let onSource = sourceState?.isActive ?? false
+        let onDestination = destinationState?.isActive ?? false
+        if onSource && onDestination {
+            let incoming = destinationState == .paused && sourceState != .paused
+            let postCopy = sourceState == .paused && destinationState != .paused
+            if incoming || postCopy { return nil }
+        }
+        return ending(
+            vm: vm,
+            source: source,
+            sourceListsActive: onSource,
+            destination: destination,
+            destinationListsActive: onDestination,
+            why: why
+        )
+    }
+
     /// How a move whose answer was lost ended, from the latest inventories of both hosts.
     static func ending(
         vm: String,

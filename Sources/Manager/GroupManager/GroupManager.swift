@@ -1,4 +1,5 @@
 import Logging
+import Placement
 import Transport
 import Wire
 
@@ -25,6 +26,14 @@ public protocol GroupManagerEndpoint: Sendable {
     /// Cancels the migration of a VM at its source (MigrationCancel).
     func send(_ cancel: MigrationCancel, to hostID: String) async -> CommandResult
     func setState(_ state: HostRecord.State, of hostID: String) async
+    /// The VM's estimated demand from its host's monitoring (`requested` when it has no samples); nil when no
+    /// host lists it.
+    func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate?
+}
+
+extension GroupManagerEndpoint {
+    /// A group manager that keeps no monitoring has no estimates.
+    public func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate? { nil }
 }
 
 /// What the group manager tells the group leader about its hosts.
@@ -89,6 +98,10 @@ public struct GroupManager: GroupManagerEndpoint {
 
     public func setState(_ state: HostRecord.State, of hostID: String) async {
         await registry.setState(state, of: hostID, at: .now)
+    }
+
+    public func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate? {
+        await registry.estimate(of: vmID, requested: requested)
     }
 
     /// The agent's answer; `.notDelivered` when the command may not have reached it (not connected, connection

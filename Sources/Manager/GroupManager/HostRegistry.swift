@@ -1,4 +1,5 @@
 import Logging
+import Placement
 import Rings
 import Transport
 import Wire
@@ -15,6 +16,8 @@ public actor HostRegistry {
     private let identityHold: Duration
     private let retention: Duration
     private let logger: Logger
+    /// Turns each VM's newest samples into its estimated demand (`estimator:` in manager.yaml).
+    public let estimator: Estimator
     private var nextConnectionID: UInt64 = 0
     /// The open connection of each connected agent, for commands.
     private var connections: [String: WireConnection] = [:]
@@ -34,8 +37,10 @@ public actor HostRegistry {
         ringCapacity: Int,
         identityHold: Duration = HostRegistry.defaultIdentityHold,
         retention: Duration = HostRegistry.defaultRetention,
+        estimator: Estimator = Estimator(),
         logger: Logger
     ) {
+        self.estimator = estimator
         self.ringCapacity = ringCapacity
         self.identityHold = identityHold
         self.retention = retention
@@ -230,6 +235,30 @@ public actor HostRegistry {
 
     public func all() -> [HostRecord] { hosts.values.sorted { $0.hostID < $1.hostID } }
 
+    /// Every VM of every host's latest inventory with its newest `estimator.window` samples, by host id. A host
+    /// FAILED or not connected keeps its last numbers: the caller decides whether they count.
+    public func demands() -> [VMDemand] {
+        all().flatMap { $0.demands(window: estimator.window) }
+    }
+
+    /// The estimate of the VM `vmID` (lower-case UUID) from a host whose inventory lists it active (else from any
+    /// that lists it), taking `requested` when there are no samples; nil if no host lists it.
+    public func estimate(of vmID: String, requested: ResourceVector) -> VMEstimate? {
+        var found: VMDemand?
+        for host in hosts.values {
+            guard let entry = host.inventory?.vms.first(where: { "\($0.uuid)".lowercased() == vmID }) else { continue }
+            guard found == nil || entry.state.isActive else { continue }
+            found = host.demands(window: estimator.window).first { $0.vmID == vmID }
+            if entry.state.isActive { break }
+        }
+        guard let found else { return nil }
+        return VMEstimate(
+            hostID: found.hostID,
+            estimated: estimator.estimate(samples: found.samples, requested: requested),
+            samples: estimator.isStatic ? 0 : found.samples.count
+        )
+    }
+
     /// Every host as `agentctl manager` shows it, by host id, with ages measured at `now`.
     public func statusHosts(at now: ContinuousClock.Instant) -> [ManagerStatusReply.Host] {
         all().map { host in
@@ -245,7 +274,8 @@ public actor HostRegistry {
                 vmCount: UInt16(clamping: host.inventory?.vms.count ?? 0),
                 capacity: host.description.capacity,
                 usage: host.reports.last?.host,
-                millisecondsInState: host.stateSince.map { Self.milliseconds(now - $0) }
+                millisecondsInState: host.stateSince.map { Self.milliseconds(now - $0) },
+                estimate: host.inventory == nil ? nil : host.demand(estimator: estimator).wire
             )
         }
     }
@@ -255,6 +285,27 @@ public actor HostRegistry {
         let (seconds, attoseconds) = duration.components
         guard seconds >= 0, attoseconds >= 0 else { return 0 }
         return UInt64(seconds) * 1000 + UInt64(attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+extension HostDemand {
+    var wire: ManagerStatusReply.HostEstimate {
+        ManagerStatusReply.HostEstimate(
+            estimatedUse: ResourceAmounts(estimatedUse),
+            requested: ResourceAmounts(requested),
+            measuredVMs: UInt16(clamping: measuredVMs)
+        )
+    }
+}
+
+extension ResourceAmounts {
+    init(_ vector: ResourceVector) {
+        self.init(
+            cpuCores: vector.cpuCores,
+            memoryBytes: vector.memoryBytes,
+            networkRxBytesPerSecond: vector.networkRxBytesPerSecond,
+            networkTxBytesPerSecond: vector.networkTxBytesPerSecond
+        )
     }
 }
 

@@ -36,6 +36,9 @@ public struct ClusterReply: WirePayload {
         public var networkTxBytesPerSecond: UInt64
         /// Why the VM is not where it should be (unplaced, failed, missing); empty otherwise.
         public var reason: String
+        /// What the VM is estimated to use (extension tag estimates); nil when the manager has no estimate for it
+        /// (not running) or does not send them.
+        public var estimate: VMEstimate?
 
         public init(
             name: String,
@@ -49,7 +52,8 @@ public struct ClusterReply: WirePayload {
             memoryBytes: UInt64,
             networkRxBytesPerSecond: UInt64,
             networkTxBytesPerSecond: UInt64,
-            reason: String
+            reason: String,
+            estimate: VMEstimate? = nil
         ) {
             self.name = name
             self.uuid = uuid
@@ -63,7 +67,29 @@ public struct ClusterReply: WirePayload {
             self.networkRxBytesPerSecond = networkRxBytesPerSecond
             self.networkTxBytesPerSecond = networkTxBytesPerSecond
             self.reason = reason
+            self.estimate = estimate
         }
+    }
+
+    /// The estimator's view of a running VM. 34 bytes.
+    public struct VMEstimate: Hashable, Sendable {
+        /// The mean of its newest samples (`estimator.window`), or its request × packing density without samples
+        /// or with `estimator.static`.
+        public var estimated: ResourceAmounts
+        /// The samples the mean is taken over; 0 when the estimate is the request.
+        public var samples: UInt16
+
+        public init(estimated: ResourceAmounts, samples: UInt16) {
+            self.estimated = estimated
+            self.samples = samples
+        }
+    }
+
+    /// Extension tags of this message (docs/protocol.md).
+    public enum ExtensionTag {
+        /// `estimates`: one VMEstimate? per VM, clusters in order and each cluster's VMs in order. Sent only when
+        /// some VM has one; an old decoder skips it.
+        public static let estimates: UInt16 = 0x0001
     }
 
     public init(clusters: [Cluster]) {
@@ -129,5 +155,53 @@ public struct ClusterReply: WirePayload {
             return Cluster(name: name, createdAtUnixMilliseconds: created, vms: vms)
         }
         return ClusterReply(clusters: clusters)
+    }
+
+    public var extensionFields: [WireExtensionField] {
+        let vms = clusters.flatMap(\.vms)
+        // One list for every cluster's VMs: past a list's 65535 elements the estimates are left out.
+        guard vms.count <= Int(UInt16.max), vms.contains(where: { $0.estimate != nil }) else { return [] }
+        var value = ByteBuffer()
+        value.writeWireArray(vms) { buffer, vm in
+            buffer.writeWireOptional(vm.estimate) { buffer, estimate in
+                buffer.writeResourceAmounts(estimate.estimated)
+                buffer.writeInteger(estimate.samples)
+            }
+        }
+        return [WireExtensionField(tag: ExtensionTag.estimates, value: value)]
+    }
+
+    public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
+        guard field.tag == ExtensionTag.estimates else { return }
+        var value = field.value
+        let estimates = try value.readWireArray(minimumElementSize: 1, Self.messageType, "estimates") {
+            (buffer) throws(WireError) -> VMEstimate? in
+            try buffer.readWireOptional(Self.messageType, "estimates.present") {
+                (buffer) throws(WireError) -> VMEstimate in
+                VMEstimate(
+                    estimated: try buffer.readResourceAmounts(Self.messageType, "estimates.estimated"),
+                    samples: try buffer.readWireInteger(as: UInt16.self, Self.messageType, "estimates.samples")
+                )
+            }
+        }
+        // Matched to the VMs by position, so a list of another length cannot be applied.
+        let count = clusters.reduce(0) { $0 + $1.vms.count }
+        guard estimates.count == count else {
+            throw .invalidValue(message: Self.messageType, field: "estimates.count", value: UInt64(estimates.count))
+        }
+        guard value.readableBytes == 0 else {
+            throw .invalidValue(
+                message: Self.messageType,
+                field: "estimates.length",
+                value: UInt64(field.value.readableBytes)
+            )
+        }
+        var next = 0
+        for cluster in clusters.indices {
+            for vm in clusters[cluster].vms.indices {
+                clusters[cluster].vms[vm].estimate = estimates[next]
+                next += 1
+            }
+        }
     }
 }

@@ -22,6 +22,8 @@ public enum ClusterRequest: WirePayload {
     case migrate(vm: String, to: String, method: VMCommand.Migration.Method)
     /// Cancels the running migration of a VM (MigrationCancel to its source); the VM stays on the source.
     case migrateCancel(vm: String)
+    /// Plans a consolidation and, unless `dryRun`, starts its migrations. Answered by a ConsolidationReply.
+    case consolidate(dryRun: Bool)
 
     public enum VMAction: UInt8, Hashable, Sendable, CaseIterable {
         case start = 1
@@ -78,6 +80,7 @@ public enum ClusterRequest: WirePayload {
         case task = 9
         case migrate = 10
         case migrateCancel = 11
+        case consolidate = 12
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -124,6 +127,9 @@ public enum ClusterRequest: WirePayload {
         case .migrateCancel(let vm):
             buffer.writeInteger(Kind.migrateCancel.rawValue)
             buffer.writeWireString(vm)
+        case .consolidate(let dryRun):
+            buffer.writeInteger(Kind.consolidate.rawValue)
+            buffer.writeWireBool(dryRun)
         }
     }
 
@@ -173,6 +179,8 @@ public enum ClusterRequest: WirePayload {
             return .migrate(vm: vm, to: host, method: method)
         case .migrateCancel:
             return .migrateCancel(vm: try buffer.readWireString(messageType, "vm"))
+        case .consolidate:
+            return .consolidate(dryRun: try buffer.readWireBool(messageType, "dryRun"))
         }
     }
 

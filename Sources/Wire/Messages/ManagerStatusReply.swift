@@ -42,6 +42,8 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         public var millisecondsInState: UInt64?
         /// The latest BMC power reading; nil if there is none.
         public var watts: Double?
+        /// The estimator's view of the host (extension tag estimates); nil from a manager that does not send it.
+        public var estimate: HostEstimate?
 
         public init(
             hostID: String,
@@ -56,7 +58,8 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             capacity: HostCapacity,
             usage: MonitoringReport.HostSample?,
             millisecondsInState: UInt64? = nil,
-            watts: Double? = nil
+            watts: Double? = nil,
+            estimate: HostEstimate? = nil
         ) {
             self.hostID = hostID
             self.hostname = hostname
@@ -71,7 +74,26 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             self.usage = usage
             self.millisecondsInState = millisecondsInState
             self.watts = watts
+            self.estimate = estimate
         }
+    }
+
+    /// What the host's VMs are estimated to use, next to what they were given. 66 bytes.
+    public struct HostEstimate: Hashable, Sendable {
+        /// The sum of the active VMs' estimates (`estimator.*`: the mean of their newest samples, or their request).
+        public var estimatedUse: ResourceAmounts
+        /// The sum of the active VMs' vCPUs and memory as the host's inventory lists them (network: 0).
+        public var requested: ResourceAmounts
+        /// Active VMs whose estimate comes from samples; the others count at their request.
+        public var measuredVMs: UInt16
+
+        public init(estimatedUse: ResourceAmounts, requested: ResourceAmounts, measuredVMs: UInt16) {
+            self.estimatedUse = estimatedUse
+            self.requested = requested
+            self.measuredVMs = measuredVMs
+        }
+
+        static let wireSize = 2 * ResourceAmounts.wireSize + 2
     }
 
     /// Extension tags of this message (docs/protocol.md).
@@ -81,6 +103,9 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         public static let hostPower: UInt16 = 0x0001
         /// `page`: one HostPageInfo. Sent only in answer to a request with a page.
         public static let page: UInt16 = 0x0002
+        /// `estimates`: one HostEstimate? per host, in the order of `hosts`. Sent only when some host has one; an
+        /// old decoder skips it.
+        public static let estimates: UInt16 = 0x0003
     }
 
     public init(
@@ -105,19 +130,21 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
     /// + capacity 26 + usage presence 1.
     static let minimumHostSize = 48
 
-    /// The bytes `host` adds to the payload: its fixed fields and its hostPower entry (sent or not).
+    /// The bytes `host` adds to the payload: its fixed fields, its hostPower and its estimates entry (sent or not).
     public static func encodedSize(of host: Host) -> Int {
         minimumHostSize + host.hostID.utf8.count + host.hostname.utf8.count
             + (host.millisecondsSinceReport == nil ? 0 : 8) + (host.usage == nil ? 0 : 20)
             + 2 + (host.millisecondsInState == nil ? 0 : 8) + (host.watts == nil ? 0 : 8)
+            + 1 + (host.estimate == nil ? 0 : HostEstimate.wireSize)
     }
 
-    /// The payload's bytes, at most (exactly when the hostPower and page fields are sent): without building it, to
-    /// decide whether it fits in a frame.
+    /// The payload's bytes, at most (exactly when the hostPower, page and estimates fields are sent): without
+    /// building it, to decide whether it fits in a frame.
     public var encodedSize: Int {
-        // managerID, softwareVersion, uptime, timeout, host count; the extension area with hostPower and page.
+        // managerID, softwareVersion, uptime, timeout, host count; the extension area with hostPower, page and
+        // estimates.
         2 + managerID.utf8.count + 2 + softwareVersion.utf8.count + 8 + 4 + 2
-            + 2 + (6 + 2) + (6 + HostPageInfo.wireSize)
+            + 2 + (6 + 2) + (6 + HostPageInfo.wireSize) + (6 + 2)
             + hosts.reduce(0) { $0 + Self.encodedSize(of: $1) }
     }
 
@@ -216,6 +243,17 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             value.writeHostPageInfo(page)
             fields.append(WireExtensionField(tag: ExtensionTag.page, value: value))
         }
+        if hosts.contains(where: { $0.estimate != nil }) {
+            var value = ByteBuffer()
+            value.writeWireArray(hosts) { buffer, host in
+                buffer.writeWireOptional(host.estimate) { buffer, estimate in
+                    buffer.writeResourceAmounts(estimate.estimatedUse)
+                    buffer.writeResourceAmounts(estimate.requested)
+                    buffer.writeInteger(estimate.measuredVMs)
+                }
+            }
+            fields.append(WireExtensionField(tag: ExtensionTag.estimates, value: value))
+        }
         return fields
     }
 
@@ -223,8 +261,37 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         switch field.tag {
         case ExtensionTag.hostPower: try applyHostPower(field)
         case ExtensionTag.page: page = try field.hostPageInfo(Self.messageType)
+        case ExtensionTag.estimates: try applyEstimates(field)
         default: break
         }
+    }
+
+    private mutating func applyEstimates(_ field: WireExtensionField) throws(WireError) {
+        var value = field.value
+        // A presence byte per host at least.
+        let estimates = try value.readWireArray(minimumElementSize: 1, Self.messageType, "estimates") {
+            (buffer) throws(WireError) -> HostEstimate? in
+            try buffer.readWireOptional(Self.messageType, "estimates.present") {
+                (buffer) throws(WireError) -> HostEstimate in
+                HostEstimate(
+                    estimatedUse: try buffer.readResourceAmounts(Self.messageType, "estimates.estimatedUse"),
+                    requested: try buffer.readResourceAmounts(Self.messageType, "estimates.requested"),
+                    measuredVMs: try buffer.readWireInteger(as: UInt16.self, Self.messageType, "estimates.measuredVMs")
+                )
+            }
+        }
+        // Matched to hosts by position, so a list of another length cannot be applied.
+        guard estimates.count == hosts.count else {
+            throw .invalidValue(message: Self.messageType, field: "estimates.count", value: UInt64(estimates.count))
+        }
+        guard value.readableBytes == 0 else {
+            throw .invalidValue(
+                message: Self.messageType,
+                field: "estimates.length",
+                value: UInt64(field.value.readableBytes)
+            )
+        }
+        for (index, estimate) in estimates.enumerated() { hosts[index].estimate = estimate }
     }
 
     private mutating func applyHostPower(_ field: WireExtensionField) throws(WireError) {

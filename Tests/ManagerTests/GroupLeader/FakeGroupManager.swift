@@ -217,8 +217,13 @@ actor FakeGroupManager: GroupManagerEndpoint {
     }
 
     /// Puts a domain on a host behind the leader's back (another copy, a stray guest).
-    func run(_ name: String, uuid: String, on hostID: String) {
-        domains[hostID, default: [:]][name] = (uuid, .running)
+    func run(_ name: String, uuid: String, on hostID: String, state: VMState = .running) {
+        domains[hostID, default: [:]][name] = (uuid, state)
+    }
+
+    /// The domain leaves the host (libvirt undefines a migrated domain on its source).
+    func remove(_ name: String, from hostID: String) {
+        domains[hostID]?[name] = nil
     }
 
     /// The host's inventory as the agent would send it now; also kept as its latest.

@@ -225,6 +225,50 @@ import Wire
         }
     }
 
+    /// Neither host of a migration is put to sleep while it runs or waits for its turn, by the energy saver or an
+    /// operator; once the VMs have moved, the emptied source is.
+    @Test func hostsWithAMigrationStayAwakeAndTheEmptiedSourceSleepsAfter() async throws {
+        var configuration = Support.energyConfiguration()
+        configuration.migration.maximumPerCluster = 1
+        for host in ["h2", "h3"] {
+            configuration.hostWake[host] = HostWakeConfiguration(drivers: [Support.noProcessWake])
+        }
+        try await Self.withRunningVMs(hosts: ["h1", "h2", "h3"], count: 2, configuration: configuration) {
+            leader,
+            store,
+            fake in
+            let first = try await Self.accepted(leader, "vm-1", to: "h2")
+            // Waits for the cluster's only slot; h3 runs nothing and has been idle far past idle_time.
+            let second = try await Self.accepted(leader, "vm-2", to: "h3")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            for _ in 0..<3 {
+                await leader.evaluateEnergy()
+                try await Task.sleep(for: .milliseconds(150))
+            }
+            #expect(await fake.powerCommands.isEmpty)
+            for host in ["h2", "h3"] {
+                let sleep = await leader.handle(HostPowerRequest(operation: .sleep, hostID: host))
+                #expect(sleep.code == .conflict)
+                #expect(sleep.message.contains("\(host) has 1 migration(s) in"), "\(sleep.message)")
+            }
+
+            await fake.endMigration("vm-1", .complete)
+            #expect(await Support.eventually { await fake.migrating == ["vm-2"] })
+            await fake.endMigration("vm-2", .complete)
+            #expect(try await Support.finished(leader, first.id).state == .succeeded)
+            #expect(try await Support.finished(leader, second.id).state == .succeeded)
+            for host in ["h1", "h2", "h3"] { _ = await fake.snapshot(host) }
+            #expect(
+                await Support.eventually {
+                    await leader.evaluateEnergy()
+                    return await fake.powerCommands.contains { $0.hostID == "h1" }
+                }
+            )
+            #expect(await fake.powerCommands.map(\.hostID) == ["h1"])
+            #expect(try await store.vm(named: "vm-2")?.hostID == "h3")
+        }
+    }
+
     // MARK: Limits
 
     @Test func overTheLimitAMigrationWaitsItsTurn() async throws {
@@ -251,6 +295,33 @@ import Wire
             await fake.endMigration("vm-2", .complete)
             #expect(try await Support.finished(leader, second.id).state == .succeeded)
             #expect(try await store.vms(onHost: "h2").map(\.name) == ["vm-1", "vm-2"])
+        }
+    }
+
+    @Test func aWaitingMigrationCancelledEndsWithoutACommand() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.migration.maximumPerCluster = 1
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 2, configuration: configuration) {
+            leader,
+            store,
+            fake in
+            let first = try await Self.accepted(leader, "vm-1", to: "h2")
+            let second = try await Self.accepted(leader, "vm-2", to: "h2")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            guard case .commandResult(let cancelled) = await leader.handle(.migrateCancel(vm: "vm-2")) else {
+                Issue.record("no CommandResult")
+                return
+            }
+            #expect(cancelled.message == "cancelled the migration of vm-2 before it started")
+            let status = try await Support.finished(leader, second.id)
+            #expect(status.migration?.phase == .aborted)
+            #expect(status.message.contains("before it started"), "\(status.message)")
+            #expect(await leader.hostsWithMigrations()["h2"]?.incoming == 1)
+            await fake.endMigration("vm-1", .complete)
+            #expect(try await Support.finished(leader, first.id).state == .succeeded)
+            #expect(await fake.sent.filter { $0.command == "migrate" }.map(\.vm) == ["vm-1"])
+            #expect(await fake.cancels.isEmpty)
+            #expect(try await store.vm(named: "vm-2")?.hostID == "h1")
         }
     }
 
@@ -358,6 +429,43 @@ import Wire
         }
     }
 
+    /// libvirt goes on with a peer-to-peer migration whose agent restarted: while the inventories show it under way
+    /// (the destination's incoming domain paused, the source running it) the task waits; it ends when they show
+    /// the VM on one host.
+    @Test func aMigrationStillUnderWayAfterItsSourceAgentRestartedWaitsForTheInventories() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .seconds(1)
+        configuration.heartbeatInterval = .milliseconds(300)
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 1, configuration: configuration) {
+            leader,
+            store,
+            fake in
+            let uuid = try #require(try await store.vm(named: "vm-1")?.id)
+            let accepted = try await Self.accepted(leader, "vm-1", to: "h2")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            await fake.disconnect("h1")
+            #expect(await Support.eventually { await fake.migrationsEnded == ["vm-1"] })
+            // The agent is back; libvirt still copies: incoming and paused on h2, running on h1.
+            await fake.run("vm-1", uuid: uuid, on: "h2", state: .paused)
+            await fake.reconnect("h1")
+            await leader.inventoryReceived(await fake.snapshot("h1"), from: "h1")
+            await leader.inventoryReceived(await fake.snapshot("h2"), from: "h2")
+            // Well past the quiet time (a heartbeat timeout): still waiting.
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await Self.status(leader, accepted.id).state == .running)
+            #expect(try await store.vm(named: "vm-1")?.state == .running, "not duplicated")
+            // libvirt finishes: the VM runs on h2 only.
+            await fake.remove("vm-1", from: "h1")
+            await fake.run("vm-1", uuid: uuid, on: "h2")
+            await leader.inventoryReceived(await fake.snapshot("h1"), from: "h1")
+            await leader.inventoryReceived(await fake.snapshot("h2"), from: "h2")
+            let status = try await Support.finished(leader, accepted.id)
+            #expect(status.state == .succeeded, "\(status.message)")
+            #expect(try await store.vm(named: "vm-1")?.hostID == "h2")
+            #expect(try await store.vm(named: "vm-1")?.state == .running)
+        }
+    }
+
     @Test func aSourceThatNeverReturnsFailsTheTaskNamingIt() async throws {
         var configuration = ManagerConfiguration()
         configuration.heartbeatTimeout = .seconds(1)
@@ -375,5 +483,129 @@ import Wire
             #expect(status.message.contains("h1 did not report"), "\(status.message)")
             #expect(try await store.vm(named: "vm-1")?.hostID == "h1")
         }
+    }
+
+    // MARK: Progress
+
+    /// A push arriving on an agent's connection reaches the task through the agent session; status requests see
+    /// every push, the store only every `progress_write_interval` and the final one.
+    @Test func progressPushesReachTheTaskAndTheStoreIsWrittenSparingly() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.migration.progressWriteInterval = .seconds(3600)
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 1, configuration: configuration) {
+            leader,
+            store,
+            fake in
+            let session = AgentSession(
+                registry: HostRegistry(ringCapacity: 4, logger: Logger(label: "test")),
+                observer: leader,
+                logger: Logger(label: "test")
+            )
+            let accepted = try await Self.accepted(leader, "vm-1", to: "h2")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            #expect(
+                await Support.eventually { (try? await store.task(id: accepted.id))?.migration?.phase == .starting }
+            )
+            for remaining: UInt64 in [200 << 20, 100 << 20] {
+                let push = Self.progress("vm-1", .copying, remaining: remaining)
+                await session.handle(.migrationProgress(push), from: "h1", logger: Logger(label: "test"))
+            }
+            // A push about the VM from another host, or about another VM, belongs to no task.
+            await session.handle(
+                .migrationProgress(Self.progress("vm-1", .copying, remaining: 1)),
+                from: "h2",
+                logger: Logger(label: "test")
+            )
+            await session.handle(
+                .migrationProgress(Self.progress("other", .copying, remaining: 1)),
+                from: "h1",
+                logger: Logger(label: "test")
+            )
+            let seen = try await Self.status(leader, accepted.id)
+            #expect(seen.migration?.dataRemainingBytes == 100 << 20)
+            #expect(seen.migration?.phase == .copying)
+            // Written once when it started; the pushes wait for the interval.
+            let stored = try #require(try await store.task(id: accepted.id)?.migration)
+            #expect(stored.phase == .starting)
+            #expect(stored.dataRemainingBytes == 0)
+            let steps = [MigrationProgress.TakenStep(.pause, atMilliseconds: 9_000)]
+            await session.handle(
+                .migrationProgress(Self.progress("vm-1", .completed, steps: steps)),
+                from: "h1",
+                logger: Logger(label: "test")
+            )
+            #expect(try await store.task(id: accepted.id)?.migration?.phase == .completed)
+            await fake.endMigration("vm-1", .complete)
+            let status = try await Support.finished(leader, accepted.id)
+            #expect(status.migration?.steps == steps)
+        }
+    }
+
+    // MARK: Manager restart
+
+    /// The manager died while a migration ran; the agent finished it meanwhile. The resumed task asks nothing of
+    /// the agents: the hosts' inventories say where the VM runs.
+    @Test func aMigrationUnderWayWhenTheManagerStoppedIsSettledFromTheInventories() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        let uuid = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+        try await store.defineVirtualCluster("web")
+        try await store.addVM(
+            StoredVM(
+                id: uuid,
+                name: "vm-1",
+                vcName: "web",
+                templateXML: Support.template,
+                virtualCPUs: 1,
+                memoryBytes: 256 << 20,
+                hostID: "h1",
+                state: .running
+            )
+        )
+        var record = StoredMigration(
+            vmID: uuid,
+            sourceHostID: "h1",
+            destinationHostID: "h2",
+            method: .live,
+            reason: "operator",
+            phase: .copying,
+            startedAt: Date()
+        )
+        record.steps = [StoredMigration.Step(step: "raise_downtime", atMilliseconds: 1_000)]
+        try await store.createTask(
+            StoredTask(
+                id: "t-resumed",
+                kind: "migrate",
+                vcName: "web",
+                vmName: "vm-1",
+                outcomes: [.init(vm: "vm-1", state: .inProgress, hostID: "h1")],
+                state: .running,
+                createdAt: Date(),
+                migration: record
+            )
+        )
+        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+        await fake.run("vm-1", uuid: uuid, on: "h2")
+        _ = await fake.snapshot("h1")
+        _ = await fake.snapshot("h2")
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .seconds(1)
+        configuration.heartbeatInterval = .milliseconds(300)
+        let leader = try GroupLeader(
+            store: store,
+            groupManager: fake,
+            configuration: configuration,
+            logger: Logger(label: "test")
+        )
+        await Self.join(leader, ["h1", "h2"])
+        let runner = Task { await leader.run() }
+        defer { runner.cancel() }
+        let status = try await Support.finished(leader, "t-resumed")
+        #expect(status.state == .succeeded, "\(status.message)")
+        #expect(status.migration?.steps.map(\.step) == [.raiseDowntime])
+        #expect(try await store.vm(named: "vm-1")?.hostID == "h2")
+        #expect(await fake.sent.isEmpty, "nothing asked of the agents")
+        #expect(await leader.hostsWithMigrations().isEmpty)
     }
 }

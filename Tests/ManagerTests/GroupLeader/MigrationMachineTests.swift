@@ -384,6 +384,36 @@ import Wire
         }
     }
 
+    /// Inventories that still show the move under way settle nothing: the incoming domain paused on the destination
+    /// while the source runs it, or post-copy's reverse.
+    @Test func inventoriesShowingTheMoveUnderWaySettleNothing() {
+        let cases: [(VMState?, VMState?, MigrationMachine.Ending?)] = [
+            (.running, .paused, nil),
+            (.paused, .running, nil),
+            (nil, .running, .completed),
+            (.shutOff, .running, .completed),
+            (.running, nil, .failed("lost; h1's inventory shows web-1 still there, not on h2")),
+            (.running, .shutOff, .failed("lost; h1's inventory shows web-1 still there, not on h2")),
+            (.running, .running, .failed("lost; both h1 and h2 list web-1 running")),
+            (.paused, .paused, .failed("lost; both h1 and h2 list web-1 running")),
+            (nil, nil, .failed("lost; neither h1 nor h2 lists web-1 running")),
+        ]
+        for (source, destination, expected) in cases {
+            let ending = MigrationMachine.settledEnding(
+                vm: "web-1",
+                source: "h1",
+                sourceState: source,
+                destination: "h2",
+                destinationState: destination,
+                why: "lost"
+            )
+            #expect(
+                ending == expected,
+                "source \(String(describing: source)), destination \(String(describing: destination))"
+            )
+        }
+    }
+
     @Test func progressPhasesMapToTaskPhases() {
         let mapped = MigrationProgress.Phase.allCases.map(MigrationMachine.phase)
         #expect(mapped == [.copying, .postCopy, .completed, .aborted, .failed])

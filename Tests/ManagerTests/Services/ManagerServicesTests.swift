@@ -100,7 +100,8 @@ import Glibc
         let services = try await daemon.services()
         #expect(
             services.map { "\(type(of: $0))" } == [
-                "ServerService", "TaskService", "EnergyService", "FailureDetectorService", "ReadinessService",
+                "ServerService", "TaskService", "EnergyService", "ConsolidationService", "FailureDetectorService",
+                "ReadinessService",
             ]
         )
         let listening = try #require(port.all.first)

@@ -99,4 +99,69 @@ import Wire
             try decodePayload(.clusterReply, vms)
         }
     }
+
+    // Extension tag 0x0001, estimates: one per VM, clusters in order.
+
+    static let estimate = ClusterReply.VMEstimate(
+        estimated: ResourceAmounts(
+            cpuCores: 0.75,
+            memoryBytes: 402_653_184,
+            networkRxBytesPerSecond: 12_000,
+            networkTxBytesPerSecond: 3_000
+        ),
+        samples: 15
+    )
+
+    @Test func estimatesRoundTrip() throws {
+        var estimated = Self.vm("web-1")
+        estimated.estimate = Self.estimate
+        var unsampled = Self.vm("db-1")
+        unsampled.estimate = ClusterReply.VMEstimate(estimated: ResourceAmounts(cpuCores: 2), samples: 0)
+        let reply = ClusterReply(clusters: [
+            .init(name: "web", createdAtUnixMilliseconds: 1, vms: [estimated, Self.vm("web-2")]),
+            .init(name: "empty", createdAtUnixMilliseconds: 2, vms: []),
+            .init(name: "db", createdAtUnixMilliseconds: 3, vms: [unsampled]),
+        ])
+        try expectRoundTrip(.clusterReply(reply), requestID: 3, flags: .response)
+    }
+
+    @Test func estimatesTravelInTheExtensionAreaAndAnOldDecoderSkipsThem() throws {
+        var vm = Self.vm()
+        vm.estimate = ClusterReply.VMEstimate(estimated: ResourceAmounts(cpuCores: 0.5), samples: 3)
+        let old = hex(
+            payloadBytes(
+                .clusterReply(
+                    ClusterReply(clusters: [.init(name: "c", createdAtUnixMilliseconds: 0, vms: [Self.vm()])])
+                )
+            )
+        )
+        let area = [
+            "0001", "0001", "00000025",  // one field, tag estimates, 37 bytes
+            "0001", "01",  // one VM, present
+            "3fe0000000000000", "0000000000000000", "0000000000000000", "0000000000000000", "0003",
+        ]
+        var payload = payloadBytes(
+            .clusterReply(ClusterReply(clusters: [.init(name: "c", createdAtUnixMilliseconds: 0, vms: [vm])]))
+        )
+        #expect(hex(payload) == String(old.dropLast(4)) + area.joined())
+        let fixed = try ClusterReply.decode(from: &payload)
+        #expect(try payload.readWireExtensionArea(.clusterReply).map(\.tag) == [0x0001])
+        #expect(fixed.clusters.first?.vms.first == Self.vm())
+    }
+
+    @Test func estimatesOfAnotherCountAreRejected() {
+        var vm = Self.vm()
+        vm.estimate = Self.estimate
+        let reply = ClusterReply(clusters: [.init(name: "c", createdAtUnixMilliseconds: 0, vms: [vm, Self.vm("b")])])
+        var payload = payloadBytes(.clusterReply(reply))
+        // The same estimates after a reply with one VM fewer.
+        let fixed = try? ClusterReply.decode(from: &payload)
+        #expect(fixed != nil)
+        var short = ByteBuffer()
+        ClusterReply(clusters: [.init(name: "c", createdAtUnixMilliseconds: 0, vms: [Self.vm()])]).encode(into: &short)
+        short.writeImmutableBuffer(payload)
+        #expect(throws: WireError.invalidValue(message: .clusterReply, field: "estimates.count", value: 2)) {
+            try decodePayload(.clusterReply, short)
+        }
+    }
 }

@@ -39,6 +39,8 @@ import Wire
         .migrate(vm: "web-1", to: "host-2", method: .live),
         .migrate(vm: Samples.unicodeName, to: "", method: .liveNonSharedIncrementalDisk),
         .migrateCancel(vm: "web-1"),
+        .consolidate(dryRun: true),
+        .consolidate(dryRun: false),
     ]
 
     @Test(arguments: requests)
@@ -66,10 +68,20 @@ import Wire
         #expect(hex(payloadBytes(.clusterRequest(.list))) == "070000")
     }
 
+    @Test func consolidateIsKindTwelveAndABool() {
+        #expect(hex(payloadBytes(.clusterRequest(.consolidate(dryRun: false)))) == "0c000000")
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "dryRun", value: 2)) {
+            try decodePayload(.clusterRequest, hexBytes("0c02 0000"))
+        }
+        #expect(throws: WireError.truncated(message: .clusterRequest, field: "dryRun")) {
+            try decodePayload(.clusterRequest, hexBytes("0c"))
+        }
+    }
+
     @Test func unknownKindAndActionAreRejected() {
         var kind = ByteBuffer()
-        kind.writeInteger(UInt8(12))
-        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 12)) {
+        kind.writeInteger(UInt8(13))
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 13)) {
             try decodePayload(.clusterRequest, kind)
         }
         var action = ByteBuffer()

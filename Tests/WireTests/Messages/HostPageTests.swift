@@ -188,15 +188,17 @@ import Wire
 
     @Test func managerStatusHostSizesMatchTheEncoder() {
         let hosts = [
-            ManagerStatusReplyTests.host("a", inState: 1_000, watts: 96),
+            ManagerStatusReplyTests.host("a", inState: 1_000, watts: 96, estimate: ManagerStatusReplyTests.estimate),
             ManagerStatusReplyTests.host(Samples.unicodeName, sinceReport: nil, usage: nil, inState: nil, watts: 1),
             ManagerStatusReplyTests.host(String(repeating: "h", count: 300), inState: 5, watts: nil),
         ]
-        let empty = payloadBytes(.managerStatusReply(ManagerStatusReplyTests.reply(hosts: []))).readableBytes
+        // A host with power and an estimate keeps both extension fields present: their own 6 + 2 bytes each are
+        // overhead, not the measured host's.
+        let anchor = ManagerStatusReplyTests.host("z", inState: 1, watts: 1, estimate: ManagerStatusReplyTests.estimate)
+        let alone = payloadBytes(.managerStatusReply(ManagerStatusReplyTests.reply(hosts: [anchor]))).readableBytes
         for host in hosts {
-            // With hostPower present, the field's own 6 + 2 bytes are overhead, not the host's.
-            let one = payloadBytes(.managerStatusReply(ManagerStatusReplyTests.reply(hosts: [host]))).readableBytes
-            #expect(one - empty - 8 == ManagerStatusReply.encodedSize(of: host), "\(host.hostID)")
+            let both = payloadBytes(.managerStatusReply(ManagerStatusReplyTests.reply(hosts: [host, anchor])))
+            #expect(both.readableBytes - alone == ManagerStatusReply.encodedSize(of: host), "\(host.hostID)")
         }
         var reply = ManagerStatusReplyTests.reply(hosts: hosts)
         reply.page = HostPageInfo(totalHosts: 3, more: false)

@@ -10,7 +10,8 @@ import Wire
         sinceReport: UInt64? = 1_250,
         usage: MonitoringReport.HostSample? = Samples.host,
         inState: UInt64? = nil,
-        watts: Double? = nil
+        watts: Double? = nil,
+        estimate: ManagerStatusReply.HostEstimate? = nil
     ) -> ManagerStatusReply.Host {
         ManagerStatusReply.Host(
             hostID: id,
@@ -25,9 +26,21 @@ import Wire
             capacity: Samples.capacity,
             usage: usage,
             millisecondsInState: inState,
-            watts: watts
+            watts: watts,
+            estimate: estimate
         )
     }
+
+    static let estimate = ManagerStatusReply.HostEstimate(
+        estimatedUse: ResourceAmounts(
+            cpuCores: 1.5,
+            memoryBytes: 3_221_225_472,
+            networkRxBytesPerSecond: 1_000,
+            networkTxBytesPerSecond: 250
+        ),
+        requested: ResourceAmounts(cpuCores: 4, memoryBytes: 8_589_934_592),
+        measuredVMs: 2
+    )
 
     static func reply(hosts: [ManagerStatusReply.Host] = [host()]) -> ManagerStatusReply {
         ManagerStatusReply(
@@ -280,6 +293,77 @@ import Wire
         // Missing the list count itself.
         #expect(throws: WireError.truncated(message: .managerStatusReply, field: "hostPower")) {
             try decodePayload(.managerStatusReply, Self.minimalHostPayload(extensionArea: "0001 0001 00000000"))
+        }
+    }
+
+    // Extension tag 0x0003, estimates: each host's estimated use and requests.
+
+    @Test func estimatesRoundTrip() throws {
+        let hosts = [
+            Self.host("a", estimate: Self.estimate),
+            Self.host("b", state: .sleeping),
+            Self.host("c", inState: 9, watts: 70, estimate: Self.estimate),
+        ]
+        var reply = Self.reply(hosts: hosts)
+        try expectRoundTrip(.managerStatusReply(reply), requestID: 9, flags: .response)
+        reply.page = HostPageInfo(totalHosts: 5, more: true)
+        try expectRoundTrip(.managerStatusReply(reply), requestID: 9, flags: .response)
+    }
+
+    @Test func estimatesTravelInTheExtensionAreaUnderTagThree() {
+        let plain = [Self.host("a"), Self.host("b")]
+        var estimated = plain
+        estimated[1].estimate = ManagerStatusReply.HostEstimate(
+            estimatedUse: ResourceAmounts(cpuCores: 0.5),
+            requested: ResourceAmounts(cpuCores: 2, memoryBytes: 1024),
+            measuredVMs: 1
+        )
+        let old = hex(payloadBytes(.managerStatusReply(Self.reply(hosts: plain))))
+        let area: [String] = [
+            "0001", "0003", "00000046",  // one field, tag estimates, 70 bytes
+            "0002",  // two hosts
+            "00",  // a: none
+            "01",  // b: estimatedUse 0.5 cores, requested 2 cores and 1 KiB, 1 measured VM
+            "3fe0000000000000", "0000000000000000", "0000000000000000", "0000000000000000",
+            "4000000000000000", "4090000000000000", "0000000000000000", "0000000000000000",
+            "0001",
+        ]
+        #expect(
+            hex(payloadBytes(.managerStatusReply(Self.reply(hosts: estimated)))) == String(old.dropLast(4))
+                + area.joined()
+        )
+    }
+
+    @Test func anOldDecoderSkipsEstimates() throws {
+        let estimated = Self.reply(hosts: [Self.host("a", estimate: Self.estimate)])
+        var payload = payloadBytes(.managerStatusReply(estimated))
+        let fixed = try ManagerStatusReply.decode(from: &payload)
+        #expect(try payload.readWireExtensionArea(.managerStatusReply).map(\.tag) == [0x0003])
+        #expect(payload.readableBytes == 0)
+        #expect(fixed == Self.reply(hosts: [Self.host("a")]))
+    }
+
+    @Test func malformedEstimatesAreRejected() {
+        // Two entries for one host.
+        #expect(throws: WireError.invalidValue(message: .managerStatusReply, field: "estimates.count", value: 2)) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0003 00000004 0002 00 00")
+            )
+        }
+        // An estimate promised but cut short.
+        #expect(throws: WireError.truncated(message: .managerStatusReply, field: "estimates.estimatedUse")) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0003 00000007 0001 01 3fe00000")
+            )
+        }
+        // Bytes after the list.
+        #expect(throws: WireError.invalidValue(message: .managerStatusReply, field: "estimates.length", value: 4)) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0003 00000004 0001 00 ee")
+            )
         }
     }
 }

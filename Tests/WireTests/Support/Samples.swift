@@ -198,6 +198,39 @@ enum Samples {
         )
     )
 
+    static let goldenClusterRequestConsolidate = WireEnvelope(
+        requestID: 12,
+        message: .clusterRequest(.consolidate(dryRun: true))
+    )
+
+    static let goldenConsolidationReply = WireEnvelope(
+        flags: .response,
+        requestID: 12,
+        message: .consolidationReply(
+            ConsolidationReply(
+                policy: "cost-aware",
+                started: false,
+                reason: "",
+                moves: [
+                    ConsolidationReply.Move(
+                        vm: "web-1",
+                        fromHost: "h3",
+                        toHost: "h1",
+                        memoryBytes: 1 << 30,
+                        costBytes: 1_342_177_280,
+                        costSeconds: 10.75
+                    )
+                ],
+                hostsFreed: ["h3"],
+                costBytes: 1_342_177_280,
+                costSeconds: 10.75,
+                hostsUsedBefore: 3,
+                hostsUsedAfter: 2,
+                hostsLowerBound: 2
+            )
+        )
+    )
+
     static let goldenEnergyRequestPage = WireEnvelope(
         requestID: 6,
         message: .energyRequest(EnergyRequest(page: HostPageRequest(afterHostID: "h2", limit: 500)))

@@ -1,0 +1,136 @@
+import Placement
+import Wire
+
+/// One VM's monitoring as the estimator takes it: what its host's hypervisor says it was given and its newest
+/// samples from the host's report ring. The group manager hands these to `Placement.Estimator`.
+public struct VMDemand: Sendable, Hashable {
+    /// The VM's UUID, lower case (the store's id).
+    public var vmID: String
+    public var name: String
+    public var hostID: String
+    public var state: VMState
+    /// vCPUs and memory from the inventory; no network: the hypervisor does not know what the VM asked for.
+    public var configured: ResourceVector
+    /// The newest samples, at most the estimator's window, oldest first.
+    public var samples: [ResourceVector]
+
+    public init(
+        vmID: String,
+        name: String,
+        hostID: String,
+        state: VMState,
+        configured: ResourceVector,
+        samples: [ResourceVector]
+    ) {
+        self.vmID = vmID
+        self.name = name
+        self.hostID = hostID
+        self.state = state
+        self.configured = configured
+        self.samples = samples
+    }
+}
+
+/// One VM's estimate as the group manager has it.
+public struct VMEstimate: Sendable, Hashable {
+    /// The host whose inventory lists it.
+    public var hostID: String
+    public var estimated: ResourceVector
+    /// Samples averaged; 0 when the estimate is the (density-scaled) request.
+    public var samples: Int
+}
+
+extension VMEstimate {
+    var wire: ClusterReply.VMEstimate {
+        ClusterReply.VMEstimate(estimated: ResourceAmounts(estimated), samples: UInt16(clamping: samples))
+    }
+}
+
+/// A host's estimated use next to what its VMs were given, for `torpor hosts`.
+public struct HostDemand: Sendable, Hashable {
+    /// The sum of its active VMs' estimates.
+    public var estimatedUse: ResourceVector
+    /// The sum of its active VMs' vCPUs and memory.
+    public var requested: ResourceVector
+    /// Active VMs whose estimate comes from samples (the others are taken at their request).
+    public var measuredVMs: Int
+}
+
+extension ResourceVector {
+    /// A VM sample in placement's units: cores, bytes, bytes per second.
+    init(_ sample: MonitoringReport.VMSample) {
+        self.init(
+            cpuCoresInUse: sample.cpuCoresInUse,
+            memoryBytes: Double(sample.memoryInUseKiB) * 1024,
+            networkRx: sample.networkRxBytesPerSecond,
+            networkTx: sample.networkTxBytesPerSecond
+        )
+    }
+
+    private init(cpuCoresInUse: Float, memoryBytes: Double, networkRx: Float, networkTx: Float) {
+        self.init(
+            cpuCores: Double(cpuCoresInUse),
+            memoryBytes: memoryBytes,
+            networkRxBytesPerSecond: Double(networkRx),
+            networkTxBytesPerSecond: Double(networkTx)
+        )
+    }
+
+    /// A host's capacity in placement's units.
+    public init(_ capacity: HostCapacity) {
+        self.init(
+            cpuCores: Double(capacity.cores),
+            memoryBytes: Double(capacity.memoryBytes),
+            networkRxBytesPerSecond: Double(capacity.nicRxBytesPerSecond),
+            networkTxBytesPerSecond: Double(capacity.nicTxBytesPerSecond)
+        )
+    }
+}
+
+extension HostRecord {
+    /// Every VM of the latest inventory with its newest `window` samples from the ring. Slots are never reused on
+    /// one connection and the ring starts empty at each join, so a slot names the same VM in every kept report.
+    func demands(window: Int) -> [VMDemand] {
+        guard let inventory else { return [] }
+        var bySlot: [UInt16: Int] = [:]
+        var result: [VMDemand] = []
+        result.reserveCapacity(inventory.vms.count)
+        for entry in inventory.vms {
+            bySlot[entry.slot] = result.count
+            result.append(
+                VMDemand(
+                    vmID: "\(entry.uuid)".lowercased(),
+                    name: entry.name,
+                    hostID: hostID,
+                    state: entry.state,
+                    configured: ResourceVector(
+                        cpuCores: Double(entry.virtualCPUs),
+                        memoryBytes: Double(entry.memoryKiB) * 1024
+                    ),
+                    samples: []
+                )
+            )
+        }
+        guard window > 0, !bySlot.isEmpty else { return result }
+        // Newest first, then reversed: each VM gets its own newest `window` samples.
+        for report in reports.elements().reversed() {
+            for sample in report.vms {
+                guard let index = bySlot[sample.slot], result[index].samples.count < window else { continue }
+                result[index].samples.append(ResourceVector(sample))
+            }
+        }
+        for index in result.indices { result[index].samples.reverse() }
+        return result
+    }
+
+    /// The sum of the active VMs' estimates and requests.
+    func demand(estimator: Estimator) -> HostDemand {
+        var total = HostDemand(estimatedUse: .zero, requested: .zero, measuredVMs: 0)
+        for vm in demands(window: estimator.window) where vm.state.isActive {
+            total.estimatedUse += estimator.estimate(samples: vm.samples, requested: vm.configured)
+            total.requested += vm.configured
+            if !estimator.isStatic, !vm.samples.isEmpty { total.measuredVMs += 1 }
+        }
+        return total
+    }
+}
