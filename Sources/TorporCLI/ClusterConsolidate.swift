@@ -49,7 +49,7 @@ struct ClusterConsolidate: AsyncParsableCommand {
 enum ConsolidationOutput {
     static func text(_ plan: ConsolidationReply, dryRun: Bool) -> String {
         var lines: [String] = []
-        let moves = "\(plan.moves.count) migration\(plan.moves.count == 1 ? "" : "s")"
+        let moves = "\(plan.moveCount) migration\(plan.moveCount == 1 ? "" : "s")"
         let freed = plan.hostsFreed.isEmpty ? "no host" : plan.hostsFreed.joined(separator: ", ")
         lines.append("consolidation plan (\(plan.policy)): \(moves), frees \(freed)")
         lines.append(
@@ -70,10 +70,17 @@ enum ConsolidationOutput {
             }
             lines.append("")
             lines.append(Output.table(rows))
+            if plan.moveCount > plan.moves.count {
+                lines.append("(the first \(plan.moves.count) of \(plan.moveCount) migrations)")
+            }
             lines.append("")
         }
         if plan.started {
-            lines.append("started \(plan.moves.filter { !$0.taskID.isEmpty }.count) of \(moves)")
+            let started = plan.moves.filter { !$0.taskID.isEmpty }.count
+            lines.append(
+                plan.moveCount > plan.moves.count
+                    ? "started the plan's \(moves)" : "started \(started) of \(moves)"
+            )
         } else if dryRun {
             lines.append(plan.reason.isEmpty ? "dry run: would run" : "dry run: would not run: \(plan.reason)")
         } else {
@@ -96,6 +103,7 @@ enum ConsolidationOutput {
                 if !move.taskID.isEmpty { entry["task"] = move.taskID }
                 return entry
             },
+            "moveCount": Int(plan.moveCount),
             "hostsFreed": plan.hostsFreed,
             "costBytes": Int(clamping: plan.costBytes),
             "costSeconds": plan.costSeconds,

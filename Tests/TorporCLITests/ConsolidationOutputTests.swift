@@ -86,6 +86,16 @@ import Wire
         #expect(moves.map { $0["vm"] as? String } == ["web-1", "db-1"])
         #expect(moves[0]["task"] as? String == "t-1")
         #expect(moves[1]["costBytes"] as? Int == 5 << 30)
+        #expect(json["moveCount"] as? Int == 2)
+    }
+
+    @Test func aCutPlanSaysHowManyMovesItHas() {
+        var plan = Self.plan(started: true, tasks: true)
+        plan.moveCount = 30_000
+        let text = ConsolidationOutput.text(plan, dryRun: false)
+        #expect(text.hasPrefix("consolidation plan (cost-aware): 30000 migrations, frees h3"))
+        #expect(text.contains("(the first 2 of 30000 migrations)"))
+        #expect(text.hasSuffix("started the plan's 30000 migrations"))
     }
 
     @Test(arguments: [(0.4, "0 s"), (44.6, "45 s"), (119, "119 s"), (180.75, "3 min"), (7_200, "2.0 h")])

@@ -202,6 +202,10 @@ public actor ConsolidationLoop {
         }
     }
 
+    /// At most this many bytes of moves go in one reply, well under the frame limit (a plan of tens of thousands
+    /// of moves is cut: `moveCount` says how many there are, the totals cover them all).
+    static let replyMoveBudget = 768 * 1024
+
     static func reply(
         _ plan: LoadPlan?,
         policy: String,
@@ -209,27 +213,36 @@ public actor ConsolidationLoop {
         reason: String,
         tasks: [String: String] = [:]
     ) -> ConsolidationReply {
-        ConsolidationReply(
+        var moves: [ConsolidationReply.Move] = []
+        var bytes = 0
+        for move in plan?.moves ?? [] {
+            let shown = ConsolidationReply.Move(
+                vm: move.vmName,
+                fromHost: move.fromHost,
+                toHost: move.toHost,
+                memoryBytes: wholeBytes(move.memoryBytes),
+                costBytes: wholeBytes(move.costBytes),
+                costSeconds: move.costSeconds,
+                taskID: tasks[move.vmName] ?? ""
+            )
+            bytes += ConsolidationReply.encodedSize(of: shown)
+            guard bytes <= replyMoveBudget, moves.count < Int(UInt16.max) else { break }
+            moves.append(shown)
+        }
+        var freed = plan?.hostsFreed ?? []
+        if freed.count > Int(UInt16.max) { freed = Array(freed.prefix(Int(UInt16.max))) }
+        return ConsolidationReply(
             policy: plan?.policy ?? policy,
             started: started,
             reason: reason,
-            moves: (plan?.moves ?? []).map { move in
-                ConsolidationReply.Move(
-                    vm: move.vmName,
-                    fromHost: move.fromHost,
-                    toHost: move.toHost,
-                    memoryBytes: wholeBytes(move.memoryBytes),
-                    costBytes: wholeBytes(move.costBytes),
-                    costSeconds: move.costSeconds,
-                    taskID: tasks[move.vmName] ?? ""
-                )
-            },
-            hostsFreed: plan?.hostsFreed ?? [],
+            moves: moves,
+            hostsFreed: freed,
             costBytes: wholeBytes(plan?.costBytes ?? 0),
             costSeconds: plan?.costSeconds ?? 0,
             hostsUsedBefore: UInt32(clamping: plan?.hostsUsedBefore ?? 0),
             hostsUsedAfter: UInt32(clamping: plan?.hostsUsedAfter ?? 0),
-            hostsLowerBound: UInt32(clamping: plan?.hostsLowerBound ?? 0)
+            hostsLowerBound: UInt32(clamping: plan?.hostsLowerBound ?? 0),
+            moveCount: UInt32(clamping: plan?.moves.count ?? 0)
         )
     }
 

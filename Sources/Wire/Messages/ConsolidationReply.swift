@@ -20,6 +20,8 @@ public struct ConsolidationReply: WirePayload {
     public var hostsUsedBefore: UInt32
     public var hostsUsedAfter: UInt32
     public var hostsLowerBound: UInt32
+    /// The plan's moves: more than `moves` holds when they did not all fit in one reply (`moves` are the first).
+    public var moveCount: UInt32
 
     public struct Move: Hashable, Sendable {
         public var vm: String
@@ -62,8 +64,10 @@ public struct ConsolidationReply: WirePayload {
         costSeconds: Double,
         hostsUsedBefore: UInt32,
         hostsUsedAfter: UInt32,
-        hostsLowerBound: UInt32
+        hostsLowerBound: UInt32,
+        moveCount: UInt32? = nil
     ) {
+        self.moveCount = moveCount ?? UInt32(clamping: moves.count)
         self.policy = policy
         self.started = started
         self.reason = reason
@@ -94,7 +98,7 @@ public struct ConsolidationReply: WirePayload {
         buffer.writeWireArray(hostsFreed) { buffer, host in buffer.writeWireString(host) }
         buffer.writeInteger(costBytes)
         buffer.writeWireFloat64(costSeconds)
-        buffer.writeMultipleIntegers(hostsUsedBefore, hostsUsedAfter, hostsLowerBound)
+        buffer.writeMultipleIntegers(hostsUsedBefore, hostsUsedAfter, hostsLowerBound, moveCount)
     }
 
     public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> ConsolidationReply {
@@ -126,7 +130,9 @@ public struct ConsolidationReply: WirePayload {
         }
         let costBytes = try buffer.readWireInteger(as: UInt64.self, messageType, "costBytes")
         let costSeconds = try buffer.readWireFloat64(messageType, "costSeconds")
-        guard let (before, after, bound) = buffer.readMultipleIntegers(as: (UInt32, UInt32, UInt32).self) else {
+        guard
+            let (before, after, bound, count) = buffer.readMultipleIntegers(as: (UInt32, UInt32, UInt32, UInt32).self)
+        else {
             throw .truncated(message: messageType, field: "hostsUsed")
         }
         return ConsolidationReply(
@@ -139,7 +145,14 @@ public struct ConsolidationReply: WirePayload {
             costSeconds: costSeconds,
             hostsUsedBefore: before,
             hostsUsedAfter: after,
-            hostsLowerBound: bound
+            hostsLowerBound: bound,
+            moveCount: count
         )
+    }
+
+    /// The bytes `move` takes in the payload.
+    public static func encodedSize(of move: Move) -> Int {
+        minimumMoveSize + move.vm.utf8.count + move.fromHost.utf8.count + move.toHost.utf8.count
+            + move.taskID.utf8.count
     }
 }

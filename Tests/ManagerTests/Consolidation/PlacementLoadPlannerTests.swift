@@ -1,5 +1,6 @@
 import Placement
 import Testing
+import Wire
 
 @testable import Manager
 
@@ -94,5 +95,37 @@ import Testing
         #expect(plan.moves.allSatisfy { !["h2", "h3"].contains($0.fromHost) && $0.toHost != "h2" }, "\(plan)")
         #expect(plan.moves.allSatisfy { $0.vmName != "vm-c" })
         #expect(!plan.hostsFreed.isEmpty, "\(plan)")
+    }
+
+    @Test func aReplyHoldsAsManyMovesAsFitAndCountsThemAll() {
+        let moves = (0..<40_000).map { index in
+            LoadPlan.Move(
+                vmID: "id-\(index)",
+                vmName: "vm-\(index)",
+                fromHost: "host-\(index % 5_000)",
+                toHost: "host-\(index % 4_000)",
+                memoryBytes: 4e9,
+                costBytes: 4.5e9,
+                costSeconds: 36
+            )
+        }
+        let plan = LoadPlan(
+            policy: "cost-aware",
+            moves: moves,
+            hostsFreed: ["host-4999"],
+            hostsUsedBefore: 5_000,
+            hostsUsedAfter: 4_000,
+            hostsLowerBound: 3_900
+        )
+        let reply = ConsolidationLoop.reply(plan, policy: "cost-aware", started: false, reason: "")
+        #expect(reply.moveCount == 40_000)
+        #expect(reply.moves.count > 10_000 && reply.moves.count < 40_000, "\(reply.moves.count)")
+        #expect(reply.moves.map(\.vm) == moves.prefix(reply.moves.count).map(\.vmName))
+        let bytes = reply.moves.reduce(0) { $0 + ConsolidationReply.encodedSize(of: $1) }
+        #expect(bytes <= ConsolidationLoop.replyMoveBudget)
+        #expect(reply.costSeconds == 36 * 40_000)
+        // Negative or unbounded estimates travel as 0 and saturate rather than trap.
+        #expect(ConsolidationLoop.wholeBytes(-1) == 0 && ConsolidationLoop.wholeBytes(.nan) == 0)
+        #expect(ConsolidationLoop.wholeBytes(.infinity) == 0 && ConsolidationLoop.wholeBytes(1e30) == .max)
     }
 }

@@ -87,6 +87,64 @@ import Glibc
         #expect(evaluations.all.count == stopped, "evaluations continued after shutdown")
     }
 
+    /// A wall clock 20 s further on at each reading, so "every minute" fires at about every third refresh.
+    final class SteppingClock: @unchecked Sendable {
+        private let lock = NSLock()
+        private var time = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-30 10:13:20 UTC
+
+        func read() -> Date {
+            lock.withLock {
+                time += 20
+                return time
+            }
+        }
+    }
+
+    @Test func theConsolidationServiceRefreshesEachIntervalAndFiresTheScheduleWhenItsTimeComes() async throws {
+        let clock = SteppingClock()
+        let events = Calls<String>()
+        let service = ConsolidationService(
+            refreshInterval: .milliseconds(20),
+            schedule: try CronSchedule(parsing: "* * * * *"),
+            timeZone: TimeZone(identifier: "UTC")!,
+            now: { clock.read() },
+            scheduleFired: { events.append("fire") },
+            refresh: { events.append("refresh") }
+        )
+        let ended = try await Self.run([service], logger: logger) {
+            #expect(await Self.eventually { events.all.filter { $0 == "fire" }.count >= 3 })
+        }
+        #expect((try? ended.get()) != nil, "\(ended)")
+        let all = events.all
+        // The first reading (10:13:40) sets the first fire at 10:14:00, which the first tick reads: it fires, then
+        // refreshes. Each tick reads the clock once, 20 s on, so three refreshes separate two fires: "every
+        // minute" of the clock, once each.
+        #expect(Array(all.prefix(2)) == ["fire", "refresh"], "\(all)")
+        let fires = all.indices.filter { all[$0] == "fire" }
+        for (one, next) in zip(fires, fires.dropFirst()) {
+            #expect(all[one..<next].filter { $0 == "refresh" }.count == 3, "\(all)")
+        }
+        let stopped = all.count
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(events.all.count == stopped, "the service went on after shutdown")
+    }
+
+    @Test func withoutAScheduleTheConsolidationServiceOnlyRefreshes() async throws {
+        let events = Calls<String>()
+        let service = ConsolidationService(
+            refreshInterval: .milliseconds(20),
+            schedule: nil,
+            timeZone: TimeZone(identifier: "UTC")!,
+            scheduleFired: { events.append("fire") },
+            refresh: { events.append("refresh") }
+        )
+        let ended = try await Self.run([service], logger: logger) {
+            #expect(await Self.eventually { events.all.count >= 3 })
+        }
+        #expect((try? ended.get()) != nil, "\(ended)")
+        #expect(!events.all.contains("fire"))
+    }
+
     @Test func theManagersServicesServeInOrderThenStopGracefully() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("torpor-services-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
