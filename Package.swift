@@ -120,7 +120,7 @@ let package = Package(
         .target(
             name: "TorporLab",
             dependencies: [
-                "Wire", "Transport", "AgentControl", "Energy", "TorporCLI",
+                "Wire", "Transport", "AgentControl", "Energy", "TorporCLI", "Commands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -202,6 +202,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TorporCLITests", dependencies: ["TorporCLI"]),
+        .testTarget(name: "TorporLabTests", dependencies: ["TorporLab", "Commands"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(

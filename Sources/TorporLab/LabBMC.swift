@@ -25,8 +25,14 @@ enum LabBMC {
         var log: String { "\(directory)/ipmi_sim.log" }
     }
 
-    /// Writes the SDR, emulator, LAN configuration, password and power scripts of one host's BMC.
-    static func prepare(_ host: Host, agentArgv: [String], agentLog: String) throws {
+    /// Writes the SDR, emulator, LAN configuration, password and power scripts of one host's BMC. With `libvirtd`
+    /// (a `--libvirt kvm` lab) the host's power also starts and stops its libvirtd.
+    static func prepare(
+        _ host: Host,
+        agentArgv: [String],
+        agentLog: String,
+        libvirtd: LabState.LibvirtDaemon? = nil
+    ) async throws(LabError) {
         let fileManager = FileManager.default
         let sdrDirectory = "\(host.stateDirectory)/ipmi_sim/\(host.hostID)"
         do {
@@ -45,12 +51,8 @@ enum LabBMC {
             try "\(host.password)\n".write(toFile: host.passwordFile, atomically: true, encoding: .utf8)
             try fileManager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: host.passwordFile)
             let powerOn = "\(host.directory)/power-on"
-            try """
-            #!/bin/sh
-            # ipmi_sim runs this on chassis power on; the host is on while it lives.
-            exec \(agentArgv.map(shellQuoted).joined(separator: " ")) >>\(shellQuoted(agentLog)) 2>&1
-
-            """.write(toFile: powerOn, atomically: true, encoding: .utf8)
+            try powerOnScript(agentArgv: agentArgv, agentLog: agentLog, libvirtd: libvirtd)
+                .write(toFile: powerOn, atomically: true, encoding: .utf8)
             try powerOffScript(directory: host.directory, bmc: host)
                 .write(toFile: host.powerOffScript, atomically: true, encoding: .utf8)
             for script in [powerOn, host.powerOffScript] {
@@ -78,25 +80,63 @@ enum LabBMC {
                 "cannot write the BMC files of \(host.hostID) in \(host.directory): \(error.localizedDescription)"
             )
         }
-        let compiler = Process()
-        compiler.executableURL = URL(fileURLWithPath: try LabProcesses.binary("sdrcomp"))
-        compiler.arguments = ["-o", "\(sdrDirectory)/sdr.20.main", "\(host.directory)/host.sdrs"]
-        compiler.standardOutput = FileHandle.nullDevice
-        compiler.standardError = FileHandle.nullDevice
         do {
-            try compiler.run()
-            compiler.waitUntilExit()
+            _ = try await LabCommand.output(
+                [
+                    try LabProcesses.binary("sdrcomp"), "-o", "\(sdrDirectory)/sdr.20.main",
+                    "\(host.directory)/host.sdrs",
+                ]
+            )
         } catch {
-            throw LabError("cannot run sdrcomp: \(error.localizedDescription)")
-        }
-        guard compiler.terminationStatus == 0 else {
-            throw LabError("sdrcomp failed on \(host.directory)/host.sdrs (status \(compiler.terminationStatus))")
+            throw LabError("cannot compile the SDR of \(host.hostID): \(error)")
         }
     }
 
+    /// What ipmi_sim runs on chassis power on; the host is on while it lives. A test-driver host is its agent. A
+    /// KVM host first starts its libvirtd (warm: its capabilities are cached in its BASE) and then runs its agent;
+    /// when the agent ends (killed by its power command, or by power off, whose SIGTERM this script turns into the
+    /// agent's SIGKILL) the host is off at once, and its libvirtd stops with its guests behind it, as a machine going
+    /// down takes them. A power on meanwhile starts the libvirtd again once that stop is done (scripts/lab-libvirtd's
+    /// start and stop of one BASE take turns), so it is never dropped as "already on".
+    static func powerOnScript(agentArgv: [String], agentLog: String, libvirtd: LabState.LibvirtDaemon?) -> String {
+        let agent = "\(agentArgv.map(shellQuoted).joined(separator: " ")) >>\(shellQuoted(agentLog)) 2>&1"
+        guard let libvirtd else {
+            return """
+                #!/bin/sh
+                # ipmi_sim runs this on chassis power on; the host is on while it lives.
+                exec \(agent)
+
+                """
+        }
+        let environment = LabKVM.environment(of: libvirtd).sorted { $0.key < $1.key }
+            .map { "\($0.key)=\(shellQuoted($0.value)) " }.joined()
+        let script = shellQuoted(libvirtd.script)
+        let base = shellQuoted(libvirtd.base)
+        let log = shellQuoted("\(libvirtd.base)/power.log")
+        return """
+            #!/bin/sh
+            # ipmi_sim runs this on chassis power on; the host is on while it lives: its libvirtd, then its agent.
+            echo "$(date +%s) power on" >>\(log)
+            \(environment)\(script) start \(base) \(shellQuoted(libvirtd.hostId)) >>\(log) 2>&1 || exit 1
+            \(agent) &
+            agent=$!
+            trap 'kill -KILL "$agent" 2>/dev/null' TERM INT
+            # wait returns early when a signal is trapped: wait again until the agent is gone.
+            while kill -0 "$agent" 2>/dev/null; do wait "$agent"; done
+            echo "$(date +%s) power off: stopping libvirtd" >>\(log)
+            setsid sh -c '"$0" stop "$1"; echo "$(date +%s) libvirtd stopped"' \(script) \(base) </dev/null >>\(log) 2>&1 &
+
+            """
+    }
+
     /// The agent's power actions: record the action, then a moment later (so the agent can still answer the manager)
-    /// ask the host's BMC, if it has one, for power off, and stop the agent (the script's parent), whichever started
+    /// ask the host's BMC, if it has one, for power off, and kill the agent (the script's parent), whichever started
     /// it: a BMC, or a `--wol` lab's NIC. The BMC password stays in its file.
+    ///
+    /// SIGKILL, as a machine that suspends drops off the network at once: with SIGTERM the agent closed its manager
+    /// connection first and then took its time to exit, and under load the manager's wake (sent a second after the
+    /// disconnect) reached ipmi_sim while the host's process still lived; ipmi_sim takes a power on of a running host
+    /// as "already on" and drops it, so the host never came back (EnergyLabTests' operator wake, 120 s).
     static func powerOffScript(directory: String, bmc: Host?) -> String {
         let log = shellQuoted("\(directory)/power-actions.log")
         let powerOff =
@@ -109,7 +149,7 @@ enum LabBMC {
             #!/bin/sh
             agent=$PPID
             echo "$(date +%s) $*" >>\(log)
-            ( sleep 1; \(powerOff)kill -TERM "$agent" 2>/dev/null ) </dev/null >>\(log) 2>&1 &
+            ( sleep 1; \(powerOff)kill -KILL "$agent" 2>/dev/null ) </dev/null >>\(log) 2>&1 &
             exit 0
 
             """

@@ -46,8 +46,8 @@ struct LabDown: AsyncParsableCommand {
         // Then the private libvirtds of a --libvirt kvm lab, each with its guests: exactly those lab.json records.
         let daemons = state.libvirtDaemons ?? []
         var daemonFailures = await LabKVM.stop(daemons).map(\.description)
-        // Then the namespaces and bridge of a --wol lab, once nothing runs in them.
-        if let network = state.network, leftovers.isEmpty { daemonFailures += network.remove() }
+        // Then the namespaces and bridge of a --wol or --libvirt kvm lab, once nothing runs in them.
+        if let network = state.network, leftovers.isEmpty { daemonFailures += await network.remove() }
         guard leftovers.isEmpty else {
             let pids = leftovers.map { String($0.pid) }.joined(separator: ", ")
             throw options.failure("pids \(pids) survived SIGKILL; lab.json kept", code: TorporExit.failed)

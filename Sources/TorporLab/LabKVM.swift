@@ -4,8 +4,9 @@ import Foundation
 import Glibc
 #endif
 
-/// `torpor-lab up --libvirt kvm`: one private libvirtd with KVM per agent, each in its own mount, UTS and network
-/// namespace, started and stopped by scripts/lab-libvirtd (which keeps each daemon's state in its BASE directory).
+/// `torpor-lab up --libvirt kvm`: one private libvirtd with KVM per agent, each in its own mount and UTS namespace
+/// and in its host's network namespace on the lab's bridge (so that migrations between hosts really cross a
+/// network), started and stopped by scripts/lab-libvirtd (which keeps each daemon's state in its BASE directory).
 enum LabKVM {
     /// Names the lab-libvirtd script to use, overriding the search next to the torpor executable.
     static let scriptVariable = "TORPOR_LAB_LIBVIRTD"
@@ -61,8 +62,14 @@ enum LabKVM {
     }
 
     /// The daemon of agent `hostId`, its state in `base` (created here so that its real path, which the script
-    /// puts in the URI, is known).
-    static func daemon(hostId: String, base: URL, script: String) throws(LabError) -> LabState.LibvirtDaemon {
+    /// puts in the URI, is known), run in network namespace `namespace` where it listens on TCP at `address`.
+    static func daemon(
+        hostId: String,
+        base: URL,
+        script: String,
+        namespace: String,
+        address: String
+    ) throws(LabError) -> LabState.LibvirtDaemon {
         do {
             try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         } catch {
@@ -79,7 +86,9 @@ enum LabKVM {
             hostId: hostId,
             base: resolved,
             uri: "qemu:///system?socket=\(socket)",
-            script: script
+            script: script,
+            namespace: namespace,
+            address: address
         )
     }
 
@@ -183,7 +192,14 @@ enum LabKVM {
         let argv = [located, command, daemon.base] + arguments
         let pid: pid_t
         do {
-            pid = try LabProcesses.spawn(argv, stdout: stdout, stderr: stderr, append: false, newSession: false)
+            pid = try LabProcesses.spawn(
+                argv,
+                stdout: stdout,
+                stderr: stderr,
+                append: false,
+                newSession: false,
+                environment: environment(of: daemon)
+            )
         } catch {
             return .failure(LabError("cannot \(command) libvirtd for \(daemon.hostId): \(error)"))
         }
@@ -200,6 +216,15 @@ enum LabKVM {
             )
         }
         return .success(output)
+    }
+
+    /// What scripts/lab-libvirtd start reads: the daemon's network namespace and TCP address (none in lab.json files
+    /// from before, whose daemons had private namespaces).
+    static func environment(of daemon: LabState.LibvirtDaemon) -> [String: String] {
+        var environment: [String: String] = [:]
+        if let namespace = daemon.namespace { environment["LAB_LIBVIRTD_NETNS"] = namespace }
+        if let address = daemon.address { environment["LAB_LIBVIRTD_TCP"] = address }
+        return environment
     }
 
     /// Polls for the child's exit; nil when `timeout` passed first (the child is then killed and reaped).

@@ -32,33 +32,41 @@ struct LabNetwork: Codable {
     private func veth(ofHost index: Int) -> String { "tl\(bridge.dropFirst("tlb".count))h\(index)" }
 
     /// Creates the bridge, the namespaces and their veth pairs with addresses and MACs. Needs root and `ip`.
-    func create() throws {
-        try Self.ip(["link", "add", bridge, "type", "bridge"])
-        try Self.ip(["addr", "add", "\(gateway)/24", "brd", "+", "dev", bridge])
-        try Self.ip(["link", "set", bridge, "up"])
+    func create() async throws(LabError) {
+        try await Self.ip(["link", "add", bridge, "type", "bridge"])
+        try await Self.ip(["addr", "add", "\(gateway)/24", "brd", "+", "dev", bridge])
+        try await Self.ip(["link", "set", bridge, "up"])
         for index in 1...namespaces.count {
             let namespace = namespace(ofHost: index)
             let veth = veth(ofHost: index)
-            try Self.ip(["netns", "add", namespace])
-            try Self.ip(["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace])
-            try Self.ip(["link", "set", veth, "master", bridge, "up"])
-            try Self.ip(["-n", namespace, "link", "set", "lo", "up"])
-            try Self.ip(["-n", namespace, "link", "set", "eth0", "address", Self.mac(ofHost: index)])
-            try Self.ip(["-n", namespace, "addr", "add", "\(address(ofHost: index))/24", "brd", "+", "dev", "eth0"])
-            try Self.ip(["-n", namespace, "link", "set", "eth0", "up"])
+            try await Self.ip(["netns", "add", namespace])
+            try await Self.ip(["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace])
+            try await Self.ip(["link", "set", veth, "master", bridge, "up"])
+            try await Self.ip(["-n", namespace, "link", "set", "lo", "up"])
+            try await Self.ip(["-n", namespace, "link", "set", "eth0", "address", Self.mac(ofHost: index)])
+            let address = "\(address(ofHost: index))/24"
+            try await Self.ip(["-n", namespace, "addr", "add", address, "brd", "+", "dev", "eth0"])
+            try await Self.ip(["-n", namespace, "link", "set", "eth0", "up"])
         }
     }
 
-    /// Deletes the namespaces (their veth pairs go with them) and the bridge; what does not exist is skipped.
-    /// Returns what could not be removed.
-    func remove() -> [String] {
+    /// Deletes the namespaces (their veth pairs go with them), any veth left behind and the bridge; what does not
+    /// exist is skipped, so it can run again after a crash at any point. Returns what could not be removed.
+    func remove() async -> [String] {
         var failures: [String] = []
-        let existing = Set((try? Self.output(["netns", "list"])).map(Self.namespaceNames) ?? [])
+        let existing = Set(Self.namespaceNames((try? await Self.output(["netns", "list"])) ?? ""))
         for namespace in namespaces where existing.contains(namespace) {
-            do { try Self.ip(["netns", "del", namespace]) } catch { failures.append("\(error)") }
+            do { try await Self.ip(["netns", "del", namespace]) } catch { failures.append(error.description) }
         }
-        if (try? Self.output(["link", "show", bridge])) != nil {
-            do { try Self.ip(["link", "del", bridge]) } catch { failures.append("\(error)") }
+        // A namespace that a stray process still runs in outlives `netns del` and keeps its veth pair: cut it off.
+        // The kernel dismantles a deleted namespace in the background: its veth may vanish while we delete it.
+        for link in (1...namespaces.count).map(veth(ofHost:)) + [bridge] {
+            guard await Self.linkExists(link) else { continue }
+            do {
+                try await Self.ip(["link", "del", link])
+            } catch {
+                if await Self.linkExists(link) { failures.append(error.description) }
+            }
         }
         return failures
     }
@@ -73,44 +81,26 @@ struct LabNetwork: Codable {
         [try Self.ipBinary(), "netns", "exec", namespace(ofHost: index)] + argv
     }
 
-    static func ipBinary() throws -> String {
+    static func ipBinary() throws(LabError) -> String {
         if let found = try? LabProcesses.binary("ip") { return found }
         for candidate in ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"]
         where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
-        throw LabError("--wol needs the ip command (package iproute2)")
+        throw LabError("network namespaces need the ip command (package iproute2)")
     }
 
-    /// Checks what `--wol` needs before anything starts.
-    static func preflight() throws {
-        guard geteuid() == 0 else { throw LabError("--wol creates network namespaces and a bridge: run as root") }
-        _ = try ipBinary()
+    /// Checks what `--wol` and `--libvirt kvm` need before anything starts: root, and an `ip` that lists namespaces.
+    static func preflight(for option: String) async throws(LabError) {
+        guard geteuid() == 0 else { throw LabError("\(option) creates network namespaces and a bridge: run as root") }
+        _ = try await output(["netns", "list"])
     }
 
-    private static func ip(_ arguments: [String]) throws { _ = try output(arguments) }
+    private static func ip(_ arguments: [String]) async throws(LabError) { _ = try await output(arguments) }
 
-    private static func output(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try ipBinary())
-        process.arguments = arguments
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw LabError("cannot run ip: \(error.localizedDescription)")
-        }
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw LabError("ip \(arguments.joined(separator: " ")) failed: \(message)")
-        }
-        return String(decoding: out, as: UTF8.self)
+    private static func linkExists(_ name: String) async -> Bool { (try? await output(["link", "show", name])) != nil }
+
+    private static func output(_ arguments: [String]) async throws(LabError) -> String {
+        try await LabCommand.output([try ipBinary()] + arguments)
     }
 }

@@ -17,14 +17,15 @@ enum LabProcesses {
 
     /// Starts `argv` (argv[0] a path) with stdin from /dev/null, stdout to the file `stdout` and stderr to the file
     /// `stderr` (nil: the same file), appended or truncated, no other descriptor of ours, default signal handling.
-    /// In a new session when `newSession`; otherwise in our process group, so a Ctrl-C reaches it too. Returns the
-    /// pid; the caller reaps it.
+    /// In a new session when `newSession`; otherwise in our process group, so a Ctrl-C reaches it too. Our
+    /// environment with `environment` over it. Returns the pid; the caller reaps it.
     static func spawn(
         _ argv: [String],
         stdout: String,
         stderr: String?,
         append: Bool,
-        newSession: Bool
+        newSession: Bool,
+        environment: [String: String] = [:]
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -54,7 +55,8 @@ enum LabProcesses {
         posix_spawnattr_setflags(&attributes, Int16(spawnFlags))
 
         let cArguments = argv.map { strdup($0) } + [nil]
-        let cEnvironment = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
+        let cEnvironment = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             cArguments.forEach { free($0) }
             cEnvironment.forEach { free($0) }

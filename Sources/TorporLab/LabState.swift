@@ -29,6 +29,13 @@ struct LabState: Codable {
         var uri: String
         /// The scripts/lab-libvirtd that started it, so `lab down` stops it with the same script.
         var script: String
+        /// The lab network's namespace it runs in, shared with its host ("torpor-17700-1"), and its address on the
+        /// lab's bridge, where it also listens on TCP; nil in lab.json files from before.
+        var namespace: String? = nil
+        var address: String? = nil
+
+        /// The URI the other hosts' libvirtds migrate to: qemu+tcp://ADDRESS/system, over the lab's bridge.
+        var migrationURI: String? { address.map { "qemu+tcp://\($0)/system" } }
     }
 
     var directory: String
@@ -46,7 +53,8 @@ struct LabState: Codable {
     var nics: [Process]?
     /// `torpor-lab power-model`, which feeds a `--bmc` lab's power sensors from the hosts' load; nil otherwise.
     var powerModel: Process?
-    /// The bridge and namespaces of a `--wol` lab, recorded before they are created so `lab down` removes them.
+    /// The bridge and namespaces of a `--wol` or `--libvirt kvm` lab, recorded before they are created so `lab down`
+    /// removes them.
     var network: LabNetwork?
 
     /// Processes that start agents: the lab's agents' pids change with every power cycle and are looked up.

@@ -44,10 +44,13 @@ struct LabStatus: AsyncParsableCommand {
         print("lab in \(state.directory)\n")
         print(Output.table(rows))
         if let daemons = state.libvirtDaemons, !daemons.isEmpty {
-            var daemonRows = [["LIBVIRTD", "PID", "ALIVE", "URI"]]
+            var daemonRows = [["LIBVIRTD", "PID", "ALIVE", "URI", "MIGRATION URI"]]
             for daemon in daemons {
                 let pid = LabKVM.pid(of: daemon)
-                daemonRows.append([daemon.hostId, pid.map { "\($0)" } ?? "-", pid == nil ? "no" : "yes", daemon.uri])
+                daemonRows.append([
+                    daemon.hostId, pid.map { "\($0)" } ?? "-", pid == nil ? "no" : "yes", daemon.uri,
+                    daemon.migrationURI ?? "-",
+                ])
             }
             print("")
             print(Output.table(daemonRows))
@@ -83,6 +86,8 @@ struct LabStatus: AsyncParsableCommand {
                 var entry: [String: Any] = [
                     "hostId": daemon.hostId, "base": daemon.base, "uri": daemon.uri, "alive": false,
                 ]
+                if let migrationURI = daemon.migrationURI { entry["migrationUri"] = migrationURI }
+                if let namespace = daemon.namespace { entry["namespace"] = namespace }
                 if let pid = LabKVM.pid(of: daemon) {
                     entry["pid"] = Int(pid)
                     entry["alive"] = true

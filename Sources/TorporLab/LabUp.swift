@@ -34,8 +34,10 @@ struct LabUp: AsyncParsableCommand {
             "libvirt for the agents: test (libvirt's test driver) or kvm (a private libvirtd with KVM per agent).",
             discussion: """
                 kvm starts scripts/lab-libvirtd for each agent (needs root and /dev/kvm; the script is found through \
-                $\(LabKVM.scriptVariable), else above the torpor executable); `lab down` stops those daemons and \
-                their guests. Host capacity is then the real machine's.
+                $\(LabKVM.scriptVariable), else above the torpor executable), each in its host's network namespace \
+                on the lab's bridge, listening on TCP there so migrations between hosts cross the bridge; `lab down` \
+                stops those daemons and their guests and removes the namespaces. Host capacity is then the real \
+                machine's. With --bmc a host's power starts and stops its libvirtd too.
                 """
         )
     )
@@ -124,7 +126,8 @@ struct LabUp: AsyncParsableCommand {
 
     func run() async throws {
         let directory = options.directory
-        if let existing = try? LabState.load(from: directory) {
+        let existingState = try? LabState.load(from: directory)
+        if let existing = existingState {
             let running =
                 existing.processes.filter(LabProcesses.isRunning).map(\.pid)
                 + (existing.libvirtDaemons ?? []).compactMap(LabKVM.pid(of:))
@@ -140,7 +143,9 @@ struct LabUp: AsyncParsableCommand {
         let state: LabState
         do {
             let script = libvirt == .kvm ? try LabKVM.preflight() : nil
-            if wol { try LabNetwork.preflight() }
+            if wol || libvirt == .kvm { try await LabNetwork.preflight(for: wol ? "--wol" : "--libvirt kvm") }
+            // What a lab that crashed here left behind (lab.json records it before creating it) is ours to remove.
+            if let stale = existingState?.network { _ = await stale.remove() }
             state = try await start(in: directory, libvirtScript: script)
         } catch let error as LabError {
             throw options.failure(error.description, code: TorporExit.failed)
@@ -168,9 +173,11 @@ struct LabUp: AsyncParsableCommand {
             }
         }
 
-        let network = wol ? LabNetwork(basePort: basePort, hosts: hosts) : nil
-        // With --wol the agents live in namespaces and reach the manager (and the BMCs) on the bridge.
-        let managerHost = network?.gateway ?? "127.0.0.1"
+        // Each host's network namespace on a bridge: with --wol its agent and NIC live there and reach the manager
+        // (and the BMCs) on the bridge; with --libvirt kvm its libvirtd does, so that migrations cross the bridge.
+        let network = wol || libvirtScript != nil ? LabNetwork(basePort: basePort, hosts: hosts) : nil
+        let hostNetwork = wol ? network : nil
+        let managerHost = hostNetwork?.gateway ?? "127.0.0.1"
         let managerAddress = "\(managerHost):\(basePort)"
         let bmcHosts =
             bmc
@@ -192,7 +199,7 @@ struct LabUp: AsyncParsableCommand {
             executable: managerBinary,
             config: path("manager.yaml"),
             log: path("manager.log"),
-            host: network?.gateway
+            host: hostNetwork?.gateway
         )
         // Short intervals so the lab comes up and notices a stopped agent within seconds.
         try write(
@@ -208,7 +215,7 @@ struct LabUp: AsyncParsableCommand {
             placement_policy: \(policy)
             vm_subnets: [10.42.0.0/24]
             reserved_addresses: [10.42.0.1]
-            \(bmc || wol ? energySection(bmcHosts, network: network) : "")
+            \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
             """,
             to: manager.config
         )
@@ -220,22 +227,25 @@ struct LabUp: AsyncParsableCommand {
             state.network = network
             try save(state, in: directory)
             do {
-                try network.create()
+                try await network.create()
             } catch {
-                _ = network.remove()
+                _ = await network.remove()
                 try? FileManager.default.removeItem(at: LabState.url(in: directory))
                 throw error
             }
         }
         var libvirtURIs: [String: String] = [:]
-        if let libvirtScript {
+        var migrationURIs: [String: String] = [:]
+        if let libvirtScript, let network {
             var daemons: [LabState.LibvirtDaemon] = []
             for index in 1...hosts {
                 daemons.append(
                     try LabKVM.daemon(
                         hostId: "host-\(index)",
                         base: directory.appendingPathComponent("libvirt-host-\(index)"),
-                        script: libvirtScript
+                        script: libvirtScript,
+                        namespace: network.namespace(ofHost: index),
+                        address: network.address(ofHost: index)
                     )
                 )
             }
@@ -245,7 +255,8 @@ struct LabUp: AsyncParsableCommand {
                 state.libvirtDaemons = try await LabKVM.start(daemons)
             } catch {
                 // Nothing else runs yet: stop the daemons that did start and leave no lab behind.
-                let failures = await LabKVM.stop(daemons)
+                var failures = await LabKVM.stop(daemons)
+                if failures.isEmpty { failures = await network.remove().map(LabError.init) }
                 guard failures.isEmpty else {
                     let stop = failures.map(\.description).joined(separator: "\n")
                     throw LabError(
@@ -257,7 +268,10 @@ struct LabUp: AsyncParsableCommand {
                 throw error
             }
             try save(state, in: directory)
-            for daemon in state.libvirtDaemons ?? [] { libvirtURIs[daemon.hostId] = daemon.uri }
+            for daemon in state.libvirtDaemons ?? [] {
+                libvirtURIs[daemon.hostId] = daemon.uri
+                migrationURIs[daemon.hostId] = daemon.migrationURI
+            }
         }
 
         var agents: [LabState.Process] = []
@@ -270,7 +284,7 @@ struct LabUp: AsyncParsableCommand {
                 executable: agentBinary,
                 config: path("agent-\(index).yaml"),
                 log: path("agent-\(index).log"),
-                host: network?.address(ofHost: index)
+                host: hostNetwork?.address(ofHost: index)
             )
             let libvirtURI: String
             if let uri = libvirtURIs["host-\(index)"] {
@@ -311,6 +325,7 @@ struct LabUp: AsyncParsableCommand {
                 host_metrics: vms
                 log: \(log.rawValue)
                 \(bmc ? powerSection(bmcHosts[index - 1].powerOffScript) : wol ? powerSection(path("nic-\(index)/power-off")) : "")
+                \(migrationURIs["host-\(index)"].map(Self.migrationSection) ?? "")
                 """,
                 to: agent.config
             )
@@ -323,7 +338,7 @@ struct LabUp: AsyncParsableCommand {
         )
         state.manager = manager
         try save(state, in: directory)
-        if let network {
+        if let network = hostNetwork {
             // Each host's NIC runs in its namespace for the lab's lifetime; without a BMC it powers the host on.
             state.nics = []
             let labBinary = try LabProcesses.binary("torpor-lab")
@@ -371,10 +386,11 @@ struct LabUp: AsyncParsableCommand {
             state.bmcs = []
             for (index, (agent, host)) in zip(1..., zip(agents, bmcHosts)) {
                 let agentArgv = [agentBinary, "--config", agent.config]
-                try LabBMC.prepare(
+                try await LabBMC.prepare(
                     host,
-                    agentArgv: try network?.inNamespace(ofHost: index, agentArgv) ?? agentArgv,
-                    agentLog: agent.log
+                    agentArgv: try hostNetwork?.inNamespace(ofHost: index, agentArgv) ?? agentArgv,
+                    agentLog: agent.log,
+                    libvirtd: state.libvirtDaemons?.first { $0.hostId == agent.hostId }
                 )
                 let pid = try LabProcesses.spawnDetached(try LabBMC.argv(host), log: host.log)
                 state.bmcs?.append(
@@ -412,7 +428,7 @@ struct LabUp: AsyncParsableCommand {
             try save(state, in: directory)
             return state
         }
-        if network != nil {
+        if hostNetwork != nil {
             state.agents = agents
             try save(state, in: directory)
             return state
@@ -486,6 +502,16 @@ struct LabUp: AsyncParsableCommand {
             """
     }
 
+    /// The URI the other hosts' libvirtds migrate to this host at, across the lab's bridge; the agent announces it
+    /// to the manager, which hands it to the source agent of a migration here.
+    static func migrationSection(_ uri: String) -> String {
+        """
+        migration:
+          destination_uri: \(quoted(uri))
+
+        """
+    }
+
     private static func waitUntilRunning(_ process: LabState.Process) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while !LabProcesses.isRunning(process) {
@@ -511,9 +537,10 @@ struct LabUp: AsyncParsableCommand {
         }
     }
 
-    /// Polls the manager until it lists every lab host as connected; a daemon that dies ends the wait at once.
+    /// Polls the manager until every lab host has been seen connected (a host may be put to sleep once it has
+    /// joined); a daemon that dies ends the wait at once.
     private func waitUntilJoined(_ state: LabState) async throws {
-        let expected = Set(state.agents.compactMap(\.hostId))
+        var watch = LabJoinWatch(expected: Set(state.agents.compactMap(\.hostId)))
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int64(timeout * 1000))
         while true {
@@ -529,13 +556,14 @@ struct LabUp: AsyncParsableCommand {
                     code: TorporExit.failed
                 )
             }
-            if let status = await ManagerQuery.probe(manager: state.manager.address, timeout: .seconds(2)) {
-                let joined = Set(status.hosts.filter(\.connected).map(\.hostID))
-                if joined.isSuperset(of: expected) { return }
+            if let status = await ManagerQuery.probe(manager: state.manager.address, timeout: .seconds(2)),
+                watch.saw(connected: status.hosts.filter(\.connected).map(\.hostID))
+            {
+                return
             }
             guard clock.now < deadline else {
                 throw options.failure(
-                    "not every agent joined the manager within \(Int(timeout)) s; logs are in "
+                    "\(watch.missing.joined(separator: ", ")) did not join the manager within \(Int(timeout)) s; logs are in "
                         + "\(state.directory). Stop the lab with `torpor-lab down --dir \(options.dir)`",
                     code: TorporExit.timedOut
                 )
@@ -558,7 +586,12 @@ struct LabUp: AsyncParsableCommand {
         print(Output.table(rows))
         if let daemons = state.libvirtDaemons, !daemons.isEmpty {
             print("")
-            print(Output.table([["LIBVIRTD", "URI"]] + daemons.map { [$0.hostId, $0.uri] }))
+            print(
+                Output.table(
+                    [["LIBVIRTD", "URI", "MIGRATION URI"]]
+                        + daemons.map { [$0.hostId, $0.uri, $0.migrationURI ?? "-"] }
+                )
+            )
         }
         print("")
         print("torpor hosts --manager \(state.manager.address)")

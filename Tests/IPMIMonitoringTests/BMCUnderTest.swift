@@ -28,12 +28,12 @@ final class BMCUnderTest: @unchecked Sendable {
         sdrSource: String? = nil,
         _ body: (BMCUnderTest) async throws -> Value
     ) async throws -> Value {
-        let bmc = try start(powerValue: powerValue, sdrSource: sdrSource)
+        let bmc = try await start(powerValue: powerValue, sdrSource: sdrSource)
         defer { bmc.stop() }
         return try await body(bmc)
     }
 
-    private static func start(powerValue: Int, sdrSource: String?) throws -> BMCUnderTest {
+    private static func start(powerValue: Int, sdrSource: String?) async throws -> BMCUnderTest {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "torpor-ipmi-\(UUID().uuidString)"
         ).path
@@ -46,9 +46,9 @@ final class BMCUnderTest: @unchecked Sendable {
             serialPort: ports[1],
             password: LabBMC.randomPassword()
         )
-        try LabBMC.prepare(host, agentArgv: ["/bin/sleep", "600"], agentLog: "\(directory)/host.log")
+        try await LabBMC.prepare(host, agentArgv: ["/bin/sleep", "600"], agentLog: "\(directory)/host.log")
         if let sdrSource {
-            try recompileSDR(sdrSource, for: host)
+            try await recompileSDR(sdrSource, for: host)
         }
         try "\(powerValue)\n".write(toFile: host.powerValueFile, atomically: true, encoding: .utf8)
 
@@ -65,17 +65,13 @@ final class BMCUnderTest: @unchecked Sendable {
     }
 
     /// Replaces the SDR that `LabBMC.prepare` compiled.
-    private static func recompileSDR(_ source: String, for host: LabBMC.Host) throws {
+    private static func recompileSDR(_ source: String, for host: LabBMC.Host) async throws {
         let sourcePath = "\(host.directory)/custom.sdrs"
         try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
-        let compiler = Process()
-        compiler.executableURL = URL(fileURLWithPath: try LabProcesses.binary("sdrcomp"))
-        compiler.arguments = ["-o", "\(host.stateDirectory)/ipmi_sim/\(host.hostID)/sdr.20.main", sourcePath]
-        try compiler.run()
-        compiler.waitUntilExit()
-        guard compiler.terminationStatus == 0 else {
-            throw BMCTestError("sdrcomp failed on \(sourcePath) (status \(compiler.terminationStatus))")
-        }
+        _ = try await LabCommand.output([
+            try LabProcesses.binary("sdrcomp"), "-o", "\(host.stateDirectory)/ipmi_sim/\(host.hostID)/sdr.20.main",
+            sourcePath,
+        ])
     }
 
     var address: String { "127.0.0.1:\(host.lanPort)" }

@@ -33,7 +33,9 @@ final class LabUnderTest: @unchecked Sendable {
         cores: Int = 4,
         policy: String = "first-fit",
         extra: [String] = [],
-        portsPerHost: Int = 1
+        portsPerHost: Int = 1,
+        environment: [String: String]? = nil,
+        timeout: Duration = .seconds(90)
     ) async throws -> LabUnderTest {
         let torpor = try KVMLab.product("torpor")
         let torporLab = try KVMLab.product("torpor-lab")
@@ -50,7 +52,8 @@ final class LabUnderTest: @unchecked Sendable {
                 torporLab, "up", "--hosts", "\(hosts)", "--dir", lab.lab, "--base-port", "\(lab.basePort)",
                 "--policy", policy, "--host-cores", "\(cores)",
             ] + extra,
-            timeout: .seconds(90)
+            environment: environment,
+            timeout: timeout
         )
         lab.recordPids()
         guard up.status == 0 else {
@@ -58,6 +61,15 @@ final class LabUnderTest: @unchecked Sendable {
             throw ProcessRunnerError(description: "lab up failed:\n\(up)")
         }
         return lab
+    }
+
+    /// A lab directory and base port for a test that runs `torpor-lab up` itself; `tearDown` still cleans up.
+    static func unstarted(hosts: Int, portsPerHost: Int = 1) throws -> LabUnderTest {
+        LabUnderTest(
+            torpor: try KVMLab.product("torpor"),
+            directory: try ProcessRunner.scratchDirectory(prefix: "torpor-vc-lab"),
+            basePort: TorporLabTests.freePortRange(count: hosts * portsPerHost + 1)
+        )
     }
 
     private func recordPids() {
@@ -86,6 +98,21 @@ final class LabUnderTest: @unchecked Sendable {
             try #require(entry["pid"] as? Int), try #require(entry["config"] as? String),
             try #require(entry["executable"] as? String)
         )
+    }
+
+    /// The pids of every live agent of host `index` (started by the lab, its BMC or a test): processes running the
+    /// torpor-agent binary with that agent's configuration.
+    func agentPids(_ index: Int) -> [Int] {
+        guard let (_, config, executable) = try? process("agent-\(index)") else { return [] }
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int.init).filter {
+            pid in
+            guard TorporLabTests.isAlive(pid),
+                let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"),
+                exe.hasPrefix(executable),
+                let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+            else { return false }
+            return data.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == config }
+        }
     }
 
     /// Starts a process again the way lab up did; the test owns it from then on.
@@ -189,7 +216,15 @@ final class LabUnderTest: @unchecked Sendable {
             else { continue }
             kill(pid, SIGKILL)
         }
-        // A --wol lab's namespaces and bridge.
+        // A --libvirt kvm lab's libvirtds, each with its guests, all at once.
+        let null = URL(fileURLWithPath: "/dev/null")
+        let stops = ((labState()?["libvirtDaemons"] as? [[String: Any]]) ?? []).compactMap { daemon in
+            (daemon["base"] as? String).flatMap {
+                try? BackgroundProcess([KVMLab.script, "stop", $0], stdout: null, stderr: null)
+            }
+        }
+        for stop in stops where !stop.waitForExitBlocking(timeout: .seconds(90)) { stop.kill() }
+        // A --wol or --libvirt kvm lab's namespaces and bridge.
         if let network = labState()?["network"] as? [String: Any] {
             for namespace in (network["namespaces"] as? [String]) ?? [] {
                 Self.ip(["netns", "del", namespace])
