@@ -604,6 +604,18 @@ extension GroupLeader {
 
     // MARK: Helpers
 
+    /// The migration URIs the store kept from hosts' last announcements, for hosts that have not announced one
+    /// since this manager started: migrations to them work before their agents rejoin.
+    func restoreMigrationURIs() async {
+        do {
+            for (host, uri) in try await store.migrationURIs() where migrationURIs[host] == nil {
+                migrationURIs[host] = uri
+            }
+        } catch {
+            logger.error("cannot read hosts' migration URIs", metadata: [.error: "\(error)"])
+        }
+    }
+
     /// Wakes the runners of moves the machine just started.
     func admit(_ taskIDs: [String]) {
         for id in taskIDs { wakeRunner(id) }

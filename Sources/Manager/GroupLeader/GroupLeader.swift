@@ -96,6 +96,7 @@ public actor GroupLeader {
 
     /// Runs tasks: first those a previous run left unfinished, then each new one as it is submitted, concurrently.
     public func run() async {
+        await restoreMigrationURIs()
         do {
             try await restoreAddresses()
         } catch {

@@ -646,6 +646,61 @@ import Wire
 
     /// The manager died while a migration ran; the agent finished it meanwhile. The resumed task asks nothing of
     /// the agents: the hosts' inventories say where the VM runs.
+    /// A restarted manager knows the hosts' migration URIs from the store before their agents announce them again.
+    @Test func aRestartedManagerMigratesWithTheStoredURIsBeforeTheAgentsReannounce() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+        do {
+            let first = try GroupLeader(
+                store: store,
+                groupManager: fake,
+                configuration: ManagerConfiguration(),
+                logger: Logger(label: "test")
+            )
+            await Self.join(first, ["h1", "h2"])
+        }
+        try await store.defineVirtualCluster("web")
+        let uuid = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4e"
+        try await store.addVM(
+            StoredVM(
+                id: uuid,
+                name: "vm-1",
+                vcName: "web",
+                templateXML: Support.template,
+                virtualCPUs: 1,
+                memoryBytes: 256 << 20,
+                hostID: "h1",
+                state: .running
+            )
+        )
+        await fake.run("vm-1", uuid: uuid, on: "h1")
+        _ = await fake.snapshot("h1")
+        _ = await fake.snapshot("h2")
+        // The restarted manager: its agents are connected, and none has announced itself to it yet.
+        let leader = try GroupLeader(
+            store: store,
+            groupManager: fake,
+            configuration: ManagerConfiguration(),
+            logger: Logger(label: "test")
+        )
+        let runner = Task { await leader.run() }
+        defer { runner.cancel() }
+        #expect(await Support.eventually { await leader.migrationURIs["h2"] == "fake://h2" })
+        let accepted = try await Self.accepted(leader, "vm-1", to: "h2")
+        #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+        await fake.endMigration("vm-1", .complete)
+        let status = try await Support.finished(leader, accepted.id)
+        #expect(status.state == .succeeded, "\(status.message)")
+        #expect(try await store.vm(named: "vm-1")?.hostID == "h2")
+        // A new announcement replaces the stored URI.
+        var description = HostRegistryTests.agent("h2")
+        description.migrationURI = "qemu+tcp://10.0.0.2/system"
+        await leader.hostJoined(description)
+        #expect(try await store.migrationURIs()["h2"] == "qemu+tcp://10.0.0.2/system")
+    }
+
     @Test func aMigrationUnderWayWhenTheManagerStoppedIsSettledFromTheInventories() async throws {
         let database = TemporaryStore()
         defer { database.remove() }
