@@ -37,15 +37,17 @@ import Wire
         }
     }
 
-    @Test(arguments: [
-        (nil, 1000),
-        (.seconds(3600), 1000),
-        (.milliseconds(1000), 1000),
-        (.milliseconds(250), 250),
-        (.microseconds(10), 1),
-        (.zero, nil),
-        (.seconds(-1), nil),
-    ] as [(Duration?, UInt32?)])
+    @Test(
+        arguments: [
+            (nil, 1000),
+            (.seconds(3600), 1000),
+            (.milliseconds(1000), 1000),
+            (.milliseconds(250), 250),
+            (.microseconds(10), 1),
+            (.zero, nil),
+            (.seconds(-1), nil),
+        ] as [(Duration?, UInt32?)]
+    )
     func eachStatusRequestWaitsASecondAtMostAndNeverPastTheCap(left: Duration?, expected: UInt32?) {
         #expect(ClusterClient.nextWait(left: left) == expected)
     }

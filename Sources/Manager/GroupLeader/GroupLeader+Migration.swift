@@ -102,7 +102,13 @@ extension GroupLeader {
         if let owner = vmLifecycle.owner(of: vm.id) {
             throw MigrationRequestError(code: .conflict, message: "\(vm.name) is being changed by task \(owner)")
         }
-        if let action = await liveAction(on: vm) {
+        let action: StoredTask?
+        do {
+            action = try await liveAction(on: vm)
+        } catch {
+            throw MigrationRequestError(code: .internalError, message: "\(error)")
+        }
+        if let action {
             throw MigrationRequestError(
                 code: .conflict,
                 message: "\(vm.name) is being changed by task \(action.id) (\(action.kind)): migrate it once that ends"
@@ -163,10 +169,11 @@ extension GroupLeader {
     }
 
     /// A pending or running VM action that touches `vm` (by name or cluster-wide).
-    private func liveAction(on vm: StoredVM) async -> StoredTask? {
-        let live = ((try? await store.tasks(state: .pending)) ?? []) + ((try? await store.tasks(state: .running)) ?? [])
+    private func liveAction(on vm: StoredVM) async throws(ManagerStoreError) -> StoredTask? {
+        let live = try await store.tasks(state: .pending) + store.tasks(state: .running)
         return live.first {
-            Self.vmActionKinds.contains($0.kind) && $0.vcName == vm.vcName && ($0.vmName.isEmpty || $0.vmName == vm.name)
+            Self.vmActionKinds.contains($0.kind) && $0.vcName == vm.vcName
+                && ($0.vmName.isEmpty || $0.vmName == vm.name)
         }
     }
 

@@ -378,11 +378,17 @@ import Wire
             #expect(await fake.sent.count == sentBefore)
             #expect(try await store.vms(inCluster: "web").map(\.state) == [.running, .running])
             // The other VM alone is free.
-            let suspended = try await Support.finished(leader, try await Support.submit(leader, .suspend, "web", vm: "vm-2"))
+            let suspended = try await Support.finished(
+                leader,
+                try await Support.submit(leader, .suspend, "web", vm: "vm-2")
+            )
             #expect(suspended.state == .succeeded, "\(suspended.message)")
             await fake.endMigration("vm-1", .complete)
             #expect(try await Support.finished(leader, accepted.id).state == .succeeded)
-            let shutdown = try await Support.finished(leader, try await Support.submit(leader, .shutdown, "web", vm: "vm-1"))
+            let shutdown = try await Support.finished(
+                leader,
+                try await Support.submit(leader, .shutdown, "web", vm: "vm-1")
+            )
             #expect(shutdown.state == .succeeded, "\(shutdown.message)")
         }
     }

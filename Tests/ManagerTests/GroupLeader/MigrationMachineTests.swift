@@ -422,7 +422,9 @@ import Wire
     // MARK: Actions on moving VMs
 
     @Test func actionsAreRefusedNamingEveryMovingVMAndFencingSeesOnlyRunningMoves() {
-        var machine = MigrationMachine(limits: MigrationMachine.Limits(outgoingPerHost: 1, incomingPerHost: 2, perCluster: 3))
+        var machine = MigrationMachine(
+            limits: MigrationMachine.Limits(outgoingPerHost: 1, incomingPerHost: 2, perCluster: 3)
+        )
         #expect(machine.accept(Self.move("t-1", "web-1", "h1", "h2")) == ["t-1"])
         #expect(machine.accept(Self.move("t-2", "web-2", "h1", "h3")) == [])
         #expect(machine.actionRefusal(touching: ["id-web-3"]) == nil)

@@ -77,9 +77,25 @@ import Testing
         let file = TemporaryStore()
         defer { file.remove() }
         let store = try file.open()
-        var host = StoredHost(id: "h1", hostname: "node1", state: .active, cores: 16, memoryBytes: 64 << 30, lastSeen: Self.epoch)
+        var host = StoredHost(
+            id: "h1",
+            hostname: "node1",
+            state: .active,
+            cores: 16,
+            memoryBytes: 64 << 30,
+            lastSeen: Self.epoch
+        )
         try await store.upsertHost(host)
-        try await store.upsertHost(StoredHost(id: "h2", hostname: "node2", state: .active, cores: 16, memoryBytes: 64 << 30, lastSeen: Self.epoch))
+        try await store.upsertHost(
+            StoredHost(
+                id: "h2",
+                hostname: "node2",
+                state: .active,
+                cores: 16,
+                memoryBytes: 64 << 30,
+                lastSeen: Self.epoch
+            )
+        )
         #expect(try await store.migrationURIs().isEmpty)
         try await store.setMigrationURI("qemu+tcp://10.0.0.1/system", ofHost: "h1")
         host.state = .sleeping
