@@ -322,6 +322,19 @@ enum HandlerFuzzMain {
         )
         var other = agent
         other.hostID = "fuzz-host-2"
+        other.migrationURI = "qemu+tcp://127.0.0.1/system"
+        let progress = MigrationProgress(
+            vmName: "seed",
+            destinationURI: other.migrationURI,
+            phase: .copying,
+            elapsedMilliseconds: 1_000,
+            dataTotalBytes: 1 << 30,
+            dataProcessedBytes: 1 << 29,
+            dataRemainingBytes: 1 << 29,
+            memoryDirtyRateBytesPerSecond: 1 << 20,
+            iteration: 2,
+            steps: [MigrationProgress.TakenStep(.raiseDowntime, atMilliseconds: 900)]
+        )
         var absurd = vm
         absurd.memoryKiB = 1 << 60
         return [
@@ -347,6 +360,28 @@ enum HandlerFuzzMain {
                 .clusterRequest(.remove(cluster: "c", vm: "seed")),
                 .clusterRequest(.undefine(cluster: "c")),
                 .clusterRequest(.task(id: "t-00000000", waitMilliseconds: 0)),
+            ],
+            // Migrations: requests to both sides, a progress push and cancels, for a VM that does not run.
+            "migration": [
+                .hello(Hello(role: .agent, softwareVersion: "s", nodeName: "n", agent: other)),
+                .clusterRequest(.define(cluster: "m")),
+                .clusterRequest(.add(cluster: "m", vms: [.init(templateXML: domain, networkRxBytesPerSecond: 1)])),
+                .clusterRequest(.migrate(vm: "seed", to: other.hostID, method: .live)),
+                .clusterRequest(.migrate(vm: "seed", to: agent.hostID, method: .liveNonSharedFullDisk)),
+                .migrationProgress(progress),
+                .clusterRequest(.migrateCancel(vm: "seed")),
+                .clusterRequest(.act(.suspend, cluster: "m", vm: "")),
+                .migrationCancel(MigrationCancel(vmName: "seed")),
+                .vmCommand(
+                    .migrate(
+                        VMCommand.Migration(
+                            name: "test",
+                            destinationURI: other.migrationURI,
+                            method: .live,
+                            timeoutSeconds: 1
+                        )
+                    )
+                ),
             ],
             // Trapped torpor-manager before the inventory was validated (issue 10.1).
             "inventory-absurd-memory": [

@@ -36,19 +36,19 @@ struct ClusterClient {
         return status
     }
 
-    /// Polls the task until it ends or `timeout` seconds pass; progress goes to standard error as it changes.
-    func wait(for taskID: String, timeout: Double, showProgress: Bool) async throws -> TaskStatus {
+    /// Polls the task until it ends or `timeout` seconds pass (nil: however long it takes); progress goes to
+    /// standard error as it changes.
+    func wait(for taskID: String, timeout: Double?, showProgress: Bool) async throws -> TaskStatus {
         let session = self.session
-        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        let deadline = timeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
         let started = ContinuousClock.now
         return try await session.run { connection in
             var progress = TaskOutput.ProgressLine(terminal: isatty(STDERR_FILENO) == 1)
             defer { progress.finish() }
             while true {
-                let left = deadline - ContinuousClock.now
-                let waitMilliseconds = max(0, min(1000, Int(left.components.seconds * 1000)))
+                let waitMilliseconds = Self.nextWait(left: deadline.map { $0 - ContinuousClock.now }) ?? 0
                 let reply = try await connection.request(
-                    .clusterRequest(.task(id: taskID, waitMilliseconds: UInt32(waitMilliseconds))),
+                    .clusterRequest(.task(id: taskID, waitMilliseconds: waitMilliseconds)),
                     timeout: .seconds(options.timeout) + .milliseconds(Int64(waitMilliseconds))
                 )
                 guard case .taskStatus(let status) = reply else {
@@ -59,14 +59,24 @@ struct ClusterClient {
                     let elapsed = (ContinuousClock.now - started).components.seconds
                     progress.show(TaskOutput.progressLine(status), elapsedSeconds: elapsed)
                 }
-                guard ContinuousClock.now < deadline else {
+                if let deadline, let timeout, ContinuousClock.now >= deadline {
                     throw session.failure(
-                        "task \(taskID) still \(TaskOutput.word(status.state)) after \(Int(timeout)) s: \(status.message)",
+                        "task \(taskID) still \(TaskOutput.word(status.state)) after \(Int(timeout)) s: "
+                            + "\(status.message) (it goes on: torpor task show \(taskID))",
                         code: TorporExit.timedOut
                     )
                 }
             }
         }
+    }
+
+    /// How long the next status request waits for a change, in milliseconds: a second at most (the progress
+    /// line stays fresh, and far below the leader's `maximumTaskWait`), what is left of a nearer deadline, nil
+    /// once the deadline passed. Without a deadline, always a second.
+    static func nextWait(left: Duration?) -> UInt32? {
+        guard let left else { return 1000 }
+        guard left > .zero else { return nil }
+        return UInt32(min(1000, max(1, (left / .milliseconds(1)).rounded(.up))))
     }
 
     /// Prints a task's status and fails with exit 1 when the task failed.

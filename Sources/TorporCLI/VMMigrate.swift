@@ -12,8 +12,28 @@ struct VMMigrate: AsyncParsableCommand {
             holds for other migrations), reserves the room, and runs the migration when the limits per host and \
             per cluster allow. The task ends completed (the VM runs on HOST), aborted or failed (it runs where \
             it was); `torpor task show ID` lists the agent's watchdog steps with their times.
+
+            It waits for the end however long the migration takes (the agent's watchdog bounds it), unless \
+            --no-wait or --wait-timeout. Exit status: 0 the migration completed; 1 it was aborted or failed (the \
+            reason is printed) or the request was refused; 64 usage; 69 the manager cannot be reached; 75 \
+            --wait-timeout passed first (the migration goes on).
             """
     )
+
+    /// Unlike other tasks', a migration's wait has no default cap: it ends when the migration does.
+    struct WaitOptions: ParsableArguments {
+        @Flag(name: .long, help: "Return as soon as the task is accepted, printing its id.")
+        var noWait = false
+
+        @Option(name: .long, help: "Give up waiting after this many seconds (exit 75); default: until the end.")
+        var waitTimeout: Double?
+
+        func validate() throws {
+            if let waitTimeout, !(waitTimeout > 0 && waitTimeout.isFinite) {
+                throw ValidationError("--wait-timeout must be a positive number of seconds")
+            }
+        }
+    }
 
     enum Method: String, ExpressibleByArgument, CaseIterable {
         /// Shared storage: memory only.
@@ -37,14 +57,22 @@ struct VMMigrate: AsyncParsableCommand {
     @Option(name: .long, help: "live (shared storage), copy-storage-all or copy-storage-inc.")
     var method: Method = .live
     @OptionGroup var options: ManagerOptions
-    @OptionGroup var wait: TaskWaitOptions
+    @OptionGroup var wait: WaitOptions
 
     func validate() throws {
         guard !to.isEmpty else { throw ValidationError("--to needs a host id") }
     }
 
     func run() async throws {
-        try await wait.run(.migrate(vm: vm, to: to, method: method.wire), options: options)
+        let client = ClusterClient(options: options)
+        let accepted = try await client.task(.migrate(vm: vm, to: to, method: method.wire))
+        guard !wait.noWait, !accepted.state.isFinished else {
+            try client.report(accepted)
+            return
+        }
+        try client.report(
+            try await client.wait(for: accepted.id, timeout: wait.waitTimeout, showProgress: !options.json)
+        )
     }
 }
 

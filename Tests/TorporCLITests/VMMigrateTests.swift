@@ -25,6 +25,33 @@ import Wire
         }
     }
 
+    /// A migration is waited for however long it takes; `--wait-timeout` is an explicit cap (other tasks' default
+    /// of 300 s cut long migrations short with exit 75).
+    @Test func theWaitHasNoDefaultCap() throws {
+        #expect(try VMMigrate.parse(["web-1", "--to", "kvm-08"]).wait.waitTimeout == nil)
+        #expect(try VMMigrate.parse(["web-1", "--to", "kvm-08", "--wait-timeout", "30"]).wait.waitTimeout == 30)
+        for bad in ["0", "-1", "inf", "nan"] {
+            #expect(throws: (any Error).self, "\(bad)") {
+                try VMMigrate.parse(["web-1", "--to", "kvm-08", "--wait-timeout", bad])
+            }
+        }
+    }
+
+    @Test(
+        arguments: [
+            (nil, 1000),
+            (.seconds(3600), 1000),
+            (.milliseconds(1000), 1000),
+            (.milliseconds(250), 250),
+            (.microseconds(10), 1),
+            (.zero, nil),
+            (.seconds(-1), nil),
+        ] as [(Duration?, UInt32?)]
+    )
+    func eachStatusRequestWaitsASecondAtMostAndNeverPastTheCap(left: Duration?, expected: UInt32?) {
+        #expect(ClusterClient.nextWait(left: left) == expected)
+    }
+
     @Test(arguments: [
         ["web-1"],
         ["web-1", "--to", ""],

@@ -14,6 +14,17 @@ extension GroupLeader {
             return await withCheckedContinuation { fencesInFlight[host, default: []].append($0) }
         }
         fencesInFlight[host] = []
+        // Never powered off under a migration in or out: each ends (from the inventories at worst) within its
+        // outcome wait, and the VM's host is known then.
+        if let moving = migrations.runningMoves(touching: host).first {
+            logger.notice(
+                "fencing waits for a migration to end",
+                metadata: [.host: "\(host)", .task: "\(moving.taskID)", .vm: "\(moving.vmName)"]
+            )
+            while !migrations.runningMoves(touching: host).isEmpty, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
         logger.notice("fencing a FAILED host", metadata: [.host: "\(host)"])
         let outcome = await fencing.fence(host: host)
         defer {

@@ -25,6 +25,9 @@ struct MigrationRun: Sendable {
     var record: StoredMigration
     var finalPhase: MigrationProgress.Phase?
     var cancellation: MigrationMachine.Cancellation?
+    /// The cancellation reached the source before the migrate command did (answered notFound): sent again until the
+    /// source has the migration or the command's answer arrives.
+    var cancelPending = false
     var lastPush: ContinuousClock.Instant?
     var lastWrite: ContinuousClock.Instant
     var admitted: CheckedContinuation<Void, Never>?
@@ -99,6 +102,18 @@ extension GroupLeader {
         if let owner = vmLifecycle.owner(of: vm.id) {
             throw MigrationRequestError(code: .conflict, message: "\(vm.name) is being changed by task \(owner)")
         }
+        let action: StoredTask?
+        do {
+            action = try await liveAction(on: vm)
+        } catch {
+            throw MigrationRequestError(code: .internalError, message: "\(error)")
+        }
+        if let action {
+            throw MigrationRequestError(
+                code: .conflict,
+                message: "\(vm.name) is being changed by task \(action.id) (\(action.kind)): migrate it once that ends"
+            )
+        }
         let record = StoredMigration(
             vmID: vm.id,
             sourceHostID: source,
@@ -143,6 +158,25 @@ extension GroupLeader {
         return task.wireStatus
     }
 
+    /// Task kinds that act on placed VMs: refused while one of their VMs migrates (`submit`), and a migration is
+    /// refused while one of them is pending or running on its VM. Starts claim their VMs (`vmLifecycle`).
+    static let vmActionKinds: Set<String> = ["suspend", "resume", "shutdown", "destroy", "remove", "undefine"]
+
+    /// Refuses, whole, a VM action whose VMs include one that migrates. Called under the decisions lock.
+    func refuseIfMigrating(kind: String, vmIDs: [String]) throws(ClusterRequestError) {
+        guard Self.vmActionKinds.contains(kind), let refusal = migrations.actionRefusal(touching: vmIDs) else { return }
+        throw .conflict(refusal)
+    }
+
+    /// A pending or running VM action that touches `vm` (by name or cluster-wide).
+    private func liveAction(on vm: StoredVM) async throws(ManagerStoreError) -> StoredTask? {
+        let live = try await store.tasks(state: .pending) + store.tasks(state: .running)
+        return live.first {
+            Self.vmActionKinds.contains($0.kind) && $0.vcName == vm.vcName
+                && ($0.vmName.isEmpty || $0.vmName == vm.name)
+        }
+    }
+
     /// `torpor vm migrate-cancel VM`: a waiting migration ends at once; a running one is cancelled at its source
     /// (MigrationCancel), whose answer this is.
     func cancelMigration(vm vmName: String) async -> CommandResult {
@@ -166,7 +200,29 @@ extension GroupLeader {
         }
         if migrationRuns[move.taskID]?.cancellation == nil { migrationRuns[move.taskID]?.cancellation = .requested }
         logger.notice("cancelling a migration", metadata: [.task: "\(move.taskID)", .vm: "\(vm.name)"])
-        return await groupManager.send(MigrationCancel(vmName: vm.name), to: move.source)
+        let result = await groupManager.send(MigrationCancel(vmName: vm.name), to: move.source)
+        if result.code == .notFound, migrationRuns[move.taskID]?.finalPhase == nil {
+            // The migrate command is still on its way to the source: the cancel is remembered and sent again.
+            migrationRuns[move.taskID]?.cancelPending = true
+            return CommandResult(
+                code: .ok,
+                message: "cancelling the migration of \(vm.name) as soon as \(move.source) has started it"
+            )
+        }
+        return result
+    }
+
+    /// Sends again a cancel the source answered notFound (the migrate command had not reached it yet); stops once
+    /// the source answers otherwise. Called by the watcher while the command is outstanding.
+    private func retryPendingCancel(_ move: MigrationMachine.Move) async {
+        guard migrationRuns[move.taskID]?.cancelPending == true else { return }
+        let result = await groupManager.send(MigrationCancel(vmName: move.vmName), to: move.source)
+        guard result.code != .notFound else { return }
+        migrationRuns[move.taskID]?.cancelPending = false
+        logger.notice(
+            "pending migration cancel delivered",
+            metadata: [.task: "\(move.taskID)", .vm: "\(move.vmName)", .detail: "\(result.code): \(result.message)"]
+        )
     }
 
     // MARK: The task
@@ -395,6 +451,7 @@ extension GroupLeader {
             if source?.connected != true || source?.state == .failed {
                 return .sourceLost("the source \(move.source)'s agent went away mid-migration")
             }
+            await retryPendingCancel(move)
             guard !destinationHandled else { continue }
             let destination = hosts.first { $0.hostID == move.destination }
             if destination?.connected != true || destination?.state == .failed {
@@ -409,6 +466,7 @@ extension GroupLeader {
                     metadata: [.task: "\(move.taskID)", .vm: "\(move.vmName)", .host: "\(move.destination)"]
                 )
                 let result = await groupManager.send(MigrationCancel(vmName: move.vmName), to: move.source)
+                if result.code == .notFound { migrationRuns[move.taskID]?.cancelPending = true }
                 if !result.isOK {
                     logger.warning(
                         "migration cancel not accepted",
@@ -552,6 +610,18 @@ extension GroupLeader {
     }
 
     // MARK: Helpers
+
+    /// The migration URIs the store kept from hosts' last announcements, for hosts that have not announced one
+    /// since this manager started: migrations to them work before their agents rejoin.
+    func restoreMigrationURIs() async {
+        do {
+            for (host, uri) in try await store.migrationURIs() where migrationURIs[host] == nil {
+                migrationURIs[host] = uri
+            }
+        } catch {
+            logger.error("cannot read hosts' migration URIs", metadata: [.error: "\(error)"])
+        }
+    }
 
     /// Wakes the runners of moves the machine just started.
     func admit(_ taskIDs: [String]) {

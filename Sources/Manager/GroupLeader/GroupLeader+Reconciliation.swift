@@ -11,6 +11,11 @@ extension GroupLeader: GroupManagerObserver {
         noteJoined(description.hostID)
         migrationURIs[description.hostID] = description.migrationURI
         await record(host: description.hostID, hostname: description.hostname, capacity: description.capacity, .active)
+        do {
+            try await store.setMigrationURI(description.migrationURI, ofHost: description.hostID)
+        } catch {
+            logger.error("cannot record migration URI", metadata: [.host: "\(description.hostID)", .error: "\(error)"])
+        }
     }
 
     private func record(host: String, hostname: String, capacity: HostCapacity, _ state: HostRecord.State) async {

@@ -96,6 +96,7 @@ public actor GroupLeader {
 
     /// Runs tasks: first those a previous run left unfinished, then each new one as it is submitted, concurrently.
     public func run() async {
+        await restoreMigrationURIs()
         do {
             try await restoreAddresses()
         } catch {
@@ -219,6 +220,9 @@ public actor GroupLeader {
 
     /// Records a task for an existing cluster (and VM) and queues it.
     func submit(_ kind: String, cluster: String, vm: String) async throws(ClusterRequestError) -> TaskStatus {
+        // Under the lock a migration is accepted under: an action never starts on a VM that moves, nor the reverse.
+        await lockDecisions()
+        defer { unlockDecisions() }
         do {
             guard try await store.virtualClusters().contains(where: { $0.name == cluster }) else {
                 throw ClusterRequestError.notFound("no virtual cluster named '\(cluster)'")
@@ -228,6 +232,7 @@ public actor GroupLeader {
                 throw ClusterRequestError.notFound("virtual cluster '\(cluster)' has no VM named '\(vm)'")
             }
             let targets = vm.isEmpty ? members.map(\.name) : [vm]
+            try refuseIfMigrating(kind: kind, vmIDs: members.filter { vm.isEmpty || $0.name == vm }.map(\.id))
             let task = StoredTask(
                 id: Self.newTaskID(),
                 kind: kind,

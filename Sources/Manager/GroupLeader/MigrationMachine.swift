@@ -258,6 +258,26 @@ struct MigrationMachine: Sendable {
 
     func move(ofVM vmID: String) -> Move? { moves.values.first { $0.vmID == vmID } }
 
+    /// Why a VM action (suspend, resume, shutdown, destroy, remove, undefine) may not touch `vmIDs` now: each of
+    /// them that moves, named with its destination and task. Nil when none moves; a cluster-wide action is refused
+    /// whole, before any VM is touched.
+    func actionRefusal(touching vmIDs: some Sequence<String>) -> String? {
+        let wanted = Set(vmIDs)
+        let blocking = moves.values.filter { wanted.contains($0.vmID) }.sorted { $0.vmName < $1.vmName }
+        guard !blocking.isEmpty else { return nil }
+        return blocking.map {
+            "\($0.vmName) is migrating to \($0.destination) (task \($0.taskID)): cancel it first with "
+                + "torpor vm migrate-cancel \($0.vmName)"
+        }.joined(separator: "; ")
+    }
+
+    /// Moves that have their slot (the source was asked) from or to `host`: the host must not be powered down
+    /// under them, by the energy saver or by fencing.
+    func runningMoves(touching host: String) -> [Move] {
+        moves.values.filter { $0.running && ($0.source == host || $0.destination == host) }
+            .sorted { $0.taskID < $1.taskID }
+    }
+
     /// Whether an inventory of `host` may be reconciled for the VM: not while the VM moves from or to it (the
     /// destination lists the incoming domain paused, the source still lists it), nor while a fresh end settles.
     func leavesAlone(_ vmID: String, on host: String, at now: ContinuousClock.Instant) -> Bool {

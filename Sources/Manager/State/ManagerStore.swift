@@ -87,6 +87,12 @@ public final class ManagerStore: Sendable {
                 table.add(column: "migration", .text)
             }
         }
+        // Not in StoredHost: its upserts (every state change) leave the column alone.
+        migrator.registerMigration("v5: hosts' migration URIs") { db in
+            try db.alter(table: "host") { table in
+                table.add(column: "migrationURI", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 
@@ -98,6 +104,22 @@ public final class ManagerStore: Sendable {
 
     public func hosts() async throws(ManagerStoreError) -> [StoredHost] {
         try await read { db in try StoredHost.order(Column("id")).fetchAll(db) }
+    }
+
+    /// Records the libvirt URI a host's agent announced for incoming migrations (after `upsertHost`): a restarted
+    /// manager knows it before the agent announces it again, and each announcement replaces it.
+    public func setMigrationURI(_ uri: String, ofHost id: String) async throws(ManagerStoreError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE host SET migrationURI = ? WHERE id = ?", arguments: [uri, id])
+        }
+    }
+
+    /// The migration URI each host last announced, for hosts that announced one.
+    public func migrationURIs() async throws(ManagerStoreError) -> [String: String] {
+        try await read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, migrationURI FROM host WHERE migrationURI != ''")
+            return Dictionary(rows.map { (row: Row) -> (String, String) in (row["id"], row["migrationURI"]) }) { $1 }
+        }
     }
 
     // MARK: Virtual clusters

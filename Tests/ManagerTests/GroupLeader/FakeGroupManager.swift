@@ -35,6 +35,10 @@ actor FakeGroupManager: GroupManagerEndpoint {
     private var heldMigrations: [String: CheckedContinuation<MigrationEnd?, Never>] = [:]
     /// Cancels received, by source host and VM.
     private(set) var cancels: [Sent] = []
+    /// Migrate commands wait here, before the source has the migration (a cancel finds none), while
+    /// `holdingMigrationCommands`.
+    private var holdingMigrationCommands = false
+    private var heldMigrationCommands: [CheckedContinuation<Void, Never>] = []
     /// Migrate commands answered (or abandoned by their caller), in order.
     private(set) var migrationsEnded: [String] = []
 
@@ -112,6 +116,7 @@ actor FakeGroupManager: GroupManagerEndpoint {
     private func migrate(_ migration: VMCommand.Migration, from source: String) async -> CommandResult {
         let name = migration.name
         sent.append(Sent(hostID: source, command: "migrate", vm: name))
+        if holdingMigrationCommands { await withCheckedContinuation { heldMigrationCommands.append($0) } }
         guard let domain = domains[source]?[name], domain.state == .running else {
             return CommandResult(code: .invalidArgument, message: "domain '\(name)' is not running")
         }
@@ -200,6 +205,16 @@ actor FakeGroupManager: GroupManagerEndpoint {
     }
 
     var heldStarts: Int { held.count }
+
+    func holdMigrationCommands() { holdingMigrationCommands = true }
+
+    func releaseMigrationCommands() {
+        holdingMigrationCommands = false
+        for continuation in heldMigrationCommands { continuation.resume() }
+        heldMigrationCommands.removeAll()
+    }
+
+    var heldMigrationCommandCount: Int { heldMigrationCommands.count }
 
     func setPowerAnswer(_ answer: CommandResult) { powerAnswer = answer }
 

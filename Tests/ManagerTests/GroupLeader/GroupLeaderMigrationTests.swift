@@ -28,10 +28,11 @@ import Wire
         count: Int,
         cores: UInt16 = 8,
         configuration: ManagerConfiguration = ManagerConfiguration(),
+        fencing: (any HostFencing)? = nil,
         _ body: (GroupLeader, ManagerStore, FakeGroupManager) async throws -> Void
     ) async throws {
         let fake = FakeGroupManager(hosts: hosts, cores: cores)
-        try await Support.withLeader(fake, configuration: configuration) { leader, store in
+        try await Support.withLeader(fake, configuration: configuration, fencing: fencing) { leader, store in
             await join(leader, hosts, cores: cores)
             try await Support.cluster(leader, "web", count: count)
             let started = try await Support.finished(leader, try await Support.submit(leader, .start, "web"))
@@ -325,6 +326,112 @@ import Wire
         }
     }
 
+    /// A cancel that reaches the source before the migrate command does (answered notFound there) is remembered
+    /// and sent again: the migration ends aborted, the VM on the source.
+    @Test func aCancelWhileTheMigrateCommandIsOnItsWayEndsTheMigrationAborted() async throws {
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 1) { leader, store, fake in
+            await fake.holdMigrationCommands()
+            let accepted = try await Self.accepted(leader, "vm-1", to: "h2")
+            #expect(await Support.eventually { await fake.heldMigrationCommandCount == 1 })
+            guard case .commandResult(let cancelled) = await leader.handle(.migrateCancel(vm: "vm-1")) else {
+                Issue.record("no CommandResult")
+                return
+            }
+            #expect(cancelled.isOK, "\(cancelled.message)")
+            #expect(await fake.cancels.map(\.hostID) == ["h1"])
+            await fake.releaseMigrationCommands()
+            let status = try await Support.finished(leader, accepted.id)
+            #expect(status.state == .failed)
+            #expect(status.migration?.phase == .aborted)
+            #expect(status.message.contains("cancelled"), "\(status.message)")
+            #expect(await fake.cancels.count >= 2)
+            #expect(try await store.vm(named: "vm-1")?.hostID == "h1")
+            #expect(await fake.running("vm-1") == ["h1"])
+        }
+    }
+
+    // MARK: Other actions while a VM moves
+
+    /// Suspend, resume, shutdown, destroy, remove, undefine, by VM or cluster-wide, are refused whole while one of
+    /// their VMs migrates, naming the VM, its destination and the task; nothing is recorded or sent.
+    @Test func vmActionsTouchingAMigratingVMAreRefusedWholeNamingTheMigration() async throws {
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 2) { leader, store, fake in
+            let accepted = try await Self.accepted(leader, "vm-1", to: "h2")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            let tasksBefore = try await store.tasks().count
+            let sentBefore = await fake.sent.count
+            let expected =
+                "vm-1 is migrating to h2 (task \(accepted.id)): cancel it first with torpor vm migrate-cancel vm-1"
+            var requests: [ClusterRequest] = [.remove(cluster: "web", vm: "vm-1"), .undefine(cluster: "web")]
+            for action in [ClusterRequest.VMAction.suspend, .resume, .shutdown, .destroy] {
+                requests += [.act(action, cluster: "web", vm: "vm-1"), .act(action, cluster: "web", vm: "")]
+            }
+            for request in requests {
+                guard case .commandResult(let refused) = await leader.handle(request) else {
+                    Issue.record("\(request) was accepted")
+                    continue
+                }
+                #expect(refused.code == .conflict, "\(request)")
+                #expect(refused.message == expected, "\(request)")
+            }
+            #expect(try await store.tasks().count == tasksBefore)
+            #expect(await fake.sent.count == sentBefore)
+            #expect(try await store.vms(inCluster: "web").map(\.state) == [.running, .running])
+            // The other VM alone is free.
+            let suspended = try await Support.finished(
+                leader,
+                try await Support.submit(leader, .suspend, "web", vm: "vm-2")
+            )
+            #expect(suspended.state == .succeeded, "\(suspended.message)")
+            await fake.endMigration("vm-1", .complete)
+            #expect(try await Support.finished(leader, accepted.id).state == .succeeded)
+            let shutdown = try await Support.finished(
+                leader,
+                try await Support.submit(leader, .shutdown, "web", vm: "vm-1")
+            )
+            #expect(shutdown.state == .succeeded, "\(shutdown.message)")
+        }
+    }
+
+    /// The reverse: a migration is refused while an action on its VM (or its whole cluster) is queued or running.
+    @Test func aMigrationIsRefusedWhileAnActionOnItsVMIsLive() async throws {
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 1) { leader, store, fake in
+            // Recorded, not queued: as a task between its acceptance and its run.
+            let queued = StoredTask(
+                id: "t-queued",
+                kind: "shutdown",
+                vcName: "web",
+                vmName: "",
+                outcomes: [StoredTask.Outcome(vm: "vm-1")],
+                createdAt: Date(),
+                detail: "queued"
+            )
+            try await store.createTask(queued)
+            let refusal = await Self.refusal(leader, "vm-1", to: "h2")
+            #expect(refusal?.code == .conflict)
+            #expect(refusal?.message == "vm-1 is being changed by task t-queued (shutdown): migrate it once that ends")
+            #expect(await leader.hostsWithMigrations().isEmpty)
+            #expect(await fake.sent.filter { $0.command == "migrate" }.isEmpty)
+        }
+    }
+
+    /// Fencing never powers off a host under a running migration in or out: it waits for the migration's end.
+    @Test func fencingWaitsForAMigrationInOrOutToEnd() async throws {
+        let fencer = RecordingFencer(outcome: .fenced)
+        try await Self.withRunningVMs(hosts: ["h1", "h2"], count: 1, fencing: fencer) { leader, _, fake in
+            let accepted = try await Self.accepted(leader, "vm-1", to: "h2")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            let fencing = Task { await leader.fence("h2") }
+            // Long enough for an unguarded fence to have run on any machine; a guarded one waits for the end.
+            try await Task.sleep(for: .seconds(1))
+            #expect(await fencer.fenced.isEmpty)
+            await fake.endMigration("vm-1", .complete)
+            #expect(try await Support.finished(leader, accepted.id).state == .succeeded)
+            #expect(await fencing.value == .fenced)
+            #expect(await fencer.fenced == ["h2"])
+        }
+    }
+
     // MARK: Endings other than completed
 
     @Test func aCancelledMigrationLeavesTheVMOnTheSource() async throws {
@@ -545,6 +652,61 @@ import Wire
 
     /// The manager died while a migration ran; the agent finished it meanwhile. The resumed task asks nothing of
     /// the agents: the hosts' inventories say where the VM runs.
+    /// A restarted manager knows the hosts' migration URIs from the store before their agents announce them again.
+    @Test func aRestartedManagerMigratesWithTheStoredURIsBeforeTheAgentsReannounce() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+        do {
+            let first = try GroupLeader(
+                store: store,
+                groupManager: fake,
+                configuration: ManagerConfiguration(),
+                logger: Logger(label: "test")
+            )
+            await Self.join(first, ["h1", "h2"])
+        }
+        try await store.defineVirtualCluster("web")
+        let uuid = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4e"
+        try await store.addVM(
+            StoredVM(
+                id: uuid,
+                name: "vm-1",
+                vcName: "web",
+                templateXML: Support.template,
+                virtualCPUs: 1,
+                memoryBytes: 256 << 20,
+                hostID: "h1",
+                state: .running
+            )
+        )
+        await fake.run("vm-1", uuid: uuid, on: "h1")
+        _ = await fake.snapshot("h1")
+        _ = await fake.snapshot("h2")
+        // The restarted manager: its agents are connected, and none has announced itself to it yet.
+        let leader = try GroupLeader(
+            store: store,
+            groupManager: fake,
+            configuration: ManagerConfiguration(),
+            logger: Logger(label: "test")
+        )
+        let runner = Task { await leader.run() }
+        defer { runner.cancel() }
+        #expect(await Support.eventually { await leader.migrationURIs["h2"] == "fake://h2" })
+        let accepted = try await Self.accepted(leader, "vm-1", to: "h2")
+        #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+        await fake.endMigration("vm-1", .complete)
+        let status = try await Support.finished(leader, accepted.id)
+        #expect(status.state == .succeeded, "\(status.message)")
+        #expect(try await store.vm(named: "vm-1")?.hostID == "h2")
+        // A new announcement replaces the stored URI.
+        var description = HostRegistryTests.agent("h2")
+        description.migrationURI = "qemu+tcp://10.0.0.2/system"
+        await leader.hostJoined(description)
+        #expect(try await store.migrationURIs()["h2"] == "qemu+tcp://10.0.0.2/system")
+    }
+
     @Test func aMigrationUnderWayWhenTheManagerStoppedIsSettledFromTheInventories() async throws {
         let database = TemporaryStore()
         defer { database.remove() }

@@ -418,4 +418,29 @@ import Wire
         let mapped = MigrationProgress.Phase.allCases.map(MigrationMachine.phase)
         #expect(mapped == [.copying, .postCopy, .completed, .aborted, .failed])
     }
+
+    // MARK: Actions on moving VMs
+
+    @Test func actionsAreRefusedNamingEveryMovingVMAndFencingSeesOnlyRunningMoves() {
+        var machine = MigrationMachine(
+            limits: MigrationMachine.Limits(outgoingPerHost: 1, incomingPerHost: 2, perCluster: 3)
+        )
+        #expect(machine.accept(Self.move("t-1", "web-1", "h1", "h2")) == ["t-1"])
+        #expect(machine.accept(Self.move("t-2", "web-2", "h1", "h3")) == [])
+        #expect(machine.actionRefusal(touching: ["id-web-3"]) == nil)
+        #expect(machine.actionRefusal(touching: []) == nil)
+        #expect(
+            machine.actionRefusal(touching: ["id-web-3", "id-web-1"])
+                == "web-1 is migrating to h2 (task t-1): cancel it first with torpor vm migrate-cancel web-1"
+        )
+        // Waiting moves count too: the VM is claimed by its task from acceptance.
+        #expect(
+            machine.actionRefusal(touching: ["id-web-2", "id-web-1"])
+                == "web-1 is migrating to h2 (task t-1): cancel it first with torpor vm migrate-cancel web-1; "
+                + "web-2 is migrating to h3 (task t-2): cancel it first with torpor vm migrate-cancel web-2"
+        )
+        #expect(machine.runningMoves(touching: "h1").map(\.taskID) == ["t-1"])
+        #expect(machine.runningMoves(touching: "h2").map(\.taskID) == ["t-1"])
+        #expect(machine.runningMoves(touching: "h3").isEmpty)
+    }
 }

@@ -71,6 +71,41 @@ import Testing
         #expect(try await store.hosts() == [host])
     }
 
+    /// A host's announced migration URI outlives its state changes (upserts) and is replaced by the next
+    /// announcement.
+    @Test func aHostsMigrationURIIsKeptAcrossUpsertsAndReplacedByTheNextAnnouncement() async throws {
+        let file = TemporaryStore()
+        defer { file.remove() }
+        let store = try file.open()
+        var host = StoredHost(
+            id: "h1",
+            hostname: "node1",
+            state: .active,
+            cores: 16,
+            memoryBytes: 64 << 30,
+            lastSeen: Self.epoch
+        )
+        try await store.upsertHost(host)
+        try await store.upsertHost(
+            StoredHost(
+                id: "h2",
+                hostname: "node2",
+                state: .active,
+                cores: 16,
+                memoryBytes: 64 << 30,
+                lastSeen: Self.epoch
+            )
+        )
+        #expect(try await store.migrationURIs().isEmpty)
+        try await store.setMigrationURI("qemu+tcp://10.0.0.1/system", ofHost: "h1")
+        host.state = .sleeping
+        try await store.upsertHost(host)
+        #expect(try await store.migrationURIs() == ["h1": "qemu+tcp://10.0.0.1/system"])
+        try await store.setMigrationURI("qemu+tls://node1/system", ofHost: "h1")
+        #expect(try await store.migrationURIs() == ["h1": "qemu+tls://node1/system"])
+        #expect(try await store.hosts().first == host)
+    }
+
     @Test func virtualClusterAndVMRoundTrip() async throws {
         let file = TemporaryStore()
         defer { file.remove() }
