@@ -1,0 +1,68 @@
+import Placement
+
+/// PABFD's host choice (Beloglazov & Buyya): among the hosts not excluded where the VM fits (CPU only: one core
+/// and the host's free MIPS) and that the overload detector would not call overloaded with it, the one whose
+/// power grows least; the first of equals.
+///
+/// The simulator's own minimal PABFD, kept behind this one function until the shared power-aware placement
+/// (Placement's `HostPowerModel` and policy) is merged; then this calls it instead.
+extension SimulatedCluster {
+    /// `basePower[h]` is the power CloudSim compares against: the host's at the utilisation measured at the start
+    /// of the interval, not the one planned so far in it.
+    func powerAwareHost(
+        for vm: Int,
+        excluding excluded: [Bool],
+        basePower: [Double],
+        detector: OverloadDetector,
+        scratch: inout [Double]
+    ) -> Int? {
+        let need = demand[vm]
+        var best: Int?
+        var smallestIncrease = Double.infinity
+        for host in 0..<hostCount where !excluded[host] {
+            guard need <= hostCoreMips[host], hostCapacity[host] - load[host] >= need else { continue }
+            let after = (load[host] + need) / hostCapacity[host]
+            let increase = hostPower[host].watts(atUtilization: after) - basePower[host]
+            // A host that cannot win is not worth the overload check.
+            guard increase < smallestIncrease else { continue }
+            if load[host] != 0, isOverloaded(host, adding: vm, detector: detector, scratch: &scratch) { continue }
+            smallestIncrease = increase
+            best = host
+        }
+        return best
+    }
+
+    /// The detector's verdict on `host` as it is in the plan so far, with `adding` on it too when given.
+    func isOverloaded(_ host: Int, adding vm: Int? = nil, detector: OverloadDetector, scratch: inout [Double]) -> Bool {
+        let length = Self.historyLength
+        var utilization = load[host] / hostCapacity[host]
+        if case .staticThreshold(let threshold) = detector {
+            if let vm { utilization += demand[vm] / hostCapacity[host] }
+            return utilization > threshold
+        }
+        let scale = vm.map { vmMips[$0] / hostCapacity[host] } ?? 0
+        for offset in 0..<length {
+            var value = history[host * length + offset]
+            if let vm { value += vmHistory[vm * length + offset] * scale }
+            scratch[offset] = value
+        }
+        if let vm { utilization += demand[vm] / hostCapacity[host] }
+        // LR predicts as far ahead as the longest migration off the host, in whole intervals.
+        var longest = vm.map { vmMemory[$0] } ?? 0
+        for other in hostVMs[host] { longest = max(longest, vmMemory[other]) }
+        let migrationIntervals = (longest / (hostBandwidth[host] / 2) / intervalSeconds).rounded(.up)
+        return scratch.withUnsafeBufferPointer { buffer in
+            detector.isOverloaded(
+                utilization: utilization,
+                history: UnsafeBufferPointer(rebasing: buffer[0..<length]),
+                migrationIntervals: migrationIntervals
+            )
+        }
+    }
+
+    /// CloudSim's PowerVmAllocationPolicySimple: the first host with a free core's worth and the MIPS.
+    func firstFitHost(for vm: Int) -> Int? {
+        let need = demand[vm]
+        return (0..<hostCount).first { need <= hostCoreMips[$0] && hostCapacity[$0] - load[$0] >= need }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Simulation
+
+/// The summary: one row (or JSON object) per policy.
+enum SimulationOutput {
+    static func table(_ results: [(SimulationResult, Double)], workload: Workload) -> String {
+        var lines: [String] = []
+        if let first = results.first?.0 {
+            lines.append(
+                "\(first.vmCount) VMs × \(workload.stepCount) intervals of \(Int(first.intervalSeconds)) s on "
+                    + "\(first.hostCount) hosts (\(first.profile.rawValue) profile)"
+            )
+        }
+        let header = ["policy", "energy kWh", "SLATAH %", "PDM %", "SLAV", "ESV", "migrations", "hosts on (mean/peak)", "wall s"]
+        var rows = [header]
+        for (result, seconds) in results {
+            rows.append([
+                result.policy,
+                String(format: "%.1f", result.energyKWh),
+                String(format: "%.2f", result.slatah * 100),
+                String(format: "%.3f", result.pdm * 100),
+                String(format: "%.2e", result.slav),
+                String(format: "%.2e", result.esv),
+                "\(result.migrations)",
+                String(format: "%.1f/%d", result.meanHostsOn, result.peakHostsOn),
+                String(format: "%.1f", seconds),
+            ])
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            lines.append(
+                row.enumerated().map { column, cell in
+                    column == 0
+                        ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[column] - cell.count) + cell
+                }.joined(separator: "  ")
+            )
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ results: [(SimulationResult, Double)]) -> String {
+        let objects: [[String: Any]] = results.map { result, seconds in
+            [
+                "policy": result.policy,
+                "profile": result.profile.rawValue,
+                "hosts": result.hostCount,
+                "vms": result.vmCount,
+                "interval_seconds": result.intervalSeconds,
+                "energy_kwh": result.energyKWh,
+                "slatah": result.slatah,
+                "pdm": result.pdm,
+                "slav": result.slav,
+                "esv": result.esv,
+                "migrations": result.migrations,
+                "mean_hosts_on": result.meanHostsOn,
+                "peak_hosts_on": result.peakHostsOn,
+                "wall_seconds": seconds,
+            ]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
