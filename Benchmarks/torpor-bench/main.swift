@@ -5,6 +5,7 @@ import Foundation
 let benchmarks: [(name: String, summary: String, run: () -> Void)] = [
     ("wire", "a 32-VM MonitoringReport: Wire frames vs Snooze-style JSON", WireBenchmark.run),
     ("placement", "30,000 VMs onto 5,000 hosts with each placement policy", runPlacementBenchmark),
+    ("sim", "a day of PlanetLab traces on 800 hosts per CloudSim policy (bench/run sim FOLDER)", runSimBenchmark),
 ]
 
 let arguments = CommandLine.arguments.dropFirst()

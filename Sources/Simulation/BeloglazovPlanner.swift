@@ -18,8 +18,9 @@ struct BeloglazovPlanner {
         var to: Int
     }
 
-    /// Plans and applies the interval's migrations to `cluster`, returning them in the order decided.
-    func plan(_ cluster: inout SimulatedCluster) -> [Migration] {
+    /// Plans and applies the interval's migrations to `cluster`: the migrations in the order decided, and how many
+    /// hosts were overloaded.
+    func plan(_ cluster: inout SimulatedCluster) -> (migrations: [Migration], overloaded: Int) {
         let hostCount = cluster.hostCount
         var scratch = Array(repeating: 0.0, count: SimulatedCluster.historyLength)
         // What CloudSim measured at the start of the interval: the base for power increases, and who is off.
@@ -115,7 +116,7 @@ struct BeloglazovPlanner {
             for migration in moved { excludedSource[migration.to] = true }
             migrations.append(contentsOf: moved)
         }
-        return migrations
+        return (migrations, overloaded.count)
     }
 
     private func attach(_ vm: Int, to host: Int, in cluster: inout SimulatedCluster) {

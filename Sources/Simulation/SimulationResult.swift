@@ -10,12 +10,25 @@ public struct SimulationResult: Sendable, Hashable {
         public var hostsViolating: Int
         /// Migrations decided at the start of the interval.
         public var migrations: Int
+        /// Hosts the overload detector flagged at the start of the interval.
+        public var hostsOverloaded: Int
+        /// Hosts that were off and received a VM.
+        public var hostsWoken: Int
 
-        public init(hostsOn: Int, watts: Double, hostsViolating: Int, migrations: Int) {
+        public init(
+            hostsOn: Int,
+            watts: Double,
+            hostsViolating: Int,
+            migrations: Int,
+            hostsOverloaded: Int = 0,
+            hostsWoken: Int = 0
+        ) {
             self.hostsOn = hostsOn
             self.watts = watts
             self.hostsViolating = hostsViolating
             self.migrations = migrations
+            self.hostsOverloaded = hostsOverloaded
+            self.hostsWoken = hostsWoken
         }
     }
 
@@ -63,6 +76,8 @@ public struct SimulationResult: Sendable, Hashable {
     public var esv: Double { energyKWh * slav }
     /// The most hosts on in any interval.
     public var peakHostsOn: Int { intervals.map(\.hostsOn).max() ?? 0 }
+    /// Hosts switched on by migrations over the run.
+    public var hostsWoken: Int { intervals.reduce(0) { $0 + $1.hostsWoken } }
     /// Hosts on averaged over the intervals.
     public var meanHostsOn: Double {
         intervals.isEmpty ? 0 : Double(intervals.reduce(0) { $0 + $1.hostsOn }) / Double(intervals.count)

@@ -29,8 +29,9 @@ public struct Simulator: Sendable {
             // Before this interval's migrations: who runs what, for the time the migrations take.
             let before = HostView(cluster)
             var migrations: [BeloglazovPlanner.Migration] = []
+            var overloaded = 0
             if step > 0, case .beloglazov(let detector) = policy.migration {
-                migrations = BeloglazovPlanner(detector: detector).plan(&cluster)
+                (migrations, overloaded) = BeloglazovPlanner(detector: detector).plan(&cluster)
             }
             migrationCount += migrations.count
 
@@ -75,7 +76,9 @@ public struct Simulator: Sendable {
                     hostsOn: after.isActive.count { $0 },
                     watts: joules / interval,
                     hostsViolating: hostsViolating,
-                    migrations: migrations.count
+                    migrations: migrations.count,
+                    hostsOverloaded: overloaded,
+                    hostsWoken: Set(migrations.map(\.to).filter { !before.isActive[$0] }).count
                 )
             )
             progress(step + 1, steps)

@@ -11,7 +11,7 @@ enum SimulationOutput {
                     + "\(first.hostCount) hosts (\(first.profile.rawValue) profile)"
             )
         }
-        let header = ["policy", "energy kWh", "SLATAH %", "PDM %", "SLAV", "ESV", "migrations", "hosts on (mean/peak)", "wall s"]
+        let header = ["policy", "energy kWh", "SLATAH %", "PDM %", "SLAV", "ESV", "migrations", "hosts woken", "hosts on (mean/peak)", "wall s"]
         var rows = [header]
         for (result, seconds) in results {
             rows.append([
@@ -22,6 +22,7 @@ enum SimulationOutput {
                 String(format: "%.2e", result.slav),
                 String(format: "%.2e", result.esv),
                 "\(result.migrations)",
+                "\(result.hostsWoken)",
                 String(format: "%.1f/%d", result.meanHostsOn, result.peakHostsOn),
                 String(format: "%.1f", seconds),
             ])
@@ -53,6 +54,7 @@ enum SimulationOutput {
                 "slav": result.slav,
                 "esv": result.esv,
                 "migrations": result.migrations,
+                "hosts_woken": result.hostsWoken,
                 "mean_hosts_on": result.meanHostsOn,
                 "peak_hosts_on": result.peakHostsOn,
                 "wall_seconds": seconds,

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+/// torpor-sim run as a process: bad input exits 64 with a message naming the file, line and key; good input runs.
+@Suite(.serialized)
+struct TorporSimCommandTests {
+    /// Built next to the test bundle by `swift build --build-tests`; TORPOR_BIN_DIR overrides.
+    static func binary() throws -> String {
+        var candidates: [String] = []
+        if let directory = ProcessInfo.processInfo.environment["TORPOR_BIN_DIR"] { candidates.append(directory) }
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
+            while url.path.contains(".xctest") { url = url.deletingLastPathComponent() }
+            candidates.append(url.path)
+        }
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        candidates.append(packageRoot.appendingPathComponent(".build/debug").path)
+        for directory in candidates where FileManager.default.isExecutableFile(atPath: "\(directory)/torpor-sim") {
+            return "\(directory)/torpor-sim"
+        }
+        throw CommandFailure(description: "torpor-sim not built (looked in \(candidates)): run swift build --build-tests")
+    }
+
+    struct CommandFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    struct Outcome {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binary())
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        // Read both before waiting so a full pipe cannot stall the child.
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(
+            status: process.terminationStatus,
+            standardOutput: String(decoding: outputData, as: UTF8.self),
+            standardError: String(decoding: errorData, as: UTF8.self)
+        )
+    }
+
+    /// A fresh folder under the temporary directory, removed by the caller.
+    static func folder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("torpor-sim-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func write(_ text: String, to url: URL) throws {
+        try Data(text.utf8).write(to: url)
+    }
+
+    static func trace(_ values: [Int]) -> String {
+        values.map(String.init).joined(separator: "\n") + "\n"
+    }
+
+    static var fixtures: String {
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("three-vms").path
+    }
+
+    @Test func anEmptyFolderIsNamed() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let outcome = try Self.run([folder.path])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.contains(folder.path))
+        #expect(outcome.standardError.contains("no trace files"))
+    }
+
+    @Test func aTraceOneLineShortNamesTheFileAndItsLength() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.write(Self.trace(Array(repeating: 10, count: 288)), to: folder.appendingPathComponent("good one"))
+        try Self.write(Self.trace(Array(repeating: 10, count: 287)), to: folder.appendingPathComponent("short one"))
+        let outcome = try Self.run([folder.path])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.contains("short one:287:"))
+        #expect(outcome.standardError.contains("has 287 values; expected 288"))
+    }
+
+    @Test func aValueOf140NamesTheFileAndLine() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var values = Array(repeating: 10, count: 288)
+        values[41] = 140
+        try Self.write(Self.trace(values), to: folder.appendingPathComponent("vm with spaces"))
+        let outcome = try Self.run([folder.path])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.contains("vm with spaces:42: 140 is outside 0–100"))
+    }
+
+    @Test func anUnknownPolicyKeyIsNamedWithItsLine() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let policy = folder.appendingPathComponent("policy.yaml")
+        try Self.write("migration:\n  overload_detector: thr\n  treshold: 0.8\n", to: policy)
+        let outcome = try Self.run([Self.fixtures, "--policy-file", policy.path])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.contains("policy.yaml:3: migration.treshold: unknown key (did you mean 'threshold'?)"))
+    }
+
+    @Test func aScenarioWithNoHostsIsNamed() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scenario = folder.appendingPathComponent("scenario.yaml")
+        try Self.write(
+            """
+            host_types:
+              small: { cores: 2, mips_per_core: 1000, watts: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] }
+            hosts:
+              count: 0
+            vm_types:
+              tiny: { mips: 500, memory_mb: 512 }
+
+            """,
+            to: scenario
+        )
+        let outcome = try Self.run([Self.fixtures, "--scenario", scenario.path])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.contains("scenario.yaml:4: hosts.count: the scenario has no hosts"))
+    }
+
+    @Test func aGoodRunPrintsEveryPolicyAsJSON() throws {
+        let outcome = try Self.run([Self.fixtures, "--hosts", "4", "--policy", "thr-mmt-0.8", "--policy", "dvfs", "--json"])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let parsed = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [[String: Any]]
+        let results = try #require(parsed)
+        #expect(results.map { $0["policy"] as? String } == ["THR-MMT-0.8", "DVFS"])
+        #expect(results.allSatisfy { ($0["vms"] as? Int) == 3 && ($0["hosts"] as? Int) == 4 })
+        #expect(results.allSatisfy { ($0["energy_kwh"] as? Double ?? 0) > 0 })
+        #expect(results.last?["migrations"] as? Int == 0)
+    }
+}
