@@ -23,9 +23,8 @@ struct BeloglazovPlanner {
     func plan(_ cluster: inout SimulatedCluster) -> (migrations: [Migration], overloaded: Int) {
         let hostCount = cluster.hostCount
         var scratch = Array(repeating: 0.0, count: SimulatedCluster.historyLength)
-        // What CloudSim measured at the start of the interval: the base for power increases, and who is off.
+        // What CloudSim measured at the start of the interval: who is off, and the order of evacuation.
         let measured = (0..<hostCount).map { min(cluster.allocated($0) / cluster.hostCapacity[$0], 1) }
-        let basePower = (0..<hostCount).map { cluster.hostPower[$0].watts(atUtilization: measured[$0]) }
 
         let overloaded = (0..<hostCount).filter {
             !cluster.hostVMs[$0].isEmpty && cluster.isOverloaded($0, detector: detector, scratch: &scratch)
@@ -61,7 +60,6 @@ struct BeloglazovPlanner {
             if let target = cluster.powerAwareHost(
                 for: vm,
                 excluding: isOverloaded,
-                basePower: basePower,
                 detector: detector,
                 scratch: &scratch
             ) {
@@ -99,8 +97,7 @@ struct BeloglazovPlanner {
                     let target = cluster.powerAwareHost(
                         for: vm,
                         excluding: excludedTarget,
-                        basePower: basePower,
-                        detector: detector,
+                                detector: detector,
                         scratch: &scratch
                     )
                 else { break }

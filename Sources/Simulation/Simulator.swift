@@ -108,8 +108,6 @@ public struct Simulator: Sendable {
         }
         var scratch = Array(repeating: 0.0, count: SimulatedCluster.historyLength)
         let excluded = Array(repeating: false, count: cluster.hostCount)
-        // Nothing has run yet: CloudSim measures every host at 0 %.
-        let basePower = (0..<cluster.hostCount).map { cluster.hostPower[$0].watts(atUtilization: 0) }
         for vm in 0..<cluster.vmCount {
             let host: Int?
             switch policy.initialPlacement {
@@ -117,8 +115,7 @@ public struct Simulator: Sendable {
                 host = cluster.powerAwareHost(
                     for: vm,
                     excluding: excluded,
-                    basePower: basePower,
-                    detector: detector,
+                        detector: detector,
                     scratch: &scratch
                 )
             case .firstFit:

@@ -63,4 +63,19 @@ enum SimulationOutput {
         let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
+
+    /// One row per policy and interval.
+    static func intervalsCSV(_ results: [SimulationResult]) -> String {
+        var lines = ["policy,interval,hosts_on,watts,hosts_violating,migrations,hosts_overloaded,hosts_woken"]
+        for result in results {
+            for (index, interval) in result.intervals.enumerated() {
+                lines.append(
+                    "\(result.policy),\(index),\(interval.hostsOn),\(String(format: "%.1f", interval.watts)),"
+                        + "\(interval.hostsViolating),\(interval.migrations),\(interval.hostsOverloaded),"
+                        + "\(interval.hostsWoken)"
+                )
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
 }

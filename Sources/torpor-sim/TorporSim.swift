@@ -38,6 +38,9 @@ struct TorporSim: ParsableCommand {
     @Flag(name: .long, help: "Print the results as JSON (sorted keys) instead of a table.")
     var json = false
 
+    @Option(name: .long, help: "Also write every interval of every policy to this CSV file (for plots).")
+    var intervalsCSV: String?
+
     @Flag(name: .long, help: "No progress line, even on a terminal.")
     var quiet = false
 
@@ -63,6 +66,14 @@ struct TorporSim: ParsableCommand {
             if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             let elapsed = clock.now - start
             results.append((result, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+        }
+        if let intervalsCSV {
+            do {
+                try Data(SimulationOutput.intervalsCSV(results.map(\.0)).utf8).write(to: URL(fileURLWithPath: intervalsCSV))
+            } catch {
+                FileHandle.standardError.write(Data("torpor-sim: cannot write \(intervalsCSV): \(error)\n".utf8))
+                throw ExitCode(1)
+            }
         }
         print(json ? SimulationOutput.json(results) : SimulationOutput.table(results, workload: workload))
     }

@@ -32,30 +32,47 @@ struct CloudSimMetricsTests {
         )
         let result = Simulator(scenario: try Self.scenario(), workload: workload, policy: .thrMMT(1)).run()
 
-        // Initial placement at full MIPS, every host measured at 0 %: A → h0 (+50 W, the first of equals); B: h0
-        // would be at 100 % (not > 1, but +100 W), h1 +50 W → h1; C: h0 and h1 both +100 W → h0.
-        // Interval 0 (no migration): h0 = A + C = 600 MIPS (30 %, 130 W) → at interval 1's demand 1200 (160 W):
-        // 145 W × 300 s = 43,500 J; h1 = B = 200 (10 %, 110 W) both ends: 33,000 J.
-        // Interval 1: h0 1200 (60 %), h1 200 (10 %); nothing overloaded; h1 is the least utilised: B → h0
-        // (+10 W, 70 %). h0 received, so it is not evacuated. h0 at 70 % (170 W) → 2300 at interval 2 (capped:
-        // 200 W): 185 W × 300 s = 55,500 J; h1 empty: 0 J. h1 was active for the 30 s of B's migration.
-        // Interval 2: h0 2300 of 2000 MIPS: overloaded. MMT takes A (all VMs have the same memory; A is first),
-        // h0 falls to 1500 (75 %). A (800) → h1, off: +40 W (140 − 100), the only host left. h0 measured at
-        // 100 % is no candidate for evacuation. h0 violates for A's 30 s, then 75 % (175 W): 52,500 J; h1 at
-        // 40 % (140 W): 42,000 J.
-        let joules = 43_500.0 + 33_000 + 55_500 + 52_500 + 42_000
+        // The power table is linear, so every placement costs 0.05 W per MIPS and PABFD takes the first host
+        // that fits. Initial placement at full MIPS: A → h0; B → h0 (100 %, not above 1); C → h1.
+        // Interval 0 (no migration): h0 = A + B = 700 MIPS (35 %, 135 W) at both ends: 40,500 J; h1 = C = 100
+        // (5 %, 105 W) → 700 at interval 1 (135 W): 120 W × 300 s = 36,000 J.
+        // Interval 1: both at 35 %, nothing overloaded; h0 (the first of equals) is evacuated: A (500, larger
+        // first) and B (200) → h1, now at 1400 (70 %, 170 W) → 2300 at interval 2 (capped, 200 W): 185 W × 300 s
+        // = 55,500 J. h0 was active for the 30 s of the migrations, then off.
+        // Interval 2: h1 at 2300 of 2000 MIPS is overloaded. MMT takes C (all VMs have the same memory and C
+        // came first); h1 falls to 1300 (65 %). C (1000) → h0, off: the only host left. h0, measured off, is
+        // not evacuated, nor h1, measured at 100 %. h1 violates for C's 30 s, then runs at 165 W: 49,500 J; h0 at
+        // 50 % (150 W): 45,000 J.
+        let joules = 40_500.0 + 36_000 + 55_500 + 49_500 + 45_000
         #expect(abs(result.energyKWh - joules / 3_600_000) < 1e-12)
-        #expect(result.migrations == 2)
-        #expect(result.intervals.map(\.migrations) == [0, 1, 1])
+        #expect(result.migrations == 3)
+        #expect(result.intervals.map(\.migrations) == [0, 2, 1])
         #expect(result.intervals.map(\.hostsOn) == [2, 1, 2])
+        #expect(result.intervals.map(\.hostsOverloaded) == [0, 0, 1])
+        #expect(result.intervals.map(\.hostsWoken) == [0, 0, 1])
 
-        // Active: 600 s + (300 + 30) s + (30 + 270 + 300) s; violating: h0's 30 s before A left.
+        // Active: 600 s + (30 + 300) s + (30 + 270 + 300) s; violating: h1's 30 s before C left.
         #expect(abs(result.slatah - 30.0 / 1530) < 1e-12)
-        // Lost: 10 % of B's 200 MIPS and of A's 800 MIPS for 30 s each; requested: (800 + 1400 + 2300) × 300.
-        let pdm = (0.1 * 200 * 30 + 0.1 * 800 * 30) / ((800.0 + 1400 + 2300) * 300)
+        // Lost: 10 % of A's 500, B's 200 and C's 1000 MIPS for 30 s each; requested: (800 + 1400 + 2300) × 300.
+        let pdm = (0.1 * 500 * 30 + 0.1 * 200 * 30 + 0.1 * 1000 * 30) / ((800.0 + 1400 + 2300) * 300)
         #expect(abs(result.pdm - pdm) < 1e-12)
         #expect(abs(result.slav - 30.0 / 1530 * pdm) < 1e-15)
         #expect(abs(result.esv - joules / 3_600_000 * 30.0 / 1530 * pdm) < 1e-15)
+    }
+
+    /// A power table flat at first and steep past 50 % makes an empty host the cheaper place for a large VM.
+    @Test func pabfdPicksTheHostWhosePowerGrowsLeast() throws {
+        var scenario = try Self.scenario()
+        scenario.hostTypes[0].power = try PowerTable(watts: [100, 101, 102, 103, 104, 105, 120, 140, 160, 180, 200])
+        // Initial placement at full MIPS: A → h0 (+5 W either way, the first); B: h0 would grow from 50 to 100 %
+        // (+95 W), h1 from 0 to 50 % (+5 W) → h1, where first fit would have put it on h0; C: +95 W on both → h0.
+        let workload = try Workload(stepCount: 1, traces: [("a", [50]), ("b", [0]), ("c", [10])])
+        let result = Simulator(scenario: scenario, workload: workload, policy: .thrMMT(1)).run()
+        // h0: A 500 + C 100 = 600 MIPS (30 %, 103 W); h1 runs only B, idle: off.
+        #expect(result.intervals.map(\.hostsOn) == [1])
+        #expect(abs(result.energyKWh - 103.0 * 300 / 3_600_000) < 1e-12)
+        let firstFit = Simulator(scenario: scenario, workload: workload, policy: .dvfs).run()
+        #expect(firstFit.intervals.map(\.hostsOn) == [2])
     }
 
     @Test func withoutMigrationNothingMovesAndIdleHostsDrawNothing() throws {
