@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Simulation
 
@@ -77,5 +78,51 @@ enum SimulationOutput {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes `text` to `path`, or exits 1 naming the file.
+    static func write(_ text: String, to path: String) throws {
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        } catch {
+            FileHandle.standardError.write(Data("torpor-sim: cannot write \(path): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// README.md with the table, and one SVG plot per quantity over the day with a line per policy.
+    static func writeReport(
+        _ results: [(SimulationResult, Double)],
+        workload: Workload,
+        traces: String,
+        to folder: String
+    ) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            FileHandle.standardError.write(Data("torpor-sim: cannot create \(folder): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(1)
+        }
+        let interval = results.first?.0.intervalSeconds ?? 300
+        let plots: [(file: String, title: String, unit: String, value: (SimulationResult.Interval) -> Double)] = [
+            ("hosts-on.svg", "Hosts on", "hosts", { Double($0.hostsOn) }),
+            ("power.svg", "Power", "kW", { $0.watts / 1000 }),
+            ("sla-violations.svg", "Hosts short of CPU (SLA violations)", "hosts", { Double($0.hostsViolating) }),
+            ("migrations.svg", "Migrations per interval", "migrations", { Double($0.migrations) }),
+        ]
+        for plot in plots {
+            let svg = SVGPlot(
+                title: plot.title,
+                unit: plot.unit,
+                intervalSeconds: interval,
+                series: results.map { ($0.0.policy, $0.0.intervals.map(plot.value)) }
+            )
+            try write(svg.render(), to: (folder as NSString).appendingPathComponent(plot.file))
+        }
+        var markdown = "# torpor-sim report\n\nTraces: `\(traces)`\n\n```\n\(table(results, workload: workload))\n```\n\n"
+        markdown += "Energy in kWh over the run; SLATAH: time hosts were short of CPU ÷ time they were on; PDM: demand "
+        markdown += "lost to migrations ÷ demand; SLAV = SLATAH × PDM; ESV = energy × SLAV (docs/sim.md).\n\n"
+        for plot in plots { markdown += "![\(plot.title)](\(plot.file))\n\n" }
+        try write(markdown, to: (folder as NSString).appendingPathComponent("README.md"))
     }
 }

@@ -13,10 +13,55 @@ struct TorporSim: ParsableCommand {
             per control interval (288 for a day of 5-minute intervals). The scenario is the built-in CloudSim one \
             (800 HP ML110 G4/G5 hosts, four VM types) unless --scenario names a YAML file; policies are built-in \
             names (thr-mmt-0.8, mad-mmt-2.5, lr-mmt-1.2, dvfs) or YAML files (docs/sim.md). Exit status: 0 \
-            after a run, 64 on bad flags or input (the message names the file, line and key).
-            """
+            after a run, 1 when an output file cannot be written, 64 on bad flags or input (the message names the \
+            file, line and key).
+            """,
+        subcommands: [Run.self, Report.self],
+        defaultSubcommand: Run.self
     )
 
+    /// Prints the summary table (or JSON).
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the policies and print the results.")
+
+        @OptionGroup var options: SimulationOptions
+
+        @Flag(name: .long, help: "Print the results as JSON (sorted keys) instead of a table.")
+        var json = false
+
+        @Option(name: .long, help: "Also write every interval of every policy to this CSV file.")
+        var intervalsCSV: String?
+
+        func run() throws {
+            let (workload, results) = try options.simulate()
+            if let intervalsCSV {
+                try SimulationOutput.write(SimulationOutput.intervalsCSV(results.map(\.0)), to: intervalsCSV)
+            }
+            print(json ? SimulationOutput.json(results) : SimulationOutput.table(results, workload: workload))
+        }
+    }
+
+    /// Writes a folder an operator can read without tools: the table and plots over the day.
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the policies and write a report: README.md with the table, SVG plots over the day."
+        )
+
+        @OptionGroup var options: SimulationOptions
+
+        @Option(name: .long, help: "Folder to write the report into (created if missing).")
+        var output: String
+
+        func run() throws {
+            let (workload, results) = try options.simulate()
+            try SimulationOutput.writeReport(results, workload: workload, traces: options.traces, to: output)
+            print("report written to \(output)/README.md")
+        }
+    }
+}
+
+/// What every subcommand reads.
+struct SimulationOptions: ParsableArguments {
     @Argument(help: "Folder of per-VM trace files.")
     var traces: String
 
@@ -35,16 +80,11 @@ struct TorporSim: ParsableCommand {
     @Option(name: .long, help: "Hosts in the built-in CloudSim scenario.")
     var hosts = 800
 
-    @Flag(name: .long, help: "Print the results as JSON (sorted keys) instead of a table.")
-    var json = false
-
-    @Option(name: .long, help: "Also write every interval of every policy to this CSV file (for plots).")
-    var intervalsCSV: String?
-
     @Flag(name: .long, help: "No progress line, even on a terminal.")
     var quiet = false
 
-    func run() throws {
+    /// Loads the inputs (exiting 64 on bad input) and runs every policy: the workload and (result, wall seconds).
+    func simulate() throws -> (Workload, [(SimulationResult, Double)]) {
         let inputs: (Scenario, Workload, [SimulationPolicy])
         do {
             inputs = try loadInputs()
@@ -67,15 +107,7 @@ struct TorporSim: ParsableCommand {
             let elapsed = clock.now - start
             results.append((result, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
         }
-        if let intervalsCSV {
-            do {
-                try Data(SimulationOutput.intervalsCSV(results.map(\.0)).utf8).write(to: URL(fileURLWithPath: intervalsCSV))
-            } catch {
-                FileHandle.standardError.write(Data("torpor-sim: cannot write \(intervalsCSV): \(error)\n".utf8))
-                throw ExitCode(1)
-            }
-        }
-        print(json ? SimulationOutput.json(results) : SimulationOutput.table(results, workload: workload))
+        return (workload, results)
     }
 
     func loadInputs() throws -> (Scenario, Workload, [SimulationPolicy]) {

@@ -143,4 +143,26 @@ struct TorporSimCommandTests {
         #expect(results.allSatisfy { ($0["energy_kwh"] as? Double ?? 0) > 0 })
         #expect(results.last?["migrations"] as? Int == 0)
     }
+
+    @Test func aReportHasTheTableAndAPlotPerQuantity() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("report")
+        let outcome = try Self.run([
+            "report", Self.fixtures, "--hosts", "4", "--policy", "lr-mmt-1.2", "--policy", "dvfs", "--output", output.path,
+        ])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let readme = try String(contentsOf: output.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("LR-MMT-1.2") && readme.contains("DVFS"))
+        for plot in ["hosts-on", "power", "sla-violations", "migrations"] {
+            #expect(readme.contains("(\(plot).svg)"))
+            let svg = try String(contentsOf: output.appendingPathComponent("\(plot).svg"), encoding: .utf8)
+            #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
+            #expect(svg.hasSuffix("</svg>\n"))
+            // One line per policy, one point per interval.
+            let lines = svg.components(separatedBy: "<polyline").dropFirst()
+            #expect(lines.count == 2)
+            #expect(lines.allSatisfy { $0.prefix(while: { $0 != "/" }).split(separator: ",").count == 289 })
+        }
+    }
 }
