@@ -42,6 +42,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         case firstFit = "first-fit"
         case roundRobin = "round-robin"
         case bestFitDecreasing = "best-fit-decreasing"
+        case powerAware = "power-aware"
     }
 
     public init() {}

@@ -38,8 +38,12 @@ public struct BestFitDecreasing: PlacementPolicy {
         }
         let placementOrder = vms.indices.sorted { sizes[$0] > sizes[$1] || (sizes[$0] == sizes[$1] && $0 < $1) }
 
-        for vmIndex in placementOrder {
-            workspace.placeByTier(vms[vmIndex]) { index, demand, tier in index.bestFit(demand, in: tier) }
+        let smallestRemaining = PlacementWorkspace.smallestRemaining(of: vms, in: placementOrder)
+        for (step, vmIndex) in placementOrder.enumerated() {
+            let placed = workspace.placeByTier(vms[vmIndex]) { index, demand, tier in index.bestFit(demand, in: tier) }
+            if let position = placed {
+                workspace.retireIfFull(at: position, smallestRemaining: smallestRemaining[step + 1])
+            }
         }
         return workspace.plan()
     }

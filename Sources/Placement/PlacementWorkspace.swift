@@ -23,7 +23,8 @@ struct PlacementWorkspace {
         fillLimit: ResourceFractions,
         norm: VectorNorm,
         vmCount: Int,
-        tierOrder: ([Int]) -> [Int] = { $0 }
+        tierOrder: ([Int]) -> [Int] = { $0 },
+        dimensions: Set<ResourceDimension> = Set(ResourceDimension.allCases)
     ) {
         hosts = snapshot.hosts
         var active: [Int] = []
@@ -49,6 +50,11 @@ struct PlacementWorkspace {
 
         let limit = fillLimit.simd
         self.fillLimit = limit
+        // A dimension left out of feasibility has room for anything on every host.
+        var ignored = SIMD4<Double>(repeating: 0)
+        for dimension in ResourceDimension.allCases where !dimensions.contains(dimension) {
+            ignored[dimension.rawValue] = .infinity
+        }
         var free: [SIMD4<Double>] = []
         var capacity: [SIMD4<Double>] = []
         free.reserveCapacity(order.count)
@@ -56,7 +62,7 @@ struct PlacementWorkspace {
         for hostIndex in order {
             let host = hosts[hostIndex]
             let allowed = host.capacity.simd * limit
-            free.append(allowed - host.estimatedUse.simd + Self.tolerance(allowed: allowed))
+            free.append(allowed - host.estimatedUse.simd + Self.tolerance(allowed: allowed) + ignored)
             capacity.append(host.capacity.simd)
         }
         index = FreeCapacityIndex(free: free, capacity: capacity, norm: norm)
@@ -107,6 +113,31 @@ struct PlacementWorkspace {
         )
     }
 
+    /// Retires the host at `position` from best-fit rankings when it cannot hold `smallestRemaining` (the
+    /// componentwise minimum of the demands still to place): no VM of this plan can go there any more.
+    /// Returns whether it did.
+    @discardableResult
+    mutating func retireIfFull(at position: Int, smallestRemaining: SIMD4<Double>) -> Bool {
+        guard !all(smallestRemaining .<= index.free(at: position)) else { return false }
+        index.retire(at: position)
+        return true
+    }
+
+    /// The componentwise minimum of the valid demands from each position of `order` to its end (one more entry,
+    /// infinite, after the last): what a host must still be able to hold to be of any use.
+    static func smallestRemaining(of vms: [VMRequest], in order: [Int]) -> [SIMD4<Double>] {
+        var minimum = SIMD4<Double>(repeating: .infinity)
+        var result = Array(repeating: minimum, count: order.count + 1)
+        for step in order.indices.reversed() {
+            let demand = vms[order[step]].estimated.simd
+            if isValid(demand) {
+                minimum.replace(with: demand, where: demand .< minimum)
+            }
+            result[step] = minimum
+        }
+        return result
+    }
+
     /// Records that no host can take `vm`, with the reason.
     mutating func reject(_ vm: VMRequest, demand: SIMD4<Double>) {
         var rejection = rejections[demand] ?? UnplacedReason.explain(vmID: vm.id, demand: demand, in: self)
@@ -120,24 +151,35 @@ struct PlacementWorkspace {
         !rejections.isEmpty && rejections[demand] != nil
     }
 
-    /// Places `vm` on the first tier that has a host for it, choosing within a tier with `search`.
-    mutating func placeByTier(_ vm: VMRequest, search: (FreeCapacityIndex, SIMD4<Double>, Range<Int>) -> Int?) {
+    /// The first position in `range` whose host can hold `demand`.
+    mutating func firstFit(_ demand: SIMD4<Double>, in range: Range<Int>) -> Int? {
+        index.firstFit(demand, in: range)
+    }
+
+    /// Places `vm` on the first tier that has a host for it, choosing within a tier with `search`; returns the
+    /// position it went to.
+    @discardableResult
+    mutating func placeByTier(
+        _ vm: VMRequest,
+        search: (inout FreeCapacityIndex, SIMD4<Double>, Range<Int>) -> Int?
+    ) -> Int? {
         let demand = vm.estimated.simd
         guard Self.isValid(demand) else {
             rejectInvalid(vm)
-            return
+            return nil
         }
         guard !isKnownToFail(demand) else {
             reject(vm, demand: demand)
-            return
+            return nil
         }
         for tier in tiers {
-            if let position = search(index, demand, tier) {
+            if let position = search(&index, demand, tier) {
                 assign(vm, demand: demand, at: position)
-                return
+                return position
             }
         }
         reject(vm, demand: demand)
+        return nil
     }
 
     /// Records that `vm` asks for something no host can be charged with.

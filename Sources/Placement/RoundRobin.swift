@@ -35,9 +35,8 @@ public struct RoundRobin: PlacementPolicy {
                     // Positions in a tier are in snapshot order: the cursor splits the tier into "from here" and
                     // "wrapped around".
                     let split = Self.firstPosition(in: tier, atOrAfter: cursor, order: workspace.order)
-                    let index = workspace.index
-                    if let position = index.firstFit(demand, in: split..<tier.upperBound)
-                        ?? index.firstFit(demand, in: tier.lowerBound..<split)
+                    if let position = workspace.firstFit(demand, in: split..<tier.upperBound)
+                        ?? workspace.firstFit(demand, in: tier.lowerBound..<split)
                     {
                         placedAt = position
                         break

@@ -1,15 +1,13 @@
 import Placement
 
-/// PABFD's host choice (Beloglazov & Buyya): among the hosts not excluded where the VM fits (CPU only: one core,
-/// and the host's MIPS left in the plan so far), skipping those the overload detector would call overloaded with
-/// it, the one whose power grows least with it, judged on the plan so far; the first of equals.
+/// PABFD's host choice (Beloglazov & Buyya) through the shared rule, `PowerAwarePlacement.leastPowerIncrease`:
+/// among the hosts not excluded where the VM fits (CPU only: one core, and the host's MIPS left in the plan so far),
+/// skipping those the overload detector would call overloaded with it, the one whose power grows least with it on
+/// the plan so far; the first of equals.
 ///
 /// CloudSim's code prices a host from its utilisation measured at the start of the interval (3.0.3 mixes that
 /// with the plan so far); the paper's rule, used here, is the one that lands within 10 % of the reference energy
 /// (docs/sim.md has the figures of the other two readings).
-///
-/// The simulator's own minimal PABFD, kept behind this one function until the shared power-aware placement
-/// (Placement's `HostPowerModel` and policy) is merged; then this calls it instead.
 extension SimulatedCluster {
     func powerAwareHost(
         for vm: Int,
@@ -18,21 +16,18 @@ extension SimulatedCluster {
         scratch: inout [Double]
     ) -> Int? {
         let need = demand[vm]
-        var best: Int?
-        var smallestIncrease = Double.infinity
-        for host in 0..<hostCount where !excluded[host] {
-            guard need <= hostCoreMips[host], hostCapacity[host] - load[host] >= need else { continue }
-            let power = hostPower[host]
-            let before = load[host] / hostCapacity[host]
-            let increase =
-                power.watts(atUtilization: before + need / hostCapacity[host]) - power.watts(atUtilization: before)
-            // A host that cannot win is not worth the overload check.
-            guard increase < smallestIncrease else { continue }
-            if load[host] != 0, isOverloaded(host, adding: vm, detector: detector, scratch: &scratch) { continue }
-            smallestIncrease = increase
-            best = host
-        }
-        return best
+        return PowerAwarePlacement.leastPowerIncrease(
+            hosts: 0..<hostCount,
+            model: { hostPower[$0] },
+            plannedUtilization: { load[$0] / hostCapacity[$0] },
+            share: { host in
+                guard !excluded[host], need <= hostCoreMips[host], hostCapacity[host] - load[host] >= need else {
+                    return nil
+                }
+                return need / hostCapacity[host]
+            },
+            accepts: { host in load[host] == 0 || !isOverloaded(host, adding: vm, detector: detector, scratch: &scratch) }
+        )
     }
 
     /// The detector's verdict on `host` as it is in the plan so far, with `adding` on it too when given.

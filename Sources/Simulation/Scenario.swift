@@ -1,3 +1,5 @@
+import Placement
+
 /// The simulated cluster: host types and the hosts built from them, VM types and how VMs get them, and the profile
 /// that says which physical effects are modelled.
 public struct Scenario: Sendable, Hashable {
@@ -8,7 +10,7 @@ public struct Scenario: Sendable, Hashable {
         public var mipsPerCore: Double
         public var memoryBytes: Double
         public var bandwidthBytesPerSecond: Double
-        public var power: PowerTable
+        public var power: HostPowerModel
 
         public init(
             name: String,
@@ -16,7 +18,7 @@ public struct Scenario: Sendable, Hashable {
             mipsPerCore: Double,
             memoryBytes: Double,
             bandwidthBytesPerSecond: Double,
-            power: PowerTable
+            power: HostPowerModel
         ) {
             self.name = name
             self.cores = cores
@@ -86,7 +88,8 @@ public struct Scenario: Sendable, Hashable {
         vmTypes[min(index * vmTypes.count / max(count, 1), vmTypes.count - 1)]
     }
 
-    /// Beloglazov & Buyya's setup (the traces' README): 800 hosts alternating HP ML110 G4 and G5, four VM types.
+    /// Beloglazov & Buyya's setup (the traces' README): 800 hosts alternating HP ML110 G4 (Xeon 3040) and G5
+    /// (Xeon 3075) with their SPECpower_ssj2008 tables, four VM types.
     public static func cloudSim(hostCount: Int = 800) throws -> Scenario {
         // CloudSim's megabytes are 10^6 bytes as far as migration time goes (RAM ÷ 62.5 MB/s).
         let megabyte = 1_000_000.0
@@ -98,7 +101,7 @@ public struct Scenario: Sendable, Hashable {
             mipsPerCore: 1860,
             memoryBytes: 4096 * megabyte,
             bandwidthBytesPerSecond: bandwidth,
-            power: .hpProLiantML110G4
+            power: try .specPower([86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117])
         )
         let g5 = HostType(
             name: "hp-ml110-g5",
@@ -106,7 +109,7 @@ public struct Scenario: Sendable, Hashable {
             mipsPerCore: 2660,
             memoryBytes: 4096 * megabyte,
             bandwidthBytesPerSecond: bandwidth,
-            power: .hpProLiantML110G5
+            power: try .specPower([93.7, 97, 101, 105, 110, 116, 121, 125, 129, 133, 135])
         )
         return try Scenario(
             profile: .cloudsim,

@@ -6,7 +6,7 @@ import Placement
 struct SimulatedCluster {
     let hostCapacity: [Double]
     let hostCoreMips: [Double]
-    let hostPower: [PowerTable]
+    let hostPower: [HostPowerModel]
     let hostBandwidth: [Double]
     let vmMips: [Double]
     let vmMemory: [Double]

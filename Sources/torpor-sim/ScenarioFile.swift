@@ -1,4 +1,5 @@
 import ConfigFile
+import Placement
 import Simulation
 
 /// A scenario in YAML (docs/sim.md):
@@ -55,7 +56,7 @@ enum ScenarioFile {
                         ),
                         memoryBytes: (try type.double("memory_mb", in: 0...1e12) ?? 0) * 1_000_000,
                         bandwidthBytesPerSecond: (try type.double("bandwidth_mbit", in: 1...1e9) ?? 1000) * 125_000,
-                        power: try PowerTable(watts: watts)
+                        power: try powerModel(watts, key: "host_types.\(name).watts", line: type.line(of: "watts"), file: file)
                     )
                 )
             }
@@ -117,6 +118,14 @@ enum ScenarioFile {
             vmTypes: vmTypes,
             migrationPerformance: migrationPerformance
         )
+    }
+
+    private static func powerModel(_ watts: [Double], key: String, line: Int?, file: String) throws -> HostPowerModel {
+        do {
+            return try HostPowerModel.specPower(watts)
+        } catch {
+            throw ConfigError(file: file, line: line, key: key, problem: "\(error)")
+        }
     }
 
     private static func required<T>(_ value: T?, _ key: String, in section: ConfigSection, file: String) throws -> T {

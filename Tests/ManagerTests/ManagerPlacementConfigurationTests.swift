@@ -34,6 +34,11 @@ import Testing
         #expect(!configuration.checkTemplateDisks)
     }
 
+    @Test func powerAwarePlacement() throws {
+        let configuration = try ManagerConfiguration.load(yaml: "placement_policy: power-aware", file: "manager.yaml")
+        #expect(configuration.placementPolicy == .powerAware)
+    }
+
     @Test(
         arguments: [
             (

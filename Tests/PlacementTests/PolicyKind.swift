@@ -1,10 +1,11 @@
 import Placement
 
-/// The three policies, so that every rule can be checked against each of them.
+/// The policies, so that every rule can be checked against each of them.
 enum PolicyKind: String, CaseIterable, Sendable, CustomStringConvertible {
     case firstFit
     case roundRobin
     case bestFitDecreasing
+    case powerAware
 
     var description: String { rawValue }
 
@@ -13,6 +14,7 @@ enum PolicyKind: String, CaseIterable, Sendable, CustomStringConvertible {
         case .firstFit: FirstFit(fillLimit: fillLimit)
         case .roundRobin: RoundRobin(fillLimit: fillLimit)
         case .bestFitDecreasing: BestFitDecreasing(fillLimit: fillLimit)
+        case .powerAware: PowerAwarePlacement(fillLimit: fillLimit)
         }
     }
 }

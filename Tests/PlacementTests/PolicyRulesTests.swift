@@ -30,6 +30,8 @@ struct PolicyRulesTests {
                 .firstFit: ["a→h0", "b→h0", "c→h0"],
                 .roundRobin: ["a→h0", "b→h1", "c→h0"],
                 .bestFitDecreasing: ["a→h0", "b→h0", "c→h0"],
+                // Equal hosts grow equally; the first one wins the tie.
+                .powerAware: ["a→h0", "b→h0", "c→h0"],
             ]
         ),
         Case(
@@ -63,6 +65,8 @@ struct PolicyRulesTests {
                 // Round robin spreads over sleepers too: the cursor moved past h0.
                 .roundRobin: ["a→h1", "b→h2!", "c→h0!"],
                 .bestFitDecreasing: ["a→h1", "b→h0!", "c→h0!"],
+                // Once woken for b, h0 costs only its growth; waking h2 would cost its idle power too.
+                .powerAware: ["a→h1", "b→h0!", "c→h0!"],
             ]
         ),
         Case(
@@ -190,6 +194,7 @@ struct PolicyRulesTests {
             .firstFit: ["h0"],
             .roundRobin: ["h0", "h1"],
             .bestFitDecreasing: ["h0"],
+            .powerAware: ["h0"],
         ]
         #expect(plan.hostsToWake == expected[policy])
         #expect(plan.assignments.count == 4)

@@ -1,6 +1,6 @@
 import Placement
 
-/// Straightforward O(VMs × hosts) versions of the three policies, written from their definitions, to check the
+/// Straightforward O(VMs × hosts) versions of the policies, written from their definitions, to check the
 /// indexed implementations against. They use no rounding tolerance, so inputs must avoid exact fits.
 enum ReferencePlacement {
     struct Result: Equatable {
@@ -59,6 +59,50 @@ enum ReferencePlacement {
             }
             if let host = chosen {
                 place(vm, on: host, hosts: hosts, free: &free, result: &result)
+            } else {
+                result.unplaced.append(vm.id)
+            }
+        }
+        return result
+    }
+
+    /// Each VM, by decreasing cores, on the host whose power grows least (its whole power if it must be woken),
+    /// trying active, then waking, then sleeping hosts; `dimensions` are the ones a host must have room in.
+    static func powerAware(
+        _ vms: [VMRequest],
+        on hosts: [HostSnapshot],
+        dimensions: Set<ResourceDimension>,
+        defaultModel: HostPowerModel
+    ) -> Result {
+        var free = hosts.map { $0.capacity - $0.estimatedUse }
+        var cpuInUse = hosts.map(\.estimatedUse.cpuCores)
+        var woken = Set<Int>()
+        let order = vms.indices.sorted {
+            vms[$0].estimated.cpuCores > vms[$1].estimated.cpuCores
+                || (vms[$0].estimated.cpuCores == vms[$1].estimated.cpuCores && $0 < $1)
+        }
+        var result = Result(placements: [], unplaced: [])
+        for vm in order.map({ vms[$0] }) {
+            var chosen: Int?
+            for tier in tiers(hosts) where chosen == nil {
+                var bestCost = Double.infinity
+                for host in tier where dimensions.allSatisfy({ vm.estimated[$0] <= free[host][$0] }) {
+                    let model = hosts[host].powerModel ?? defaultModel
+                    let capacity = hosts[host].capacity.cpuCores
+                    let before = model.watts(atUtilization: cpuInUse[host] / capacity)
+                    let after = model.watts(atUtilization: (cpuInUse[host] + vm.estimated.cpuCores) / capacity)
+                    let wakes = hosts[host].state == .sleeping && !woken.contains(host)
+                    let cost = (wakes ? before : 0) + (after - before)
+                    if cost < bestCost {
+                        bestCost = cost
+                        chosen = host
+                    }
+                }
+            }
+            if let host = chosen {
+                place(vm, on: host, hosts: hosts, free: &free, result: &result)
+                cpuInUse[host] += vm.estimated.cpuCores
+                woken.insert(host)
             } else {
                 result.unplaced.append(vm.id)
             }

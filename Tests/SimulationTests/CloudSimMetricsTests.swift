@@ -13,7 +13,7 @@ struct CloudSimMetricsTests {
             mipsPerCore: 1000,
             memoryBytes: 4e9,
             bandwidthBytesPerSecond: 2e6,
-            power: try PowerTable(watts: (0...10).map { 100 + 10 * Double($0) })
+            power: try .specPower((0...10).map { 100 + 10 * Double($0) })
         )
         return try Scenario(
             profile: .cloudsim,
@@ -63,7 +63,7 @@ struct CloudSimMetricsTests {
     /// A power table flat at first and steep past 50 % makes an empty host the cheaper place for a large VM.
     @Test func pabfdPicksTheHostWhosePowerGrowsLeast() throws {
         var scenario = try Self.scenario()
-        scenario.hostTypes[0].power = try PowerTable(watts: [100, 101, 102, 103, 104, 105, 120, 140, 160, 180, 200])
+        scenario.hostTypes[0].power = try .specPower([100, 101, 102, 103, 104, 105, 120, 140, 160, 180, 200])
         // Initial placement at full MIPS: A → h0 (+5 W either way, the first); B: h0 would grow from 50 to 100 %
         // (+95 W), h1 from 0 to 50 % (+5 W) → h1, where first fit would have put it on h0; C: +95 W on both → h0.
         let workload = try Workload(stepCount: 1, traces: [("a", [50]), ("b", [0]), ("c", [10])])

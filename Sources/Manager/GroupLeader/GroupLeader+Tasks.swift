@@ -326,6 +326,8 @@ extension GroupLeader {
             return FirstFit(fillLimit: fill).place(requests, on: snapshot)
         case .bestFitDecreasing:
             return BestFitDecreasing(fillLimit: fill).place(requests, on: snapshot)
+        case .powerAware:
+            return PowerAwarePlacement(fillLimit: fill).place(requests, on: snapshot)
         case .roundRobin:
             let policy = RoundRobin(fillLimit: fill, startIndex: roundRobinStart)
             let plan = policy.place(requests, on: snapshot)
