@@ -32,7 +32,8 @@ func runSimBenchmark() {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         print(
             SimBenchmarkTraces.row([
-                policy.name, String(format: "%.2f", seconds), String(format: "%.1f", SimBenchmarkTraces.peakResidentMB()),
+                policy.name, String(format: "%.2f", seconds),
+                String(format: "%.1f", SimBenchmarkTraces.peakResidentMB()),
                 String(format: "%.1f", result?.energyKWh ?? 0), "\(result?.migrations ?? 0)",
             ])
         )
@@ -64,7 +65,9 @@ enum SimBenchmarkTraces {
 
     static func row(_ cells: [String]) -> String {
         cells.enumerated().map { index, cell in
-            index == 0 ? cell.padding(toLength: 14, withPad: " ", startingAt: 0) : String(repeating: " ", count: max(0, 13 - cell.count)) + cell
+            index == 0
+                ? cell.padding(toLength: 14, withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: max(0, 13 - cell.count)) + cell
         }.joined()
     }
 }

@@ -35,7 +35,9 @@ struct BeloglazovPlanner {
         // 1. MMT off each overloaded host until the detector is satisfied.
         var shed: [(vm: Int, from: Int)] = []
         for host in overloaded {
-            while let pick = MinimumMigrationTime.select(memoryBytes: cluster.hostVMs[host].map { cluster.vmMemory[$0] }) {
+            while let pick = MinimumMigrationTime.select(
+                memoryBytes: cluster.hostVMs[host].map { cluster.vmMemory[$0] }
+            ) {
                 let vm = cluster.hostVMs[host][pick]
                 cluster.hostVMs[host].remove(at: pick)
                 cluster.vmHost[vm] = -1
@@ -97,7 +99,7 @@ struct BeloglazovPlanner {
                     let target = cluster.powerAwareHost(
                         for: vm,
                         excluding: excludedTarget,
-                                detector: detector,
+                        detector: detector,
                         scratch: &scratch
                     )
                 else { break }

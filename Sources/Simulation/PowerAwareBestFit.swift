@@ -26,7 +26,8 @@ extension SimulatedCluster {
                 }
                 return need / hostCapacity[host]
             },
-            accepts: { host in load[host] == 0 || !isOverloaded(host, adding: vm, detector: detector, scratch: &scratch) }
+            accepts: { host in load[host] == 0 || !isOverloaded(host, adding: vm, detector: detector, scratch: &scratch)
+            }
         )
     }
 

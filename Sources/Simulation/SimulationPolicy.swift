@@ -67,7 +67,8 @@ public struct SimulationPolicy: Sendable, Hashable {
     public static func named(_ text: String) -> SimulationPolicy? {
         let lower = text.lowercased()
         if lower == "dvfs" { return .dvfs }
-        for (prefix, make) in [("thr-mmt-", thrMMT), ("mad-mmt-", madMMT), ("lr-mmt-", lrMMT)] as [(String, (Double) -> SimulationPolicy)]
+        for (prefix, make) in [("thr-mmt-", thrMMT), ("mad-mmt-", madMMT), ("lr-mmt-", lrMMT)]
+            as [(String, (Double) -> SimulationPolicy)]
         where lower.hasPrefix(prefix) {
             guard let value = Double(lower.dropFirst(prefix.count)), value.isFinite, value > 0 else { return nil }
             return make(value)

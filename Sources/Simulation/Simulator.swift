@@ -40,7 +40,8 @@ public struct Simulator: Sendable {
             for migration in migrations {
                 let seconds = min(cluster.migrationSeconds(migration.vm, from: migration.from), interval)
                 leavingSeconds[migration.from] = max(leavingSeconds[migration.from], seconds)
-                accounting.lostToMigration += (1 - scenario.migrationPerformance) * cluster.demand[migration.vm] * seconds
+                accounting.lostToMigration +=
+                    (1 - scenario.migrationPerformance) * cluster.demand[migration.vm] * seconds
             }
             for vm in 0..<cluster.vmCount { accounting.requested += cluster.demand[vm] * interval }
 
@@ -115,16 +116,17 @@ public struct Simulator: Sendable {
                 host = cluster.powerAwareHost(
                     for: vm,
                     excluding: excluded,
-                        detector: detector,
+                    detector: detector,
                     scratch: &scratch
                 )
             case .firstFit:
                 host = cluster.firstFitHost(for: vm)
             }
             // A VM nothing can take at full MIPS goes to the host with the most free MIPS, as an operator would.
-            let chosen = host ?? (0..<cluster.hostCount).max { lhs, rhs in
-                cluster.hostCapacity[lhs] - cluster.load[lhs] < cluster.hostCapacity[rhs] - cluster.load[rhs]
-            }!
+            let chosen =
+                host ?? (0..<cluster.hostCount).max { lhs, rhs in
+                    cluster.hostCapacity[lhs] - cluster.load[lhs] < cluster.hostCapacity[rhs] - cluster.load[rhs]
+                }!
             cluster.move(vm, to: chosen)
         }
     }

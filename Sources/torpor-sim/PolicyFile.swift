@@ -26,7 +26,8 @@ enum PolicyFile {
             let detectorName = try section.choice("overload_detector", from: ["thr", "mad", "lr"]) ?? "thr"
             let threshold = try section.double("threshold", in: 0.01...1) ?? 0.8
             let safety = try section.double("safety", in: 0.01...100)
-            let fallback = try section.double("fallback_threshold", in: 0.01...1) ?? OverloadDetector.defaultFallbackThreshold
+            let fallback =
+                try section.double("fallback_threshold", in: 0.01...1) ?? OverloadDetector.defaultFallbackThreshold
             _ = try section.choice("vm_selection", from: ["mmt"])
             if policy == "beloglazov" {
                 let detector: OverloadDetector

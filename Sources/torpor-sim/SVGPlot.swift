@@ -44,14 +44,18 @@ struct SVGPlot {
         var hour = 0.0
         while hour <= hours + 1e-9, hours > 0 {
             let x = left + plotWidth * hour / hours
-            svg += "<line x1=\(Self.q(x)) y1=\"\(top + plotHeight)\" x2=\(Self.q(x)) y2=\"\(top + plotHeight + 4)\" stroke=\"#444\"/>\n"
-            svg += "<text x=\(Self.q(x)) y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(Self.label(hour)) h</text>\n"
+            svg +=
+                "<line x1=\(Self.q(x)) y1=\"\(top + plotHeight)\" x2=\(Self.q(x)) y2=\"\(top + plotHeight + 4)\" stroke=\"#444\"/>\n"
+            svg +=
+                "<text x=\(Self.q(x)) y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(Self.label(hour)) h</text>\n"
             hour += hourStep
         }
         svg += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 6)\" text-anchor=\"middle\">time of day</text>\n"
-        svg += "<text x=\"14\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" "
+        svg +=
+            "<text x=\"14\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" "
             + "transform=\"rotate(-90 14 \(top + plotHeight / 2))\">\(Self.escape(unit))</text>\n"
-        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#444\"/>\n"
+        svg +=
+            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#444\"/>\n"
 
         for (index, line) in series.enumerated() {
             let color = Self.palette[index % Self.palette.count]
@@ -60,10 +64,12 @@ struct SVGPlot {
                 let y = top + plotHeight * (1 - value / topValue)
                 return "\(Self.f(x)),\(Self.f(y))"
             }
-            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.4\" points=\"\(points.joined(separator: " "))\"/>\n"
+            svg +=
+                "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.4\" points=\"\(points.joined(separator: " "))\"/>\n"
             let legendX = left + plotWidth - 150
             let legendY = top + 14 + Double(index) * 14
-            svg += "<line x1=\(Self.q(legendX)) y1=\(Self.q(legendY - 4)) x2=\(Self.q(legendX + 18)) y2=\(Self.q(legendY - 4)) "
+            svg +=
+                "<line x1=\(Self.q(legendX)) y1=\(Self.q(legendY - 4)) x2=\(Self.q(legendX + 18)) y2=\(Self.q(legendY - 4)) "
                 + "stroke=\"\(color)\" stroke-width=\"2\"/>\n"
             svg += "<text x=\(Self.q(legendX + 24)) y=\(Self.q(legendY))>\(Self.escape(line.name))</text>\n"
         }

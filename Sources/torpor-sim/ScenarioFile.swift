@@ -56,7 +56,12 @@ enum ScenarioFile {
                         ),
                         memoryBytes: (try type.double("memory_mb", in: 0...1e12) ?? 0) * 1_000_000,
                         bandwidthBytesPerSecond: (try type.double("bandwidth_mbit", in: 1...1e9) ?? 1000) * 125_000,
-                        power: try powerModel(watts, key: "host_types.\(name).watts", line: type.line(of: "watts"), file: file)
+                        power: try powerModel(
+                            watts,
+                            key: "host_types.\(name).watts",
+                            line: type.line(of: "watts"),
+                            file: file
+                        )
                     )
                 )
             }

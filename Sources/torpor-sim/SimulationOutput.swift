@@ -12,7 +12,10 @@ enum SimulationOutput {
                     + "\(first.hostCount) hosts (\(first.profile.rawValue) profile)"
             )
         }
-        let header = ["policy", "energy kWh", "SLATAH %", "PDM %", "SLAV", "ESV", "migrations", "hosts woken", "hosts on (mean/peak)", "wall s"]
+        let header = [
+            "policy", "energy kWh", "SLATAH %", "PDM %", "SLAV", "ESV", "migrations", "hosts woken",
+            "hosts on (mean/peak)", "wall s",
+        ]
         var rows = [header]
         for (result, seconds) in results {
             rows.append([
@@ -61,7 +64,8 @@ enum SimulationOutput {
                 "wall_seconds": seconds,
             ]
         }
-        let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -85,7 +89,9 @@ enum SimulationOutput {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         } catch {
-            FileHandle.standardError.write(Data("torpor-sim: cannot write \(path): \(error.localizedDescription)\n".utf8))
+            FileHandle.standardError.write(
+                Data("torpor-sim: cannot write \(path): \(error.localizedDescription)\n".utf8)
+            )
             throw ExitCode(1)
         }
     }
@@ -100,7 +106,9 @@ enum SimulationOutput {
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
-            FileHandle.standardError.write(Data("torpor-sim: cannot create \(folder): \(error.localizedDescription)\n".utf8))
+            FileHandle.standardError.write(
+                Data("torpor-sim: cannot create \(folder): \(error.localizedDescription)\n".utf8)
+            )
             throw ExitCode(1)
         }
         let interval = results.first?.0.intervalSeconds ?? 300
@@ -119,7 +127,8 @@ enum SimulationOutput {
             )
             try write(svg.render(), to: (folder as NSString).appendingPathComponent(plot.file))
         }
-        var markdown = "# torpor-sim report\n\nTraces: `\(traces)`\n\n```\n\(table(results, workload: workload))\n```\n\n"
+        var markdown =
+            "# torpor-sim report\n\nTraces: `\(traces)`\n\n```\n\(table(results, workload: workload))\n```\n\n"
         markdown += "Energy in kWh over the run; SLATAH: time hosts were short of CPU ÷ time they were on; PDM: demand "
         markdown += "lost to migrations ÷ demand; SLAV = SLATAH × PDM; ESV = energy × SLAV (docs/sim.md).\n\n"
         for plot in plots { markdown += "![\(plot.title)](\(plot.file))\n\n" }

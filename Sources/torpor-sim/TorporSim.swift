@@ -70,7 +70,8 @@ struct SimulationOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "A built-in policy (thr-mmt-T, mad-mmt-S, lr-mmt-S, dvfs); repeat for several. Default: the three references."
+        help:
+            "A built-in policy (thr-mmt-T, mad-mmt-S, lr-mmt-S, dvfs); repeat for several. Default: the three references."
     )
     var policy: [String] = []
 

@@ -53,6 +53,9 @@ struct OverloadDetectorTests {
             remaining.reduce(0) { $0 + memory[$1] } > 2000
         }
         #expect(chosen == [1, 3, 0])
-        #expect(abs(MinimumMigrationTime.migrationSeconds(memoryBytes: 870e6, bandwidthBytesPerSecond: 62.5e6) - 13.92) < 1e-9)
+        #expect(
+            abs(MinimumMigrationTime.migrationSeconds(memoryBytes: 870e6, bandwidthBytesPerSecond: 62.5e6) - 13.92)
+                < 1e-9
+        )
     }
 }

@@ -19,7 +19,9 @@ struct TorporSimCommandTests {
         for directory in candidates where FileManager.default.isExecutableFile(atPath: "\(directory)/torpor-sim") {
             return "\(directory)/torpor-sim"
         }
-        throw CommandFailure(description: "torpor-sim not built (looked in \(candidates)): run swift build --build-tests")
+        throw CommandFailure(
+            description: "torpor-sim not built (looked in \(candidates)): run swift build --build-tests"
+        )
     }
 
     struct CommandFailure: Error, CustomStringConvertible {
@@ -109,7 +111,9 @@ struct TorporSimCommandTests {
         try Self.write("migration:\n  overload_detector: thr\n  treshold: 0.8\n", to: policy)
         let outcome = try Self.run([Self.fixtures, "--policy-file", policy.path])
         #expect(outcome.status == 64)
-        #expect(outcome.standardError.contains("policy.yaml:3: migration.treshold: unknown key (did you mean 'threshold'?)"))
+        #expect(
+            outcome.standardError.contains("policy.yaml:3: migration.treshold: unknown key (did you mean 'threshold'?)")
+        )
     }
 
     @Test func aScenarioWithNoHostsIsNamed() throws {
@@ -134,7 +138,9 @@ struct TorporSimCommandTests {
     }
 
     @Test func aGoodRunPrintsEveryPolicyAsJSON() throws {
-        let outcome = try Self.run([Self.fixtures, "--hosts", "4", "--policy", "thr-mmt-0.8", "--policy", "dvfs", "--json"])
+        let outcome = try Self.run([
+            Self.fixtures, "--hosts", "4", "--policy", "thr-mmt-0.8", "--policy", "dvfs", "--json",
+        ])
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let parsed = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [[String: Any]]
         let results = try #require(parsed)
@@ -149,7 +155,8 @@ struct TorporSimCommandTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("report")
         let outcome = try Self.run([
-            "report", Self.fixtures, "--hosts", "4", "--policy", "lr-mmt-1.2", "--policy", "dvfs", "--output", output.path,
+            "report", Self.fixtures, "--hosts", "4", "--policy", "lr-mmt-1.2", "--policy", "dvfs", "--output",
+            output.path,
         ])
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let readme = try String(contentsOf: output.appendingPathComponent("README.md"), encoding: .utf8)
