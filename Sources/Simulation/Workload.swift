@@ -49,7 +49,8 @@ public struct Workload: Sendable, Hashable {
     public static func parseTrace(_ text: String, file: String, expected: Int = cloudSimStepCount) throws -> [UInt8] {
         var values: [UInt8] = []
         values.reserveCapacity(expected)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift, so lines are split on any newline character, not on "\n".
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         // A final newline leaves one empty piece at the end.
         if lines.last?.trimmingSpaces.isEmpty == true { lines.removeLast() }
         for (offset, rawLine) in lines.enumerated() {
