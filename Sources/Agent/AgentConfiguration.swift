@@ -35,6 +35,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var serverLimits = WireServerLimits(maximumConnections: 256)
     /// How migrations are run and watched (`migration:`).
     public var migration = MigrationWatchdogConfiguration()
+    /// The libvirt URI other hosts migrate VMs to this host at (`migration.destination_uri`), announced in Hello;
+    /// nil: `qemu+tcp://<the address the agent advertises>/system`.
+    public var migrationDestinationURI: String?
 
     public enum HostMetricsSource: String, Sendable, Equatable, CaseIterable {
         /// `/proc` under `proc_root`: the machine the agent runs on.
@@ -199,6 +202,17 @@ public struct AgentConfiguration: Sendable, Equatable {
             try loadConnectionLimits(section, into: &result.connection, &result.serverLimits)
         }
         if let migration = try config.section("migration") {
+            if let uri = try migration.string("destination_uri") {
+                guard uri.contains("://"), !uri.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+                    throw ConfigError(
+                        file: config.file,
+                        line: migration.line(of: "destination_uri"),
+                        key: "migration.destination_uri",
+                        problem: "'\(uri)' is not a libvirt URI such as qemu+tcp://10.0.0.2/system"
+                    )
+                }
+                result.migrationDestinationURI = uri
+            }
             result.migration = try MigrationWatchdogConfiguration.load(section: migration)
         }
         try config.rejectUnknownKeys()
@@ -206,6 +220,14 @@ public struct AgentConfiguration: Sendable, Equatable {
     }
 
     public var capacityNICBytesPerSecond: UInt64 { UInt64(nicCapacityMegabitsPerSecond) * 1_000_000 / 8 }
+
+    /// The URI announced in Hello: `migration.destination_uri`, else libvirt's TCP transport at the host part of
+    /// `advertisedAddress` ("10.0.0.2:7701" gives `qemu+tcp://10.0.0.2/system`); empty when there is none.
+    public func migrationURI(advertisedAddress: String) -> String {
+        if let migrationDestinationURI { return migrationDestinationURI }
+        guard let host = HostPort(advertisedAddress)?.host, !host.isEmpty else { return "" }
+        return "qemu+tcp://\(host.contains(":") ? "[\(host)]" : host)/system"
+    }
 }
 
 /// A "host:port" key, or a ConfigError naming it.

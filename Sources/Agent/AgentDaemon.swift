@@ -118,13 +118,15 @@ public struct AgentDaemon: Service {
             ]
         )
 
+        let advertised = Self.reachableAddress(server.localAddress, hostname: configuration.hostname)
         let description = AgentDescription(
             hostID: configuration.hostID,
             hostname: configuration.hostname,
             capabilities: Self.capabilities(of: configuration, path: ProcessInfo.processInfo.environment["PATH"]),
             capacity: monitor.capacity,
             wake: configuration.wake,
-            listenAddress: Self.reachableAddress(server.localAddress, hostname: configuration.hostname)
+            listenAddress: advertised,
+            migrationURI: configuration.migrationURI(advertisedAddress: advertised)
         )
         // Started in this order; on graceful shutdown (the executable's group passes SIGTERM down to this one)
         // stopped in reverse: systemd hears STOPPING first, the watchdog pings until the very end.

@@ -33,6 +33,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var hostFence: [String: HostFenceConfiguration] = [:]
     /// Fencing's timeouts (`fencing:`).
     public var fencing = FencingConfiguration()
+    /// Migration limits and how the leader follows migrations (`migration:`).
+    public var migration = MigrationConfiguration()
     /// What one peer may hold (`connections:`): idle time, requests at once, bytes it leaves unread.
     public var connection = WireConnectionConfiguration()
     /// How many peers (`connections:`): enough for 10,000 agents and their control clients.
@@ -95,6 +97,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let value = try config.bool("check_template_disks") { result.checkTemplateDisks = value }
         if let section = try config.section("energy") { result.energy = try EnergyConfiguration.load(section) }
         if let section = try config.section("fencing") { result.fencing = try FencingConfiguration.load(section) }
+        if let section = try config.section("migration") { result.migration = try MigrationConfiguration.load(section) }
         if let section = try config.section("connections") {
             try loadConnectionLimits(section, into: &result.connection, &result.serverLimits)
         }

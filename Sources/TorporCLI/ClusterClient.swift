@@ -42,7 +42,8 @@ struct ClusterClient {
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         let started = ContinuousClock.now
         return try await session.run { connection in
-            var lastLine = ""
+            var progress = TaskOutput.ProgressLine(terminal: isatty(STDERR_FILENO) == 1)
+            defer { progress.finish() }
             while true {
                 let left = deadline - ContinuousClock.now
                 let waitMilliseconds = max(0, min(1000, Int(left.components.seconds * 1000)))
@@ -56,11 +57,7 @@ struct ClusterClient {
                 if status.state.isFinished { return status }
                 if showProgress {
                     let elapsed = (ContinuousClock.now - started).components.seconds
-                    let line = "\(status.id) \(TaskOutput.word(status.state)): \(status.message)"
-                    if line != lastLine {
-                        FileHandle.standardError.write(Data("\(line) (\(elapsed) s)\n".utf8))
-                        lastLine = line
-                    }
+                    progress.show(TaskOutput.progressLine(status), elapsedSeconds: elapsed)
                 }
                 guard ContinuousClock.now < deadline else {
                     throw session.failure(

@@ -6,8 +6,8 @@ import Wire
 struct VirtualMachine: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vm",
-        abstract: "Look at one VM.",
-        subcommands: [VMInfo.self]
+        abstract: "Look at one VM, or move it to another host.",
+        subcommands: [VMInfo.self, VMMigrate.self, VMMigrateCancel.self]
     )
 }
 

@@ -125,7 +125,7 @@ extension ClusterRequest {
                     "vms[\(index)].networkTx"
                 )
             }
-        case .define, .undefine, .remove, .act, .info, .list, .vmInfo:
+        case .define, .undefine, .remove, .act, .info, .list, .vmInfo, .migrate, .migrateCancel:
             break
         }
         return self

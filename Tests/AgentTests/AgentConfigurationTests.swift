@@ -67,3 +67,41 @@ import Wire
         #expect(error.description.contains(problem))
     }
 }
+
+/// `migration.destination_uri`: the URI announced in Hello for incoming migrations.
+@Suite struct AgentMigrationURITests {
+    @Test func theDefaultIsLibvirtsTCPTransportAtTheAdvertisedAddress() throws {
+        let config = try AgentConfiguration.load(yaml: "", file: "agent.yaml")
+        #expect(config.migrationDestinationURI == nil)
+        #expect(config.migrationURI(advertisedAddress: "10.0.0.7:7701") == "qemu+tcp://10.0.0.7/system")
+        #expect(config.migrationURI(advertisedAddress: "[fd00::7]:7701") == "qemu+tcp://[fd00::7]/system")
+        #expect(config.migrationURI(advertisedAddress: "kvm-07.lab:7701") == "qemu+tcp://kvm-07.lab/system")
+        #expect(config.migrationURI(advertisedAddress: "") == "")
+    }
+
+    @Test func theConfiguredURIWins() throws {
+        let config = try AgentConfiguration.load(
+            yaml: """
+                migration:
+                  destination_uri: qemu+tls://kvm-07.lab/system
+                  step_interval: 5s
+                """,
+            file: "agent.yaml"
+        )
+        #expect(config.migrationDestinationURI == "qemu+tls://kvm-07.lab/system")
+        #expect(config.migrationURI(advertisedAddress: "10.0.0.7:7701") == "qemu+tls://kvm-07.lab/system")
+        #expect(config.migration.stepInterval == .seconds(5))
+    }
+
+    @Test(arguments: ["kvm-07.lab", "qemu+tcp://kvm 07/system", "''"])
+    func aValueThatIsNotAURIIsRefusedNamingTheKey(value: String) {
+        do {
+            _ = try AgentConfiguration.load(yaml: "migration:\n  destination_uri: \(value)", file: "agent.yaml")
+            Issue.record("accepted \(value)")
+        } catch let error as ConfigError {
+            #expect(error.key == "migration.destination_uri", "\(error)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+}

@@ -103,6 +103,7 @@ import Wire
         func inventory(of hostID: String) async -> Inventory? { nil }
         func send(_ command: VMCommand, to hostID: String) async -> CommandResult { .ok() }
         func send(_ command: PowerCommand, to hostID: String) async -> CommandResult { .ok() }
+        func send(_ cancel: MigrationCancel, to hostID: String) async -> CommandResult { .ok() }
         func setState(_ state: HostRecord.State, of hostID: String) async {}
     }
 }

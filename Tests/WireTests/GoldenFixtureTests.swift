@@ -22,6 +22,9 @@ import Wire
         ("energy-reply-page", Samples.goldenEnergyReplyPage),
         ("migration-progress-aborted", Samples.goldenMigrationProgress),
         ("migration-cancel", Samples.goldenMigrationCancel),
+        ("cluster-request-migrate", Samples.goldenClusterRequestMigrate),
+        ("task-status-migration", Samples.goldenTaskStatusMigration),
+        ("hello-agent-migration-uri", Samples.goldenHelloMigrationURI),
     ]
 
     @Test(arguments: golden)

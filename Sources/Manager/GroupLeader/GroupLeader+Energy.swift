@@ -56,7 +56,9 @@ extension GroupLeader {
         for host in hosts {
             let onHost = vms.filter { $0.hostID == host.hostID }
             let stored = onHost.filter { Self.occupying.contains($0.state) }.count
-            let incoming = onHost.filter { $0.state == .starting }.count
+            // A migration in or out keeps both hosts awake, waiting ones included.
+            let moving = migrations.hostsWithMigrations()[host.hostID].map { $0.incoming + $0.outgoing } ?? 0
+            let incoming = onHost.filter { $0.state == .starting }.count + moving
             let listed = (await groupManager.inventory(of: host.hostID))?.vms.filter(\.state.isActive).count ?? 0
             let running = max(stored, listed)
             _ = powerEvent(.occupied(vms: running + incoming), for: host.hostID, at: now)

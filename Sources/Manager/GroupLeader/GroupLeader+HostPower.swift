@@ -84,6 +84,13 @@ extension GroupLeader {
                     + "(\(listed.sorted().prefix(5).joined(separator: ", ")))"
             )
         }
+        if let moving = migrations.hostsWithMigrations()[id] {
+            return CommandResult(
+                code: .conflict,
+                message:
+                    "\(id) has \(moving.incoming) migration(s) in and \(moving.outgoing) out; try again once they end"
+            )
+        }
         guard power[id]?.commandsInFlight ?? 0 == 0 else {
             return CommandResult(code: .busy, message: "\(id) has a command in flight; try again")
         }

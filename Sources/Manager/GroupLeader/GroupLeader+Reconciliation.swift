@@ -9,6 +9,7 @@ import Wire
 extension GroupLeader: GroupManagerObserver {
     public func hostJoined(_ description: AgentDescription) async {
         noteJoined(description.hostID)
+        migrationURIs[description.hostID] = description.migrationURI
         await record(host: description.hostID, hostname: description.hostname, capacity: description.capacity, .active)
     }
 
@@ -44,6 +45,7 @@ extension GroupLeader: GroupManagerObserver {
     func reconcile(_ inventory: Inventory, from hostID: String) async throws {
         let now = ContinuousClock.now
         vmLifecycle.expire(at: now)
+        _ = migrations.expireSettling(at: now)
         var seen = Set<String>()
         for entry in inventory.vms {
             let uuid = "\(entry.uuid)".lowercased()
@@ -72,6 +74,8 @@ extension GroupLeader: GroupManagerObserver {
                 )
                 continue
             }
+            // Moving from or to this host, or just moved: this inventory may show it on either side.
+            if migrations.leavesAlone(vm.id, on: hostID, at: now) { continue }
             var recordedHostListsIt = false
             if let recorded = vm.hostID, recorded != hostID, observed != .stopped {
                 recordedHostListsIt =
@@ -88,7 +92,8 @@ extension GroupLeader: GroupManagerObserver {
             )
             try await apply(decision, to: vm, on: hostID)
         }
-        for vm in try await store.vms(onHost: hostID) where !seen.contains(vm.id) {
+        for vm in try await store.vms(onHost: hostID)
+        where !seen.contains(vm.id) && !migrations.leavesAlone(vm.id, on: hostID, at: now) {
             let decision = vmLifecycle.reconcile(
                 vm,
                 sighting: .absent,

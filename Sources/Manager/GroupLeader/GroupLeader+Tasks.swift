@@ -10,6 +10,10 @@ extension GroupLeader {
         guard var task = try? await store.task(id: taskID), task.state == .pending || task.state == .running else {
             return
         }
+        if task.kind == "migrate" {
+            await runMigration(task)
+            return
+        }
         var logger = logger
         logger[manager: .task] = "\(task.id)"
         do {
@@ -304,6 +308,8 @@ extension GroupLeader {
             guard let host = vm.hostID else { continue }
             use[host, default: .zero] = use[host, default: .zero] + vm.requested
         }
+        // Capacity held for VMs migrating in.
+        for host in hosts.map(\.0.hostID) { use[host, default: .zero] += migrations.reserved(on: host) }
         let snapshot = ClusterSnapshot(
             hosts: hosts.sorted { $0.0.hostID < $1.0.hostID }.map { host, state in
                 HostSnapshot(

@@ -46,6 +46,11 @@ public actor GroupLeader {
     let fencing: (any HostFencing)?
     /// Callers waiting for the outcome of a fence under way, by host: a host is fenced once at a time.
     var fencesInFlight: [String: [CheckedContinuation<HostFencingOutcome, Never>]] = [:]
+    /// Migrations: accepted moves, their slots and reservations (`MigrationMachine`), what each running one has
+    /// reported, and the libvirt URI each host's agent announced for incoming migrations.
+    var migrations: MigrationMachine
+    var migrationRuns: [String: MigrationRun] = [:]
+    var migrationURIs: [String: String] = [:]
     let queue: AsyncStream<Work>
     let enqueue: AsyncStream<Work>.Continuation
 
@@ -85,6 +90,7 @@ public actor GroupLeader {
         // An agent's inventory can be sampled while a command runs: trust the command's result for a heartbeat
         // timeout, in which the agent has sampled again (it samples every few seconds).
         self.vmLifecycle = VMLifecycleMachine(settleTime: configuration.heartbeatTimeout)
+        self.migrations = MigrationMachine(limits: configuration.migration.limits)
         (queue, enqueue) = AsyncStream.makeStream(of: Work.self)
     }
 
@@ -175,6 +181,8 @@ public actor GroupLeader {
             case .list: return .clusterReply(try await clusterReply(only: nil))
             case .vmInfo(let name): return .clusterReply(try await vmReply(name))
             case .task(let id, let wait): return .taskStatus(try await taskStatus(id, waitMilliseconds: wait))
+            case .migrate(let vm, let host, let method): return await handleMigrate(vm: vm, to: host, method: method)
+            case .migrateCancel(let vm): return .commandResult(await cancelMigration(vm: vm))
             }
         } catch {
             logger.notice("request refused", metadata: [.error: "\(error)"])
@@ -405,6 +413,8 @@ public actor GroupLeader {
                 throw ClusterRequestError(error)
             }
             var status = task.wireStatus
+            // A running migration shows its latest progress push, written to the store only now and then.
+            if let run = migrationRuns[id] { status.migration = run.record.wire }
             // A VM waiting for its host to wake shows how far the wake has got.
             var waking = false
             for index in status.outcomes.indices where status.outcomes[index].state == .inProgress {
@@ -454,7 +464,8 @@ extension StoredTask {
             updatedAtUnixMilliseconds: updatedAt.unixMilliseconds,
             outcomes: outcomes.map {
                 TaskStatus.Outcome(vm: $0.vm, state: $0.state.wire, hostID: $0.hostID, message: $0.message)
-            }
+            },
+            migration: migration?.wire
         )
     }
 }

@@ -83,7 +83,6 @@ public struct AgentSession: Sendable {
         case .powerNotice(let notice):
             await receive(notice, from: hostID, logger: logger)
         case .migrationProgress(let progress):
-            // Migrations are ordered by agentctl today; the manager's own (relocation, consolidation) come later.
             let metadata: [ManagerMetadataKey: Logger.MetadataValue] = [
                 .vm: "\(progress.vmName)", .phase: "\(progress.phase)",
                 .remainingBytes: "\(progress.dataRemainingBytes)",
@@ -93,6 +92,8 @@ public struct AgentSession: Sendable {
             } else {
                 logger.debug("migration progress", metadata: metadata)
             }
+            // The leader's migration task takes it; one ordered by agentctl belongs to no task and is only logged.
+            await observer?.migrationProgress(progress, from: hostID)
         default:
             logger.notice("unexpected message from agent", metadata: [.message: "\(message.type)"])
         }

@@ -22,6 +22,8 @@ public protocol GroupManagerEndpoint: Sendable {
     func inventory(of hostID: String) async -> Inventory?
     func send(_ command: VMCommand, to hostID: String) async -> CommandResult
     func send(_ command: PowerCommand, to hostID: String) async -> CommandResult
+    /// Cancels the migration of a VM at its source (MigrationCancel).
+    func send(_ cancel: MigrationCancel, to hostID: String) async -> CommandResult
     func setState(_ state: HostRecord.State, of hostID: String) async
 }
 
@@ -38,6 +40,8 @@ public protocol GroupManagerObserver: Sendable {
     func hostGoingDown(_ hostID: String, action: PowerCommand.Action, reason: String) async
     /// The agent said its host stays up after all (its power action failed); the registry already made it ACTIVE.
     func hostResumed(_ hostID: String) async
+    /// An agent's MigrationProgress push, for the migration task it belongs to.
+    func migrationProgress(_ progress: MigrationProgress, from hostID: String) async
 }
 
 /// The group manager role: the hosts that joined, their monitoring (the registry), and their command channel.
@@ -71,7 +75,11 @@ public struct GroupManager: GroupManagerEndpoint {
     }
 
     public func send(_ command: VMCommand, to hostID: String) async -> CommandResult {
-        await request(.vmCommand(command), to: hostID, timeout: commandTimeout)
+        await request(.vmCommand(command), to: hostID, timeout: command.replyTimeout(default: commandTimeout))
+    }
+
+    public func send(_ cancel: MigrationCancel, to hostID: String) async -> CommandResult {
+        await request(.migrationCancel(cancel), to: hostID, timeout: commandTimeout)
     }
 
     public func send(_ command: PowerCommand, to hostID: String) async -> CommandResult {

@@ -82,6 +82,11 @@ public final class ManagerStore: Sendable {
                 table.add(column: "highlyAvailable", .boolean).notNull().defaults(to: false)
             }
         }
+        migrator.registerMigration("v4: migration tasks") { db in
+            try db.alter(table: "task") { table in
+                table.add(column: "migration", .text)
+            }
+        }
         return migrator
     }
 
@@ -286,6 +291,28 @@ public final class ManagerStore: Sendable {
             task.state = state
             task.detail = detail
             if let outcomes { task.outcomes = outcomes }
+            task.updatedAt = date
+            try task.update(db)
+        }
+    }
+
+    /// Records a migration task's progress or outcome with its state, detail and outcomes, in one write.
+    public func updateMigrationTask(
+        id: String,
+        state: StoredTask.State,
+        detail: String,
+        outcomes: [StoredTask.Outcome],
+        migration: StoredMigration,
+        at date: Date = Date()
+    ) async throws(ManagerStoreError) {
+        try await write { db in
+            guard var task = try StoredTask.fetchOne(db, key: id) else {
+                throw ManagerStoreError.unknownTask(id)
+            }
+            task.state = state
+            task.detail = detail
+            task.outcomes = outcomes
+            task.migration = migration
             task.updatedAt = date
             try task.update(db)
         }

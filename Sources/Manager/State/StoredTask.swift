@@ -44,6 +44,8 @@ public struct StoredTask: Codable, Equatable, Sendable, FetchableRecord, Persist
     public var createdAt: Date
     public var updatedAt: Date
     public var detail: String
+    /// A migration task's record (JSON in the `migration` column); nil for other tasks.
+    public var migration: StoredMigration?
 
     public init(
         id: String,
@@ -54,7 +56,8 @@ public struct StoredTask: Codable, Equatable, Sendable, FetchableRecord, Persist
         state: State = .pending,
         createdAt: Date,
         updatedAt: Date? = nil,
-        detail: String = ""
+        detail: String = "",
+        migration: StoredMigration? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -65,5 +68,6 @@ public struct StoredTask: Codable, Equatable, Sendable, FetchableRecord, Persist
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
         self.detail = detail
+        self.migration = migration
     }
 }

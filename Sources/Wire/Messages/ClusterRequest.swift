@@ -18,6 +18,10 @@ public enum ClusterRequest: WirePayload {
     case vmInfo(vm: String)
     /// Answers at once when `waitMilliseconds` is 0, otherwise when the task ends or the wait is over.
     case task(id: String, waitMilliseconds: UInt32)
+    /// Moves a running VM to another host as a task; the task's status carries the migration's progress.
+    case migrate(vm: String, to: String, method: VMCommand.Migration.Method)
+    /// Cancels the running migration of a VM (MigrationCancel to its source); the VM stays on the source.
+    case migrateCancel(vm: String)
 
     public enum VMAction: UInt8, Hashable, Sendable, CaseIterable {
         case start = 1
@@ -72,6 +76,8 @@ public enum ClusterRequest: WirePayload {
         case list = 7
         case vmInfo = 8
         case task = 9
+        case migrate = 10
+        case migrateCancel = 11
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -110,6 +116,14 @@ public enum ClusterRequest: WirePayload {
             buffer.writeInteger(Kind.task.rawValue)
             buffer.writeWireString(id)
             buffer.writeInteger(wait)
+        case .migrate(let vm, let host, let method):
+            buffer.writeInteger(Kind.migrate.rawValue)
+            buffer.writeWireString(vm)
+            buffer.writeWireString(host)
+            buffer.writeInteger(method.rawValue)
+        case .migrateCancel(let vm):
+            buffer.writeInteger(Kind.migrateCancel.rawValue)
+            buffer.writeWireString(vm)
         }
     }
 
@@ -152,6 +166,13 @@ public enum ClusterRequest: WirePayload {
         case .task:
             let id = try buffer.readWireString(messageType, "id")
             return .task(id: id, waitMilliseconds: try buffer.readWireInteger(as: UInt32.self, messageType, "wait"))
+        case .migrate:
+            let vm = try buffer.readWireString(messageType, "vm")
+            let host = try buffer.readWireString(messageType, "host")
+            let method = try buffer.readWireEnum(as: VMCommand.Migration.Method.self, messageType, "method")
+            return .migrate(vm: vm, to: host, method: method)
+        case .migrateCancel:
+            return .migrateCancel(vm: try buffer.readWireString(messageType, "vm"))
         }
     }
 

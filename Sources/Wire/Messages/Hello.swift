@@ -49,6 +49,35 @@ public struct Hello: WirePayload {
         }
         return Hello(supportedVersions: versions, role: role, softwareVersion: software, nodeName: node, agent: agent)
     }
+
+    /// Extension tags of this message (docs/protocol.md). The fixed fields are frozen; the extension area is not.
+    public enum ExtensionTag {
+        /// `agent.migrationURI`: string, the libvirt URI other hosts migrate VMs to this host at. Sent only by an
+        /// agent with one, so an older manager skips it.
+        public static let migrationURI: UInt16 = 0x0001
+    }
+
+    public var extensionFields: [WireExtensionField] {
+        guard let uri = agent?.migrationURI, !uri.isEmpty else { return [] }
+        var value = ByteBuffer()
+        value.writeWireString(uri)
+        return [WireExtensionField(tag: ExtensionTag.migrationURI, value: value)]
+    }
+
+    public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
+        // Meaningful only with an agent description; a Hello without one ignores it like an unknown tag.
+        guard field.tag == ExtensionTag.migrationURI, agent != nil else { return }
+        var value = field.value
+        let uri = try value.readWireString(Self.messageType, "agent.migrationURI")
+        guard value.readableBytes == 0 else {
+            throw .invalidValue(
+                message: Self.messageType,
+                field: "agent.migrationURI.length",
+                value: UInt64(field.value.readableBytes)
+            )
+        }
+        agent?.migrationURI = uri
+    }
 }
 
 /// What an agent says about its host when it joins.
@@ -61,6 +90,10 @@ public struct AgentDescription: Hashable, Sendable {
     public var wake: WakeSettings
     /// The agent's own listening endpoint ("host:port") for manager-initiated connections.
     public var listenAddress: String
+    /// The libvirt URI other hosts' libvirtds reach this host at for migrations (`qemu+tcp://10.0.0.2/system`);
+    /// empty when the agent did not say (an agent from before migrations). Travels in Hello's `migrationURI`
+    /// extension field.
+    public var migrationURI: String
 
     public init(
         hostID: String,
@@ -68,8 +101,10 @@ public struct AgentDescription: Hashable, Sendable {
         capabilities: AgentCapabilities,
         capacity: HostCapacity,
         wake: WakeSettings,
-        listenAddress: String
+        listenAddress: String,
+        migrationURI: String = ""
     ) {
+        self.migrationURI = migrationURI
         self.hostID = hostID
         self.hostname = hostname
         self.capabilities = capabilities

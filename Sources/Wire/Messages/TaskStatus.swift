@@ -48,6 +48,14 @@ public struct TaskStatus: WirePayload {
     public var createdAtUnixMilliseconds: UInt64
     public var updatedAtUnixMilliseconds: UInt64
     public var outcomes: [Outcome]
+    /// A migration task's progress and outcome (`migration` extension field); nil for other tasks.
+    public var migration: TaskMigration?
+
+    /// Extension tags of this message (docs/protocol.md).
+    public enum ExtensionTag {
+        /// `migration`: TaskMigration. Sent only for a migration task, so an older CLI skips it.
+        public static let migration: UInt16 = 0x0001
+    }
 
     public init(
         id: String,
@@ -57,7 +65,8 @@ public struct TaskStatus: WirePayload {
         message: String,
         createdAtUnixMilliseconds: UInt64,
         updatedAtUnixMilliseconds: UInt64,
-        outcomes: [Outcome]
+        outcomes: [Outcome],
+        migration: TaskMigration? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -67,6 +76,7 @@ public struct TaskStatus: WirePayload {
         self.createdAtUnixMilliseconds = createdAtUnixMilliseconds
         self.updatedAtUnixMilliseconds = updatedAtUnixMilliseconds
         self.outcomes = outcomes
+        self.migration = migration
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -112,5 +122,17 @@ public struct TaskStatus: WirePayload {
             updatedAtUnixMilliseconds: updated,
             outcomes: outcomes
         )
+    }
+
+    public var extensionFields: [WireExtensionField] {
+        guard let migration else { return [] }
+        var value = ByteBuffer()
+        migration.encode(into: &value)
+        return [WireExtensionField(tag: ExtensionTag.migration, value: value)]
+    }
+
+    public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
+        guard field.tag == ExtensionTag.migration else { return }
+        migration = try TaskMigration.decode(field: field)
     }
 }

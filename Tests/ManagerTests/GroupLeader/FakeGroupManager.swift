@@ -28,6 +28,15 @@ actor FakeGroupManager: GroupManagerEndpoint {
     var powerAnswer = CommandResult.ok()
     /// What a shutdown does to the guest: off at once, or ignored (the guest keeps running).
     var guestsIgnoreShutdown = false
+    /// How a migration ends when the test lets it: moved, stopped by the watchdog, or failed by libvirt.
+    enum MigrationEnd: Sendable { case complete, watchdogAbort, fail }
+    /// Migrations wait here, by VM name, until the test ends them (`endMigration`), a cancel arrives, or the
+    /// command is cancelled (the leader stopped waiting for it).
+    private var heldMigrations: [String: CheckedContinuation<MigrationEnd?, Never>] = [:]
+    /// Cancels received, by source host and VM.
+    private(set) var cancels: [Sent] = []
+    /// Migrate commands answered (or abandoned by their caller), in order.
+    private(set) var migrationsEnded: [String] = []
 
     init(hosts: [String], cores: UInt16 = 8) {
         for id in hosts {
@@ -91,9 +100,65 @@ actor FakeGroupManager: GroupManagerEndpoint {
             sent.append(Sent(hostID: hostID, command: "resume", vm: name))
             domains[hostID]?[name]?.state = .running
             return .ok()
+        case .migrate(let migration):
+            return await migrate(migration, from: hostID)
         default:
             return CommandResult(code: .unsupported, message: "not in the fake")
         }
+    }
+
+    /// A peer-to-peer migration to the host named by `fake://HOST`: held until the test ends it; completed, the
+    /// domain runs on the destination only.
+    private func migrate(_ migration: VMCommand.Migration, from source: String) async -> CommandResult {
+        let name = migration.name
+        sent.append(Sent(hostID: source, command: "migrate", vm: name))
+        guard let domain = domains[source]?[name], domain.state == .running else {
+            return CommandResult(code: .invalidArgument, message: "domain '\(name)' is not running")
+        }
+        guard migration.destinationURI.hasPrefix("fake://") else {
+            return CommandResult(code: .hypervisorError, message: "cannot reach \(migration.destinationURI)")
+        }
+        let destination = String(migration.destinationURI.dropFirst("fake://".count))
+        // The incoming domain is listed paused on the destination while the migration runs.
+        domains[destination, default: [:]][name] = (domain.uuid, .paused)
+        let end: MigrationEnd? = await withTaskCancellationHandler {
+            await withCheckedContinuation { heldMigrations[name] = $0 }
+        } onCancel: {
+            Task { await self.resumeMigration(name, with: nil) }
+        }
+        defer { migrationsEnded.append(name) }
+        switch end {
+        case .complete?:
+            domains[source]?[name] = nil
+            domains[destination]?[name] = (domain.uuid, .running)
+            return .ok("migrated \(name)")
+        case .watchdogAbort?:
+            domains[destination]?[name] = nil
+            return CommandResult(code: .timedOut, message: "the watchdog aborted the migration of \(name)")
+        case .fail?:
+            domains[destination]?[name] = nil
+            return CommandResult(code: .hypervisorError, message: "libvirt failed the migration of \(name)")
+        case nil:
+            // Cancelled: by MigrationCancel (answered there), or the caller stopped waiting.
+            domains[destination]?[name] = nil
+            return CommandResult(code: .commandFailed, message: "migration of \(name) cancelled")
+        }
+    }
+
+    private func resumeMigration(_ name: String, with end: MigrationEnd?) {
+        heldMigrations.removeValue(forKey: name)?.resume(returning: end)
+    }
+
+    func send(_ cancel: MigrationCancel, to hostID: String) async -> CommandResult {
+        cancels.append(Sent(hostID: hostID, command: "migrate-cancel", vm: cancel.vmName))
+        guard managed[hostID]?.connected == true else {
+            return CommandResult(code: .notDelivered, message: "\(hostID) is not connected")
+        }
+        guard heldMigrations[cancel.vmName] != nil else {
+            return CommandResult(code: .notFound, message: "no migration of \(cancel.vmName) runs on \(hostID)")
+        }
+        resumeMigration(cancel.vmName, with: nil)
+        return .ok("cancelling the migration of \(cancel.vmName)")
     }
 
     func send(_ command: PowerCommand, to hostID: String) async -> CommandResult {
@@ -107,6 +172,24 @@ actor FakeGroupManager: GroupManagerEndpoint {
     }
 
     // MARK: Test controls
+
+    /// Migrations under way, by VM name.
+    var migrating: Set<String> { Set(heldMigrations.keys) }
+
+    /// Ends a held migration the way `end` says.
+    func endMigration(_ name: String, _ end: MigrationEnd) { resumeMigration(name, with: end) }
+
+    /// The host's agent comes back (after `fail` or `disconnect`): connected and ACTIVE.
+    func reconnect(_ hostID: String) {
+        managed[hostID]?.connected = true
+        managed[hostID]?.state = .active
+    }
+
+    /// The host's agent connection closes (a restart); the host stays ACTIVE in the registry for now.
+    func disconnect(_ hostID: String) {
+        managed[hostID]?.connected = false
+        latestInventory[hostID] = nil
+    }
 
     func holdStarts() { holdingStarts = true }
 

@@ -36,6 +36,9 @@ import Wire
         .vmInfo(vm: "web-1"),
         .task(id: "t-000017", waitMilliseconds: 0),
         .task(id: "t-000018", waitMilliseconds: .max),
+        .migrate(vm: "web-1", to: "host-2", method: .live),
+        .migrate(vm: Samples.unicodeName, to: "", method: .liveNonSharedIncrementalDisk),
+        .migrateCancel(vm: "web-1"),
     ]
 
     @Test(arguments: requests)
@@ -65,8 +68,8 @@ import Wire
 
     @Test func unknownKindAndActionAreRejected() {
         var kind = ByteBuffer()
-        kind.writeInteger(UInt8(10))
-        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 10)) {
+        kind.writeInteger(UInt8(12))
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 12)) {
             try decodePayload(.clusterRequest, kind)
         }
         var action = ByteBuffer()

@@ -1,0 +1,262 @@
+import Foundation
+import Placement
+
+/// Consolidation plans for a spread-out cluster (30,000 VMs on 5,000 hosts unless `--vms N --hosts M`): per policy,
+/// the best of three timings, hosts freed, migrations and what they move, hosts used against the lower bound;
+/// then the plan time of each policy at 3k, 30k and 300k VMs (6 VMs per host) to show how it grows.
+func runConsolidationBenchmark() {
+    let arguments = Array(CommandLine.arguments.dropFirst(2))
+    guard let size = ConsolidationBenchmarkCluster.size(from: arguments) else {
+        print("usage: torpor-bench consolidation [--vms N --hosts M]")
+        exit(64)
+    }
+    let policies: [(name: String, policy: any ConsolidationPolicy)] = [
+        ("Sercon", SerconConsolidation()),
+        ("CostAware", CostAwareConsolidation()),
+    ]
+
+    let snapshot = ConsolidationBenchmarkCluster.make(vms: size.vms, hosts: size.hosts)
+    let pinnedBound = ConsolidationBenchmarkCluster.lowerBoundKeepingPinnedHosts(snapshot)
+    print(
+        "consolidation: \(snapshot.vms.count) VMs on \(size.hosts) hosts (\(snapshot.busyHostIDs.count) busy), "
+            + "MID 0.8, 1 Gbit/s per migration; lower bound \(pinnedBound.map { "\($0)" } ?? "-") if the busy hosts "
+            + "and those with a VM that would not converge stay"
+    )
+    print(
+        ConsolidationBenchmarkCluster.row([
+            "policy", "ms/plan", "freed", "migrations", "per freed", "GiB moved", "migr. hours", "used after",
+            "lower bound", "after/bound", "after/kept bound",
+        ])
+    )
+    // Third row: the cost-aware policy with the smallest budget (a fraction of Sercon's cost) at which it frees
+    // as many hosts as Sercon, to compare the migrations each needs for the same result.
+    var serconPlan: ConsolidationPlan?
+    var rows = policies
+    rows.append(("CostAware, Sercon's freed", CostAwareConsolidation()))
+    for (rowIndex, row) in rows.enumerated() {
+        var policy = row.policy
+        if rowIndex == 2, let serconPlan {
+            policy = ConsolidationBenchmarkCluster.cheapestMatching(serconPlan, on: snapshot)
+        }
+        let (plan, milliseconds) = ConsolidationBenchmarkCluster.time(policy, on: snapshot, runs: 3)
+        if rowIndex == 0 {
+            serconPlan = plan
+        }
+        let ratio = plan.hostsUsedLowerBound.map {
+            String(format: "%.3f", Double(plan.hostsUsedAfter) / Double(max($0, 1)))
+        }
+        print(
+            ConsolidationBenchmarkCluster.row([
+                row.name, String(format: "%.1f", milliseconds), "\(plan.freedHostIDs.count)", "\(plan.moves.count)",
+                String(format: "%.2f", Double(plan.moves.count) / Double(max(plan.freedHostIDs.count, 1))),
+                String(format: "%.0f", plan.totalCost.bytes / ConsolidationBenchmarkCluster.gibibyte),
+                String(format: "%.1f", plan.totalCost.seconds / 3600), "\(plan.hostsUsedAfter)",
+                plan.hostsUsedLowerBound.map { "\($0)" } ?? "-", ratio ?? "-",
+                pinnedBound.map { String(format: "%.3f", Double(plan.hostsUsedAfter) / Double(max($0, 1))) } ?? "-",
+            ])
+        )
+    }
+
+    guard !size.isExplicit else { return }
+    print("plan time by size (hosts = VMs / 6):")
+    let widths = [8, 8, 12, 15, 10, 13]
+    print(
+        ConsolidationBenchmarkCluster.row(
+            ["VMs", "hosts", "Sercon ms", "CostAware ms", "freed", "after/bound"],
+            widths: widths
+        )
+    )
+    for vmCount in [3_000, 30_000, 300_000] {
+        let scaled = ConsolidationBenchmarkCluster.make(vms: vmCount, hosts: vmCount / 6)
+        var cells = ["\(vmCount)", "\(vmCount / 6)"]
+        var last: ConsolidationPlan?
+        for (_, policy) in policies {
+            let (plan, milliseconds) = ConsolidationBenchmarkCluster.time(policy, on: scaled, runs: 3)
+            cells.append(String(format: "%.1f", milliseconds))
+            last = plan
+        }
+        cells.append("\(last?.freedHostIDs.count ?? 0)")
+        cells.append(
+            last.flatMap { plan in
+                plan.hostsUsedLowerBound.map {
+                    String(format: "%.3f", Double(plan.hostsUsedAfter) / Double(max($0, 1)))
+                }
+            } ?? "-"
+        )
+        print(ConsolidationBenchmarkCluster.row(cells, widths: widths))
+    }
+}
+
+/// The benchmark's cluster, seeded so that every run plans the same one, and its output helpers.
+private enum ConsolidationBenchmarkCluster {
+    static let gibibyte = 1024.0 * 1024 * 1024
+    static let megabyte = 1e6
+
+    static func size(from arguments: [String]) -> (vms: Int, hosts: Int, isExplicit: Bool)? {
+        guard !arguments.isEmpty else { return (30_000, 5_000, false) }
+        guard arguments.count == 4, arguments[0] == "--vms", arguments[2] == "--hosts",
+            let vms = Int(arguments[1]), let hosts = Int(arguments[3]), vms >= 0, hosts > 0
+        else { return nil }
+        return (vms, hosts, true)
+    }
+
+    /// Hosts of 16, 32 or 64 cores with 4 GiB per core, all active, 1 % busy with a migration. VMs of 1–8 cores
+    /// and 1–32 GiB, most using little of their CPU (skewed), half to all of their memory, dirtying 0.1–100 MB/s
+    /// (log-uniform) and 1 % faster than a 1 Gbit/s migration can copy; spread over random hosts in proportion
+    /// to their size, below 85 % of capacity, as a cluster looks after a day of arrivals and departures.
+    static func make(vms vmCount: Int, hosts hostCount: Int) -> ClusterSnapshot {
+        var random = SplitMix64(state: 0x636F_6E73_6F6C)
+        var hosts = (0..<hostCount).map { index in
+            let cores = [16.0, 32, 64][Int.random(in: 0..<3, using: &random)]
+            return HostSnapshot(
+                id: "host-\(index)",
+                capacity: ResourceVector(
+                    cpuCores: cores,
+                    memoryBytes: cores * 4 * gibibyte,
+                    networkRxBytesPerSecond: 1.25e9,
+                    networkTxBytesPerSecond: 1.25e9
+                )
+            )
+        }
+        var cumulativeCores: [Double] = []
+        var total = 0.0
+        for host in hosts {
+            total += host.capacity.cpuCores
+            cumulativeCores.append(total)
+        }
+        var vms: [VMSnapshot] = []
+        vms.reserveCapacity(vmCount)
+        for index in 0..<vmCount {
+            let cores = [1.0, 1, 2, 2, 4, 8][Int.random(in: 0..<6, using: &random)]
+            let memory = cores * [1.0, 2, 4][Int.random(in: 0..<3, using: &random)] * gibibyte
+            let cpuShare = 0.02 + 0.9 * pow(Double.random(in: 0..<1, using: &random), 3)
+            let estimated = ResourceVector(
+                cpuCores: cores * cpuShare,
+                memoryBytes: memory * Double.random(in: 0.5...1, using: &random),
+                networkRxBytesPerSecond: Double.random(in: 0..<2e6, using: &random),
+                networkTxBytesPerSecond: Double.random(in: 0..<2e6, using: &random)
+            )
+            let dirtyRate =
+                Int.random(in: 0..<100, using: &random) == 0
+                ? Double.random(in: 150...400, using: &random) * megabyte
+                : pow(10, Double.random(in: -1...2, using: &random)) * megabyte
+            for _ in 0..<20 {
+                let point = Double.random(in: 0..<total, using: &random)
+                let hostIndex = min(firstIndex(atLeast: point, in: cumulativeCores), hosts.count - 1)
+                let limit = hosts[hostIndex].capacity.scaled(by: 0.85)
+                guard (hosts[hostIndex].estimatedUse + estimated).isComponentwiseLessThanOrEqual(to: limit) else {
+                    continue
+                }
+                hosts[hostIndex].estimatedUse += estimated
+                hosts[hostIndex].vmIDs.append("vm-\(index)")
+                vms.append(
+                    VMSnapshot(
+                        id: "vm-\(index)",
+                        hostID: hosts[hostIndex].id,
+                        requested: ResourceVector(cpuCores: cores, memoryBytes: memory),
+                        estimated: estimated,
+                        memoryToCopyBytes: memory,
+                        memoryDirtyRateBytesPerSecond: dirtyRate
+                    )
+                )
+                break
+            }
+        }
+        let busy = Set(stride(from: 0, to: hostCount, by: 100).map { hosts[$0].id })
+        return ClusterSnapshot(hosts: hosts, vms: vms, busyHostIDs: busy)
+    }
+
+    /// The cost-aware policy whose budget is the smallest fraction of `target`'s cost (to 1/1000) at which it frees
+    /// at least as many hosts as `target`, or an unlimited one if no fraction up to 1 does.
+    static func cheapestMatching(_ target: ConsolidationPlan, on snapshot: ClusterSnapshot) -> CostAwareConsolidation {
+        func policy(_ fraction: Double) -> CostAwareConsolidation {
+            CostAwareConsolidation(
+                budget: MigrationBudget(
+                    maximumBytes: target.totalCost.bytes * fraction,
+                    maximumSeconds: target.totalCost.seconds * fraction
+                )
+            )
+        }
+        guard policy(1).plan(snapshot).freedHostIDs.count >= target.freedHostIDs.count else {
+            return CostAwareConsolidation()
+        }
+        var low = 0.0
+        var high = 1.0
+        while high - low > 0.001 {
+            let middle = (low + high) / 2
+            if policy(middle).plan(snapshot).freedHostIDs.count >= target.freedHostIDs.count {
+                high = middle
+            } else {
+                low = middle
+            }
+        }
+        return policy(high)
+    }
+
+    /// The fewest active hosts if every busy host carrying load and every host with a VM that would not converge
+    /// keeps its VMs: those hosts, plus the bound for what the rest of the load needs beyond their room within MID.
+    static func lowerBoundKeepingPinnedHosts(_ snapshot: ClusterSnapshot) -> Int? {
+        let mid = RelocationThresholds.default.mid
+        let model = MigrationCostModel()
+        var nonConverging = Set<String>()
+        for vm in snapshot.vms where !model.cost(of: vm).converges {
+            nonConverging.insert(vm.hostID)
+        }
+        var pinned = 0
+        var room = ResourceVector.zero
+        var rest = ResourceVector.zero
+        var capacities: [ResourceVector] = []
+        for host in snapshot.hosts where host.state == .active {
+            let allowed = host.capacity.scaled(by: mid)
+            let busy = snapshot.busyHostIDs.contains(host.id)
+            if (busy && !host.vmIDs.isEmpty) || nonConverging.contains(host.id) {
+                pinned += 1
+                if !busy {
+                    room += ResourceVector.maximum(allowed - host.estimatedUse, .zero)
+                }
+            } else {
+                rest += host.estimatedUse
+                capacities.append(allowed)
+            }
+        }
+        let needed = ResourceVector.maximum(rest - room, .zero)
+        return HostCountLowerBound.hosts(covering: needed, capacities: capacities).map { pinned + $0 }
+    }
+
+    static func firstIndex(atLeast value: Double, in sorted: [Double]) -> Int {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] <= value { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The plan and the best of `runs` timings in milliseconds.
+    static func time(
+        _ policy: any ConsolidationPolicy,
+        on snapshot: ClusterSnapshot,
+        runs: Int
+    ) -> (ConsolidationPlan, Double) {
+        var plan: ConsolidationPlan?
+        var best = Double.infinity
+        for _ in 0..<runs {
+            let elapsed = ContinuousClock().measure {
+                plan = policy.plan(snapshot)
+            }
+            let (seconds, attoseconds) = elapsed.components
+            best = min(best, Double(seconds) * 1e3 + Double(attoseconds) / 1e15)
+        }
+        return (plan!, best)
+    }
+
+    /// The policy name left-aligned, numbers right-aligned under their headings.
+    static func row(_ cells: [String], widths: [Int] = [27, 9, 7, 12, 11, 11, 13, 12, 13, 13, 18]) -> String {
+        return zip(cells, widths).enumerated().map { column, cell in
+            let (text, width) = cell
+            let padding = String(repeating: " ", count: max(width - text.count, 0))
+            return column == 0 ? text + padding : padding + text
+        }.joined()
+    }
+}
