@@ -8,6 +8,7 @@ struct SimulatedCluster {
     let hostCoreMips: [Double]
     let hostPower: [HostPowerModel]
     let hostBandwidth: [Double]
+    let hostMemory: [Double]
     let vmMips: [Double]
     let vmMemory: [Double]
     let intervalSeconds: Double
@@ -33,6 +34,7 @@ struct SimulatedCluster {
         hostCoreMips = types.map(\.mipsPerCore)
         hostPower = types.map(\.power)
         hostBandwidth = types.map(\.bandwidthBytesPerSecond)
+        hostMemory = types.map(\.memoryBytes)
         let vmTypes = (0..<vmCount).map { scenario.vmType(ofVM: $0, count: vmCount) }
         vmMips = vmTypes.map(\.mips)
         vmMemory = vmTypes.map(\.memoryBytes)

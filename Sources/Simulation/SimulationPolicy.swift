@@ -15,6 +15,8 @@ public struct SimulationPolicy: Sendable, Hashable {
         /// Beloglazov & Buyya's dynamic consolidation: hosts found overloaded by `detector` shed VMs chosen by
         /// MMT; every other host, least utilised first, is evacuated if all its VMs fit elsewhere (PABFD).
         case beloglazov(detector: OverloadDetector)
+        /// Torpor's relocation every interval, consolidation on a schedule, hosts left empty asleep.
+        case torpor(TorporPolicy)
     }
 
     public var name: String
@@ -60,13 +62,30 @@ public struct SimulationPolicy: Sendable, Hashable {
 
     public static let dvfs = SimulationPolicy(name: "DVFS", initialPlacement: .firstFit, migration: .none)
 
+    /// Torpor's relocation (0.2 / 0.8 / 0.9) with `consolidation` every hour, a 30-minute budget, the migration cost
+    /// model at CloudSim's 62.5 MB/s per migration; VMs first placed by PABFD like the reference policies'.
+    public static func torpor(_ consolidation: TorporPolicy.Consolidation) -> SimulationPolicy {
+        SimulationPolicy(
+            name: "Torpor-\(consolidation.displayName)",
+            initialPlacement: .powerAware,
+            migration: .torpor(TorporPolicy(consolidation: consolidation, bandwidthBytesPerSecond: 62_500_000))
+        )
+    }
+
     /// The reference policies of the traces' README, in its order.
     public static let references: [SimulationPolicy] = [thrMMT(0.8), madMMT(2.5), lrMMT(1.2)]
 
-    /// A built-in policy by name, case-insensitive: dvfs, thr-mmt-T, mad-mmt-S, lr-mmt-S.
+    /// A built-in policy by name, case-insensitive: dvfs, thr-mmt-T, mad-mmt-S, lr-mmt-S, torpor-cost-aware,
+    /// torpor-sercon, torpor-relocation.
     public static func named(_ text: String) -> SimulationPolicy? {
         let lower = text.lowercased()
         if lower == "dvfs" { return .dvfs }
+        switch lower {
+        case "torpor-cost-aware", "torpor": return torpor(.costAware)
+        case "torpor-sercon": return torpor(.sercon)
+        case "torpor-relocation": return torpor(.none)
+        default: break
+        }
         for (prefix, make) in [("thr-mmt-", thrMMT), ("mad-mmt-", madMMT), ("lr-mmt-", lrMMT)]
             as [(String, (Double) -> SimulationPolicy)]
         where lower.hasPrefix(prefix) {

@@ -24,6 +24,12 @@ public struct Simulator: Sendable {
         var migrationCount = 0
 
         placeInitially(&cluster)
+        var torporPlanner: TorporPlanner?
+        var consolidationEvery = 1
+        if case .torpor(let torpor) = policy.migration {
+            torporPlanner = TorporPlanner(policy: torpor)
+            consolidationEvery = max(1, Int((torpor.scheduleSeconds / interval).rounded()))
+        }
         for step in 0..<steps {
             cluster.enter(step: step, of: workload)
             // Before this interval's migrations: who runs what, for the time the migrations take.
@@ -32,6 +38,9 @@ public struct Simulator: Sendable {
             var overloaded = 0
             if step > 0, case .beloglazov(let detector) = policy.migration {
                 (migrations, overloaded) = BeloglazovPlanner(detector: detector).plan(&cluster)
+            } else if step > 0, let torporPlanner {
+                overloaded = (0..<cluster.hostCount).count { cluster.utilization($0) > torporPlanner.maximumCPU }
+                migrations = torporPlanner.plan(&cluster, consolidate: step % consolidationEvery == 0)
             }
             migrationCount += migrations.count
 
@@ -105,7 +114,7 @@ public struct Simulator: Sendable {
         let detector: OverloadDetector
         switch policy.migration {
         case .beloglazov(let configured): detector = configured
-        case .none: detector = .staticThreshold(1)
+        case .none, .torpor: detector = .staticThreshold(1)
         }
         var scratch = Array(repeating: 0.0, count: SimulatedCluster.historyLength)
         let excluded = Array(repeating: false, count: cluster.hostCount)
