@@ -137,6 +137,49 @@ struct TorporSimCommandTests {
         #expect(outcome.standardError.contains("scenario.yaml:4: hosts.count: the scenario has no hosts"))
     }
 
+    @Test func torporsPoliciesRunFromManagerYAMLKeys() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let policy = folder.appendingPathComponent("policy.yaml")
+        try Self.write(
+            """
+            relocation:
+              thresholds: { min: 0.1, mid: 0.7, max: 0.85 }
+            consolidation:
+              policy: sercon
+              schedule: "*/15 * * * *"
+              budget: 10m
+
+            """,
+            to: policy
+        )
+        let outcome = try Self.run([Self.fixtures, "--hosts", "4", "--policy-file", policy.path, "--json"])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let parsed = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [[String: Any]]
+        let results = try #require(parsed)
+        #expect(results.map { $0["policy"] as? String } == ["Torpor-sercon"])
+    }
+
+    @Test func aScheduleThatIsNoPeriodIsNamedWithItsLine() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let policy = folder.appendingPathComponent("policy.yaml")
+        try Self.write("consolidation:\n  policy: cost-aware\n  schedule: \"0 3 * * *\"\n", to: policy)
+        let outcome = try Self.run([Self.fixtures, "--policy-file", policy.path])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.contains("policy.yaml:3: consolidation.schedule:"), "\(outcome.standardError)")
+    }
+
+    @Test func thresholdsOutOfOrderAreNamed() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let policy = folder.appendingPathComponent("policy.yaml")
+        try Self.write("relocation:\n  thresholds:\n    cpu: { min: 0.5, mid: 0.4 }\n", to: policy)
+        let outcome = try Self.run([Self.fixtures, "--policy-file", policy.path])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.contains("policy.yaml:2: relocation.thresholds:"), "\(outcome.standardError)")
+    }
+
     @Test func aGoodRunPrintsEveryPolicyAsJSON() throws {
         let outcome = try Self.run([
             Self.fixtures, "--hosts", "4", "--policy", "thr-mmt-0.8", "--policy", "dvfs", "--json",
