@@ -45,6 +45,10 @@ public struct Scenario: Sendable, Hashable {
         /// Beloglazov & Buyya in CloudSim: CPU-only feasibility, an idle host is off (0 W) and switching is free
         /// and instant, migrations take RAM ÷ (bandwidth / 2) and cost the VM 10 % of its demand meanwhile.
         case cloudsim
+        /// Hosts sleep and wake with latency and energy (`powerManagement`), an awake empty host draws its idle
+        /// power, RAM is a constraint for Torpor's policies, and a host's migrations share its link one after
+        /// another, each taking memory ÷ bandwidth.
+        case realistic
     }
 
     public var profile: Profile
@@ -57,6 +61,8 @@ public struct Scenario: Sendable, Hashable {
     public var vmTypes: [VMType]
     /// Share of its demand a migrating VM still gets (CloudSim: 0.9).
     public var migrationPerformance: Double
+    /// Sleep and wake in the realistic profile.
+    public var powerManagement: PowerManagement
 
     public init(
         profile: Profile,
@@ -64,7 +70,8 @@ public struct Scenario: Sendable, Hashable {
         hostTypes: [HostType],
         hosts: [Int],
         vmTypes: [VMType],
-        migrationPerformance: Double = 0.9
+        migrationPerformance: Double = 0.9,
+        powerManagement: PowerManagement = .defaults(for: .suspend)
     ) throws {
         guard !hosts.isEmpty else {
             throw SimulationInputError(file: "scenario", key: "hosts", problem: "the scenario has no hosts")
@@ -75,12 +82,23 @@ public struct Scenario: Sendable, Hashable {
         guard hosts.allSatisfy({ hostTypes.indices.contains($0) }) else {
             throw SimulationInputError(file: "scenario", key: "hosts", problem: "a host names an unknown host type")
         }
+        for (key, seconds) in [
+            ("power_management.sleep_seconds", powerManagement.sleepSeconds),
+            ("power_management.wake_seconds", powerManagement.wakeSeconds),
+        ] where !(0...intervalSeconds).contains(seconds) {
+            throw SimulationInputError(
+                file: "scenario",
+                key: key,
+                problem: "\(seconds) s is not within one interval (0–\(intervalSeconds) s)"
+            )
+        }
         self.profile = profile
         self.intervalSeconds = intervalSeconds
         self.hostTypes = hostTypes
         self.hosts = hosts
         self.vmTypes = vmTypes
         self.migrationPerformance = migrationPerformance
+        self.powerManagement = powerManagement
     }
 
     /// The VM type of VM `index` out of `count`: contiguous equal shares, in type order.

@@ -30,31 +30,58 @@ public struct Simulator: Sendable {
             torporPlanner = TorporPlanner(policy: torpor)
             consolidationEvery = max(1, Int((torpor.scheduleSeconds / interval).rounded()))
         }
+        let realistic = scenario.profile == .realistic
+        let settings = scenario.powerManagement
+        var power = realistic ? HostPowerStates(cluster: cluster, settings: settings) : nil
         for step in 0..<steps {
+            let time = Double(step) * interval
             cluster.enter(step: step, of: workload)
+            power?.enter(time: time)
             // Before this interval's migrations: who runs what, for the time the migrations take.
-            let before = HostView(cluster)
+            let before = HostView(cluster, awake: power)
             var migrations: [BeloglazovPlanner.Migration] = []
             var overloaded = 0
             if step > 0, case .beloglazov(let detector) = policy.migration {
                 (migrations, overloaded) = BeloglazovPlanner(detector: detector).plan(&cluster)
             } else if step > 0, let torporPlanner {
                 overloaded = (0..<cluster.hostCount).count { cluster.utilization($0) > torporPlanner.maximumCPU }
-                migrations = torporPlanner.plan(&cluster, consolidate: step % consolidationEvery == 0)
+                migrations = torporPlanner.plan(
+                    &cluster,
+                    consolidate: step % consolidationEvery == 0,
+                    states: power?.placementStates,
+                    countsMemory: realistic
+                )
             }
             migrationCount += migrations.count
 
-            // Each host runs as before until its last outgoing migration ends, as planned after.
+            // Each host runs as before until its last outgoing migration ends, as planned after. CloudSim: each
+            // migration takes RAM ÷ half the link, all at once; realistic: RAM ÷ the link, one after another.
             var leavingSeconds = Array(repeating: 0.0, count: cluster.hostCount)
+            var touched = Array(repeating: false, count: cluster.hostCount)
             for migration in migrations {
-                let seconds = min(cluster.migrationSeconds(migration.vm, from: migration.from), interval)
-                leavingSeconds[migration.from] = max(leavingSeconds[migration.from], seconds)
+                touched[migration.from] = true
+                touched[migration.to] = true
+                let seconds: Double
+                if realistic {
+                    seconds = min(cluster.vmMemory[migration.vm] / cluster.hostBandwidth[migration.from], interval)
+                    leavingSeconds[migration.from] = min(leavingSeconds[migration.from] + seconds, interval)
+                } else {
+                    seconds = min(cluster.migrationSeconds(migration.vm, from: migration.from), interval)
+                    leavingSeconds[migration.from] = max(leavingSeconds[migration.from], seconds)
+                }
                 accounting.lostToMigration +=
                     (1 - scenario.migrationPerformance) * cluster.demand[migration.vm] * seconds
             }
             for vm in 0..<cluster.vmCount { accounting.requested += cluster.demand[vm] * interval }
 
-            let after = HostView(cluster)
+            // The energy saver, realistic profile: empty hosts beyond the reserve sleep, the reserve is refilled.
+            var slept: [Int] = []
+            var woken: [Int] = []
+            if var states = power {
+                (slept, woken) = states.save(cluster: cluster, time: time, touched: touched)
+                power = states
+            }
+            let after = HostView(cluster, awake: power)
             let nextLoad = step + 1 < steps ? loads(of: cluster, at: step + 1) : cluster.load
             var joules = 0.0
             var hostsViolating = 0
@@ -68,11 +95,13 @@ public struct Simulator: Sendable {
                 if after.isActive[host] {
                     accounting.activeSeconds += late
                     if after.isViolating[host] { accounting.violatingSeconds += late }
-                    // CloudSim: the mean of the power at both ends of the interval; an idle host is off.
-                    let power = cluster.hostPower[host]
-                    let start = power.watts(atUtilization: after.utilization[host])
-                    let end = power.watts(atUtilization: min(nextLoad[host] / cluster.hostCapacity[host], 1))
+                    // The mean of the power at both ends of the interval (CloudSim's); CloudSim's idle host is off.
+                    let model = cluster.hostPower[host]
+                    let start = model.watts(atUtilization: after.utilization[host])
+                    let end = model.watts(atUtilization: min(nextLoad[host] / cluster.hostCapacity[host], 1))
                     joules += (start + end) / 2 * interval
+                } else if realistic {
+                    joules += standbyJoules(host, cluster: cluster, slept: slept, woken: woken, interval: interval)
                 }
                 if (before.isActive[host] && before.isViolating[host] && early > 0)
                     || (after.isActive[host] && after.isViolating[host])
@@ -88,7 +117,8 @@ public struct Simulator: Sendable {
                     hostsViolating: hostsViolating,
                     migrations: migrations.count,
                     hostsOverloaded: overloaded,
-                    hostsWoken: Set(migrations.map(\.to).filter { !before.isActive[$0] }).count
+                    hostsWoken: realistic
+                        ? woken.count : Set(migrations.map(\.to).filter { !before.isActive[$0] }).count
                 )
             )
             progress(step + 1, steps)
@@ -140,6 +170,22 @@ public struct Simulator: Sendable {
         }
     }
 
+    /// A host not awake for the whole interval, realistic profile: idle power while it goes to sleep or wakes,
+    /// standby power the rest of the time.
+    private func standbyJoules(
+        _ host: Int,
+        cluster: SimulatedCluster,
+        slept: [Int],
+        woken: [Int],
+        interval: Double
+    ) -> Double {
+        let settings = scenario.powerManagement
+        let idle = cluster.hostPower[host].watts(atUtilization: 0)
+        let transition =
+            slept.contains(host) ? settings.sleepSeconds : woken.contains(host) ? settings.wakeSeconds : 0
+        return transition * idle + (interval - transition) * settings.standbyWatts
+    }
+
     private func loads(of cluster: SimulatedCluster, at step: Int) -> [Double] {
         var result = Array(repeating: 0.0, count: cluster.hostCount)
         for vm in 0..<cluster.vmCount where cluster.vmHost[vm] >= 0 {
@@ -166,8 +212,13 @@ private struct HostView {
     var isViolating: [Bool]
     var utilization: [Double]
 
-    init(_ cluster: SimulatedCluster) {
-        isActive = (0..<cluster.hostCount).map { cluster.load[$0] > 0 }
+    /// Active: awake in the realistic profile (`awake` given), asking for CPU in CloudSim's.
+    init(_ cluster: SimulatedCluster, awake power: HostPowerStates?) {
+        if let power {
+            isActive = power.state.map { $0 == .awake }
+        } else {
+            isActive = (0..<cluster.hostCount).map { cluster.load[$0] > 0 }
+        }
         isViolating = (0..<cluster.hostCount).map { cluster.isViolating($0) }
         utilization = (0..<cluster.hostCount).map { min(cluster.allocated($0) / cluster.hostCapacity[$0], 1) }
     }

@@ -17,11 +17,18 @@ struct TorporPlanner {
     /// Relocation's MAX for CPU: above it a host counts as overloaded.
     var maximumCPU: Double { policy.thresholds.maximum[.cpu] }
 
-    func plan(_ cluster: inout SimulatedCluster, consolidate: Bool) -> [BeloglazovPlanner.Migration] {
+    /// `states`: each host's power state (nil: all active, the CloudSim profile); `countsMemory`: VMs charge their
+    /// memory to their hosts (the realistic profile).
+    func plan(
+        _ cluster: inout SimulatedCluster,
+        consolidate: Bool,
+        states: [HostState]? = nil,
+        countsMemory: Bool = false
+    ) -> [BeloglazovPlanner.Migration] {
         var migrations: [BeloglazovPlanner.Migration] = []
         var busy = Set<String>()
         if policy.relocationEnabled {
-            let plan = planner.relocation(cluster.snapshot())
+            let plan = planner.relocation(cluster.snapshot(states: states, countsMemory: countsMemory))
             migrations += apply(plan.moves, to: &cluster)
             for move in plan.moves {
                 busy.insert(move.fromHostID)
@@ -29,7 +36,7 @@ struct TorporPlanner {
             }
         }
         if consolidate {
-            var snapshot = cluster.snapshot()
+            var snapshot = cluster.snapshot(states: states, countsMemory: countsMemory)
             snapshot.busyHostIDs = busy
             if let plan = planner.consolidation(snapshot) {
                 migrations += apply(plan.moves, to: &cluster)
@@ -74,15 +81,17 @@ extension SimulatedCluster {
     /// The cluster as the manager would hand it to the policies: every VM at its estimated demand (this interval's
     /// trace value: one 5-minute sample covers the manager's whole estimator window), hosts with their VMs. In the
     /// CloudSim profile only CPU counts: VMs ask for no memory, though a migration copies all of it; every host is
-    /// active, an empty one off and free to switch on.
-    func snapshot() -> ClusterSnapshot {
+    /// active, an empty one off and free to switch on. In the realistic profile VMs ask for their memory and hosts
+    /// are in their power states.
+    func snapshot(states: [HostState]? = nil, countsMemory: Bool = false) -> ClusterSnapshot {
         let estimator = Estimator(window: 1)
         var use = Array(repeating: ResourceVector.zero, count: hostCount)
         var vms: [VMSnapshot] = []
         vms.reserveCapacity(vmCount)
         for vm in 0..<vmCount where vmHost[vm] >= 0 {
-            let requested = ResourceVector(cpuCores: vmMips[vm] / Self.mipsPerCPUUnit)
-            let sample = ResourceVector(cpuCores: demand[vm] / Self.mipsPerCPUUnit)
+            let memory = countsMemory ? vmMemory[vm] : 0
+            let requested = ResourceVector(cpuCores: vmMips[vm] / Self.mipsPerCPUUnit, memoryBytes: memory)
+            let sample = ResourceVector(cpuCores: demand[vm] / Self.mipsPerCPUUnit, memoryBytes: memory)
             let estimated = estimator.estimate(samples: [sample], requested: requested)
             use[vmHost[vm]] += estimated
             vms.append(
@@ -99,7 +108,7 @@ extension SimulatedCluster {
             HostSnapshot(
                 id: Self.hostID(host),
                 capacity: ResourceVector(cpuCores: hostCapacity[host] / Self.mipsPerCPUUnit, memoryBytes: hostMemory[host]),
-                state: .active,
+                state: states?[host] ?? .active,
                 estimatedUse: use[host],
                 vmIDs: hostVMs[host].sorted().map(Self.vmID)
             )

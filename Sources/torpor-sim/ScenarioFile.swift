@@ -12,6 +12,14 @@ import Simulation
 ///     hosts: { count: 800, types: [hp-ml110-g4, hp-ml110-g5] }   # types repeat in this order
 ///     vm_types:                                                # contiguous equal shares of the sorted traces
 ///       large: { mips: 2500, memory_mb: 870 }
+///     power_management:                                        # the realistic profile's sleep and wake
+///       method: suspend                                        # or shutdown: sets the defaults below
+///       sleep_seconds: 10                                      # shutdown: 60
+///       wake_seconds: 20                                       # shutdown: 180
+///       standby_watts: 5                                       # shutdown: 3
+///       reserve_hosts: 1                                       # empty hosts kept awake
+///       minimum_awake: 10m
+///       minimum_asleep: 5m
 enum ScenarioFile {
     static func load(_ file: String) throws -> Scenario {
         let config = try ConfigSection(contentsOf: file)
@@ -114,6 +122,22 @@ enum ScenarioFile {
                 problem: "the scenario has no VM types"
             )
         }
+        var powerManagement = PowerManagement.defaults(for: .suspend)
+        if let section = try config.section("power_management") {
+            let method = try section.choice("method", from: PowerManagement.Method.allCases.map(\.rawValue))
+            powerManagement = .defaults(for: method.flatMap(PowerManagement.Method.init(rawValue:)) ?? .suspend)
+            let limit = Double(interval.components.seconds)
+            if let value = try section.double("sleep_seconds", in: 0...limit) { powerManagement.sleepSeconds = value }
+            if let value = try section.double("wake_seconds", in: 0...limit) { powerManagement.wakeSeconds = value }
+            if let value = try section.double("standby_watts", in: 0...10_000) { powerManagement.standbyWatts = value }
+            if let value = try section.int("reserve_hosts", in: 0...1_000_000) { powerManagement.reserveHosts = value }
+            if let value = try section.duration("minimum_awake") {
+                powerManagement.minimumAwakeSeconds = Double(value.components.seconds)
+            }
+            if let value = try section.duration("minimum_asleep") {
+                powerManagement.minimumAsleepSeconds = Double(value.components.seconds)
+            }
+        }
         try config.rejectUnknownKeys()
         return try Scenario(
             profile: profile,
@@ -121,7 +145,8 @@ enum ScenarioFile {
             hostTypes: hostTypes,
             hosts: hosts,
             vmTypes: vmTypes,
-            migrationPerformance: migrationPerformance
+            migrationPerformance: migrationPerformance,
+            powerManagement: powerManagement
         )
     }
 

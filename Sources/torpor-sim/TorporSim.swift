@@ -117,7 +117,8 @@ struct SimulationOptions: ParsableArguments {
             guard let found = SimulationPolicy.named(name) else {
                 throw ConfigError.flag(
                     "policy",
-                    "'\(name)' is not a built-in policy (thr-mmt-T, mad-mmt-S, lr-mmt-S, dvfs) — or use --policy-file"
+                    "'\(name)' is not a built-in policy (thr-mmt-T, mad-mmt-S, lr-mmt-S, dvfs, torpor-cost-aware, "
+                        + "torpor-sercon, torpor-relocation) — or use --policy-file"
                 )
             }
             policies.append(found)
@@ -130,6 +131,17 @@ struct SimulationOptions: ParsableArguments {
             built = try Scenario.cloudSim(hostCount: hosts)
         } else {
             built = try ScenarioFile.load(scenario)
+        }
+        if built.profile == .realistic {
+            for policy in policies {
+                guard case .beloglazov = policy.migration else { continue }
+                throw ConfigError(
+                    file: scenario,
+                    line: nil,
+                    key: "profile",
+                    problem: "the realistic profile runs Torpor's policies and dvfs, not \(policy.name)"
+                )
+            }
         }
         let workload = try TraceFolder.load(traces)
         return (built, workload, policies)
