@@ -180,6 +180,40 @@ struct TorporSimCommandTests {
         #expect(outcome.standardError.contains("policy.yaml:2: relocation.thresholds:"), "\(outcome.standardError)")
     }
 
+    /// The realistic scenario written out in examples/sim, shrunk to four hosts.
+    static func realisticScenario(in folder: URL) throws -> URL {
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let example = try String(
+            contentsOf: packageRoot.appendingPathComponent("examples/sim/realistic.yaml"),
+            encoding: .utf8
+        )
+        let url = folder.appendingPathComponent("realistic.yaml")
+        try Self.write(example.replacingOccurrences(of: "count: 800", with: "count: 4"), to: url)
+        return url
+    }
+
+    @Test func theRealisticProfileRunsTorporsPolicies() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scenario = try Self.realisticScenario(in: folder)
+        let outcome = try Self.run([Self.fixtures, "--scenario", scenario.path, "--policy", "torpor", "--json"])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let parsed = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [[String: Any]]
+        let results = try #require(parsed)
+        #expect(results.map { $0["profile"] as? String } == ["realistic"])
+        #expect(results.allSatisfy { ($0["energy_kwh"] as? Double ?? 0) > 0 })
+    }
+
+    @Test func theRealisticProfileRefusesBeloglazovsPolicies() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scenario = try Self.realisticScenario(in: folder)
+        let outcome = try Self.run([Self.fixtures, "--scenario", scenario.path, "--policy", "lr-mmt-1.2"])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.contains("profile: the realistic profile runs Torpor's policies and dvfs"))
+    }
+
     @Test func aGoodRunPrintsEveryPolicyAsJSON() throws {
         let outcome = try Self.run([
             Self.fixtures, "--hosts", "4", "--policy", "thr-mmt-0.8", "--policy", "dvfs", "--json",
