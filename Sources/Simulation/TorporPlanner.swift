@@ -107,7 +107,10 @@ extension SimulatedCluster {
         let hosts = (0..<hostCount).map { host in
             HostSnapshot(
                 id: Self.hostID(host),
-                capacity: ResourceVector(cpuCores: hostCapacity[host] / Self.mipsPerCPUUnit, memoryBytes: hostMemory[host]),
+                capacity: ResourceVector(
+                    cpuCores: hostCapacity[host] / Self.mipsPerCPUUnit,
+                    memoryBytes: hostMemory[host]
+                ),
                 state: states?[host] ?? .active,
                 estimatedUse: use[host],
                 vmIDs: hostVMs[host].sorted().map(Self.vmID)
