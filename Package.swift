@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "agentctl", targets: ["agentctl"]),
         .executable(name: "torpor", targets: ["torpor"]),
         .executable(name: "torpor-lab", targets: ["torpor-lab"]),
+        .executable(name: "torpor-sim", targets: ["torpor-sim"]),
         .library(name: "Wire", targets: ["Wire"]),
     ],
     dependencies: [
@@ -146,10 +147,21 @@ let package = Package(
             dependencies: ["TorporLab", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // The trace-driven simulator: the loop, the cluster model and the metrics, pure (standard library only)
+        // so it runs the same policy code as the manager; torpor-sim reads the files and prints the results.
+        .target(name: "Simulation", dependencies: ["Placement", "Energy"]),
+        .executableTarget(
+            name: "torpor-sim",
+            dependencies: [
+                "Simulation", "Placement", "Energy", "ConfigFile",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         // Benchmarks (release build): bench/run NAME.
         .executableTarget(
             name: "torpor-bench",
-            dependencies: ["Wire", "Placement", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Wire", "Placement", "Simulation", .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/torpor-bench"
         ),
         // libFuzzer target over the frame decoder: scripts/fuzz-wire.
@@ -205,6 +217,12 @@ let package = Package(
         .testTarget(name: "TorporLabTests", dependencies: ["TorporLab", "Commands"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
+        // Runs torpor-sim as a process for the bad-input cases (it must be built: swift build --build-tests does).
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["Simulation", "Placement", "Energy"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "AgentTests",
             dependencies: [

@@ -6,6 +6,7 @@ import Foundation
 let benchmarks: [(name: String, summary: String, run: () -> Void)] = [
     ("wire", "a 32-VM MonitoringReport: Wire frames vs Snooze-style JSON", WireBenchmark.run),
     ("placement", "3k, 30k, 300k VMs (or --vms N --hosts M) with each placement policy", runPlacementBenchmark),
+    ("sim", "a day of PlanetLab traces on 800 hosts per CloudSim policy (bench/run sim FOLDER)", runSimBenchmark),
     ("consolidation", "Sercon vs cost-aware consolidation of 30,000 VMs on 5,000 hosts", runConsolidationBenchmark),
 ]
 
