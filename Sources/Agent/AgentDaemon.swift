@@ -170,6 +170,10 @@ public struct AgentDaemon: Service {
     /// What this host offers: VM lifecycle always, and each power action it has a runnable command for.
     static func capabilities(of configuration: AgentConfiguration, path: String?) -> AgentCapabilities {
         var capabilities: AgentCapabilities = [.vmLifecycle]
+        // libvirt's test driver cannot migrate; every hypervisor driver the agent is used with (qemu) can.
+        if !configuration.libvirtURI.hasPrefix("test:") {
+            capabilities.insert(.liveMigration)
+        }
         capabilities.formUnion(configuration.power.capabilities(path: path))
         return capabilities
     }

@@ -189,7 +189,7 @@ public actor ConsolidationLoop {
                 vms: vms,
                 demands: await demands(),
                 estimator: estimator,
-                migratingHosts: await migrations.migratingHosts()
+                migratingHosts: await migrations.hostsPlanningLeavesAlone()
             )
             // Held-back VMs hold their hosts like a suspended VM does.
             for index in snapshot.vms.indices where heldBack[snapshot.vms[index].id] != nil {

@@ -86,8 +86,8 @@ public protocol MigrationStarting: Sendable {
     func startMigration(vmName: String, to hostID: String, reason: String) async throws -> String
     /// Where the migration task is.
     func migrationOutcome(taskID: String) async -> MigrationTaskOutcome
-    /// Hosts with a migration in or out.
-    func migratingHosts() async -> Set<String>
+    /// Hosts a plan must neither empty nor fill: a migration in or out, or an agent that cannot migrate.
+    func hostsPlanningLeavesAlone() async -> Set<String>
 }
 
 /// Where one of the loop's migration tasks is.

@@ -37,24 +37,14 @@ public struct PlacementLoadPlanner: LoadPlanner {
             }
     }
 
-    /// Relocation never empties an underloaded host onto an empty one: that only moves the load, and the empty
-    /// host, underloaded in turn, would send it back at the next refresh. Empty hosts are kept for overload relief,
-    /// and used only when the hosts carrying load cannot relieve every overloaded host.
+    /// The shared decision (`Placement.ClusterLoadPlanner`, which torpor-sim calls too): relocation never empties an
+    /// underloaded host onto an empty one, which would only move the load back and forth.
+    var shared: ClusterLoadPlanner {
+        ClusterLoadPlanner(relocationPolicy: relocationPolicy, consolidationPolicy: consolidationPolicy)
+    }
+
     public func relocation(_ snapshot: PlanningSnapshot) -> LoadPlan {
-        let empty = Set(snapshot.cluster.hosts.filter(\.vmIDs.isEmpty).map(\.id))
-        var strictSnapshot = snapshot.placement
-        strictSnapshot.busyHostIDs.formUnion(empty)
-        var plan = relocationPolicy.plan(strictSnapshot)
-        let relieved = Set(plan.moves.map(\.fromHostID))
-        if !empty.isEmpty, plan.overloadedHostIDs.contains(where: { !relieved.contains($0) }) {
-            // Only underloaded hosts' moves are dropped: capacity they would have taken is simply left free.
-            plan = relocationPolicy.plan(snapshot.placement)
-            let onto = Set(plan.moves.filter { empty.contains($0.toHostID) }.map(\.fromHostID))
-            let dropped = onto.intersection(plan.emptiedHostIDs)
-            plan.moves.removeAll { dropped.contains($0.fromHostID) }
-            plan.emptiedHostIDs.removeAll { dropped.contains($0) }
-            plan.reasons += dropped.sorted().map { "\($0) underloaded: not emptied onto an empty host" }
-        }
+        let plan = shared.relocation(snapshot.placement)
         let before = snapshot.hostsInUse
         let vms = snapshot.vmsByID
         return LoadPlan(
@@ -71,7 +61,8 @@ public struct PlacementLoadPlanner: LoadPlanner {
     }
 
     public func consolidation(_ snapshot: PlanningSnapshot) -> LoadPlan {
-        let plan = consolidationPolicy.plan(snapshot.placement)
+        // `shared` always carries the configured policy; the fallback only satisfies the optional.
+        let plan = shared.consolidation(snapshot.placement) ?? consolidationPolicy.plan(snapshot.placement)
         let vms = snapshot.vmsByID
         return LoadPlan(
             policy: policyName,

@@ -46,7 +46,13 @@ extension GroupLeader: MigrationStarting {
         }
     }
 
-    public func migratingHosts() async -> Set<String> {
-        Set(hostsWithMigrations().keys)
+    /// Hosts with a migration in or out, and hosts whose agent did not announce `liveMigration` (its libvirt driver
+    /// cannot migrate, like the test driver): relocation and consolidation would only make failed tasks there.
+    public func hostsPlanningLeavesAlone() async -> Set<String> {
+        var hosts = Set(hostsWithMigrations().keys)
+        for host in await groupManager.hosts() where !host.capabilities.contains(.liveMigration) {
+            hosts.insert(host.hostID)
+        }
+        return hosts
     }
 }

@@ -69,6 +69,24 @@ import Wire
         }
     }
 
+    /// A test-driver agent announces no `liveMigration`: planning would only make failed tasks on its host.
+    @Test func hostsWhoseAgentsCannotMigrateAreNeitherEmptiedNorFilled() async throws {
+        try await Self.spread(policy: .costAware) { leader, store, fake, configuration in
+            await fake.removeCapability(.liveMigration, of: "h1")
+            await fake.removeCapability(.liveMigration, of: "h2")
+            #expect(await leader.hostsPlanningLeavesAlone() == ["h1", "h2"])
+            let loop = Self.loop(leader, configuration)
+            let plan = await loop.consolidate(dryRun: true)
+            #expect(plan.moves.isEmpty, "\(plan)")
+            #expect(plan.hostsFreed.isEmpty, "\(plan)")
+            #expect(!plan.reason.isEmpty)
+            await fake.removeCapability(.liveMigration, of: "h3")
+            #expect(await leader.hostsPlanningLeavesAlone() == ["h1", "h2", "h3"])
+            #expect(await loop.consolidate(dryRun: false).moves.isEmpty)
+            #expect(await leader.hostsWithMigrations().isEmpty)
+        }
+    }
+
     @Test func aConsolidationStartsItsMigrationsWaitsForThemAndRefusesAnotherMeanwhile() async throws {
         try await Self.spread(policy: .costAware) { leader, store, fake, configuration in
             let loop = Self.loop(leader, configuration)

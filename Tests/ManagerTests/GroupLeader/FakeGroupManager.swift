@@ -55,7 +55,7 @@ actor FakeGroupManager: GroupManagerEndpoint {
                 state: .active,
                 connected: true,
                 hasInventory: true,
-                capabilities: [.vmLifecycle, .suspendToRam]
+                capabilities: [.vmLifecycle, .suspendToRam, .liveMigration]
             )
             domains[id] = [:]
             latestInventory[id] = Inventory(hostID: id, vms: [])
@@ -217,6 +217,11 @@ actor FakeGroupManager: GroupManagerEndpoint {
     var heldMigrationCommandCount: Int { heldMigrationCommands.count }
 
     func setPowerAnswer(_ answer: CommandResult) { powerAnswer = answer }
+
+    /// Takes away a capability the host's agent announced (a test-driver agent cannot migrate).
+    func removeCapability(_ capability: AgentCapabilities, of hostID: String) {
+        managed[hostID]?.capabilities.remove(capability)
+    }
 
     func setGuestsIgnoreShutdown(_ ignore: Bool) { guestsIgnoreShutdown = ignore }
 
