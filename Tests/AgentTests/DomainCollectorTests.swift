@@ -94,9 +94,9 @@ import Wire
         let connection = try await LibvirtConnection.open("test:///default")
         let executor = CommandExecutor(connection: connection, power: power, logger: .init(label: "test"))
         // Forced: test:///default always runs the domain `test`, which would make the agent refuse.
-        let ok = await executor.execute(PowerCommand(action: .suspendToRam, timeoutSeconds: 5, force: true))
+        let ok = await executor.execute(PowerCommand(action: .suspendToRam, timeoutSeconds: 60, force: true))
         #expect(ok.isOK, "\(ok)")
-        let failed = await executor.execute(PowerCommand(action: .suspendToDisk, timeoutSeconds: 5, force: true))
+        let failed = await executor.execute(PowerCommand(action: .suspendToDisk, timeoutSeconds: 60, force: true))
         #expect(failed.code == .commandFailed)
         #expect(failed.message.contains("exited with status 2"))
         #expect(failed.detail == "no sleep for you\n")

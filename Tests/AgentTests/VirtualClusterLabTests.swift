@@ -96,8 +96,13 @@ struct VirtualClusterLabTests {
         #expect(failed, "host-1 never became FAILED")
         // Three timeouts: generous for a loaded 2-core machine, still far below "never".
         #expect(ContinuousClock.now - killedAt < .seconds(15))
-        let unreachable = try await lab.vms("db")["db-1"]
-        #expect(unreachable?["state"] as? String == "unreachable", "\(String(describing: unreachable))")
+        // The leader hears of the failure after the registry marks it: its VMs follow within moments.
+        var unreachable: [String: Any]?
+        let reported = await lab.eventually(timeout: .seconds(30)) {
+            unreachable = try await lab.vms("db")["db-1"]
+            return unreachable?["state"] as? String == "unreachable"
+        }
+        #expect(reported, "\(String(describing: unreachable))")
         #expect((unreachable?["reason"] as? String)?.contains("host-1 FAILED") == true)
         #expect(lab.log("manager").contains("host failed with VMs"))
 

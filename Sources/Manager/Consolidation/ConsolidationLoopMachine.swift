@@ -155,7 +155,9 @@ public struct ConsolidationLoopMachine: Sendable, Hashable {
         case .idle: "idle"
         case .planning(let kind), .starting(let kind): "a \(kind.rawValue) plan is being made"
         case .migrating(let kind, let running):
-            "\(running.count) migration\(running.count == 1 ? "" : "s") of a \(kind.rawValue) plan still run"
+            running.count == 1
+                ? "1 migration of a \(kind.rawValue) plan still runs"
+                : "\(running.count) migrations of a \(kind.rawValue) plan still run"
         }
     }
 

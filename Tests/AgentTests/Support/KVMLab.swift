@@ -162,10 +162,11 @@ actor KVMLab {
         let uuid = try await virsh("domuuid", guest.name).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         // Wait until the guest's driver is up (its own frames show as tx on its NIC), then send it frames.
-        let deadline = clock.now + .seconds(40)
+        // Generous: other end-to-end suites boot guests (one dirtying memory forever) on the same 2 cores.
+        let deadline = clock.now + .seconds(120)
         while try await interfaceStats(guest)["tx_bytes", default: 0] == 0 {
             guard clock.now < deadline else {
-                throw ProcessRunnerError(description: "the guest sent nothing on \(guest.tap) within 40 s")
+                throw ProcessRunnerError(description: "the guest sent nothing on \(guest.tap) within 120 s")
             }
             try await Task.sleep(for: .milliseconds(250))
         }

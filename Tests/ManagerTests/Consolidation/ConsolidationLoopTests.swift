@@ -188,7 +188,7 @@ import Wire
             #expect(status.migration?.destinationHostID == "h3")
             #expect(status.migration?.reason.hasPrefix("relocation") == true)
             let refused = await loop.consolidate(dryRun: false)
-            #expect(refused.reason == "1 migration of a relocation plan still run")
+            #expect(refused.reason == "1 migration of a relocation plan still runs")
 
             for vm in await fake.migrating.sorted() { await fake.endMigration(vm, .complete) }
             #expect(try await Support.finished(leader, id).state == .succeeded)
