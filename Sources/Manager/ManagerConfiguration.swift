@@ -1,4 +1,5 @@
 import ConfigFile
+import Placement
 import Transport
 
 /// Settings of `torpor-manager` from `/etc/torpor/manager.yaml`; flags override the file.
@@ -31,6 +32,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var hostWake: [String: HostWakeConfiguration] = [:]
     /// How each host is fenced, by host id (`hosts.<id>.fence`); a host without an entry is never fenced.
     public var hostFence: [String: HostFenceConfiguration] = [:]
+    /// Each host's power model for power-aware placement (`hosts.<id>.power`); absent: the default linear model.
+    public var hostPower: [String: HostPowerModel] = [:]
     /// Fencing's timeouts (`fencing:`).
     public var fencing = FencingConfiguration()
     /// Migration limits and how the leader follows migrations (`migration:`).
@@ -121,6 +124,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
                 let wake = try HostWakeConfiguration.load(section)
                 result.hostWake[host] = wake
                 result.hostFence[host] = try HostFenceConfiguration.load(section, bmc: wake.bmc)
+                result.hostPower[host] = try HostPowerModelConfiguration.load(section)
             }
         }
         try config.rejectUnknownKeys()

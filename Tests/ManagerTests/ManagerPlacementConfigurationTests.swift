@@ -60,3 +60,48 @@ import Testing
         }
     }
 }
+
+/// `hosts.<id>.power`: the models power-aware placement prices each host with.
+@Suite struct HostPowerModelConfigurationTests {
+    @Test func linearAndSPECPowerModelsPerHost() throws {
+        let configuration = try ManagerConfiguration.load(
+            yaml: """
+                placement_policy: power-aware
+                hosts:
+                  h1:
+                    power: { idle_watts: 50, max_watts: 200 }
+                  h2:
+                    power:
+                      spec_power: [86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117]
+                  h3: {}
+                """,
+            file: "manager.yaml"
+        )
+        #expect(configuration.hostPower["h1"]?.watts == [50, 200])
+        #expect(configuration.hostPower["h2"]?.watts.count == 11)
+        #expect(configuration.hostPower["h2"]?.watts.last == 117)
+        #expect(configuration.hostPower["h3"] == nil)
+    }
+
+    @Test(
+        arguments: [
+            ("power: { idle_watts: 50 }", "hosts.h1.power.max_watts", "needs idle_watts and max_watts"),
+            ("power: { idle_watts: 300, max_watts: 200 }", "hosts.h1.power.max_watts", "must not fall"),
+            ("power: { spec_power: [1, 2, 3] }", "hosts.h1.power.spec_power", "needs 11 values"),
+            ("power: { spec_power: [1, 2, x, 4, 5, 6, 7, 8, 9, 10, 11] }", "hosts.h1.power.spec_power", "'x'"),
+            (
+                "power: { spec_power: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], idle_watts: 1 }", "hosts.h1.power.spec_power",
+                "not both"
+            ),
+            ("power: { idle_watts: 50, max_watt: 200 }", "hosts.h1.power.max_watt", "did you mean 'max_watts'"),
+        ]
+    )
+    func badModelsNameTheKey(power: String, key: String, hint: String) {
+        #expect {
+            try ManagerConfiguration.load(yaml: "hosts:\n  h1:\n    \(power)\n", file: "manager.yaml")
+        } throws: { error in
+            let text = "\(error)"
+            return "\(error)".contains(key) && text.contains(hint)
+        }
+    }
+}

@@ -321,7 +321,8 @@ extension GroupLeader {
                         networkTxBytesPerSecond: Double(host.capacity.nicTxBytesPerSecond)
                     ),
                     state: state,
-                    estimatedUse: use[host.hostID] ?? .zero
+                    estimatedUse: use[host.hostID] ?? .zero,
+                    powerModel: configuration.hostPower[host.hostID]
                 )
             }
         )
