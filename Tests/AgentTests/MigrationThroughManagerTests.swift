@@ -344,6 +344,10 @@ struct MigrationThroughManagerTests {
         try await Self.expectPlaced("lost", on: "host-1", in: lab)
         // Nothing left running in libvirt on the source: a later migration starts afresh.
         let job = try await lab.virsh(1, "domjobinfo", "lost")
+        // It was the restarted agent that ended it (logged to stderr here; to journald when its socket exists).
+        if !restarted.stderr.isEmpty {
+            #expect(restarted.stderr.contains("aborting an outgoing migration"), "\(restarted.stderr)")
+        }
         #expect(!job.stdout.contains("Unbounded") && !job.stdout.contains("Bounded"), "\(job)")
     }
 }
