@@ -57,6 +57,9 @@ public struct AgentDaemon: Service {
             throw StartupError.libvirt(uri: configuration.libvirtURI, error)
         }
 
+        // Before the first inventory: a migration the previous agent process started is nobody's any more.
+        await OrphanedMigrationCleanup(connection: connection, logger: logger, clock: ContinuousClock()).run()
+
         let linkStatus = ManagerLinkStatus(address: configuration.manager.map { "\($0)" })
         let monitor = try await AgentMonitor(
             configuration: configuration,

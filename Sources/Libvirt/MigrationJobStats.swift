@@ -27,9 +27,45 @@ public enum DomainJobType: Sendable, Hashable {
     public var isActive: Bool { self == .bounded || self == .unbounded }
 }
 
+/// What a domain's job does (`virDomainJobOperation`, the job stats' `operation` field).
+public enum DomainJobOperation: Sendable, Hashable {
+    case unknown
+    case start
+    case save
+    case restore
+    case migrationIn
+    case migrationOut
+    case snapshot
+    case snapshotRevert
+    case dump
+    case backup
+    case snapshotDelete
+    /// A value newer than this list.
+    case other(Int64)
+
+    init(libvirtValue: Int64) {
+        switch libvirtValue {
+        case Int64(VIR_DOMAIN_JOB_OPERATION_UNKNOWN.rawValue): self = .unknown
+        case Int64(VIR_DOMAIN_JOB_OPERATION_START.rawValue): self = .start
+        case Int64(VIR_DOMAIN_JOB_OPERATION_SAVE.rawValue): self = .save
+        case Int64(VIR_DOMAIN_JOB_OPERATION_RESTORE.rawValue): self = .restore
+        case Int64(VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN.rawValue): self = .migrationIn
+        case Int64(VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT.rawValue): self = .migrationOut
+        case Int64(VIR_DOMAIN_JOB_OPERATION_SNAPSHOT.rawValue): self = .snapshot
+        case Int64(VIR_DOMAIN_JOB_OPERATION_SNAPSHOT_REVERT.rawValue): self = .snapshotRevert
+        case Int64(VIR_DOMAIN_JOB_OPERATION_DUMP.rawValue): self = .dump
+        case Int64(VIR_DOMAIN_JOB_OPERATION_BACKUP.rawValue): self = .backup
+        case Int64(VIR_DOMAIN_JOB_OPERATION_SNAPSHOT_DELETE.rawValue): self = .snapshotDelete
+        default: self = .other(libvirtValue)
+        }
+    }
+}
+
 /// Progress of a domain's current job (`virDomainGetJobStats`); fields the driver did not report are nil.
 public struct DomainJobStats: Sendable, Equatable {
     public var type: DomainJobType
+    /// `operation`: what the job does; nil when the driver does not say.
+    public var operation: DomainJobOperation?
     /// `time_elapsed`, milliseconds since the job started.
     public var elapsedMilliseconds: UInt64?
     /// `data_total`, `data_processed`, `data_remaining`: memory plus disk bytes.
@@ -47,6 +83,7 @@ public struct DomainJobStats: Sendable, Equatable {
 
     public init(
         type: DomainJobType,
+        operation: DomainJobOperation? = nil,
         elapsedMilliseconds: UInt64? = nil,
         dataTotalBytes: UInt64? = nil,
         dataProcessedBytes: UInt64? = nil,
@@ -57,6 +94,7 @@ public struct DomainJobStats: Sendable, Equatable {
         memoryRemainingBytes: UInt64? = nil
     ) {
         self.type = type
+        self.operation = operation
         self.elapsedMilliseconds = elapsedMilliseconds
         self.dataTotalBytes = dataTotalBytes
         self.dataProcessedBytes = dataProcessedBytes
@@ -71,6 +109,7 @@ public struct DomainJobStats: Sendable, Equatable {
     init(type: Int32, parameters: TypedParameters) {
         self.init(
             type: DomainJobType(libvirtValue: type),
+            operation: parameters.signed("operation").map(DomainJobOperation.init(libvirtValue:)),
             elapsedMilliseconds: parameters.unsigned("time_elapsed"),
             dataTotalBytes: parameters.unsigned("data_total"),
             dataProcessedBytes: parameters.unsigned("data_processed"),

@@ -56,6 +56,14 @@ struct MigrationThroughManagerTests {
         return (info["vm"] as? [String: Any]) ?? info
     }
 
+    /// Returns once the guest's boot sector rewrites its memory (see `MigrationPair.waitUntilDirtying`).
+    static func waitUntilDirtying(_ name: String, on index: Int, in lab: LabUnderTest) async throws {
+        let hosts = try lab.libvirtHosts().map {
+            MigrationPair.Host(name: $0.hostId, address: $0.address, tcpURI: $0.migrationURI, socketURI: $0.socketURI)
+        }
+        try await MigrationPair(base: lab.directory, hosts: hosts).waitUntilDirtying(name, on: hosts[index - 1])
+    }
+
     static func logs(_ lab: LabUnderTest) -> String {
         ["manager", "agent-1", "agent-2"].map { name in
             "--- \(name).log (end)\n" + lab.log(name).split(separator: "\n").suffix(25).joined(separator: "\n")
@@ -272,6 +280,8 @@ struct MigrationThroughManagerTests {
         try await Self.startThroughManager("lost", cluster: "l", bootSector: MigrationPair.dirtyingBootSector, in: lab)
         try await Self.expectPlaced("lost", on: "host-1", in: lab)
         try await Self.reconfigureAgent(1, migration: Self.endlessMigration, in: lab)
+        // A guest still in its firmware dirties nothing, and at 1 MiB/s would migrate before any agent is killed.
+        try await Self.waitUntilDirtying("lost", on: 1, in: lab)
 
         // The destination's agent is killed while the memory is being copied.
         let first = try await Self.startMigrating("lost", to: "host-2", in: lab)
@@ -309,37 +319,35 @@ struct MigrationThroughManagerTests {
         // Never two copies while the source's agent is away.
         let states = try await lab.guestStates("lost")
         #expect(states.filter { $0 == "running" }.count <= 1, "\(states)")
-        _ = try lab.restart("agent-1")
+        let restarted = try lab.restart("agent-1")
         let settled = await lab.eventually(timeout: .seconds(180)) {
             try await Self.task(second, in: lab)["state"] as? String != "running"
         }
         let outcome = try await Self.task(second, in: lab)
         print("MigrationThroughManagerTests: source agent restarted: \(outcome)")
         #expect(settled, "the task did not end once the source was back: \(outcome)\n\(Self.logs(lab))")
+        // The restarted agent aborts the migration job its predecessor started (libvirt would otherwise copy at
+        // 1 MiB/s forever, the destination holding the paused incoming domain): libvirt gets a bounded time to
+        // drop the destination's copy, and the guest runs once, on host-1, not paused.
+        let aborted = await lab.eventually(timeout: .seconds(90)) {
+            try await lab.guestStates("lost") == ["running", "absent"]
+        }
         let after = try await lab.guestStates("lost")
-        #expect(after.filter { $0 == "running" }.count == 1, "\(after)")
-        let host = try #require(after.firstIndex(of: "running").map { $0 + 1 }, "lost runs nowhere: \(after)")
         #expect(
-            (outcome["state"] as? String == "succeeded") == (host == 2),
-            "the outcome should say where it runs (host-\(host)): \(outcome)"
+            aborted,
+            "lost per host after the source's agent returned: \(after)\n\(restarted.stderr)\n\(Self.logs(lab))"
         )
-        // The restarted agent neither watches nor ends the migration job its predecessor started: libvirt keeps
-        // copying at 1 MiB/s forever, the destination holding the paused incoming domain.
-        let other = 3 - host
-        withKnownIssue(
-            "a source agent's restart orphans its migration job (reported to the lead)",
-            isIntermittent: true
-        ) {
-            #expect(after[other - 1] == "absent", "lost per host after the source's agent returned: \(after)")
+        try await lab.expectRunningExactlyOnce("lost", on: 1)
+        #expect(outcome["state"] as? String == "failed", "the migration did not happen: \(outcome)")
+        let phase = Self.migration(of: outcome)["phase"] as? String
+        #expect(phase != "completed", "the task should not say the guest moved: \(outcome)")
+        try await Self.expectPlaced("lost", on: "host-1", in: lab)
+        // Nothing left running in libvirt on the source: a later migration starts afresh.
+        let job = try await lab.virsh(1, "domjobinfo", "lost")
+        // It was the restarted agent that ended it (logged to stderr here; to journald when its socket exists).
+        if !restarted.stderr.isEmpty {
+            #expect(restarted.stderr.contains("aborting an outgoing migration"), "\(restarted.stderr)")
         }
-        if after[other - 1] != "absent" {
-            try await lab.virsh(host, "domjobabort", "lost")
-            let gone = await lab.eventually(timeout: .seconds(30)) {
-                try await lab.guestStates("lost")[other - 1] == "absent"
-            }
-            #expect(gone, "the incoming copy on host-\(other) stayed after domjobabort")
-        }
-        try await lab.expectRunningExactlyOnce("lost", on: host)
-        try await Self.expectPlaced("lost", on: "host-\(host)", in: lab)
+        #expect(!job.stdout.contains("Unbounded") && !job.stdout.contains("Bounded"), "\(job)")
     }
 }

@@ -56,6 +56,38 @@ import Testing
         #expect(!none.type.isActive)
         #expect(none.memoryDirtyRateBytesPerSecond == nil)
         #expect(DomainJobType(libvirtValue: 99) == .unknown(99))
+        #expect(none.operation == nil)
+    }
+
+    @Test func jobStatsReadTheOperation() {
+        let outgoing = DomainJobStats(
+            type: Int32(VIR_DOMAIN_JOB_UNBOUNDED.rawValue),
+            parameters: TypedParameters(["operation": .int32(Int32(VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT.rawValue))])
+        )
+        #expect(outgoing.operation == .migrationOut)
+        let incoming = DomainJobStats(
+            type: Int32(VIR_DOMAIN_JOB_UNBOUNDED.rawValue),
+            parameters: TypedParameters(["operation": .int32(Int32(VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN.rawValue))])
+        )
+        #expect(incoming.operation == .migrationIn)
+        #expect(DomainJobOperation(libvirtValue: 99) == .other(99))
+    }
+
+    @Test func stateReasonSaysWhoPausedTheDomain() async throws {
+        let connection = try await LibvirtConnection.open(DefaultDriver.uri)
+        let name = DefaultDriver.uniqueName("reason")
+        let domain = try await connection.createDomain(xml: DefaultDriver.domainXML(name: name))
+        #expect(try await domain.stateReason().state == .running)
+        try await domain.suspend()
+        let paused = try await domain.stateReason()
+        #expect(paused.state == .paused)
+        #expect(paused.reason == Int32(VIR_DOMAIN_PAUSED_USER.rawValue))
+        #expect(!paused.isPausedByMigration)
+        #expect(!paused.isPausedByPostCopy)
+        #expect(DomainStateReason.pausedByMigration.isPausedByMigration)
+        #expect(DomainStateReason.pausedByPostCopy.isPausedByPostCopy)
+        try await domain.destroy()
+        await connection.close()
     }
 
     @Test func theTestDriverRefusesToMigrateWithATypedError() async throws {
