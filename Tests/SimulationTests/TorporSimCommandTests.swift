@@ -38,6 +38,9 @@ struct TorporSimCommandTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try binary())
         process.arguments = arguments
+        // An explicit environment: copying this process's own would read `environ` while other suites (SystemdTests)
+        // may be changing it with setenv, which reallocates the array under the reader (seen crash a full run).
+        process.environment = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
         let output = Pipe()
         let error = Pipe()
         process.standardOutput = output
