@@ -1,119 +1,127 @@
 import Foundation
 import Testing
 
-/// End to end with a real libvirtd and KVM: a private libvirtd (scripts/lab-libvirtd, docs/lab.md) runs one tiny guest
-/// whose boot sector drives its virtio NIC (Fixtures/kvm/nic-boot.S); the real torpor-agent binary watches it and
-/// agentctl reads the agent's report. Both tests share the one daemon and guest (KVMLab). Skipped, with the reason
-/// shown, only when /dev/kvm cannot be opened; anything else missing (libvirtd, QEMU, a built agent) fails.
-/// Needs root (it mounts, creates namespaces and taps). About 20 s: libvirtd's cold start ~9 s, the guest ~4 s.
-@Suite(
-    .serialized,
-    .enabled(if: EndToEnd.runs(KVMLab.kvmProblem), EndToEnd.reason(KVMLab.kvmProblem)),
-    .timeLimit(.minutes(3))
-)
-struct KVMEndToEndTests {
-    static let users: Set<String> = ["agentReportsRealCPUAndTapCounters", "agentRestartLeavesTheGuestRunning"]
+extension KVMSuites {
+    /// End to end with a real libvirtd and KVM: a private libvirtd (scripts/lab-libvirtd, docs/lab.md) runs one tiny guest
+    /// whose boot sector drives its virtio NIC (Fixtures/kvm/nic-boot.S); the real torpor-agent binary watches it and
+    /// agentctl reads the agent's report. Both tests share the one daemon and guest (KVMLab). Skipped, with the reason
+    /// shown, only when /dev/kvm cannot be opened; anything else missing (libvirtd, QEMU, a built agent) fails.
+    /// Needs root (it mounts, creates namespaces and taps). About 20 s: libvirtd's cold start ~9 s, the guest ~4 s.
+    @Suite(
+        .serialized,
+        .enabled(if: EndToEnd.runs(KVMLab.kvmProblem), EndToEnd.reason(KVMLab.kvmProblem)),
+        .timeLimit(.minutes(3))
+    )
+    struct KVMEndToEndTests {
+        static let users: Set<String> = ["agentReportsRealCPUAndTapCounters", "agentRestartLeavesTheGuestRunning"]
 
-    @Test func agentReportsRealCPUAndTapCounters() async throws {
-        try EndToEnd.require(KVMLab.kvmProblem)
-        try await KVMLab.shared.withGuest(user: "agentReportsRealCPUAndTapCounters", users: Self.users) { lab, guest in
-            let clock = ContinuousClock()
-            let started = clock.now
-            let agent = try AgentUnderTest(
-                arguments: ["--libvirt-uri", try await lab.uri, "--sample-interval", "1s", "--host-id", "kvm-e2e"],
-                logDirectory: try await lab.directory,
-                label: "agent-report"
-            )
-            defer { agent.process.kill() }
+        @Test func agentReportsRealCPUAndTapCounters() async throws {
+            try EndToEnd.require(KVMLab.kvmProblem)
+            try await KVMLab.shared.withGuest(user: "agentReportsRealCPUAndTapCounters", users: Self.users) {
+                lab,
+                guest in
+                let clock = ContinuousClock()
+                let started = clock.now
+                let agent = try AgentUnderTest(
+                    arguments: ["--libvirt-uri", try await lab.uri, "--sample-interval", "1s", "--host-id", "kvm-e2e"],
+                    logDirectory: try await lab.directory,
+                    label: "agent-report"
+                )
+                defer { agent.process.kill() }
 
-            func ready(_ status: AgentUnderTest.Status) -> Bool {
-                guard let vm = status.vms.first(where: { $0.name == guest.name }), let latest = vm.latest,
-                    let nic = vm.nics?.first(where: { $0.name == guest.tap })
-                else { return false }
-                // Rates need two samples; the guest sends ~1 KB/s, so its tx rate is above zero from the second on.
-                return latest.cpuCores > 0 && nic.rxBytes > 0 && nic.txBytes > 0 && (nic.txBytesPerSecond ?? 0) > 0
+                func ready(_ status: AgentUnderTest.Status) -> Bool {
+                    guard let vm = status.vms.first(where: { $0.name == guest.name }), let latest = vm.latest,
+                        let nic = vm.nics?.first(where: { $0.name == guest.tap })
+                    else { return false }
+                    // Rates need two samples; the guest sends ~1 KB/s, so its tx rate is above zero from the second on.
+                    return latest.cpuCores > 0 && nic.rxBytes > 0 && nic.txBytes > 0 && (nic.txBytesPerSecond ?? 0) > 0
+                }
+                let seen = try await agent.waitForStatus(timeout: .seconds(30), until: ready)
+                let reportTime = started.duration(to: clock.now)
+                let status = try #require(seen, "agentctl status never answered:\n\(agent.process.stderr)")
+                print(
+                    "KVMEndToEndTests: agentctl status --json (\(reportTime) after the agent started):\n\(status.json)"
+                )
+
+                let vm = try #require(
+                    status.status.vms.first { $0.name == guest.name },
+                    "the guest is missing from the agent's report"
+                )
+                #expect(vm.uuid.lowercased() == guest.uuid.lowercased())
+                #expect(vm.state == "running")
+                let latest = try #require(vm.latest, "no sample of the guest yet")
+                #expect(latest.cpuCores > 0, "the guest's CPU rate from the real libvirtd")
+                let nic = try #require(vm.nics?.first { $0.name == guest.tap }, "no NIC named \(guest.tap)")
+                // The guest's driver sends a frame every timer tick (its tx) and the harness sent it 20 frames (its rx).
+                #expect(nic.rxBytes + nic.txBytes > 0)
+                #expect(nic.txBytes > 0, "the guest's own frames")
+                #expect(nic.rxBytes >= 20 * KVMLab.hostFrameBytes, "the 20 frames the host sent into the tap")
+                #expect((nic.txBytesPerSecond ?? 0) > 0, "the guest keeps sending")
+                #expect((latest.networkTxBytesPerSecond ?? 0) > 0, "the VM's network rate counts its NIC")
+
+                // The agent's figures are libvirt's: compare with virsh's view of the same tap.
+                let virsh = try await lab.interfaceStats(guest)
+                #expect(nic.rxBytes <= virsh["rx_bytes", default: 0])
+                #expect(nic.txBytes <= virsh["tx_bytes", default: 0])
+
+                // The ring buffer keeps one sample a second: wait for a second one.
+                var samples = try await agent.samples(guest.name)
+                let deadline = clock.now + .seconds(10)
+                while samples.samples.samples.count < 2, clock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(500))
+                    samples = try await agent.samples(guest.name)
+                }
+                print("KVMEndToEndTests: agentctl samples \(guest.name) --json:\n\(samples.json)")
+                #expect(samples.samples.samples.count >= 2)
+
+                let exit = await agent.stop()
+                #expect(exit == 0, "torpor-agent's exit status after SIGTERM:\n\(agent.process.stderr)")
             }
-            let seen = try await agent.waitForStatus(timeout: .seconds(30), until: ready)
-            let reportTime = started.duration(to: clock.now)
-            let status = try #require(seen, "agentctl status never answered:\n\(agent.process.stderr)")
-            print("KVMEndToEndTests: agentctl status --json (\(reportTime) after the agent started):\n\(status.json)")
-
-            let vm = try #require(
-                status.status.vms.first { $0.name == guest.name },
-                "the guest is missing from the agent's report"
-            )
-            #expect(vm.uuid.lowercased() == guest.uuid.lowercased())
-            #expect(vm.state == "running")
-            let latest = try #require(vm.latest, "no sample of the guest yet")
-            #expect(latest.cpuCores > 0, "the guest's CPU rate from the real libvirtd")
-            let nic = try #require(vm.nics?.first { $0.name == guest.tap }, "no NIC named \(guest.tap)")
-            // The guest's driver sends a frame every timer tick (its tx) and the harness sent it 20 frames (its rx).
-            #expect(nic.rxBytes + nic.txBytes > 0)
-            #expect(nic.txBytes > 0, "the guest's own frames")
-            #expect(nic.rxBytes >= 20 * KVMLab.hostFrameBytes, "the 20 frames the host sent into the tap")
-            #expect((nic.txBytesPerSecond ?? 0) > 0, "the guest keeps sending")
-            #expect((latest.networkTxBytesPerSecond ?? 0) > 0, "the VM's network rate counts its NIC")
-
-            // The agent's figures are libvirt's: compare with virsh's view of the same tap.
-            let virsh = try await lab.interfaceStats(guest)
-            #expect(nic.rxBytes <= virsh["rx_bytes", default: 0])
-            #expect(nic.txBytes <= virsh["tx_bytes", default: 0])
-
-            // The ring buffer keeps one sample a second: wait for a second one.
-            var samples = try await agent.samples(guest.name)
-            let deadline = clock.now + .seconds(10)
-            while samples.samples.samples.count < 2, clock.now < deadline {
-                try await Task.sleep(for: .milliseconds(500))
-                samples = try await agent.samples(guest.name)
-            }
-            print("KVMEndToEndTests: agentctl samples \(guest.name) --json:\n\(samples.json)")
-            #expect(samples.samples.samples.count >= 2)
-
-            let exit = await agent.stop()
-            #expect(exit == 0, "torpor-agent's exit status after SIGTERM:\n\(agent.process.stderr)")
         }
-    }
 
-    @Test func agentRestartLeavesTheGuestRunning() async throws {
-        try EndToEnd.require(KVMLab.kvmProblem)
-        try await KVMLab.shared.withGuest(user: "agentRestartLeavesTheGuestRunning", users: Self.users) { lab, guest in
-            let uri = try await lab.uri
-            let logs = try await lab.directory
-            func isRunning(_ status: AgentUnderTest.Status) -> Bool {
-                status.vms.contains { $0.name == guest.name && $0.state == "running" }
+        @Test func agentRestartLeavesTheGuestRunning() async throws {
+            try EndToEnd.require(KVMLab.kvmProblem)
+            try await KVMLab.shared.withGuest(user: "agentRestartLeavesTheGuestRunning", users: Self.users) {
+                lab,
+                guest in
+                let uri = try await lab.uri
+                let logs = try await lab.directory
+                func isRunning(_ status: AgentUnderTest.Status) -> Bool {
+                    status.vms.contains { $0.name == guest.name && $0.state == "running" }
+                }
+
+                let first = try AgentUnderTest(
+                    arguments: ["--libvirt-uri", uri, "--sample-interval", "1s"],
+                    logDirectory: logs,
+                    label: "agent-first"
+                )
+                defer { first.process.kill() }
+                let before = try await first.waitForStatus(timeout: .seconds(30), until: isRunning)
+                #expect(before.map { isRunning($0.status) } == true, "the first agent lists the guest as running")
+
+                let exit = await first.stop()
+                #expect(exit == 0, "torpor-agent's exit status after SIGTERM:\n\(first.process.stderr)")
+                let state = try await lab.virsh("domstate", guest.name).stdout
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(state == "running", "the agent's stop must leave its VMs running")
+
+                let second = try AgentUnderTest(
+                    arguments: ["--libvirt-uri", uri, "--sample-interval", "1s"],
+                    logDirectory: logs,
+                    label: "agent-second"
+                )
+                defer { second.process.kill() }
+                let after = try await second.waitForStatus(timeout: .seconds(30), until: isRunning)
+                let status = try #require(after, "the restarted agent never answered:\n\(second.process.stderr)")
+                print("KVMEndToEndTests: agentctl status --json after the agent's restart:\n\(status.json)")
+                let vm = try #require(
+                    status.status.vms.first { $0.name == guest.name },
+                    "the restarted agent lost the guest"
+                )
+                #expect(vm.state == "running")
+                #expect(vm.uuid.lowercased() == guest.uuid.lowercased())
+                await second.stop()
             }
-
-            let first = try AgentUnderTest(
-                arguments: ["--libvirt-uri", uri, "--sample-interval", "1s"],
-                logDirectory: logs,
-                label: "agent-first"
-            )
-            defer { first.process.kill() }
-            let before = try await first.waitForStatus(timeout: .seconds(30), until: isRunning)
-            #expect(before.map { isRunning($0.status) } == true, "the first agent lists the guest as running")
-
-            let exit = await first.stop()
-            #expect(exit == 0, "torpor-agent's exit status after SIGTERM:\n\(first.process.stderr)")
-            let state = try await lab.virsh("domstate", guest.name).stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(state == "running", "the agent's stop must leave its VMs running")
-
-            let second = try AgentUnderTest(
-                arguments: ["--libvirt-uri", uri, "--sample-interval", "1s"],
-                logDirectory: logs,
-                label: "agent-second"
-            )
-            defer { second.process.kill() }
-            let after = try await second.waitForStatus(timeout: .seconds(30), until: isRunning)
-            let status = try #require(after, "the restarted agent never answered:\n\(second.process.stderr)")
-            print("KVMEndToEndTests: agentctl status --json after the agent's restart:\n\(status.json)")
-            let vm = try #require(
-                status.status.vms.first { $0.name == guest.name },
-                "the restarted agent lost the guest"
-            )
-            #expect(vm.state == "running")
-            #expect(vm.uuid.lowercased() == guest.uuid.lowercased())
-            await second.stop()
         }
     }
 }

@@ -22,8 +22,13 @@ struct TorporLabTests {
     /// never handed out twice in one test process, so labs started at the same moment do not pick the same ports.
     static func freePortRange(count: Int) -> Int {
         nextPort.withLock { next in
-            var base = next ?? 20000 + Int(getpid() % 2000) * 10
-            while !(base..<base + count).allSatisfy(isFree) { base += count }
+            // Below the kernel's ephemeral range (32768 and up here): a port taken there for an outgoing connection
+            // (an agent's, a migration's) would make a lab's daemon fail to bind, though it looked free.
+            let range = 20000..<32000
+            var base = next ?? range.lowerBound + Int(getpid() % 1000) * 10
+            while base + count > range.upperBound || !(base..<base + count).allSatisfy(isFree) {
+                base = base + count > range.upperBound ? range.lowerBound : base + count
+            }
             next = base + count
             return base
         }
