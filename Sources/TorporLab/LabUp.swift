@@ -89,6 +89,12 @@ struct LabUp: AsyncParsableCommand {
     )
     var wol = false
 
+    @Flag(
+        name: .long,
+        help: "Switch the manager's relocation off (relocation.enabled: false), so only migrations asked for run."
+    )
+    var noRelocation = false
+
     @Option(name: .long, help: "Energy saver (--bmc, --wol): seconds without a VM before a host is put to sleep.")
     var idleTime: Double = 30
 
@@ -213,6 +219,7 @@ struct LabUp: AsyncParsableCommand {
             log_heartbeats: false
             database: \(path("manager.sqlite"))
             placement_policy: \(policy)
+            relocation: { enabled: \(!noRelocation) }
             vm_subnets: [10.42.0.0/24]
             reserved_addresses: [10.42.0.1]
             \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
