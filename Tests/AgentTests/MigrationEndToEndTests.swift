@@ -261,6 +261,39 @@ struct MigrationPair: Sendable {
     ]
 
     /// Where `host`'s libvirtd sees /var/lib/libvirt/images/GUEST.img (its private /var/lib/libvirt).
+    /// A 1 MiB raw disk whose boot sector is `bootSector` (padded, with the 0x55AA signature).
+    static func bootDisk(_ bootSector: [UInt8]) -> Data {
+        var image = Data(bootSector)
+        image.append(Data(count: 510 - bootSector.count))
+        image.append(contentsOf: [0x55, 0xAA])
+        image.append(Data(count: 1024 * 1024 - 512))
+        return image
+    }
+
+    /// A 64 MiB, 1-vCPU KVM guest booting from `disk`, with a CPU model that migrates between the lab's hosts.
+    static func guestXML(_ name: String, disk: String, readOnly: Bool) -> String {
+        """
+        <domain type='kvm'>
+          <name>\(name)</name>
+          <memory unit='MiB'>64</memory>
+          <vcpu>1</vcpu>
+          <cpu mode='host-passthrough' check='none' migratable='on'>
+            <feature policy='disable' name='arch-capabilities'/>
+          </cpu>
+          <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+          <devices>
+            <disk type='file' device='disk'>
+              <driver name='qemu' type='raw'/>
+              <source file='\(disk)'/>
+              <target dev='vda' bus='virtio'/>
+              \(readOnly ? "<readonly/>" : "")
+            </disk>
+            <memballoon model='none'/>
+          </devices>
+        </domain>
+        """
+    }
+
     func privateDisk(_ guest: String, on index: Int) -> URL {
         base.appendingPathComponent("h\(index + 1)/lib/images/\(guest).img")
     }
@@ -269,37 +302,12 @@ struct MigrationPair: Sendable {
     /// directory both hosts see (a read-only disk is safe to migrate without copying it); with `privateDisk`
     /// writable and in the host's own /var/lib/libvirt/images, so only the copy methods can migrate it.
     func startGuest(_ name: String, on host: Host, bootSector: [UInt8], privateDisk: Bool = false) async throws {
-        var image = Data(bootSector)
-        image.append(Data(count: 510 - bootSector.count))
-        image.append(contentsOf: [0x55, 0xAA])
-        image.append(Data(count: 1024 * 1024 - 512))
         let index = hosts.firstIndex { $0.name == host.name } ?? 0
         let file = privateDisk ? self.privateDisk(name, on: index) : base.appendingPathComponent("\(name).img")
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try image.write(to: file)
+        try Self.bootDisk(bootSector).write(to: file)
         let disk = privateDisk ? "/var/lib/libvirt/images/\(name).img" : file.path
-        let readOnly = privateDisk ? "" : "<readonly/>"
-
-        let xml = """
-            <domain type='kvm'>
-              <name>\(name)</name>
-              <memory unit='MiB'>64</memory>
-              <vcpu>1</vcpu>
-              <cpu mode='host-passthrough' check='none' migratable='on'>
-                <feature policy='disable' name='arch-capabilities'/>
-              </cpu>
-              <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-              <devices>
-                <disk type='file' device='disk'>
-                  <driver name='qemu' type='raw'/>
-                  <source file='\(disk)'/>
-                  <target dev='vda' bus='virtio'/>
-                  \(readOnly)
-                </disk>
-                <memballoon model='none'/>
-              </devices>
-            </domain>
-            """
+        let xml = Self.guestXML(name, disk: disk, readOnly: !privateDisk)
         let xmlFile = base.appendingPathComponent("\(name).xml")
         try xml.write(to: xmlFile, atomically: true, encoding: .utf8)
         try await virsh(host, "define", xmlFile.path)

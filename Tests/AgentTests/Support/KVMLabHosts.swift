@@ -70,32 +70,9 @@ extension LabUnderTest {
     /// A 64 MiB guest's domain XML booting `bootSector` from a 1 MiB read-only disk in the lab's directory, which
     /// every host's libvirtd sees (a read-only disk migrates without copying). Returns the template's path.
     func guestTemplate(_ name: String, bootSector: [UInt8] = MigrationPair.haltingBootSector) throws -> String {
-        var image = Data(bootSector)
-        image.append(Data(count: 510 - bootSector.count))
-        image.append(contentsOf: [0x55, 0xAA])
-        image.append(Data(count: 1024 * 1024 - 512))
         let disk = directory.appendingPathComponent("\(name).img")
-        try image.write(to: disk)
-        let xml = """
-            <domain type='kvm'>
-              <name>\(name)</name>
-              <memory unit='MiB'>64</memory>
-              <vcpu>1</vcpu>
-              <cpu mode='host-passthrough' check='none' migratable='on'>
-                <feature policy='disable' name='arch-capabilities'/>
-              </cpu>
-              <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-              <devices>
-                <disk type='file' device='disk'>
-                  <driver name='qemu' type='raw'/>
-                  <source file='\(disk.path)'/>
-                  <target dev='vda' bus='virtio'/>
-                  <readonly/>
-                </disk>
-                <memballoon model='none'/>
-              </devices>
-            </domain>
-            """
+        try MigrationPair.bootDisk(bootSector).write(to: disk)
+        let xml = MigrationPair.guestXML(name, disk: disk.path, readOnly: true)
         let file = directory.appendingPathComponent("\(name).xml")
         try xml.write(to: file, atomically: true, encoding: .utf8)
         return file.path
