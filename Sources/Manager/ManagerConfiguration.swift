@@ -46,6 +46,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var estimator = EstimatorConfiguration()
     public var relocation = RelocationConfiguration()
     public var consolidation = ConsolidationConfiguration()
+    /// Flavors, the image catalog and VMs made from images (`images:`; docs/images.md).
+    public var images = ImagesConfiguration()
 
     public enum PlacementPolicyName: String, Sendable, CaseIterable {
         case firstFit = "first-fit"
@@ -118,6 +120,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let section = try config.section("consolidation") {
             result.consolidation = try ConsolidationConfiguration.load(section)
         }
+        if let section = try config.section("images") { result.images = try ImagesConfiguration.load(section) }
         if let hosts = try config.section("hosts") {
             for host in hosts.keys {
                 guard let section = try hosts.section(host) else { continue }
