@@ -160,7 +160,15 @@ struct VCAdd: AsyncParsableCommand {
             networkTxBytesPerSecond: networkTx,
             highlyAvailable: highlyAvailable
         )
-        try client.report(try await client.task(.addFromImage(cluster: cluster, request)))
+        // The manager makes every VM's overlay and seed ISO before it answers: a few seconds each at worst.
+        let reply = try await client.request(
+            .addFromImage(cluster: cluster, request),
+            answerWithin: 10 + Double(names.count) * 2
+        )
+        guard case .taskStatus(let status) = reply else {
+            throw client.session.unexpected(reply, expected: "TaskStatus")
+        }
+        try client.report(status)
     }
 
     /// The lines of an OpenSSH public key file that hold keys (not blank, not comments).

@@ -63,10 +63,12 @@ extension GroupLeader {
         return .ok("deleted flavor \(name)")
     }
 
-    func addImage(name: String, path: String) async throws(ClusterRequestError) -> CatalogReply {
+    func addImage(name: String, path given: String) async throws(ClusterRequestError) -> CatalogReply {
         guard DomainTemplate.isValidName(name) else {
             throw .invalid("'\(name)' is not a valid image name (1–64 of A–Z a–z 0–9 . _ -)")
         }
+        // One spelling per file, so /srv/./a.qcow2 and /srv/a.qcow2 are the same image.
+        let path = given.hasPrefix("/") ? URL(fileURLWithPath: given).standardizedFileURL.path : given
         do {
             // Before reading the file, which can take long: a clash is refused at once.
             if try await store.image(named: name) != nil { throw ManagerStoreError.duplicateImage(name) }
@@ -173,49 +175,48 @@ extension GroupLeader {
                 throw .failed("no address for \(name): \(error)")
             }
         }
-        var made: [String] = []
+        let settings = configuration.images
+        let files = request.names.indices.map { index in
+            let name = request.names[index]
+            let uuid = uuids[index]
+            return VMFiles(
+                name: name,
+                overlay: "\(settings.directory)/\(name)-\(uuid).qcow2",
+                seedPath: "\(settings.directory)/\(name)-\(uuid)-seed.iso",
+                seed: seed(name: name, uuid: uuid, lease: leases[index], keys: request.sshKeys)
+            )
+        }
+        // Every path is the VM's own (its UUID is in it), so removing them all after a failure touches nothing else.
         func giveBack() async {
             for lease in leases { _ = addresses.release(vmID: lease.vmID) }
-            try? await imageTools.remove(made)
+            try? await imageTools.remove(files.flatMap { [$0.overlay, $0.seedPath] })
         }
-        let settings = configuration.images
         do {
             try FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
         } catch {
             await giveBack()
             throw .failed("cannot create the images directory \(settings.directory): \(error.localizedDescription)")
         }
+        let grownTo = flavor.diskBytes > image.virtualSizeBytes ? flavor.diskBytes : nil
+        if let failure = await Self.make(files, from: image, grownTo: grownTo, tools: imageTools) {
+            await giveBack()
+            throw .failed(failure)
+        }
         var vms: [StoredVM] = []
         var disks: [StoredVMDisk] = []
         var outcomes: [StoredTask.Outcome] = []
-        for (index, name) in request.names.enumerated() {
+        for (index, file) in files.enumerated() {
+            let name = file.name
             let uuid = uuids[index]
             let lease = leases[index]
-            let overlay = "\(settings.directory)/\(name)-\(uuid).qcow2"
-            let seedPath = "\(settings.directory)/\(name)-\(uuid)-seed.iso"
-            do {
-                try await imageTools.createOverlay(
-                    overlay,
-                    base: image.path,
-                    format: image.format,
-                    sizeBytes: flavor.diskBytes > image.virtualSizeBytes ? flavor.diskBytes : nil
-                )
-                made.append(overlay)
-                let seed = seed(name: name, uuid: uuid, lease: lease, keys: request.sshKeys)
-                try await SeedISOBuilder(tools: imageTools).build(seed, at: seedPath)
-                made.append(seedPath)
-            } catch {
-                await giveBack()
-                throw .failed("\(name): \(error)")
-            }
             let domain = GeneratedDomain(
                 name: name,
                 uuid: uuid,
                 domainType: settings.domainType,
                 virtualCPUs: flavor.virtualCPUs,
                 memoryBytes: flavor.memoryBytes,
-                overlayPath: overlay,
-                seedPath: seedPath,
+                overlayPath: file.overlay,
+                seedPath: file.seedPath,
                 network: settings.network,
                 macAddress: lease.mac
             )
@@ -239,8 +240,8 @@ extension GroupLeader {
                     vmID: uuid,
                     imageID: image.id ?? 0,
                     flavorID: flavor.id ?? 0,
-                    overlayPath: overlay,
-                    seedPath: seedPath,
+                    overlayPath: file.overlay,
+                    seedPath: file.seedPath,
                     sshKeys: request.sshKeys
                 )
             )
@@ -275,6 +276,56 @@ extension GroupLeader {
             return task.wireStatus
         } catch {
             throw ClusterRequestError(error)
+        }
+    }
+
+    /// One VM's files to make: its overlay and its seed ISO.
+    struct VMFiles: Sendable {
+        var name: String
+        var overlay: String
+        var seedPath: String
+        var seed: NoCloudSeed
+    }
+
+    /// Overlays and seed ISOs made at once, this many VMs at a time: enough to keep a request for many VMs short,
+    /// few enough for the manager's cores and the shared storage.
+    static let filesMadeAtOnce = 4
+
+    /// Makes every VM's overlay and seed ISO, a few VMs at a time; the first failure, naming its VM, or nil.
+    nonisolated static func make(
+        _ files: [VMFiles],
+        from image: StoredImage,
+        grownTo sizeBytes: Int64?,
+        tools: ImageTools
+    ) async -> String? {
+        await withTaskGroup(of: String?.self) { group in
+            var next = 0
+            var failure: String?
+            func startNext() {
+                guard next < files.count, failure == nil else { return }
+                let file = files[next]
+                next += 1
+                group.addTask {
+                    do throws(ImageCatalogError) {
+                        try await tools.createOverlay(
+                            file.overlay,
+                            base: image.path,
+                            format: image.format,
+                            sizeBytes: sizeBytes
+                        )
+                        try await SeedISOBuilder(tools: tools).build(file.seed, at: file.seedPath)
+                        return nil
+                    } catch {
+                        return "\(file.name): \(error)"
+                    }
+                }
+            }
+            for _ in 0..<filesMadeAtOnce { startNext() }
+            for await result in group {
+                if failure == nil, let result { failure = result }
+                startNext()
+            }
+            return failure
         }
     }
 

@@ -10,6 +10,8 @@ public enum ImageCatalogError: Error, Equatable, Sendable, CustomStringConvertib
     case notWholeSectors(String, bytes: Int64)
     case hasBackingFile(String, backing: String)
     case commandFailed(program: String, path: String, reason: String)
+    /// Not under any of `images.roots`.
+    case outsideRoots(String, roots: [String])
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum ImageCatalogError: Error, Equatable, Sendable, CustomStringConvertib
             "\(path) is an overlay of \(backing); add a standalone image (qemu-img convert -O qcow2)"
         case .commandFailed(let program, let path, let reason):
             "\(program) failed on \(path): \(reason)"
+        case .outsideRoots(let path, let roots):
+            "\(path) is not in the image directories (images.roots: \(roots.joined(separator: ", ")))"
         }
     }
 }

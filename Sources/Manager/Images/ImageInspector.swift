@@ -30,6 +30,13 @@ public struct ImageTools: Sendable {
         let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         let attributes = try? FileManager.default.attributesOfItem(atPath: target)
         guard attributes?[.type] as? FileAttributeType == .typeRegular else { throw .notAFile(path) }
+        if !configuration.roots.isEmpty {
+            let inside = configuration.roots.contains { root in
+                let resolved = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+                return target.hasPrefix(resolved.hasSuffix("/") ? resolved : resolved + "/")
+            }
+            guard inside else { throw .outsideRoots(path, roots: configuration.roots) }
+        }
         let info = try await run([configuration.qemuImg, "info", "--output=json", path], on: path) { reason in
             .notAnImage(path, reason: reason)
         }

@@ -15,6 +15,9 @@ public struct ImagesConfiguration: Sendable, Equatable {
     public var checksum = "sha256sum"
     /// The longest one of those programs may run (a checksum reads the whole image).
     public var commandTimeout: Duration = .seconds(600)
+    /// Directories images must lie in (after symbolic links); empty: anywhere the manager can read, which lets
+    /// anyone who can reach the manager hand any file of its host to a guest.
+    public var roots: [String] = []
     /// Given to guests in `network-config`; empty: the subnet's gateway.
     public var nameservers: [IPv4Address] = []
 
@@ -41,6 +44,17 @@ public struct ImagesConfiguration: Sendable, Equatable {
         if let value = try section.string("iso_builder") { result.isoBuilder = value }
         if let value = try section.string("checksum") { result.checksum = value }
         if let value = try section.duration("command_timeout", minimum: .seconds(1)) { result.commandTimeout = value }
+        if let values = try section.stringList("roots") {
+            for value in values where !value.hasPrefix("/") {
+                throw ConfigError(
+                    file: section.file,
+                    line: section.line(of: "roots"),
+                    key: "images.roots",
+                    problem: "'\(value)' is not an absolute path"
+                )
+            }
+            result.roots = values
+        }
         if let values = try section.stringList("nameservers") {
             result.nameservers = try values.map { text in
                 do { return try IPv4Address(parsing: text) } catch {

@@ -13,11 +13,13 @@ struct GroupLeaderImageTests {
     /// A leader whose VMs' files go to `scratch`, and generated domains are of libvirt's test type.
     static func withLeader(
         _ scratch: ImageScratch,
+        configure: (inout ImagesConfiguration) -> Void = { _ in },
         _ body: (GroupLeader, ManagerStore) async throws -> Void
     ) async throws {
         var configuration = ManagerConfiguration()
         configuration.images.directory = scratch.path("vms")
         configuration.images.domainType = "test"
+        configure(&configuration.images)
         try await GroupLeaderTests.withLeader(FakeGroupManager(hosts: ["h1"]), configuration: configuration, body)
     }
 
@@ -204,6 +206,92 @@ struct GroupLeaderImageTests {
             // Nothing refused left a file behind.
             let made = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("vms"))) ?? []
             #expect(made.isEmpty)
+        }
+    }
+
+    /// Six VMs are made four at a time; when a program fails, every file made for the request is removed, nothing
+    /// is stored and the addresses go back to the pool.
+    @Test func aFailingProgramLeavesNothingBehind() async throws {
+        try ImagePrograms.require()
+        let scratch = try ImageScratch()
+        defer { scratch.remove() }
+        let base = try scratch.raw("disk.img")
+        try await Self.withLeader(scratch, configure: { $0.isoBuilder = "false" }) { leader, store in
+            _ = await leader.handle(.flavorCreate(Self.small))
+            _ = try Self.catalog(await leader.handle(.imageAdd(name: "disk", path: base)))
+            _ = await leader.handle(.define(cluster: "web"))
+            let names = (1...6).map { "web-\($0)" }
+            let refusal = try #require(
+                Self.refusal(
+                    await leader.handle(
+                        .addFromImage(cluster: "web", .init(flavor: "small", image: "disk", names: names))
+                    )
+                )
+            )
+            #expect(refusal.code == .internalError)
+            #expect(refusal.message.contains("false failed on"), "\(refusal.message)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path("vms")).isEmpty)
+            #expect(try await store.vms(inCluster: "web").isEmpty)
+            #expect(try await store.leases().isEmpty)
+            #expect(await leader.addresses.leaseCount == 0)
+        }
+    }
+
+    @Test func manyVMsAtOnceEachGetTheirOwnFiles() async throws {
+        try ImagePrograms.require()
+        let scratch = try ImageScratch()
+        defer { scratch.remove() }
+        let base = try scratch.raw("disk.img")
+        try await Self.withLeader(scratch) { leader, store in
+            _ = await leader.handle(.flavorCreate(Self.small))
+            _ = try Self.catalog(await leader.handle(.imageAdd(name: "disk", path: base)))
+            _ = await leader.handle(.define(cluster: "web"))
+            let names = (1...9).map { "web-\($0)" }
+            let added = await leader.handle(
+                .addFromImage(cluster: "web", .init(flavor: "small", image: "disk", names: names))
+            )
+            guard case .taskStatus(let status) = added, status.state == .succeeded else {
+                Issue.record("add failed: \(added)")
+                return
+            }
+            let disks = try await store.vmDisks()
+            #expect(disks.count == 9)
+            #expect(Set(disks.map(\.overlayPath)).count == 9)
+            #expect(Set(disks.map(\.seedPath)).count == 9)
+            for disk in disks {
+                #expect(FileManager.default.fileExists(atPath: disk.overlayPath))
+                #expect(FileManager.default.fileExists(atPath: disk.seedPath))
+            }
+            #expect(Set(try await store.leases().map(\.mac)).count == 9)
+        }
+    }
+
+    /// With `images.roots`, a file elsewhere is refused, however the path is spelled; one inside is recorded once.
+    @Test func imagesMustLieUnderTheRoots() async throws {
+        try ImagePrograms.require()
+        let scratch = try ImageScratch()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.path("images"), withIntermediateDirectories: true)
+        let inside = try scratch.raw("images/disk.img")
+        let outside = try scratch.raw("disk.img")
+        try FileManager.default.createSymbolicLink(
+            atPath: scratch.path("images/sneaky.img"),
+            withDestinationPath: outside
+        )
+        try await Self.withLeader(scratch, configure: { $0.roots = [scratch.path("images")] }) { leader, _ in
+            let refused = try #require(Self.refusal(await leader.handle(.imageAdd(name: "out", path: outside))))
+            #expect(
+                refused.message.contains("is not in the image directories (images.roots: \(scratch.path("images")))")
+            )
+            #expect(
+                Self.refusal(await leader.handle(.imageAdd(name: "link", path: scratch.path("images/sneaky.img"))))
+                    != nil
+            )
+            let dotted = scratch.path("images/./disk.img")
+            let added = try Self.catalog(await leader.handle(.imageAdd(name: "disk", path: dotted)))
+            #expect(added.images.first?.path == inside)
+            let again = try #require(Self.refusal(await leader.handle(.imageAdd(name: "again", path: inside))))
+            #expect(again.code == .conflict)
         }
     }
 

@@ -15,6 +15,7 @@ import Testing
         #expect(images.isoBuilder == "genisoimage")
         #expect(images.commandTimeout == .seconds(600))
         #expect(images.nameservers.isEmpty)
+        #expect(images.roots.isEmpty)
     }
 
     @Test func everyKey() throws {
@@ -29,6 +30,7 @@ import Testing
                   checksum: /usr/bin/sha256sum
                   command_timeout: 20m
                   nameservers: [9.9.9.9, 192.168.122.1]
+                  roots: [/srv/images, /mnt/shared/images]
                 """,
             file: "manager.yaml"
         ).images
@@ -40,6 +42,7 @@ import Testing
         #expect(images.checksum == "/usr/bin/sha256sum")
         #expect(images.commandTimeout == .seconds(1200))
         #expect(images.nameservers == [IPv4Address(9, 9, 9, 9), IPv4Address(192, 168, 122, 1)])
+        #expect(images.roots == ["/srv/images", "/mnt/shared/images"])
     }
 
     @Test(
@@ -49,6 +52,7 @@ import Testing
             ("images:\n  command_timeout: 0s", "images.command_timeout", 2),
             ("images:\n  nameservers: [not-an-ip]", "images.nameservers", 2),
             ("images:\n  netwrok: lab", "images.netwrok", 2),
+            ("images:\n  roots: [images]", "images.roots", 2),
         ]
     )
     func badValuesNameTheKeyAndLine(yaml: String, key: String, line: Int) {
