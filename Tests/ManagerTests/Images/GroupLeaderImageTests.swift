@@ -97,6 +97,20 @@ struct GroupLeaderImageTests {
             }
             await connection.close()
             #expect(macs.count == 2)
+            // vm info and vc info say where each VM comes from.
+            guard case .clusterReply(let one) = await leader.handle(.vmInfo(vm: "web-1")) else {
+                Issue.record("vm info failed")
+                return
+            }
+            let origin = try #require(one.clusters.first?.vms.first?.origin)
+            #expect(origin.flavor == "small")
+            #expect(origin.image == "debian")
+            #expect(origin.overlayPath == disks.first { $0.vmID == vms.first { $0.name == "web-1" }?.id }?.overlayPath)
+            guard case .clusterReply(let all) = await leader.handle(.info(cluster: "web")) else {
+                Issue.record("vc info failed")
+                return
+            }
+            #expect(all.clusters.first?.vms.compactMap(\.origin?.image) == ["debian", "debian"])
             let listed = try Self.catalog(await leader.handle(.imageList))
             #expect(listed.images.first?.vmCount == 2)
 
