@@ -217,6 +217,7 @@ extension GroupLeader {
                 memoryBytes: flavor.memoryBytes,
                 overlayPath: file.overlay,
                 seedPath: file.seedPath,
+                interfaceType: settings.interfaceType,
                 network: settings.network,
                 macAddress: lease.mac
             )
@@ -341,6 +342,28 @@ extension GroupLeader {
             gateway: subnet.flatMap { subnet in configuration.reservedAddresses.first { subnet.contains($0) } },
             nameservers: configuration.images.nameservers,
             sshKeys: keys
+        )
+    }
+
+    /// Where each VM made from an image comes from, by VM id (all of them, or the one VM `only` names).
+    func vmOrigins(only vmID: String? = nil) async throws(ManagerStoreError) -> [String: ClusterReply.VMOrigin] {
+        var disks = try await store.vmDisks()
+        if let vmID { disks = disks.filter { $0.vmID == vmID } }
+        guard !disks.isEmpty else { return [:] }
+        let flavors = Dictionary(uniqueKeysWithValues: try await store.flavors().map { ($0.id ?? 0, $0.name) })
+        let images = Dictionary(uniqueKeysWithValues: try await store.images().map { ($0.id ?? 0, $0.name) })
+        return Dictionary(
+            uniqueKeysWithValues: disks.map { disk in
+                (
+                    disk.vmID,
+                    ClusterReply.VMOrigin(
+                        flavor: flavors[disk.flavorID] ?? "",
+                        image: images[disk.imageID] ?? "",
+                        overlayPath: disk.overlayPath,
+                        seedPath: disk.seedPath
+                    )
+                )
+            }
         )
     }
 
