@@ -46,6 +46,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var estimator = EstimatorConfiguration()
     public var relocation = RelocationConfiguration()
     public var consolidation = ConsolidationConfiguration()
+    /// The HTTP front and the APIs on it (`http:`); off unless `http.listen` is set.
+    public var http = HTTPFrontConfiguration()
 
     public enum PlacementPolicyName: String, Sendable, CaseIterable {
         case firstFit = "first-fit"
@@ -118,6 +120,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let section = try config.section("consolidation") {
             result.consolidation = try ConsolidationConfiguration.load(section)
         }
+        if let section = try config.section("http") { result.http = try HTTPFrontConfiguration.load(section) }
         if let hosts = try config.section("hosts") {
             for host in hosts.keys {
                 guard let section = try hosts.section(host) else { continue }
