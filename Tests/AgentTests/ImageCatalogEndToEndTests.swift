@@ -110,6 +110,12 @@ struct ImageCatalogEndToEndTests {
         let overlays = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("vms").path)
         #expect(overlays.filter { $0.hasSuffix(".qcow2") }.count == 2)
         #expect(overlays.filter { $0.hasSuffix("-seed.iso") }.count == 2)
+        // The key file's key reached each guest's seed.
+        for seed in overlays.filter({ $0.hasSuffix("-seed.iso") }) {
+            let iso = directory.appendingPathComponent("vms").appendingPathComponent(seed).path
+            let userData = try await ProcessRunner.run(["isoinfo", "-R", "-i", iso, "-x", "/user-data"])
+            #expect(userData.stdout.contains("\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e alice@lab\""), "\(userData)")
+        }
 
         let inUse = try await torpor("image", "remove", "debian")
         #expect(inUse.status == 1)

@@ -217,6 +217,7 @@ extension GroupLeader {
                 memoryBytes: flavor.memoryBytes,
                 overlayPath: file.overlay,
                 seedPath: file.seedPath,
+                interfaceType: settings.interfaceType,
                 network: settings.network,
                 macAddress: lease.mac
             )

@@ -10,6 +10,7 @@ public struct GeneratedDomain: Sendable, Equatable {
     public var overlayPath: String
     /// Empty: no CD-ROM.
     public var seedPath: String
+    public var interfaceType: ImagesConfiguration.InterfaceType
     public var network: String
     public var macAddress: String
 
@@ -21,6 +22,7 @@ public struct GeneratedDomain: Sendable, Equatable {
         memoryBytes: Int64,
         overlayPath: String,
         seedPath: String,
+        interfaceType: ImagesConfiguration.InterfaceType = .network,
         network: String,
         macAddress: String
     ) {
@@ -31,6 +33,7 @@ public struct GeneratedDomain: Sendable, Equatable {
         self.memoryBytes = memoryBytes
         self.overlayPath = overlayPath
         self.seedPath = seedPath
+        self.interfaceType = interfaceType
         self.network = network
         self.macAddress = macAddress
     }
@@ -69,11 +72,16 @@ public struct GeneratedDomain: Sendable, Equatable {
             ]
         }
         lines += [
-            "    <interface type='network'>",
+            "    <interface type='\(interfaceType.rawValue)'>",
             "      <mac address='\(Self.escaped(macAddress))'/>",
-            "      <source network='\(Self.escaped(network))'/>",
         ]
-        if domainType != "test" { lines.append("      <model type='virtio'/>") }
+        switch interfaceType {
+        case .network: lines.append("      <source network='\(Self.escaped(network))'/>")
+        case .bridge: lines.append("      <source bridge='\(Self.escaped(network))'/>")
+        case .ethernet: break
+        }
+        // No option ROM: the guest boots from its disk, and a QEMU without the ipxe ROM files would not start.
+        if domainType != "test" { lines += ["      <model type='virtio'/>", "      <rom enabled='no'/>"] }
         lines += ["    </interface>"]
         if domainType != "test" {
             lines += [

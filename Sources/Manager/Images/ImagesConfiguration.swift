@@ -5,7 +5,10 @@ import ConfigFile
 public struct ImagesConfiguration: Sendable, Equatable {
     /// Where each VM's overlay and seed ISO are made: storage every host mounts at the same path.
     public var directory = "/var/lib/torpor/images"
-    /// The libvirt network generated domains' interface joins.
+    /// How generated domains' interface is connected: to a libvirt network or a host bridge named `network`, or
+    /// (`ethernet`) to a tap libvirt makes and leaves unattached, for hosts that wire taps themselves (the lab).
+    public var interfaceType = InterfaceType.network
+    /// The libvirt network (or, with `interface_type: bridge`, the host bridge) generated domains' interface joins.
     public var network = "default"
     /// The generated domains' `<domain type>`: `kvm` on hosts, `qemu` without KVM, `test` for libvirt's test driver.
     public var domainType = "kvm"
@@ -20,6 +23,12 @@ public struct ImagesConfiguration: Sendable, Equatable {
     public var roots: [String] = []
     /// Given to guests in `network-config`; empty: the subnet's gateway.
     public var nameservers: [IPv4Address] = []
+
+    public enum InterfaceType: String, Sendable, CaseIterable {
+        case network
+        case bridge
+        case ethernet
+    }
 
     public init() {}
 
@@ -39,6 +48,9 @@ public struct ImagesConfiguration: Sendable, Equatable {
             result.directory = value
         }
         if let value = try section.string("network") { result.network = value }
+        if let value = try section.choice("interface_type", from: InterfaceType.allCases.map(\.rawValue)) {
+            result.interfaceType = InterfaceType(rawValue: value) ?? .network
+        }
         if let value = try section.choice("domain_type", from: domainTypes) { result.domainType = value }
         if let value = try section.string("qemu_img") { result.qemuImg = value }
         if let value = try section.string("iso_builder") { result.isoBuilder = value }

@@ -287,6 +287,11 @@ struct GroupLeaderImageTests {
                 Self.refusal(await leader.handle(.imageAdd(name: "link", path: scratch.path("images/sneaky.img"))))
                     != nil
             )
+            // Outside the roots, whether a file exists is not told.
+            let nowhere = try #require(
+                Self.refusal(await leader.handle(.imageAdd(name: "x", path: "/nonexistent/x.img")))
+            )
+            #expect(nowhere.message.contains("is not in the image directories"), "\(nowhere.message)")
             let dotted = scratch.path("images/./disk.img")
             let added = try Self.catalog(await leader.handle(.imageAdd(name: "disk", path: dotted)))
             #expect(added.images.first?.path == inside)

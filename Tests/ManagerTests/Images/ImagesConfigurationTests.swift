@@ -10,6 +10,7 @@ import Testing
         #expect(images == ImagesConfiguration())
         #expect(images.directory == "/var/lib/torpor/images")
         #expect(images.network == "default")
+        #expect(images.interfaceType == .network)
         #expect(images.domainType == "kvm")
         #expect(images.qemuImg == "qemu-img")
         #expect(images.isoBuilder == "genisoimage")
@@ -24,6 +25,7 @@ import Testing
                 images:
                   directory: /srv/torpor/vms
                   network: lab
+                  interface_type: bridge
                   domain_type: qemu
                   qemu_img: /usr/local/bin/qemu-img
                   iso_builder: xorriso
@@ -36,6 +38,7 @@ import Testing
         ).images
         #expect(images.directory == "/srv/torpor/vms")
         #expect(images.network == "lab")
+        #expect(images.interfaceType == .bridge)
         #expect(images.domainType == "qemu")
         #expect(images.qemuImg == "/usr/local/bin/qemu-img")
         #expect(images.isoBuilder == "xorriso")
@@ -53,6 +56,7 @@ import Testing
             ("images:\n  nameservers: [not-an-ip]", "images.nameservers", 2),
             ("images:\n  netwrok: lab", "images.netwrok", 2),
             ("images:\n  roots: [images]", "images.roots", 2),
+            ("images:\n  interface_type: macvtap", "images.interface_type", 2),
         ]
     )
     func badValuesNameTheKeyAndLine(yaml: String, key: String, line: Int) {

@@ -25,11 +25,8 @@ public struct ImageTools: Sendable {
     /// Checks that `path` is a qcow2 or raw image standing on its own, and reads its facts.
     public func inspect(_ path: String) async throws(ImageCatalogError) -> ImageFacts {
         guard path.hasPrefix("/") else { throw .notAbsolute(path) }
-        guard FileManager.default.fileExists(atPath: path) else { throw .missing(path) }
-        // Not a directory, device or FIFO: reading one could block or never end.
         let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        let attributes = try? FileManager.default.attributesOfItem(atPath: target)
-        guard attributes?[.type] as? FileAttributeType == .typeRegular else { throw .notAFile(path) }
+        // Before the file is looked at, so a path outside the roots tells nothing about what is there.
         if !configuration.roots.isEmpty {
             let inside = configuration.roots.contains { root in
                 let resolved = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
@@ -37,6 +34,10 @@ public struct ImageTools: Sendable {
             }
             guard inside else { throw .outsideRoots(path, roots: configuration.roots) }
         }
+        guard FileManager.default.fileExists(atPath: path) else { throw .missing(path) }
+        // Not a directory, device or FIFO: reading one could block or never end.
+        let attributes = try? FileManager.default.attributesOfItem(atPath: target)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else { throw .notAFile(path) }
         let info = try await run([configuration.qemuImg, "info", "--output=json", path], on: path) { reason in
             .notAnImage(path, reason: reason)
         }
