@@ -58,7 +58,7 @@ import Testing
                 ],
                 logDirectory: logs
             )
-            let reporting = await manager.waitFor(timeout: .seconds(30)) { $0.reports.count >= 2 }
+            let reporting = await manager.waitFor(timeout: .seconds(90)) { $0.reports.count >= 2 }
             #expect(reporting, "agent log:\n\(agent.process.stderr)")
             // Counted by the reports' own times, so a test process that is slow to read them does not bunch them.
             let from = Int64(Date().timeIntervalSince1970 * 1000)

@@ -34,7 +34,15 @@ struct TorporSimCommandTests {
         var standardError: String
     }
 
-    static func run(_ arguments: [String]) throws -> Outcome {
+    /// Runs torpor-sim on a thread of its own: waiting for it on the cooperative pool (2 threads on 2 cores) held
+    /// one of them for the whole run, and two such tests at once starved every other test of the process.
+    static func run(_ arguments: [String]) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try runBlocking(arguments) }) }.start()
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String]) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try binary())
         process.arguments = arguments
@@ -76,50 +84,50 @@ struct TorporSimCommandTests {
         Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("three-vms").path
     }
 
-    @Test func anEmptyFolderIsNamed() throws {
+    @Test func anEmptyFolderIsNamed() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let outcome = try Self.run([folder.path])
+        let outcome = try await Self.run([folder.path])
         #expect(outcome.status == 64)
         #expect(outcome.standardError.contains(folder.path))
         #expect(outcome.standardError.contains("no trace files"))
     }
 
-    @Test func aTraceOneLineShortNamesTheFileAndItsLength() throws {
+    @Test func aTraceOneLineShortNamesTheFileAndItsLength() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.write(Self.trace(Array(repeating: 10, count: 288)), to: folder.appendingPathComponent("good one"))
         try Self.write(Self.trace(Array(repeating: 10, count: 287)), to: folder.appendingPathComponent("short one"))
-        let outcome = try Self.run([folder.path])
+        let outcome = try await Self.run([folder.path])
         #expect(outcome.status == 64)
         #expect(outcome.standardError.contains("short one:287:"))
         #expect(outcome.standardError.contains("has 287 values; expected 288"))
     }
 
-    @Test func aValueOf140NamesTheFileAndLine() throws {
+    @Test func aValueOf140NamesTheFileAndLine() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         var values = Array(repeating: 10, count: 288)
         values[41] = 140
         try Self.write(Self.trace(values), to: folder.appendingPathComponent("vm with spaces"))
-        let outcome = try Self.run([folder.path])
+        let outcome = try await Self.run([folder.path])
         #expect(outcome.status == 64)
         #expect(outcome.standardError.contains("vm with spaces:42: 140 is outside 0–100"))
     }
 
-    @Test func anUnknownPolicyKeyIsNamedWithItsLine() throws {
+    @Test func anUnknownPolicyKeyIsNamedWithItsLine() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let policy = folder.appendingPathComponent("policy.yaml")
         try Self.write("migration:\n  overload_detector: thr\n  treshold: 0.8\n", to: policy)
-        let outcome = try Self.run([Self.fixtures, "--policy-file", policy.path])
+        let outcome = try await Self.run([Self.fixtures, "--policy-file", policy.path])
         #expect(outcome.status == 64)
         #expect(
             outcome.standardError.contains("policy.yaml:3: migration.treshold: unknown key (did you mean 'threshold'?)")
         )
     }
 
-    @Test func aScenarioWithNoHostsIsNamed() throws {
+    @Test func aScenarioWithNoHostsIsNamed() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let scenario = folder.appendingPathComponent("scenario.yaml")
@@ -135,12 +143,12 @@ struct TorporSimCommandTests {
             """,
             to: scenario
         )
-        let outcome = try Self.run([Self.fixtures, "--scenario", scenario.path])
+        let outcome = try await Self.run([Self.fixtures, "--scenario", scenario.path])
         #expect(outcome.status == 64)
         #expect(outcome.standardError.contains("scenario.yaml:4: hosts.count: the scenario has no hosts"))
     }
 
-    @Test func torporsPoliciesRunFromManagerYAMLKeys() throws {
+    @Test func torporsPoliciesRunFromManagerYAMLKeys() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let policy = folder.appendingPathComponent("policy.yaml")
@@ -156,29 +164,29 @@ struct TorporSimCommandTests {
             """,
             to: policy
         )
-        let outcome = try Self.run([Self.fixtures, "--hosts", "4", "--policy-file", policy.path, "--json"])
+        let outcome = try await Self.run([Self.fixtures, "--hosts", "4", "--policy-file", policy.path, "--json"])
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let parsed = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [[String: Any]]
         let results = try #require(parsed)
         #expect(results.map { $0["policy"] as? String } == ["Torpor-sercon"])
     }
 
-    @Test func aScheduleThatIsNoPeriodIsNamedWithItsLine() throws {
+    @Test func aScheduleThatIsNoPeriodIsNamedWithItsLine() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let policy = folder.appendingPathComponent("policy.yaml")
         try Self.write("consolidation:\n  policy: cost-aware\n  schedule: \"0 3 * * *\"\n", to: policy)
-        let outcome = try Self.run([Self.fixtures, "--policy-file", policy.path])
+        let outcome = try await Self.run([Self.fixtures, "--policy-file", policy.path])
         #expect(outcome.status == 64)
         #expect(outcome.standardError.contains("policy.yaml:3: consolidation.schedule:"), "\(outcome.standardError)")
     }
 
-    @Test func thresholdsOutOfOrderAreNamed() throws {
+    @Test func thresholdsOutOfOrderAreNamed() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let policy = folder.appendingPathComponent("policy.yaml")
         try Self.write("relocation:\n  thresholds:\n    cpu: { min: 0.5, mid: 0.4 }\n", to: policy)
-        let outcome = try Self.run([Self.fixtures, "--policy-file", policy.path])
+        let outcome = try await Self.run([Self.fixtures, "--policy-file", policy.path])
         #expect(outcome.status == 64)
         #expect(outcome.standardError.contains("policy.yaml:2: relocation.thresholds:"), "\(outcome.standardError)")
     }
@@ -196,11 +204,11 @@ struct TorporSimCommandTests {
         return url
     }
 
-    @Test func theRealisticProfileRunsTorporsPolicies() throws {
+    @Test func theRealisticProfileRunsTorporsPolicies() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let scenario = try Self.realisticScenario(in: folder)
-        let outcome = try Self.run([Self.fixtures, "--scenario", scenario.path, "--policy", "torpor", "--json"])
+        let outcome = try await Self.run([Self.fixtures, "--scenario", scenario.path, "--policy", "torpor", "--json"])
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let parsed = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [[String: Any]]
         let results = try #require(parsed)
@@ -208,17 +216,17 @@ struct TorporSimCommandTests {
         #expect(results.allSatisfy { ($0["energy_kwh"] as? Double ?? 0) > 0 })
     }
 
-    @Test func theRealisticProfileRefusesBeloglazovsPolicies() throws {
+    @Test func theRealisticProfileRefusesBeloglazovsPolicies() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let scenario = try Self.realisticScenario(in: folder)
-        let outcome = try Self.run([Self.fixtures, "--scenario", scenario.path, "--policy", "lr-mmt-1.2"])
+        let outcome = try await Self.run([Self.fixtures, "--scenario", scenario.path, "--policy", "lr-mmt-1.2"])
         #expect(outcome.status == 64)
         #expect(outcome.standardError.contains("profile: the realistic profile runs Torpor's policies and dvfs"))
     }
 
-    @Test func aGoodRunPrintsEveryPolicyAsJSON() throws {
-        let outcome = try Self.run([
+    @Test func aGoodRunPrintsEveryPolicyAsJSON() async throws {
+        let outcome = try await Self.run([
             Self.fixtures, "--hosts", "4", "--policy", "thr-mmt-0.8", "--policy", "dvfs", "--json",
         ])
         #expect(outcome.status == 0, "\(outcome.standardError)")
@@ -230,11 +238,11 @@ struct TorporSimCommandTests {
         #expect(results.last?["migrations"] as? Int == 0)
     }
 
-    @Test func aReportHasTheTableAndAPlotPerQuantity() throws {
+    @Test func aReportHasTheTableAndAPlotPerQuantity() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("report")
-        let outcome = try Self.run([
+        let outcome = try await Self.run([
             "report", Self.fixtures, "--hosts", "4", "--policy", "lr-mmt-1.2", "--policy", "dvfs", "--output",
             output.path,
         ])

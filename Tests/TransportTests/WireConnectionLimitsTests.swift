@@ -5,7 +5,7 @@ import Transport
 import Wire
 
 /// What one connection may hold: idle time, requests at once, replies it leaves unread. Real sockets on 127.0.0.1.
-@Suite(.timeLimit(.minutes(1))) struct WireConnectionLimitsTests {
+@Suite(.timeLimit(.minutes(3))) struct WireConnectionLimitsTests {
     /// Answers every request with an ok CommandResult once `gate` opens.
     private static func answering(after gate: Latch, started: Recorder<UInt32>? = nil) -> WireServer.ConnectionHandler {
         { connection in

@@ -120,7 +120,16 @@ import Wire
             #expect(await Self.eventually { await fake.heldStarts == 20 })
             // The second start finds every VM `starting` under the first, live task.
             let second = try await Self.submit(leader, .start, "q1")
-            try await Task.sleep(for: .milliseconds(300))
+            // Released only once the second task has found every VM under the first (a fixed pause was too short
+            // on loaded cores: the second then ran after the first had ended).
+            #expect(
+                await Self.eventually {
+                    let reply = await leader.handle(.task(id: second, waitMilliseconds: 0))
+                    guard case .taskStatus(let status) = reply else { return false }
+                    return status.outcomes.count == 20
+                        && status.outcomes.allSatisfy { $0.message.contains("started by task \(first)") }
+                }
+            )
             await fake.releaseStarts()
             let firstStatus = try await Self.finished(leader, first)
             let secondStatus = try await Self.finished(leader, second)

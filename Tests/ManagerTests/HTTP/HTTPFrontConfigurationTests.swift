@@ -58,7 +58,7 @@ import Testing
         let ports = ManagerServicesTests.Calls<Int>()
         let first = try HTTPFrontService(configuration: configuration, routes: [], logger: logger) { ports.append($0) }
         let ended = try await ManagerServicesTests.run([first], logger: logger) {
-            #expect(await ManagerServicesTests.eventually(timeout: .seconds(60)) { !ports.all.isEmpty })
+            #expect(await ManagerServicesTests.eventually(timeout: .seconds(180)) { !ports.all.isEmpty })
             let port = try #require(ports.all.first)
             configuration.listen = "127.0.0.1:\(port)"
             let second = try HTTPFrontService(configuration: configuration, routes: [], logger: logger)
@@ -92,7 +92,7 @@ import Testing
         }).services()
         let names = with.map { "\(type(of: $0))" }
         let ended = try await ManagerServicesTests.run(with, logger: logger) {
-            #expect(await ManagerServicesTests.eventually(timeout: .seconds(60)) { !ports.all.isEmpty })
+            #expect(await ManagerServicesTests.eventually(timeout: .seconds(180)) { !ports.all.isEmpty })
             let port = try #require(ports.all.first)
             let reply = try await Curl.run(["http://127.0.0.1:\(port)/bootstrap?getGroupLeaderDescription"])
             #expect(reply.status == 200, "\(reply)")
