@@ -1,0 +1,47 @@
+import NIOCore
+import NIOPosix
+
+/// A TCP peer that sends exactly the bytes a test gives and collects every byte until the listener closes, so tests
+/// see the listener's real answers, including to malformed, oversized and slow requests.
+struct RawHTTPPeer {
+    let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    static func connect(port: Int) async throws -> RawHTTPPeer {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return RawHTTPPeer(channel: channel)
+    }
+
+    /// Sends `request`, then reads until the listener closes the connection (or `limit` bytes).
+    static func exchange(port: Int, _ request: String, limit: Int = 4 << 20) async throws -> String {
+        let peer = try await connect(port: port)
+        return try await peer.channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: request))
+            var received = ByteBuffer()
+            for try await var chunk in inbound {
+                received.writeBuffer(&chunk)
+                if received.readableBytes >= limit { break }
+            }
+            return String(buffer: received)
+        }
+    }
+
+    /// Splits an HTTP/1.1 response into status code, lower-cased headers and body.
+    static func parse(_ response: String) -> (status: Int, headers: [String: String], body: String)? {
+        guard let split = response.range(of: "\r\n\r\n") else { return nil }
+        let lines = response[..<split.lowerBound].split(separator: "\r\n", omittingEmptySubsequences: false)
+        guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/1.1 "),
+            let status = Int(statusLine.dropFirst(9).prefix(3))
+        else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingPrefix(" ").description
+        }
+        return (status, headers, String(response[split.upperBound...]))
+    }
+}
