@@ -1,4 +1,5 @@
 import ConfigFile
+import MetricsExport
 import Placement
 import Transport
 
@@ -46,6 +47,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var estimator = EstimatorConfiguration()
     public var relocation = RelocationConfiguration()
     public var consolidation = ConsolidationConfiguration()
+    /// Where `/metrics` is served (`metrics.listen`); off unless set.
+    public var metrics = MetricsConfiguration()
 
     public enum PlacementPolicyName: String, Sendable, CaseIterable {
         case firstFit = "first-fit"
@@ -118,6 +121,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let section = try config.section("consolidation") {
             result.consolidation = try ConsolidationConfiguration.load(section)
         }
+        if let section = try config.section("metrics") { result.metrics = try MetricsConfiguration.load(section) }
         if let hosts = try config.section("hosts") {
             for host in hosts.keys {
                 guard let section = try hosts.section(host) else { continue }
