@@ -193,6 +193,12 @@ public actor GroupLeader {
                 return .commandResult(
                     CommandResult(code: .unsupported, message: "this manager does not run consolidation")
                 )
+            case .flavorList, .imageList: return .catalogReply(try await catalogReply())
+            case .flavorCreate(let spec): return .catalogReply(try await createFlavor(spec))
+            case .flavorDelete(let name): return .commandResult(try await deleteFlavor(name))
+            case .imageAdd(let name, let path): return .catalogReply(try await addImage(name: name, path: path))
+            case .imageRemove(let name): return .commandResult(try await removeImage(name))
+            case .addFromImage(let cluster, let vms): return .taskStatus(try await addFromImage(vms, to: cluster))
             }
         } catch {
             logger.notice("request refused", metadata: [.error: "\(error)"])
