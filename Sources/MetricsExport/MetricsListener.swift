@@ -83,7 +83,8 @@ public final class MetricsListener: Service, Sendable {
 
     /// Closes the listening socket of a listener that will not run (a later start-up step failed).
     public func close() async {
-        try? await listener.channel.close()
+        // Through executeThenClose: a NIOAsyncChannel must finish its writer before it goes away.
+        try? await listener.executeThenClose { _ in }
     }
 
     private func serve(_ connection: Connection) async {

@@ -143,9 +143,12 @@ struct MetricsListenerTests {
             let held = [try await RawHTTPPeer.connect(port: port), try await RawHTTPPeer.connect(port: port)]
             // The listener counts a connection when it accepts it: wait until both are in before the third.
             try await Task.sleep(for: .milliseconds(200))
-            let refused = try await RawHTTPPeer.exchange(port: port, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
+            let refused = try RawHTTPPeer.exchangeOnSocket(
+                port: port,
+                "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"
+            )
             #expect(refused.isEmpty)
-            for peer in held { try await peer.channel.channel.close() }
+            for peer in held { try await peer.close() }
             try await eventually {
                 let served = try await RawHTTPPeer.exchange(
                     port: port,
