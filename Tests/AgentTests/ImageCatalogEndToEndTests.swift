@@ -107,9 +107,18 @@ struct ImageCatalogEndToEndTests {
         #expect(listed.compactMap { $0["name"] as? String } == ["web-1", "web-2"])
         #expect(Set(listed.compactMap { $0["mac"] as? String }).count == 2)
         #expect(listed.allSatisfy { $0["virtualCPUs"] as? Int == 2 })
+        #expect(listed.allSatisfy { $0["flavor"] as? String == "small" && $0["image"] as? String == "debian" })
+        let vmInfo = try await torpor("vm", "info", "web-1")
+        #expect(vmInfo.stdout.contains("flavor small, image debian"), "\(vmInfo)")
         let overlays = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("vms").path)
         #expect(overlays.filter { $0.hasSuffix(".qcow2") }.count == 2)
         #expect(overlays.filter { $0.hasSuffix("-seed.iso") }.count == 2)
+        // The key file's key reached each guest's seed.
+        for seed in overlays.filter({ $0.hasSuffix("-seed.iso") }) {
+            let iso = directory.appendingPathComponent("vms").appendingPathComponent(seed).path
+            let userData = try await ProcessRunner.run(["isoinfo", "-R", "-i", iso, "-x", "/user-data"])
+            #expect(userData.stdout.contains("\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e alice@lab\""), "\(userData)")
+        }
 
         let inUse = try await torpor("image", "remove", "debian")
         #expect(inUse.status == 1)

@@ -345,6 +345,28 @@ extension GroupLeader {
         )
     }
 
+    /// Where each VM made from an image comes from, by VM id (all of them, or the one VM `only` names).
+    func vmOrigins(only vmID: String? = nil) async throws(ManagerStoreError) -> [String: ClusterReply.VMOrigin] {
+        var disks = try await store.vmDisks()
+        if let vmID { disks = disks.filter { $0.vmID == vmID } }
+        guard !disks.isEmpty else { return [:] }
+        let flavors = Dictionary(uniqueKeysWithValues: try await store.flavors().map { ($0.id ?? 0, $0.name) })
+        let images = Dictionary(uniqueKeysWithValues: try await store.images().map { ($0.id ?? 0, $0.name) })
+        return Dictionary(
+            uniqueKeysWithValues: disks.map { disk in
+                (
+                    disk.vmID,
+                    ClusterReply.VMOrigin(
+                        flavor: flavors[disk.flavorID] ?? "",
+                        image: images[disk.imageID] ?? "",
+                        overlayPath: disk.overlayPath,
+                        seedPath: disk.seedPath
+                    )
+                )
+            }
+        )
+    }
+
     /// Writes the seed ISO of a VM made from an image again for a new lease (its old one was released when it was
     /// destroyed), so the guest is told the address its new MAC carries. False when it could not be written.
     func rewriteSeed(of vm: StoredVM, lease: Lease) async -> Bool {
