@@ -23,13 +23,17 @@ public struct ManagerDaemon: Sendable {
     /// Where the manager's metrics are recorded and read at scrape time; served when `metrics.listen` is set.
     public let metrics: MetricsRegistry
     public let onListening: @Sendable (Int?) -> Void
+    /// Called with the HTTP front's port once it listens (`http.listen`).
+    public let onHTTPListening: @Sendable (Int) -> Void
 
     public init(
         configuration: ManagerConfiguration,
         logger: Logger,
         metrics: MetricsRegistry = MetricsRegistry(),
-        onListening: @escaping @Sendable (Int?) -> Void = { _ in }
+        onListening: @escaping @Sendable (Int?) -> Void = { _ in },
+        onHTTPListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
+        self.onHTTPListening = onHTTPListening
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
@@ -44,12 +48,14 @@ public struct ManagerDaemon: Sendable {
 
     public enum StartupError: Error, CustomStringConvertible {
         case listen(String, reason: String)
+        case httpListen(String, reason: String)
         case state(String)
         case metrics(MetricsListener.BindError)
 
         public var description: String {
             switch self {
             case .listen(let address, let reason): "cannot listen on \(address) (listen): \(reason)"
+            case .httpListen(let address, let reason): "cannot listen on \(address) (http.listen): \(reason)"
             case .state(let reason): reason
             case .metrics(let error): error.description
             }
@@ -219,8 +225,39 @@ public struct ManagerDaemon: Sendable {
                 await leader.hostsFailed(failed)
             }
         )
+        if configuration.http.enabled {
+            services.append(try httpFront(leader: leader, wirePort: server.port ?? listen.port))
+        }
         services.append(ReadinessService(logger: logger))
         return services
+    }
+
+    /// The HTTP front with the route groups `http:` switches on.
+    func httpFront(leader: GroupLeader, wirePort: Int) throws(StartupError) -> HTTPFrontService {
+        var routes: [any HTTPFrontRoutes] = []
+        if configuration.http.snooze.enabled {
+            routes.append(
+                SnoozeAPI(
+                    leader: leader,
+                    managerID: configuration.managerID,
+                    configuration: configuration.http,
+                    wirePort: wirePort,
+                    hostWake: configuration.hostWake,
+                    migrationTimeoutSeconds: Int(configuration.migration.timeout.components.seconds),
+                    logger: logger
+                )
+            )
+        }
+        do {
+            return try HTTPFrontService(
+                configuration: configuration.http,
+                routes: routes,
+                logger: logger,
+                onListening: onHTTPListening
+            )
+        } catch {
+            throw .httpListen(configuration.http.listen ?? "", reason: "not host:port")
+        }
     }
 
     static func milliseconds(_ duration: Duration) -> UInt32 {
