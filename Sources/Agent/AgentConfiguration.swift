@@ -1,6 +1,7 @@
 import Commands
 import ConfigFile
 import Foundation
+import MetricsExport
 import Systemd
 import Transport
 import Wire
@@ -38,6 +39,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// The libvirt URI other hosts migrate VMs to this host at (`migration.destination_uri`), announced in Hello;
     /// nil: `qemu+tcp://<the address the agent advertises>/system`.
     public var migrationDestinationURI: String?
+    /// Where `/metrics` is served (`metrics.listen`); off unless set.
+    public var metrics = MetricsConfiguration()
 
     public enum HostMetricsSource: String, Sendable, Equatable, CaseIterable {
         /// `/proc` under `proc_root`: the machine the agent runs on.
@@ -215,6 +218,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             }
             result.migration = try MigrationWatchdogConfiguration.load(section: migration)
         }
+        if let section = try config.section("metrics") { result.metrics = try MetricsConfiguration.load(section) }
         try config.rejectUnknownKeys()
         return result
     }
