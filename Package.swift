@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // The binary protocol. Imports NIOCore only.
@@ -29,10 +33,21 @@ let package = Package(
         .target(
             name: "Transport",
             dependencies: [
-                "Wire",
+                "Wire", "Trust", "ConfigFile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The cluster CA, certificate identities (role and name), revocation lists and secret files
+        // (docs/security.md): swift-certificates and swift-crypto, no NIO.
+        .target(
+            name: "Trust",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
 
@@ -88,7 +103,7 @@ let package = Package(
         .target(
             name: "Manager",
             dependencies: [
-                "Wire", "Transport", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
+                "Wire", "Transport", "Trust", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
                 "IPMIMonitoring",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -101,7 +116,7 @@ let package = Package(
         .target(
             name: "AgentControl",
             dependencies: [
-                "Wire", "Transport",
+                "Wire", "Transport", "Trust",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -111,7 +126,7 @@ let package = Package(
         .target(
             name: "TorporCLI",
             dependencies: [
-                "Wire", "Transport", "AgentControl", "Energy",
+                "Wire", "Transport", "AgentControl", "Energy", "Trust",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -121,7 +136,7 @@ let package = Package(
         .target(
             name: "TorporLab",
             dependencies: [
-                "Wire", "Transport", "AgentControl", "Energy", "TorporCLI", "Commands",
+                "Wire", "Transport", "AgentControl", "Energy", "TorporCLI", "Commands", "Trust",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -192,9 +207,17 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
+            name: "TrustTests",
+            dependencies: [
+                "Trust",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
             name: "TransportTests",
             dependencies: [
-                "Transport", "Wire",
+                "Transport", "Wire", "Trust",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
