@@ -38,6 +38,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// The libvirt URI other hosts migrate VMs to this host at (`migration.destination_uri`), announced in Hello;
     /// nil: `qemu+tcp://<the address the agent advertises>/system`.
     public var migrationDestinationURI: String?
+    /// Mutual TLS for the listener and the manager link (`tls:`, docs/security.md); without a certificate only
+    /// loopback addresses may be used.
+    public var tls = WireTLSSettings()
 
     public enum HostMetricsSource: String, Sendable, Equatable, CaseIterable {
         /// `/proc` under `proc_root`: the machine the agent runs on.
@@ -215,6 +218,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             }
             result.migration = try MigrationWatchdogConfiguration.load(section: migration)
         }
+        result.tls = try WireTLSSettings.load(try config.section("tls"), file: config.file)
         try config.rejectUnknownKeys()
         return result
     }

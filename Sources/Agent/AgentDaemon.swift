@@ -37,12 +37,14 @@ public struct AgentDaemon: Service {
     public enum StartupError: Error, CustomStringConvertible {
         case libvirt(uri: String, LibvirtError)
         case listen(String, TransportError)
+        case tls(String)
 
         public var description: String {
             switch self {
             case .libvirt(let uri, let error):
                 "cannot use libvirt URI '\(uri)' (libvirt_uri): \(error.message.isEmpty ? "\(error)" : error.message)"
             case .listen(let address, let error): "cannot listen on \(address) (listen): \(error)"
+            case .tls(let reason): reason
             }
         }
     }
@@ -50,6 +52,16 @@ public struct AgentDaemon: Service {
     public func run() async throws {
         // First, so that the sleep hook's signals never meet their default action (terminate).
         let resumeSignals = ResumeSignal.stream()
+        var addresses: [(setting: String, host: String)] = []
+        if listeningSocket == nil { addresses.append(("listen", configuration.listen.host)) }
+        if let manager = configuration.manager { addresses.append(("manager", manager.host)) }
+        let security: WireSecurity
+        do {
+            security = try configuration.tls.security(addresses: addresses)
+        } catch {
+            throw StartupError.tls("\(error)")
+        }
+        let reloader = security.tls.map { RevocationReloader(trust: $0.trust, logger: logger) }
         let connection: LibvirtConnection
         do {
             connection = try await LibvirtConnection.open(configuration.libvirtURI)
@@ -94,6 +106,7 @@ public struct AgentDaemon: Service {
                     listeningSocket: listeningSocket,
                     configuration: configuration.connection,
                     limits: configuration.serverLimits,
+                    security: security,
                     logger: logger,
                     welcome: welcome
                 ) { try await handler.serve($0) }
@@ -103,12 +116,21 @@ public struct AgentDaemon: Service {
                     port: configuration.listen.port,
                     configuration: configuration.connection,
                     limits: configuration.serverLimits,
+                    security: security,
                     logger: logger,
                     welcome: welcome
                 ) { try await handler.serve($0) }
             }
         } catch {
             throw StartupError.listen(listeningSocket.map { "socket fd \($0)" } ?? "\(configuration.listen)", error)
+        }
+        if listeningSocket != nil, security.tls == nil, let ip = server.localAddress?.ipAddress,
+            !WireTLSSettings.isLoopback(ip)
+        {
+            throw StartupError.tls(
+                "the socket systemd passed listens on \(ip), not a loopback address: set tls.certificate, tls.key and "
+                    + "tls.ca (docs/security.md); plaintext (tls.allow_plaintext) is for loopback only"
+            )
         }
         onListening(server.localAddress)
         let inventory = await monitor.inventory()
@@ -118,6 +140,7 @@ public struct AgentDaemon: Service {
                 "torpor.host": "\(configuration.hostID)",
                 "torpor.listen": "\(server.localAddress.map { "\($0)" } ?? "?")",
                 "torpor.vms": "\(inventory.vms.count)",
+                "torpor.tls": "\(security.tls.map { "\($0.identity)" } ?? "plaintext")",
             ]
         )
 
@@ -157,6 +180,7 @@ public struct AgentDaemon: Service {
                 defaultHeartbeat: configuration.heartbeatInterval,
                 defaultReportInterval: configuration.sampleInterval,
                 control: linkControl,
+                security: security,
                 logger: logger
             )
             services.append(.init(service: ManagerLinkService(link: link)))
@@ -164,6 +188,9 @@ public struct AgentDaemon: Service {
         services.append(
             .init(service: ResumeSignalService(signals: resumeSignals, link: linkControl, logger: logger))
         )
+        if let reloader {
+            services.append(.init(service: RevocationReloadService(reloader: reloader)))
+        }
         services.append(.init(service: ReadinessService(logger: logger)))
         try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
         // Closing the connection releases only the agent's handle; libvirt keeps every domain as it is.

@@ -34,6 +34,8 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case silentFor = "torpor.silent_for"
     case state = "torpor.state"
     case task = "torpor.task"
+    /// This process's TLS certificate (`role/name (serial S)`), or "plaintext".
+    case tls = "torpor.tls"
     case took = "torpor.took"
     case uuid = "torpor.uuid"
     case value = "torpor.value"

@@ -46,6 +46,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var estimator = EstimatorConfiguration()
     public var relocation = RelocationConfiguration()
     public var consolidation = ConsolidationConfiguration()
+    /// Mutual TLS for every Wire link (`tls:`, docs/security.md); without a certificate only a loopback `listen`.
+    public var tls = WireTLSSettings()
 
     public enum PlacementPolicyName: String, Sendable, CaseIterable {
         case firstFit = "first-fit"
@@ -127,6 +129,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
                 result.hostPower[host] = try HostPowerModelConfiguration.load(section)
             }
         }
+        result.tls = try WireTLSSettings.load(try config.section("tls"), file: config.file)
         try config.rejectUnknownKeys()
         guard result.heartbeatTimeout > result.heartbeatInterval else {
             throw ConfigError(

@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import Systemd
 import Transport
+import Trust
 import Wire
 
 /// `torpor-manager`, playing all three of Snooze's roles, kept apart in code:
@@ -40,11 +41,15 @@ public struct ManagerDaemon: Sendable {
     public enum StartupError: Error, CustomStringConvertible {
         case listen(String, reason: String)
         case state(String)
+        case tls(String)
+        case secretFile(String)
 
         public var description: String {
             switch self {
             case .listen(let address, let reason): "cannot listen on \(address) (listen): \(reason)"
             case .state(let reason): reason
+            case .tls(let reason): reason
+            case .secretFile(let reason): reason
             }
         }
     }
@@ -57,6 +62,14 @@ public struct ManagerDaemon: Sendable {
         guard let listen = HostPort(configuration.listen, allowsPortZero: true) else {
             throw StartupError.listen(configuration.listen, reason: "not host:port")
         }
+        let security: WireSecurity
+        do {
+            security = try configuration.tls.security(addresses: [("listen", listen.host)])
+        } catch {
+            throw StartupError.tls("\(error)")
+        }
+        try Self.checkSecretFiles(configuration)
+        let reloader = security.tls.map { RevocationReloader(trust: $0.trust, logger: logger) }
         let leader: GroupLeader
         do {
             let store = try ManagerStore(path: configuration.database)
@@ -107,6 +120,7 @@ public struct ManagerDaemon: Sendable {
                 port: listen.port,
                 configuration: configuration.connection,
                 limits: configuration.serverLimits,
+                security: security,
                 logger: logger,
                 welcome: { hello, version in
                     if hello.role == .agent {
@@ -150,6 +164,7 @@ public struct ManagerDaemon: Sendable {
                 .listen: "\(configuration.listen)", .port: "\(server.port ?? 0)",
                 .database: "\(configuration.database)",
                 .policy: "\(configuration.placementPolicy.rawValue)",
+                .tls: "\(security.tls.map { "\($0.identity)" } ?? "plaintext")",
             ]
         )
 
@@ -183,8 +198,21 @@ public struct ManagerDaemon: Sendable {
                 await leader.hostsFailed(failed)
             }
         )
+        if let reloader { services.append(RevocationReloadService(reloader: reloader)) }
         services.append(ReadinessService(logger: logger))
         return services
+    }
+
+    /// BMC password files (`hosts.<id>.ipmi.password_file`) must not be readable by every user.
+    static func checkSecretFiles(_ configuration: ManagerConfiguration) throws {
+        let files = Set(configuration.hostWake.values.compactMap { $0.bmc?.passwordFile })
+        for file in files.sorted() {
+            do {
+                try SecretFile.checkPermissions(file)
+            } catch {
+                throw StartupError.secretFile("hosts.*.ipmi.password_file: \(error)")
+            }
+        }
     }
 
     static func milliseconds(_ duration: Duration) -> UInt32 {
