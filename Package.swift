@@ -261,7 +261,9 @@ let package = Package(
         .testTarget(
             name: "ManagerTests",
             dependencies: [
-                "Manager", "Wire", "ConfigFile", "Placement",
+                "Manager", "Wire", "ConfigFile", "Placement", "Commands",
+                // The test driver (test:///default) stores the domains the leader generates from images.
+                "Libvirt",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

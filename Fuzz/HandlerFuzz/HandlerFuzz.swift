@@ -166,6 +166,9 @@ enum HandlerHarness {
             configuration.managerID = "fuzz-manager"
             configuration.database = database
             configuration.checkTemplateDisks = false
+            // No image request reads a file of this machine or runs a program: every path is outside the roots.
+            configuration.images.roots = ["/nonexistent/torpor-fuzz-images"]
+            configuration.images.directory = "/nonexistent/torpor-fuzz-images"
             // No input ever waits: a wake does not wait for the host to go down (timeout + 10 s) or to rejoin.
             configuration.energy.powerCommandTimeout = .seconds(-10)
             configuration.energy.wakeupTime = .zero

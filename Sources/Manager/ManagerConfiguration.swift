@@ -46,6 +46,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var estimator = EstimatorConfiguration()
     public var relocation = RelocationConfiguration()
     public var consolidation = ConsolidationConfiguration()
+    /// Flavors, the image catalog and VMs made from images (`images:`; docs/images.md).
+    public var images = ImagesConfiguration()
     /// Mutual TLS for every Wire link (`tls:`, docs/security.md); without a certificate only a loopback `listen`.
     public var tls = WireTLSSettings()
 
@@ -120,6 +122,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let section = try config.section("consolidation") {
             result.consolidation = try ConsolidationConfiguration.load(section)
         }
+        if let section = try config.section("images") { result.images = try ImagesConfiguration.load(section) }
         if let hosts = try config.section("hosts") {
             for host in hosts.keys {
                 guard let section = try hosts.section(host) else { continue }

@@ -23,6 +23,16 @@ struct ClusterClient {
         }
     }
 
+    /// Connects within --timeout like every request, but waits up to `seconds` (at least --timeout) for the answer:
+    /// for requests the manager answers only after running programs (an image's checksum, VMs' overlays).
+    func request(_ request: ClusterRequest, answerWithin seconds: Double) async throws -> WireMessage {
+        let session = self.session
+        let wait = Duration.milliseconds(Int64(max(seconds, options.timeout) * 1000))
+        return try await session.run { connection in
+            try await connection.request(.clusterRequest(request), timeout: wait)
+        }
+    }
+
     func clusters(_ request: ClusterRequest) async throws -> ClusterReply {
         let reply = try await self.request(request)
         guard case .clusterReply(let clusters) = reply else {

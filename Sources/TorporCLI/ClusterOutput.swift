@@ -47,6 +47,13 @@ enum ClusterOutput {
             "memoryBytes": vm.memoryBytes, "networkRxBytesPerSecond": vm.networkRxBytesPerSecond,
             "networkTxBytesPerSecond": vm.networkTxBytesPerSecond, "reason": vm.reason,
         ]
+        // Absent for a VM made from a template.
+        if let origin = vm.origin {
+            object["flavor"] = origin.flavor
+            object["image"] = origin.image
+            object["overlay"] = origin.overlayPath
+            object["seedISO"] = origin.seedPath
+        }
         // Absent when the manager has no estimate (the VM runs nowhere) or does not send them.
         if let estimate = vm.estimate {
             var estimated = json(estimate.estimated)
@@ -67,6 +74,10 @@ enum ClusterOutput {
     /// `torpor vm info`: the VM's row, then what it asked for next to what it is estimated to use.
     static func vmInfo(_ vm: ClusterReply.VM, cluster: String) -> String {
         var text = Output.table(vmRows([vm], cluster: cluster))
+        if let origin = vm.origin {
+            text += "\n\nflavor \(origin.flavor), image \(origin.image)\noverlay \(origin.overlayPath)"
+            if !origin.seedPath.isEmpty { text += "\nseed ISO \(origin.seedPath)" }
+        }
         guard let estimate = vm.estimate else { return text }
         let source =
             estimate.samples == 0

@@ -20,7 +20,8 @@ public struct Torpor: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             VirtualCluster.self, VirtualMachine.self, TaskCommand.self, Hosts.self, HostCommand.self,
-            EnergyCommand.self, ClusterCommand.self, Tree.self, Dump.self, CACommand.self,
+            EnergyCommand.self, ClusterCommand.self, FlavorCommand.self, ImageCommand.self, Tree.self, Dump.self,
+            CACommand.self,
         ]
     )
 

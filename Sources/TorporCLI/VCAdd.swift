@@ -3,12 +3,19 @@ import ArgumentParser
 import Foundation
 import Wire
 
-/// `torpor vc add VC TEMPLATE…`.
+/// `torpor vc add VC TEMPLATE…`, or `torpor vc add VC --flavor F --image I`.
 struct VCAdd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
-        abstract: "Add VMs to a virtual cluster from libvirt domain templates (they start with `vc start`).",
+        abstract: "Add VMs to a virtual cluster from libvirt domain templates or from a flavor and an image.",
         discussion: """
+            The VMs start with `vc start`.
+
+            With --flavor and --image instead of templates, Torpor writes each VM's domain: the flavor's vCPUs and \
+            memory, its own copy-on-write overlay of the image as its disk (the image file is never written), and \
+            a NoCloud seed ISO (label cidata) as a CD-ROM with its hostname, address and the --ssh-key keys. \
+            Without --name the VMs are named VC-1, VC-2, … after the cluster's names already taken.
+
             Every template is checked before anything is stored: malformed XML, a missing <name> or <memory>, a \
             name or UUID already taken, or a disk file that does not exist rejects the whole request. Each VM gets \
             an address from the manager's subnets, carried in its first interface's MAC (docs/addresses.md).
@@ -22,7 +29,15 @@ struct VCAdd: AsyncParsableCommand {
     )
 
     @Argument(help: "The virtual cluster.") var cluster: String
-    @Argument(help: "libvirt domain XML files.") var templates: [String]
+    @Argument(help: "libvirt domain XML files (none with --flavor and --image).") var templates: [String] = []
+    @Option(name: .long, help: "Make the VMs this size (`torpor flavor list`); needs --image.") var flavor: String?
+    @Option(name: .long, help: "Boot the VMs from overlays of this image (`torpor image list`); needs --flavor.")
+    var image: String?
+    @Option(
+        name: .customLong("ssh-key"),
+        help: "An OpenSSH public key file whose keys every guest authorizes (with --image; repeatable)."
+    )
+    var sshKeyFiles: [String] = []
     @Option(name: .long, help: "Name the VM NAME (with --count, NAME-1 … NAME-N); the template's UUID is dropped.")
     var name: String?
     @Option(name: .long, help: "Make N VMs from the one template (needs --name).") var count = 1
@@ -39,16 +54,27 @@ struct VCAdd: AsyncParsableCommand {
     static let requestByteBudget = WireFrameDecoder.defaultMaximumPayloadLength * 7 / 8
 
     func validate() throws {
+        guard (flavor == nil) == (image == nil) else { throw ValidationError("--flavor and --image go together") }
+        if flavor != nil {
+            guard templates.isEmpty else { throw ValidationError("give templates or --flavor and --image, not both") }
+            guard (1...1000).contains(count) else { throw ValidationError("--count must be between 1 and 1000") }
+            return
+        }
+        guard sshKeyFiles.isEmpty else { throw ValidationError("--ssh-key goes with --image") }
         guard !templates.isEmpty else { throw ValidationError("give at least one template file") }
         guard (1...1000).contains(count) else { throw ValidationError("--count must be between 1 and 1000") }
         if count > 1 || name != nil {
             guard templates.count == 1 else { throw ValidationError("--name and --count take exactly one template") }
         }
-        if count > 1, name == nil { throw ValidationError("--count needs --name") }
+        if count > 1, name == nil { throw ValidationError("--count needs --name (or --flavor and --image)") }
     }
 
     func run() async throws {
         let client = ClusterClient(options: options)
+        if let flavor, let image {
+            try await addFromImage(flavor: flavor, image: image, client: client)
+            return
+        }
         var submissions: [ClusterRequest.VMSubmission] = []
         // Per VM: what names it in messages, and its template file.
         var labels: [String] = []
@@ -97,6 +123,71 @@ struct VCAdd: AsyncParsableCommand {
         try await checkNamesAreFree(submissions.map(\.nameOverride), client: client)
         let statuses = try await send(submissions, labels: labels, in: batches, client: client)
         try client.report(Self.merged(statuses, cluster: cluster))
+    }
+
+    private func addFromImage(flavor: String, image: String, client: ClusterClient) async throws {
+        var keys: [String] = []
+        for path in sshKeyFiles {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw client.session.failure(
+                    "cannot read SSH key file \(path): \(error.localizedDescription)",
+                    code: TorporExit.usage
+                )
+            }
+            let found = Self.publicKeys(in: text)
+            guard !found.isEmpty else {
+                throw client.session.failure("\(path) holds no SSH public key", code: TorporExit.usage)
+            }
+            keys += found
+        }
+        let names: [String]
+        if let name {
+            names = count == 1 ? [name] : (1...count).map { "\(name)-\($0)" }
+        } else {
+            let reply = try await client.clusters(.list)
+            let taken = Set(reply.clusters.flatMap { $0.vms.map(\.name) })
+            names = Self.freeNames(cluster: cluster, count: count, taken: taken)
+        }
+        let request = ClusterRequest.ImageVMs(
+            flavor: flavor,
+            image: image,
+            names: names,
+            sshKeys: keys,
+            networkRxBytesPerSecond: networkRx,
+            networkTxBytesPerSecond: networkTx,
+            highlyAvailable: highlyAvailable
+        )
+        // The manager makes every VM's overlay and seed ISO before it answers: a few seconds each at worst.
+        let reply = try await client.request(
+            .addFromImage(cluster: cluster, request),
+            answerWithin: 10 + Double(names.count) * 2
+        )
+        guard case .taskStatus(let status) = reply else {
+            throw client.session.unexpected(reply, expected: "TaskStatus")
+        }
+        try client.report(status)
+    }
+
+    /// The lines of an OpenSSH public key file that hold keys (not blank, not comments).
+    static func publicKeys(in text: String) -> [String] {
+        text.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+
+    /// The first `count` of CLUSTER-1, CLUSTER-2, … not in `taken`.
+    static func freeNames(cluster: String, count: Int, taken: Set<String>) -> [String] {
+        var names: [String] = []
+        var number = 1
+        while names.count < count {
+            let candidate = "\(cluster)-\(number)"
+            if !taken.contains(candidate) { names.append(candidate) }
+            number += 1
+        }
+        return names
     }
 
     /// Splits `submissions` into consecutive runs whose ClusterRequest payload stays within `budget` bytes.

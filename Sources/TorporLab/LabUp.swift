@@ -241,6 +241,10 @@ struct LabUp: AsyncParsableCommand {
             relocation: { enabled: \(!noRelocation) }
             vm_subnets: [10.42.0.0/24]
             reserved_addresses: [10.42.0.1]
+            images:
+              directory: \(path("images"))
+              domain_type: \(libvirt == .kvm ? "kvm" : "test")
+              interface_type: ethernet
             \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
             \(LabTLS.section(in: directory.path, holder: "lab-manager"))
             """,

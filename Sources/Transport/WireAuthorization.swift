@@ -40,16 +40,18 @@ public enum WireAuthorization {
         case .statusRequest, .samplesRequest, .managerStatusRequest, .energyRequest: .read
         case .clusterRequest(let request): permission(for: request)
         case .statusReply, .samplesReply, .managerStatusReply, .clusterReply, .taskStatus, .energyReply,
-            .consolidationReply:
+            .consolidationReply, .catalogReply:
             .none
         }
     }
 
     public static func permission(for request: ClusterRequest) -> Permission {
         switch request {
-        case .info, .list, .vmInfo, .task: .read
+        case .info, .list, .vmInfo, .task, .flavorList, .imageList: .read
         case .consolidate(let dryRun): dryRun ? .read : .operate
-        case .define, .undefine, .add, .remove, .act, .migrate, .migrateCancel: .operate
+        case .define, .undefine, .add, .remove, .act, .migrate, .migrateCancel, .flavorCreate, .flavorDelete,
+            .imageAdd, .imageRemove, .addFromImage:
+            .operate
         }
     }
 
@@ -129,6 +131,13 @@ extension ClusterRequest {
         case .migrate(let vm, let host, _): "migrate \(vm) to \(host)"
         case .migrateCancel(let vm): "migrate cancel \(vm)"
         case .consolidate(let dryRun): dryRun ? "consolidate --dry-run" : "consolidate"
+        case .flavorList: "flavor list"
+        case .flavorCreate(let flavor): "flavor create \(flavor.name)"
+        case .flavorDelete(let name): "flavor delete \(name)"
+        case .imageList: "image list"
+        case .imageAdd(let name, _): "image add \(name)"
+        case .imageRemove(let name): "image remove \(name)"
+        case .addFromImage(let cluster, _): "add to \(cluster) from an image"
         }
     }
 }

@@ -27,6 +27,7 @@ public enum WireMessage: Hashable, Sendable {
     case energyReply(EnergyReply)
     case hostPowerRequest(HostPowerRequest)
     case consolidationReply(ConsolidationReply)
+    case catalogReply(CatalogReply)
 
     /// Switches on the case rather than boxing the payload in an existential (an allocation per call for the
     /// larger payloads, paid on every encode).
@@ -57,6 +58,7 @@ public enum WireMessage: Hashable, Sendable {
         case .energyReply: .energyReply
         case .hostPowerRequest: .hostPowerRequest
         case .consolidationReply: .consolidationReply
+        case .catalogReply: .catalogReply
         }
     }
 
@@ -88,6 +90,7 @@ public enum WireMessage: Hashable, Sendable {
         case .energyReply(let payload): Self.encode(payload, &buffer)
         case .hostPowerRequest(let payload): Self.encode(payload, &buffer)
         case .consolidationReply(let payload): Self.encode(payload, &buffer)
+        case .catalogReply(let payload): Self.encode(payload, &buffer)
         }
     }
 
@@ -125,6 +128,7 @@ public enum WireMessage: Hashable, Sendable {
         case .energyReply: .energyReply(try decode(EnergyReply.self, &payload))
         case .hostPowerRequest: .hostPowerRequest(try decode(HostPowerRequest.self, &payload))
         case .consolidationReply: .consolidationReply(try decode(ConsolidationReply.self, &payload))
+        case .catalogReply: .catalogReply(try decode(CatalogReply.self, &payload))
         }
     }
 

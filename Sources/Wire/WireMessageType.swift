@@ -31,6 +31,7 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case energyReply = 0x44
     case hostPowerRequest = 0x45
     case consolidationReply = 0x46
+    case catalogReply = 0x47
 }
 
 extension WireMessageType: CustomStringConvertible {
@@ -61,6 +62,7 @@ extension WireMessageType: CustomStringConvertible {
         case .energyReply: "EnergyReply"
         case .hostPowerRequest: "HostPowerRequest"
         case .consolidationReply: "ConsolidationReply"
+        case .catalogReply: "CatalogReply"
         }
     }
 }

@@ -125,7 +125,11 @@ extension ClusterRequest {
                     "vms[\(index)].networkTx"
                 )
             }
-        case .define, .undefine, .remove, .act, .info, .list, .vmInfo, .migrate, .migrateCancel, .consolidate:
+        case .addFromImage(_, let vms):
+            try validateAtMost(vms.networkRxBytesPerSecond, WireLimits.maximumBytesPerSecond, type, "networkRx")
+            try validateAtMost(vms.networkTxBytesPerSecond, WireLimits.maximumBytesPerSecond, type, "networkTx")
+        case .define, .undefine, .remove, .act, .info, .list, .vmInfo, .migrate, .migrateCancel, .consolidate,
+            .flavorList, .flavorCreate, .flavorDelete, .imageList, .imageAdd, .imageRemove:
             break
         }
         return self

@@ -41,6 +41,11 @@ struct WireAuthorizationTests {
         (.clusterRequest(.list), [.manager, .operator, .viewer]),
         (.clusterRequest(.vmInfo(vm: "v")), [.manager, .operator, .viewer]),
         (.clusterRequest(.task(id: "t", waitMilliseconds: 0)), [.manager, .operator, .viewer]),
+        (.clusterRequest(.flavorList), [.manager, .operator, .viewer]),
+        (.clusterRequest(.imageList), [.manager, .operator, .viewer]),
+        (.clusterRequest(.flavorDelete(name: "f")), [.manager, .operator]),
+        (.clusterRequest(.imageAdd(name: "i", path: "/srv/images/i.qcow2")), [.manager, .operator]),
+        (.clusterRequest(.imageRemove(name: "i")), [.manager, .operator]),
         (.taskStatus(TaskStatus(id: "t", kind: "k", cluster: "c", state: .pending, message: "", createdAtUnixMilliseconds: 0, updatedAtUnixMilliseconds: 0, outcomes: [])), []),
     ]
 
@@ -68,7 +73,7 @@ struct WireAuthorizationTests {
     /// Types whose payloads are too large to spell out above; each is checked by permission instead.
     static let untabled: Set<WireMessageType> = [
         .monitoringReport, .commandResult, .migrationProgress, .statusReply, .samplesReply, .managerStatusReply,
-        .clusterReply, .energyReply, .consolidationReply,
+        .clusterReply, .energyReply, .consolidationReply, .catalogReply,
     ]
 
     @Test("an agent certificate speaks only as its own host")

@@ -27,6 +27,8 @@ import Wire
         ("hello-agent-migration-uri", Samples.goldenHelloMigrationURI),
         ("cluster-request-consolidate", Samples.goldenClusterRequestConsolidate),
         ("consolidation-reply", Samples.goldenConsolidationReply),
+        ("cluster-request-add-from-image", Samples.goldenClusterRequestAddFromImage),
+        ("catalog-reply", Samples.goldenCatalogReply),
     ]
 
     @Test(arguments: golden)

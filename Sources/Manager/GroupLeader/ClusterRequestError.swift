@@ -9,8 +9,11 @@ enum ClusterRequestError: Error, CustomStringConvertible {
 
     init(_ error: ManagerStoreError) {
         switch error {
-        case .duplicateVirtualCluster, .duplicateVM, .duplicateUUID: self = .conflict(error.description)
-        case .unknownVirtualCluster, .unknownVM, .unknownTask: self = .notFound(error.description)
+        case .duplicateVirtualCluster, .duplicateVM, .duplicateUUID, .duplicateFlavor, .duplicateImage,
+            .duplicateImagePath, .flavorInUse, .imageInUse:
+            self = .conflict(error.description)
+        case .unknownVirtualCluster, .unknownVM, .unknownTask, .unknownFlavor, .unknownImage:
+            self = .notFound(error.description)
         case .database: self = .failed(error.description)
         }
     }

@@ -283,6 +283,7 @@ extension GroupLeader {
         guard (try? await store.lease(vmID: vm.id)) == nil else { return vm.templateXML }
         guard let lease = try? addresses.allocate(for: vm.id) else { return vm.templateXML }
         try? await store.saveLease(lease)
+        _ = await rewriteSeed(of: vm, lease: lease)
         guard let template = try? DomainTemplate.parse(vm.templateXML, diskExists: { _ in true }) else {
             return vm.templateXML
         }
@@ -443,8 +444,9 @@ extension GroupLeader {
                 } else {
                     _ = addresses.release(vmID: vm.id)
                     if removing {
-                        try? await store.deleteVM(id: vm.id)
+                        let disk = try? await store.deleteVM(id: vm.id)
                         vmLifecycle.forget(vm.id)
+                        await removeDiskFiles(disk, vm: vm.name)
                     } else {
                         try? await store.removeLease(vmID: vm.id)
                         await lockDecisions()

@@ -189,6 +189,12 @@ public actor GroupLeader {
                 return .commandResult(
                     CommandResult(code: .unsupported, message: "this manager does not run consolidation")
                 )
+            case .flavorList, .imageList: return .catalogReply(try await catalogReply())
+            case .flavorCreate(let spec): return .catalogReply(try await createFlavor(spec))
+            case .flavorDelete(let name): return .commandResult(try await deleteFlavor(name))
+            case .imageAdd(let name, let path): return .catalogReply(try await addImage(name: name, path: path))
+            case .imageRemove(let name): return .commandResult(try await removeImage(name))
+            case .addFromImage(let cluster, let vms): return .taskStatus(try await addFromImage(vms, to: cluster))
             }
         } catch {
             logger.notice("request refused", metadata: [.error: "\(error)"])
@@ -365,13 +371,18 @@ public actor GroupLeader {
                 }
             }
             let leases = Dictionary(uniqueKeysWithValues: try await store.leases().map { ($0.vmID, $0) })
+            let origins = try await vmOrigins()
             var reply = ClusterReply(clusters: [])
             for cluster in clusters {
                 reply.clusters.append(
                     ClusterReply.Cluster(
                         name: cluster.name,
                         createdAtUnixMilliseconds: cluster.createdAt.unixMilliseconds,
-                        vms: try await store.vms(inCluster: cluster.name).map { $0.wire(lease: leases[$0.id]) }
+                        vms: try await store.vms(inCluster: cluster.name).map { vm in
+                            var shown = vm.wire(lease: leases[vm.id])
+                            shown.origin = origins[vm.id]
+                            return shown
+                        }
                     )
                 )
             }
@@ -390,6 +401,7 @@ public actor GroupLeader {
             var shown = vm.wire(lease: try await store.lease(vmID: vm.id))
             // Next to what it asked for: what its host's monitoring says it uses (docs/manager.md, "Estimates").
             shown.estimate = await groupManager.estimate(of: vm.id, requested: vm.requested).map(\.wire)
+            shown.origin = try await vmOrigins(only: vm.id)[vm.id]
             return ClusterReply(clusters: [
                 ClusterReply.Cluster(
                     name: vm.vcName,

@@ -93,6 +93,38 @@ public final class ManagerStore: Sendable {
                 table.add(column: "migrationURI", .text).notNull().defaults(to: "")
             }
         }
+        // AUTOINCREMENT: a deleted flavor's or image's number is never given to another.
+        migrator.registerMigration("v6: flavors, images, VM disks") { db in
+            try db.create(table: "flavor") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("name", .text).notNull().unique()
+                table.column("virtualCPUs", .integer).notNull()
+                table.column("memoryBytes", .integer).notNull()
+                table.column("diskBytes", .integer).notNull()
+                table.column("createdAt", .double).notNull()
+            }
+            try db.create(table: "image") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("name", .text).notNull().unique()
+                table.column("path", .text).notNull().unique()
+                table.column("format", .text).notNull()
+                table.column("sizeBytes", .integer).notNull()
+                table.column("virtualSizeBytes", .integer).notNull()
+                table.column("sha256", .text).notNull()
+                table.column("addedAt", .double).notNull()
+            }
+            // RESTRICT: an image or flavor a VM uses cannot be deleted, even by a bug.
+            try db.create(table: "vmDisk") { table in
+                table.primaryKey("vmID", .text).references("vm", column: "id", onDelete: .cascade)
+                table.column("imageID", .integer).notNull().indexed()
+                    .references("image", column: "id", onDelete: .restrict)
+                table.column("flavorID", .integer).notNull().indexed()
+                    .references("flavor", column: "id", onDelete: .restrict)
+                table.column("overlayPath", .text).notNull().unique()
+                table.column("seedPath", .text).notNull()
+                table.column("sshKeys", .text).notNull()
+            }
+        }
         return migrator
     }
 
@@ -179,26 +211,34 @@ public final class ManagerStore: Sendable {
 
     /// Adds VMs and their leases in one transaction: all of them or, on any clash, none.
     public func addVMs(_ vms: [StoredVM], leases: [Lease]) async throws(ManagerStoreError) {
-        try await write { db in
-            for vm in vms {
-                guard try StoredVirtualCluster.exists(db, key: vm.vcName) else {
-                    throw ManagerStoreError.unknownVirtualCluster(vm.vcName)
-                }
-                guard try !StoredVM.exists(db, key: vm.id) else {
-                    throw ManagerStoreError.duplicateUUID(vm.id)
-                }
-                guard try StoredVM.filter(Column("name") == vm.name).fetchCount(db) == 0 else {
-                    throw ManagerStoreError.duplicateVM(name: vm.name)
-                }
-                try vm.insert(db)
-            }
-            for lease in leases { try lease.upsert(db) }
-        }
+        try await write { db in try Self.insert(db, vms, leases: leases) }
     }
 
-    /// Deletes the VM and its lease.
-    public func deleteVM(id: String) async throws(ManagerStoreError) {
-        try await write { db in _ = try StoredVM.deleteOne(db, key: id) }
+    private static func insert(_ db: Database, _ vms: [StoredVM], leases: [Lease]) throws {
+        for vm in vms {
+            guard try StoredVirtualCluster.exists(db, key: vm.vcName) else {
+                throw ManagerStoreError.unknownVirtualCluster(vm.vcName)
+            }
+            guard try !StoredVM.exists(db, key: vm.id) else {
+                throw ManagerStoreError.duplicateUUID(vm.id)
+            }
+            guard try StoredVM.filter(Column("name") == vm.name).fetchCount(db) == 0 else {
+                throw ManagerStoreError.duplicateVM(name: vm.name)
+            }
+            try vm.insert(db)
+        }
+        for lease in leases { try lease.upsert(db) }
+    }
+
+    /// Deletes the VM and its lease; returns its disk files' record when it was made from an image, for the caller
+    /// to remove the files.
+    @discardableResult
+    public func deleteVM(id: String) async throws(ManagerStoreError) -> StoredVMDisk? {
+        try await write { db in
+            let disk = try StoredVMDisk.fetchOne(db, key: id)
+            _ = try StoredVM.deleteOne(db, key: id)
+            return disk
+        }
     }
 
     /// Records a VM found on a host that the database did not know, creating its cluster when needed.
@@ -372,6 +412,114 @@ public final class ManagerStore: Sendable {
     /// In address order, like `AddressPool.leases` (the text column would sort 10.0.0.10 before 10.0.0.9).
     public func leases() async throws(ManagerStoreError) -> [Lease] {
         try await read { db in try Lease.fetchAll(db) }.sorted { $0.ip < $1.ip }
+    }
+
+    // MARK: Flavors and images
+
+    public func flavors() async throws(ManagerStoreError) -> [StoredFlavor] {
+        try await read { db in try StoredFlavor.order(Column("id")).fetchAll(db) }
+    }
+
+    public func flavor(named name: String) async throws(ManagerStoreError) -> StoredFlavor? {
+        try await read { db in try StoredFlavor.filter(Column("name") == name).fetchOne(db) }
+    }
+
+    /// Returns the flavor with its new id.
+    public func createFlavor(_ flavor: StoredFlavor) async throws(ManagerStoreError) -> StoredFlavor {
+        try await write { db in
+            guard try StoredFlavor.filter(Column("name") == flavor.name).fetchCount(db) == 0 else {
+                throw ManagerStoreError.duplicateFlavor(flavor.name)
+            }
+            var created = flavor
+            try created.insert(db)
+            return created
+        }
+    }
+
+    /// Refused while a VM made from it exists, naming the first few.
+    public func deleteFlavor(named name: String) async throws(ManagerStoreError) {
+        try await write { db in
+            guard let flavor = try StoredFlavor.filter(Column("name") == name).fetchOne(db), let id = flavor.id else {
+                throw ManagerStoreError.unknownFlavor(name)
+            }
+            let users = try Self.vmNames(db, usingColumn: "flavorID", id)
+            guard users.isEmpty else { throw ManagerStoreError.flavorInUse(name, vms: users) }
+            _ = try StoredFlavor.deleteOne(db, key: id)
+        }
+    }
+
+    public func images() async throws(ManagerStoreError) -> [StoredImage] {
+        try await read { db in try StoredImage.order(Column("id")).fetchAll(db) }
+    }
+
+    public func image(named name: String) async throws(ManagerStoreError) -> StoredImage? {
+        try await read { db in try StoredImage.filter(Column("name") == name).fetchOne(db) }
+    }
+
+    /// Returns the image with its new id; a name or path already recorded is refused, naming the other image.
+    public func addImage(_ image: StoredImage) async throws(ManagerStoreError) -> StoredImage {
+        try await write { db in
+            guard try StoredImage.filter(Column("name") == image.name).fetchCount(db) == 0 else {
+                throw ManagerStoreError.duplicateImage(image.name)
+            }
+            if let other = try StoredImage.filter(Column("path") == image.path).fetchOne(db) {
+                throw ManagerStoreError.duplicateImagePath(image.path, image: other.name)
+            }
+            var added = image
+            try added.insert(db)
+            return added
+        }
+    }
+
+    /// Refused while an overlay it backs exists, naming the first few VMs.
+    public func removeImage(named name: String) async throws(ManagerStoreError) {
+        try await write { db in
+            guard let image = try StoredImage.filter(Column("name") == name).fetchOne(db), let id = image.id else {
+                throw ManagerStoreError.unknownImage(name)
+            }
+            let users = try Self.vmNames(db, usingColumn: "imageID", id)
+            guard users.isEmpty else { throw ManagerStoreError.imageInUse(name, vms: users) }
+            _ = try StoredImage.deleteOne(db, key: id)
+        }
+    }
+
+    /// How many VMs each image backs, by image id.
+    public func imageUse() async throws(ManagerStoreError) -> [Int64: Int] {
+        try await read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT imageID, COUNT(*) AS n FROM vmDisk GROUP BY imageID")
+            return Dictionary(
+                uniqueKeysWithValues: rows.map { (row: Row) -> (Int64, Int) in (row["imageID"], row["n"]) }
+            )
+        }
+    }
+
+    public func vmDisk(vmID: String) async throws(ManagerStoreError) -> StoredVMDisk? {
+        try await read { db in try StoredVMDisk.fetchOne(db, key: vmID) }
+    }
+
+    public func vmDisks() async throws(ManagerStoreError) -> [StoredVMDisk] {
+        try await read { db in try StoredVMDisk.order(Column("vmID")).fetchAll(db) }
+    }
+
+    /// Adds VMs made from an image, their leases and their disks' records in one transaction, like `addVMs`.
+    public func addVMs(
+        _ vms: [StoredVM],
+        leases: [Lease],
+        disks: [StoredVMDisk]
+    ) async throws(ManagerStoreError) {
+        try await write { db in
+            try Self.insert(db, vms, leases: leases)
+            for disk in disks { try disk.insert(db) }
+        }
+    }
+
+    private static func vmNames(_ db: Database, usingColumn column: String, _ id: Int64) throws -> [String] {
+        try String.fetchAll(
+            db,
+            sql: "SELECT vm.name FROM vmDisk JOIN vm ON vm.id = vmDisk.vmID WHERE vmDisk.\(column) = ? "
+                + "ORDER BY vm.name LIMIT 5",
+            arguments: [id]
+        )
     }
 
     // MARK: Transactions

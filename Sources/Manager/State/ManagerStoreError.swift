@@ -6,6 +6,13 @@ public enum ManagerStoreError: Error, Equatable, Sendable, CustomStringConvertib
     case unknownVirtualCluster(String)
     case unknownVM(String)
     case unknownTask(String)
+    case duplicateFlavor(String)
+    case unknownFlavor(String)
+    case flavorInUse(String, vms: [String])
+    case duplicateImage(String)
+    case duplicateImagePath(String, image: String)
+    case unknownImage(String)
+    case imageInUse(String, vms: [String])
     /// A GRDB or SQLite failure, with the database path so several stores can be told apart in logs.
     case database(path: String, message: String)
 
@@ -23,6 +30,21 @@ public enum ManagerStoreError: Error, Equatable, Sendable, CustomStringConvertib
             "no VM with ID \(id)"
         case .unknownTask(let id):
             "no task with ID \(id)"
+        case .duplicateFlavor(let name):
+            "a flavor named '\(name)' already exists"
+        case .unknownFlavor(let name):
+            "no flavor named '\(name)'"
+        case .flavorInUse(let name, let vms):
+            "flavor '\(name)' is in use by VMs \(vms.joined(separator: ", "))\(vms.count == 5 ? " and maybe more" : "")"
+        case .duplicateImage(let name):
+            "an image named '\(name)' already exists"
+        case .duplicateImagePath(let path, let image):
+            "\(path) is already in the catalog as image '\(image)'"
+        case .unknownImage(let name):
+            "no image named '\(name)'"
+        case .imageInUse(let name, let vms):
+            "image '\(name)' backs the overlays of VMs \(vms.joined(separator: ", "))"
+                + "\(vms.count == 5 ? " and maybe more" : ""); remove them first"
         case .database(let path, let message):
             "state database \(path): \(message)"
         }

@@ -39,6 +39,9 @@ public struct ClusterReply: WirePayload {
         /// What the VM is estimated to use (extension tag estimates); nil when the manager has no estimate for it
         /// (not running) or does not send them.
         public var estimate: VMEstimate?
+        /// The flavor and image it was made from, and its own files (extension tag origins); nil for a VM made from
+        /// a template, or from a manager that does not send them.
+        public var origin: VMOrigin?
 
         public init(
             name: String,
@@ -53,7 +56,8 @@ public struct ClusterReply: WirePayload {
             networkRxBytesPerSecond: UInt64,
             networkTxBytesPerSecond: UInt64,
             reason: String,
-            estimate: VMEstimate? = nil
+            estimate: VMEstimate? = nil,
+            origin: VMOrigin? = nil
         ) {
             self.name = name
             self.uuid = uuid
@@ -68,6 +72,24 @@ public struct ClusterReply: WirePayload {
             self.networkTxBytesPerSecond = networkTxBytesPerSecond
             self.reason = reason
             self.estimate = estimate
+            self.origin = origin
+        }
+    }
+
+    /// Where a VM made from an image comes from (docs/images.md). 8 bytes and the strings.
+    public struct VMOrigin: Hashable, Sendable {
+        public var flavor: String
+        public var image: String
+        /// Its copy-on-write overlay of the image.
+        public var overlayPath: String
+        /// Its NoCloud seed ISO; empty when it has none.
+        public var seedPath: String
+
+        public init(flavor: String, image: String, overlayPath: String, seedPath: String) {
+            self.flavor = flavor
+            self.image = image
+            self.overlayPath = overlayPath
+            self.seedPath = seedPath
         }
     }
 
@@ -90,6 +112,8 @@ public struct ClusterReply: WirePayload {
         /// `estimates`: one VMEstimate? per VM, clusters in order and each cluster's VMs in order. Sent only when
         /// some VM has one; an old decoder skips it.
         public static let estimates: UInt16 = 0x0001
+        /// `origins`: one VMOrigin? per VM, in the same order. Sent only when some VM was made from an image.
+        public static let origins: UInt16 = 0x0002
     }
 
     public init(clusters: [Cluster]) {
@@ -159,47 +183,90 @@ public struct ClusterReply: WirePayload {
 
     public var extensionFields: [WireExtensionField] {
         let vms = clusters.flatMap(\.vms)
-        // One list for every cluster's VMs: past a list's 65535 elements the estimates are left out.
-        guard vms.count <= Int(UInt16.max), vms.contains(where: { $0.estimate != nil }) else { return [] }
-        var value = ByteBuffer()
-        value.writeWireArray(vms) { buffer, vm in
-            buffer.writeWireOptional(vm.estimate) { buffer, estimate in
-                buffer.writeResourceAmounts(estimate.estimated)
-                buffer.writeInteger(estimate.samples)
+        // One list for every cluster's VMs: past a list's 65535 elements these are left out.
+        guard vms.count <= Int(UInt16.max) else { return [] }
+        var fields: [WireExtensionField] = []
+        if vms.contains(where: { $0.estimate != nil }) {
+            var value = ByteBuffer()
+            value.writeWireArray(vms) { buffer, vm in
+                buffer.writeWireOptional(vm.estimate) { buffer, estimate in
+                    buffer.writeResourceAmounts(estimate.estimated)
+                    buffer.writeInteger(estimate.samples)
+                }
             }
+            fields.append(WireExtensionField(tag: ExtensionTag.estimates, value: value))
         }
-        return [WireExtensionField(tag: ExtensionTag.estimates, value: value)]
+        if vms.contains(where: { $0.origin != nil }) {
+            var value = ByteBuffer()
+            value.writeWireArray(vms) { buffer, vm in
+                buffer.writeWireOptional(vm.origin) { buffer, origin in
+                    for text in [origin.flavor, origin.image, origin.overlayPath, origin.seedPath] {
+                        buffer.writeWireString(text)
+                    }
+                }
+            }
+            fields.append(WireExtensionField(tag: ExtensionTag.origins, value: value))
+        }
+        return fields
     }
 
     public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
-        guard field.tag == ExtensionTag.estimates else { return }
-        var value = field.value
-        let estimates = try value.readWireArray(minimumElementSize: 1, Self.messageType, "estimates") {
-            (buffer) throws(WireError) -> VMEstimate? in
-            try buffer.readWireOptional(Self.messageType, "estimates.present") {
-                (buffer) throws(WireError) -> VMEstimate in
-                VMEstimate(
-                    estimated: try buffer.readResourceAmounts(Self.messageType, "estimates.estimated"),
-                    samples: try buffer.readWireInteger(as: UInt16.self, Self.messageType, "estimates.samples")
-                )
+        switch field.tag {
+        case ExtensionTag.estimates:
+            let estimates = try Self.perVM(field, "estimates", count: clusters.reduce(0) { $0 + $1.vms.count }) {
+                (buffer) throws(WireError) -> VMEstimate? in
+                try buffer.readWireOptional(Self.messageType, "estimates.present") {
+                    (buffer) throws(WireError) -> VMEstimate in
+                    VMEstimate(
+                        estimated: try buffer.readResourceAmounts(Self.messageType, "estimates.estimated"),
+                        samples: try buffer.readWireInteger(as: UInt16.self, Self.messageType, "estimates.samples")
+                    )
+                }
             }
+            assign(estimates) { $0.estimate = $1 }
+        case ExtensionTag.origins:
+            let origins = try Self.perVM(field, "origins", count: clusters.reduce(0) { $0 + $1.vms.count }) {
+                (buffer) throws(WireError) -> VMOrigin? in
+                try buffer.readWireOptional(Self.messageType, "origins.present") {
+                    (buffer) throws(WireError) -> VMOrigin in
+                    VMOrigin(
+                        flavor: try buffer.readWireString(Self.messageType, "origins.flavor"),
+                        image: try buffer.readWireString(Self.messageType, "origins.image"),
+                        overlayPath: try buffer.readWireString(Self.messageType, "origins.overlayPath"),
+                        seedPath: try buffer.readWireString(Self.messageType, "origins.seedPath")
+                    )
+                }
+            }
+            assign(origins) { $0.origin = $1 }
+        default:
+            return
         }
-        // Matched to the VMs by position, so a list of another length cannot be applied.
-        let count = clusters.reduce(0) { $0 + $1.vms.count }
-        guard estimates.count == count else {
-            throw .invalidValue(message: Self.messageType, field: "estimates.count", value: UInt64(estimates.count))
+    }
+
+    /// A list with one element per VM, matched to the VMs by position: a list of another length, or bytes after
+    /// it, cannot be applied (`NAME.count`, `NAME.length`).
+    private static func perVM<Element>(
+        _ field: WireExtensionField,
+        _ name: StaticString,
+        count: Int,
+        element: (inout ByteBuffer) throws(WireError) -> Element
+    ) throws(WireError) -> [Element] {
+        var value = field.value
+        let elements = try value.readWireArray(minimumElementSize: 1, messageType, name, element: element)
+        guard elements.count == count else {
+            throw .invalidValue(message: messageType, field: "\(name).count", value: UInt64(elements.count))
         }
         guard value.readableBytes == 0 else {
-            throw .invalidValue(
-                message: Self.messageType,
-                field: "estimates.length",
-                value: UInt64(field.value.readableBytes)
-            )
+            throw .invalidValue(message: messageType, field: "\(name).length", value: UInt64(field.value.readableBytes))
         }
+        return elements
+    }
+
+    private mutating func assign<Element>(_ elements: [Element], _ set: (inout VM, Element) -> Void) {
         var next = 0
         for cluster in clusters.indices {
             for vm in clusters[cluster].vms.indices {
-                clusters[cluster].vms[vm].estimate = estimates[next]
+                set(&clusters[cluster].vms[vm], elements[next])
                 next += 1
             }
         }

@@ -24,6 +24,22 @@ public enum ClusterRequest: WirePayload {
     case migrateCancel(vm: String)
     /// Plans a consolidation and, unless `dryRun`, starts its migrations. Answered by a ConsolidationReply.
     case consolidate(dryRun: Bool)
+    /// The flavors and images the manager knows. Answered by a CatalogReply.
+    case flavorList
+    /// Answered by a CatalogReply holding the new flavor.
+    case flavorCreate(FlavorSpec)
+    /// Refused while a VM made from it exists. Answered by a CommandResult.
+    case flavorDelete(name: String)
+    /// The same answer as flavorList: one CatalogReply holds both.
+    case imageList
+    /// Records a disk image on storage the hosts share; `path` as the manager sees it. Answered by a CatalogReply
+    /// holding the new image.
+    case imageAdd(name: String, path: String)
+    /// Refused while a VM's overlay is backed by it. Answered by a CommandResult.
+    case imageRemove(name: String)
+    /// VMs of a flavor booting from their own overlays of an image, each with a contextualization ISO. Answered
+    /// like `add`.
+    case addFromImage(cluster: String, ImageVMs)
 
     public enum VMAction: UInt8, Hashable, Sendable, CaseIterable {
         case start = 1
@@ -61,6 +77,53 @@ public enum ClusterRequest: WirePayload {
         }
     }
 
+    /// A named instance type.
+    public struct FlavorSpec: Hashable, Sendable {
+        public var name: String
+        public var virtualCPUs: UInt16
+        public var memoryBytes: UInt64
+        /// The size of each VM's disk; 0: the image's own size.
+        public var diskBytes: UInt64
+
+        public init(name: String, virtualCPUs: UInt16, memoryBytes: UInt64, diskBytes: UInt64) {
+            self.name = name
+            self.virtualCPUs = virtualCPUs
+            self.memoryBytes = memoryBytes
+            self.diskBytes = diskBytes
+        }
+    }
+
+    /// VMs to make from a flavor and an image (`torpor vc add NAME --flavor F --image I`).
+    public struct ImageVMs: Hashable, Sendable {
+        public var flavor: String
+        public var image: String
+        /// One VM per name.
+        public var names: [String]
+        /// OpenSSH public keys authorized in every guest (cloud-init `ssh_authorized_keys`).
+        public var sshKeys: [String]
+        public var networkRxBytesPerSecond: UInt64
+        public var networkTxBytesPerSecond: UInt64
+        public var highlyAvailable: Bool
+
+        public init(
+            flavor: String,
+            image: String,
+            names: [String],
+            sshKeys: [String] = [],
+            networkRxBytesPerSecond: UInt64 = 0,
+            networkTxBytesPerSecond: UInt64 = 0,
+            highlyAvailable: Bool = false
+        ) {
+            self.flavor = flavor
+            self.image = image
+            self.names = names
+            self.sshKeys = sshKeys
+            self.networkRxBytesPerSecond = networkRxBytesPerSecond
+            self.networkTxBytesPerSecond = networkTxBytesPerSecond
+            self.highlyAvailable = highlyAvailable
+        }
+    }
+
     /// Extension tags of this message (docs/protocol.md).
     public enum ExtensionTag {
         /// `highlyAvailable` of an add's VMs: one bool byte per VM, in order. Sent only when one of them is true,
@@ -81,6 +144,13 @@ public enum ClusterRequest: WirePayload {
         case migrate = 10
         case migrateCancel = 11
         case consolidate = 12
+        case flavorList = 13
+        case flavorCreate = 14
+        case flavorDelete = 15
+        case imageList = 16
+        case imageAdd = 17
+        case imageRemove = 18
+        case addFromImage = 19
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -130,6 +200,33 @@ public enum ClusterRequest: WirePayload {
         case .consolidate(let dryRun):
             buffer.writeInteger(Kind.consolidate.rawValue)
             buffer.writeWireBool(dryRun)
+        case .flavorList:
+            buffer.writeInteger(Kind.flavorList.rawValue)
+        case .flavorCreate(let flavor):
+            buffer.writeInteger(Kind.flavorCreate.rawValue)
+            buffer.writeWireString(flavor.name)
+            buffer.writeMultipleIntegers(flavor.virtualCPUs, flavor.memoryBytes, flavor.diskBytes)
+        case .flavorDelete(let name):
+            buffer.writeInteger(Kind.flavorDelete.rawValue)
+            buffer.writeWireString(name)
+        case .imageList:
+            buffer.writeInteger(Kind.imageList.rawValue)
+        case .imageAdd(let name, let path):
+            buffer.writeInteger(Kind.imageAdd.rawValue)
+            buffer.writeWireString(name)
+            buffer.writeWireString(path)
+        case .imageRemove(let name):
+            buffer.writeInteger(Kind.imageRemove.rawValue)
+            buffer.writeWireString(name)
+        case .addFromImage(let cluster, let vms):
+            buffer.writeInteger(Kind.addFromImage.rawValue)
+            buffer.writeWireString(cluster)
+            buffer.writeWireString(vms.flavor)
+            buffer.writeWireString(vms.image)
+            buffer.writeWireArray(vms.names) { buffer, name in buffer.writeWireString(name) }
+            buffer.writeWireArray(vms.sshKeys) { buffer, key in buffer.writeWireString(key) }
+            buffer.writeMultipleIntegers(vms.networkRxBytesPerSecond, vms.networkTxBytesPerSecond)
+            buffer.writeWireBool(vms.highlyAvailable)
         }
     }
 
@@ -181,6 +278,48 @@ public enum ClusterRequest: WirePayload {
             return .migrateCancel(vm: try buffer.readWireString(messageType, "vm"))
         case .consolidate:
             return .consolidate(dryRun: try buffer.readWireBool(messageType, "dryRun"))
+        case .flavorList:
+            return .flavorList
+        case .flavorCreate:
+            let name = try buffer.readWireString(messageType, "flavor.name")
+            guard let (vcpus, memory, disk) = buffer.readMultipleIntegers(as: (UInt16, UInt64, UInt64).self) else {
+                throw .truncated(message: messageType, field: "flavor.resources")
+            }
+            return .flavorCreate(FlavorSpec(name: name, virtualCPUs: vcpus, memoryBytes: memory, diskBytes: disk))
+        case .flavorDelete:
+            return .flavorDelete(name: try buffer.readWireString(messageType, "name"))
+        case .imageList:
+            return .imageList
+        case .imageAdd:
+            let name = try buffer.readWireString(messageType, "name")
+            return .imageAdd(name: name, path: try buffer.readWireString(messageType, "path"))
+        case .imageRemove:
+            return .imageRemove(name: try buffer.readWireString(messageType, "name"))
+        case .addFromImage:
+            let cluster = try buffer.readWireString(messageType, "cluster")
+            let flavor = try buffer.readWireString(messageType, "flavor")
+            let image = try buffer.readWireString(messageType, "image")
+            let names = try buffer.readWireArray(minimumElementSize: 2, messageType, "names") {
+                (buffer) throws(WireError) -> String in try buffer.readWireString(messageType, "names")
+            }
+            let keys = try buffer.readWireArray(minimumElementSize: 2, messageType, "sshKeys") {
+                (buffer) throws(WireError) -> String in try buffer.readWireString(messageType, "sshKeys")
+            }
+            let rx = try buffer.readWireInteger(as: UInt64.self, messageType, "networkRx")
+            let tx = try buffer.readWireInteger(as: UInt64.self, messageType, "networkTx")
+            let highlyAvailable = try buffer.readWireBool(messageType, "highlyAvailable")
+            return .addFromImage(
+                cluster: cluster,
+                ImageVMs(
+                    flavor: flavor,
+                    image: image,
+                    names: names,
+                    sshKeys: keys,
+                    networkRxBytesPerSecond: rx,
+                    networkTxBytesPerSecond: tx,
+                    highlyAvailable: highlyAvailable
+                )
+            )
         }
     }
 

@@ -164,4 +164,74 @@ import Wire
             try decodePayload(.clusterReply, short)
         }
     }
+
+    static let origin = ClusterReply.VMOrigin(
+        flavor: "small",
+        image: "debian-12",
+        overlayPath: "/srv/vms/web-1.qcow2",
+        seedPath: "/srv/vms/web-1-seed.iso"
+    )
+
+    @Test func originsRoundTripBesideEstimates() throws {
+        var both = Self.vm("web-1")
+        both.estimate = Self.estimate
+        both.origin = Self.origin
+        var fromImage = Self.vm("web-2")
+        fromImage.origin = ClusterReply.VMOrigin(
+            flavor: "",
+            image: Samples.unicodeName,
+            overlayPath: "/o",
+            seedPath: ""
+        )
+        let reply = ClusterReply(clusters: [
+            .init(name: "web", createdAtUnixMilliseconds: 1, vms: [both, fromImage, Self.vm("web-3")])
+        ])
+        #expect(reply.extensionFields.map(\.tag) == [0x0001, 0x0002])
+        try expectRoundTrip(.clusterReply(reply), requestID: 4, flags: .response)
+    }
+
+    @Test func originsTravelInTheExtensionAreaAndAnOldDecoderSkipsThem() throws {
+        var vm = Self.vm()
+        vm.origin = ClusterReply.VMOrigin(flavor: "s", image: "i", overlayPath: "/o", seedPath: "")
+        let old = hex(
+            payloadBytes(
+                .clusterReply(
+                    ClusterReply(clusters: [.init(name: "c", createdAtUnixMilliseconds: 0, vms: [Self.vm()])])
+                )
+            )
+        )
+        let area = [
+            "0001", "0002", "0000000f",  // one field, tag origins, 15 bytes
+            "0001", "01",  // one VM, present
+            "000173", "000169", "00022f6f", "0000",  // "s", "i", "/o", ""
+        ]
+        var payload = payloadBytes(
+            .clusterReply(ClusterReply(clusters: [.init(name: "c", createdAtUnixMilliseconds: 0, vms: [vm])]))
+        )
+        #expect(hex(payload) == String(old.dropLast(4)) + area.joined())
+        let plain = try ClusterReply.decode(from: &payload)
+        #expect(try payload.readWireExtensionArea(.clusterReply).map(\.tag) == [0x0002])
+        #expect(plain.clusters.first?.vms.first == Self.vm())
+    }
+
+    @Test func originsOfAnotherCountOrWithTrailingBytesAreRejected() {
+        var vm = Self.vm()
+        vm.origin = Self.origin
+        let two = ClusterReply(clusters: [.init(name: "c", createdAtUnixMilliseconds: 0, vms: [vm, Self.vm("b")])])
+        var payload = payloadBytes(.clusterReply(two))
+        _ = try? ClusterReply.decode(from: &payload)
+        var short = ByteBuffer()
+        ClusterReply(clusters: [.init(name: "c", createdAtUnixMilliseconds: 0, vms: [Self.vm()])]).encode(into: &short)
+        short.writeImmutableBuffer(payload)
+        #expect(throws: WireError.invalidValue(message: .clusterReply, field: "origins.count", value: 2)) {
+            try decodePayload(.clusterReply, short)
+        }
+        // One VM, its origin absent, and a stray byte inside the field.
+        var padded = ByteBuffer()
+        ClusterReply(clusters: [.init(name: "c", createdAtUnixMilliseconds: 0, vms: [Self.vm()])]).encode(into: &padded)
+        padded.writeBytes(hexBytes("0001 0002 00000004 0001 00 ff").readableBytesView)
+        #expect(throws: WireError.invalidValue(message: .clusterReply, field: "origins.length", value: 4)) {
+            try decodePayload(.clusterReply, padded)
+        }
+    }
 }

@@ -41,6 +41,26 @@ import Wire
         .migrateCancel(vm: "web-1"),
         .consolidate(dryRun: true),
         .consolidate(dryRun: false),
+        .flavorList,
+        .flavorCreate(.init(name: "small", virtualCPUs: 2, memoryBytes: 1 << 30, diskBytes: 0)),
+        .flavorCreate(.init(name: Samples.unicodeName, virtualCPUs: .max, memoryBytes: .max, diskBytes: .max)),
+        .flavorDelete(name: "small"),
+        .imageList,
+        .imageAdd(name: "debian-12", path: "/srv/images/debian-12.qcow2"),
+        .imageRemove(name: "debian-12"),
+        .addFromImage(cluster: "web", .init(flavor: "small", image: "debian-12", names: ["web-1"])),
+        .addFromImage(
+            cluster: "",
+            .init(
+                flavor: "",
+                image: "",
+                names: [],
+                sshKeys: ["ssh-ed25519 AAAA a@b", "ssh-rsa BBBB"],
+                networkRxBytesPerSecond: .max,
+                networkTxBytesPerSecond: 1,
+                highlyAvailable: true
+            )
+        ),
     ]
 
     @Test(arguments: requests)
@@ -78,10 +98,51 @@ import Wire
         }
     }
 
+    @Test func catalogKindsAreThirteenToNineteen() {
+        #expect(hex(payloadBytes(.clusterRequest(.flavorList))) == "0d0000")
+        #expect(hex(payloadBytes(.clusterRequest(.imageList))) == "100000")
+        #expect(hex(payloadBytes(.clusterRequest(.flavorDelete(name: "a")))) == "0f0001610000")
+        #expect(hex(payloadBytes(.clusterRequest(.imageRemove(name: "a")))) == "120001610000")
+        #expect(
+            hex(payloadBytes(.clusterRequest(.imageAdd(name: "a", path: "/b")))) == "1100016100022f620000"
+        )
+        #expect(
+            hex(
+                payloadBytes(
+                    .clusterRequest(.flavorCreate(.init(name: "a", virtualCPUs: 1, memoryBytes: 2, diskBytes: 3)))
+                )
+            )
+                == "0e000161" + "0001" + "0000000000000002" + "0000000000000003" + "0000"
+        )
+    }
+
+    @Test func truncatedCatalogRequestsAreRejected() {
+        // flavorCreate without its disk size.
+        #expect(throws: WireError.truncated(message: .clusterRequest, field: "flavor.resources")) {
+            try decodePayload(.clusterRequest, hexBytes("0e 0001 61 0001 0000000000000002"))
+        }
+        // imageAdd without its path.
+        #expect(throws: WireError.self) { try decodePayload(.clusterRequest, hexBytes("11 0001 61")) }
+        // addFromImage claiming 500 names with 4 bytes left.
+        #expect(
+            throws: WireError.absurdCount(message: .clusterRequest, field: "names", count: 500, remainingBytes: 4)
+        ) {
+            try decodePayload(.clusterRequest, hexBytes("13 0000 0000 0000 01f4 0000 0000"))
+        }
+        // addFromImage with a highlyAvailable byte that is not a bool.
+        var bytes = payloadBytes(
+            .clusterRequest(Self.requests.first { if case .addFromImage = $0 { true } else { false } }!)
+        )
+        bytes = bytes.settingByte(7, at: bytes.readableBytes - 3)
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "highlyAvailable", value: 7)) {
+            try decodePayload(.clusterRequest, bytes)
+        }
+    }
+
     @Test func unknownKindAndActionAreRejected() {
         var kind = ByteBuffer()
-        kind.writeInteger(UInt8(13))
-        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 13)) {
+        kind.writeInteger(UInt8(20))
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 20)) {
             try decodePayload(.clusterRequest, kind)
         }
         var action = ByteBuffer()

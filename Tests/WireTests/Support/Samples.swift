@@ -198,6 +198,49 @@ enum Samples {
         )
     )
 
+    static let goldenClusterRequestAddFromImage = WireEnvelope(
+        requestID: 19,
+        message: .clusterRequest(
+            .addFromImage(
+                cluster: "web",
+                ClusterRequest.ImageVMs(
+                    flavor: "small",
+                    image: "debian-12",
+                    names: ["web-1", "web-2"],
+                    sshKeys: ["ssh-ed25519 AAAAC3Nz alice@lab"],
+                    networkRxBytesPerSecond: 0,
+                    networkTxBytesPerSecond: 12_500_000,
+                    highlyAvailable: true
+                )
+            )
+        )
+    )
+
+    static let goldenCatalogReply = WireEnvelope(
+        flags: .response,
+        requestID: 13,
+        message: .catalogReply(
+            CatalogReply(
+                flavors: [
+                    CatalogReply.Flavor(id: 3, name: "small", virtualCPUs: 2, memoryBytes: 1 << 30, diskBytes: 10 << 30)
+                ],
+                images: [
+                    CatalogReply.Image(
+                        id: 7,
+                        name: "debian-12",
+                        path: "/srv/images/debian-12.qcow2",
+                        format: "qcow2",
+                        sizeBytes: 344_457_216,
+                        virtualSizeBytes: 2 << 30,
+                        sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                        addedAtUnixMilliseconds: 1_764_633_600_000,
+                        vmCount: 2
+                    )
+                ]
+            )
+        )
+    )
+
     static let goldenClusterRequestConsolidate = WireEnvelope(
         requestID: 12,
         message: .clusterRequest(.consolidate(dryRun: true))
