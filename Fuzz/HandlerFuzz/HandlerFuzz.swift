@@ -386,6 +386,17 @@ enum HandlerFuzzMain {
                     )
                 ),
             ],
+            // The catalog: flavors, images (refused: every path is outside the harness's roots), VMs from them.
+            "catalog": [
+                .clusterRequest(.flavorCreate(.init(name: "f", virtualCPUs: 1, memoryBytes: 1 << 30, diskBytes: 0))),
+                .clusterRequest(.imageAdd(name: "i", path: "/nonexistent/torpor-fuzz-images/i.qcow2")),
+                .clusterRequest(.define(cluster: "c")),
+                .clusterRequest(.addFromImage(cluster: "c", .init(flavor: "f", image: "i", names: ["v"]))),
+                .clusterRequest(.flavorList),
+                .clusterRequest(.imageList),
+                .clusterRequest(.imageRemove(name: "i")),
+                .clusterRequest(.flavorDelete(name: "f")),
+            ],
             // Trapped torpor-manager before the inventory was validated (issue 10.1).
             "inventory-absurd-memory": [
                 .inventory(Inventory(hostID: agent.hostID, vms: [absurd])),

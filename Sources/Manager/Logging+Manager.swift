@@ -25,7 +25,9 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case listen = "torpor.listen"
     case memoryBytes = "torpor.memory_bytes"
     case message = "torpor.message"
+    case method = "torpor.method"
     case path = "torpor.path"
+    case peer = "torpor.peer"
     case phase = "torpor.phase"
     case policy = "torpor.policy"
     case port = "torpor.port"
@@ -36,6 +38,7 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case sequence = "torpor.sequence"
     case silentFor = "torpor.silent_for"
     case state = "torpor.state"
+    case status = "torpor.status"
     case task = "torpor.task"
     /// This process's TLS certificate (`role/name (serial S)`), or "plaintext".
     case tls = "torpor.tls"

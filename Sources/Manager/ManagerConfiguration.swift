@@ -46,6 +46,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var estimator = EstimatorConfiguration()
     public var relocation = RelocationConfiguration()
     public var consolidation = ConsolidationConfiguration()
+    /// The HTTP front and the APIs on it (`http:`); off unless `http.listen` is set.
+    public var http = HTTPFrontConfiguration()
     /// Flavors, the image catalog and VMs made from images (`images:`; docs/images.md).
     public var images = ImagesConfiguration()
     /// Mutual TLS for every Wire link (`tls:`, docs/security.md); without a certificate only a loopback `listen`.
@@ -122,6 +124,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let section = try config.section("consolidation") {
             result.consolidation = try ConsolidationConfiguration.load(section)
         }
+        if let section = try config.section("http") { result.http = try HTTPFrontConfiguration.load(section) }
         if let section = try config.section("images") { result.images = try ImagesConfiguration.load(section) }
         if let hosts = try config.section("hosts") {
             for host in hosts.keys {

@@ -21,12 +21,16 @@ public struct ManagerDaemon: Sendable {
     public let registry: HostRegistry
     public let logger: Logger
     public let onListening: @Sendable (Int?) -> Void
+    /// Called with the HTTP front's port once it listens (`http.listen`).
+    public let onHTTPListening: @Sendable (Int) -> Void
 
     public init(
         configuration: ManagerConfiguration,
         logger: Logger,
-        onListening: @escaping @Sendable (Int?) -> Void = { _ in }
+        onListening: @escaping @Sendable (Int?) -> Void = { _ in },
+        onHTTPListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
+        self.onHTTPListening = onHTTPListening
         self.configuration = configuration
         self.logger = logger
         self.registry = HostRegistry(
@@ -40,6 +44,7 @@ public struct ManagerDaemon: Sendable {
 
     public enum StartupError: Error, CustomStringConvertible {
         case listen(String, reason: String)
+        case httpListen(String, reason: String)
         case state(String)
         case tls(String)
         case secretFile(String)
@@ -47,6 +52,7 @@ public struct ManagerDaemon: Sendable {
         public var description: String {
             switch self {
             case .listen(let address, let reason): "cannot listen on \(address) (listen): \(reason)"
+            case .httpListen(let address, let reason): "cannot listen on \(address) (http.listen): \(reason)"
             case .state(let reason): reason
             case .tls(let reason): reason
             case .secretFile(let reason): reason
@@ -198,9 +204,40 @@ public struct ManagerDaemon: Sendable {
                 await leader.hostsFailed(failed)
             }
         )
+        if configuration.http.enabled {
+            services.append(try httpFront(leader: leader, wirePort: server.port ?? listen.port))
+        }
         if let reloader { services.append(RevocationReloadService(reloader: reloader)) }
         services.append(ReadinessService(logger: logger))
         return services
+    }
+
+    /// The HTTP front with the route groups `http:` switches on.
+    func httpFront(leader: GroupLeader, wirePort: Int) throws(StartupError) -> HTTPFrontService {
+        var routes: [any HTTPFrontRoutes] = []
+        if configuration.http.snooze.enabled {
+            routes.append(
+                SnoozeAPI(
+                    leader: leader,
+                    managerID: configuration.managerID,
+                    configuration: configuration.http,
+                    wirePort: wirePort,
+                    hostWake: configuration.hostWake,
+                    migrationTimeoutSeconds: Int(configuration.migration.timeout.components.seconds),
+                    logger: logger
+                )
+            )
+        }
+        do {
+            return try HTTPFrontService(
+                configuration: configuration.http,
+                routes: routes,
+                logger: logger,
+                onListening: onHTTPListening
+            )
+        } catch {
+            throw .httpListen(configuration.http.listen ?? "", reason: "not host:port")
+        }
     }
 
     /// BMC password files (`hosts.<id>.ipmi.password_file`) must not be readable by every user.

@@ -11,6 +11,8 @@ struct ByteSize: ExpressibleByArgument, Equatable {
         bytes = parsed
     }
 
+    var defaultValueDescription: String { "\(bytes)" }
+
     static func parse(_ text: String) -> UInt64? {
         let digits = text.prefix { $0.isASCII && $0.isNumber }
         guard !digits.isEmpty, let amount = UInt64(digits) else { return nil }

@@ -40,7 +40,8 @@ struct VCAdd: AsyncParsableCommand {
     var sshKeyFiles: [String] = []
     @Option(name: .long, help: "Name the VM NAME (with --count, NAME-1 … NAME-N); the template's UUID is dropped.")
     var name: String?
-    @Option(name: .long, help: "Make N VMs from the one template (needs --name).") var count = 1
+    @Option(name: .long, help: "Make N VMs: from the one template (needs --name), or from --flavor and --image.")
+    var count = 1
     @Option(name: .long, help: "Network receive bandwidth each VM needs, bytes/s.") var networkRx: UInt64 = 0
     @Option(name: .long, help: "Network transmit bandwidth each VM needs, bytes/s.") var networkTx: UInt64 = 0
     @Flag(

@@ -46,6 +46,12 @@ struct LabUp: AsyncParsableCommand {
     @Option(name: .long, help: "The manager's port; agents listen on the following ones.")
     var basePort = 17700
 
+    @Option(
+        name: .long,
+        help: "Serve the manager's HTTP front with Snooze's REST API on this port, on the manager's address (http.listen)."
+    )
+    var httpPort: Int?
+
     @Option(name: .long, help: "Seconds to wait for every agent to join the manager.")
     var timeout: Double = 60
 
@@ -131,6 +137,9 @@ struct LabUp: AsyncParsableCommand {
         }
         guard wakeupTime >= 1, wakeupTime.isFinite else { throw ValidationError("--wakeup-time must be at least 1 s") }
         guard reserved >= 0 else { throw ValidationError("--reserved must not be negative") }
+        if let httpPort, !(1...65535).contains(httpPort) {
+            throw ValidationError("--http-port must be between 1 and 65535")
+        }
         guard timeout > 0, timeout.isFinite else {
             throw ValidationError("--timeout must be a positive number of seconds")
         }
@@ -245,6 +254,7 @@ struct LabUp: AsyncParsableCommand {
               directory: \(path("images"))
               domain_type: \(libvirt == .kvm ? "kvm" : "test")
               interface_type: ethernet
+            \(httpPort.map { "http: { listen: \"\(managerHost):\($0)\", snooze: { enabled: true } }" } ?? "")
             \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
             \(LabTLS.section(in: directory.path, holder: "lab-manager"))
             """,

@@ -84,6 +84,12 @@ struct TorporManager: AsyncParsableCommand {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as HTTPFrontService.StartupError {
+            // The HTTP front binds when it starts: its failure ends the manager like a bad `listen`.
+            FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

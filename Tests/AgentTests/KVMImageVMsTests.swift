@@ -79,7 +79,22 @@ extension KVMSuites {
             let added = try await torporCommand("image", "add", "tiny", image.path)
             try #require(added.succeeded, "\(added)\n\(logs())")
             try #require(try await torporCommand("vc", "define", "img").succeeded)
-            let vms = try await torporCommand("vc", "add", "img", "--flavor", "tiny", "--image", "tiny", "--count", "2")
+            let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKvmTorporLab operator@lab"
+            let keyFile = scratch.appendingPathComponent("operator.pub")
+            try "\(key)\n".write(to: keyFile, atomically: true, encoding: .utf8)
+            let vms = try await torporCommand(
+                "vc",
+                "add",
+                "img",
+                "--flavor",
+                "tiny",
+                "--image",
+                "tiny",
+                "--count",
+                "2",
+                "--ssh-key",
+                keyFile.path
+            )
             try #require(vms.succeeded, "\(vms)\n\(logs())")
             let start = try await run(
                 [torpor, "vc", "start", "img", "--json", "--manager", manager],
@@ -114,6 +129,9 @@ extension KVMSuites {
                 #expect(network.stdout.lowercased().contains("\"\(mac)\""), "\(network)")
                 let meta = try await run(["isoinfo", "-R", "-i", seed, "-x", "/meta-data"])
                 #expect(meta.stdout.contains("local-hostname: \"\(name)\""), "\(meta)")
+                let user = try await run(["isoinfo", "-R", "-i", seed, "-x", "/user-data"])
+                #expect(user.stdout.hasPrefix("#cloud-config\n"), "\(user)")
+                #expect(user.stdout.contains("  - \"\(key)\""), "\(user)")
             }
             #expect(overlays.count == 2, "\(overlays)")
             #expect(

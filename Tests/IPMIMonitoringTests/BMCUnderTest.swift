@@ -159,8 +159,10 @@ struct BMCTestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Loopback ports in 30000-40000 (lab tests use 17700+), never handed out twice in this process, checked free
-/// for both UDP (the BMC's LAN) and TCP (its serial console) by binding them.
+/// Loopback ports in 10000-12000, never handed out twice in this process, checked free for both UDP (the BMC's LAN)
+/// and TCP (its serial console) by binding them. Below the kernel's ephemeral range (32768 and up), where an
+/// outgoing connection could take a port between this check and the BMC's bind, and apart from the labs' ports
+/// (20000-32000, `TorporLabTests.freePortRange`).
 enum TestPorts {
     private static let state = PortState()
 
@@ -174,14 +176,14 @@ enum TestPorts {
     private final class PortState: @unchecked Sendable {
         // @unchecked: `next` is only touched while holding `lock`.
         private let lock = NSLock()
-        private var next = Int.random(in: 30000..<38000)
+        private var next = Int.random(in: 10000..<11000)
 
         func take(_ count: Int) throws -> [Int] {
             lock.lock()
             defer { lock.unlock() }
             var ports: [Int] = []
             while ports.count < count {
-                guard next < 40000 else { throw BMCTestError("no free loopback ports left in 30000-40000") }
+                guard next < 12000 else { throw BMCTestError("no free loopback ports left in 10000-12000") }
                 let port = next
                 next += 1
                 if Self.isFree(port, type: SOCK_DGRAM) && Self.isFree(port, type: SOCK_STREAM) {

@@ -3,7 +3,7 @@ import Systemd
 import Testing
 
 extension SystemdSuite {
-    @Suite struct ListenFileDescriptorsTests {
+    @Suite(.enabled(if: OwnProcess.isChild, OwnProcess.reason)) struct ListenFileDescriptorsTests {
         /// What take() returned, comparable (tuples are not Equatable).
         private static func pairs(_ descriptors: [(fd: Int32, name: String)]) -> [String] {
             descriptors.map { "\($0.fd) \($0.name)" }

@@ -26,10 +26,18 @@ func makeHello(node: String = "test-client", versions: [UInt8] = Array(WireVersi
 
 func makeClient(
     hello: Hello = makeHello(),
-    configuration: WireConnectionConfiguration = WireConnectionConfiguration()
+    configuration: WireConnectionConfiguration = testConfiguration
 ) -> WireClient {
-    WireClient(hello: hello, connectTimeout: .seconds(5), configuration: configuration, logger: testLogger)
+    WireClient(hello: hello, connectTimeout: .seconds(30), configuration: configuration, logger: testLogger)
 }
+
+/// The defaults, but with a handshake timeout that a test process sharing 2 loaded cores with hundreds of other
+/// tests still meets (the default 10 s was missed under load); tests of the handshake timeout set their own.
+let testConfiguration: WireConnectionConfiguration = {
+    var configuration = WireConnectionConfiguration()
+    configuration.handshakeTimeout = .seconds(60)
+    return configuration
+}()
 
 /// A Welcome from a server calling itself `node`.
 func welcoming(as node: String = "test-server") -> WireServer.WelcomeProvider {
@@ -42,7 +50,7 @@ func welcoming(as node: String = "test-server") -> WireServer.WelcomeProvider {
 @discardableResult
 func withServer<Result: Sendable>(
     port: Int = 0,
-    configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
+    configuration: WireConnectionConfiguration = testConfiguration,
     limits: WireServerLimits = WireServerLimits(),
     eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
     logger: Logger = testLogger,

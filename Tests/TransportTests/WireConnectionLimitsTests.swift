@@ -20,19 +20,26 @@ import Wire
     @Test func anIdleConnectionIsClosedButNotOneWaitingForAnAnswer() async throws {
         let logs = CapturedLogs()
         let slow = Latch()
-        let configuration = WireConnectionConfiguration(idleTimeout: .seconds(1))
-        try await withServer(configuration: configuration, logger: logs.logger, handler: Self.answering(after: slow)) {
-            server in
+        let started = Recorder<UInt32>()
+        // Long enough that, on a loaded machine, the waiting connection's request reaches the server before its
+        // idle clock (which starts at the handshake) runs out; the check below waits for it to arrive first.
+        let configuration = WireConnectionConfiguration(handshakeTimeout: .seconds(60), idleTimeout: .seconds(3))
+        try await withServer(
+            configuration: configuration,
+            logger: logs.logger,
+            handler: Self.answering(after: slow, started: started)
+        ) { server in
             let port = try #require(server.port)
-            let idle = try await makeClient().connect(host: "127.0.0.1", port: port)
             let waiting = try await makeClient().connect(host: "127.0.0.1", port: port)
-            let answer = Task { try await waiting.request(.statusRequest(StatusRequest()), timeout: .seconds(30)) }
+            let answer = Task { try await waiting.request(.statusRequest(StatusRequest()), timeout: .seconds(60)) }
+            _ = await started.wait(for: 1)
+            let idle = try await makeClient().connect(host: "127.0.0.1", port: port)
 
             // The idle one goes; the one waiting for its answer stays, well past the idle timeout.
             #expect(await eventually { !idle.isOpen }, "the idle connection was never closed")
             let closing = try #require(logs.matching("closing an idle connection").first)
-            #expect(closing.metadata["torpor.timeout"] == "1.0 seconds")
-            try await Task.sleep(for: .seconds(2))
+            #expect(closing.metadata["torpor.timeout"] == "3.0 seconds")
+            try await Task.sleep(for: .seconds(4))
             #expect(waiting.isOpen)
             await slow.open()
             #expect(try await answer.value == .commandResult(.ok("answered 1")))
@@ -42,7 +49,7 @@ import Wire
     }
 
     @Test func aDiallerNeverClosesForIdleness() async throws {
-        let configuration = WireConnectionConfiguration(idleTimeout: .milliseconds(200))
+        let configuration = WireConnectionConfiguration(handshakeTimeout: .seconds(60), idleTimeout: .milliseconds(200))
         // Only the dialler has the short timeout: the listener's default (60 s) does not come into play.
         try await withServer(handler: drainInbound) { server in
             let connection = try await makeClient(configuration: configuration).connect(
@@ -58,7 +65,7 @@ import Wire
     @Test func requestsOverTheLimitAreAnsweredBusyAtOnce() async throws {
         let slow = Latch()
         let started = Recorder<UInt32>()
-        let configuration = WireConnectionConfiguration(maximumConcurrentRequests: 2)
+        let configuration = WireConnectionConfiguration(handshakeTimeout: .seconds(60), maximumConcurrentRequests: 2)
         try await withServer(
             configuration: configuration,
             handler: Self.answering(after: slow, started: started)

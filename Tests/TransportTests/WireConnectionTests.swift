@@ -26,7 +26,7 @@ import Wire
                     group.addTask {
                         let answer = try await connection.request(
                             .vmCommand(.suspend(name: "vm-\(index)")),
-                            timeout: .seconds(5)
+                            timeout: .seconds(30)
                         )
                         #expect(answer == .commandResult(.ok("vm-\(index)")))
                     }
@@ -48,7 +48,7 @@ import Wire
         try await withServer(handler: handler) { server in
             let connection = try await makeClient().connect(host: "127.0.0.1", port: server.port!)
             for _ in 0..<3 {
-                _ = try await connection.request(.statusRequest(StatusRequest()), timeout: .seconds(5))
+                _ = try await connection.request(.statusRequest(StatusRequest()), timeout: .seconds(30))
             }
             let requests = await seen.wait(for: 3)
             #expect(requests.map(\.requestID) == [1, 2, 3])
@@ -63,7 +63,7 @@ import Wire
             await #expect(throws: TransportError.timedOut(after: .milliseconds(100))) {
                 _ = try await connection.request(.statusRequest(StatusRequest()), timeout: .milliseconds(100))
             }
-            _ = try await connection.ping(timeout: .seconds(5))
+            _ = try await connection.ping(timeout: .seconds(30))
             await connection.close()
         }
     }
@@ -78,10 +78,10 @@ import Wire
         try await withServer(handler: handler) { server in
             let connection = try await makeClient().connect(host: "127.0.0.1", port: server.port!)
             await #expect(throws: TransportError.peerError(code: .unsupported, message: "not on this host")) {
-                _ = try await connection.request(.statusRequest(StatusRequest()), timeout: .seconds(5))
+                _ = try await connection.request(.statusRequest(StatusRequest()), timeout: .seconds(30))
             }
             #expect(connection.isOpen)
-            _ = try await connection.ping(timeout: .seconds(5))
+            _ = try await connection.ping(timeout: .seconds(30))
             await connection.close()
         }
     }
@@ -108,18 +108,18 @@ import Wire
         let serverInbound = Recorder<WireEnvelope>()
         let handler: WireServer.ConnectionHandler = { connection in
             // The server pings the client too.
-            _ = try await connection.ping(timeout: .seconds(5))
+            _ = try await connection.ping(timeout: .seconds(30))
             for try await envelope in connection.inbound {
                 await serverInbound.record(envelope)
             }
         }
         try await withServer(handler: handler) { server in
             let connection = try await makeClient().connect(host: "127.0.0.1", port: server.port!)
-            let roundTrip = try await connection.ping(timeout: .seconds(5))
+            let roundTrip = try await connection.ping(timeout: .seconds(30))
             #expect(roundTrip > .zero && roundTrip < .seconds(5))
 
             let heartbeat = Heartbeat(sequence: 77, timestampMilliseconds: 1234)
-            let echo = try await connection.request(.heartbeat(heartbeat), timeout: .seconds(5))
+            let echo = try await connection.request(.heartbeat(heartbeat), timeout: .seconds(30))
             #expect(echo == .heartbeat(heartbeat))
 
             // Only this push is delivered; the pings were not.
@@ -186,7 +186,11 @@ import Wire
     @Test func gracefulCloseDeliversFramesStillQueued() async throws {
         // The server stops reading once two envelopes wait unconsumed, so the client's writes back up in its
         // outbound queue; close() must still deliver every frame whose send() was accepted.
-        let stalled = WireConnectionConfiguration(inboundBufferHighWatermark: 2, inboundBufferLowWatermark: 1)
+        let stalled = WireConnectionConfiguration(
+            handshakeTimeout: .seconds(60),
+            inboundBufferHighWatermark: 2,
+            inboundBufferLowWatermark: 1
+        )
         let (consume, consumeNow) = AsyncStream.makeStream(of: Void.self)
         let received = Recorder<Int>()
         let finished = Recorder<Bool>()

@@ -9,7 +9,7 @@ import Wire
     static let large = WireMessage.vmCommand(.start(domainXML: String(repeating: "x", count: 4096)))
 
     @Test func anOversizeRequestIsNotSentAndTheConnectionStaysUp() async throws {
-        let small = WireConnectionConfiguration(maximumPayloadLength: 1024)
+        let small = WireConnectionConfiguration(maximumPayloadLength: 1024, handshakeTimeout: .seconds(60))
         try await withServer(handler: drainInbound) { server in
             let connection = try await makeClient(configuration: small).connect(host: "127.0.0.1", port: server.port!)
             let bytes = Self.large.encodedPayloadSize
@@ -35,7 +35,7 @@ import Wire
     }
 
     @Test func anOversizeReplyFailsOnTheServerWhichCanAnswerWithTheReason() async throws {
-        let small = WireConnectionConfiguration(maximumPayloadLength: 1024)
+        let small = WireConnectionConfiguration(maximumPayloadLength: 1024, handshakeTimeout: .seconds(60))
         let handler: WireServer.ConnectionHandler = { connection in
             for try await envelope in connection.inbound where envelope.requestID != 0 {
                 do throws(TransportError) {

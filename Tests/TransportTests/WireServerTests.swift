@@ -102,7 +102,7 @@ import Wire
             #expect(error.message.contains("bad frame magic"), "\(error.message)")
 
             let connection = try await makeClient().connect(host: "127.0.0.1", port: server.port!)
-            _ = try await connection.ping(timeout: .seconds(5))
+            _ = try await connection.ping(timeout: .seconds(30))
             await connection.close()
         }
     }
@@ -144,12 +144,12 @@ import Wire
     }
 
     @Test func oversizeFrameIsRefusedAndSurfacesAsPeerError() async throws {
-        let small = WireConnectionConfiguration(maximumPayloadLength: 256)
+        let small = WireConnectionConfiguration(maximumPayloadLength: 256, handshakeTimeout: .seconds(60))
         try await withServer(configuration: small, handler: drainInbound) { server in
             let connection = try await makeClient().connect(host: "127.0.0.1", port: server.port!)
             let huge = WireMessage.vmCommand(.start(domainXML: String(repeating: "x", count: 64 * 1024)))
             let error = await #expect(throws: TransportError.self) {
-                _ = try await connection.request(huge, timeout: .seconds(5))
+                _ = try await connection.request(huge, timeout: .seconds(30))
             }
             guard case .peerError(let code, let message) = error else {
                 Issue.record("expected peerError, got \(String(describing: error))")

@@ -160,7 +160,9 @@ extension GroupLeader {
 
     /// Task kinds that act on placed VMs: refused while one of their VMs migrates (`submit`), and a migration is
     /// refused while one of them is pending or running on its VM. Starts claim their VMs (`vmLifecycle`).
-    static let vmActionKinds: Set<String> = ["suspend", "resume", "shutdown", "destroy", "remove", "undefine"]
+    static let vmActionKinds: Set<String> = [
+        "suspend", "resume", "shutdown", "reboot", "destroy", "remove", "undefine",
+    ]
 
     /// Refuses, whole, a VM action whose VMs include one that migrates. Called under the decisions lock.
     func refuseIfMigrating(kind: String, vmIDs: [String]) throws(ClusterRequestError) {

@@ -36,6 +36,7 @@ extension GroupLeader {
         case "suspend": await act(.suspend, vms, task: &task)
         case "resume": await act(.resume, vms, task: &task)
         case "shutdown": await act(.shutdown, vms, task: &task)
+        case "reboot": await reboot(vms, task: &task)
         case "destroy": await destroy(vms, removing: false, task: &task)
         case "remove": await destroy(vms, removing: true, task: &task)
         case "undefine":
@@ -480,7 +481,7 @@ extension GroupLeader {
         }
     }
 
-    private func setOutcome(
+    func setOutcome(
         _ task: inout StoredTask,
         _ vm: String,
         _ state: StoredTask.Outcome.State,
@@ -496,12 +497,12 @@ extension GroupLeader {
         }
     }
 
-    private func progress(_ task: StoredTask) -> String {
+    func progress(_ task: StoredTask) -> String {
         let done = task.outcomes.filter { $0.state == .done }.count
         return "\(done) of \(task.outcomes.count) done"
     }
 
-    private func save(_ task: inout StoredTask, detail: String) async {
+    func save(_ task: inout StoredTask, detail: String) async {
         task.detail = detail
         task.updatedAt = Date()
         do {

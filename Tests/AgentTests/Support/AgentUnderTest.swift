@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -103,6 +104,9 @@ final class AgentUnderTest: Sendable {
     ) async throws -> (status: Status, json: String)? {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
+        // Until the agent first answers, wait at least 90 s: on 2 loaded cores its start alone took longer than
+        // the condition's own timeout.
+        let startDeadline = clock.now + max(timeout, .seconds(90))
         var last: (status: Status, json: String)?
         var lastError: (any Error)?
         repeat {
@@ -119,7 +123,7 @@ final class AgentUnderTest: Sendable {
                 lastError = error
             }
             try await Task.sleep(for: .milliseconds(500))
-        } while clock.now < deadline
+        } while clock.now < (last == nil ? startDeadline : deadline)
         if last == nil, let lastError { throw lastError }
         return last
     }
@@ -128,23 +132,25 @@ final class AgentUnderTest: Sendable {
     @discardableResult
     func stop() async -> Int32? { await process.terminate(grace: .seconds(10)) }
 
-    /// A TCP port on 127.0.0.1 nobody listens on right now (bind to port 0, read it back, close).
+    /// A TCP port on 127.0.0.1 nobody listens on right now, for a daemon under test to bind a moment later: from
+    /// 18000-20000, below the kernel's ephemeral range (32768 and up), where an outgoing connection could take it
+    /// between this check and the daemon's bind (port 0 handed out such ports), and apart from the labs' ports
+    /// (20000-32000). Never handed out twice in one test process.
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ProcessRunnerError(description: "socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int32 in
-                guard bind(fd, sa, length) == 0 else { return -1 }
-                return getsockname(fd, sa, &length)
+        try nextFreePort.withLock { next in
+            let range = 18000..<20000
+            var port = next ?? range.lowerBound + Int(getpid() % 1000)
+            for _ in range {
+                if port >= range.upperBound { port = range.lowerBound }
+                if TorporLabTests.isFree(port) {
+                    next = port + 1
+                    return port
+                }
+                port += 1
             }
+            throw ProcessRunnerError(description: "no free loopback port left in 18000-20000")
         }
-        guard bound == 0 else { throw ProcessRunnerError(description: "bind: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
+
+    private static let nextFreePort = Mutex<Int?>(nil)
 }

@@ -12,6 +12,8 @@ final class LabUnderTest: @unchecked Sendable {
     let directory: URL
     let lab: String
     let basePort: Int
+    /// The manager's HTTP front (Snooze's API), when the lab was brought up with one.
+    private(set) var httpPort: Int?
     /// Every daemon pid seen, including a manager restarted by the test, so teardown leaves nothing behind.
     private(set) var pids: [Int] = []
     /// The manager's address: on the lab's bridge with --wol, else loopback.
@@ -34,6 +36,7 @@ final class LabUnderTest: @unchecked Sendable {
         policy: String = "first-fit",
         extra: [String] = [],
         portsPerHost: Int = 1,
+        httpFront: Bool = false,
         environment: [String: String]? = nil,
         timeout: Duration = .seconds(90)
     ) async throws -> LabUnderTest {
@@ -45,13 +48,15 @@ final class LabUnderTest: @unchecked Sendable {
         let lab = LabUnderTest(
             torpor: torpor,
             directory: try ProcessRunner.scratchDirectory(prefix: "torpor-vc-lab"),
-            basePort: TorporLabTests.freePortRange(count: hosts * portsPerHost + 1)
+            basePort: TorporLabTests.freePortRange(count: hosts * portsPerHost + 1 + (httpFront ? 1 : 0))
         )
+        // The HTTP front takes the port after the lab's own.
+        if httpFront { lab.httpPort = lab.basePort + hosts * portsPerHost + 1 }
         let up = try await ProcessRunner.run(
             [
                 torporLab, "up", "--hosts", "\(hosts)", "--dir", lab.lab, "--base-port", "\(lab.basePort)",
                 "--policy", policy, "--host-cores", "\(cores)",
-            ] + extra,
+            ] + (lab.httpPort.map { ["--http-port", "\($0)"] } ?? []) + extra,
             environment: environment,
             timeout: timeout
         )

@@ -104,10 +104,14 @@ actor FakeGroupManager: GroupManagerEndpoint {
             sent.append(Sent(hostID: hostID, command: "resume", vm: name))
             domains[hostID]?[name]?.state = .running
             return .ok()
+        case .reboot(let name):
+            sent.append(Sent(hostID: hostID, command: "reboot", vm: name))
+            guard domains[hostID]?[name]?.state == .running else {
+                return CommandResult(code: .invalidArgument, message: "domain '\(name)' is not running")
+            }
+            return .ok("reboot requested for \(name)")
         case .migrate(let migration):
             return await migrate(migration, from: hostID)
-        default:
-            return CommandResult(code: .unsupported, message: "not in the fake")
         }
     }
 

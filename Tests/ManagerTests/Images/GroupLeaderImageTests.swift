@@ -7,7 +7,7 @@ import Wire
 @testable import Manager
 
 /// Flavors, images and VMs made from them through the group leader, with the real qemu-img and genisoimage, and the
-/// domains it generates defined in libvirt's test driver.
+/// domains it generates defined in libvirt's test driver (a private node).
 @Suite(.enabled(if: ImagePrograms.runs, ImagePrograms.reason), .timeLimit(.minutes(5)))
 struct GroupLeaderImageTests {
     /// A leader whose VMs' files go to `scratch`, and generated domains are of libvirt's test type.
@@ -69,7 +69,7 @@ struct GroupLeaderImageTests {
             #expect(vms.count == 2)
             #expect(Set(disks.map(\.overlayPath)).count == 2)
             #expect(vms.allSatisfy { $0.virtualCPUs == 2 && $0.memoryBytes == 512 << 20 })
-            let connection = try await LibvirtConnection.open("test:///default")
+            let connection = try await LibvirtConnection.open(try scratch.privateNodeURI())
             var macs: Set<String> = []
             for vm in vms {
                 let disk = try #require(disks.first { $0.vmID == vm.id })

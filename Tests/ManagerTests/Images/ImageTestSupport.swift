@@ -48,6 +48,21 @@ struct ImageScratch {
 
     func path(_ name: String) -> String { "\(directory)/\(name)" }
 
+    /// A libvirt test-driver node of its own: test:///default is shared by every test in the process (all test
+    /// targets run in one), and another test's domains must not meet these.
+    func privateNodeURI() throws -> String {
+        let node = path("node.xml")
+        try """
+        <node>
+          <cpu><mhz>2400</mhz><model>x86_64</model><nodes>1</nodes><sockets>1</sockets><cores>4</cores>
+            <threads>1</threads><active>4</active></cpu>
+          <memory>8388608</memory>
+        </node>
+
+        """.write(toFile: node, atomically: true, encoding: .utf8)
+        return "test://\(node)"
+    }
+
     /// Runs a program, failing the test with its output when it fails; returns what it printed.
     @discardableResult
     static func run(_ argv: [String]) async throws -> String {

@@ -1,0 +1,37 @@
+import Foundation
+
+/// What the leader knows, read at once for views that show all of it (Snooze's hierarchy and VM lists on the HTTP
+/// front): its hosts as the group manager has them, each host's power state as the leader tracks it, and every VM
+/// with its address.
+public struct GroupLeaderView: Sendable {
+    public struct VM: Sendable {
+        public var record: StoredVM
+        public var lease: Lease?
+    }
+
+    public var hosts: [ManagedHost]
+    public var vms: [VM]
+    /// Hosts the leader has put to sleep or is waking, by id (what the registry shows may lag behind).
+    public var asleep: Set<String>
+    public var waking: Set<String>
+}
+
+extension GroupLeader {
+    public func view() async throws -> GroupLeaderView {
+        let hosts = await groupManager.hosts()
+        let leases = Dictionary(uniqueKeysWithValues: try await store.leases().map { ($0.vmID, $0) })
+        let vms = try await store.vms().map { GroupLeaderView.VM(record: $0, lease: leases[$0.id]) }
+        return GroupLeaderView(
+            hosts: hosts,
+            vms: vms,
+            asleep: Set(power.filter { $0.value.state == .sleeping }.keys),
+            waking: Set(power.filter { $0.value.state == .waking }.keys)
+        )
+    }
+
+    /// One VM by name with its address; nil when there is none.
+    public func vmView(named name: String) async throws -> GroupLeaderView.VM? {
+        guard let vm = try await store.vm(named: name) else { return nil }
+        return GroupLeaderView.VM(record: vm, lease: try await store.lease(vmID: vm.id))
+    }
+}

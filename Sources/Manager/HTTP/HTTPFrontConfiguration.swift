@@ -1,0 +1,101 @@
+import ConfigFile
+import Transport
+
+/// The manager's `http:` section (docs/manager.md, "HTTP front"): the HTTP front is off unless `http.listen` is set,
+/// and each API on it is switched on by its own subsection.
+public struct HTTPFrontConfiguration: Sendable, Equatable {
+    /// `host:port` the front listens on; nil: no HTTP front.
+    public var listen: String?
+    /// `host` or `host:port` written into replies that tell a client where to call next (Snooze's control data
+    /// addresses); nil: the `Host` header of the request being answered, else the bound address.
+    public var advertise: String?
+    /// Largest request body read; a larger one is refused with 413.
+    public var maximumBodyBytes = 4 << 20
+    /// Idle keep-alive connections are closed after this.
+    public var idleTimeout: Duration = .seconds(60)
+    /// Snooze's REST API (`http.snooze.enabled`, docs/snooze-api.md).
+    public var snooze = SnoozeConfiguration()
+
+    public struct SnoozeConfiguration: Sendable, Equatable {
+        public var enabled = false
+        /// How long a VM action (suspend, resume, shutdown, destroy, reboot) waits for its task before answering,
+        /// as Snooze's group manager answered once the hypervisor had acted.
+        public var actionWait: Duration = .seconds(120)
+
+        public init() {}
+    }
+
+    public init() {}
+
+    public var enabled: Bool { listen != nil }
+
+    static func load(_ section: ConfigSection) throws -> HTTPFrontConfiguration {
+        var result = HTTPFrontConfiguration()
+        if let listen = try section.string("listen") {
+            guard HostPort(listen, allowsPortZero: true) != nil else {
+                throw ConfigError(
+                    file: section.file,
+                    line: section.line(of: "listen"),
+                    key: "http.listen",
+                    problem: "'\(listen)' is not host:port"
+                )
+            }
+            result.listen = listen
+        }
+        if let advertise = try section.string("advertise") {
+            guard HostPortText(advertise, requiresPort: false) != nil else {
+                throw ConfigError(
+                    file: section.file,
+                    line: section.line(of: "advertise"),
+                    key: "http.advertise",
+                    problem: "'\(advertise)' is not a host or host:port"
+                )
+            }
+            result.advertise = advertise
+        }
+        if let value = try section.int("max_body_bytes", in: 1024...1_073_741_824) { result.maximumBodyBytes = value }
+        if let value = try section.duration("idle_timeout", minimum: .seconds(1)) { result.idleTimeout = value }
+        if let snooze = try section.section("snooze") {
+            if let value = try snooze.bool("enabled") { result.snooze.enabled = value }
+            if let value = try snooze.duration("action_wait", minimum: .seconds(1)) { result.snooze.actionWait = value }
+        }
+        if result.snooze.enabled, result.listen == nil {
+            throw ConfigError(
+                file: section.file,
+                line: section.line(of: "snooze"),
+                key: "http.snooze.enabled",
+                problem: "needs http.listen: the Snooze API is served by the HTTP front"
+            )
+        }
+        return result
+    }
+}
+
+/// `host:port` (or a bare host) as written in configuration and in HTTP `Host` headers; `[v6]:port` for IPv6.
+struct HostPortText: Equatable, Sendable {
+    var host: String
+    var port: Int?
+
+    init?(_ text: String, requiresPort: Bool) {
+        var host = Substring(text)
+        var port: Int?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let value = Int(rest.dropFirst()) else { return nil }
+                port = value
+            }
+        } else if let colon = text.lastIndex(of: ":") {
+            guard let value = Int(text[text.index(after: colon)...]) else { return nil }
+            host = text[..<colon]
+            port = value
+        }
+        guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else { return nil }
+        if let port, !(0...65535).contains(port) { return nil }
+        if requiresPort, port == nil { return nil }
+        self.host = String(host)
+        self.port = port
+    }
+}
