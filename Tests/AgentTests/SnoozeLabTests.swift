@@ -128,6 +128,26 @@ struct SnoozeLabTests {
         #expect(try await lab.domains(onAgent: 1)["node-1"] == nil)
     }
 
+    @Test("an HTTP port in use ends torpor-manager with status 1, naming http.listen")
+    func httpBindFailureExitsOne() async throws {
+        // Something already listens on the port: the lab's own HTTP front.
+        let lab = try await LabUnderTest.up(hosts: 1, httpFront: true)
+        defer { lab.tearDown() }
+        let port = try #require(lab.httpPort)
+        let config = lab.directory.appendingPathComponent("second-manager.yaml").path
+        try """
+            listen: 127.0.0.1:0
+            database: \(lab.directory.appendingPathComponent("second.sqlite").path)
+            http: { listen: "127.0.0.1:\(port)", snooze: { enabled: true } }
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let run = try await ProcessRunner.run(
+            [try KVMLab.product("torpor-manager"), "--config", config, "--log", "stderr"],
+            timeout: .seconds(60)
+        )
+        #expect(run.status == 1, "\(run)")
+        #expect(run.stderr.contains("torpor-manager: cannot listen on 127.0.0.1:\(port) (http.listen): "), "\(run)")
+    }
+
     /// The startVirtualCluster body of seed 000, verbatim (the same as ManagerTests' `SnoozeSeedRequests`).
     static func seedTemplate() throws -> String {
         try #require(Bundle.module.url(forResource: "Fixtures/snooze/startVirtualCluster", withExtension: "json")).path

@@ -36,7 +36,7 @@ extension GroupLeader {
         case "suspend": await act(.suspend, vms, task: &task)
         case "resume": await act(.resume, vms, task: &task)
         case "shutdown": await act(.shutdown, vms, task: &task)
-        case "reboot": await reboot(vms, task: &task)
+        case "reboot": await act(.reboot, vms, task: &task)
         case "destroy": await destroy(vms, removing: false, task: &task)
         case "remove": await destroy(vms, removing: true, task: &task)
         case "undefine":
@@ -345,15 +345,24 @@ extension GroupLeader {
         }
     }
 
-    // MARK: Suspend, resume, shutdown
+    // MARK: Suspend, resume, shutdown, reboot
 
-    private func act(_ action: ClusterRequest.VMAction, _ vms: [StoredVM], task: inout StoredTask) async {
+    /// The VM actions a task sends as one command per VM. Reboot is libvirt's (an ACPI request to the guest): the
+    /// VM stays running on its host. Only the HTTP front's Snooze API asks for it (`submitReboot`).
+    enum VMAction: String, CustomStringConvertible {
+        case suspend, resume, shutdown, reboot
+
+        var description: String { rawValue }
+    }
+
+    private func act(_ action: VMAction, _ vms: [StoredVM], task: inout StoredTask) async {
         if action == .shutdown { try? await store.setDesiredState(vmIDs: vms.map(\.id), .stopped) }
         let eligible: Set<StoredVM.State> =
             switch action {
             case .suspend: [.running]
             case .resume: [.suspended]
-            default: [.running, .suspended, .shuttingDown]
+            case .reboot: [.running]
+            case .shutdown: [.running, .suspended, .shuttingDown]
             }
         var work: [(StoredVM, String)] = []
         for vm in vms {
@@ -379,7 +388,8 @@ extension GroupLeader {
                     switch action {
                     case .suspend: .suspend(name: vm.name)
                     case .resume: .resume(name: vm.name)
-                    default: .shutdown(name: vm.name)
+                    case .reboot: .reboot(name: vm.name)
+                    case .shutdown: .shutdown(name: vm.name)
                     }
                 let groupManager = self.groupManager
                 group.addTask { (vm, host, await groupManager.send(command, to: host)) }
@@ -390,8 +400,8 @@ extension GroupLeader {
                     let (state, reason): (StoredVM.State, String?) =
                         switch action {
                         case .suspend: (.suspended, nil)
-                        case .resume: (.running, nil)
-                        default: (.shuttingDown, "shutdown requested; waiting for the guest to power off")
+                        case .resume, .reboot: (.running, nil)
+                        case .shutdown: (.shuttingDown, "shutdown requested; waiting for the guest to power off")
                         }
                     await lockDecisions()
                     try? await store.setVMPlacement(id: vm.id, hostID: host, state: state, reason: reason)
@@ -481,7 +491,7 @@ extension GroupLeader {
         }
     }
 
-    func setOutcome(
+    private func setOutcome(
         _ task: inout StoredTask,
         _ vm: String,
         _ state: StoredTask.Outcome.State,
@@ -497,12 +507,12 @@ extension GroupLeader {
         }
     }
 
-    func progress(_ task: StoredTask) -> String {
+    private func progress(_ task: StoredTask) -> String {
         let done = task.outcomes.filter { $0.state == .done }.count
         return "\(done) of \(task.outcomes.count) done"
     }
 
-    func save(_ task: inout StoredTask, detail: String) async {
+    private func save(_ task: inout StoredTask, detail: String) async {
         task.detail = detail
         task.updatedAt = Date()
         do {

@@ -49,6 +49,7 @@ public struct HTTPFrontService: Service {
     /// Every route group's routes, answered behind the access log.
     func responder() -> some HTTPResponder<HTTPFrontContext> {
         let router = Router(context: HTTPFrontContext.self)
+        router.add(middleware: UnknownRouteMiddleware())
         for group in routes { group.add(to: router) }
         return AccessLogResponder(inner: router.buildResponder(), logger: logger)
     }

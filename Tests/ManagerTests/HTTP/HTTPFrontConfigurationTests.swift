@@ -17,7 +17,7 @@ import Testing
     @Test func everyKeyIsRead() throws {
         let yaml = """
             http:
-              listen: 127.0.0.1:33001
+              listen: 127.0.0.1:12001
               advertise: front.example.org:5000
               max_body_bytes: 65536
               idle_timeout: 30s
@@ -26,7 +26,7 @@ import Testing
                 action_wait: 45s
             """
         let http = try ManagerConfiguration.load(yaml: yaml, file: "manager.yaml").http
-        #expect(http.listen == "127.0.0.1:33001")
+        #expect(http.listen == "127.0.0.1:12001")
         #expect(http.advertise == "front.example.org:5000")
         #expect(http.maximumBodyBytes == 65536)
         #expect(http.idleTimeout == .seconds(30))
