@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
@@ -92,10 +94,26 @@ let package = Package(
         // Running configured programs without a shell, with a timeout (power actions, wake drivers).
         .target(name: "Commands", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")]),
 
+        // Prometheus exposition: a registry whose state gauges are refreshed at scrape time, and a small
+        // HTTP/1.1 listener serving GET /metrics (NIOHTTP1 only, so the agent stays small).
+        .target(
+            name: "MetricsExport",
+            dependencies: [
+                "ConfigFile", "Transport",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Agent",
             dependencies: [
-                "Wire", "Transport", "Libvirt", "Systemd", "ConfigFile", "Commands", "Rings",
+                "Wire", "Transport", "Libvirt", "Systemd", "ConfigFile", "Commands", "Rings", "MetricsExport",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,7 +124,8 @@ let package = Package(
             name: "Manager",
             dependencies: [
                 "Wire", "Transport", "Trust", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
-                "IPMIMonitoring",
+                "IPMIMonitoring", "MetricsExport",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The HTTP front (Services/HTTPFrontService.swift); the agent never links it.
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -149,11 +168,19 @@ let package = Package(
 
         .executableTarget(
             name: "torpor-agent",
-            dependencies: ["Agent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Agent", "MetricsExport",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "torpor-manager",
-            dependencies: ["Manager", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Manager", "MetricsExport",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "agentctl",
@@ -245,6 +272,18 @@ let package = Package(
         .testTarget(name: "TorporCLITests", dependencies: ["TorporCLI"]),
         .testTarget(name: "TorporLabTests", dependencies: ["TorporLab", "Commands"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
+        .testTarget(
+            name: "MetricsExportTests",
+            dependencies: [
+                "MetricsExport", "ConfigFile",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         // Runs torpor-sim as a process for the bad-input cases (it must be built: swift build --build-tests does).
         .testTarget(

@@ -1,6 +1,7 @@
 import Commands
 import ConfigFile
 import Foundation
+import MetricsExport
 import Systemd
 import Transport
 import Wire
@@ -38,6 +39,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// The libvirt URI other hosts migrate VMs to this host at (`migration.destination_uri`), announced in Hello;
     /// nil: `qemu+tcp://<the address the agent advertises>/system`.
     public var migrationDestinationURI: String?
+    /// Where `/metrics` is served (`metrics.listen`); off unless set.
+    public var metrics = MetricsConfiguration()
     /// Mutual TLS for the listener and the manager link (`tls:`, docs/security.md); without a certificate only
     /// loopback addresses may be used.
     public var tls = WireTLSSettings()
@@ -218,6 +221,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             }
             result.migration = try MigrationWatchdogConfiguration.load(section: migration)
         }
+        if let section = try config.section("metrics") { result.metrics = try MetricsConfiguration.load(section) }
         result.tls = try WireTLSSettings.load(try config.section("tls"), file: config.file)
         try config.rejectUnknownKeys()
         return result

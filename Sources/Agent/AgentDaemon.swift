@@ -1,6 +1,7 @@
 import Foundation
 import Libvirt
 import Logging
+import MetricsExport
 import NIOCore
 import ServiceLifecycle
 import Systemd
@@ -16,6 +17,8 @@ public struct AgentDaemon: Service {
 
     public let configuration: AgentConfiguration
     public let logger: Logger
+    /// Where the agent's metrics are recorded and read at scrape time; served when `metrics.listen` is set.
+    public let metrics: MetricsRegistry
     /// A listening socket handed over by systemd; nil binds `configuration.listen`.
     public let listeningSocket: Int32?
     /// Called with the bound address once the agent accepts connections.
@@ -25,11 +28,13 @@ public struct AgentDaemon: Service {
         configuration: AgentConfiguration,
         listeningSocket: Int32?,
         logger: Logger,
+        metrics: MetricsRegistry = MetricsRegistry(),
         onListening: @escaping @Sendable (SocketAddress?) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.listeningSocket = listeningSocket
         self.logger = logger
+        self.metrics = metrics
         self.onListening = onListening
     }
 
@@ -37,6 +42,7 @@ public struct AgentDaemon: Service {
     public enum StartupError: Error, CustomStringConvertible {
         case libvirt(uri: String, LibvirtError)
         case listen(String, TransportError)
+        case metrics(MetricsListener.BindError)
         case tls(String)
 
         public var description: String {
@@ -44,6 +50,7 @@ public struct AgentDaemon: Service {
             case .libvirt(let uri, let error):
                 "cannot use libvirt URI '\(uri)' (libvirt_uri): \(error.message.isEmpty ? "\(error)" : error.message)"
             case .listen(let address, let error): "cannot listen on \(address) (listen): \(error)"
+            case .metrics(let error): error.description
             case .tls(let reason): reason
             }
         }
@@ -72,13 +79,17 @@ public struct AgentDaemon: Service {
         // Before the first inventory: a migration the previous agent process started is nobody's any more.
         await OrphanedMigrationCleanup(connection: connection, logger: logger, clock: ContinuousClock()).run()
 
+        let agentMetrics = AgentMetrics(factory: metrics.factory)
+        connection.observeCalls { agentMetrics.libvirtCall($0) }
         let linkStatus = ManagerLinkStatus(address: configuration.manager.map { "\($0)" })
         let monitor = try await AgentMonitor(
             configuration: configuration,
             connection: connection,
             link: linkStatus,
-            logger: logger
+            logger: logger,
+            metrics: agentMetrics
         )
+        metrics.onScrape { await monitor.recordRingMetrics() }
         // The first round reports the VMs already running (e.g. after a restart) before anyone asks.
         await monitor.sampleOnce()
         let linkControl = ManagerLinkControl(logger: logger)
@@ -87,7 +98,8 @@ public struct AgentDaemon: Service {
             power: configuration.power,
             link: linkControl,
             migration: configuration.migration,
-            logger: logger
+            logger: logger,
+            metrics: agentMetrics
         )
         let handler = AgentRequestHandler(
             monitor: monitor,
@@ -98,6 +110,20 @@ public struct AgentDaemon: Service {
         let hostname = configuration.hostname
         let welcome: WireServer.WelcomeProvider = { _, version in
             Welcome(version: version, role: .agent, softwareVersion: Self.version, nodeName: hostname)
+        }
+        // Bound before the main socket, so a metrics port in use stops the start like that one does.
+        var metricsListener: MetricsListener?
+        if let address = configuration.metrics.listen {
+            do {
+                metricsListener = try await MetricsListener.bind(
+                    host: address.host,
+                    port: address.port,
+                    registry: metrics,
+                    logger: logger
+                )
+            } catch {
+                throw StartupError.metrics(error)
+            }
         }
         let server: WireServer
         do {
@@ -122,6 +148,7 @@ public struct AgentDaemon: Service {
                 ) { try await handler.serve($0) }
             }
         } catch {
+            await metricsListener?.close()
             throw StartupError.listen(listeningSocket.map { "socket fd \($0)" } ?? "\(configuration.listen)", error)
         }
         if listeningSocket != nil, security.tls == nil, let ip = server.localAddress?.ipAddress,
@@ -162,6 +189,7 @@ public struct AgentDaemon: Service {
             services.append(.init(service: WatchdogService(notifier: notifier)))
         }
         services.append(.init(service: ServerService(server: server)))
+        if let metricsListener { services.append(.init(service: metricsListener)) }
         services.append(.init(service: SamplingService(monitor: monitor)))
         services.append(
             .init(

@@ -16,15 +16,18 @@ public actor AgentMonitor {
     private var roundSubscribers: [UUID: AsyncStream<Int>.Continuation] = [:]
     private var round = 0
     private let link: ManagerLinkStatus
+    private let metrics: AgentMetrics
 
     public init(
         configuration: AgentConfiguration,
         connection: LibvirtConnection,
         link: ManagerLinkStatus,
-        logger: Logger
+        logger: Logger,
+        metrics: AgentMetrics = .none
     ) async throws {
         self.configuration = configuration
         self.link = link
+        self.metrics = metrics
         self.logger = logger
         self.host = HostCollector(procRoot: configuration.procRoot, interfaces: Set(configuration.hostInterfaces))
         self.domains = DomainCollector(connection: connection)
@@ -70,20 +73,26 @@ public actor AgentMonitor {
             self.domains = domains
         }
         if configuration.hostMetrics == .proc {
+            let started = ContinuousClock.now
             do {
                 hostOutput = try await host.collect(at: time)
+                metrics.collectorRan(host.name, took: .now - started, succeeded: true)
             } catch {
+                metrics.collectorRan(host.name, took: .now - started, succeeded: false)
                 logger.warning(
                     "host collector failed",
                     metadata: ["torpor.collector": "host", "torpor.error": "\(error)"]
                 )
             }
         }
+        let started = ContinuousClock.now
         do {
             let vms = try await domains.collect(at: time)
+            metrics.collectorRan(domains.name, took: .now - started, succeeded: true)
             if configuration.hostMetrics == .vms { hostOutput = HostFromVMs.output(of: vms, capacity: capacity) }
             store.record(time: time, host: hostOutput, vms: vms)
         } catch {
+            metrics.collectorRan(domains.name, took: .now - started, succeeded: false)
             logger.warning(
                 "domain collector failed",
                 metadata: ["torpor.collector": "domains", "torpor.error": "\(error)"]
@@ -143,6 +152,15 @@ public actor AgentMonitor {
     /// The newest round's number with its report; nil when that round made none (see `MonitoringStore.report`).
     public func newestReport() -> (round: Int, report: MonitoringReport)? {
         report().map { (round, $0) }
+    }
+
+    /// Samples held in the rings, for the metrics at scrape time.
+    func recordRingMetrics() {
+        metrics.recordRings(
+            hostSamples: store.host.count,
+            vmSamples: store.vms.values.reduce(0) { $0 + $1.samples.count },
+            vms: store.vms.count
+        )
     }
 
     public func samples(vm: String, last: Int?) -> SamplesReply? { store.samples(vm: vm, last: last) }

@@ -17,14 +17,18 @@ public struct CommandExecutor: Sendable {
     private let powerActions = PowerActionGate()
     /// Runs and watches migrations; shared by every copy of the executor.
     public let migrations: MigrationRunner
+    /// Power actions are counted by outcome.
+    let metrics: AgentMetrics
 
     public init(
         connection: LibvirtConnection,
         power: AgentConfiguration.PowerCommands,
         link: ManagerLinkControl? = nil,
         migration: MigrationWatchdogConfiguration = .init(),
-        logger: Logger
+        logger: Logger,
+        metrics: AgentMetrics = .none
     ) {
+        self.metrics = metrics
         self.connection = connection
         self.power = power
         self.link = link
@@ -95,6 +99,12 @@ public struct CommandExecutor: Sendable {
     /// ordered it, for the manager's PowerNotice and the log. Power actions run one at a time: another one that
     /// arrives meanwhile is answered `busy`, so two cannot both find the host idle and both go ahead.
     public func execute(_ command: PowerCommand, reason: String = "manager order") async -> CommandResult {
+        let result = await executePower(command, reason: reason)
+        metrics.powerActionEnded(command.action, outcome: result.code)
+        return result
+    }
+
+    private func executePower(_ command: PowerCommand, reason: String) async -> CommandResult {
         if let problem = power.unavailability(of: command.action, path: ProcessInfo.processInfo.environment["PATH"]) {
             logger.warning(
                 "power action refused: not offered by this host",

@@ -12,6 +12,7 @@ public final class LibvirtConnection: Sendable {
     public let uri: String
     let executor: LibvirtExecutor
     let handle: ConnectionHandle
+    let callObserver = LibvirtCallObserver()
 
     private init(uri: String, executor: LibvirtExecutor, handle: ConnectionHandle) {
         self.uri = uri
@@ -75,6 +76,12 @@ public final class LibvirtConnection: Sendable {
         try await hop { blocking throws(LibvirtError) in try blocking.hostname() }
     }
 
+    /// Reports every later call of this connection and its domains to `observer` (for latency metrics). It runs
+    /// on the caller's thread, often the connection's own: keep it short and never call libvirt from it.
+    public func observeCalls(_ observer: @escaping @Sendable (LibvirtCallRecord) -> Void) {
+        callObserver.set(observer)
+    }
+
     /// Runs one blocking-layer operation on the executor thread for an async caller.
     func hop<Value: Sendable>(
         _ operation: @escaping @Sendable (Blocking) throws(LibvirtError) -> Value
@@ -97,8 +104,10 @@ public final class LibvirtConnection: Sendable {
             _ body: @escaping @Sendable (virConnectPtr) throws(LibvirtError) -> Value
         ) throws(LibvirtError) -> Value {
             let handle = connection.handle
-            return try connection.executor.runSync { () throws(LibvirtError) in
-                try body(try handle.requirePointer(for: function))
+            return try connection.callObserver.timed(function) { () throws(LibvirtError) in
+                try connection.executor.runSync { () throws(LibvirtError) in
+                    try body(try handle.requirePointer(for: function))
+                }
             }
         }
 

@@ -126,9 +126,11 @@ public final class LibvirtDomain: @unchecked Sendable {
             _ body: @escaping @Sendable (virDomainPtr) throws(LibvirtError) -> Value
         ) throws(LibvirtError) -> Value {
             let domain = self.domain
-            return try domain.connection.executor.runSync { () throws(LibvirtError) in
-                _ = try domain.connection.handle.requirePointer(for: function)
-                return try body(domain.pointer)
+            return try domain.connection.callObserver.timed(function) { () throws(LibvirtError) in
+                try domain.connection.executor.runSync { () throws(LibvirtError) in
+                    _ = try domain.connection.handle.requirePointer(for: function)
+                    return try body(domain.pointer)
+                }
             }
         }
 

@@ -1,4 +1,5 @@
 import ConfigFile
+import MetricsExport
 import Placement
 import Transport
 
@@ -46,6 +47,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var estimator = EstimatorConfiguration()
     public var relocation = RelocationConfiguration()
     public var consolidation = ConsolidationConfiguration()
+    /// Where `/metrics` is served (`metrics.listen`); off unless set.
+    public var metrics = MetricsConfiguration()
     /// The HTTP front and the APIs on it (`http:`); off unless `http.listen` is set.
     public var http = HTTPFrontConfiguration()
     /// Flavors, the image catalog and VMs made from images (`images:`; docs/images.md).
@@ -124,6 +127,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let section = try config.section("consolidation") {
             result.consolidation = try ConsolidationConfiguration.load(section)
         }
+        if let section = try config.section("metrics") { result.metrics = try MetricsConfiguration.load(section) }
         if let section = try config.section("http") { result.http = try HTTPFrontConfiguration.load(section) }
         if let section = try config.section("images") { result.images = try ImagesConfiguration.load(section) }
         if let hosts = try config.section("hosts") {

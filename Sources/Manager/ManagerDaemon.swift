@@ -1,4 +1,5 @@
 import Logging
+import MetricsExport
 import ServiceLifecycle
 import Systemd
 import Transport
@@ -20,6 +21,8 @@ public struct ManagerDaemon: Sendable {
     public let configuration: ManagerConfiguration
     public let registry: HostRegistry
     public let logger: Logger
+    /// Where the manager's metrics are recorded and read at scrape time; served when `metrics.listen` is set.
+    public let metrics: MetricsRegistry
     public let onListening: @Sendable (Int?) -> Void
     /// Called with the HTTP front's port once it listens (`http.listen`).
     public let onHTTPListening: @Sendable (Int) -> Void
@@ -27,12 +30,14 @@ public struct ManagerDaemon: Sendable {
     public init(
         configuration: ManagerConfiguration,
         logger: Logger,
+        metrics: MetricsRegistry = MetricsRegistry(),
         onListening: @escaping @Sendable (Int?) -> Void = { _ in },
         onHTTPListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.onHTTPListening = onHTTPListening
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         self.registry = HostRegistry(
             ringCapacity: configuration.ringCapacity,
             identityHold: min(configuration.heartbeatInterval * 2, configuration.heartbeatTimeout),
@@ -46,6 +51,7 @@ public struct ManagerDaemon: Sendable {
         case listen(String, reason: String)
         case httpListen(String, reason: String)
         case state(String)
+        case metrics(MetricsListener.BindError)
         case tls(String)
         case secretFile(String)
 
@@ -54,6 +60,7 @@ public struct ManagerDaemon: Sendable {
             case .listen(let address, let reason): "cannot listen on \(address) (listen): \(reason)"
             case .httpListen(let address, let reason): "cannot listen on \(address) (http.listen): \(reason)"
             case .state(let reason): reason
+            case .metrics(let error): error.description
             case .tls(let reason): reason
             case .secretFile(let reason): reason
             }
@@ -68,6 +75,7 @@ public struct ManagerDaemon: Sendable {
         guard let listen = HostPort(configuration.listen, allowsPortZero: true) else {
             throw StartupError.listen(configuration.listen, reason: "not host:port")
         }
+        let managerMetrics = ManagerMetrics(factory: metrics.factory)
         let security: WireSecurity
         do {
             security = try configuration.tls.security(addresses: [("listen", listen.host)])
@@ -84,7 +92,8 @@ public struct ManagerDaemon: Sendable {
                 groupManager: GroupManager(registry: registry, logger: logger),
                 configuration: configuration,
                 logger: logger,
-                fencing: HostFencer(configuration: configuration, logger: logger)
+                fencing: HostFencer(configuration: configuration, logger: logger),
+                metrics: managerMetrics
             )
         } catch {
             throw StartupError.state("cannot open the state database (database): \(error)")
@@ -118,7 +127,31 @@ public struct ManagerDaemon: Sendable {
             logger: logger,
             consolidation: consolidation
         )
+        // Gauges mirroring state: read at each scrape from what `torpor hosts` and `torpor energy` show.
+        metrics.onScrape {
+            let now = ContinuousClock.now
+            let vmStates = try? await leader.store.vms().map(\.state)
+            managerMetrics.record(
+                status: await control.statusReply(at: now),
+                energy: await control.energyReply(at: now),
+                vmStates: vmStates
+            )
+        }
         let configuration = self.configuration
+        // Bound before the main socket, so a metrics port in use stops the start like that one does.
+        var metricsListener: MetricsListener?
+        if let address = configuration.metrics.listen {
+            do {
+                metricsListener = try await MetricsListener.bind(
+                    host: address.host,
+                    port: address.port,
+                    registry: metrics,
+                    logger: logger
+                )
+            } catch {
+                throw StartupError.metrics(error)
+            }
+        }
         let server: WireServer
         do {
             server = try await WireServer.bind(
@@ -161,6 +194,7 @@ public struct ManagerDaemon: Sendable {
                 }
             )
         } catch {
+            await metricsListener?.close()
             throw StartupError.listen(configuration.listen, reason: "\(error)")
         }
         onListening(server.port)
@@ -174,7 +208,9 @@ public struct ManagerDaemon: Sendable {
             ]
         )
 
-        var services: [any Service] = [ServerService(server: server), TaskService(leader: leader)]
+        var services: [any Service] = [ServerService(server: server)]
+        if let metricsListener { services.append(metricsListener) }
+        services.append(TaskService(leader: leader))
         if powerMonitor.hasSources {
             services.append(
                 PowerMonitorService(

@@ -48,6 +48,15 @@ struct LabUp: AsyncParsableCommand {
 
     @Option(
         name: .long,
+        help: """
+            Serve Prometheus metrics (metrics.listen): the manager's /metrics on this port, each agent's on the \
+            following ones (host-1 on PORT+1, …). Off unless given.
+            """
+    )
+    var metricsPort: Int?
+
+    @Option(
+        name: .long,
         help: "Serve the manager's HTTP front with Snooze's REST API on this port, on the manager's address (http.listen)."
     )
     var httpPort: Int?
@@ -131,6 +140,9 @@ struct LabUp: AsyncParsableCommand {
         let portsNeeded = bmc ? 3 * hosts : hosts
         guard basePort >= 1, basePort + portsNeeded <= 65535 else {
             throw ValidationError("--base-port leaves no room for \(portsNeeded) ports below 65536")
+        }
+        if let metricsPort, metricsPort < 1 || metricsPort + hosts > 65535 {
+            throw ValidationError("--metrics-port leaves no room for \(hosts + 1) ports below 65536")
         }
         guard idleTime >= 0.5, idleTime.isFinite, minimumAwake >= 0, minimumAwake.isFinite else {
             throw ValidationError("--idle-time must be at least 0.5 s and --minimum-awake not negative")
@@ -250,6 +262,7 @@ struct LabUp: AsyncParsableCommand {
             relocation: { enabled: \(!noRelocation) }
             vm_subnets: [10.42.0.0/24]
             reserved_addresses: [10.42.0.1]
+            \(metricsPort.map { "metrics: { listen: \"\(managerHost):\($0)\" }" } ?? "")
             images:
               directory: \(path("images"))
               domain_type: \(libvirt == .kvm ? "kvm" : "test")
@@ -365,6 +378,7 @@ struct LabUp: AsyncParsableCommand {
                 # The lab's hosts share this machine: each one's CPU and memory are its own VMs', not the machine's.
                 host_metrics: vms
                 log: \(log.rawValue)
+                \(metricsPort.map { "metrics: { listen: \"\(agent.host ?? "127.0.0.1"):\($0 + index)\" }" } ?? "")
                 \(bmc ? powerSection(bmcHosts[index - 1].powerOffScript) : wol ? powerSection(path("nic-\(index)/power-off")) : "")
                 \(migrationURIs["host-\(index)"].map(Self.migrationSection) ?? "")
                 \(LabTLS.section(in: directory.path, holder: "host-\(index)"))

@@ -3,6 +3,8 @@ import ArgumentParser
 import ConfigFile
 import Foundation
 import Logging
+import Metrics
+import MetricsExport
 import ServiceLifecycle
 import Systemd
 import Transport
@@ -105,7 +107,10 @@ struct TorporAgent: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let socket = activated.first { $0.name == "torpor-agent" }?.fd ?? activated.first?.fd
-        let daemon = AgentDaemon(configuration: configuration, listeningSocket: socket, logger: logger)
+        // The only place the global MetricsSystem is bootstrapped; the agent's code takes the factory injected.
+        let metrics = MetricsRegistry()
+        MetricsSystem.bootstrap(metrics.factory)
+        let daemon = AgentDaemon(configuration: configuration, listeningSocket: socket, logger: logger, metrics: metrics)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: daemon)],

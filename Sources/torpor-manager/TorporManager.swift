@@ -3,6 +3,8 @@ import ConfigFile
 import Foundation
 import Logging
 import Manager
+import Metrics
+import MetricsExport
 import ServiceLifecycle
 import Systemd
 
@@ -68,7 +70,10 @@ struct TorporManager: AsyncParsableCommand {
         }
         (LogDestination(rawValue: log) ?? .auto).bootstrap(identifier: "torpor-manager")
         let logger = Logger(label: "torpor.manager")
-        let daemon = ManagerDaemon(configuration: configuration, logger: logger)
+        // The only place the global MetricsSystem is bootstrapped; the manager's code takes the factory injected.
+        let metrics = MetricsRegistry()
+        MetricsSystem.bootstrap(metrics.factory)
+        let daemon = ManagerDaemon(configuration: configuration, logger: logger, metrics: metrics)
         let services: [any Service]
         do {
             services = try await daemon.services()

@@ -134,6 +134,7 @@ extension GroupLeader {
         )
         await groupManager.setState(.sleeping, of: host)
         let timeout = UInt32(clamping: configuration.energy.powerCommandTimeout.components.seconds)
+        let ordered = ContinuousClock.now
         let result = await groupManager.send(PowerCommand(action: action.wire, timeoutSeconds: timeout), to: host)
         let outcome: HostPowerMachine.PowerCommandOutcome =
             switch result.code {
@@ -141,6 +142,13 @@ extension GroupLeader {
             case .notDelivered, .timedOut: .notDelivered(result.message)
             default: .refused(result.message)
             }
+        let outcomeName =
+            switch outcome {
+            case .accepted: "accepted"
+            case .notDelivered: "not_delivered"
+            case .refused: "refused"
+            }
+        metrics.sleepEnded(action: action.configName, outcome: outcomeName, took: ContinuousClock.now - ordered)
         await perform(powerEvent(.powerCommandEnded(outcome), for: host), for: host)
         return result
     }
@@ -188,6 +196,7 @@ extension GroupLeader {
             if await waitUntilConnected(host, within: configuration.energy.wakeupTime) {
                 let now = ContinuousClock.now
                 powerEvent(.woke, for: host, at: now)
+                metrics.wakeEnded(outcome: "woke", took: now - started)
                 logger.notice(
                     "host woke",
                     metadata: [
@@ -200,6 +209,7 @@ extension GroupLeader {
         }
         if drivers.isEmpty { attempts.append("no wake driver configured") }
         await perform(powerEvent(.wakeFailed, for: host), for: host)
+        metrics.wakeEnded(outcome: "failed", took: nil)
         let failure = WakeFailure(description: "\(host) did not wake (tried \(attempts.joined(separator: "; ")))")
         logger.error(
             "host did not wake; marked FAILED",

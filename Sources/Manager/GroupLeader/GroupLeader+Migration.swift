@@ -569,6 +569,14 @@ extension GroupLeader {
             setMigrationOutcome(&task, .failed, host: source, reason)
             detail = "\(task.vmName) not migrated: \(reason)"
         }
+        metrics.taskEnded(kind: task.kind, outcome: task.state.rawValue)
+        switch ending {
+        case .completed:
+            let took = record?.elapsedMilliseconds ?? 0
+            metrics.migrationEnded(outcome: "completed", took: took > 0 ? .milliseconds(took) : nil)
+        case .aborted: metrics.migrationEnded(outcome: "aborted", took: nil)
+        case .failed, .fromInventories: metrics.migrationEnded(outcome: "failed", took: nil)
+        }
         let startable = registered ? migrations.end(task.id, settleUntil: settleUntil) : []
         unlockDecisions()
         notifyReleased(vmID)

@@ -530,11 +530,13 @@ extension GroupLeader {
     private func finish(_ task: inout StoredTask, failure: String? = nil) async {
         if let failure {
             task.state = .failed
+            metrics.taskEnded(kind: task.kind, outcome: task.state.rawValue)
             await save(&task, detail: failure)
             return
         }
         let failed = task.outcomes.filter { $0.state != .done }
         task.state = failed.isEmpty ? .succeeded : .failed
+        metrics.taskEnded(kind: task.kind, outcome: task.state.rawValue)
         let summary: String
         if failed.isEmpty {
             summary = "\(task.kind): \(task.outcomes.count) VM\(task.outcomes.count == 1 ? "" : "s") done"

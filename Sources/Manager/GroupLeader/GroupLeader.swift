@@ -51,6 +51,8 @@ public actor GroupLeader {
     var migrations: MigrationMachine
     var migrationRuns: [String: MigrationRun] = [:]
     var migrationURIs: [String: String] = [:]
+    /// Tasks, wakes, sleeps and migrations are counted as they end (docs/metrics.md).
+    let metrics: ManagerMetrics
     let queue: AsyncStream<Work>
     let enqueue: AsyncStream<Work>.Continuation
 
@@ -77,7 +79,8 @@ public actor GroupLeader {
         configuration: ManagerConfiguration,
         logger: Logger,
         diskExists: @escaping @Sendable (String) -> Bool = { FileManager.default.fileExists(atPath: $0) },
-        fencing: (any HostFencing)? = nil
+        fencing: (any HostFencing)? = nil,
+        metrics: ManagerMetrics = .none
     ) throws {
         self.store = store
         self.groupManager = groupManager
@@ -87,6 +90,7 @@ public actor GroupLeader {
         self.addresses = try AddressPool(subnets: configuration.vmSubnets, reserved: configuration.reservedAddresses)
         self.rejoinDeadline = .now + configuration.heartbeatTimeout * 2
         self.fencing = fencing
+        self.metrics = metrics
         // An agent's inventory can be sampled while a command runs: trust the command's result for a heartbeat
         // timeout, in which the agent has sampled again (it samples every few seconds).
         self.vmLifecycle = VMLifecycleMachine(settleTime: configuration.heartbeatTimeout)
@@ -217,6 +221,7 @@ public actor GroupLeader {
                 detail: "defined virtual cluster \(cluster)"
             )
             try await store.createTask(task)
+            metrics.taskEnded(kind: task.kind, outcome: task.state.rawValue)
             logger.notice("virtual cluster defined", metadata: [.vc: "\(cluster)"])
             return task.wireStatus
         } catch {
@@ -351,6 +356,7 @@ public actor GroupLeader {
                 detail: "added \(vms.count) VM\(vms.count == 1 ? "" : "s") to \(cluster)"
             )
             try await store.createTask(task)
+            metrics.taskEnded(kind: task.kind, outcome: task.state.rawValue)
             logger.notice(
                 "VMs added",
                 metadata: [.vc: "\(cluster)", .vms: "\(vms.map(\.name).joined(separator: ","))"]
