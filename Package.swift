@@ -25,6 +25,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // The binary protocol. Imports NIOCore only.
@@ -33,10 +37,21 @@ let package = Package(
         .target(
             name: "Transport",
             dependencies: [
-                "Wire",
+                "Wire", "Trust", "ConfigFile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The cluster CA, certificate identities (role and name), revocation lists and secret files
+        // (docs/security.md): swift-certificates and swift-crypto, no NIO.
+        .target(
+            name: "Trust",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
 
@@ -108,7 +123,7 @@ let package = Package(
         .target(
             name: "Manager",
             dependencies: [
-                "Wire", "Transport", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
+                "Wire", "Transport", "Trust", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
                 "IPMIMonitoring", "MetricsExport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -126,7 +141,7 @@ let package = Package(
         .target(
             name: "AgentControl",
             dependencies: [
-                "Wire", "Transport",
+                "Wire", "Transport", "Trust",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -136,7 +151,7 @@ let package = Package(
         .target(
             name: "TorporCLI",
             dependencies: [
-                "Wire", "Transport", "AgentControl", "Energy",
+                "Wire", "Transport", "AgentControl", "Energy", "Trust",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -146,7 +161,7 @@ let package = Package(
         .target(
             name: "TorporLab",
             dependencies: [
-                "Wire", "Transport", "AgentControl", "Energy", "TorporCLI", "Commands",
+                "Wire", "Transport", "AgentControl", "Energy", "TorporCLI", "Commands", "Trust",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -225,9 +240,17 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
+            name: "TrustTests",
+            dependencies: [
+                "Trust",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
             name: "TransportTests",
             dependencies: [
-                "Transport", "Wire",
+                "Transport", "Wire", "Trust",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

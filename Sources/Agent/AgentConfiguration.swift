@@ -41,6 +41,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var migrationDestinationURI: String?
     /// Where `/metrics` is served (`metrics.listen`); off unless set.
     public var metrics = MetricsConfiguration()
+    /// Mutual TLS for the listener and the manager link (`tls:`, docs/security.md); without a certificate only
+    /// loopback addresses may be used.
+    public var tls = WireTLSSettings()
 
     public enum HostMetricsSource: String, Sendable, Equatable, CaseIterable {
         /// `/proc` under `proc_root`: the machine the agent runs on.
@@ -219,6 +222,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             result.migration = try MigrationWatchdogConfiguration.load(section: migration)
         }
         if let section = try config.section("metrics") { result.metrics = try MetricsConfiguration.load(section) }
+        result.tls = try WireTLSSettings.load(try config.section("tls"), file: config.file)
         try config.rejectUnknownKeys()
         return result
     }

@@ -43,6 +43,7 @@ public struct AgentDaemon: Service {
         case libvirt(uri: String, LibvirtError)
         case listen(String, TransportError)
         case metrics(MetricsListener.BindError)
+        case tls(String)
 
         public var description: String {
             switch self {
@@ -50,6 +51,7 @@ public struct AgentDaemon: Service {
                 "cannot use libvirt URI '\(uri)' (libvirt_uri): \(error.message.isEmpty ? "\(error)" : error.message)"
             case .listen(let address, let error): "cannot listen on \(address) (listen): \(error)"
             case .metrics(let error): error.description
+            case .tls(let reason): reason
             }
         }
     }
@@ -57,6 +59,16 @@ public struct AgentDaemon: Service {
     public func run() async throws {
         // First, so that the sleep hook's signals never meet their default action (terminate).
         let resumeSignals = ResumeSignal.stream()
+        var addresses: [(setting: String, host: String)] = []
+        if listeningSocket == nil { addresses.append(("listen", configuration.listen.host)) }
+        if let manager = configuration.manager { addresses.append(("manager", manager.host)) }
+        let security: WireSecurity
+        do {
+            security = try configuration.tls.security(addresses: addresses)
+        } catch {
+            throw StartupError.tls("\(error)")
+        }
+        let reloader = security.tls.map { RevocationReloader(trust: $0.trust, logger: logger) }
         let connection: LibvirtConnection
         do {
             connection = try await LibvirtConnection.open(configuration.libvirtURI)
@@ -120,6 +132,7 @@ public struct AgentDaemon: Service {
                     listeningSocket: listeningSocket,
                     configuration: configuration.connection,
                     limits: configuration.serverLimits,
+                    security: security,
                     logger: logger,
                     welcome: welcome
                 ) { try await handler.serve($0) }
@@ -129,6 +142,7 @@ public struct AgentDaemon: Service {
                     port: configuration.listen.port,
                     configuration: configuration.connection,
                     limits: configuration.serverLimits,
+                    security: security,
                     logger: logger,
                     welcome: welcome
                 ) { try await handler.serve($0) }
@@ -136,6 +150,14 @@ public struct AgentDaemon: Service {
         } catch {
             await metricsListener?.close()
             throw StartupError.listen(listeningSocket.map { "socket fd \($0)" } ?? "\(configuration.listen)", error)
+        }
+        if listeningSocket != nil, security.tls == nil, let ip = server.localAddress?.ipAddress,
+            !WireTLSSettings.isLoopback(ip)
+        {
+            throw StartupError.tls(
+                "the socket systemd passed listens on \(ip), not a loopback address: set tls.certificate, tls.key and "
+                    + "tls.ca (docs/security.md); plaintext (tls.allow_plaintext) is for loopback only"
+            )
         }
         onListening(server.localAddress)
         let inventory = await monitor.inventory()
@@ -145,6 +167,7 @@ public struct AgentDaemon: Service {
                 "torpor.host": "\(configuration.hostID)",
                 "torpor.listen": "\(server.localAddress.map { "\($0)" } ?? "?")",
                 "torpor.vms": "\(inventory.vms.count)",
+                "torpor.tls": "\(security.tls.map { "\($0.identity)" } ?? "plaintext")",
             ]
         )
 
@@ -185,6 +208,7 @@ public struct AgentDaemon: Service {
                 defaultHeartbeat: configuration.heartbeatInterval,
                 defaultReportInterval: configuration.sampleInterval,
                 control: linkControl,
+                security: security,
                 logger: logger
             )
             services.append(.init(service: ManagerLinkService(link: link)))
@@ -192,6 +216,9 @@ public struct AgentDaemon: Service {
         services.append(
             .init(service: ResumeSignalService(signals: resumeSignals, link: linkControl, logger: logger))
         )
+        if let reloader {
+            services.append(.init(service: RevocationReloadService(reloader: reloader)))
+        }
         services.append(.init(service: ReadinessService(logger: logger)))
         try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
         // Closing the connection releases only the agent's handle; libvirt keeps every domain as it is.

@@ -19,6 +19,8 @@ public struct ManagerLink: Sendable {
     public let defaultReportInterval: Duration
     public let backoff: Backoff
     public let control: ManagerLinkControl
+    /// TLS: the manager must present a manager certificate from the cluster CA.
+    public let security: WireSecurity
     public let logger: Logger
 
     public init(
@@ -32,6 +34,7 @@ public struct ManagerLink: Sendable {
         defaultReportInterval: Duration = .zero,
         backoff: Backoff = Backoff(),
         control: ManagerLinkControl,
+        security: WireSecurity = .plaintext,
         logger: Logger
     ) {
         self.manager = manager
@@ -44,6 +47,7 @@ public struct ManagerLink: Sendable {
         self.defaultReportInterval = defaultReportInterval
         self.backoff = backoff
         self.control = control
+        self.security = security
         self.logger = logger
     }
 
@@ -54,7 +58,7 @@ public struct ManagerLink: Sendable {
             nodeName: description.hostname,
             agent: description
         )
-        let client = WireClient(hello: hello, logger: logger)
+        let client = WireClient(hello: hello, security: security, logger: logger)
         let reconnecting = ReconnectingWireClient(
             client: client,
             host: manager.host,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Transport
+import Trust
 import Wire
 
 /// One short-lived connection to an agent (or the manager): connect, ask, print, map failures to agentctl's exit
@@ -31,9 +32,16 @@ public struct AgentSession {
         guard let address = HostPort(endpoint) else { throw ExitCode(AgentCtlExit.usage) }
         var logger = Logger(label: program)
         logger.logLevel = .critical
+        let security: WireSecurity
+        do {
+            security = try options.tls.security(for: address.host)
+        } catch {
+            throw failure("\(error)", code: AgentCtlExit.usage)
+        }
         let client = WireClient(
             hello: Hello(role: .control, softwareVersion: AgentCtl.configuration.version, nodeName: program),
             connectTimeout: options.timeoutDuration,
+            security: security,
             logger: logger
         )
         let connection: WireConnection
@@ -42,6 +50,7 @@ public struct AgentSession {
         } catch {
             throw fail(error)
         }
+        warnAboutExpiry(ours: security.tls?.identity, theirs: connection.peer.certificate)
         do {
             let result = try await body(connection)
             await connection.close()
@@ -60,6 +69,17 @@ public struct AgentSession {
         on connection: WireConnection
     ) async throws(TransportError) -> WireMessage {
         try await connection.request(message, timeout: options.timeoutDuration)
+    }
+
+    /// A warning line on standard error for our certificate or the server's expiring within 30 days.
+    func warnAboutExpiry(ours: CertificateIdentity?, theirs: CertificateIdentity?) {
+        let warnings = [
+            ours.flatMap { expiryWarning($0, whose: "your") },
+            theirs.flatMap { expiryWarning($0, whose: "the \(label)'s") },
+        ]
+        for warning in warnings.compactMap({ $0 }) {
+            FileHandle.standardError.write(Data("\(program): \(warning)\n".utf8))
+        }
     }
 
     /// Prints the error and returns the exit code for it.

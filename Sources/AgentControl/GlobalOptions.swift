@@ -12,6 +12,9 @@ public struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds to wait for the agent to connect and answer.")
     public var timeout: Double = 10
 
+    @OptionGroup(title: "TLS (docs/security.md)")
+    public var tls: TLSOptions
+
     public init() {}
 
     public mutating func validate() throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Trust
 import Wire
 
 /// `agentctl status`: host, capacity, manager link, and each VM's latest sample.
@@ -10,14 +11,24 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let session = AgentSession(options: options)
-        let reply = try await session.run { connection in
-            try await session.request(.statusRequest(StatusRequest()), on: connection)
+        let (reply, certificate) = try await session.run { connection in
+            (try await session.request(.statusRequest(StatusRequest()), on: connection), connection.peer.certificate)
         }
         guard case .statusReply(let status) = reply else { throw session.unexpected(reply, expected: "StatusReply") }
         if options.json {
-            Output.printJSON(Self.json(status))
+            var json = Self.json(status)
+            if let certificate {
+                json["certificate"] = [
+                    "role": certificate.role.rawValue, "name": certificate.name, "serial": certificate.serial,
+                    "notValidAfter": ISO8601DateFormatter().string(from: certificate.notValidAfter),
+                    "daysLeft": certificate.daysLeft(at: Date()),
+                ]
+            }
+            Output.printJSON(json)
         } else {
             print(Self.text(status))
+            // The agent's TLS certificate, so its expiry is seen before it bites (plaintext: none).
+            if let certificate { print("certificate: \(certificate) \(describeExpiry(certificate))") }
         }
     }
 

@@ -40,6 +40,8 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case state = "torpor.state"
     case status = "torpor.status"
     case task = "torpor.task"
+    /// This process's TLS certificate (`role/name (serial S)`), or "plaintext".
+    case tls = "torpor.tls"
     case took = "torpor.took"
     case uuid = "torpor.uuid"
     case value = "torpor.value"

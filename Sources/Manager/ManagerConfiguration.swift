@@ -53,6 +53,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var http = HTTPFrontConfiguration()
     /// Flavors, the image catalog and VMs made from images (`images:`; docs/images.md).
     public var images = ImagesConfiguration()
+    /// Mutual TLS for every Wire link (`tls:`, docs/security.md); without a certificate only a loopback `listen`.
+    public var tls = WireTLSSettings()
 
     public enum PlacementPolicyName: String, Sendable, CaseIterable {
         case firstFit = "first-fit"
@@ -137,6 +139,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
                 result.hostPower[host] = try HostPowerModelConfiguration.load(section)
             }
         }
+        result.tls = try WireTLSSettings.load(try config.section("tls"), file: config.file)
         try config.rejectUnknownKeys()
         guard result.heartbeatTimeout > result.heartbeatInterval else {
             throw ConfigError(

@@ -3,6 +3,7 @@ import MetricsExport
 import ServiceLifecycle
 import Systemd
 import Transport
+import Trust
 import Wire
 
 /// `torpor-manager`, playing all three of Snooze's roles, kept apart in code:
@@ -51,6 +52,8 @@ public struct ManagerDaemon: Sendable {
         case httpListen(String, reason: String)
         case state(String)
         case metrics(MetricsListener.BindError)
+        case tls(String)
+        case secretFile(String)
 
         public var description: String {
             switch self {
@@ -58,6 +61,8 @@ public struct ManagerDaemon: Sendable {
             case .httpListen(let address, let reason): "cannot listen on \(address) (http.listen): \(reason)"
             case .state(let reason): reason
             case .metrics(let error): error.description
+            case .tls(let reason): reason
+            case .secretFile(let reason): reason
             }
         }
     }
@@ -71,6 +76,14 @@ public struct ManagerDaemon: Sendable {
             throw StartupError.listen(configuration.listen, reason: "not host:port")
         }
         let managerMetrics = ManagerMetrics(factory: metrics.factory)
+        let security: WireSecurity
+        do {
+            security = try configuration.tls.security(addresses: [("listen", listen.host)])
+        } catch {
+            throw StartupError.tls("\(error)")
+        }
+        try Self.checkSecretFiles(configuration)
+        let reloader = security.tls.map { RevocationReloader(trust: $0.trust, logger: logger) }
         let leader: GroupLeader
         do {
             let store = try ManagerStore(path: configuration.database)
@@ -146,6 +159,7 @@ public struct ManagerDaemon: Sendable {
                 port: listen.port,
                 configuration: configuration.connection,
                 limits: configuration.serverLimits,
+                security: security,
                 logger: logger,
                 welcome: { hello, version in
                     if hello.role == .agent {
@@ -190,6 +204,7 @@ public struct ManagerDaemon: Sendable {
                 .listen: "\(configuration.listen)", .port: "\(server.port ?? 0)",
                 .database: "\(configuration.database)",
                 .policy: "\(configuration.placementPolicy.rawValue)",
+                .tls: "\(security.tls.map { "\($0.identity)" } ?? "plaintext")",
             ]
         )
 
@@ -228,6 +243,7 @@ public struct ManagerDaemon: Sendable {
         if configuration.http.enabled {
             services.append(try httpFront(leader: leader, wirePort: server.port ?? listen.port))
         }
+        if let reloader { services.append(RevocationReloadService(reloader: reloader)) }
         services.append(ReadinessService(logger: logger))
         return services
     }
@@ -257,6 +273,18 @@ public struct ManagerDaemon: Sendable {
             )
         } catch {
             throw .httpListen(configuration.http.listen ?? "", reason: "not host:port")
+        }
+    }
+
+    /// BMC password files (`hosts.<id>.ipmi.password_file`) must not be readable by every user.
+    static func checkSecretFiles(_ configuration: ManagerConfiguration) throws {
+        let files = Set(configuration.hostWake.values.compactMap { $0.bmc?.passwordFile })
+        for file in files.sorted() {
+            do {
+                try SecretFile.checkPermissions(file)
+            } catch {
+                throw StartupError.secretFile("hosts.*.ipmi.password_file: \(error)")
+            }
         }
     }
 

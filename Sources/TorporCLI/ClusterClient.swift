@@ -12,6 +12,7 @@ struct ClusterClient {
         var global = GlobalOptions()
         global.json = options.json
         global.timeout = options.timeout
+        global.tls = options.tls
         return AgentSession(options: global, endpoint: options.manager, label: "manager", program: "torpor")
     }
 

@@ -144,11 +144,7 @@ struct ClusterTopology {
     }
 
     static func load(_ options: ManagerOptions) async throws -> ClusterTopology {
-        let status = try await ManagerQuery.status(
-            manager: options.manager,
-            json: options.json,
-            timeout: options.timeout
-        )
+        let status = try await ManagerQuery.status(options)
         let clusters = try await ClusterClient(options: options).clusters(.list)
         return ClusterTopology(status: status, clusters: clusters)
     }

@@ -23,11 +23,15 @@ struct HostPowerOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds to wait for the manager's answer (the host to be up, or down).")
     var timeout: Double = 600
 
+    @OptionGroup(title: "TLS (docs/security.md)")
+    var tls: TLSOptions
+
     var managerOptions: ManagerOptions {
         var options = ManagerOptions()
         options.manager = manager
         options.json = json
         options.timeout = timeout
+        options.tls = tls
         return options
     }
 

@@ -19,11 +19,7 @@ struct Hosts: AsyncParsableCommand {
     @OptionGroup var options: ManagerOptions
 
     func run() async throws {
-        let status = try await ManagerQuery.status(
-            manager: options.manager,
-            json: options.json,
-            timeout: options.timeout
-        )
+        let status = try await ManagerQuery.status(options)
         if options.json {
             Output.printJSON(HostTable.json(status, address: options.manager))
         } else {

@@ -1,3 +1,4 @@
+import AgentControl
 import ArgumentParser
 import Foundation
 import Transport
@@ -12,6 +13,9 @@ struct ManagerOptions: ParsableArguments {
 
     @Option(name: .long, help: "Seconds to wait for the manager to connect and answer.")
     var timeout: Double = 10
+
+    @OptionGroup(title: "TLS (docs/security.md)")
+    var tls: TLSOptions
 
     /// Shared with options that differ only in their defaults (HostPowerOptions).
     static var defaultManager: String { ProcessInfo.processInfo.environment["TORPOR_MANAGER"] ?? "127.0.0.1:7700" }

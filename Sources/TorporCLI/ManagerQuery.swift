@@ -8,22 +8,23 @@ import Wire
 package enum ManagerQuery {
     /// Every host, page by page, through agentctl's session: failures are printed and thrown as the matching
     /// ExitCode.
-    static func status(manager: String, json: Bool, timeout: Double) async throws -> ManagerStatusReply {
-        var options = ManagerOptions()
-        options.manager = manager
-        options.json = json
-        options.timeout = timeout
-        return try await ManagerPages.status(ClusterClient(options: options).session)
+    static func status(_ options: ManagerOptions) async throws -> ManagerStatusReply {
+        try await ManagerPages.status(ClusterClient(options: options).session)
     }
 
     /// Silent, for polling: nil when the manager cannot be reached or does not answer.
-    package static func probe(manager: String, timeout: Duration) async -> ManagerStatusReply? {
+    package static func probe(
+        manager: String,
+        timeout: Duration,
+        security: WireSecurity = .plaintext
+    ) async -> ManagerStatusReply? {
         guard let address = HostPort(manager) else { return nil }
         var logger = Logger(label: "torpor")
         logger.logLevel = .critical
         let client = WireClient(
             hello: Hello(role: .control, softwareVersion: Torpor.configuration.version, nodeName: "torpor"),
             connectTimeout: timeout,
+            security: security,
             logger: logger
         )
         guard let connection = try? await client.connect(host: address.host, port: address.port) else { return nil }

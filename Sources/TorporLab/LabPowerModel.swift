@@ -39,8 +39,9 @@ struct LabPowerModel: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let security = LabTLS.security(in: dir)
         while !Task.isCancelled {
-            if let status = await ManagerQuery.probe(manager: manager, timeout: .seconds(2)) {
+            if let status = await ManagerQuery.probe(manager: manager, timeout: .seconds(2), security: security) {
                 for host in status.hosts {
                     guard host.hostID.hasPrefix("host-"), let index = Int(host.hostID.dropFirst("host-".count)),
                         (1...hosts).contains(index)

@@ -27,7 +27,11 @@ struct LabStatus: AsyncParsableCommand {
             throw options.failure("cannot read \(LabState.url(in: directory).path): \(error)", code: TorporExit.failed)
         }
         let running = Set(state.processes.filter(LabProcesses.isRunning).map(\.pid))
-        let status = await ManagerQuery.probe(manager: state.manager.address, timeout: .seconds(3))
+        let status = await ManagerQuery.probe(
+            manager: state.manager.address,
+            timeout: .seconds(3),
+            security: LabTLS.security(in: directory.path)
+        )
         if options.json {
             var json = Self.json(state, running: running)
             json["managerStatus"] = status.map { HostTable.json($0, address: state.manager.address) } ?? NSNull()

@@ -110,6 +110,19 @@ struct LabUp: AsyncParsableCommand {
     )
     var noRelocation = false
 
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Mutual TLS on every link: a lab CA and certificates in DIR/tls (always with --wol).",
+            discussion: """
+                The manager, each agent and an operator get certificates from a CA made for the lab \
+                (docs/security.md); `lab up` prints the TORPOR_CA, TORPOR_CERT and TORPOR_KEY that agentctl and \
+                torpor need. Without it the lab's daemons speak plaintext on 127.0.0.1.
+                """
+        )
+    )
+    var tls = false
+
     @Option(name: .long, help: "Energy saver (--bmc, --wol): seconds without a VM before a host is put to sleep.")
     var idleTime: Double = 30
 
@@ -206,6 +219,12 @@ struct LabUp: AsyncParsableCommand {
         let hostNetwork = wol ? network : nil
         let managerHost = hostNetwork?.gateway ?? "127.0.0.1"
         let managerAddress = "\(managerHost):\(basePort)"
+        // Plaintext is for loopback only: the --wol lab's bridge addresses need TLS.
+        if tls || wol {
+            try LabTLS.make(in: directory.path, hosts: hosts)
+        } else {
+            LabTLS.remove(in: directory.path)
+        }
         let bmcHosts =
             bmc
             ? (1...hosts).map { index in
@@ -250,6 +269,7 @@ struct LabUp: AsyncParsableCommand {
               interface_type: ethernet
             \(httpPort.map { "http: { listen: \"\(managerHost):\($0)\", snooze: { enabled: true } }" } ?? "")
             \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
+            \(LabTLS.section(in: directory.path, holder: "lab-manager"))
             """,
             to: manager.config
         )
@@ -361,6 +381,7 @@ struct LabUp: AsyncParsableCommand {
                 \(metricsPort.map { "metrics: { listen: \"\(agent.host ?? "127.0.0.1"):\($0 + index)\" }" } ?? "")
                 \(bmc ? powerSection(bmcHosts[index - 1].powerOffScript) : wol ? powerSection(path("nic-\(index)/power-off")) : "")
                 \(migrationURIs["host-\(index)"].map(Self.migrationSection) ?? "")
+                \(LabTLS.section(in: directory.path, holder: "host-\(index)"))
                 """,
                 to: agent.config
             )
@@ -591,7 +612,11 @@ struct LabUp: AsyncParsableCommand {
                     code: TorporExit.failed
                 )
             }
-            if let status = await ManagerQuery.probe(manager: state.manager.address, timeout: .seconds(2)),
+            if let status = await ManagerQuery.probe(
+                manager: state.manager.address,
+                timeout: .seconds(2),
+                security: LabTLS.security(in: options.directory.path)
+            ),
                 watch.saw(connected: status.hosts.filter(\.connected).map(\.hostID))
             {
                 return
@@ -629,6 +654,10 @@ struct LabUp: AsyncParsableCommand {
             )
         }
         print("")
+        let environment = LabTLS.environment(in: options.directory.path)
+        if !environment.isEmpty {
+            print("export " + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
         print("torpor hosts --manager \(state.manager.address)")
         print("torpor-lab down --dir \(options.dir)")
     }

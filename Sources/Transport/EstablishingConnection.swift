@@ -5,8 +5,8 @@ import Wire
 /// A channel with the Wire pipeline installed whose handshake has not finished yet.
 ///
 /// The pipeline is framing first (`ByteToMessageHandler(WireMessageDecoder)`,
-/// `MessageToByteHandler(WireMessageEncoder)`) and the session last, so a TLS handler can later be added at the
-/// front without touching either.
+/// `MessageToByteHandler(WireMessageEncoder)`) and the session last; with TLS, `NIOSSLServerHandler` or
+/// `NIOSSLClientHandler` comes first.
 struct EstablishingConnection: Sendable {
     let channel: any Channel
     let session: NIOLoopBound<WireSessionHandler>
@@ -24,12 +24,19 @@ struct EstablishingConnection: Sendable {
         role: HandshakeStateMachine.Role,
         configuration: WireConnectionConfiguration,
         refusal: ErrorMessage? = nil,
+        security: WireSecurity = .plaintext,
         logger: Logger
     ) throws -> EstablishingConnection {
+        var sessionSecurity: SessionSecurity?
+        if let tls = security.tls {
+            let isListener = if case .listener = role { true } else { false }
+            sessionSecurity = try SessionSecurity.install(tls, isListener: isListener, on: channel)
+        }
         let handler = WireSessionHandler(
             role: role,
             configuration: configuration,
             refusal: refusal,
+            security: sessionSecurity,
             logger: logger,
             eventLoop: channel.eventLoop
         )

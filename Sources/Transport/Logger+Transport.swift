@@ -6,6 +6,8 @@ enum TransportMetadataKey: String {
     case peer = "torpor.peer"
     case peerRole = "torpor.peer_role"
     case peerNode = "torpor.peer_node"
+    /// The peer's certificate as `role/name (serial S)` (docs/security.md).
+    case peerCertificate = "torpor.peer_certificate"
     case wireVersion = "torpor.wire_version"
     case requestID = "torpor.request_id"
     case messageType = "torpor.message_type"

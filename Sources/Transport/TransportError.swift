@@ -23,6 +23,8 @@ public enum TransportError: Error, Hashable, Sendable {
     case refused(code: ErrorMessage.Code, message: String)
     /// The peer broke the protocol (garbage, an unexpected message, a wrong version); we sent it an Error frame.
     case protocolViolation(String)
+    /// The TLS handshake failed, or the peer's certificate was refused (docs/security.md).
+    case tlsFailed(String)
     /// The task waiting for the operation was cancelled.
     case cancelled
     /// This side did not send a frame whose payload exceeds the frame limit (the peer would refuse it and close).
@@ -60,6 +62,8 @@ extension TransportError: CustomStringConvertible {
             return "refused the peer (\(code)): \(message)"
         case .protocolViolation(let reason):
             return "protocol violation by the peer: \(reason)"
+        case .tlsFailed(let reason):
+            return "TLS: \(reason)"
         case .cancelled:
             return "cancelled"
         case .frameTooLarge(let type, let role, let bytes, let maximum):

@@ -9,6 +9,8 @@ public struct WireClient: Sendable {
     public var hello: Hello
     public var connectTimeout: Duration
     public var configuration: WireConnectionConfiguration
+    /// TLS: the server must present a certificate the trust store accepts, with the role its Welcome claims.
+    public var security: WireSecurity
     public var eventLoopGroup: any EventLoopGroup
     public var logger: Logger
 
@@ -16,12 +18,14 @@ public struct WireClient: Sendable {
         hello: Hello,
         connectTimeout: Duration = .seconds(10),
         configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
+        security: WireSecurity = .plaintext,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) {
         self.hello = hello
         self.connectTimeout = connectTimeout
         self.configuration = configuration
+        self.security = security
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }
@@ -41,6 +45,7 @@ public struct WireClient: Sendable {
         let attempt = ConnectAttempt(eventLoop: eventLoop)
         let role = HandshakeStateMachine.Role.dialler(hello)
         let configuration = self.configuration
+        let security = self.security
         let sessionLogger = logger
 
         let configured =
@@ -58,6 +63,7 @@ public struct WireClient: Sendable {
                             on: channel,
                             role: role,
                             configuration: configuration,
+                            security: security,
                             logger: sessionLogger
                         )
                     }

@@ -1,4 +1,5 @@
 import NIOCore
+import Trust
 import Wire
 
 /// Who is on the other end of an established connection.
@@ -13,11 +14,19 @@ public struct WirePeer: Hashable, Sendable {
     /// The protocol version both sides use for every frame after the handshake.
     public var version: UInt8
     public var remoteAddress: SocketAddress?
+    /// The peer's certificate (role, name, serial, validity) on a TLS link; nil on plaintext.
+    public var certificate: CertificateIdentity?
 
-    public init(greeting: Greeting, version: UInt8, remoteAddress: SocketAddress?) {
+    public init(
+        greeting: Greeting,
+        version: UInt8,
+        remoteAddress: SocketAddress?,
+        certificate: CertificateIdentity? = nil
+    ) {
         self.greeting = greeting
         self.version = version
         self.remoteAddress = remoteAddress
+        self.certificate = certificate
     }
 
     public var hello: Hello? {

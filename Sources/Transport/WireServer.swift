@@ -8,7 +8,9 @@ import Wire
 ///
 /// Create one with `bind(host:port:...)` or `bind(listeningSocket:...)` (systemd socket activation), then call
 /// `run()` once. `limits` bounds the connections it holds (see `WireServerLimits`); `configuration` bounds each
-/// connection (idle time, requests at once, bytes queued for a peer that does not read). `run()` returns when its task is cancelled, after closing the listening socket and every
+/// connection (idle time, requests at once, bytes queued for a peer that does not read). With `security: .tls`
+/// every dialler must present a certificate the trust store accepts, matching its Hello, and may send only what
+/// its role allows (`WireAuthorization`). `run()` returns when its task is cancelled, after closing the listening socket and every
 /// connection; that is all swift-service-lifecycle needs (`extension WireServer: Service {}` in the daemon).
 public final class WireServer: Sendable {
     /// Decides the Welcome for a dialler's Hello; the Welcome's `version` is replaced by the negotiated version.
@@ -38,13 +40,14 @@ public final class WireServer: Sendable {
         supportedVersions: [UInt8] = Array(WireVersion.supported),
         configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
         limits: WireServerLimits = WireServerLimits(),
+        security: WireSecurity = .plaintext,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
         welcome: @escaping WelcomeProvider,
         handler: @escaping ConnectionHandler
     ) async throws(TransportError) -> WireServer {
         let gate = makeGate(limits)
-        let initializer = childInitializer(supportedVersions, configuration, gate, logger)
+        let initializer = childInitializer(supportedVersions, configuration, gate, security, logger)
         guard let bootstrap = ServerBootstrap(validatingGroup: eventLoopGroup) else {
             throw .bindFailed(host: host, port: port, reason: "the event loop group is not a NIOPosix group")
         }
@@ -76,13 +79,14 @@ public final class WireServer: Sendable {
         supportedVersions: [UInt8] = Array(WireVersion.supported),
         configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
         limits: WireServerLimits = WireServerLimits(),
+        security: WireSecurity = .plaintext,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
         welcome: @escaping WelcomeProvider,
         handler: @escaping ConnectionHandler
     ) async throws(TransportError) -> WireServer {
         let gate = makeGate(limits)
-        let initializer = childInitializer(supportedVersions, configuration, gate, logger)
+        let initializer = childInitializer(supportedVersions, configuration, gate, security, logger)
         guard let bootstrap = ServerBootstrap(validatingGroup: eventLoopGroup) else {
             throw .socketAdoptionFailed(descriptor: descriptor, reason: "the event loop group is not a NIOPosix group")
         }
@@ -215,6 +219,7 @@ public final class WireServer: Sendable {
         _ supportedVersions: [UInt8],
         _ configuration: WireConnectionConfiguration,
         _ gate: SharedConnectionGate,
+        _ security: WireSecurity,
         _ logger: Logger
     ) -> @Sendable (any Channel) -> EventLoopFuture<EstablishingConnection> {
         { channel in
@@ -246,6 +251,7 @@ public final class WireServer: Sendable {
                     role: .listener(supportedVersions: supportedVersions),
                     configuration: configuration,
                     refusal: refusal,
+                    security: security,
                     logger: logger
                 )
             }

@@ -1,5 +1,7 @@
 import Logging
 import NIOCore
+import NIOSSL
+import Trust
 import Wire
 
 /// What a listener learns from the dialler's Hello, for the application to decide the Welcome.
@@ -27,6 +29,10 @@ final class WireSessionHandler: ChannelDuplexHandler {
     private let isListener: Bool
     /// Listener only: turn the connection away with this Error frame instead of waiting for Hello.
     private let refusal: ErrorMessage?
+    /// TLS only: the peer's certificate verdict; every Hello, Welcome and inbound message is checked against it.
+    private let security: SessionSecurity?
+    /// TLS only: the peer's certificate once its Hello or Welcome matched it.
+    private var peerCertificate: CertificateIdentity?
     private var logger: Logger
     private var context: ChannelHandlerContext?
     private var requests = PendingRequests()
@@ -65,12 +71,14 @@ final class WireSessionHandler: ChannelDuplexHandler {
         role: HandshakeStateMachine.Role,
         configuration: WireConnectionConfiguration,
         refusal: ErrorMessage? = nil,
+        security: SessionSecurity? = nil,
         logger: Logger,
         eventLoop: any EventLoop
     ) {
         self.stateMachine = HandshakeStateMachine(role: role, handshakeTimeout: configuration.handshakeTimeout)
         self.configuration = configuration
         self.refusal = refusal
+        self.security = security
         self.logger = logger
         if case .listener = role {
             self.isListener = true
@@ -132,6 +140,12 @@ final class WireSessionHandler: ChannelDuplexHandler {
         } else if stateMachine.isClosed {
             // Bytes arriving after a decode error, or the socket failing while we close: nothing left to do.
             logger.trace("ignoring an error on a closing connection", metadata: [key(.error): "\(error)"])
+        } else if security != nil, error is NIOSSLError || error is BoringSSLError {
+            let reason = tlsFailure(error)
+            logger.notice("the TLS handshake failed", metadata: [key(.error): "\(reason)"])
+            closeReason = closeReason ?? .tlsFailed(reason)
+            stateMachine.closed()
+            context.close(promise: nil)
         } else {
             // Socket errors, and a frame cut short because the peer went away: the connection is lost, not abused.
             logger.debug("connection lost", metadata: [key(.error): "\(error)"])
@@ -316,6 +330,17 @@ final class WireSessionHandler: ChannelDuplexHandler {
             write(envelope, promise: nil)
 
         case .decideWelcome(let hello, let version):
+            if let security {
+                switch security.admit(.hello(hello)) {
+                case .success(let identity):
+                    peerCertificate = identity
+                    logger[transportMetadataKey: .peerCertificate] = "\(identity)"
+                case .failure(let refusal):
+                    logRefusal(refusal, tried: "connect as \(hello.role) '\(hello.agent?.hostID ?? hello.nodeName)'")
+                    run(stateMachine.welcomeRefused(ErrorMessage(code: .untrusted, message: refusal.reason)), context: context)
+                    return
+                }
+            }
             logger.debug(
                 "received Hello",
                 metadata: [
@@ -326,11 +351,27 @@ final class WireSessionHandler: ChannelDuplexHandler {
             helloReceived?.succeed(HelloReceived(hello: hello, negotiatedVersion: version))
 
         case .establish(let version, let greeting, let sending):
+            if let security, !security.isListener {
+                switch security.admit(greeting) {
+                case .success(let identity):
+                    peerCertificate = identity
+                    logger[transportMetadataKey: .peerCertificate] = "\(identity)"
+                case .failure(let refusal):
+                    logRefusal(refusal, tried: "serve this connection")
+                    run(.close(reason: .tlsFailed("refused the server: \(refusal.reason)")), context: context)
+                    return
+                }
+            }
             if let sending {
                 write(sending, promise: nil)
             }
             handshakeTimer?.cancel()
-            let peer = WirePeer(greeting: greeting, version: version, remoteAddress: context.channel.remoteAddress)
+            let peer = WirePeer(
+                greeting: greeting,
+                version: version,
+                remoteAddress: context.channel.remoteAddress,
+                certificate: peerCertificate
+            )
             logger[transportMetadataKey: .peerNode] = "\(peer.nodeName)"
             logger[transportMetadataKey: .peerRole] = "\(peer.role)"
             logger[transportMetadataKey: .wireVersion] = "\(version)"
@@ -389,6 +430,16 @@ final class WireSessionHandler: ChannelDuplexHandler {
             write(pong, promise: nil)
             return
         }
+        if let security {
+            // Refuses rather than trusts when no certificate was admitted (cannot happen after the handshake).
+            let refusal =
+                peerCertificate.map { security.refusal(of: envelope.message, from: $0) }
+                ?? SessionSecurity.Refusal(identity: nil, reason: "no admitted certificate")
+            if let refusal {
+                refuse(envelope, refusal, context: context)
+                return
+            }
+        }
         guard let inboundSource else { return }
         let result = inboundSource.yield(envelope)
         if envelope.requestID != 0, result != .dropped {
@@ -405,6 +456,47 @@ final class WireSessionHandler: ChannelDuplexHandler {
                 metadata: [key(.messageType): "\(envelope.message.type)"]
             )
         }
+    }
+
+    /// A message the peer's certificate may not send: an Error frame answers it (a request fails alone; an
+    /// unsolicited message, or a certificate revoked since the handshake, closes the connection).
+    private func refuse(_ envelope: WireEnvelope, _ refusal: SessionSecurity.Refusal, context: ChannelHandlerContext) {
+        logRefusal(refusal, tried: "send \(WireAuthorization.describe(envelope.message))")
+        let code: ErrorMessage.Code = refusal.closes ? .untrusted : .forbidden
+        let error = WireEnvelope(
+            version: envelope.version,
+            flags: envelope.requestID != 0 ? .response : [],
+            requestID: envelope.requestID,
+            message: .error(ErrorMessage(code: code, message: refusal.reason))
+        )
+        if envelope.requestID != 0, !refusal.closes {
+            write(error, promise: nil)
+            return
+        }
+        stateMachine.closed()
+        closeReason = closeReason ?? .refused(code: code, message: refusal.reason)
+        tearDown()
+        sendThenLinger(error, context: context)
+    }
+
+    private func logRefusal(_ refusal: SessionSecurity.Refusal, tried: String) {
+        var metadata: Logger.Metadata = [key(.error): "\(refusal.reason)", "torpor.tried": "\(tried)"]
+        if let identity = refusal.identity {
+            metadata[key(.peerCertificate)] = "\(identity)"
+        }
+        logger.notice("refused the peer", metadata: metadata)
+    }
+
+    /// Why the TLS handshake failed, naming our verdict on the peer's certificate when we refused it.
+    private func tlsFailure(_ error: any Error) -> String {
+        if let verdict = security?.verdict, case .refused(let identity, let serial, let reason) = verdict {
+            let named = identity.map { "\($0)" } ?? serial.map { "serial \($0)" } ?? "its certificate"
+            return "refused the peer's certificate \(named): \(reason)"
+        }
+        if security?.verdict == nil, security?.isListener == false {
+            return "the handshake failed before the server's certificate was checked (\(error)); is it a plaintext server?"
+        }
+        return "the handshake failed (\(error)); the peer may have refused our certificate"
     }
 
     private func write(_ envelope: WireEnvelope, promise: EventLoopPromise<Void>?) {

@@ -22,6 +22,12 @@ public struct ErrorMessage: WirePayload {
         /// The peer is at one of its limits (connections, requests at once); try again later. Sent as the
         /// response to a request, it fails only that request and the connection stays open.
         public static let busy = Code(rawValue: 8)
+        /// The peer's certificate is not trusted (another CA, expired, revoked) or does not match its Hello; the
+        /// connection closes (docs/security.md).
+        public static let untrusted = Code(rawValue: 9)
+        /// The peer's certificate role may not send this message (docs/security.md). Sent as the response to a
+        /// request, it fails only that request.
+        public static let forbidden = Code(rawValue: 10)
 
         public var description: String {
             switch self {
@@ -33,6 +39,8 @@ public struct ErrorMessage: WirePayload {
             case .conflict: "conflict"
             case .invalidValue: "invalidValue"
             case .busy: "busy"
+            case .untrusted: "untrusted"
+            case .forbidden: "forbidden"
             default: "code\(rawValue)"
             }
         }

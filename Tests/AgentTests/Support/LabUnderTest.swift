@@ -133,7 +133,24 @@ final class LabUnderTest: @unchecked Sendable {
     }
 
     func torpor(_ arguments: [String], timeout: Duration = .seconds(120)) async throws -> ProcessOutput {
-        try await ProcessRunner.run([torpor] + arguments + ["--manager", manager], timeout: timeout)
+        try await ProcessRunner.run(
+            [torpor] + arguments + ["--manager", manager],
+            environment: cliEnvironment,
+            timeout: timeout
+        )
+    }
+
+    /// The operator certificate of a TLS lab (`--tls`, `--wol`: DIR/tls), for agentctl and torpor; nil (this
+    /// process's environment) for a plaintext lab.
+    var cliEnvironment: [String: String]? {
+        let tls = lab + "/tls"
+        guard FileManager.default.fileExists(atPath: tls + "/operator.pem") else { return nil }
+        return ProcessInfo.processInfo.environment.filter { key, _ in
+            key != "NOTIFY_SOCKET" && !key.hasPrefix("WATCHDOG_") && !key.hasPrefix("LISTEN_")
+        }.merging([
+            "TORPOR_CA": tls + "/ca/ca.pem", "TORPOR_CERT": tls + "/operator.pem",
+            "TORPOR_KEY": tls + "/operator-key.pem",
+        ]) { _, new in new }
     }
 
     func json(_ arguments: [String]) async throws -> Any {
@@ -168,7 +185,8 @@ final class LabUnderTest: @unchecked Sendable {
     /// The VM names an agent's libvirt holds, from `agentctl status --json`.
     func domains(onAgent index: Int) async throws -> [String: String] {
         let output = try await ProcessRunner.run(
-            [try KVMLab.product("agentctl"), "status", "--agent", agentAddress(index), "--json"]
+            [try KVMLab.product("agentctl"), "status", "--agent", agentAddress(index), "--json"],
+            environment: cliEnvironment
         )
         guard output.status == 0 else { throw ProcessRunnerError(description: "\(output)") }
         let status = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])

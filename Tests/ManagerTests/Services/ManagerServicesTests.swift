@@ -189,6 +189,40 @@ import Glibc
         }
     }
 
+    @Test func plaintextOnlyOnLoopbackAndPrivateSecretFiles() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.listen = "0.0.0.0:0"
+        await #expect {
+            _ = try await ManagerDaemon(configuration: configuration, logger: logger).services()
+        } throws: { error in
+            "\(error)".contains("tls.allow_plaintext") && "\(error)".contains("listen is 0.0.0.0")
+        }
+        configuration.tls.allowPlaintext = true
+        await #expect {
+            _ = try await ManagerDaemon(configuration: configuration, logger: logger).services()
+        } throws: { error in
+            "\(error)".contains("plaintext is allowed only on loopback addresses, but listen is 0.0.0.0")
+        }
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("torpor-secrets-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let password = "\(directory)/host-1.password"
+        try "secret\n".write(toFile: password, atomically: true, encoding: .utf8)
+        chmod(password, 0o644)
+        configuration.listen = "127.0.0.1:0"
+        configuration.database = "\(directory)/manager.sqlite"
+        configuration.hostWake["host-1"] = HostWakeConfiguration(
+            drivers: [],
+            bmc: .init(address: "127.0.0.1:623", user: "admin", passwordFile: password)
+        )
+        await #expect {
+            _ = try await ManagerDaemon(configuration: configuration, logger: logger).services()
+        } throws: { error in
+            "\(error)".contains("\(password) holds a secret but its mode 644 lets every user read it")
+        }
+    }
+
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.
     static func accepts(port: Int) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
