@@ -111,19 +111,11 @@ public struct AgentDaemon: Service {
         let welcome: WireServer.WelcomeProvider = { _, version in
             Welcome(version: version, role: .agent, softwareVersion: Self.version, nodeName: hostname)
         }
-        // Bound before the main socket, so a metrics port in use stops the start like that one does.
-        var metricsListener: MetricsListener?
-        if let address = configuration.metrics.listen {
-            do {
-                metricsListener = try await MetricsListener.bind(
-                    host: address.host,
-                    port: address.port,
-                    registry: metrics,
-                    logger: logger
-                )
-            } catch {
-                throw StartupError.metrics(error)
-            }
+        let metricsListener: MetricsListener?
+        do {
+            metricsListener = try await configuration.metrics.bindListener(registry: metrics, logger: logger)
+        } catch {
+            throw StartupError.metrics(error)
         }
         let server: WireServer
         do {

@@ -188,3 +188,15 @@ final class OpenConnections: Sendable {
         count.wrappingSubtract(1, ordering: .relaxed)
     }
 }
+
+extension MetricsConfiguration {
+    /// The listener `listen` asks for, bound; `nil` when metrics are off. Each daemon binds it before its main
+    /// socket, so a metrics port in use stops the start as that one does.
+    public func bindListener(
+        registry: MetricsRegistry,
+        logger: Logger
+    ) async throws(MetricsListener.BindError) -> MetricsListener? {
+        guard let listen else { return nil }
+        return try await MetricsListener.bind(host: listen.host, port: listen.port, registry: registry, logger: logger)
+    }
+}
