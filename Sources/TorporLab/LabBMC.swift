@@ -25,6 +25,22 @@ enum LabBMC {
         var log: String { "\(directory)/ipmi_sim.log" }
     }
 
+    /// The BMC's password file, 0600 from its creation (never readable by others for a moment, as a written-then-
+    /// chmodded file is): the manager reads it, and refuses it readable by others, when it starts, which is before
+    /// the BMCs are prepared.
+    static func writePassword(_ host: Host) throws {
+        try FileManager.default.createDirectory(atPath: host.directory, withIntermediateDirectories: true)
+        let descriptor = open(host.passwordFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw LabError("cannot write \(host.passwordFile): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        let bytes = Array("\(host.password)\n".utf8)
+        guard fchmod(descriptor, 0o600) == 0, write(descriptor, bytes, bytes.count) == bytes.count else {
+            throw LabError("cannot write \(host.passwordFile): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Writes the SDR, emulator, LAN configuration, password and power scripts of one host's BMC. With `libvirtd`
     /// (a `--libvirt kvm` lab) the host's power also starts and stops its libvirtd.
     static func prepare(
@@ -48,8 +64,8 @@ enum LabBMC {
             mc_enable 0x20
 
             """.write(toFile: host.emulatorFile, atomically: true, encoding: .utf8)
-            try "\(host.password)\n".write(toFile: host.passwordFile, atomically: true, encoding: .utf8)
-            try fileManager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: host.passwordFile)
+            // `torpor-lab up` wrote it before starting the manager, which may be reading it now.
+            if !fileManager.fileExists(atPath: host.passwordFile) { try writePassword(host) }
             let powerOn = "\(host.directory)/power-on"
             try powerOnScript(agentArgv: agentArgv, agentLog: agentLog, libvirtd: libvirtd)
                 .write(toFile: powerOn, atomically: true, encoding: .utf8)

@@ -388,6 +388,12 @@ struct LabUp: AsyncParsableCommand {
             agents.append(agent)
         }
 
+        // The manager checks the BMCs' password files when it starts.
+        do {
+            for host in bmcHosts { try LabBMC.writePassword(host) }
+        } catch {
+            throw LabError("cannot write a BMC password file: \(error)")
+        }
         manager.pid = try LabProcesses.spawnDetached(
             [managerBinary, "--config", manager.config, "--log", log.rawValue],
             log: manager.log

@@ -62,8 +62,10 @@ final class LabUnderTest: @unchecked Sendable {
         )
         lab.recordPids()
         guard up.status == 0 else {
+            // The manager's log says why it stopped; tearDown removes it.
+            let managerLog = (try? String(contentsOfFile: "\(lab.lab)/manager.log", encoding: .utf8)) ?? "(none)"
             lab.tearDown()
-            throw ProcessRunnerError(description: "lab up failed:\n\(up)")
+            throw ProcessRunnerError(description: "lab up failed:\n\(up)\n--- manager.log\n\(managerLog.suffix(4000))")
         }
         return lab
     }
