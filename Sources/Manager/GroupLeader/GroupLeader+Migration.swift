@@ -616,6 +616,10 @@ extension GroupLeader {
         migrationRuns[move.taskID] = run
         taskChanged(move.taskID)
         guard write, var task = try? await store.task(id: move.taskID), task.state == .running else { return }
+        // The read above let the actor run the move's end, which saved the task ended: writing the running task
+        // read before it would put it back to running for good (seen: a migrate CLI waiting 400 s on a task the
+        // log said had ended). The end removes the run first.
+        guard migrationRuns[move.taskID] != nil else { return }
         await saveMigration(&task, detail: task.detail, record: run.record)
     }
 
