@@ -9,9 +9,11 @@ extension SystemdSuite {
             let directory = try TemporaryDirectory("own-process")
             defer { directory.remove() }
             let binary =
-                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0]
+            let filter = "SystemdSuite/(\(OwnProcess.suites.joined(separator: "|")))/"
             let run = try await ChildProcess.run(
-                [binary, "--testing-library", "swift-testing", "--filter", "SystemdSuite/(\(OwnProcess.suites.joined(separator: "|")))/"],
+                [binary, "--testing-library", "swift-testing", "--filter", filter],
                 environment: TestChild.environment(role: OwnProcess.role),
                 outputPath: directory.file("output"),
                 timeout: .seconds(300)
@@ -19,7 +21,10 @@ extension SystemdSuite {
             let output = run.output
             #expect(run.status == 0, "the environment-changing suites failed in their own process:\n\(output)")
             for suite in OwnProcess.suites {
-                #expect(output.contains("Suite \(suite) passed"), "\(suite) did not pass in its own process:\n\(output)")
+                #expect(
+                    output.contains("Suite \(suite) passed"),
+                    "\(suite) did not pass in its own process:\n\(output)"
+                )
             }
             let lines = output.split(separator: "\n")
             let skipped = lines.filter { $0.contains(" skipped: ") || $0.hasSuffix(" skipped.") }
