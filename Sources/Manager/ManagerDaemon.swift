@@ -84,6 +84,7 @@ public struct ManagerDaemon: Sendable {
         }
         try Self.checkSecretFiles(configuration)
         let reloader = security.tls.map { RevocationReloader(trust: $0.trust, logger: logger) }
+        let events = EventBus()
         let leader: GroupLeader
         do {
             let store = try ManagerStore(path: configuration.database)
@@ -93,7 +94,8 @@ public struct ManagerDaemon: Sendable {
                 configuration: configuration,
                 logger: logger,
                 fencing: HostFencer(configuration: configuration, logger: logger),
-                metrics: managerMetrics
+                metrics: managerMetrics,
+                events: events
             )
         } catch {
             throw StartupError.state("cannot open the state database (database): \(error)")
@@ -243,6 +245,9 @@ public struct ManagerDaemon: Sendable {
     /// The HTTP front with the route groups `http:` switches on.
     func httpFront(leader: GroupLeader, wirePort: Int) throws(StartupError) -> HTTPFrontService {
         var routes: [any HTTPFrontRoutes] = []
+        if configuration.http.events.enabled {
+            routes.append(EventStreamRoutes(bus: leader.events, configuration: configuration.http.events))
+        }
         if configuration.http.snooze.enabled {
             routes.append(
                 SnoozeAPI(

@@ -154,6 +154,7 @@ extension GroupLeader {
             ]
         )
         admit(startable)
+        await publishManagement(.migrate, .pending, vm: vm)
         enqueue.yield(.task(task.id))
         return task.wireStatus
     }
@@ -586,6 +587,9 @@ extension GroupLeader {
             for host in [source, destination] { enqueue.yield(.recheck(host, at: settleUntil + .milliseconds(50))) }
         }
         await saveMigration(&task, detail: detail, record: record)
+        if let vm = try? await store.vm(id: vmID) {
+            await publishManagement(.migrate, task.state == .succeeded ? .processed : .error, vm: vm)
+        }
         logger.notice(
             "migration ended",
             metadata: [

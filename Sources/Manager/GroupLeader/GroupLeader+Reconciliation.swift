@@ -16,6 +16,7 @@ extension GroupLeader: GroupManagerObserver {
         } catch {
             logger.error("cannot record migration URI", metadata: [.host: "\(description.hostID)", .error: "\(error)"])
         }
+        await announceJoined(description.hostID)
     }
 
     private func record(host: String, hostname: String, capacity: HostCapacity, _ state: HostRecord.State) async {
@@ -181,6 +182,7 @@ extension GroupLeader: GroupManagerObserver {
                 capacity: host.description.capacity,
                 .failed
             )
+            announceFailed(host.hostID)
             do {
                 let affected = try await store.vms(onHost: host.hostID).filter {
                     [.starting, .running, .suspended, .shuttingDown].contains($0.state)

@@ -31,6 +31,7 @@ extension GroupLeader {
             await finish(&task, failure: "cannot read the cluster's VMs: \(error)")
             return
         }
+        await announcePending(task, vms: vms)
         switch task.kind {
         case "start": await start(vms, task: &task)
         case "suspend": await act(.suspend, vms, task: &task)
@@ -54,6 +55,7 @@ extension GroupLeader {
             return
         }
         await finish(&task)
+        await announceFinished(task, vms: vms)
         logger.notice(
             "task finished",
             metadata: [.state: "\(task.state.rawValue)", .detail: "\(task.detail)"]

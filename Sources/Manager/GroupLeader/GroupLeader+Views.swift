@@ -1,4 +1,5 @@
 import Foundation
+import Placement
 
 /// What the leader knows, read at once for views that show all of it (Snooze's hierarchy and VM lists on the HTTP
 /// front): its hosts as the group manager has them, each host's power state as the leader tracks it, and every VM
@@ -7,6 +8,8 @@ public struct GroupLeaderView: Sendable {
     public struct VM: Sendable {
         public var record: StoredVM
         public var lease: Lease?
+        /// Its host's monitoring estimate, for a VM placed and listed by a host.
+        public var estimate: VMEstimate? = nil
     }
 
     public var hosts: [ManagedHost]
@@ -20,7 +23,14 @@ extension GroupLeader {
     public func view() async throws -> GroupLeaderView {
         let hosts = await groupManager.hosts()
         let leases = Dictionary(uniqueKeysWithValues: try await store.leases().map { ($0.vmID, $0) })
-        let vms = try await store.vms().map { GroupLeaderView.VM(record: $0, lease: leases[$0.id]) }
+        let records = try await store.vms()
+        let estimates = await groupManager.estimates(
+            of: Dictionary(
+                records.filter { SnoozeDescriber.placedStates.contains($0.state) }.map { ($0.id, $0.requested) },
+                uniquingKeysWith: { first, _ in first }
+            )
+        )
+        let vms = records.map { GroupLeaderView.VM(record: $0, lease: leases[$0.id], estimate: estimates[$0.id]) }
         return GroupLeaderView(
             hosts: hosts,
             vms: vms,
@@ -32,6 +42,11 @@ extension GroupLeader {
     /// One VM by name with its address; nil when there is none.
     public func vmView(named name: String) async throws -> GroupLeaderView.VM? {
         guard let vm = try await store.vm(named: name) else { return nil }
-        return GroupLeaderView.VM(record: vm, lease: try await store.lease(vmID: vm.id))
+        return GroupLeaderView.VM(
+            record: vm,
+            lease: try await store.lease(vmID: vm.id),
+            estimate: SnoozeDescriber.placedStates.contains(vm.state)
+                ? await groupManager.estimate(of: vm.id, requested: vm.requested) : nil
+        )
     }
 }

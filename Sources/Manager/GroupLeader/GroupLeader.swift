@@ -53,6 +53,8 @@ public actor GroupLeader {
     var migrationURIs: [String: String] = [:]
     /// Tasks, wakes, sleeps and migrations are counted as they end (docs/metrics.md).
     let metrics: ManagerMetrics
+    /// Where Snooze's notifications of what the leader does are published (docs/snooze-api.md, "Events").
+    public let events: EventBus
     let queue: AsyncStream<Work>
     let enqueue: AsyncStream<Work>.Continuation
 
@@ -80,8 +82,10 @@ public actor GroupLeader {
         logger: Logger,
         diskExists: @escaping @Sendable (String) -> Bool = { FileManager.default.fileExists(atPath: $0) },
         fencing: (any HostFencing)? = nil,
-        metrics: ManagerMetrics = .none
+        metrics: ManagerMetrics = .none,
+        events: EventBus = EventBus()
     ) throws {
+        self.events = events
         self.store = store
         self.groupManager = groupManager
         self.configuration = configuration
@@ -100,6 +104,7 @@ public actor GroupLeader {
 
     /// Runs tasks: first those a previous run left unfinished, then each new one as it is submitted, concurrently.
     public func run() async {
+        await announceLeadership()
         await restoreMigrationURIs()
         do {
             try await restoreAddresses()

@@ -34,6 +34,15 @@ public protocol GroupManagerEndpoint: Sendable {
 extension GroupManagerEndpoint {
     /// A group manager that keeps no monitoring has no estimates.
     public func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate? { nil }
+
+    /// Many VMs' estimates (lower-case UUID → requested); VMs no host lists are absent.
+    public func estimates(of requested: [String: ResourceVector]) async -> [String: VMEstimate] {
+        var result: [String: VMEstimate] = [:]
+        for (id, vector) in requested {
+            if let estimate = await estimate(of: id, requested: vector) { result[id] = estimate }
+        }
+        return result
+    }
 }
 
 /// What the group manager tells the group leader about its hosts.
@@ -102,6 +111,10 @@ public struct GroupManager: GroupManagerEndpoint {
 
     public func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate? {
         await registry.estimate(of: vmID, requested: requested)
+    }
+
+    public func estimates(of requested: [String: ResourceVector]) async -> [String: VMEstimate] {
+        await registry.estimates(of: requested)
     }
 
     /// The agent's answer; `.notDelivered` when the command may not have reached it (not connected, connection

@@ -259,6 +259,34 @@ public actor HostRegistry {
         )
     }
 
+    /// The estimates of many VMs (lower-case UUID → requested) in one pass over the hosts: as `estimate(of:)` for
+    /// each, preferring a host whose inventory lists the VM active; VMs no host lists are absent.
+    public func estimates(of requested: [String: ResourceVector]) -> [String: VMEstimate] {
+        var found: [String: (demand: VMDemand, active: Bool)] = [:]
+        for host in hosts.values {
+            guard let inventory = host.inventory else { continue }
+            let wanted = inventory.vms.filter { requested["\($0.uuid)".lowercased()] != nil }
+            guard !wanted.isEmpty else { continue }
+            let demands = Dictionary(
+                host.demands(window: estimator.window).map { ($0.vmID, $0) },
+                uniquingKeysWith: { first, _ in first }
+            )
+            for entry in wanted {
+                let id = "\(entry.uuid)".lowercased()
+                if let seen = found[id], seen.active || !entry.state.isActive { continue }
+                if let demand = demands[id] { found[id] = (demand, entry.state.isActive) }
+            }
+        }
+        return found.reduce(into: [:]) { result, item in
+            guard let wanted = requested[item.key] else { return }
+            result[item.key] = VMEstimate(
+                hostID: item.value.demand.hostID,
+                estimated: estimator.estimate(samples: item.value.demand.samples, requested: wanted),
+                samples: estimator.isStatic ? 0 : item.value.demand.samples.count
+            )
+        }
+    }
+
     /// Every host as `agentctl manager` shows it, by host id, with ages measured at `now`.
     public func statusHosts(at now: ContinuousClock.Instant) -> [ManagerStatusReply.Host] {
         all().map { host in

@@ -15,12 +15,25 @@ public struct HTTPFrontConfiguration: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     /// Snooze's REST API (`http.snooze.enabled`, docs/snooze-api.md).
     public var snooze = SnoozeConfiguration()
+    /// Snooze's notifications as server-sent events on `GET /events` (`http.events`, docs/snooze-api.md "Events").
+    public var events = EventsConfiguration()
 
     public struct SnoozeConfiguration: Sendable, Equatable {
         public var enabled = false
         /// How long a VM action (suspend, resume, shutdown, destroy, reboot) waits for its task before answering,
         /// as Snooze's group manager answered once the hypervisor had acted.
         public var actionWait: Duration = .seconds(120)
+
+        public init() {}
+    }
+
+    public struct EventsConfiguration: Sendable, Equatable {
+        /// On whenever the front is.
+        public var enabled = true
+        /// Events held for each `/events` client that reads slowly; beyond it the oldest are dropped and it is told.
+        public var bufferEvents = EventBus.defaultCapacity
+        /// A comment line is sent after this much quiet, so proxies and idle timeouts keep the stream open.
+        public var keepAlive: Duration = .seconds(15)
 
         public init() {}
     }
@@ -58,6 +71,11 @@ public struct HTTPFrontConfiguration: Sendable, Equatable {
         if let snooze = try section.section("snooze") {
             if let value = try snooze.bool("enabled") { result.snooze.enabled = value }
             if let value = try snooze.duration("action_wait", minimum: .seconds(1)) { result.snooze.actionWait = value }
+        }
+        if let events = try section.section("events") {
+            if let value = try events.bool("enabled") { result.events.enabled = value }
+            if let value = try events.int("buffer_events", in: 1...1_000_000) { result.events.bufferEvents = value }
+            if let value = try events.duration("keep_alive", minimum: .seconds(1)) { result.events.keepAlive = value }
         }
         if result.snooze.enabled, result.listen == nil {
             throw ConfigError(

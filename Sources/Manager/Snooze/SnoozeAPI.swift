@@ -143,52 +143,12 @@ public struct SnoozeAPI: HTTPFrontRoutes {
     }
 
     func groupLeaderDescription(base: Snooze.NetworkAddress) async throws -> Snooze.GroupManagerDescription {
-        Snooze.GroupManagerDescription(
-            id: managerID,
-            hostname: base.address,
-            listenSettings: listenSettings(base),
-            localControllers: [:],
-            heartbeatAddress: Self.noHeartbeat,
-            summaryInformation: [:]
-        )
+        describer.groupLeaderDescription(base: base)
     }
 
     /// The one group manager: this manager, with every host.
     func groupManager(base: Snooze.NetworkAddress) async throws -> Snooze.GroupManagerDescription {
-        let view = try await leader.view()
-        let controllers = localControllers(view, base: base)
-        var active = [0.0, 0, 0, 0]
-        var passive = [0.0, 0, 0, 0]
-        for controller in controllers {
-            let into = controller.status == "ACTIVE"
-            for index in 0..<4 {
-                if into { active[index] += controller.totalCapacity[index] } else {
-                    passive[index] += controller.totalCapacity[index]
-                }
-            }
-        }
-        var requested = [0.0, 0, 0, 0]
-        for vm in view.vms where Self.placedStates.contains(vm.record.state) {
-            for (index, value) in Self.capacity(of: vm.record).enumerated() { requested[index] += value }
-        }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        return Snooze.GroupManagerDescription(
-            id: managerID,
-            hostname: base.address,
-            listenSettings: listenSettings(base),
-            localControllers: Dictionary(uniqueKeysWithValues: controllers.map { ($0.id, $0) }),
-            heartbeatAddress: Self.noHeartbeat,
-            summaryInformation: [
-                "\(now)": Snooze.Summary(
-                    timeStamp: now,
-                    usedCapacity: requested,
-                    requestedCapacity: requested,
-                    localControllers: controllers.map(\.id),
-                    activeCapacity: active,
-                    passiveCapacity: passive
-                )
-            ]
-        )
+        describer.groupManager(try await leader.view(), base: base)
     }
 
     func localControllers(base: Snooze.NetworkAddress) async throws -> [Snooze.LocalControllerDescription] {
@@ -196,39 +156,16 @@ public struct SnoozeAPI: HTTPFrontRoutes {
     }
 
     func localControllers(_ view: GroupLeaderView, base: Snooze.NetworkAddress) -> [Snooze.LocalControllerDescription] {
-        return view.hosts.sorted { $0.hostID < $1.hostID }.map { host in
-            let vms = view.vms.filter { $0.record.hostID == host.hostID && Self.placedStates.contains($0.record.state) }
-            return Snooze.LocalControllerDescription(
-                id: host.hostID,
-                hostname: host.hostID,
-                controlDataAddress: base,
-                status: Self.status(of: host, in: view),
-                hypervisorSettings: Snooze.HypervisorSettings(
-                    port: 16509,
-                    driver: "qemu",
-                    transport: "tcp",
-                    migration: .init(method: "live", timeout: migrationTimeoutSeconds)
-                ),
-                totalCapacity: [
-                    Double(host.capacity.cores), Double(host.capacity.memoryBytes) / 1024,
-                    Double(host.capacity.nicRxBytesPerSecond) / 1024, Double(host.capacity.nicTxBytesPerSecond) / 1024,
-                ],
-                virtualMachineMetaData: Dictionary(
-                    vms.map { ($0.record.name, metaData($0, base: base)) },
-                    uniquingKeysWith: { first, _ in first }
-                ),
-                wakeupSettings: Snooze.WakeupSettings(driver: wakeDriver(host.hostID), options: "")
-            )
-        }
+        describer.localControllers(view, base: base)
     }
 
-    func wakeDriver(_ hostID: String) -> String {
-        switch hostWake[hostID]?.drivers.first {
-        case .ipmi?: "IPMI"
-        case .wakeOnLAN?: "WOL"
-        case .command?: "COMMAND"
-        case nil: "NONE"
-        }
+    var describer: SnoozeDescriber {
+        SnoozeDescriber(
+            managerID: managerID,
+            wirePort: wirePort,
+            hostWake: hostWake,
+            migrationTimeoutSeconds: migrationTimeoutSeconds
+        )
     }
 
     // MARK: Submissions
@@ -296,7 +233,9 @@ public struct SnoozeAPI: HTTPFrontRoutes {
         guard status.state.isFinished else { return nil }
         var metas: [Snooze.VirtualMachineMetaData] = []
         for outcome in status.outcomes {
-            if let vm = try await leader.vmView(named: outcome.vm) { metas.append(metaData(vm, base: base)) }
+            guard let vm = try await leader.vmView(named: outcome.vm) else { continue }
+            let stored = StoredTask.Outcome(vm: outcome.vm, state: .init(outcome.state), hostID: "", message: outcome.message)
+            metas.append(describer.metaData(vm, base: base, errorCode: .of(stored, taskKind: status.kind)))
         }
         return Snooze.VirtualClusterResponse(errorCode: nil, virtualMachineMetaData: metas)
     }
@@ -375,60 +314,10 @@ public struct SnoozeAPI: HTTPFrontRoutes {
     // MARK: Shapes
 
     func metaData(_ vm: GroupLeaderView.VM, base: Snooze.NetworkAddress) -> Snooze.VirtualMachineMetaData {
-        Snooze.VirtualMachineMetaData(
-            status: Self.status(of: vm.record.state),
-            virtualMachineLocation: Snooze.VirtualMachineLocation(
-                virtualMachineId: vm.record.name,
-                localControllerId: vm.record.hostID ?? "",
-                groupManagerId: managerID,
-                groupManagerControlDataAddress: base,
-                localControllerControlDataAddress: base
-            ),
-            requestedCapacity: Self.capacity(of: vm.record),
-            ipAddress: vm.lease.map { "\($0.ip)" } ?? "",
-            errorCode: "UNKNOWN",
-            groupManagerControlDataAddress: base,
-            xmlRepresentation: vm.record.templateXML
-        )
+        describer.metaData(vm, base: base)
     }
 
-    func listenSettings(_ base: Snooze.NetworkAddress) -> Snooze.ListenSettings {
-        Snooze.ListenSettings(
-            controlDataAddress: base,
-            monitoringDataAddress: Snooze.NetworkAddress(address: base.address, port: wirePort)
-        )
-    }
-
-    /// Torpor has no multicast heartbeats (they ride on the agents' connections).
-    static let noHeartbeat = Snooze.NetworkAddress(address: "UNKNOWN", port: -1)
-
-    static let placedStates: Set<StoredVM.State> = [.starting, .running, .suspended, .shuttingDown]
-
-    static func capacity(of vm: StoredVM) -> [Double] {
-        [
-            Double(vm.virtualCPUs), Double(vm.memoryBytes) / 1024, Double(vm.networkRx) / 1024,
-            Double(vm.networkTx) / 1024,
-        ]
-    }
-
-    /// Snooze's VM statuses.
-    static func status(of state: StoredVM.State) -> String {
-        switch state {
-        case .running: "RUNNING"
-        case .suspended: "PAUSED"
-        case .shuttingDown: "SHUTDOWN_PENDING"
-        case .stopped: "OFFLINE"
-        case .failed, .duplicated: "ERROR"
-        case .pending, .starting, .missing, .unreachable: "UNKNOWN"
-        }
-    }
-
-    /// Snooze's local controller statuses.
-    static func status(of host: ManagedHost, in view: GroupLeaderView) -> String {
-        if view.waking.contains(host.hostID) || host.state == .waking { return "WAKING_UP" }
-        if view.asleep.contains(host.hostID) || host.state == .sleeping { return "PASSIVE" }
-        return host.state == .active && host.connected ? "ACTIVE" : "UNKNOWN"
-    }
+    static func status(of state: StoredVM.State) -> String { SnoozeDescriber.status(of: state) }
 
     /// The address replies advertise: `http.advertise`, else the request's Host, else the address it came in on.
     func advertised(_ request: Request, _ context: HTTPFrontContext) -> Snooze.NetworkAddress {

@@ -24,6 +24,10 @@ import Testing
               snooze:
                 enabled: true
                 action_wait: 45s
+              events:
+                enabled: false
+                buffer_events: 64
+                keep_alive: 5s
             """
         let http = try ManagerConfiguration.load(yaml: yaml, file: "manager.yaml").http
         #expect(http.listen == "127.0.0.1:12001")
@@ -32,6 +36,14 @@ import Testing
         #expect(http.idleTimeout == .seconds(30))
         #expect(http.snooze.enabled)
         #expect(http.snooze.actionWait == .seconds(45))
+        #expect(!http.events.enabled)
+        #expect(http.events.bufferEvents == 64)
+        #expect(http.events.keepAlive == .seconds(5))
+    }
+
+    @Test func eventsAreOnWithTheFront() throws {
+        let http = try ManagerConfiguration.load(yaml: "http:\n  listen: 127.0.0.1:1\n", file: "manager.yaml").http
+        #expect(http.events.enabled && http.events.bufferEvents == EventBus.defaultCapacity)
     }
 
     @Test(arguments: [
@@ -41,6 +53,8 @@ import Testing
         ("http:\n  listen: 127.0.0.1:1\n  advertise: 'a b'\n", "http.advertise", "is not a host or host:port"),
         ("http:\n  snooze:\n    enabled: true\n", "http.snooze.enabled", "needs http.listen"),
         ("http:\n  listen: 127.0.0.1:1\n  max_body_bytes: 10\n", "http.max_body_bytes", "outside"),
+        ("http:\n  listen: 127.0.0.1:1\n  events:\n    buffer_events: 0\n", "http.events.buffer_events", "outside"),
+        ("http:\n  listen: 127.0.0.1:1\n  events:\n    enable: true\n", "http.events.enable", "did you mean"),
     ])
     func badKeysAreErrorsNamingTheKey(yaml: String, key: String, problem: String) {
         #expect {

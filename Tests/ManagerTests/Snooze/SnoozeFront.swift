@@ -52,7 +52,7 @@ struct SnoozeFront {
         let ports = ManagerServicesTests.Calls<Int>()
         let service = try HTTPFrontService(
             configuration: configuration.http,
-            routes: [api],
+            routes: [api, EventStreamRoutes(bus: leader.events, configuration: configuration.http.events)],
             logger: logger,
             onListening: { ports.append($0) }
         )
