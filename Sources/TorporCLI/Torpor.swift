@@ -21,7 +21,7 @@ public struct Torpor: AsyncParsableCommand {
         subcommands: [
             VirtualCluster.self, VirtualMachine.self, TaskCommand.self, Hosts.self, HostCommand.self,
             EnergyCommand.self, ClusterCommand.self, FlavorCommand.self, ImageCommand.self, Tree.self, Dump.self,
-            CACommand.self,
+            CACommand.self, EventsCommand.self,
         ]
     )
 

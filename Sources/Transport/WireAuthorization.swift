@@ -16,6 +16,8 @@ public enum WireAuthorization {
         case read
         /// Changing things (power, VMs, clusters): operators and managers.
         case operate
+        /// What only the manager pushes to its subscribers unsolicited (EventNotice).
+        case notify
         /// Only ever a response (replies) or part of the handshake: nobody sends it unsolicited.
         case none
     }
@@ -26,6 +28,7 @@ public enum WireAuthorization {
         case .hostReport: [.agent]
         case .read: [.viewer, .operator, .manager]
         case .operate: [.operator, .manager]
+        case .notify: [.manager]
         case .none: []
         }
     }
@@ -37,7 +40,8 @@ public enum WireAuthorization {
         case .hello, .welcome: .none
         case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress: .hostReport
         case .vmCommand, .powerCommand, .migrationCancel, .hostPowerRequest: .operate
-        case .statusRequest, .samplesRequest, .managerStatusRequest, .energyRequest: .read
+        case .statusRequest, .samplesRequest, .managerStatusRequest, .energyRequest, .eventSubscription: .read
+        case .eventNotice: .notify
         case .clusterRequest(let request): permission(for: request)
         case .statusReply, .samplesReply, .managerStatusReply, .clusterReply, .taskStatus, .energyReply,
             .consolidationReply, .catalogReply:

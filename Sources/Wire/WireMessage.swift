@@ -28,6 +28,8 @@ public enum WireMessage: Hashable, Sendable {
     case hostPowerRequest(HostPowerRequest)
     case consolidationReply(ConsolidationReply)
     case catalogReply(CatalogReply)
+    case eventSubscription(EventSubscription)
+    case eventNotice(EventNotice)
 
     /// Switches on the case rather than boxing the payload in an existential (an allocation per call for the
     /// larger payloads, paid on every encode).
@@ -59,6 +61,8 @@ public enum WireMessage: Hashable, Sendable {
         case .hostPowerRequest: .hostPowerRequest
         case .consolidationReply: .consolidationReply
         case .catalogReply: .catalogReply
+        case .eventSubscription: .eventSubscription
+        case .eventNotice: .eventNotice
         }
     }
 
@@ -91,6 +95,8 @@ public enum WireMessage: Hashable, Sendable {
         case .hostPowerRequest(let payload): Self.encode(payload, &buffer)
         case .consolidationReply(let payload): Self.encode(payload, &buffer)
         case .catalogReply(let payload): Self.encode(payload, &buffer)
+        case .eventSubscription(let payload): Self.encode(payload, &buffer)
+        case .eventNotice(let payload): Self.encode(payload, &buffer)
         }
     }
 
@@ -129,6 +135,8 @@ public enum WireMessage: Hashable, Sendable {
         case .hostPowerRequest: .hostPowerRequest(try decode(HostPowerRequest.self, &payload))
         case .consolidationReply: .consolidationReply(try decode(ConsolidationReply.self, &payload))
         case .catalogReply: .catalogReply(try decode(CatalogReply.self, &payload))
+        case .eventSubscription: .eventSubscription(try decode(EventSubscription.self, &payload))
+        case .eventNotice: .eventNotice(try decode(EventNotice.self, &payload))
         }
     }
 

@@ -32,6 +32,8 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case hostPowerRequest = 0x45
     case consolidationReply = 0x46
     case catalogReply = 0x47
+    case eventSubscription = 0x48
+    case eventNotice = 0x49
 }
 
 extension WireMessageType: CustomStringConvertible {
@@ -63,6 +65,8 @@ extension WireMessageType: CustomStringConvertible {
         case .hostPowerRequest: "HostPowerRequest"
         case .consolidationReply: "ConsolidationReply"
         case .catalogReply: "CatalogReply"
+        case .eventSubscription: "EventSubscription"
+        case .eventNotice: "EventNotice"
         }
     }
 }

@@ -43,6 +43,24 @@ struct EventsLabTests {
         defer { follower.kill() }
         func text() -> String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
         #expect(await lab.eventually(timeout: .seconds(60)) { text().hasPrefix(": torpor events") }, "\(text())")
+        // The same events over Wire: torpor events --follow --json, one JSON object per line.
+        let wireOutput = lab.directory.appendingPathComponent("events.jsonl")
+        let wireFollower = try BackgroundProcess(
+            [lab.torpor, "events", "--follow", "--json", "--manager", lab.manager],
+            stdout: wireOutput,
+            stderr: lab.directory.appendingPathComponent("events-cli.stderr"),
+            environment: lab.cliEnvironment
+        )
+        defer { wireFollower.kill() }
+        func wireEvents() -> [[String: Any]] {
+            ((try? String(contentsOf: wireOutput, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+        // Subscribed once the manager's pushes can reach it: give the CLI a moment to connect, checked by its
+        // still running (a refused subscription exits at once).
+        try await Task.sleep(for: .seconds(2))
+        #expect(wireFollower.isRunning, "torpor events exited: \(lab.directory.appendingPathComponent("events-cli.stderr"))")
 
         // host-2's agent killed, then started again: LC_FAILED once the heartbeat timeout passes, then LC_JOIN.
         kill(pid_t(try lab.process("agent-2").pid), SIGKILL)
@@ -81,5 +99,22 @@ struct EventsLabTests {
         let host = try #require(try await lab.vms("web")["web-1"]?["host"] as? String)
         #expect(last["routingKey"] as? String == "lab-manager.\(host).web-1.START", "\(last)")
         #expect((last["message"] as? [String: Any])?["status"] as? String == "RUNNING", "\(last)")
+
+        // torpor events saw the same: LC_JOIN for host-2, START PENDING then PROCESSED with the same routing key.
+        let wireSaw = await lab.eventually(timeout: .seconds(60)) {
+            wireEvents().contains { $0["eventType"] as? String == "START" && $0["status"] as? String == "PROCESSED" }
+        }
+        #expect(wireSaw, "\(wireEvents())")
+        let wire = wireEvents()
+        #expect(
+            wire.contains {
+                $0["eventType"] as? String == "LC_JOIN" && ($0["message"] as? [String: Any])?["id"] as? String == "host-2"
+            },
+            "\(wire)"
+        )
+        let wireStarts = wire.filter { $0["eventType"] as? String == "START" }
+        #expect(wireStarts.compactMap { $0["status"] as? String } == ["PENDING", "PROCESSED"], "\(wire)")
+        #expect(wireStarts.last?["routingKey"] as? String == last["routingKey"] as? String)
+        #expect(wireStarts.last?["sequence"] as? Int == last["sequence"] as? Int, "one event, two ways out")
     }
 }

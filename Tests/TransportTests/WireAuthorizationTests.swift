@@ -47,6 +47,12 @@ struct WireAuthorizationTests {
         (.clusterRequest(.imageAdd(name: "i", path: "/srv/images/i.qcow2")), [.manager, .operator]),
         (.clusterRequest(.imageRemove(name: "i")), [.manager, .operator]),
         (.taskStatus(TaskStatus(id: "t", kind: "k", cluster: "c", state: .pending, message: "", createdAtUnixMilliseconds: 0, updatedAtUnixMilliseconds: 0, outcomes: [])), []),
+        (.eventSubscription(EventSubscription()), [.manager, .operator, .viewer]),
+        (
+            .eventNotice(
+                EventNotice(sequence: 1, timeUnixMilliseconds: 0, exchange: .system, routingKey: "groupleader", eventType: "GL_JOIN", message: "{}")
+            ), [.manager]
+        ),
     ]
 
     @Test("each role may send exactly the messages of its row", arguments: CertificateRole.allCases)

@@ -92,7 +92,7 @@ import Wire
                     .managerStatusReply:
                     0x30...0x3F
                 case .clusterRequest, .clusterReply, .taskStatus, .energyRequest, .energyReply, .hostPowerRequest,
-                    .consolidationReply, .catalogReply:
+                    .consolidationReply, .catalogReply, .eventSubscription, .eventNotice:
                     0x40...0x4F
                 }
             #expect(range.contains(type.rawValue), "\(type)")

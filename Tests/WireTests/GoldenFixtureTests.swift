@@ -29,6 +29,8 @@ import Wire
         ("consolidation-reply", Samples.goldenConsolidationReply),
         ("cluster-request-add-from-image", Samples.goldenClusterRequestAddFromImage),
         ("catalog-reply", Samples.goldenCatalogReply),
+        ("event-subscription", Samples.goldenEventSubscription),
+        ("event-notice", Samples.goldenEventNotice),
     ]
 
     @Test(arguments: golden)

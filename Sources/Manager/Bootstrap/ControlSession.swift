@@ -42,8 +42,60 @@ public struct ControlSession: Sendable {
 
     func serve(_ connection: WireConnection) async throws {
         // Each request in its own child task (a long task wait must not hold up a status query), as many at once
-        // as the connection allows (`connections.max_requests_per_connection`); more are answered busy.
-        try await connection.serveRequests { envelope in await answer(envelope.message, at: .now) }
+        // as the connection allows (`connections.max_requests_per_connection`); more are answered busy. An
+        // EventSubscription is answered `ok` at once and its events are pushed from a task of their own until the
+        // connection closes.
+        let (subscriptions, subscribed) = AsyncStream.makeStream(of: EventSubscription.self)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer { subscribed.finish() }
+                try await connection.serveRequests { envelope in
+                    if case .eventSubscription(let request) = envelope.message {
+                        guard leader != nil else {
+                            return .commandResult(
+                                CommandResult(code: .unsupported, message: "this manager is not a group leader")
+                            )
+                        }
+                        subscribed.yield(request)
+                        return .commandResult(CommandResult(code: .ok, message: "subscribed"))
+                    }
+                    return await answer(envelope.message, at: .now)
+                }
+            }
+            for await request in subscriptions {
+                guard let leader else { continue }
+                group.addTask { await Self.push(leader.events, request, to: connection) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Pushes an EventNotice per event of the subscribed exchanges until the connection closes; events lost to a
+    /// slow reader are counted on the next notice.
+    static func push(_ bus: EventBus, _ request: EventSubscription, to connection: WireConnection) async {
+        let capacity = request.bufferEvents == 0 ? EventBus.defaultCapacity : Int(min(request.bufferEvents, 1_000_000))
+        let subscription = bus.subscribe(capacity: capacity)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await connection.waitUntilClosed()
+                subscription.close()
+            }
+            var dropped: UInt64 = 0
+            for await delivery in subscription {
+                switch delivery {
+                case .dropped(let count):
+                    dropped += count
+                case .event(let event):
+                    guard request.exchanges.contains(event.exchange.subscriptionBit) else { continue }
+                    do {
+                        try await connection.send(.eventNotice(event.notice(droppedBefore: dropped)))
+                        dropped = 0
+                    } catch {
+                        await connection.close()
+                    }
+                }
+            }
+        }
     }
 
     /// A page holds hosts worth at most a quarter of the frame limit, so that even a page of hosts with 64 KiB ids

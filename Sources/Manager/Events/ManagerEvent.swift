@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// One of Snooze's notifications (docs/snooze-api.md, "Events"), produced once inside the manager and delivered to
 /// every subscriber: the Wire stream, `GET /events` and RabbitMQ. `message` is Snooze's message object as JSON; the
@@ -90,5 +91,49 @@ public struct ManagerEvent: Sendable, Equatable {
 
     static func quoted(_ text: String) -> Data {
         (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
+    }
+}
+
+extension ManagerEvent {
+    /// The Wire push of this event (`torpor events --follow`).
+    func notice(droppedBefore: UInt64) -> EventNotice {
+        EventNotice(
+            sequence: sequence,
+            timeUnixMilliseconds: UInt64(max(0, (time.timeIntervalSince1970 * 1000).rounded())),
+            exchange: exchange.wire,
+            routingKey: routingKey,
+            eventType: eventType,
+            status: status.map(\.wire) ?? EventNotice.Status.none,
+            message: String(decoding: message, as: UTF8.self),
+            droppedBefore: droppedBefore
+        )
+    }
+}
+
+extension ManagerEvent.Exchange {
+    var wire: EventNotice.Exchange {
+        switch self {
+        case .system: .system
+        case .management: .management
+        case .monitoring: .monitoring
+        }
+    }
+
+    var subscriptionBit: EventSubscription.Exchanges {
+        switch self {
+        case .system: .system
+        case .management: .management
+        case .monitoring: .monitoring
+        }
+    }
+}
+
+extension ManagerEvent.Status {
+    var wire: EventNotice.Status {
+        switch self {
+        case .pending: .pending
+        case .processed: .processed
+        case .error: .error
+        }
     }
 }

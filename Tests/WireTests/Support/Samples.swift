@@ -241,6 +241,26 @@ enum Samples {
         )
     )
 
+    static let goldenEventSubscription = WireEnvelope(
+        requestID: 21,
+        message: .eventSubscription(EventSubscription(exchanges: [.system, .management], bufferEvents: 256))
+    )
+
+    static let goldenEventNotice = WireEnvelope(
+        message: .eventNotice(
+            EventNotice(
+                sequence: 42,
+                timeUnixMilliseconds: 1_764_633_600_000,
+                exchange: .management,
+                routingKey: "m.h.vm.START",
+                eventType: "START",
+                status: .processed,
+                message: #"{"status":"RUNNING"}"#,
+                droppedBefore: 3
+            )
+        )
+    )
+
     static let goldenClusterRequestConsolidate = WireEnvelope(
         requestID: 12,
         message: .clusterRequest(.consolidate(dryRun: true))
