@@ -69,7 +69,7 @@ struct EventsCommand: AsyncParsableCommand {
                 for try await envelope in connection.inbound {
                     guard case .eventNotice(let notice) = envelope.message else { continue }
                     print(json ? Self.jsonLine(notice) : Self.textLine(notice))
-                    fflush(stdout)
+                    fflush(nil)
                 }
                 group.cancelAll()
             }

@@ -45,7 +45,7 @@ public struct ControlSession: Sendable {
         // as the connection allows (`connections.max_requests_per_connection`); more are answered busy. An
         // EventSubscription is answered `ok` at once and its events are pushed from a task of their own until the
         // connection closes.
-        let (subscriptions, subscribed) = AsyncStream.makeStream(of: EventSubscription.self)
+        let (subscriptions, subscribed) = AsyncStream.makeStream(of: Wire.EventSubscription.self)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { subscribed.finish() }
@@ -72,7 +72,7 @@ public struct ControlSession: Sendable {
 
     /// Pushes an EventNotice per event of the subscribed exchanges until the connection closes; events lost to a
     /// slow reader are counted on the next notice.
-    static func push(_ bus: EventBus, _ request: EventSubscription, to connection: WireConnection) async {
+    static func push(_ bus: EventBus, _ request: Wire.EventSubscription, to connection: WireConnection) async {
         let capacity = request.bufferEvents == 0 ? EventBus.defaultCapacity : Int(min(request.bufferEvents, 1_000_000))
         let subscription = bus.subscribe(capacity: capacity)
         await withTaskGroup(of: Void.self) { group in

@@ -10,7 +10,7 @@ public final class EventBus: Sendable {
 
     private struct Subscriber {
         var buffer: SubscriberBuffer<ManagerEvent>
-        var waiter: CheckedContinuation<EventSubscription.Wake, Never>?
+        var waiter: CheckedContinuation<EventBusSubscription.Wake, Never>?
     }
 
     private struct State {
@@ -32,7 +32,7 @@ public final class EventBus: Sendable {
     public func publish(_ event: ManagerEvent) -> ManagerEvent {
         var event = event
         event.time = now()
-        var woken: [CheckedContinuation<EventSubscription.Wake, Never>] = []
+        var woken: [CheckedContinuation<EventBusSubscription.Wake, Never>] = []
         state.withLock { state in
             event.sequence = state.nextSequence
             state.nextSequence += 1
@@ -50,22 +50,22 @@ public final class EventBus: Sendable {
     }
 
     /// A new subscriber, seeing events published from now on; it ends when its task is cancelled or it is closed.
-    public func subscribe(capacity: Int = EventBus.defaultCapacity) -> EventSubscription {
+    public func subscribe(capacity: Int = EventBus.defaultCapacity) -> EventBusSubscription {
         let id = state.withLock { state in
             let id = state.nextSubscriber
             state.nextSubscriber += 1
             state.subscribers[id] = Subscriber(buffer: SubscriberBuffer(capacity: max(1, capacity)))
             return id
         }
-        return EventSubscription(bus: self, id: id)
+        return EventBusSubscription(bus: self, id: id)
     }
 
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
-    func wait(_ id: UInt64) async -> EventSubscription.Wake {
+    func wait(_ id: UInt64) async -> EventBusSubscription.Wake {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<EventSubscription.Wake, Never>) in
-                let ready: EventSubscription.Wake? = state.withLock { state in
+            await withCheckedContinuation { (continuation: CheckedContinuation<EventBusSubscription.Wake, Never>) in
+                let ready: EventBusSubscription.Wake? = state.withLock { state in
                     guard var subscriber = state.subscribers[id] else { return .delivery(nil) }
                     switch subscriber.buffer.take() {
                     case .dropped(let count)?:
@@ -93,7 +93,7 @@ public final class EventBus: Sendable {
 
     /// Wakes the subscriber's waiting reader, if any, with `.idle`.
     func poke(_ id: UInt64) {
-        let waiter = state.withLock { state -> CheckedContinuation<EventSubscription.Wake, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<EventBusSubscription.Wake, Never>? in
             let waiter = state.subscribers[id]?.waiter
             state.subscribers[id]?.waiter = nil
             return waiter
@@ -109,7 +109,7 @@ public final class EventBus: Sendable {
 }
 
 /// One subscriber's events in order, with drop notices. Iterate it once; it ends when closed or cancelled.
-public struct EventSubscription: AsyncSequence, Sendable {
+public struct EventBusSubscription: AsyncSequence, Sendable {
     public typealias Element = EventDelivery
     let bus: EventBus
     let id: UInt64
@@ -117,7 +117,7 @@ public struct EventSubscription: AsyncSequence, Sendable {
     public struct AsyncIterator: AsyncIteratorProtocol {
         let bus: EventBus
         let id: UInt64
-        public mutating func next() async -> EventDelivery? { await EventSubscription(bus: bus, id: id).next() }
+        public mutating func next() async -> EventDelivery? { await EventBusSubscription(bus: bus, id: id).next() }
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bus: bus, id: id) }

@@ -119,7 +119,7 @@ extension ManagerEvent.Exchange {
         }
     }
 
-    var subscriptionBit: EventSubscription.Exchanges {
+    var subscriptionBit: Wire.EventSubscription.Exchanges {
         switch self {
         case .system: .system
         case .management: .management

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 /// `GET /events` on the HTTP front: Snooze's notifications as server-sent events (docs/snooze-api.md, "Events").
 /// Each event is `id: SEQUENCE`, `event: system|management`, `data: ENVELOPE` (`ManagerEvent.envelope`); a client
@@ -21,8 +22,8 @@ public struct EventStreamRoutes: HTTPFrontRoutes {
 
     func respond(_ request: Request) -> Response {
         let exchanges: Set<ManagerEvent.Exchange>
-        do {
-            exchanges = try Self.exchanges(request.uri.queryParameters.getAll("exchange").map(String.init))
+        do throws(QueryError) {
+            exchanges = try Self.exchanges(request.uri.queryParameters.getAll("exchange").map { String($0) })
         } catch {
             return Response(
                 status: .badRequest,
@@ -34,26 +35,11 @@ public struct EventStreamRoutes: HTTPFrontRoutes {
         let keepAlive = configuration.keepAlive
         let body = ResponseBody { writer in
             defer { subscription.close() }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: keepAlive)
-                        subscription.poke()
-                    }
-                }
-                defer { group.cancelAll() }
-                try await writer.write(ByteBuffer(string: ": torpor events\n\n"))
-                while true {
-                    switch await subscription.nextOrIdle() {
-                    case .idle:
-                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                    case .delivery(nil):
-                        return
-                    case .delivery(.some(let delivery)):
-                        guard let frame = Self.frame(delivery, exchanges: exchanges) else { continue }
-                        try await writer.write(ByteBuffer(string: frame))
-                    }
-                }
+            // A stream never ends by itself: the manager's shutdown ends it, so the front can stop.
+            try await withGracefulShutdownHandler {
+                try await Self.stream(subscription, exchanges: exchanges, keepAlive: keepAlive, to: &writer)
+            } onGracefulShutdown: {
+                subscription.close()
             }
             try await writer.finish(nil)
         }
@@ -62,6 +48,35 @@ public struct EventStreamRoutes: HTTPFrontRoutes {
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: body
         )
+    }
+
+    static func stream(
+        _ subscription: EventBusSubscription,
+        exchanges: Set<ManagerEvent.Exchange>,
+        keepAlive: Duration,
+        to writer: inout any ResponseBodyWriter
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: keepAlive)
+                    subscription.poke()
+                }
+            }
+            defer { group.cancelAll() }
+            try await writer.write(ByteBuffer(string: ": torpor events\n\n"))
+            while true {
+                switch await subscription.nextOrIdle() {
+                case .idle:
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                case .delivery(nil):
+                    return
+                case .delivery(.some(let delivery)):
+                    guard let frame = Self.frame(delivery, exchanges: exchanges) else { continue }
+                    try await writer.write(ByteBuffer(string: frame))
+                }
+            }
+        }
     }
 
     struct QueryError: Error {
