@@ -87,7 +87,8 @@ extension KVMSuites {
                 let vms = try await lab.vms(Self.frontend)
                 return vms.count == 3 && vms.values.allSatisfy { $0["state"] as? String == "running" }
             }
-            try #require(allUp, "\(try await lab.vms(Self.frontend))\n\(logs())")
+            let states = try await lab.vms(Self.frontend).mapValues { $0["state"] as? String ?? "" }
+            try #require(allUp, "\(states)\n\(logs())")
 
             // Each node runs from its own overlay with its ISO; the vc-out.xml on it has the seed's shape.
             let vms = try await lab.vms(Self.frontend)
@@ -96,7 +97,7 @@ extension KVMSuites {
             var overlays: Set<String> = []
             for name in [Self.frontend] + computes {
                 let host = try #require(vms[name]?["host"] as? String, "\(vms)")
-                let index = try #require(Int(host.split(separator: "-").last ?? ""), host)
+                let index = try #require(Int(host.split(separator: "-").last ?? ""), "\(host)")
                 let disks = try await lab.virsh(index, "domblklist", name)
                 let rows = disks.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
                 let overlay = try #require(rows.first { $0.first == "vda" }?.last, "\(disks)")
@@ -113,15 +114,15 @@ extension KVMSuites {
             #expect(overlays.count == 3, "\(overlays)")
             let frontendOut = try #require(vcOuts[Self.frontend])
             let publicIP = try #require(vms[Self.frontend]?["ip"] as? String, "\(vms)")
-            #expect(frontendOut.hasPrefix("<vc>\n  <frontend>\n"), frontendOut)
+            #expect(frontendOut.hasPrefix("<vc>\n  <frontend>\n"), "\(frontendOut)")
             #expect(
                 frontendOut.contains(
                     "<public fqdn=\"\(Self.frontend)\" ip=\"\(publicIP)\" netmask=\"255.255.255.0\" gw=\"10.42.0.1\"/>"
                 ),
-                frontendOut
+                "\(frontendOut)"
             )
-            #expect(frontendOut.contains("<private ip=\"10.1.1.1\" netmask=\"255.255.0.0\"/>"), frontendOut)
-            #expect(frontendOut.contains("<compute count=\"2\">"), frontendOut)
+            #expect(frontendOut.contains("<private ip=\"10.1.1.1\" netmask=\"255.255.0.0\"/>"), "\(frontendOut)")
+            #expect(frontendOut.contains("<compute count=\"2\">"), "\(frontendOut)")
             for (index, compute) in computes.enumerated() {
                 let mac = try #require(macs[compute])
                 #expect(
@@ -146,8 +147,8 @@ extension KVMSuites {
                         """
                 )
             }
-            #expect(frontendOut.contains("<dns ip=\"10.42.0.1\" search=\"local\" domain=\"\"/>"), frontendOut)
-            #expect(frontendOut.hasSuffix("  <key>\(key)</key>\n</vc>\n"), frontendOut)
+            #expect(frontendOut.contains("<dns ip=\"10.42.0.1\" search=\"local\" domain=\"\"/>"), "\(frontendOut)")
+            #expect(frontendOut.hasSuffix("  <key>\(key)</key>\n</vc>\n"), "\(frontendOut)")
 
             // As any cluster: shut down, then cleaned away with its files; the images are as they were.
             // The tiny guests ignore ACPI, so the shutdown is asked, not waited for.

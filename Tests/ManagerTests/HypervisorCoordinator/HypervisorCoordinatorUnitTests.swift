@@ -32,7 +32,7 @@ import Testing
         ),
         (
             "http:\n  listen: 127.0.0.1:1\n  hypervisor_coordinator:\n    action_wait: 0s\n",
-            "http.hypervisor_coordinator.action_wait", "",
+            "http.hypervisor_coordinator.action_wait", "shorter than the minimum",
         ),
         (
             "http:\n  listen: 127.0.0.1:1\n  hypervisor_coordinator:\n    enable: true\n",
