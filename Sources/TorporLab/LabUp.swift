@@ -267,7 +267,7 @@ struct LabUp: AsyncParsableCommand {
               directory: \(path("images"))
               domain_type: \(libvirt == .kvm ? "kvm" : "test")
               interface_type: ethernet
-            \(httpPort.map { "http: { listen: \"\(managerHost):\($0)\", snooze: { enabled: true } }" } ?? "")
+            \(httpPort.map { "http: { listen: \"\(managerHost):\($0)\", \(Self.httpAPIs) }" } ?? "")
             \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
             \(LabTLS.section(in: directory.path, holder: "lab-manager"))
             """,
@@ -504,6 +504,9 @@ struct LabUp: AsyncParsableCommand {
     }
 
     /// The manager's energy saver and each host's wake drivers: IPMI (--bmc), then Wake-on-LAN (--wol).
+    /// The APIs the lab's HTTP front serves (with `--http-port`): Snooze's and Hypervisor-Coordinator's.
+    static let httpAPIs = "snooze: { enabled: true }, hypervisor_coordinator: { enabled: true }"
+
     private func energySection(_ bmcHosts: [LabBMC.Host], network: LabNetwork?) -> String {
         var text = """
             energy:

@@ -319,6 +319,8 @@ public struct SnoozeAPI: HTTPFrontRoutes {
 
     static func status(of state: StoredVM.State) -> String { SnoozeDescriber.status(of: state) }
 
+    static var placedStates: Set<StoredVM.State> { SnoozeDescriber.placedStates }
+
     /// The address replies advertise: `http.advertise`, else the request's Host, else the address it came in on.
     func advertised(_ request: Request, _ context: HTTPFrontContext) -> Snooze.NetworkAddress {
         if let advertise = configuration.advertise, let parsed = HostPortText(advertise, requiresPort: false) {
