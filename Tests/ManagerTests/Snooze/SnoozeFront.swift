@@ -50,9 +50,10 @@ struct SnoozeFront {
             logger: logger
         )
         let ports = ManagerServicesTests.Calls<Int>()
+        let bus = await leader.events
         let service = try HTTPFrontService(
             configuration: configuration.http,
-            routes: [api, EventStreamRoutes(bus: leader.events, configuration: configuration.http.events)],
+            routes: [api, EventStreamRoutes(bus: bus, configuration: configuration.http.events)],
             logger: logger,
             onListening: { ports.append($0) }
         )
