@@ -57,7 +57,10 @@ struct LabUp: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "Serve the manager's HTTP front with Snooze's REST API on this port, on the manager's address (http.listen)."
+        help: """
+            Serve the manager's HTTP front with Snooze's REST API and the web view (/ui/) on this port, on the \
+            manager's address (http.listen).
+            """
     )
     var httpPort: Int?
 
@@ -267,7 +270,7 @@ struct LabUp: AsyncParsableCommand {
               directory: \(path("images"))
               domain_type: \(libvirt == .kvm ? "kvm" : "test")
               interface_type: ethernet
-            \(httpPort.map { "http: { listen: \"\(managerHost):\($0)\", snooze: { enabled: true } }" } ?? "")
+            \(httpPort.map { httpSection(listen: "\(managerHost):\($0)") } ?? "")
             \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
             \(LabTLS.section(in: directory.path, holder: "lab-manager"))
             """,
@@ -504,6 +507,11 @@ struct LabUp: AsyncParsableCommand {
     }
 
     /// The manager's energy saver and each host's wake drivers: IPMI (--bmc), then Wake-on-LAN (--wol).
+    /// The manager's HTTP front: Snooze's API and the web view, its energy chart sampled every 2 s.
+    private func httpSection(listen: String) -> String {
+        "http: { listen: \"\(listen)\", snooze: { enabled: true }, web_view: { enabled: true, sample_interval: 2s } }"
+    }
+
     private func energySection(_ bmcHosts: [LabBMC.Host], network: LabNetwork?) -> String {
         var text = """
             energy:

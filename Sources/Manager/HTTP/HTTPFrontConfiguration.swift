@@ -15,12 +15,24 @@ public struct HTTPFrontConfiguration: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     /// Snooze's REST API (`http.snooze.enabled`, docs/snooze-api.md).
     public var snooze = SnoozeConfiguration()
+    /// The live web view of the cluster and its energy (`http.web_view`, docs/web-view.md).
+    public var webView = WebViewConfiguration()
 
     public struct SnoozeConfiguration: Sendable, Equatable {
         public var enabled = false
         /// How long a VM action (suspend, resume, shutdown, destroy, reboot) waits for its task before answering,
         /// as Snooze's group manager answered once the hypervisor had acted.
         public var actionWait: Duration = .seconds(120)
+
+        public init() {}
+    }
+
+    public struct WebViewConfiguration: Sendable, Equatable {
+        public var enabled = false
+        /// How often the energy history takes a sample of cluster watts, hosts awake and saved share.
+        public var sampleInterval: Duration = .seconds(5)
+        /// Samples the history keeps; the oldest goes first (720 at 5 s: the last hour).
+        public var historySamples = 720
 
         public init() {}
     }
@@ -58,6 +70,23 @@ public struct HTTPFrontConfiguration: Sendable, Equatable {
         if let snooze = try section.section("snooze") {
             if let value = try snooze.bool("enabled") { result.snooze.enabled = value }
             if let value = try snooze.duration("action_wait", minimum: .seconds(1)) { result.snooze.actionWait = value }
+        }
+        if let webView = try section.section("web_view") {
+            if let value = try webView.bool("enabled") { result.webView.enabled = value }
+            if let value = try webView.duration("sample_interval", minimum: .seconds(1)) {
+                result.webView.sampleInterval = value
+            }
+            if let value = try webView.int("history_samples", in: 2...1_000_000) {
+                result.webView.historySamples = value
+            }
+        }
+        if result.webView.enabled, result.listen == nil {
+            throw ConfigError(
+                file: section.file,
+                line: section.line(of: "web_view"),
+                key: "http.web_view.enabled",
+                problem: "needs http.listen: the web view is served by the HTTP front"
+            )
         }
         if result.snooze.enabled, result.listen == nil {
             throw ConfigError(
