@@ -276,6 +276,16 @@ public struct ManagerDaemon: Sendable {
                 )
             )
         }
+        if configuration.http.hypervisorCoordinator.enabled {
+            routes.append(
+                HypervisorCoordinatorAPI(
+                    leader: leader,
+                    configuration: configuration.http.hypervisorCoordinator,
+                    imagesDirectory: configuration.images.directory,
+                    logger: logger
+                )
+            )
+        }
         do {
             return try HTTPFrontService(
                 configuration: configuration.http,

@@ -5,7 +5,9 @@ import Wire
 struct VCUndefine: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "undefine",
-        abstract: "Destroy every VM of the cluster, remove them from their hosts, and delete the cluster."
+        abstract: "Destroy every VM of the cluster, remove them from their hosts, and delete the cluster.",
+        // pragma_boot's name for it.
+        aliases: ["clean"]
     )
 
     @Argument(help: "The virtual cluster.") var cluster: String

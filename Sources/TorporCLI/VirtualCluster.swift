@@ -8,7 +8,7 @@ struct VirtualCluster: AsyncParsableCommand {
         abstract: "Define virtual clusters, add VMs to them, and start, suspend, resume, shut down or destroy them.",
         subcommands: [
             VCDefine.self, VCUndefine.self, VCAdd.self, VCRemove.self, VCStart.self, VCSuspend.self, VCResume.self,
-            VCShutdown.self, VCDestroy.self, VCInfo.self, VCList.self,
+            VCShutdown.self, VCDestroy.self, VCInfo.self, VCList.self, VCBoot.self,
         ]
     )
 }

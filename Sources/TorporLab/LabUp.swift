@@ -270,7 +270,7 @@ struct LabUp: AsyncParsableCommand {
               directory: \(path("images"))
               domain_type: \(libvirt == .kvm ? "kvm" : "test")
               interface_type: ethernet
-            \(httpPort.map { httpSection(listen: "\(managerHost):\($0)") } ?? "")
+            \(httpPort.map { "http: { listen: \"\(managerHost):\($0)\", \(Self.httpAPIs) }" } ?? "")
             \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
             \(LabTLS.section(in: directory.path, holder: "lab-manager"))
             """,
@@ -507,10 +507,10 @@ struct LabUp: AsyncParsableCommand {
     }
 
     /// The manager's energy saver and each host's wake drivers: IPMI (--bmc), then Wake-on-LAN (--wol).
-    /// The manager's HTTP front: Snooze's API and the web view, its energy chart sampled every 2 s.
-    private func httpSection(listen: String) -> String {
-        "http: { listen: \"\(listen)\", snooze: { enabled: true }, web_view: { enabled: true, sample_interval: 2s } }"
-    }
+    /// The APIs the lab's HTTP front serves (with `--http-port`): Snooze's, Hypervisor-Coordinator's and the web view
+    /// (its energy chart sampled every 2 s).
+    static let httpAPIs = "snooze: { enabled: true }, hypervisor_coordinator: { enabled: true }, "
+        + "web_view: { enabled: true, sample_interval: 2s }"
 
     private func energySection(_ bmcHosts: [LabBMC.Host], network: LabNetwork?) -> String {
         var text = """

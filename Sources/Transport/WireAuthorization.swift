@@ -50,7 +50,7 @@ public enum WireAuthorization {
         case .info, .list, .vmInfo, .task, .flavorList, .imageList: .read
         case .consolidate(let dryRun): dryRun ? .read : .operate
         case .define, .undefine, .add, .remove, .act, .migrate, .migrateCancel, .flavorCreate, .flavorDelete,
-            .imageAdd, .imageRemove, .addFromImage:
+            .imageAdd, .imageRemove, .addFromImage, .bootPragma:
             .operate
         }
     }
@@ -138,6 +138,7 @@ extension ClusterRequest {
         case .imageAdd(let name, _): "image add \(name)"
         case .imageRemove(let name): "image remove \(name)"
         case .addFromImage(let cluster, _): "add to \(cluster) from an image"
+        case .bootPragma(let boot): "vc boot \(boot.cluster.isEmpty ? "(the frontend's name)" : boot.cluster)"
         }
     }
 }

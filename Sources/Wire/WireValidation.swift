@@ -129,7 +129,7 @@ extension ClusterRequest {
             try validateAtMost(vms.networkRxBytesPerSecond, WireLimits.maximumBytesPerSecond, type, "networkRx")
             try validateAtMost(vms.networkTxBytesPerSecond, WireLimits.maximumBytesPerSecond, type, "networkTx")
         case .define, .undefine, .remove, .act, .info, .list, .vmInfo, .migrate, .migrateCancel, .consolidate,
-            .flavorList, .flavorCreate, .flavorDelete, .imageList, .imageAdd, .imageRemove:
+            .flavorList, .flavorCreate, .flavorDelete, .imageList, .imageAdd, .imageRemove, .bootPragma:
             break
         }
         return self

@@ -33,6 +33,7 @@ extension GroupLeader {
         }
         switch task.kind {
         case "start": await start(vms, task: &task)
+        case "boot": await bootPragma(vms, task: &task)
         case "suspend": await act(.suspend, vms, task: &task)
         case "resume": await act(.resume, vms, task: &task)
         case "shutdown": await act(.shutdown, vms, task: &task)
@@ -42,12 +43,14 @@ extension GroupLeader {
         case "undefine":
             await destroy(vms, removing: true, task: &task)
             if task.outcomes.allSatisfy({ $0.state == .done }) {
+                let pragma = try? await store.pragmaCluster(named: task.vcName)
                 do {
                     try await store.undefineVirtualCluster(task.vcName)
                 } catch {
                     await finish(&task, failure: "\(error)")
                     return
                 }
+                if let pragma { await removePragmaFiles(pragma) }
             }
         default:
             await finish(&task, failure: "unknown task kind '\(task.kind)'")
@@ -270,6 +273,33 @@ extension GroupLeader {
             }
             await save(&task, detail: progress(task))
         }
+    }
+
+    /// A pragma cluster's boot: its frontend, then (once the frontend runs) its boot dependency's wait, then its
+    /// computes. Computes are not started when the frontend did not start.
+    private func bootPragma(_ vms: [StoredVM], task: inout StoredTask) async {
+        guard let pragma = try? await store.pragmaCluster(named: task.vcName) else {
+            await finish(&task, failure: "\(task.vcName) is not a pragma cluster")
+            return
+        }
+        let frontend = vms.filter { $0.name == pragma.frontend }
+        let computes = vms.filter { $0.name != pragma.frontend }
+        await start(frontend, task: &task)
+        guard !frontend.isEmpty, task.outcomes.first(where: { $0.vm == pragma.frontend })?.state == .done else {
+            for vm in computes {
+                setOutcome(&task, vm.name, .failed, "not started: the frontend \(pragma.frontend) did not start")
+            }
+            return
+        }
+        if !computes.isEmpty, pragma.computeDelaySeconds > 0 {
+            for vm in computes {
+                setOutcome(&task, vm.name, .pending, "starts \(pragma.computeDelaySeconds) s after the frontend")
+            }
+            await save(&task, detail: "waiting \(pragma.computeDelaySeconds) s after the frontend (boot_dependency)")
+            try? await Task.sleep(for: .seconds(pragma.computeDelaySeconds))
+        }
+        guard !computes.isEmpty else { return }
+        await start(computes, task: &task)
     }
 
     /// Whether the host's latest inventory lists the VM running or paused.

@@ -199,6 +199,7 @@ public actor GroupLeader {
             case .imageAdd(let name, let path): return .catalogReply(try await addImage(name: name, path: path))
             case .imageRemove(let name): return .commandResult(try await removeImage(name))
             case .addFromImage(let cluster, let vms): return .taskStatus(try await addFromImage(vms, to: cluster))
+            case .bootPragma(let boot): return .taskStatus(try await bootPragma(boot))
             }
         } catch {
             logger.notice("request refused", metadata: [.error: "\(error)"])

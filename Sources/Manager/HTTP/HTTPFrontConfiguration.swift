@@ -27,6 +27,19 @@ public struct HTTPFrontConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    /// Hypervisor-Coordinator's REST API (`http.hypervisor_coordinator`, docs/hypervisor-coordinator.md).
+    public var hypervisorCoordinator = HypervisorCoordinatorConfiguration()
+
+    public struct HypervisorCoordinatorConfiguration: Sendable, Equatable {
+        public var enabled = false
+        /// The virtual cluster its VMs are kept in (made when the first one is created).
+        public var cluster = "hypervisor-coordinator"
+        /// How long `/vm/create` and `/vm/destroy` wait for their task before answering.
+        public var actionWait: Duration = .seconds(120)
+
+        public init() {}
+    }
+
     public struct WebViewConfiguration: Sendable, Equatable {
         public var enabled = false
         /// How often the energy history takes a sample of cluster watts, hosts awake and saved share.
@@ -86,6 +99,31 @@ public struct HTTPFrontConfiguration: Sendable, Equatable {
                 line: section.line(of: "web_view"),
                 key: "http.web_view.enabled",
                 problem: "needs http.listen: the web view is served by the HTTP front"
+            )
+        }
+        if let coordinator = try section.section("hypervisor_coordinator") {
+            if let value = try coordinator.bool("enabled") { result.hypervisorCoordinator.enabled = value }
+            if let value = try coordinator.string("cluster") {
+                guard DomainTemplate.isValidName(value) else {
+                    throw ConfigError(
+                        file: section.file,
+                        line: coordinator.line(of: "cluster"),
+                        key: "http.hypervisor_coordinator.cluster",
+                        problem: "'\(value)' is not a valid cluster name (1–64 of A–Z a–z 0–9 . _ -)"
+                    )
+                }
+                result.hypervisorCoordinator.cluster = value
+            }
+            if let value = try coordinator.duration("action_wait", minimum: .seconds(1)) {
+                result.hypervisorCoordinator.actionWait = value
+            }
+        }
+        if result.hypervisorCoordinator.enabled, result.listen == nil {
+            throw ConfigError(
+                file: section.file,
+                line: section.line(of: "hypervisor_coordinator"),
+                key: "http.hypervisor_coordinator.enabled",
+                problem: "needs http.listen: the Hypervisor-Coordinator API is served by the HTTP front"
             )
         }
         if result.snooze.enabled, result.listen == nil {

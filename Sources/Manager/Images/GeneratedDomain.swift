@@ -13,6 +13,8 @@ public struct GeneratedDomain: Sendable, Equatable {
     public var interfaceType: ImagesConfiguration.InterfaceType
     public var network: String
     public var macAddress: String
+    /// More interfaces on the same network after the first, one per MAC (a pragma frontend's second NIC).
+    public var moreMacAddresses: [String] = []
 
     public init(
         name: String,
@@ -71,18 +73,20 @@ public struct GeneratedDomain: Sendable, Equatable {
                 "    </disk>",
             ]
         }
-        lines += [
-            "    <interface type='\(interfaceType.rawValue)'>",
-            "      <mac address='\(Self.escaped(macAddress))'/>",
-        ]
-        switch interfaceType {
-        case .network: lines.append("      <source network='\(Self.escaped(network))'/>")
-        case .bridge: lines.append("      <source bridge='\(Self.escaped(network))'/>")
-        case .ethernet: break
+        for mac in [macAddress] + moreMacAddresses {
+            lines += [
+                "    <interface type='\(interfaceType.rawValue)'>",
+                "      <mac address='\(Self.escaped(mac))'/>",
+            ]
+            switch interfaceType {
+            case .network: lines.append("      <source network='\(Self.escaped(network))'/>")
+            case .bridge: lines.append("      <source bridge='\(Self.escaped(network))'/>")
+            case .ethernet: break
+            }
+            // No option ROM: the guest boots from its disk, and a QEMU without the ipxe ROM files would not start.
+            if domainType != "test" { lines += ["      <model type='virtio'/>", "      <rom enabled='no'/>"] }
+            lines += ["    </interface>"]
         }
-        // No option ROM: the guest boots from its disk, and a QEMU without the ipxe ROM files would not start.
-        if domainType != "test" { lines += ["      <model type='virtio'/>", "      <rom enabled='no'/>"] }
-        lines += ["    </interface>"]
         if domainType != "test" {
             lines += [
                 "    <serial type='pty'/>",

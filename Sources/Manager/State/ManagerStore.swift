@@ -125,6 +125,28 @@ public final class ManagerStore: Sendable {
                 table.column("sshKeys", .text).notNull()
             }
         }
+        // Hypervisor-Coordinator's numeric pmid and vmid (docs/hypervisor-coordinator.md): AUTOINCREMENT, so a
+        // number outlives restarts and is never given to another host or VM.
+        migrator.registerMigration("v7: Hypervisor-Coordinator numbers") { db in
+            try db.create(table: "hostNumber") { table in
+                table.autoIncrementedPrimaryKey("number")
+                table.column("hostID", .text).notNull().unique()
+            }
+            try db.create(table: "vmNumber") { table in
+                table.autoIncrementedPrimaryKey("number")
+                table.column("vmID", .text).notNull().unique().references("vm", column: "id", onDelete: .cascade)
+            }
+        }
+        // pragma_boot clusters (docs/pragma.md): which VM is the frontend, how long computes wait after it, where
+        // the cluster's overlays and ISOs are (removed with the cluster).
+        migrator.registerMigration("v8: pragma clusters") { db in
+            try db.create(table: "pragmaCluster") { table in
+                table.primaryKey("name", .text).references("virtualCluster", column: "name", onDelete: .cascade)
+                table.column("frontend", .text).notNull()
+                table.column("computeDelaySeconds", .integer).notNull()
+                table.column("directory", .text).notNull()
+            }
+        }
         return migrator
     }
 
@@ -214,7 +236,7 @@ public final class ManagerStore: Sendable {
         try await write { db in try Self.insert(db, vms, leases: leases) }
     }
 
-    private static func insert(_ db: Database, _ vms: [StoredVM], leases: [Lease]) throws {
+    static func insert(_ db: Database, _ vms: [StoredVM], leases: [Lease]) throws {
         for vm in vms {
             guard try StoredVirtualCluster.exists(db, key: vm.vcName) else {
                 throw ManagerStoreError.unknownVirtualCluster(vm.vcName)

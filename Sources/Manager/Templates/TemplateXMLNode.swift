@@ -145,7 +145,7 @@ public struct TemplateXMLNode: Sendable, Hashable {
         output += "</" + name + ">"
     }
 
-    private static func escape(_ text: String, inAttribute: Bool, to output: inout String) {
+    static func escape(_ text: String, inAttribute: Bool, to output: inout String) {
         for scalar in text.unicodeScalars {
             switch scalar {
             case "&": output += "&amp;"

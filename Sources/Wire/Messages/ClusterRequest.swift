@@ -40,6 +40,9 @@ public enum ClusterRequest: WirePayload {
     /// VMs of a flavor booting from their own overlays of an image, each with a contextualization ISO. Answered
     /// like `add`.
     case addFromImage(cluster: String, ImageVMs)
+    /// A pragma_boot virtual cluster (`torpor vc boot`, docs/pragma.md): defined from a `vc-in.xml` and booted as a
+    /// task, the frontend first, the computes once its boot dependency is met. Answered by that task's status.
+    case bootPragma(PragmaBoot)
 
     public enum VMAction: UInt8, Hashable, Sendable, CaseIterable {
         case start = 1
@@ -124,6 +127,25 @@ public enum ClusterRequest: WirePayload {
         }
     }
 
+    /// What `torpor vc boot` sends.
+    public struct PragmaBoot: Hashable, Sendable {
+        /// Empty: the frontend domain's name.
+        public var cluster: String
+        /// The `vc-in.xml` as read.
+        public var vcIn: String
+        /// CPUs of compute nodes wanted (0: a frontend alone).
+        public var cpus: UInt32
+        /// OpenSSH public keys authorized on the frontend (and the computes).
+        public var sshKeys: [String]
+
+        public init(cluster: String, vcIn: String, cpus: UInt32, sshKeys: [String]) {
+            self.cluster = cluster
+            self.vcIn = vcIn
+            self.cpus = cpus
+            self.sshKeys = sshKeys
+        }
+    }
+
     /// Extension tags of this message (docs/protocol.md).
     public enum ExtensionTag {
         /// `highlyAvailable` of an add's VMs: one bool byte per VM, in order. Sent only when one of them is true,
@@ -151,6 +173,7 @@ public enum ClusterRequest: WirePayload {
         case imageAdd = 17
         case imageRemove = 18
         case addFromImage = 19
+        case bootPragma = 20
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -227,6 +250,12 @@ public enum ClusterRequest: WirePayload {
             buffer.writeWireArray(vms.sshKeys) { buffer, key in buffer.writeWireString(key) }
             buffer.writeMultipleIntegers(vms.networkRxBytesPerSecond, vms.networkTxBytesPerSecond)
             buffer.writeWireBool(vms.highlyAvailable)
+        case .bootPragma(let boot):
+            buffer.writeInteger(Kind.bootPragma.rawValue)
+            buffer.writeWireString(boot.cluster)
+            buffer.writeWireString(boot.vcIn)
+            buffer.writeInteger(boot.cpus)
+            buffer.writeWireArray(boot.sshKeys) { buffer, key in buffer.writeWireString(key) }
         }
     }
 
@@ -320,6 +349,14 @@ public enum ClusterRequest: WirePayload {
                     highlyAvailable: highlyAvailable
                 )
             )
+        case .bootPragma:
+            let cluster = try buffer.readWireString(messageType, "cluster")
+            let vcIn = try buffer.readWireString(messageType, "vcIn")
+            let cpus = try buffer.readWireInteger(as: UInt32.self, messageType, "cpus")
+            let keys = try buffer.readWireArray(minimumElementSize: 2, messageType, "sshKeys") {
+                (buffer) throws(WireError) -> String in try buffer.readWireString(messageType, "sshKeys")
+            }
+            return .bootPragma(PragmaBoot(cluster: cluster, vcIn: vcIn, cpus: cpus, sshKeys: keys))
         }
     }
 

@@ -61,6 +61,8 @@ import Wire
                 highlyAvailable: true
             )
         ),
+        .bootPragma(.init(cluster: "calit2", vcIn: "<vc version='0.1'/>", cpus: 2, sshKeys: ["ssh-rsa AAAA r@h"])),
+        .bootPragma(.init(cluster: "", vcIn: "", cpus: .max, sshKeys: [])),
     ]
 
     @Test(arguments: requests)
@@ -141,8 +143,8 @@ import Wire
 
     @Test func unknownKindAndActionAreRejected() {
         var kind = ByteBuffer()
-        kind.writeInteger(UInt8(20))
-        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 20)) {
+        kind.writeInteger(UInt8(21))
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 21)) {
             try decodePayload(.clusterRequest, kind)
         }
         var action = ByteBuffer()
