@@ -187,7 +187,8 @@ struct WebViewLabTests {
 
         // The browser: the page, then host-2 put to sleep by the operator while it watches.
         let screenshot = lab.directory.appendingPathComponent("web-view.png").path
-        let profile = lab.directory.appendingPathComponent("chromium-profile").path
+        // Inside the lab's directory: teardown kills whatever names it, so a Chromium left by a crashed script goes too.
+        let profile = "\(lab.lab)/chromium-profile"
         let sleep = [lab.torpor, "host", "sleep", "host-2", "--manager", lab.manager]
         let command = String(decoding: try JSONSerialization.data(withJSONObject: sleep), as: UTF8.self)
         let output = try await ProcessRunner.run(
