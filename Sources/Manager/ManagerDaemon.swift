@@ -235,7 +235,22 @@ public struct ManagerDaemon: Sendable {
             }
         )
         if configuration.http.enabled {
-            services.append(try httpFront(leader: leader, wirePort: server.port ?? listen.port))
+            var webView: WebViewRoutes?
+            if configuration.http.webView.enabled {
+                let history = EnergyHistoryRecorder(
+                    capacity: configuration.http.webView.historySamples,
+                    interval: configuration.http.webView.sampleInterval
+                )
+                services.append(
+                    EnergyHistoryService(recorder: history, energy: { await control.energyReply(at: .now) })
+                )
+                webView = WebViewRoutes(
+                    source: .manager(control: control, leader: leader),
+                    history: history,
+                    logger: logger
+                )
+            }
+            services.append(try httpFront(leader: leader, wirePort: server.port ?? listen.port, webView: webView))
         }
         if let reloader { services.append(RevocationReloadService(reloader: reloader)) }
         services.append(ReadinessService(logger: logger))
@@ -243,11 +258,16 @@ public struct ManagerDaemon: Sendable {
     }
 
     /// The HTTP front with the route groups `http:` switches on.
-    func httpFront(leader: GroupLeader, wirePort: Int) throws(StartupError) -> HTTPFrontService {
+    func httpFront(
+        leader: GroupLeader,
+        wirePort: Int,
+        webView: WebViewRoutes? = nil
+    ) throws(StartupError) -> HTTPFrontService {
         var routes: [any HTTPFrontRoutes] = []
         if configuration.http.events.enabled {
             routes.append(EventStreamRoutes(bus: leader.events, configuration: configuration.http.events))
         }
+        if let webView { routes.append(webView) }
         if configuration.http.snooze.enabled {
             routes.append(
                 SnoozeAPI(

@@ -18,12 +18,24 @@ struct VCBoot: AsyncParsableCommand {
     @Argument(help: "The vc-in.xml: a frontend and a compute libvirt domain, the boot dependency, the networks.")
     var vcIn: String
     @Option(name: .long, help: "CPUs of compute nodes to start (0: the frontend alone).") var cpus: UInt32 = 0
-    @Option(name: .long, help: "An SSH public key file authorized on the nodes.") var key: String
+    @Option(name: .long, help: "An SSH public key file authorized on the nodes (pragma_boot's --key).") var key: String
     @Option(name: .long, help: "The virtual cluster's name (default: the frontend domain's).") var vcname: String?
-    @OptionGroup var options: ManagerOptions
+    // ManagerOptions' own, but its TLS key is --tls-key here: --key is pragma_boot's SSH key.
+    @Option(name: .long, help: "The manager's HOST:PORT (default: $TORPOR_MANAGER, else 127.0.0.1:7700).")
+    var manager = ManagerOptions.defaultManager
+    @Flag(name: .long, help: "Print JSON (sorted keys) instead of text.") var json = false
+    @Option(name: .long, help: "Seconds to wait for the manager to connect and answer.") var timeout: Double = 10
+    @Option(name: .long, help: "The cluster CA bundle (PEM) (default: $TORPOR_CA).") var ca: String?
+    @Option(name: .long, help: "Your operator certificate (PEM) (default: $TORPOR_CERT).") var cert: String?
+    @Option(name: .long, help: "Your certificate's private key (default: $TORPOR_KEY).") var tlsKey: String?
     @OptionGroup var wait: TaskWaitOptions
 
     func run() async throws {
+        var arguments = ["--manager", manager, "--timeout", "\(timeout)"] + (json ? ["--json"] : [])
+        if let ca { arguments += ["--ca", ca] }
+        if let cert { arguments += ["--cert", cert] }
+        if let tlsKey { arguments += ["--key", tlsKey] }
+        let options = try ManagerOptions.parse(arguments)
         let client = ClusterClient(options: options)
         let xml: String
         do {

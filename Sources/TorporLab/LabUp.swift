@@ -57,7 +57,10 @@ struct LabUp: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "Serve the manager's HTTP front with Snooze's REST API on this port, on the manager's address (http.listen)."
+        help: """
+            Serve the manager's HTTP front with Snooze's REST API and the web view (/ui/) on this port, on the \
+            manager's address (http.listen).
+            """
     )
     var httpPort: Int?
 
@@ -504,8 +507,10 @@ struct LabUp: AsyncParsableCommand {
     }
 
     /// The manager's energy saver and each host's wake drivers: IPMI (--bmc), then Wake-on-LAN (--wol).
-    /// The APIs the lab's HTTP front serves (with `--http-port`): Snooze's and Hypervisor-Coordinator's.
-    static let httpAPIs = "snooze: { enabled: true }, hypervisor_coordinator: { enabled: true }"
+    /// The APIs the lab's HTTP front serves (with `--http-port`): Snooze's, Hypervisor-Coordinator's and the web view
+    /// (its energy chart sampled every 2 s).
+    static let httpAPIs = "snooze: { enabled: true }, hypervisor_coordinator: { enabled: true }, "
+        + "web_view: { enabled: true, sample_interval: 2s }"
 
     private func energySection(_ bmcHosts: [LabBMC.Host], network: LabNetwork?) -> String {
         var text = """

@@ -29,7 +29,7 @@ struct AccessLogResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Conte
         let took = ContinuousClock.now - started
         let milliseconds = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
         logger.log(
-            level: status >= 500 ? .warning : .info,
+            level: AccessLogLevel.of(method: request.method.rawValue, path: request.uri.path, status: status),
             "http request",
             metadata: [
                 ManagerMetadataKey.method.rawValue: "\(request.method.rawValue)",
@@ -39,5 +39,14 @@ struct AccessLogResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Conte
                 ManagerMetadataKey.peer.rawValue: "\(context.peer)",
             ]
         )
+    }
+}
+
+/// The level of a request's access log line: warning for 5xx; debug for a web view page's reads, which come every
+/// 2 s per open page; info otherwise.
+enum AccessLogLevel {
+    static func of(method: String, path: String, status: Int) -> Logger.Level {
+        if status >= 500 { return .warning }
+        return method == "GET" && status < 400 && path.hasPrefix("/ui/") ? .debug : .info
     }
 }

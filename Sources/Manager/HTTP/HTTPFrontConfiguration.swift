@@ -17,6 +17,8 @@ public struct HTTPFrontConfiguration: Sendable, Equatable {
     public var snooze = SnoozeConfiguration()
     /// Snooze's notifications as server-sent events on `GET /events` (`http.events`, docs/snooze-api.md "Events").
     public var events = EventsConfiguration()
+    /// The live web view of the cluster and its energy (`http.web_view`, docs/web-view.md).
+    public var webView = WebViewConfiguration()
 
     public struct SnoozeConfiguration: Sendable, Equatable {
         public var enabled = false
@@ -47,6 +49,16 @@ public struct HTTPFrontConfiguration: Sendable, Equatable {
         public var cluster = "hypervisor-coordinator"
         /// How long `/vm/create` and `/vm/destroy` wait for their task before answering.
         public var actionWait: Duration = .seconds(120)
+
+        public init() {}
+    }
+
+    public struct WebViewConfiguration: Sendable, Equatable {
+        public var enabled = false
+        /// How often the energy history takes a sample of cluster watts, hosts awake and saved share.
+        public var sampleInterval: Duration = .seconds(5)
+        /// Samples the history keeps; the oldest goes first (720 at 5 s: the last hour).
+        public var historySamples = 720
 
         public init() {}
     }
@@ -89,6 +101,23 @@ public struct HTTPFrontConfiguration: Sendable, Equatable {
             if let value = try events.bool("enabled") { result.events.enabled = value }
             if let value = try events.int("buffer_events", in: 1...1_000_000) { result.events.bufferEvents = value }
             if let value = try events.duration("keep_alive", minimum: .seconds(1)) { result.events.keepAlive = value }
+        }
+        if let webView = try section.section("web_view") {
+            if let value = try webView.bool("enabled") { result.webView.enabled = value }
+            if let value = try webView.duration("sample_interval", minimum: .seconds(1)) {
+                result.webView.sampleInterval = value
+            }
+            if let value = try webView.int("history_samples", in: 2...1_000_000) {
+                result.webView.historySamples = value
+            }
+        }
+        if result.webView.enabled, result.listen == nil {
+            throw ConfigError(
+                file: section.file,
+                line: section.line(of: "web_view"),
+                key: "http.web_view.enabled",
+                problem: "needs http.listen: the web view is served by the HTTP front"
+            )
         }
         if let coordinator = try section.section("hypervisor_coordinator") {
             if let value = try coordinator.bool("enabled") { result.hypervisorCoordinator.enabled = value }

@@ -17,6 +17,18 @@ import Testing
         macAddress: "52:54:00:a8:7a:0a"
     )
 
+    /// A pragma frontend's second NIC: one more interface per MAC, in order, on the same network.
+    @Test func moreMACsAreMoreInterfacesInOrder() throws {
+        var domain = Self.domain
+        domain.moreMacAddresses = ["7a:77:6e:a8:7a:0a"]
+        let template = try DomainTemplate.parse(domain.xml, diskExists: { _ in true })
+        #expect(template.interfaceCount == 2)
+        let first = try #require(domain.xml.range(of: "<mac address='52:54:00:a8:7a:0a'/>"))
+        let second = try #require(domain.xml.range(of: "<mac address='7a:77:6e:a8:7a:0a'/>"))
+        #expect(first.upperBound < second.lowerBound)
+        #expect(domain.xml.components(separatedBy: "<source network='default'/>").count == 3)
+    }
+
     @Test func itParsesAsATemplateWithTheFlavorsSizeAndBothDisks() throws {
         let template = try DomainTemplate.parse(Self.domain.xml, diskExists: { _ in true })
         #expect(template.name == "web-1")
