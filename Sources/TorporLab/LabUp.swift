@@ -592,6 +592,14 @@ struct LabUp: AsyncParsableCommand {
         }
     }
 
+    /// How a reaped child ended, from its wait status, for start-up failures.
+    static func ending(_ status: Int32?) -> String {
+        guard let status else { return "still there, or not our child" }
+        let signal = status & 0x7f
+        if signal == 0 { return "exit status \((status >> 8) & 0xff)" }
+        return "killed by signal \(signal)\(status & 0x80 != 0 ? ", core dumped" : "")"
+    }
+
     static func duration(_ seconds: Double) -> String { "\(Int((seconds * 1000).rounded()))ms" }
 
     /// A YAML double-quoted scalar (the URI holds '?' and '=', and the path anything).
@@ -611,17 +619,23 @@ struct LabUp: AsyncParsableCommand {
     /// joined); a daemon that dies ends the wait at once.
     private func waitUntilJoined(_ state: LabState) async throws {
         var watch = LabJoinWatch(expected: Set(state.agents.compactMap(\.hostId)))
+        var endings: [pid_t: Int32] = [:]
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int64(timeout * 1000))
         while true {
-            // Reap our own children that died, so that they stop counting as running.
+            // Reap our own children that died, so that they stop counting as running, keeping how each ended.
             var status: Int32 = 0
-            while waitpid(-1, &status, WNOHANG) > 0 {}
+            while true {
+                let pid = waitpid(-1, &status, WNOHANG)
+                guard pid > 0 else { break }
+                endings[pid] = status
+            }
             let watched =
                 state.bmcs == nil && state.nics == nil ? state.processes : [state.manager] + state.powerControllers
             if let dead = watched.first(where: { !LabProcesses.isRunning($0) }) {
                 throw options.failure(
-                    "\(dead.name) (pid \(dead.pid)) exited during start-up; see \(dead.log). "
+                    "\(dead.name) (pid \(dead.pid)) exited during start-up (\(Self.ending(endings[dead.pid]))); "
+                        + "see \(dead.log). "
                         + "Stop the rest with `torpor-lab down --dir \(options.dir)`",
                     code: TorporExit.failed
                 )

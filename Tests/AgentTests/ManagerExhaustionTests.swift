@@ -8,7 +8,7 @@ import Wire
 /// a peer that asks without ever reading the answers. It stays up and keeps serving `agentctl manager`.
 @Suite(
     .serialized,
-    .timeLimit(.minutes(3)),
+    .timeLimit(.minutes(6)),
     .enabled(if: ProcessRunner.resolve("prlimit") != nil, "needs prlimit (util-linux) to start the manager at a low descriptor limit")
 )
 struct ManagerExhaustionTests {
@@ -125,7 +125,7 @@ struct ManagerExhaustionTests {
 
         let served = try await manager.eventuallyServed(timeout: .seconds(60))
         #expect(served.served, "agentctl was not served during the flood:\n\(served.last)")
-        let closed = await Self.eventually(timeout: .seconds(90)) {
+        let closed = await Self.eventually(timeout: .seconds(180)) {
             manager.process.stderr.contains("does not read what is sent to it")
         }
         #expect(closed, "the manager kept the peer that reads nothing:\n\(manager.process.stderr.suffix(20_000))")
@@ -173,7 +173,10 @@ struct ManagerExhaustionTests {
     /// A raw connection that says Hello, reads the Welcome, and then never reads again.
     static func connectReadingOnlyTheWelcome(port: Int) async throws -> any Channel {
         let welcomed = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
+        // A small receive window: the manager's socket fills after kilobytes instead of megabytes, so on a loaded
+        // machine its stall shows in seconds rather than after minutes of answering refused requests one by one.
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.so_rcvbuf), value: 4096)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(StopReadingAfterFirstRead(promise: welcomed))
