@@ -48,6 +48,37 @@ extension SystemdSuite {
             #expect(run.output.contains("Unknown key 'RestartSecs'"), "\(run.output)")
         }
 
+        /// The packaged services run as their own system users without capabilities, and `systemd-analyze
+        /// security` rates each below the exposure scripts/build-deb allows (5.0; docs/packaging.md).
+        @Test(
+            .enabled(
+                if: Prerequisites.runs(Prerequisites.systemdAnalyze),
+                "SKIPPED end-to-end: systemd-analyze not installed"
+            )
+        )
+        func servicesRunAsTheirUsersAndAreExposedBelowFive() async throws {
+            try Prerequisites.require(Prerequisites.systemdAnalyze, Self.analyzeMissing)
+            let directory = try TemporaryDirectory("units")
+            defer { directory.remove() }
+            let services = [("torpor-agent.service", "torpor-agent"), ("torpor-manager.service", "torpor-manager")]
+            for (name, user) in services {
+                let path = "\(repositoryRoot)/units/\(name)"
+                let unit = try String(contentsOfFile: path, encoding: .utf8)
+                let lines = Set(unit.split(separator: "\n").map(String.init))
+                let required: Set = ["User=\(user)", "Group=\(user)", "CapabilityBoundingSet=", "NoNewPrivileges=yes"]
+                #expect(lines.isSuperset(of: required), "\(name) lacks \(required.subtracting(lines).sorted())")
+
+                let run = try await ChildProcess.run(
+                    ["/usr/bin/systemd-analyze", "security", "--offline=yes", path],
+                    outputPath: directory.file("\(name).security")
+                )
+                #expect(run.status == 0, "\(run.output)")
+                let exposure = run.output.firstMatch(of: /Overall exposure level for [^:]+: ([0-9.]+)/)
+                let value = try #require(exposure.flatMap { Double($0.1) }, "no exposure in \(run.output)")
+                #expect(value < 5.0, "\(name) is exposed \(value):\n\(run.output)")
+            }
+        }
+
         @Test func agentUnitsCarryTheContract() throws {
             let socket = try String(contentsOfFile: "\(repositoryRoot)/units/torpor-agent.socket", encoding: .utf8)
             let service = try String(contentsOfFile: "\(repositoryRoot)/units/torpor-agent.service", encoding: .utf8)
