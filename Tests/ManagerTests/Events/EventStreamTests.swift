@@ -3,27 +3,60 @@ import Testing
 
 @testable import Manager
 
-/// `GET /events` on the HTTP front, read by `curl -N` as a person would: LC_JOIN when an agent joins, START
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `GET /events` on the HTTP front, read over a socket as `curl -N` would: LC_JOIN when an agent joins, START
 /// PENDING then PROCESSED when a VM starts, Snooze's routing keys and bodies in each frame.
 @Suite(.enabled(if: Curl.available || requiresEndToEnd, "needs /usr/bin/curl (scripts/install-deps)"))
 struct EventStreamTests {
-    /// `curl -N` on the stream, its output in a file read as it grows.
+    /// A client reading the stream as it grows, over a plain socket on a thread of its own. Not a `curl -N` child:
+    /// a long-lived child started with Foundation's Process stalls every other Process the test run starts (the
+    /// other suites' curl calls timed out) until it exits.
     final class Follower: @unchecked Sendable {
-        let process = Process()
-        let output: URL
+        // @unchecked: `received` and `stopped` are only touched while holding `lock`.
+        private let lock = NSLock()
+        private var received: [UInt8] = []
+        private var stopped = false
+        private let descriptor: Int32
 
-        init(_ url: String) throws {
-            output = FileManager.default.temporaryDirectory.appendingPathComponent("sse-\(UUID().uuidString)")
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: Curl.path)
-            process.arguments = ["-N", "-sS", "--max-time", "240", url]
-            process.environment = ["PATH": "/usr/bin:/bin", "LANG": "C"]
-            process.standardOutput = FileHandle(forWritingAtPath: output.path)
-            process.standardError = FileHandle(forWritingAtPath: output.path)
-            try process.run()
+        init(port: Int, path: String) throws {
+            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { throw Curl.Failure(description: "socket: \(errno)") }
+            var timeout = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else {
+                close(descriptor)
+                throw Curl.Failure(description: "connect: \(errno)")
+            }
+            let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
+            let thread = Thread { [self] in self.read() }
+            thread.start()
         }
 
-        var text: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+        private func read() {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while !lock.withLock({ stopped }) {
+                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                if count == 0 { break }
+                if count < 0 { continue }
+                lock.withLock { received.append(contentsOf: buffer[0..<count]) }
+            }
+        }
+
+        /// What arrived so far: the response head, then the SSE frames inside HTTP's chunk framing.
+        var text: String { lock.withLock { String(decoding: received, as: UTF8.self) } }
 
         /// The data of each `event: NAME` frame so far, parsed.
         func frames(_ name: String) -> [[String: Any]] {
@@ -46,18 +79,20 @@ struct EventStreamTests {
         }
 
         func stop() {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            try? FileManager.default.removeItem(at: output)
+            lock.withLock { stopped = true }
+            shutdown(descriptor, Int32(SHUT_RDWR))
+            // The reader sees the end within its 1 s receive timeout; the descriptor is closed after it.
+            Thread.sleep(forTimeInterval: 1.1)
+            close(descriptor)
         }
     }
 
     @Test func curlSeesLocalControllerJoinAndStartPendingThenProcessed() async throws {
         try #require(Curl.available, "TORPOR_REQUIRE_E2E=1 but /usr/bin/curl is missing")
         try await SnoozeFront.with(hosts: ["h1", "h2"]) { front in
-            let follower = try Follower("\(front.base)/events")
+            let follower = try Follower(port: front.port, path: "/events")
             defer { follower.stop() }
-            #expect(await follower.waitFor { follower.text.hasPrefix(": torpor events") }, "\(follower.text)")
+            #expect(await follower.waitFor { follower.text.contains(": torpor events") }, "\(follower.text)")
             let managerID = await front.leader.configuration.managerID
 
             await GroupLeaderMigrationTests.join(front.leader, ["h2"])
@@ -98,9 +133,9 @@ struct EventStreamTests {
             #expect(bad.status == 400, "\(bad)")
             #expect(bad.body.contains("'billing'") && bad.body.contains("management"), "\(bad)")
 
-            let follower = try Follower("\(front.base)/events?exchange=management")
+            let follower = try Follower(port: front.port, path: "/events?exchange=management")
             defer { follower.stop() }
-            #expect(await follower.waitFor { follower.text.hasPrefix(": torpor events") }, "\(follower.text)")
+            #expect(await follower.waitFor { follower.text.contains(": torpor events") }, "\(follower.text)")
             await GroupLeaderMigrationTests.join(front.leader, ["h1"])
             let started = try await Curl.run([
                 "-X", "POST", "-d", SnoozeSeedRequests.startVirtualCluster, "\(front.base)/groupmanager?startVirtualCluster",
