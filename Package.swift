@@ -77,6 +77,14 @@ let package = Package(
             providers: [.apt(["libipmimonitoring-dev"])]
         ),
         .target(name: "IPMIMonitoring", dependencies: ["CIPMIMonitoring"]),
+        // rabbitmq-c (AMQP 0-9-1), wrapped for publishing Snooze's events to a broker (docs/snooze-api.md).
+        .systemLibrary(
+            name: "CRabbitMQ",
+            path: "Sources/CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .target(name: "RabbitMQ", dependencies: ["CRabbitMQ"]),
 
         // Strict YAML configuration files: unknown keys and bad values are errors naming key and line.
         .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -124,7 +132,7 @@ let package = Package(
             name: "Manager",
             dependencies: [
                 "Wire", "Transport", "Trust", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
-                "IPMIMonitoring", "MetricsExport",
+                "IPMIMonitoring", "MetricsExport", "RabbitMQ",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The HTTP front (Services/HTTPFrontService.swift); the agent never links it.
@@ -306,7 +314,7 @@ let package = Package(
         .testTarget(
             name: "ManagerTests",
             dependencies: [
-                "Manager", "Wire", "ConfigFile", "Placement", "Commands",
+                "Manager", "Wire", "ConfigFile", "Placement", "Commands", "RabbitMQ",
                 // The test driver (test:///default) stores the domains the leader generates from images.
                 "Libvirt",
                 .product(name: "GRDB", package: "GRDB.swift"),

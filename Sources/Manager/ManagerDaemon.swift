@@ -1,5 +1,7 @@
+import Foundation
 import Logging
 import MetricsExport
+import RabbitMQ
 import ServiceLifecycle
 import Systemd
 import Transport
@@ -85,6 +87,8 @@ public struct ManagerDaemon: Sendable {
         try Self.checkSecretFiles(configuration)
         let reloader = security.tls.map { RevocationReloader(trust: $0.trust, logger: logger) }
         let events = EventBus()
+        // Subscribed before the leader runs, so the broker also gets what happens at start (GL_JOIN…).
+        let rabbitmq = try rabbitMQPublisher(events)
         let leader: GroupLeader
         do {
             let store = try ManagerStore(path: configuration.database)
@@ -252,6 +256,7 @@ public struct ManagerDaemon: Sendable {
             }
             services.append(try httpFront(leader: leader, wirePort: server.port ?? listen.port, webView: webView))
         }
+        if let rabbitmq { services.append(rabbitmq) }
         if let reloader { services.append(RevocationReloadService(reloader: reloader)) }
         services.append(ReadinessService(logger: logger))
         return services
@@ -301,6 +306,32 @@ public struct ManagerDaemon: Sendable {
         } catch {
             throw .httpListen(configuration.http.listen ?? "", reason: "not host:port")
         }
+    }
+
+    /// The publisher of `events.rabbitmq`, reading its password file (checked like the BMC ones); nil without one.
+    func rabbitMQPublisher(_ events: EventBus) throws -> RabbitMQPublisher? {
+        guard let broker = configuration.events.rabbitmq else { return nil }
+        var password = "guest"
+        if let file = broker.passwordFile {
+            do {
+                password = String(decoding: try SecretFile.read(file), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw StartupError.secretFile("events.rabbitmq.password_file: \(error)")
+            }
+        }
+        return RabbitMQPublisher(
+            endpoint: AMQPEndpoint(
+                host: broker.host,
+                port: broker.port,
+                virtualHost: broker.virtualHost,
+                user: broker.user,
+                password: password
+            ),
+            subscription: events.subscribe(capacity: broker.bufferEvents),
+            retry: BrokerRetry(initial: broker.retryInitial, maximum: broker.retryMaximum),
+            logger: logger
+        )
     }
 
     /// BMC password files (`hosts.<id>.ipmi.password_file`) must not be readable by every user.
