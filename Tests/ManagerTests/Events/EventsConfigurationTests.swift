@@ -50,7 +50,7 @@ struct EventsConfigurationTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let password = "\(directory)/rabbitmq.password"
-        FileManager.default.createFile(atPath: password, contents: Data("s3cret\n".utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: password, contents: Data("s3cret\n".utf8), attributes: [.posixPermissions: 0o644])
         var configuration = ManagerConfiguration()
         configuration.listen = "127.0.0.1:0"
         configuration.database = "\(directory)/manager.sqlite"

@@ -42,7 +42,7 @@ final class RabbitMQBroker: @unchecked Sendable {
         try "[].\n".write(to: directory.appendingPathComponent("enabled_plugins"), atomically: true, encoding: .utf8)
         // Erlang nodes and the CLI must share a cookie, only its owner may read it.
         let cookie = directory.appendingPathComponent(".erlang.cookie").path
-        FileManager.default.createFile(atPath: cookie, contents: Data("TORPOREVENTSTEST".utf8))
+        _ = FileManager.default.createFile(atPath: cookie, contents: Data("TORPOREVENTSTEST".utf8))
         chmod(cookie, 0o400)
     }
 
@@ -79,7 +79,7 @@ final class RabbitMQBroker: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Self.server)
         process.environment = environment
         let log = directory.appendingPathComponent("server-\(database).out").path
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: log)
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
@@ -140,7 +140,7 @@ final class RabbitMQBroker: @unchecked Sendable {
         process.arguments = ["-q"] + arguments
         process.environment = environment
         let out = directory.appendingPathComponent("ctl-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out) }
         process.standardOutput = FileHandle(forWritingAtPath: out.path)
         process.standardError = FileHandle(forWritingAtPath: out.path)

@@ -22,7 +22,7 @@ struct RabbitMQEventsTests {
             let script = directory.appendingPathComponent("consumer.py")
             try Self.script.write(to: script, atomically: true, encoding: .utf8)
             output = directory.appendingPathComponent("consumer.out")
-            FileManager.default.createFile(atPath: output.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             process.arguments = [script.path, "\(port)"]
             process.standardOutput = FileHandle(forWritingAtPath: output.path)
@@ -113,9 +113,10 @@ while True:
         try await SnoozeFront.with(hosts: ["h1", "h2"]) { front in
             #expect(await Self.eventually { consumer.readyCount >= 1 }, "\(consumer.lines)")
             let managerID = await front.leader.configuration.managerID
+            let bus = await front.leader.events
             let publisher = RabbitMQPublisher(
                 endpoint: AMQPEndpoint(host: "127.0.0.1", port: broker.amqpPort, user: "torpor", password: "s3cret"),
-                subscription: front.leader.events.subscribe(capacity: 1000),
+                subscription: bus.subscribe(capacity: 1000),
                 retry: BrokerRetry(initial: .milliseconds(200), maximum: .seconds(2)),
                 logger: Logger(label: "rabbitmq-test") { _ in CapturedLogHandler(logs: front.logs) }
             )
