@@ -592,9 +592,28 @@ struct LabUp: AsyncParsableCommand {
         }
     }
 
+    /// How `process`, seen not running, ended; nil when it runs after all. A daemon seen not running once (twice in
+    /// CI, never reproduced: an agent "exited" with an empty log and no wait status) is looked at for a second
+    /// more: reaped there, its wait status says how it ended; still present, /proc says what that pid is now.
+    static func confirmExit(of process: LabState.Process, reaped: Int32?) async -> String? {
+        if let reaped { return ending(reaped) }
+        for _ in 0..<10 {
+            var status: Int32 = 0
+            if waitpid(process.pid, &status, WNOHANG) == process.pid { return ending(status) }
+            if LabProcesses.isRunning(process) { return nil }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        let directory = "/proc/\(process.pid)"
+        guard FileManager.default.fileExists(atPath: directory) else { return "gone, not our child: status unknown" }
+        let state = (try? String(contentsOfFile: "\(directory)/status", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("State:") }.map(String.init) ?? "State: unknown"
+        let exe = LabProcesses.executable(of: process.pid) ?? "unreadable"
+        let arguments = LabProcesses.commandLine(of: process.pid).joined(separator: " ")
+        return "pid still present but not it: \(state), exe \(exe), command line '\(arguments)'"
+    }
+
     /// How a reaped child ended, from its wait status, for start-up failures.
-    static func ending(_ status: Int32?) -> String {
-        guard let status else { return "still there, or not our child" }
+    static func ending(_ status: Int32) -> String {
         let signal = status & 0x7f
         if signal == 0 { return "exit status \((status >> 8) & 0xff)" }
         return "killed by signal \(signal)\(status & 0x80 != 0 ? ", core dumped" : "")"
@@ -632,9 +651,10 @@ struct LabUp: AsyncParsableCommand {
             }
             let watched =
                 state.bmcs == nil && state.nics == nil ? state.processes : [state.manager] + state.powerControllers
-            if let dead = watched.first(where: { !LabProcesses.isRunning($0) }) {
+            for dead in watched where !LabProcesses.isRunning(dead) {
+                guard let ending = await Self.confirmExit(of: dead, reaped: endings[dead.pid]) else { continue }
                 throw options.failure(
-                    "\(dead.name) (pid \(dead.pid)) exited during start-up (\(Self.ending(endings[dead.pid]))); "
+                    "\(dead.name) (pid \(dead.pid)) exited during start-up (\(ending)); "
                         + "see \(dead.log). "
                         + "Stop the rest with `torpor-lab down --dir \(options.dir)`",
                     code: TorporExit.failed

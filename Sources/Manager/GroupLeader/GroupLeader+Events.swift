@@ -12,6 +12,9 @@ extension GroupLeader {
         )
     }
 
+    /// Whether an event built now reaches anyone: the bus keeps no history, so one without subscribers is lost.
+    var isAnyoneListening: Bool { events.subscriberCount > 0 }
+
     var eventAddress: Snooze.NetworkAddress { SnoozeDescriber.eventAddress(configuration) }
 
     /// GL_JOIN then GM_JOIN: this manager leads and is its own (only) group manager from the start.
@@ -24,6 +27,9 @@ extension GroupLeader {
 
     /// LC_JOIN with the host's LocalControllerDescription.
     func announceJoined(_ hostID: String) async {
+        // Describing the host reads every host and VM: only for someone listening (15,000 agents joining with
+        // nobody subscribed took the manager past 10 minutes).
+        guard isAnyoneListening else { return }
         guard let view = try? await view(), let host = view.hosts.first(where: { $0.hostID == hostID }) else { return }
         publishSystem(.localControllerJoined, message: describer.localController(host, in: view, base: eventAddress))
     }
@@ -35,14 +41,14 @@ extension GroupLeader {
 
     /// One management event per VM: PENDING as a task takes its VMs.
     func announcePending(_ task: StoredTask, vms: [StoredVM]) async {
-        guard let action = SnoozeEventRules.action(ofTaskKind: task.kind) else { return }
+        guard isAnyoneListening, let action = SnoozeEventRules.action(ofTaskKind: task.kind) else { return }
         for vm in vms { await publishManagement(action, .pending, vm: vm) }
     }
 
     /// One management event per VM of a finished task: PROCESSED for each done, ERROR for the others. A VM the task
     /// removed is described as it was when the task took it.
     func announceFinished(_ task: StoredTask, vms: [StoredVM]) async {
-        guard let action = SnoozeEventRules.action(ofTaskKind: task.kind) else { return }
+        guard isAnyoneListening, let action = SnoozeEventRules.action(ofTaskKind: task.kind) else { return }
         for outcome in task.outcomes {
             let current = try? await store.vm(named: outcome.vm)
             guard let vm = current ?? vms.first(where: { $0.name == outcome.vm }) else { continue }
@@ -61,6 +67,7 @@ extension GroupLeader {
         vm: StoredVM,
         errorCode: SnoozeErrorCode? = nil
     ) async {
+        guard isAnyoneListening else { return }
         let lease = try? await store.lease(vmID: vm.id)
         let estimate =
             SnoozeDescriber.placedStates.contains(vm.state)
