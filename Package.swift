@@ -314,7 +314,7 @@ let package = Package(
         .testTarget(
             name: "ManagerTests",
             dependencies: [
-                "Manager", "Wire", "ConfigFile", "Placement", "Commands", "RabbitMQ",
+                "Manager", "Wire", "ConfigFile", "Placement", "Commands",
                 // The test driver (test:///default) stores the domains the leader generates from images.
                 "Libvirt",
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -47,6 +47,7 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     /// This process's TLS certificate (`role/name (serial S)`), or "plaintext".
     case tls = "torpor.tls"
     case took = "torpor.took"
+    case total = "torpor.total"
     case uuid = "torpor.uuid"
     case value = "torpor.value"
     case vc = "torpor.vc"

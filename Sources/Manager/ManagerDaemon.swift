@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import MetricsExport
 import RabbitMQ
@@ -309,17 +308,10 @@ public struct ManagerDaemon: Sendable {
     }
 
     /// The publisher of `events.rabbitmq`, reading its password file (checked like the BMC ones); nil without one.
+    /// An unreadable password file throws a `ConfigError` naming the key.
     func rabbitMQPublisher(_ events: EventBus) throws -> RabbitMQPublisher? {
         guard let broker = configuration.events.rabbitmq else { return nil }
-        var password = "guest"
-        if let file = broker.passwordFile {
-            do {
-                password = String(decoding: try SecretFile.read(file), as: UTF8.self)
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-            } catch {
-                throw StartupError.secretFile("events.rabbitmq.password_file: \(error)")
-            }
-        }
+        let password = try broker.readPassword()
         return RabbitMQPublisher(
             endpoint: AMQPEndpoint(
                 host: broker.host,

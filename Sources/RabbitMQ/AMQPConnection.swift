@@ -3,7 +3,10 @@ import Foundation
 
 /// One connection to a broker with one channel in publisher-confirm mode (rabbitmq-c). Every call blocks: use it
 /// only from `AMQPThread` (rabbitmq-c's connection state is not thread-safe either). The connection state owns its
-/// socket; both are freed in `deinit`.
+/// socket; both are freed in `deinit`. Every `amqp_bytes_t` handed to rabbitmq-c points into a buffer that lives for
+/// the whole call (`withCString`, `withUnsafeBytes`): rabbitmq-c copies what it sends before returning and keeps no
+/// pointer to it. What it decodes (a frame's method) lives in its pools until `amqp_maybe_release_buffers`, so it is
+/// copied out first.
 public final class AMQPConnection {
     private let state: amqp_connection_state_t
     private let channel: amqp_channel_t = 1
@@ -45,6 +48,7 @@ public final class AMQPConnection {
         try check(amqp_get_rpc_reply(state), .channel)
         _ = amqp_confirm_select(state, channel)
         try check(amqp_get_rpc_reply(state), .confirmSelect)
+        amqp_maybe_release_buffers(state)
     }
 
     deinit {
@@ -58,12 +62,20 @@ public final class AMQPConnection {
         name.withCString { exchange in
             "topic".withCString { kind in
                 _ = amqp_exchange_declare(
-                    state, channel, amqp_cstring_bytes(exchange), amqp_cstring_bytes(kind), 0, 0, 0, 0,
+                    state,
+                    channel,
+                    amqp_cstring_bytes(exchange),
+                    amqp_cstring_bytes(kind),
+                    0,
+                    0,
+                    0,
+                    0,
                     amqp_empty_table
                 )
             }
         }
         try check(amqp_get_rpc_reply(state), .declare)
+        amqp_maybe_release_buffers(state)
     }
 
     /// Publishes `body` and waits for the broker's confirm: returns once the broker has taken it.
@@ -77,7 +89,12 @@ public final class AMQPConnection {
                         properties.content_type = amqp_cstring_bytes(type)
                         properties.delivery_mode = 1
                         return amqp_basic_publish(
-                            state, channel, amqp_cstring_bytes(exchangeName), amqp_cstring_bytes(key), 0, 0,
+                            state,
+                            channel,
+                            amqp_cstring_bytes(exchangeName),
+                            amqp_cstring_bytes(key),
+                            0,
+                            0,
                             &properties,
                             amqp_bytes_t(len: bytes.count, bytes: UnsafeMutableRawPointer(mutating: bytes.baseAddress))
                         )
@@ -86,8 +103,11 @@ public final class AMQPConnection {
             }
         }
         guard status == AMQP_STATUS_OK.rawValue else {
+            isOpen = false
             throw AMQPError(step: .publish, message: Self.statusText(status))
         }
+        // The decoded frames live in rabbitmq-c's pools: freed once the confirm is read (or failed), never grown.
+        defer { amqp_maybe_release_buffers(state) }
         try awaitConfirm()
     }
 
@@ -97,6 +117,7 @@ public final class AMQPConnection {
         while true {
             let status = amqp_simple_wait_frame_noblock(state, &frame, &limit)
             guard status == AMQP_STATUS_OK.rawValue else {
+                isOpen = false
                 throw AMQPError(step: .confirm, message: Self.statusText(status))
             }
             guard frame.frame_type == Self.frameMethod else { continue }
@@ -114,7 +135,8 @@ public final class AMQPConnection {
         }
     }
 
-    /// Closes channel and connection politely when they are open; safe to call twice.
+    /// Closes channel and connection politely when they are open; safe to call twice. After a socket error or a
+    /// timeout it does nothing: the handshake would only wait out the timeout on a dead socket.
     public func close() {
         guard isOpen else { return }
         isOpen = false
@@ -130,6 +152,7 @@ public final class AMQPConnection {
             isOpen = false
             throw Self.closeError(reply.reply, step)
         case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+            isOpen = false
             throw AMQPError(step: step, message: Self.statusText(reply.library_error))
         default:
             throw AMQPError(step: step, message: "no reply from the broker")

@@ -1,7 +1,9 @@
 /// A failure talking AMQP 0-9-1 to a broker, with the step it happened at and rabbitmq-c's or the broker's words.
 public struct AMQPError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Step: String, Sendable {
-        case connect, login, channel, confirmSelect = "confirm select", declare, publish, confirm
+        case connect, login, channel
+        case confirmSelect = "confirm select"
+        case declare, publish, confirm
     }
 
     public var step: Step

@@ -3,16 +3,16 @@ import RabbitMQ
 import ServiceLifecycle
 
 /// Publishes the manager's events to a RabbitMQ broker on Snooze's three topic exchanges (`system`, `management`,
-/// `monitoring`) with Snooze's routing keys and bodies, so Snooze's consumers keep working. Every rabbitmq-c call
-/// runs on a thread of its own. A broker down or refusing the credentials is logged and retried with backoff and
-/// never stops the manager; meanwhile events wait in the subscription's bounded buffer and are published, in order,
-/// once it is back (each confirmed by the broker before the next).
+/// `monitoring`) with Snooze's routing keys and bodies, so Snooze's consumers keep working. The decisions are
+/// `RabbitMQPublisherMachine`'s; this carries its actions out, every rabbitmq-c call on a thread of its own. A broker
+/// down or refusing the credentials is logged and retried with backoff and never stops the manager; meanwhile events
+/// wait in the subscription's bounded buffer and are published, in order, once it is back.
 public struct RabbitMQPublisher: Service {
     let endpoint: AMQPEndpoint
     let subscription: EventBusSubscription
     let retry: BrokerRetry
     let logger: Logger
-    /// Each connect, login and confirm waits at most this long.
+    /// Each connect, login, declare and confirm waits at most this long.
     let timeout: Duration
 
     public init(
@@ -29,7 +29,7 @@ public struct RabbitMQPublisher: Service {
         self.timeout = timeout
     }
 
-    /// The connection, touched only on the AMQP thread.
+    /// The connection, touched only on the AMQP thread (one job at a time), hence unchecked.
     final class Link: @unchecked Sendable {
         var connection: AMQPConnection?
     }
@@ -37,7 +37,7 @@ public struct RabbitMQPublisher: Service {
     public func run() async throws {
         let thread = AMQPThread(name: "torpor-amqp")
         let link = Link()
-        await cancelWhenGracefulShutdown { await publish(thread, link) }
+        await cancelWhenGracefulShutdown { await drive(thread, link) }
         subscription.close()
         _ = try? await thread.run { () throws(AMQPError) in
             link.connection?.close()
@@ -46,82 +46,95 @@ public struct RabbitMQPublisher: Service {
         thread.stop()
     }
 
-    func publish(_ thread: AMQPThread, _ link: Link) async {
+    func drive(_ thread: AMQPThread, _ link: Link) async {
+        var machine = RabbitMQPublisherMachine(retry: retry)
+        var actions = machine.handle(.started)
+        while !actions.isEmpty, !Task.isCancelled {
+            let action = actions.removeFirst()
+            switch await perform(action, thread, link) {
+            case .event(let event): actions += machine.handle(event)
+            case .nothing: break
+            case .stop: return
+            }
+        }
+    }
+
+    enum Outcome {
+        case event(RabbitMQPublisherMachine.Event)
+        case nothing
+        /// The subscription ended or the task was cancelled.
+        case stop
+    }
+
+    func perform(_ action: RabbitMQPublisherMachine.Action, _ thread: AMQPThread, _ link: Link) async -> Outcome {
         let endpoint = self.endpoint
         let timeout = self.timeout
-        var failures = 0
-        var pending: ManagerEvent?
-        var connected = false
-        while !Task.isCancelled {
-            if !connected {
-                do {
-                    try await thread.run { () throws(AMQPError) in
-                        link.connection = nil
-                        let connection = try AMQPConnection(endpoint, timeout: timeout)
-                        for exchange in ManagerEvent.Exchange.allCases {
-                            try connection.declareTopicExchange(exchange.rawValue)
-                        }
-                        link.connection = connection
+        switch action {
+        case .connect:
+            do {
+                try await thread.run { () throws(AMQPError) in
+                    link.connection = nil
+                    let connection = try AMQPConnection(endpoint, timeout: timeout)
+                    for exchange in ManagerEvent.Exchange.allCases {
+                        try connection.declareTopicExchange(exchange.rawValue)
                     }
-                    connected = true
-                    logger.notice(
-                        failures > 0 ? "rabbitmq broker reachable again" : "publishing events to rabbitmq",
-                        metadata: [.broker: "\(endpoint)", .failures: "\(failures)"]
-                    )
-                    failures = 0
-                } catch {
-                    failures += 1
-                    await wait(after: failures, error)
-                    continue
+                    link.connection = connection
                 }
+                return .event(.connected)
+            } catch {
+                return .event(.connectFailed(reason: error.description))
             }
-            if pending == nil {
-                switch await subscription.next() {
-                case nil:
-                    return
-                case .dropped(let count)?:
-                    logger.warning(
-                        "events dropped before reaching rabbitmq: the broker was away longer than the buffer holds",
-                        metadata: [.broker: "\(endpoint)", .count: "\(count)"]
-                    )
-                    continue
-                case .event(let event)?:
-                    pending = event
-                }
-            }
-            guard let event = pending else { continue }
+        case .readNext:
+            guard let delivery = await subscription.next() else { return .stop }
+            return .event(.delivered(delivery))
+        case .publish(let event):
             do {
                 try await thread.run { () throws(AMQPError) in
                     guard let connection = link.connection else {
                         throw AMQPError(step: .publish, message: "not connected")
                     }
-                    try connection.publish(
-                        exchange: event.exchange.rawValue,
-                        routingKey: event.routingKey,
-                        body: Array(event.snoozeBody),
-                        contentType: "application/json"
-                    )
+                    do throws(AMQPError) {
+                        try connection.publish(
+                            exchange: event.exchange.rawValue,
+                            routingKey: event.routingKey,
+                            body: Array(event.snoozeBody),
+                            contentType: "application/json"
+                        )
+                    } catch {
+                        // Never used again: the next connect starts afresh.
+                        link.connection = nil
+                        throw error
+                    }
                 }
-                pending = nil
+                return .event(.published)
             } catch {
-                // Kept and published again on the next connection: the broker never confirmed it.
-                connected = false
-                failures += 1
-                await wait(after: failures, error)
+                return .event(.publishFailed(reason: error.description))
             }
-        }
-    }
-
-    func wait(after failures: Int, _ error: AMQPError) async {
-        let delay = retry.delay(afterFailures: failures)
-        if retry.logs(failure: failures) {
-            logger.warning(
-                "rabbitmq broker unreachable; events are kept and retried",
-                metadata: [
-                    .broker: "\(endpoint)", .error: "\(error)", .failures: "\(failures)", .retryIn: "\(delay)",
-                ]
+        case .retry(let delay):
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return .stop
+            }
+            return .event(.retryDue)
+        case .logConnected(let failures):
+            logger.notice(
+                failures > 0 ? "rabbitmq broker reachable again" : "publishing events to rabbitmq",
+                metadata: [.broker: "\(endpoint)", .failures: "\(failures)"]
             )
+            return .nothing
+        case .logFailure(let reason, let failures, let delay):
+            logger.warning(
+                "rabbitmq broker unreachable or refusing; events are kept and retried",
+                metadata: [.broker: "\(endpoint)", .error: "\(reason)", .failures: "\(failures)", .retryIn: "\(delay)"]
+            )
+            return .nothing
+        case .logDropped(let count, let total):
+            logger.warning(
+                "events dropped before reaching rabbitmq: the broker was away longer than the buffer holds",
+                metadata: [.broker: "\(endpoint)", .count: "\(count)", .total: "\(total)"]
+            )
+            return .nothing
         }
-        try? await Task.sleep(for: delay)
     }
 }
