@@ -56,11 +56,12 @@ struct RabbitMQLabTests {
             contents: Data("s3cret\n".utf8),
             attributes: [.posixPermissions: 0o600]
         )
+        let metricsPort = TorporLabTests.freePortRange(count: 3)
         let lab = try await LabUnderTest.up(
             hosts: 2,
             extra: [
                 "--rabbitmq", "127.0.0.1:\(broker.amqpPort)", "--rabbitmq-user", "torpor",
-                "--rabbitmq-password-file", passwordFile,
+                "--rabbitmq-password-file", passwordFile, "--metrics-port", "\(metricsPort)",
             ]
         )
         defer { lab.tearDown() }
@@ -138,6 +139,12 @@ struct RabbitMQLabTests {
         )
         #expect(log.contains("rabbitmq broker reachable again"), "\(log.suffix(4000))")
         #expect(!log.contains("events dropped before reaching rabbitmq"), "\(log.suffix(4000))")
+        // Counted in the manager's metrics: every message the consumer got was confirmed, failures were counted.
+        let scrape = try await Scrape.take("127.0.0.1:\(metricsPort)")
+        let published = scrape.value("torpor_events_rabbitmq_published_total") ?? 0
+        #expect(published >= Double(consumer.messages.count), "\(published) for \(consumer.messages.count) received")
+        #expect((scrape.value("torpor_events_rabbitmq_failures_total") ?? 0) >= 2)
+        #expect(scrape.value("torpor_events_rabbitmq_dropped_total") == nil, "nothing dropped, never incremented")
     }
 
     static func eventually(_ timeout: Duration, _ condition: () -> Bool) async -> Bool {
