@@ -42,6 +42,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The cluster CA, certificate identities (role and name), revocation lists and secret files
@@ -77,6 +78,14 @@ let package = Package(
             providers: [.apt(["libipmimonitoring-dev"])]
         ),
         .target(name: "IPMIMonitoring", dependencies: ["CIPMIMonitoring"]),
+        // rabbitmq-c (AMQP 0-9-1), wrapped for publishing Snooze's events to a broker (docs/snooze-api.md).
+        .systemLibrary(
+            name: "CRabbitMQ",
+            path: "Sources/CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .target(name: "RabbitMQ", dependencies: ["CRabbitMQ"]),
 
         // Strict YAML configuration files: unknown keys and bad values are errors naming key and line.
         .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -124,7 +133,7 @@ let package = Package(
             name: "Manager",
             dependencies: [
                 "Wire", "Transport", "Trust", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
-                "IPMIMonitoring", "MetricsExport",
+                "IPMIMonitoring", "MetricsExport", "RabbitMQ",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The HTTP front (Services/HTTPFrontService.swift); the agent never links it.
@@ -254,6 +263,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], resources: [.copy("Fixtures")]),
