@@ -53,6 +53,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var http = HTTPFrontConfiguration()
     /// Flavors, the image catalog and VMs made from images (`images:`; docs/images.md).
     public var images = ImagesConfiguration()
+    /// Reservations' longest duration and how often their ends are looked for (`reservations:`).
+    public var reservations = ReservationConfiguration()
     /// Mutual TLS for every Wire link (`tls:`, docs/security.md); without a certificate only a loopback `listen`.
     public var tls = WireTLSSettings()
 
@@ -130,6 +132,9 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let section = try config.section("metrics") { result.metrics = try MetricsConfiguration.load(section) }
         if let section = try config.section("http") { result.http = try HTTPFrontConfiguration.load(section) }
         if let section = try config.section("images") { result.images = try ImagesConfiguration.load(section) }
+        if let section = try config.section("reservations") {
+            result.reservations = try ReservationConfiguration.load(section)
+        }
         if let hosts = try config.section("hosts") {
             for host in hosts.keys {
                 guard let section = try hosts.section(host) else { continue }

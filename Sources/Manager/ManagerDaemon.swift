@@ -205,6 +205,9 @@ public struct ManagerDaemon: Sendable {
         var services: [any Service] = [ServerService(server: server)]
         if let metricsListener { services.append(metricsListener) }
         services.append(TaskService(leader: leader))
+        services.append(
+            ReservationService(interval: configuration.reservations.checkInterval) { await leader.checkReservations() }
+        )
         if powerMonitor.hasSources {
             services.append(
                 PowerMonitorService(

@@ -147,6 +147,16 @@ public final class ManagerStore: Sendable {
                 table.column("directory", .text).notNull()
             }
         }
+        // Reservations with an end (docs/reservations.md).
+        migrator.registerMigration("v9: reservations") { db in
+            try db.create(table: "reservation") { table in
+                table.primaryKey("vcName", .text).references("virtualCluster", column: "name", onDelete: .cascade)
+                table.column("until", .double).notNull()
+                table.column("createdAt", .double).notNull()
+                table.column("stopTaskID", .text)
+                table.column("stoppedAt", .double)
+            }
+        }
         return migrator
     }
 
