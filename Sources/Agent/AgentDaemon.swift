@@ -117,6 +117,7 @@ public struct AgentDaemon: Service {
         } catch {
             throw StartupError.metrics(error)
         }
+        let frameCounters = WireFrameCounters(factory: metrics.factory)
         let server: WireServer
         do {
             if let listeningSocket {
@@ -125,6 +126,7 @@ public struct AgentDaemon: Service {
                     configuration: configuration.connection,
                     limits: configuration.serverLimits,
                     security: security,
+                    frameCounters: frameCounters,
                     logger: logger,
                     welcome: welcome
                 ) { try await handler.serve($0) }
@@ -135,6 +137,7 @@ public struct AgentDaemon: Service {
                     configuration: configuration.connection,
                     limits: configuration.serverLimits,
                     security: security,
+                    frameCounters: frameCounters,
                     logger: logger,
                     welcome: welcome
                 ) { try await handler.serve($0) }
@@ -201,6 +204,7 @@ public struct AgentDaemon: Service {
                 defaultReportInterval: configuration.sampleInterval,
                 control: linkControl,
                 security: security,
+                frameCounters: frameCounters,
                 logger: logger
             )
             services.append(.init(service: ManagerLinkService(link: link)))

@@ -21,6 +21,8 @@ public struct ManagerLink: Sendable {
     public let control: ManagerLinkControl
     /// TLS: the manager must present a manager certificate from the cluster CA.
     public let security: WireSecurity
+    /// The agent's Wire metrics, shared with its server.
+    public let frameCounters: WireFrameCounters
     public let logger: Logger
 
     public init(
@@ -35,8 +37,10 @@ public struct ManagerLink: Sendable {
         backoff: Backoff = Backoff(),
         control: ManagerLinkControl,
         security: WireSecurity = .plaintext,
+        frameCounters: WireFrameCounters = .none,
         logger: Logger
     ) {
+        self.frameCounters = frameCounters
         self.manager = manager
         self.description = description
         self.agentVersion = agentVersion
@@ -58,7 +62,8 @@ public struct ManagerLink: Sendable {
             nodeName: description.hostname,
             agent: description
         )
-        let client = WireClient(hello: hello, security: security, logger: logger)
+        var client = WireClient(hello: hello, security: security, logger: logger)
+        client.frameCounters = frameCounters
         let reconnecting = ReconnectingWireClient(
             client: client,
             host: manager.host,

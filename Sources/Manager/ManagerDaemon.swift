@@ -154,6 +154,7 @@ public struct ManagerDaemon: Sendable {
                 configuration: configuration.connection,
                 limits: configuration.serverLimits,
                 security: security,
+                frameCounters: WireFrameCounters(factory: metrics.factory),
                 logger: logger,
                 welcome: { hello, version in
                     if hello.role == .agent {

@@ -25,6 +25,7 @@ struct EstablishingConnection: Sendable {
         configuration: WireConnectionConfiguration,
         refusal: ErrorMessage? = nil,
         security: WireSecurity = .plaintext,
+        frameCounters: WireFrameCounters = .none,
         logger: Logger
     ) throws -> EstablishingConnection {
         var sessionSecurity: SessionSecurity?
@@ -37,6 +38,7 @@ struct EstablishingConnection: Sendable {
             configuration: configuration,
             refusal: refusal,
             security: sessionSecurity,
+            frameCounters: frameCounters,
             logger: logger,
             eventLoop: channel.eventLoop
         )

@@ -11,6 +11,8 @@ public struct WireClient: Sendable {
     public var configuration: WireConnectionConfiguration
     /// TLS: the server must present a certificate the trust store accepts, with the role its Welcome claims.
     public var security: WireSecurity
+    /// Counts the connection's frames by type (the daemons' metrics); nothing by default.
+    public var frameCounters: WireFrameCounters = .none
     public var eventLoopGroup: any EventLoopGroup
     public var logger: Logger
 
@@ -46,6 +48,7 @@ public struct WireClient: Sendable {
         let role = HandshakeStateMachine.Role.dialler(hello)
         let configuration = self.configuration
         let security = self.security
+        let frameCounters = self.frameCounters
         let sessionLogger = logger
 
         let configured =
@@ -64,6 +67,7 @@ public struct WireClient: Sendable {
                             role: role,
                             configuration: configuration,
                             security: security,
+                            frameCounters: frameCounters,
                             logger: sessionLogger
                         )
                     }

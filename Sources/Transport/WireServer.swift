@@ -41,13 +41,14 @@ public final class WireServer: Sendable {
         configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
         limits: WireServerLimits = WireServerLimits(),
         security: WireSecurity = .plaintext,
+        frameCounters: WireFrameCounters = .none,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
         welcome: @escaping WelcomeProvider,
         handler: @escaping ConnectionHandler
     ) async throws(TransportError) -> WireServer {
         let gate = makeGate(limits)
-        let initializer = childInitializer(supportedVersions, configuration, gate, security, logger)
+        let initializer = childInitializer(supportedVersions, configuration, gate, security, frameCounters, logger)
         guard let bootstrap = ServerBootstrap(validatingGroup: eventLoopGroup) else {
             throw .bindFailed(host: host, port: port, reason: "the event loop group is not a NIOPosix group")
         }
@@ -80,13 +81,14 @@ public final class WireServer: Sendable {
         configuration: WireConnectionConfiguration = WireConnectionConfiguration(),
         limits: WireServerLimits = WireServerLimits(),
         security: WireSecurity = .plaintext,
+        frameCounters: WireFrameCounters = .none,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
         welcome: @escaping WelcomeProvider,
         handler: @escaping ConnectionHandler
     ) async throws(TransportError) -> WireServer {
         let gate = makeGate(limits)
-        let initializer = childInitializer(supportedVersions, configuration, gate, security, logger)
+        let initializer = childInitializer(supportedVersions, configuration, gate, security, frameCounters, logger)
         guard let bootstrap = ServerBootstrap(validatingGroup: eventLoopGroup) else {
             throw .socketAdoptionFailed(descriptor: descriptor, reason: "the event loop group is not a NIOPosix group")
         }
@@ -220,6 +222,7 @@ public final class WireServer: Sendable {
         _ configuration: WireConnectionConfiguration,
         _ gate: SharedConnectionGate,
         _ security: WireSecurity,
+        _ frameCounters: WireFrameCounters,
         _ logger: Logger
     ) -> @Sendable (any Channel) -> EventLoopFuture<EstablishingConnection> {
         { channel in
@@ -252,6 +255,7 @@ public final class WireServer: Sendable {
                     configuration: configuration,
                     refusal: refusal,
                     security: security,
+                    frameCounters: frameCounters,
                     logger: logger
                 )
             }

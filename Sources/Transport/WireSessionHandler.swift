@@ -34,6 +34,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
     /// TLS only: the peer's certificate once its Hello or Welcome matched it.
     private var peerCertificate: CertificateIdentity?
     private var logger: Logger
+    private let frameCounters: WireFrameCounters
     private var context: ChannelHandlerContext?
     private var requests = PendingRequests()
     private var inboundSource: WireInboundSequence.Source?
@@ -72,9 +73,11 @@ final class WireSessionHandler: ChannelDuplexHandler {
         configuration: WireConnectionConfiguration,
         refusal: ErrorMessage? = nil,
         security: SessionSecurity? = nil,
+        frameCounters: WireFrameCounters = .none,
         logger: Logger,
         eventLoop: any EventLoop
     ) {
+        self.frameCounters = frameCounters
         self.stateMachine = HandshakeStateMachine(role: role, handshakeTimeout: configuration.handshakeTimeout)
         self.configuration = configuration
         self.refusal = refusal
@@ -125,7 +128,9 @@ final class WireSessionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastActivity = .now()
-        run(stateMachine.received(unwrapInboundIn(data)), context: context)
+        let envelope = unwrapInboundIn(data)
+        frameCounters.received(envelope.message.type)
+        run(stateMachine.received(envelope), context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -136,6 +141,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let wireError = error as? WireError, context.channel.isActive {
+            frameCounters.decodeFailed(wireError)
             run(stateMachine.decodeFailed(wireError), context: context)
         } else if stateMachine.isClosed {
             // Bytes arriving after a decode error, or the socket failing while we close: nothing left to do.
@@ -462,6 +468,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
     /// unsolicited message, or a certificate revoked since the handshake, closes the connection).
     private func refuse(_ envelope: WireEnvelope, _ refusal: SessionSecurity.Refusal, context: ChannelHandlerContext) {
         logRefusal(refusal, tried: "send \(WireAuthorization.describe(envelope.message))")
+        frameCounters.refused(envelope.message.type)
         let code: ErrorMessage.Code = refusal.closes ? .untrusted : .forbidden
         let error = WireEnvelope(
             version: envelope.version,
@@ -504,6 +511,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
             promise?.fail(TransportError.connectionClosed)
             return
         }
+        frameCounters.sent(envelope.message.type)
         let future = context.writeAndFlush(wrapOutboundOut(envelope))
         lastWrite = future
         writesInFlight += 1
@@ -525,6 +533,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
     private func sendThenLinger(_ envelope: WireEnvelope, context: ChannelHandlerContext) {
         lingering = true
         inboundDemandResumed()
+        frameCounters.sent(envelope.message.type)
         let written = context.writeAndFlush(wrapOutboundOut(envelope))
         written.assumeIsolated().whenComplete { _ in
             let outputClosed = context.eventLoop.makePromise(of: Void.self)

@@ -158,6 +158,26 @@ struct MetricsLabTests {
         let runningHost = try #require(try await lab.vms("web")["web-1"]?["host"] as? String)
         let runningIndex = try #require(Int(runningHost.dropFirst("host-".count)))
 
+        // Wire traffic by message type: both agents' Hellos and reports in, the Welcomes and the VM's start out, the
+        // CLI's cluster requests in; every series exists from the start, at zero when nothing was seen.
+        for family in ["torpor_wire_frames_received", "torpor_wire_frames_sent", "torpor_wire_frames_refused",
+                       "torpor_wire_decode_errors"] {
+            #expect(scrape.families[family]?.type == "counter", "\(family)")
+        }
+        #expect(scrape.value("torpor_wire_frames_received_total", ["type": "Hello"]) ?? 0 >= 2)
+        #expect(scrape.value("torpor_wire_frames_received_total", ["type": "MonitoringReport"]) ?? 0 > 0)
+        #expect(scrape.value("torpor_wire_frames_received_total", ["type": "ClusterRequest"]) ?? 0 >= 3)
+        #expect(scrape.value("torpor_wire_frames_sent_total", ["type": "Welcome"]) ?? 0 >= 2)
+        #expect(scrape.value("torpor_wire_frames_sent_total", ["type": "VMCommand"]) ?? 0 >= 1)
+        #expect(scrape.value("torpor_wire_frames_refused_total", ["type": "PowerCommand"]) == 0)
+        #expect(scrape.value("torpor_wire_decode_errors_total", ["error": "bad_magic"]) == 0)
+        // An HTTP request on the Wire port: its first bytes are no frame's magic, counted as such.
+        _ = try await ProcessRunner.run(["curl", "-s", "-m", "5", "http://\(lab.manager)/"])
+        #expect(await lab.eventually(timeout: .seconds(30)) {
+            scrape = (try? await Scrape.take(manager)) ?? scrape
+            return scrape.value("torpor_wire_decode_errors_total", ["error": "bad_magic"]) == 1
+        }, "\(String(describing: scrape.families["torpor_wire_decode_errors"]))")
+
         // Each agent: its collectors' duration and success, libvirt call latencies, the samples in its rings.
         for index in 1...2 {
             let address = "127.0.0.1:\(metricsPort + index)"
@@ -181,6 +201,13 @@ struct MetricsLabTests {
             #expect(agent.value("torpor_agent_libvirt_call_duration_seconds_count", ["function": "virNodeGetInfo"]) ?? 0 >= 1)
             #expect(agent.value("torpor_agent_ring_samples", ["ring": "host"]) ?? 0 > 0)
             #expect(agent.families["torpor_agent_ring_samples"]?.type == "gauge")
+            // Its link to the manager: the Hello and reports out, the Welcome in.
+            #expect(agent.value("torpor_wire_frames_sent_total", ["type": "Hello"]) ?? 0 >= 1)
+            #expect(agent.value("torpor_wire_frames_sent_total", ["type": "MonitoringReport"]) ?? 0 > 0)
+            #expect(agent.value("torpor_wire_frames_received_total", ["type": "Welcome"]) ?? 0 >= 1)
+            if index == runningIndex {
+                #expect(agent.value("torpor_wire_frames_received_total", ["type": "VMCommand"]) ?? 0 >= 1)
+            }
         }
     }
 }
