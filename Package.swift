@@ -78,6 +78,14 @@ let package = Package(
             providers: [.apt(["libipmimonitoring-dev"])]
         ),
         .target(name: "IPMIMonitoring", dependencies: ["CIPMIMonitoring"]),
+        // rabbitmq-c (AMQP 0-9-1), wrapped for publishing Snooze's events to a broker (docs/snooze-api.md).
+        .systemLibrary(
+            name: "CRabbitMQ",
+            path: "Sources/CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .target(name: "RabbitMQ", dependencies: ["CRabbitMQ"]),
 
         // Strict YAML configuration files: unknown keys and bad values are errors naming key and line.
         .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -125,7 +133,7 @@ let package = Package(
             name: "Manager",
             dependencies: [
                 "Wire", "Transport", "Trust", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
-                "IPMIMonitoring", "MetricsExport",
+                "IPMIMonitoring", "MetricsExport", "RabbitMQ",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The HTTP front (Services/HTTPFrontService.swift); the agent never links it.

@@ -4,9 +4,11 @@ import Logging
 /// each as an upper-case field (`torpor.host` as TORPOR_HOST), so a key is part of what operators filter on.
 enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case action = "torpor.action"
+    case broker = "torpor.broker"
     case bytes = "torpor.bytes"
     case confirmation = "torpor.confirmation"
     case cores = "torpor.cores"
+    case count = "torpor.count"
     case database = "torpor.database"
     case detail = "torpor.detail"
     case driver = "torpor.driver"
@@ -14,6 +16,7 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case error = "torpor.error"
     case expected = "torpor.expected"
     case failedFor = "torpor.failed_for"
+    case failures = "torpor.failures"
     case field = "torpor.field"
     case flavor = "torpor.flavor"
     case holder = "torpor.holder"
@@ -35,6 +38,7 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case reason = "torpor.reason"
     case remainingBytes = "torpor.remaining_bytes"
     case retention = "torpor.retention"
+    case retryIn = "torpor.retry_in"
     case sequence = "torpor.sequence"
     case silentFor = "torpor.silent_for"
     case state = "torpor.state"
@@ -43,6 +47,7 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     /// This process's TLS certificate (`role/name (serial S)`), or "plaintext".
     case tls = "torpor.tls"
     case took = "torpor.took"
+    case total = "torpor.total"
     case uuid = "torpor.uuid"
     case value = "torpor.value"
     case vc = "torpor.vc"

@@ -51,6 +51,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var metrics = MetricsConfiguration()
     /// The HTTP front and the APIs on it (`http:`); off unless `http.listen` is set.
     public var http = HTTPFrontConfiguration()
+    /// Where Snooze's notifications are published besides the HTTP front and Wire (`events:`).
+    public var events = EventsConfiguration()
     /// Flavors, the image catalog and VMs made from images (`images:`; docs/images.md).
     public var images = ImagesConfiguration()
     /// Reservations' longest duration and how often their ends are looked for (`reservations:`).
@@ -131,6 +133,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         }
         if let section = try config.section("metrics") { result.metrics = try MetricsConfiguration.load(section) }
         if let section = try config.section("http") { result.http = try HTTPFrontConfiguration.load(section) }
+        if let section = try config.section("events") { result.events = try EventsConfiguration.load(section) }
         if let section = try config.section("images") { result.images = try ImagesConfiguration.load(section) }
         if let section = try config.section("reservations") {
             result.reservations = try ReservationConfiguration.load(section)

@@ -1,5 +1,6 @@
 import Logging
 import MetricsExport
+import RabbitMQ
 import ServiceLifecycle
 import Systemd
 import Transport
@@ -85,6 +86,8 @@ public struct ManagerDaemon: Sendable {
         try Self.checkSecretFiles(configuration)
         let reloader = security.tls.map { RevocationReloader(trust: $0.trust, logger: logger) }
         let events = EventBus()
+        // Subscribed before the leader runs, so the broker also gets what happens at start (GL_JOIN…).
+        let rabbitmq = try rabbitMQPublisher(events)
         let leader: GroupLeader
         do {
             let store = try ManagerStore(path: configuration.database)
@@ -256,6 +259,7 @@ public struct ManagerDaemon: Sendable {
             }
             services.append(try httpFront(leader: leader, wirePort: server.port ?? listen.port, webView: webView))
         }
+        if let rabbitmq { services.append(rabbitmq) }
         if let reloader { services.append(RevocationReloadService(reloader: reloader)) }
         services.append(ReadinessService(logger: logger))
         return services
@@ -305,6 +309,25 @@ public struct ManagerDaemon: Sendable {
         } catch {
             throw .httpListen(configuration.http.listen ?? "", reason: "not host:port")
         }
+    }
+
+    /// The publisher of `events.rabbitmq`, reading its password file (checked like the BMC ones); nil without one.
+    /// An unreadable password file throws a `ConfigError` naming the key.
+    func rabbitMQPublisher(_ events: EventBus) throws -> RabbitMQPublisher? {
+        guard let broker = configuration.events.rabbitmq else { return nil }
+        let password = try broker.readPassword()
+        return RabbitMQPublisher(
+            endpoint: AMQPEndpoint(
+                host: broker.host,
+                port: broker.port,
+                virtualHost: broker.virtualHost,
+                user: broker.user,
+                password: password
+            ),
+            subscription: events.subscribe(capacity: broker.bufferEvents),
+            retry: BrokerRetry(initial: broker.retryInitial, maximum: broker.retryMaximum),
+            logger: logger
+        )
     }
 
     /// BMC password files (`hosts.<id>.ipmi.password_file`) must not be readable by every user.

@@ -64,6 +64,27 @@ struct LabUp: AsyncParsableCommand {
     )
     var httpPort: Int?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Publish Snooze's events to the RabbitMQ broker at HOST:PORT (events.rabbitmq).",
+            discussion: """
+                On Snooze's system, management and monitoring topic exchanges, as --rabbitmq-user with the password \
+                in --rabbitmq-password-file (default guest/guest), retried every 0.2–2 s while the broker is away.
+                """
+        )
+    )
+    var rabbitmq: String?
+
+    @Option(name: .long, help: "The RabbitMQ user (events.rabbitmq.user).")
+    var rabbitmqUser = "guest"
+
+    @Option(
+        name: .long,
+        help: "A file with the RabbitMQ password, not readable by others (events.rabbitmq.password_file)."
+    )
+    var rabbitmqPasswordFile: String?
+
     @Option(name: .long, help: "Seconds to wait for every agent to join the manager.")
     var timeout: Double = 60
 
@@ -154,6 +175,12 @@ struct LabUp: AsyncParsableCommand {
         guard reserved >= 0 else { throw ValidationError("--reserved must not be negative") }
         if let httpPort, !(1...65535).contains(httpPort) {
             throw ValidationError("--http-port must be between 1 and 65535")
+        }
+        if let rabbitmq, Self.hostPort(rabbitmq) == nil {
+            throw ValidationError("--rabbitmq must be HOST:PORT with a port between 1 and 65535, not '\(rabbitmq)'")
+        }
+        if rabbitmq == nil, rabbitmqPasswordFile != nil || rabbitmqUser != "guest" {
+            throw ValidationError("--rabbitmq-user and --rabbitmq-password-file need --rabbitmq HOST:PORT")
         }
         guard timeout > 0, timeout.isFinite else {
             throw ValidationError("--timeout must be a positive number of seconds")
@@ -271,6 +298,7 @@ struct LabUp: AsyncParsableCommand {
               domain_type: \(libvirt == .kvm ? "kvm" : "test")
               interface_type: ethernet
             \(httpPort.map { "http: { listen: \"\(managerHost):\($0)\", \(Self.httpAPIs) }" } ?? "")
+            \(rabbitmqSection())
             \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
             \(LabTLS.section(in: directory.path, holder: "lab-manager"))
             """,
@@ -509,6 +537,22 @@ struct LabUp: AsyncParsableCommand {
     /// The manager's energy saver and each host's wake drivers: IPMI (--bmc), then Wake-on-LAN (--wol).
     /// The APIs the lab's HTTP front serves (with `--http-port`): Snooze's, Hypervisor-Coordinator's and the web view
     /// (its energy chart sampled every 2 s).
+    /// `HOST:PORT` split; nil when it is not that.
+    static func hostPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), colon > text.startIndex,
+            let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+        else { return nil }
+        return (String(text[..<colon]), port)
+    }
+
+    /// The manager's `events.rabbitmq` section for --rabbitmq; empty without it.
+    func rabbitmqSection() -> String {
+        guard let rabbitmq, let (host, port) = Self.hostPort(rabbitmq) else { return "" }
+        let password = rabbitmqPasswordFile.map { ", password_file: \"\($0)\"" } ?? ""
+        return "events: { rabbitmq: { host: \"\(host)\", port: \(port), user: \"\(rabbitmqUser)\"\(password), "
+            + "retry_initial: 200ms, retry_max: 2s } }"
+    }
+
     static let httpAPIs = "snooze: { enabled: true }, hypervisor_coordinator: { enabled: true }, "
         + "web_view: { enabled: true, sample_interval: 2s }"
 

@@ -80,6 +80,10 @@ struct TorporManager: AsyncParsableCommand {
         } catch let error as ManagerDaemon.StartupError {
             FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
             throw ExitCode(1)
+        } catch let error as ConfigError {
+            // A file the configuration names cannot be used (events.rabbitmq.password_file).
+            FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
+            throw ExitCode(64)
         }
         // Started in order, stopped in reverse on SIGTERM or SIGINT (ManagerDaemon.services()).
         let group = ServiceGroup(
