@@ -119,6 +119,7 @@ public struct ManagerDaemon: Sendable {
             migrations: leader,
             state: { try await leader.planningState() },
             demands: { await registry.demands() },
+            announcer: leader,
             logger: logger
         )
         let control = ControlSession(

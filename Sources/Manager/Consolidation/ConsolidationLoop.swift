@@ -11,6 +11,10 @@ public actor ConsolidationLoop {
     private let planner: any LoadPlanner
     private let policyName: String
     private let migrations: any MigrationStarting
+    /// Where LC_ANOMALY and RECONFIGURATION go (the leader's event bus); nil: nowhere.
+    private let announcer: (any ConsolidationAnnouncing)?
+    /// The consolidation round whose migrations run: its plan, its moves by task id, the moves that completed.
+    private var round: (plan: LoadPlan, moves: [String: LoadPlan.Move], completed: [LoadPlan.Move])?
     /// The leader's hosts (with placement state) and stored VMs.
     private let state: @Sendable () async throws -> (hosts: [PlanningHost], vms: [StoredVM])
     /// The group manager's samples per VM.
@@ -37,9 +41,11 @@ public actor ConsolidationLoop {
         state: @escaping @Sendable () async throws -> (hosts: [PlanningHost], vms: [StoredVM]),
         demands: @escaping @Sendable () async -> [VMDemand],
         retryAfter: Duration = .seconds(600),
+        announcer: (any ConsolidationAnnouncing)? = nil,
         logger: Logger
     ) {
         self.retryAfter = retryAfter
+        self.announcer = announcer
         self.machine = ConsolidationLoopMachine(
             relocationEnabled: configuration.relocation.enabled,
             budgetSeconds: Double(configuration.consolidation.budget.components.seconds)
@@ -62,6 +68,7 @@ public actor ConsolidationLoop {
                 let outcome = await migrations.migrationOutcome(taskID: id)
                 guard outcome != .running else { continue }
                 if outcome == .failed, let vm = movingVMs[id] { holdBack(vm, because: "its migration \(id) failed") }
+                if outcome == .succeeded, let move = round?.moves[id] { round?.completed.append(move) }
                 movingVMs[id] = nil
                 _ = await perform(machine.handle(.migrationEnded(id)))
             }
@@ -119,6 +126,11 @@ public actor ConsolidationLoop {
             case .start(let kind):
                 let ids = await start(plan?.moves ?? [], kind: kind)
                 started = !ids.isEmpty
+                if kind == .consolidation, let plan {
+                    round = (plan, startedTasks.reduce(into: [:]) { moves, started in
+                        if let move = plan.moves.first(where: { $0.vmName == started.key }) { moves[started.value] = move }
+                    }, [])
+                }
                 if !started { reason = "no migration could be started" }
                 pending += machine.handle(.migrationsStarted(ids))
             case .discard(let kind, let why):
@@ -135,6 +147,11 @@ public actor ConsolidationLoop {
             case .refuse(let why):
                 reason = why
                 logger.notice("consolidation refused", metadata: [.reason: "\(why)"])
+            case .announceAnomaly(let host, let anomaly):
+                logger.notice("host out of its thresholds", metadata: [.host: "\(host)", .state: "\(anomaly.rawValue)"])
+                await announcer?.announceAnomaly(hostID: host, anomaly)
+            case .announceReconfiguration(let edge):
+                await announceRound(edge)
             }
         }
         return (started, reason)
@@ -169,6 +186,27 @@ public actor ConsolidationLoop {
             }
         }
         return ids
+    }
+
+    /// RECONFIGURATION: at the start the round's started moves and the hosts its plan frees; at the end the moves
+    /// that completed and the freed hosts all of whose moves did.
+    private func announceRound(_ edge: ConsolidationLoopMachine.RoundEdge) async {
+        guard let round else { return }
+        let moves = edge == .started ? Array(round.moves.values) : round.completed
+        var released = round.plan.hostsFreed
+        if edge == .ended {
+            let moved = Set(round.completed.map(\.vmID))
+            released = released.filter { host in
+                round.plan.moves.allSatisfy { $0.fromHost != host || moved.contains($0.vmID) }
+            }
+            self.round = nil
+        }
+        let announced = ReconfigurationRound(
+            edge: edge,
+            mapping: Dictionary(moves.map { ($0.vmName, $0.toHost) }, uniquingKeysWith: { first, _ in first }),
+            releasedHosts: released
+        )
+        await announcer?.announceReconfiguration(announced)
     }
 
     private func holdBack(_ vmID: String, because reason: String) {

@@ -5,6 +5,10 @@
 /// its schedule fires or on demand. A plan is started only if it moves something and, for consolidation, frees at
 /// least one host at a cost within the budget. While a plan's migrations run, refreshes plan nothing (the next
 /// refresh after they end does), a scheduled consolidation waits for them, and an on-demand one is refused.
+///
+/// It also says what Snooze's consumers hear of it: `LC_ANOMALY` when a relocation plan finds a host newly over MAX
+/// or under MIN (once per host entering that state, not at every refresh it stays there), `RECONFIGURATION` when a
+/// consolidation round's migrations start and when the last of them ends.
 public struct ConsolidationLoopMachine: Sendable, Hashable {
     public enum PlanKind: String, Sendable, Hashable {
         case relocation
@@ -19,13 +23,35 @@ public struct ConsolidationLoopMachine: Sendable, Hashable {
         public var costSeconds: Double
         /// Why the policy found nothing to do; nil when it did.
         public var reason: String?
+        /// Relocation only: the hosts it found over MAX and under MIN.
+        public var overloaded: [String]
+        public var underloaded: [String]
 
-        public init(moves: Int, hostsFreed: Int, costSeconds: Double, reason: String? = nil) {
+        public init(
+            moves: Int,
+            hostsFreed: Int,
+            costSeconds: Double,
+            reason: String? = nil,
+            overloaded: [String] = [],
+            underloaded: [String] = []
+        ) {
             self.moves = moves
             self.hostsFreed = hostsFreed
             self.costSeconds = costSeconds
             self.reason = reason
+            self.overloaded = overloaded
+            self.underloaded = underloaded
         }
+    }
+
+    /// How a host is out of its thresholds.
+    public enum Anomaly: String, Sendable, Hashable {
+        case overloaded, underloaded
+    }
+
+    /// A consolidation round's two moments Snooze's consumers hear of.
+    public enum RoundEdge: String, Sendable, Hashable {
+        case started, ended
     }
 
     public enum Event: Sendable, Hashable {
@@ -53,6 +79,10 @@ public struct ConsolidationLoopMachine: Sendable, Hashable {
         case discard(PlanKind, reason: String)
         /// An on-demand consolidation cannot run now, and why.
         case refuse(reason: String)
+        /// Tell subscribers the host is newly out of its thresholds (Snooze's LC_ANOMALY).
+        case announceAnomaly(host: String, Anomaly)
+        /// Tell subscribers a consolidation round started or ended (Snooze's RECONFIGURATION).
+        case announceReconfiguration(RoundEdge)
     }
 
     public enum Phase: Sendable, Hashable {
@@ -68,6 +98,8 @@ public struct ConsolidationLoopMachine: Sendable, Hashable {
     public let relocationEnabled: Bool
     /// The most a consolidation plan may cost, in seconds of migration.
     public let budgetSeconds: Double
+    /// Hosts the last relocation plan found out of their thresholds, already announced.
+    public private(set) var anomalies: [String: Anomaly] = [:]
 
     public init(relocationEnabled: Bool, budgetSeconds: Double) {
         self.relocationEnabled = relocationEnabled
@@ -97,12 +129,13 @@ public struct ConsolidationLoopMachine: Sendable, Hashable {
             return [.refuse(reason: Self.busyReason(busy))]
 
         case (.planned(let kind, let summary), .planning(let planning)) where kind == planning:
+            let announced = kind == .relocation ? newAnomalies(summary) : []
             if let reason = verdict(kind, summary) {
                 phase = .idle
-                return [.discard(kind, reason: reason)] + followUp()
+                return announced + [.discard(kind, reason: reason)] + followUp()
             }
             phase = .starting(kind)
-            return [.start(kind)]
+            return announced + [.start(kind)]
         case (.planningFailed(let kind), .planning(let planning)) where kind == planning:
             phase = .idle
             return followUp()
@@ -113,16 +146,16 @@ public struct ConsolidationLoopMachine: Sendable, Hashable {
                 return followUp()
             }
             phase = .migrating(kind, Set(ids))
-            return []
+            return kind == .consolidation ? [.announceReconfiguration(.started)] : []
 
-        case (.migrationEnded(let id), .migrating(let kind, var running)):
+        case (.migrationEnded(let id), .migrating(let kind, var running)) where running.contains(id):
             running.remove(id)
             guard running.isEmpty else {
                 phase = .migrating(kind, running)
                 return []
             }
             phase = .idle
-            return followUp()
+            return (kind == .consolidation ? [.announceReconfiguration(.ended)] : []) + followUp()
 
         default:
             // A late or stray event (a plan for a kind no longer being planned, an unknown migration): ignored.
@@ -140,6 +173,18 @@ public struct ConsolidationLoopMachine: Sendable, Hashable {
                 + "\(Self.seconds(budgetSeconds)) (consolidation.budget)"
         }
         return nil
+    }
+
+    /// The hosts a relocation plan finds out of their thresholds that were not (or not that way) at the last one, in
+    /// host order; remembers the plan's set, so a host back within them is announced again when it next leaves.
+    private mutating func newAnomalies(_ summary: PlanSummary) -> [Action] {
+        var current: [String: Anomaly] = [:]
+        for host in summary.underloaded { current[host] = .underloaded }
+        for host in summary.overloaded { current[host] = .overloaded }
+        defer { anomalies = current }
+        return current.keys.sorted().compactMap { host in
+            current[host] == anomalies[host] ? nil : .announceAnomaly(host: host, current[host] ?? .overloaded)
+        }
     }
 
     /// Once idle again: a consolidation the schedule asked for while busy.

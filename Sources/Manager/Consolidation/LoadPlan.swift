@@ -38,6 +38,9 @@ public struct LoadPlan: Sendable, Hashable {
     public var hostsLowerBound: Int
     /// Why the policy found nothing to do; nil when it did.
     public var reason: String?
+    /// Relocation only: the hosts found over MAX and under MIN.
+    public var overloadedHosts: [String]
+    public var underloadedHosts: [String]
 
     public init(
         policy: String,
@@ -46,8 +49,12 @@ public struct LoadPlan: Sendable, Hashable {
         hostsUsedBefore: Int,
         hostsUsedAfter: Int,
         hostsLowerBound: Int,
-        reason: String? = nil
+        reason: String? = nil,
+        overloadedHosts: [String] = [],
+        underloadedHosts: [String] = []
     ) {
+        self.overloadedHosts = overloadedHosts
+        self.underloadedHosts = underloadedHosts
         self.policy = policy
         self.moves = moves
         self.hostsFreed = hostsFreed
@@ -65,7 +72,9 @@ public struct LoadPlan: Sendable, Hashable {
             moves: moves.count,
             hostsFreed: hostsFreed.count,
             costSeconds: costSeconds,
-            reason: reason
+            reason: reason,
+            overloaded: overloadedHosts,
+            underloaded: underloadedHosts
         )
     }
 }
@@ -88,6 +97,31 @@ public protocol MigrationStarting: Sendable {
     func migrationOutcome(taskID: String) async -> MigrationTaskOutcome
     /// Hosts a plan must neither empty nor fill: a migration in or out, or an agent that cannot migrate.
     func hostsPlanningLeavesAlone() async -> Set<String>
+}
+
+/// Where the loop's decisions are told to Snooze's consumers (the group leader's event bus).
+public protocol ConsolidationAnnouncing: Sendable {
+    /// LC_ANOMALY: `hostID` is newly over MAX or under MIN.
+    func announceAnomaly(hostID: String, _ anomaly: ConsolidationLoopMachine.Anomaly) async
+    /// RECONFIGURATION: a consolidation round started (its plan) or ended (what it did).
+    func announceReconfiguration(_ round: ReconfigurationRound) async
+}
+
+/// A consolidation round as Snooze's ReconfigurationPlan tells it: which VM goes (went) to which host, how many
+/// migrations, how many hosts it releases (released).
+public struct ReconfigurationRound: Sendable, Hashable {
+    public var edge: ConsolidationLoopMachine.RoundEdge
+    /// VM name to target host.
+    public var mapping: [String: String]
+    public var migrations: Int
+    public var releasedHosts: [String]
+
+    public init(edge: ConsolidationLoopMachine.RoundEdge, mapping: [String: String], releasedHosts: [String]) {
+        self.edge = edge
+        self.mapping = mapping
+        self.migrations = mapping.count
+        self.releasedHosts = releasedHosts
+    }
 }
 
 /// Where one of the loop's migration tasks is.

@@ -56,7 +56,9 @@ public struct PlacementLoadPlanner: LoadPlanner {
             hostsLowerBound: 0,
             reason: plan.moves.isEmpty
                 ? (plan.reasons.isEmpty ? "no host over MAX or under MIN" : plan.reasons.joined(separator: "; "))
-                : nil
+                : nil,
+            overloadedHosts: plan.overloadedHostIDs,
+            underloadedHosts: plan.underloadedHostIDs
         )
     }
 

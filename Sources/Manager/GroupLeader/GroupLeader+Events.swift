@@ -112,3 +112,25 @@ extension GroupLeader {
         return try? encoder.encode(value)
     }
 }
+
+extension GroupLeader: ConsolidationAnnouncing {
+    /// LC_ANOMALY with the host's LocalControllerDescription, as Snooze's group manager sent it when a host's
+    /// monitoring crossed its thresholds (which way is in the manager's log, not in Snooze's message).
+    public func announceAnomaly(hostID: String, _ anomaly: ConsolidationLoopMachine.Anomaly) async {
+        guard isAnyoneListening else { return }
+        guard let view = try? await view(), let host = view.hosts.first(where: { $0.hostID == hostID }) else { return }
+        publishSystem(.localControllerAnomaly, message: describer.localController(host, in: view, base: eventAddress))
+    }
+
+    /// RECONFIGURATION with Snooze's ReconfigurationPlan: when a round starts, its plan; when it ends, what it did.
+    public func announceReconfiguration(_ round: ReconfigurationRound) async {
+        publishSystem(
+            .reconfiguration,
+            message: Snooze.ReconfigurationPlan(
+                mapping: round.mapping,
+                numberOfMigrations: round.migrations,
+                numberOfReleasedNodes: round.releasedHosts.count
+            )
+        )
+    }
+}

@@ -49,6 +49,14 @@ enum Snooze {
         var options: String
     }
 
+    /// Snooze's ReconfigurationPlan (the RECONFIGURATION event's message): `mapping` from each VM's id to the local
+    /// controller it goes to, and the plan's counts.
+    struct ReconfigurationPlan: Encodable, Sendable {
+        var mapping: [String: String]
+        var numberOfMigrations: Int
+        var numberOfReleasedNodes: Int
+    }
+
     struct LocalControllerDescription: Encodable, Sendable {
         var id: String
         var hostname: String

@@ -70,14 +70,84 @@ import Testing
                 ),
                 Step(
                     event: .migrationsStarted(["t-1", "t-2", "t-3"]),
-                    actions: [],
+                    actions: [.announceReconfiguration(.started)],
                     phase: .migrating(.consolidation, ["t-1", "t-2", "t-3"])
                 ),
                 Step(event: .migrationEnded("t-2"), actions: [], phase: .migrating(.consolidation, ["t-1", "t-3"])),
                 // An id the loop never started changes nothing.
                 Step(event: .migrationEnded("t-9"), actions: [], phase: .migrating(.consolidation, ["t-1", "t-3"])),
                 Step(event: .migrationEnded("t-1"), actions: [], phase: .migrating(.consolidation, ["t-3"])),
-                Step(event: .migrationEnded("t-3"), actions: [], phase: .idle),
+                Step(event: .migrationEnded("t-3"), actions: [.announceReconfiguration(.ended)], phase: .idle),
+            ]
+        ),
+        (
+            "a host over MAX or under MIN is announced when it gets there, not at each refresh it stays there",
+            true,
+            [
+                Step(event: .estimatesRefreshed, actions: [.plan(.relocation)], phase: .planning(.relocation)),
+                Step(
+                    event: .planned(.relocation, Summary(moves: 0, hostsFreed: 0, costSeconds: 0, reason: "stuck", overloaded: ["h1"])),
+                    actions: [.announceAnomaly(host: "h1", .overloaded), .discard(.relocation, reason: "stuck")],
+                    phase: .idle
+                ),
+                Step(event: .estimatesRefreshed, actions: [.plan(.relocation)], phase: .planning(.relocation)),
+                Step(
+                    event: .planned(.relocation, Summary(moves: 0, hostsFreed: 0, costSeconds: 0, reason: "stuck", overloaded: ["h1"])),
+                    actions: [.discard(.relocation, reason: "stuck")],
+                    phase: .idle
+                ),
+                Step(event: .estimatesRefreshed, actions: [.plan(.relocation)], phase: .planning(.relocation)),
+                Step(
+                    event: .planned(
+                        .relocation,
+                        Summary(moves: 1, hostsFreed: 1, costSeconds: 9, overloaded: ["h3"], underloaded: ["h1", "h2"])
+                    ),
+                    actions: [
+                        .announceAnomaly(host: "h1", .underloaded), .announceAnomaly(host: "h2", .underloaded),
+                        .announceAnomaly(host: "h3", .overloaded), .start(.relocation),
+                    ],
+                    phase: .starting(.relocation)
+                ),
+                // A relocation round is not Snooze's reconfiguration: nothing announced as it starts or ends.
+                Step(event: .migrationsStarted(["t-1"]), actions: [], phase: .migrating(.relocation, ["t-1"])),
+                Step(event: .migrationEnded("t-1"), actions: [], phase: .idle),
+                Step(event: .estimatesRefreshed, actions: [.plan(.relocation)], phase: .planning(.relocation)),
+                Step(
+                    event: .planned(.relocation, Summary(moves: 0, hostsFreed: 0, costSeconds: 0, reason: "calm")),
+                    actions: [.discard(.relocation, reason: "calm")],
+                    phase: .idle
+                ),
+                // Back within its thresholds in between: h3 over MAX again is news again.
+                Step(event: .estimatesRefreshed, actions: [.plan(.relocation)], phase: .planning(.relocation)),
+                Step(
+                    event: .planned(.relocation, Summary(moves: 0, hostsFreed: 0, costSeconds: 0, reason: "stuck", overloaded: ["h3"])),
+                    actions: [.announceAnomaly(host: "h3", .overloaded), .discard(.relocation, reason: "stuck")],
+                    phase: .idle
+                ),
+            ]
+        ),
+        (
+            "a consolidation plan's own anomalies are not relocation's: none announced from it",
+            true,
+            [
+                Step(event: .scheduleFired, actions: [.plan(.consolidation)], phase: .planning(.consolidation)),
+                Step(
+                    event: .planned(.consolidation, Summary(moves: 3, hostsFreed: 1, costSeconds: 60, underloaded: ["h1"])),
+                    actions: [.start(.consolidation)],
+                    phase: .starting(.consolidation)
+                ),
+                Step(
+                    event: .migrationsStarted(["t-1"]),
+                    actions: [.announceReconfiguration(.started)],
+                    phase: .migrating(.consolidation, ["t-1"])
+                ),
+                Step(event: .scheduleFired, actions: [], phase: .migrating(.consolidation, ["t-1"])),
+                // The round ends, then the consolidation the schedule asked for meanwhile is planned.
+                Step(
+                    event: .migrationEnded("t-1"),
+                    actions: [.announceReconfiguration(.ended), .plan(.consolidation)],
+                    phase: .planning(.consolidation)
+                ),
             ]
         ),
         (

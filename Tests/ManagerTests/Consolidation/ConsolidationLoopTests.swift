@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Placement
 import Testing
@@ -20,6 +21,7 @@ import Wire
             migrations: leader,
             state: { try await leader.planningState() },
             demands: { [] },
+            announcer: leader,
             logger: Logger(label: "test")
         )
     }
@@ -255,6 +257,77 @@ import Wire
             let tasks = try await store.tasks(state: .failed).filter { $0.kind == "migrate" }
             #expect(tasks.count <= 2)
             #expect(Set(tasks.compactMap(\.migration?.vmID)).count == tasks.count, "\(tasks)")
+        }
+    }
+
+    /// The system events on the leader's bus up to now, as (eventType, message JSON); a marker published last ends
+    /// the read, so nothing waits for events that never come.
+    static func systemEvents(_ subscription: EventBusSubscription, on bus: EventBus) async -> [(String, [String: Any])] {
+        bus.publish(ManagerEvent(exchange: .monitoring, routingKey: "end", eventType: "END", message: Data("{}".utf8)))
+        var events: [(String, [String: Any])] = []
+        while case .event(let event)? = await subscription.next(), event.eventType != "END" {
+            guard event.exchange == .system else { continue }
+            let message = (try? JSONSerialization.jsonObject(with: event.message)) as? [String: Any] ?? [:]
+            events.append((event.eventType, message))
+        }
+        return events
+    }
+
+    /// h1 over MAX (two 1-core VMs on 2 cores): LC_ANOMALY with its LocalControllerDescription on the system exchange,
+    /// once, though the next refreshes still see it until its migration ends.
+    @Test func anOverloadedHostIsAnnouncedAsLCAnomalyOnce() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.placementPolicy = .firstFit
+        try await Migration.withRunningVMs(
+            hosts: ["h1", "h2", "h3"],
+            count: 3,
+            cores: 2,
+            configuration: configuration
+        ) { leader, _, fake in
+            let bus = await leader.events
+            let subscription = bus.subscribe()
+            defer { subscription.close() }
+            let loop = Self.loop(leader, configuration)
+            await loop.refresh()
+            #expect(await Support.eventually { await fake.migrating.count == 1 })
+            await loop.refresh()
+            for vm in await fake.migrating.sorted() { await fake.endMigration(vm, .complete) }
+            #expect(await Support.eventually { await fake.migrating.isEmpty })
+            let anomalies = await Self.systemEvents(subscription, on: bus).filter { $0.0 == "LC_ANOMALY" }
+            #expect(anomalies.map { $0.1["id"] as? String } == ["h1"], "\(anomalies)")
+            let description = try #require(anomalies.first?.1)
+            #expect(description["hostname"] as? String == "h1" && description["totalCapacity"] is [Any], "\(description)")
+        }
+    }
+
+    /// A consolidation round: RECONFIGURATION with Snooze's ReconfigurationPlan as its migrations start (the plan)
+    /// and once the last ended (what it did): both times the plan's two moves and the two hosts it frees.
+    @Test func aConsolidationRoundIsAnnouncedAsReconfigurationAsItStartsAndEnds() async throws {
+        try await Self.spread(policy: .costAware) { leader, _, fake, configuration in
+            let bus = await leader.events
+            let subscription = bus.subscribe()
+            defer { subscription.close() }
+            let loop = Self.loop(leader, configuration)
+            let plan = await loop.consolidate(dryRun: false)
+            #expect(plan.started && plan.moves.count == 2, "\(plan.reason)")
+            #expect(await Support.eventually { await fake.migrating.count == 2 })
+            for vm in await fake.migrating.sorted() { await fake.endMigration(vm, .complete) }
+            for move in plan.moves {
+                let finished = try await Support.finished(leader, move.taskID)
+                #expect(finished.state == .succeeded)
+            }
+            await loop.refresh()
+            #expect(await loop.phase == .idle)
+
+            let rounds = await Self.systemEvents(subscription, on: bus).filter { $0.0 == "RECONFIGURATION" }.map(\.1)
+            #expect(rounds.count == 2, "started and ended: \(rounds)")
+            let mapping = Dictionary(uniqueKeysWithValues: plan.moves.map { ($0.vm, $0.toHost) })
+            for round in rounds {
+                #expect(Set(round.keys) == ["mapping", "numberOfMigrations", "numberOfReleasedNodes"], "\(round)")
+                #expect(round["mapping"] as? [String: String] == mapping, "\(round)")
+                #expect(round["numberOfMigrations"] as? Int == 2, "\(round)")
+                #expect(round["numberOfReleasedNodes"] as? Int == plan.hostsFreed.count, "\(round)")
+            }
         }
     }
 }
