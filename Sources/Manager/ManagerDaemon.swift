@@ -87,7 +87,7 @@ public struct ManagerDaemon: Sendable {
         let reloader = security.tls.map { RevocationReloader(trust: $0.trust, logger: logger) }
         let events = EventBus()
         // Subscribed before the leader runs, so the broker also gets what happens at start (GL_JOIN…).
-        let rabbitmq = try rabbitMQPublisher(events)
+        let rabbitmq = try rabbitMQPublisher(events, metrics: managerMetrics)
         let leader: GroupLeader
         do {
             let store = try ManagerStore(path: configuration.database)
@@ -314,7 +314,7 @@ public struct ManagerDaemon: Sendable {
 
     /// The publisher of `events.rabbitmq`, reading its password file (checked like the BMC ones); nil without one.
     /// An unreadable password file throws a `ConfigError` naming the key.
-    func rabbitMQPublisher(_ events: EventBus) throws -> RabbitMQPublisher? {
+    func rabbitMQPublisher(_ events: EventBus, metrics: ManagerMetrics) throws -> RabbitMQPublisher? {
         guard let broker = configuration.events.rabbitmq else { return nil }
         let password = try broker.readPassword()
         return RabbitMQPublisher(
@@ -327,7 +327,8 @@ public struct ManagerDaemon: Sendable {
             ),
             subscription: events.subscribe(capacity: broker.bufferEvents),
             retry: BrokerRetry(initial: broker.retryInitial, maximum: broker.retryMaximum),
-            logger: logger
+            logger: logger,
+            metrics: metrics
         )
     }
 

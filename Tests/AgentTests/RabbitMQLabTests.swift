@@ -56,11 +56,12 @@ struct RabbitMQLabTests {
             contents: Data("s3cret\n".utf8),
             attributes: [.posixPermissions: 0o600]
         )
+        let metricsPort = TorporLabTests.freePortRange(count: 3)
         let lab = try await LabUnderTest.up(
             hosts: 2,
             extra: [
                 "--rabbitmq", "127.0.0.1:\(broker.amqpPort)", "--rabbitmq-user", "torpor",
-                "--rabbitmq-password-file", passwordFile,
+                "--rabbitmq-password-file", passwordFile, "--metrics-port", "\(metricsPort)",
             ]
         )
         defer { lab.tearDown() }
@@ -138,6 +139,12 @@ struct RabbitMQLabTests {
         )
         #expect(log.contains("rabbitmq broker reachable again"), "\(log.suffix(4000))")
         #expect(!log.contains("events dropped before reaching rabbitmq"), "\(log.suffix(4000))")
+        // Counted in the manager's metrics: every message the consumer got was confirmed, failures were counted.
+        let scrape = try await Scrape.take("127.0.0.1:\(metricsPort)")
+        let published = scrape.value("torpor_events_rabbitmq_published_total") ?? 0
+        #expect(published >= Double(consumer.messages.count), "\(published) for \(consumer.messages.count) received")
+        #expect((scrape.value("torpor_events_rabbitmq_failures_total") ?? 0) >= 2)
+        #expect(scrape.value("torpor_events_rabbitmq_dropped_total") == nil, "nothing dropped, never incremented")
     }
 
     static func eventually(_ timeout: Duration, _ condition: () -> Bool) async -> Bool {
@@ -147,5 +154,57 @@ struct RabbitMQLabTests {
             try? await Task.sleep(for: .milliseconds(250))
         }
         return condition()
+    }
+}
+
+/// torpor-manager refuses to start on a bad `events.rabbitmq` section (a password file others may read or that is
+/// missing, a misspelt key): exit 64, naming the key and its line. A good one with no broker listening runs on.
+@Suite struct ManagerRabbitMQConfigurationTests {
+    @Test(arguments: [
+        ("password_file: PASSWORD", 0o644, "events.rabbitmq.password_file"),
+        ("password_file: DIR/missing.password", 0o600, "events.rabbitmq.password_file"),
+        ("password_file: PASSWORD", 0o600, nil as String?),
+        ("pasword_file: PASSWORD", 0o600, "events.rabbitmq.pasword_file"),
+    ])
+    func aBadRabbitMQSectionStopsTheManagerWithExit64(line: String, mode: Int, key: String?) async throws {
+        let directory = try ProcessRunner.scratchDirectory(prefix: "torpor-rabbitmq-config")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let password = directory.appendingPathComponent("rabbitmq.password").path
+        _ = FileManager.default.createFile(
+            atPath: password,
+            contents: Data("s3cret\n".utf8),
+            attributes: [.posixPermissions: mode]
+        )
+        let port = TorporLabTests.freePortRange(count: 1)
+        let config = directory.appendingPathComponent("manager.yaml")
+        let entry = line.replacingOccurrences(of: "PASSWORD", with: password)
+            .replacingOccurrences(of: "DIR", with: directory.path)
+        try """
+            manager_id: m
+            listen: 127.0.0.1:\(port)
+            database: \(directory.path)/manager.sqlite
+            events:
+              rabbitmq:
+                host: 127.0.0.1
+                \(entry)
+                port: 12120
+                retry_initial: 100ms
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let manager = try BackgroundProcess(
+            [try KVMLab.product("torpor-manager"), "--config", config.path, "--log", "stderr"],
+            stdout: directory.appendingPathComponent("stdout"),
+            stderr: directory.appendingPathComponent("stderr")
+        )
+        guard let key else {
+            // A good section: the manager runs, though no broker listens on 12120 (retried in the background).
+            try await Task.sleep(for: .seconds(3))
+            #expect(manager.isRunning, "\(manager.stderr)")
+            #expect(await manager.terminate(grace: .seconds(30)) == 0, "\(manager.stderr)")
+            return
+        }
+        #expect(await manager.waitForExit(timeout: .seconds(60)), "still running: \(manager.stderr)")
+        if manager.isRunning { manager.kill() }
+        #expect(manager.exitStatus == 64, "\(manager.stderr)")
+        #expect(manager.stderr.contains("manager.yaml:7: \(key)"), "\(manager.stderr)")
     }
 }

@@ -12,6 +12,7 @@ public struct RabbitMQPublisher: Service {
     let subscription: EventBusSubscription
     let retry: BrokerRetry
     let logger: Logger
+    let metrics: ManagerMetrics
     /// Each connect, login, declare and confirm waits at most this long.
     let timeout: Duration
 
@@ -20,8 +21,10 @@ public struct RabbitMQPublisher: Service {
         subscription: EventBusSubscription,
         retry: BrokerRetry,
         logger: Logger,
+        metrics: ManagerMetrics = .none,
         timeout: Duration = .seconds(10)
     ) {
+        self.metrics = metrics
         self.endpoint = endpoint
         self.subscription = subscription
         self.retry = retry
@@ -82,6 +85,7 @@ public struct RabbitMQPublisher: Service {
                 }
                 return .event(.connected)
             } catch {
+                metrics.rabbitMQFailed()
                 return .event(.connectFailed(reason: error.description))
             }
         case .readNext:
@@ -106,8 +110,10 @@ public struct RabbitMQPublisher: Service {
                         throw error
                     }
                 }
+                metrics.rabbitMQPublished()
                 return .event(.published)
             } catch {
+                metrics.rabbitMQFailed()
                 return .event(.publishFailed(reason: error.description))
             }
         case .retry(let delay):
@@ -130,6 +136,7 @@ public struct RabbitMQPublisher: Service {
             )
             return .nothing
         case .logDropped(let count, let total):
+            metrics.rabbitMQDropped(count)
             logger.warning(
                 "events dropped before reaching rabbitmq: the broker was away longer than the buffer holds",
                 metadata: [.broker: "\(endpoint)", .count: "\(count)", .total: "\(total)"]

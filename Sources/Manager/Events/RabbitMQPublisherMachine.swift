@@ -4,7 +4,8 @@
 /// Events are read from the bus only while connected, so during an outage they wait in the subscription's bounded
 /// buffer (oldest dropped and counted there). An event read but not confirmed by the broker is kept and published
 /// first on the next connection: delivery is at least once, in the bus's order. Failures to connect or publish are
-/// retried with `BrokerRetry`'s backoff and never end the publisher; only the 1st, 2nd, 4th… in a row are logged.
+/// retried with `BrokerRetry`'s backoff and never end the publisher; only the 1st, 2nd, 4th… in a row are logged,
+/// and any whose reason differs from the one before (the broker back but refusing the credentials is news).
 public struct RabbitMQPublisherMachine: Sendable, Equatable {
     public enum Event: Sendable, Equatable {
         case started
@@ -52,6 +53,8 @@ public struct RabbitMQPublisherMachine: Sendable, Equatable {
     public private(set) var pending: ManagerEvent?
     /// Events the subscription's buffer dropped while the broker was away, since start.
     public private(set) var droppedTotal: UInt64 = 0
+    /// The last failure's reason since the last successful connection.
+    public private(set) var lastFailure: String?
 
     public init(retry: BrokerRetry) {
         self.retry = retry
@@ -65,6 +68,7 @@ public struct RabbitMQPublisherMachine: Sendable, Equatable {
         case (.connected, .connecting):
             let log = Action.logConnected(afterFailures: failures)
             failures = 0
+            lastFailure = nil
             if let pending {
                 phase = .publishing
                 return [log, .publish(pending)]
@@ -76,7 +80,9 @@ public struct RabbitMQPublisherMachine: Sendable, Equatable {
             failures += 1
             phase = .waitingToRetry
             let delay = retry.delay(afterFailures: failures)
-            guard retry.logs(failure: failures) else { return [.retry(after: delay)] }
+            let isNews = reason != lastFailure
+            lastFailure = reason
+            guard retry.logs(failure: failures) || isNews else { return [.retry(after: delay)] }
             return [.logFailure(reason: reason, failures: failures, retryIn: delay), .retry(after: delay)]
         case (.delivered(.event(let event)), .reading):
             pending = event

@@ -19,6 +19,21 @@ public struct ManagerMetrics: Sendable {
 
     // MARK: Events
 
+    /// The broker confirmed an event (`events.rabbitmq`).
+    func rabbitMQPublished() {
+        Counter(label: "torpor_events_rabbitmq_published_total", factory: factory).increment()
+    }
+
+    /// A connect or publish to the broker failed (it is retried).
+    func rabbitMQFailed() {
+        Counter(label: "torpor_events_rabbitmq_failures_total", factory: factory).increment()
+    }
+
+    /// Events the publisher's buffer dropped, oldest first, while the broker was away.
+    func rabbitMQDropped(_ count: UInt64) {
+        Counter(label: "torpor_events_rabbitmq_dropped_total", factory: factory).increment(by: Int64(clamping: count))
+    }
+
     /// A task ended; `outcome` is its final state (succeeded, failed).
     func taskEnded(kind: String, outcome: String) {
         Counter(label: "torpor_tasks_total", dimensions: [("kind", kind), ("outcome", outcome)], factory: factory)

@@ -22,12 +22,14 @@ final class RabbitMQBroker: @unchecked Sendable {
             return "\(path) not found (scripts/install-deps: rabbitmq-server, python3-pika)"
         }
         let pika = try? BackgroundProcess(
-            ["/usr/bin/python3", "-c", "import pika"],
+            // pika for the consumer, Prometheus's parser for the manager's metrics.
+            ["/usr/bin/python3", "-c", "import pika, prometheus_client.parser"],
             stdout: URL(fileURLWithPath: "/dev/null"),
             stderr: URL(fileURLWithPath: "/dev/null")
         )
         guard let pika, pika.waitForExitBlocking(timeout: .seconds(30)), pika.exitStatus == 0 else {
-            return "python3 cannot import pika (scripts/install-deps: python3-pika)"
+            return "python3 cannot import pika or prometheus_client (scripts/install-deps: python3-pika, "
+                + "python3-prometheus-client)"
         }
         return nil
     }()

@@ -4,8 +4,8 @@ import Testing
 @testable import Manager
 
 /// The RabbitMQ publisher's decisions, event by event, without a broker: connect, read only while connected, keep
-/// an unconfirmed event for the next connection, back off and log only the 1st, 2nd, 4th… failure in a row, count
-/// what the buffer dropped.
+/// an unconfirmed event for the next connection, back off and log only the 1st, 2nd, 4th… failure in a row or a new
+/// reason, count what the buffer dropped.
 @Suite struct RabbitMQPublisherMachineTests {
     typealias Machine = RabbitMQPublisherMachine
     typealias Step = (event: Machine.Event, actions: [Machine.Action])
@@ -40,7 +40,7 @@ import Testing
             ]
         ),
         (
-            "a broker down at start: doubling waits, failures 1, 2 and 4 logged, reading only once connected",
+            "a broker down at start: doubling waits, failures 1, 2, 4 and a new reason logged, reading only once connected",
             [
                 (.started, [.connect]),
                 (
@@ -56,16 +56,22 @@ import Testing
                 (.connectFailed(reason: "refused"), [.retry(after: .seconds(4))]),
                 (.retryDue, [.connect]),
                 (
+                    .connectFailed(reason: "refused"),
+                    [.logFailure(reason: "refused", failures: 4, retryIn: .seconds(4)), .retry(after: .seconds(4))]
+                ),
+                (.retryDue, [.connect]),
+                // Back, but refusing the credentials: a new reason is logged whatever the count.
+                (
                     .connectFailed(reason: "ACCESS_REFUSED"),
                     [
-                        .logFailure(reason: "ACCESS_REFUSED", failures: 4, retryIn: .seconds(4)),
+                        .logFailure(reason: "ACCESS_REFUSED", failures: 5, retryIn: .seconds(4)),
                         .retry(after: .seconds(4)),
                     ]
                 ),
                 (.retryDue, [.connect]),
                 (.connectFailed(reason: "ACCESS_REFUSED"), [.retry(after: .seconds(4))]),
                 (.retryDue, [.connect]),
-                (.connected, [.logConnected(afterFailures: 5), .readNext]),
+                (.connected, [.logConnected(afterFailures: 6), .readNext]),
             ]
         ),
         (
