@@ -157,6 +157,15 @@ public final class ManagerStore: Sendable {
                 table.column("stoppedAt", .double)
             }
         }
+        // GENI slices (docs/geni.md): the slice URN a cluster holds and its request's nodes.
+        migrator.registerMigration("v10: GENI slices") { db in
+            try db.create(table: "geniSlice") { table in
+                table.primaryKey("vcName", .text).references("virtualCluster", column: "name", onDelete: .cascade)
+                table.column("sliceURN", .text).notNull().unique()
+                table.column("nodes", .text).notNull()
+                table.column("provisioned", .boolean).notNull()
+            }
+        }
         return migrator
     }
 
