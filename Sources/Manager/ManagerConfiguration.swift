@@ -55,6 +55,10 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var events = EventsConfiguration()
     /// Flavors, the image catalog and VMs made from images (`images:`; docs/images.md).
     public var images = ImagesConfiguration()
+    /// Reservations' longest duration and how often their ends are looked for (`reservations:`).
+    public var reservations = ReservationConfiguration()
+    /// The GENI Aggregate Manager (`geni:`, docs/geni.md); off unless `geni.enabled`.
+    public var geni = GENIConfiguration()
     /// Mutual TLS for every Wire link (`tls:`, docs/security.md); without a certificate only a loopback `listen`.
     public var tls = WireTLSSettings()
 
@@ -133,6 +137,10 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let section = try config.section("http") { result.http = try HTTPFrontConfiguration.load(section) }
         if let section = try config.section("events") { result.events = try EventsConfiguration.load(section) }
         if let section = try config.section("images") { result.images = try ImagesConfiguration.load(section) }
+        if let section = try config.section("reservations") {
+            result.reservations = try ReservationConfiguration.load(section)
+        }
+        if let section = try config.section("geni") { result.geni = try GENIConfiguration.load(section) }
         if let hosts = try config.section("hosts") {
             for host in hosts.keys {
                 guard let section = try hosts.section(host) else { continue }

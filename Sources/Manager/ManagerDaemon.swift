@@ -55,6 +55,7 @@ public struct ManagerDaemon: Sendable {
         case metrics(MetricsListener.BindError)
         case tls(String)
         case secretFile(String)
+        case geni(String)
 
         public var description: String {
             switch self {
@@ -64,6 +65,7 @@ public struct ManagerDaemon: Sendable {
             case .metrics(let error): error.description
             case .tls(let reason): reason
             case .secretFile(let reason): reason
+            case .geni(let reason): reason
             }
         }
     }
@@ -89,8 +91,9 @@ public struct ManagerDaemon: Sendable {
         // Subscribed before the leader runs, so the broker also gets what happens at start (GL_JOIN…).
         let rabbitmq = try rabbitMQPublisher(events, metrics: managerMetrics)
         let leader: GroupLeader
+        let store: ManagerStore
         do {
-            let store = try ManagerStore(path: configuration.database)
+            store = try ManagerStore(path: configuration.database)
             leader = try GroupLeader(
                 store: store,
                 groupManager: GroupManager(registry: registry, logger: logger),
@@ -210,6 +213,9 @@ public struct ManagerDaemon: Sendable {
         var services: [any Service] = [ServerService(server: server)]
         if let metricsListener { services.append(metricsListener) }
         services.append(TaskService(leader: leader))
+        services.append(
+            ReservationService(interval: configuration.reservations.checkInterval) { await leader.checkReservations() }
+        )
         if powerMonitor.hasSources {
             services.append(
                 PowerMonitorService(
@@ -258,6 +264,16 @@ public struct ManagerDaemon: Sendable {
             services.append(try httpFront(leader: leader, wirePort: server.port ?? listen.port, webView: webView))
         }
         if let rabbitmq { services.append(rabbitmq) }
+        if configuration.geni.enabled {
+            let aggregate = GENIAggregate(leader: leader, store: store, configuration: configuration.geni, logger: logger)
+            do {
+                services.append(
+                    try await GENIListener.bind(configuration: configuration.geni, aggregate: aggregate, logger: logger)
+                )
+            } catch {
+                throw StartupError.geni(error.description)
+            }
+        }
         if let reloader { services.append(RevocationReloadService(reloader: reloader)) }
         services.append(ReadinessService(logger: logger))
         return services

@@ -21,11 +21,23 @@ enum ClusterOutput {
     static func info(_ cluster: ClusterReply.Cluster) -> String {
         let running = cluster.vms.filter { $0.state == "running" }.count
         let hosts = Set(cluster.vms.map(\.hostID).filter { !$0.isEmpty }).count
+        let reservation = cluster.reservation.map { "\n" + reservationLine($0) } ?? ""
         return """
-            virtual cluster \(cluster.name): \(cluster.vms.count) VMs, \(running) running on \(hosts) host\(hosts == 1 ? "" : "s")
+            virtual cluster \(cluster.name): \(cluster.vms.count) VMs, \(running) running on \(hosts) host\(hosts == 1 ? "" : "s")\(reservation)
 
             \(Output.table(vmRows(cluster.vms)))
             """
+    }
+
+    /// `reserved until T`, or how it ended.
+    static func reservationLine(_ reservation: ClusterReply.Reservation) -> String {
+        let until = TaskOutput.isoTime(reservation.untilUnixMilliseconds)
+        guard reservation.expired else { return "reserved until \(until)" }
+        guard reservation.stoppedAtUnixMilliseconds > 0 else {
+            return "reservation expired at \(until): stopping its VMs"
+        }
+        return "reservation expired at \(until): VMs stopped at "
+            + TaskOutput.isoTime(reservation.stoppedAtUnixMilliseconds)
     }
 
     static func list(_ reply: ClusterReply) -> String {
@@ -103,10 +115,21 @@ enum ClusterOutput {
     }
 
     static func json(_ cluster: ClusterReply.Cluster) -> [String: Any] {
-        [
+        var object: [String: Any] = [
             "name": cluster.name,
             "createdAt": TaskOutput.isoTime(cluster.createdAtUnixMilliseconds),
             "vms": cluster.vms.map(json),
         ]
+        // Absent when the cluster has no reservation.
+        if let reservation = cluster.reservation {
+            var shown: [String: Any] = [
+                "until": TaskOutput.isoTime(reservation.untilUnixMilliseconds), "expired": reservation.expired,
+            ]
+            if reservation.stoppedAtUnixMilliseconds > 0 {
+                shown["stoppedAt"] = TaskOutput.isoTime(reservation.stoppedAtUnixMilliseconds)
+            }
+            object["reservation"] = shown
+        }
+        return object
     }
 }

@@ -5,10 +5,13 @@ import Wire
 struct VirtualCluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vc",
-        abstract: "Define virtual clusters, add VMs to them, and start, suspend, resume, shut down or destroy them.",
+        abstract:
+            "Define virtual clusters, add VMs to them, start, suspend, resume, shut down or destroy them, and reserve "
+            + "capacity for them until a time.",
         subcommands: [
             VCDefine.self, VCUndefine.self, VCAdd.self, VCRemove.self, VCStart.self, VCSuspend.self, VCResume.self,
-            VCShutdown.self, VCDestroy.self, VCInfo.self, VCList.self, VCBoot.self,
+            VCShutdown.self, VCDestroy.self, VCInfo.self, VCList.self, VCBoot.self, VCReserve.self, VCRenew.self,
+            VCRelease.self,
         ]
     )
 }

@@ -54,7 +54,7 @@ public enum WireAuthorization {
         case .info, .list, .vmInfo, .task, .flavorList, .imageList: .read
         case .consolidate(let dryRun): dryRun ? .read : .operate
         case .define, .undefine, .add, .remove, .act, .migrate, .migrateCancel, .flavorCreate, .flavorDelete,
-            .imageAdd, .imageRemove, .addFromImage, .bootPragma:
+            .imageAdd, .imageRemove, .addFromImage, .bootPragma, .reserve, .renewReservation, .releaseReservation:
             .operate
         }
     }
@@ -143,6 +143,9 @@ extension ClusterRequest {
         case .imageRemove(let name): "image remove \(name)"
         case .addFromImage(let cluster, _): "add to \(cluster) from an image"
         case .bootPragma(let boot): "vc boot \(boot.cluster.isEmpty ? "(the frontend's name)" : boot.cluster)"
+        case .reserve(let cluster, _): "vc reserve \(cluster)"
+        case .renewReservation(let cluster, _): "vc renew \(cluster)"
+        case .releaseReservation(let cluster): "vc release \(cluster)"
         }
     }
 }

@@ -129,7 +129,8 @@ extension ClusterRequest {
             try validateAtMost(vms.networkRxBytesPerSecond, WireLimits.maximumBytesPerSecond, type, "networkRx")
             try validateAtMost(vms.networkTxBytesPerSecond, WireLimits.maximumBytesPerSecond, type, "networkTx")
         case .define, .undefine, .remove, .act, .info, .list, .vmInfo, .migrate, .migrateCancel, .consolidate,
-            .flavorList, .flavorCreate, .flavorDelete, .imageList, .imageAdd, .imageRemove, .bootPragma:
+            .flavorList, .flavorCreate, .flavorDelete, .imageList, .imageAdd, .imageRemove, .bootPragma, .reserve,
+            .renewReservation, .releaseReservation:
             break
         }
         return self

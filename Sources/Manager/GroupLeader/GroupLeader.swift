@@ -53,6 +53,11 @@ public actor GroupLeader {
     var migrationURIs: [String: String] = [:]
     /// Tasks, wakes, sleeps and migrations are counted as they end (docs/metrics.md).
     let metrics: ManagerMetrics
+    /// Reservations and their ends (docs/reservations.md), loaded from the store on first use.
+    var reservationMachine: ReservationMachine
+    var reservationsLoaded = false
+    /// Wall-clock time, which reservations end by; injected so tests decide it.
+    let wallClock: @Sendable () -> Date
     /// Where Snooze's notifications of what the leader does are published (docs/snooze-api.md, "Events").
     public let events: EventBus
     let queue: AsyncStream<Work>
@@ -72,6 +77,9 @@ public actor GroupLeader {
     /// and the client asks again.
     public static let maximumTaskWait: Duration = .seconds(600)
 
+    /// Tasks that would run a cluster's VMs, refused once its reservation ended.
+    static let kindsRefusedAfterReservation: Set<String> = ["start", "resume", "reboot", "boot"]
+
     /// The cluster VMs found on hosts but unknown to the database are adopted into.
     public static let adoptedCluster = "adopted"
 
@@ -83,9 +91,12 @@ public actor GroupLeader {
         diskExists: @escaping @Sendable (String) -> Bool = { FileManager.default.fileExists(atPath: $0) },
         fencing: (any HostFencing)? = nil,
         metrics: ManagerMetrics = .none,
-        events: EventBus = EventBus()
+        events: EventBus = EventBus(),
+        wallClock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.events = events
+        self.wallClock = wallClock
+        self.reservationMachine = ReservationMachine(limits: configuration.reservations.limits)
         self.store = store
         self.groupManager = groupManager
         self.configuration = configuration
@@ -205,6 +216,11 @@ public actor GroupLeader {
             case .imageRemove(let name): return .commandResult(try await removeImage(name))
             case .addFromImage(let cluster, let vms): return .taskStatus(try await addFromImage(vms, to: cluster))
             case .bootPragma(let boot): return .taskStatus(try await bootPragma(boot))
+            case .reserve(let cluster, let until):
+                return .clusterReply(try await reserve(cluster: cluster, untilUnixMilliseconds: until))
+            case .renewReservation(let cluster, let until):
+                return .clusterReply(try await renewReservation(cluster: cluster, untilUnixMilliseconds: until))
+            case .releaseReservation(let cluster): return .clusterReply(try await releaseReservation(cluster: cluster))
             }
         } catch {
             logger.notice("request refused", metadata: [.error: "\(error)"])
@@ -237,6 +253,11 @@ public actor GroupLeader {
 
     /// Records a task for an existing cluster (and VM) and queues it.
     func submit(_ kind: String, cluster: String, vm: String) async throws(ClusterRequestError) -> TaskStatus {
+        if Self.kindsRefusedAfterReservation.contains(kind),
+            let refusal = try await reservationStartRefusal(cluster: cluster)
+        {
+            throw .conflict(refusal)
+        }
         // Under the lock a migration is accepted under: an action never starts on a VM that moves, nor the reverse.
         await lockDecisions()
         defer { unlockDecisions() }
@@ -373,7 +394,8 @@ public actor GroupLeader {
         }
     }
 
-    private func clusterReply(only name: String?) async throws(ClusterRequestError) -> ClusterReply {
+    func clusterReply(only name: String?) async throws(ClusterRequestError) -> ClusterReply {
+        try await loadReservations()
         do {
             var clusters = try await store.virtualClusters()
             if let name {
@@ -394,7 +416,8 @@ public actor GroupLeader {
                             var shown = vm.wire(lease: leases[vm.id])
                             shown.origin = origins[vm.id]
                             return shown
-                        }
+                        },
+                        reservation: wireReservation(of: cluster.name)
                     )
                 )
             }

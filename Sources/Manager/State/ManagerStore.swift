@@ -147,6 +147,25 @@ public final class ManagerStore: Sendable {
                 table.column("directory", .text).notNull()
             }
         }
+        // Reservations with an end (docs/reservations.md).
+        migrator.registerMigration("v9: reservations") { db in
+            try db.create(table: "reservation") { table in
+                table.primaryKey("vcName", .text).references("virtualCluster", column: "name", onDelete: .cascade)
+                table.column("until", .double).notNull()
+                table.column("createdAt", .double).notNull()
+                table.column("stopTaskID", .text)
+                table.column("stoppedAt", .double)
+            }
+        }
+        // GENI slices (docs/geni.md): the slice URN a cluster holds and its request's nodes.
+        migrator.registerMigration("v10: GENI slices") { db in
+            try db.create(table: "geniSlice") { table in
+                table.primaryKey("vcName", .text).references("virtualCluster", column: "name", onDelete: .cascade)
+                table.column("sliceURN", .text).notNull().unique()
+                table.column("nodes", .text).notNull()
+                table.column("provisioned", .boolean).notNull()
+            }
+        }
         return migrator
     }
 

@@ -10,11 +10,30 @@ public struct ClusterReply: WirePayload {
         public var name: String
         public var createdAtUnixMilliseconds: UInt64
         public var vms: [VM]
+        /// The cluster's reservation (extension tag reservations); nil when it has none, or from a manager that does
+        /// not send them.
+        public var reservation: Reservation?
 
-        public init(name: String, createdAtUnixMilliseconds: UInt64, vms: [VM]) {
+        public init(name: String, createdAtUnixMilliseconds: UInt64, vms: [VM], reservation: Reservation? = nil) {
             self.name = name
             self.createdAtUnixMilliseconds = createdAtUnixMilliseconds
             self.vms = vms
+            self.reservation = reservation
+        }
+    }
+
+    /// Capacity held for a cluster until an end time (docs/reservations.md). 17 bytes.
+    public struct Reservation: Hashable, Sendable {
+        public var untilUnixMilliseconds: UInt64
+        /// Whether the end has passed; its VMs are being stopped (or were) when it has.
+        public var expired: Bool
+        /// When its VMs were all stopped after the end; 0 while they have not been.
+        public var stoppedAtUnixMilliseconds: UInt64
+
+        public init(untilUnixMilliseconds: UInt64, expired: Bool, stoppedAtUnixMilliseconds: UInt64 = 0) {
+            self.untilUnixMilliseconds = untilUnixMilliseconds
+            self.expired = expired
+            self.stoppedAtUnixMilliseconds = stoppedAtUnixMilliseconds
         }
     }
 
@@ -114,6 +133,8 @@ public struct ClusterReply: WirePayload {
         public static let estimates: UInt16 = 0x0001
         /// `origins`: one VMOrigin? per VM, in the same order. Sent only when some VM was made from an image.
         public static let origins: UInt16 = 0x0002
+        /// `reservations`: one Reservation? per cluster, in order. Sent only when some cluster has one.
+        public static let reservations: UInt16 = 0x0003
     }
 
     public init(clusters: [Cluster]) {
@@ -184,9 +205,9 @@ public struct ClusterReply: WirePayload {
     public var extensionFields: [WireExtensionField] {
         let vms = clusters.flatMap(\.vms)
         // One list for every cluster's VMs: past a list's 65535 elements these are left out.
-        guard vms.count <= Int(UInt16.max) else { return [] }
+        let vmListFits = vms.count <= Int(UInt16.max)
         var fields: [WireExtensionField] = []
-        if vms.contains(where: { $0.estimate != nil }) {
+        if vmListFits, vms.contains(where: { $0.estimate != nil }) {
             var value = ByteBuffer()
             value.writeWireArray(vms) { buffer, vm in
                 buffer.writeWireOptional(vm.estimate) { buffer, estimate in
@@ -196,7 +217,7 @@ public struct ClusterReply: WirePayload {
             }
             fields.append(WireExtensionField(tag: ExtensionTag.estimates, value: value))
         }
-        if vms.contains(where: { $0.origin != nil }) {
+        if vmListFits, vms.contains(where: { $0.origin != nil }) {
             var value = ByteBuffer()
             value.writeWireArray(vms) { buffer, vm in
                 buffer.writeWireOptional(vm.origin) { buffer, origin in
@@ -206,6 +227,17 @@ public struct ClusterReply: WirePayload {
                 }
             }
             fields.append(WireExtensionField(tag: ExtensionTag.origins, value: value))
+        }
+        if clusters.contains(where: { $0.reservation != nil }) {
+            var value = ByteBuffer()
+            value.writeWireArray(clusters) { buffer, cluster in
+                buffer.writeWireOptional(cluster.reservation) { buffer, reservation in
+                    buffer.writeInteger(reservation.untilUnixMilliseconds)
+                    buffer.writeWireBool(reservation.expired)
+                    buffer.writeInteger(reservation.stoppedAtUnixMilliseconds)
+                }
+            }
+            fields.append(WireExtensionField(tag: ExtensionTag.reservations, value: value))
         }
         return fields
     }
@@ -238,12 +270,33 @@ public struct ClusterReply: WirePayload {
                 }
             }
             assign(origins) { $0.origin = $1 }
+        case ExtensionTag.reservations:
+            let reservations = try Self.perVM(field, "reservations", count: clusters.count) {
+                (buffer) throws(WireError) -> Reservation? in
+                try buffer.readWireOptional(Self.messageType, "reservations.present") {
+                    (buffer) throws(WireError) -> Reservation in
+                    Reservation(
+                        untilUnixMilliseconds: try buffer.readWireInteger(
+                            as: UInt64.self,
+                            Self.messageType,
+                            "reservations.until"
+                        ),
+                        expired: try buffer.readWireBool(Self.messageType, "reservations.expired"),
+                        stoppedAtUnixMilliseconds: try buffer.readWireInteger(
+                            as: UInt64.self,
+                            Self.messageType,
+                            "reservations.stoppedAt"
+                        )
+                    )
+                }
+            }
+            for index in clusters.indices { clusters[index].reservation = reservations[index] }
         default:
             return
         }
     }
 
-    /// A list with one element per VM, matched to the VMs by position: a list of another length, or bytes after
+    /// A list with one element per VM (or per cluster), matched by position: a list of another length, or bytes after
     /// it, cannot be applied (`NAME.count`, `NAME.length`).
     private static func perVM<Element>(
         _ field: WireExtensionField,

@@ -43,6 +43,14 @@ public enum ClusterRequest: WirePayload {
     /// A pragma_boot virtual cluster (`torpor vc boot`, docs/pragma.md): defined from a `vc-in.xml` and booted as a
     /// task, the frontend first, the computes once its boot dependency is met. Answered by that task's status.
     case bootPragma(PragmaBoot)
+    /// Holds capacity for the cluster until an instant (Unix milliseconds); at it the cluster's VMs are stopped and
+    /// their hosts' capacity returned (docs/reservations.md). Refused while it holds an unexpired reservation.
+    /// Answered by a ClusterReply holding the cluster.
+    case reserve(cluster: String, untilUnixMilliseconds: UInt64)
+    /// Moves the end of the cluster's unexpired reservation. Answered like `reserve`.
+    case renewReservation(cluster: String, untilUnixMilliseconds: UInt64)
+    /// Ends the cluster's reservation now: its VMs are stopped as at expiry. Answered like `reserve`.
+    case releaseReservation(cluster: String)
 
     public enum VMAction: UInt8, Hashable, Sendable, CaseIterable {
         case start = 1
@@ -174,6 +182,9 @@ public enum ClusterRequest: WirePayload {
         case imageRemove = 18
         case addFromImage = 19
         case bootPragma = 20
+        case reserve = 21
+        case renewReservation = 22
+        case releaseReservation = 23
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -256,6 +267,17 @@ public enum ClusterRequest: WirePayload {
             buffer.writeWireString(boot.vcIn)
             buffer.writeInteger(boot.cpus)
             buffer.writeWireArray(boot.sshKeys) { buffer, key in buffer.writeWireString(key) }
+        case .reserve(let cluster, let until):
+            buffer.writeInteger(Kind.reserve.rawValue)
+            buffer.writeWireString(cluster)
+            buffer.writeInteger(until)
+        case .renewReservation(let cluster, let until):
+            buffer.writeInteger(Kind.renewReservation.rawValue)
+            buffer.writeWireString(cluster)
+            buffer.writeInteger(until)
+        case .releaseReservation(let cluster):
+            buffer.writeInteger(Kind.releaseReservation.rawValue)
+            buffer.writeWireString(cluster)
         }
     }
 
@@ -357,6 +379,16 @@ public enum ClusterRequest: WirePayload {
                 (buffer) throws(WireError) -> String in try buffer.readWireString(messageType, "sshKeys")
             }
             return .bootPragma(PragmaBoot(cluster: cluster, vcIn: vcIn, cpus: cpus, sshKeys: keys))
+        case .reserve:
+            let cluster = try buffer.readWireString(messageType, "cluster")
+            let until = try buffer.readWireInteger(as: UInt64.self, messageType, "until")
+            return .reserve(cluster: cluster, untilUnixMilliseconds: until)
+        case .renewReservation:
+            let cluster = try buffer.readWireString(messageType, "cluster")
+            let until = try buffer.readWireInteger(as: UInt64.self, messageType, "until")
+            return .renewReservation(cluster: cluster, untilUnixMilliseconds: until)
+        case .releaseReservation:
+            return .releaseReservation(cluster: try buffer.readWireString(messageType, "cluster"))
         }
     }
 

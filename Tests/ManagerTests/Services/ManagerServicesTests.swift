@@ -158,8 +158,8 @@ import Glibc
         let services = try await daemon.services()
         #expect(
             services.map { "\(type(of: $0))" } == [
-                "ServerService", "TaskService", "EnergyService", "ConsolidationService", "FailureDetectorService",
-                "ReadinessService",
+                "ServerService", "TaskService", "ReservationService", "EnergyService", "ConsolidationService",
+                "FailureDetectorService", "ReadinessService",
             ]
         )
         let listening = try #require(port.all.first)

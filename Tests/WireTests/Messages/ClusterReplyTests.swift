@@ -234,4 +234,53 @@ import Wire
             try decodePayload(.clusterReply, padded)
         }
     }
+
+    @Test func reservationsRoundTripBesideOrigins() throws {
+        var vm = Self.vm("web-1")
+        vm.origin = Self.origin
+        let reply = ClusterReply(clusters: [
+            .init(
+                name: "web",
+                createdAtUnixMilliseconds: 1,
+                vms: [vm],
+                reservation: .init(untilUnixMilliseconds: 1_800_000_000_000, expired: false)
+            ),
+            .init(name: "plain", createdAtUnixMilliseconds: 2, vms: []),
+            .init(
+                name: "ended",
+                createdAtUnixMilliseconds: 3,
+                vms: [Self.vm("e-1")],
+                reservation: .init(untilUnixMilliseconds: 5, expired: true, stoppedAtUnixMilliseconds: .max)
+            ),
+        ])
+        #expect(reply.extensionFields.map(\.tag) == [0x0002, 0x0003])
+        try expectRoundTrip(.clusterReply(reply), requestID: 5, flags: .response)
+    }
+
+    @Test func reservationsTravelInTheExtensionAreaAndAnOldDecoderSkipsThem() throws {
+        let plain = ClusterReply.Cluster(name: "c", createdAtUnixMilliseconds: 0, vms: [])
+        var reserved = plain
+        reserved.reservation = .init(untilUnixMilliseconds: 0x0102, expired: true, stoppedAtUnixMilliseconds: 0x03)
+        let old = hex(payloadBytes(.clusterReply(ClusterReply(clusters: [plain]))))
+        let area = [
+            "0001", "0003", "00000014",  // one field, tag reservations, 20 bytes
+            "0001", "01",  // one cluster, present
+            "0000000000000102", "01", "0000000000000003",  // until, expired, stopped at
+        ]
+        var payload = payloadBytes(.clusterReply(ClusterReply(clusters: [reserved])))
+        #expect(hex(payload) == String(old.dropLast(4)) + area.joined())
+        let decoded = try ClusterReply.decode(from: &payload)
+        #expect(try payload.readWireExtensionArea(.clusterReply).map(\.tag) == [0x0003])
+        #expect(decoded.clusters == [plain])
+    }
+
+    @Test func reservationsOfAnotherCountAreRejected() {
+        var padded = ByteBuffer()
+        ClusterReply(clusters: [.init(name: "c", createdAtUnixMilliseconds: 0, vms: [])]).encode(into: &padded)
+        // Two reservations (both absent) for one cluster.
+        padded.writeBytes(hexBytes("0001 0003 00000004 0002 00 00").readableBytesView)
+        #expect(throws: WireError.invalidValue(message: .clusterReply, field: "reservations.count", value: 2)) {
+            try decodePayload(.clusterReply, padded)
+        }
+    }
 }

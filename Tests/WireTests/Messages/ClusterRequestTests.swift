@@ -63,6 +63,10 @@ import Wire
         ),
         .bootPragma(.init(cluster: "calit2", vcIn: "<vc version='0.1'/>", cpus: 2, sshKeys: ["ssh-rsa AAAA r@h"])),
         .bootPragma(.init(cluster: "", vcIn: "", cpus: .max, sshKeys: [])),
+        .reserve(cluster: "web", untilUnixMilliseconds: 1_800_000_000_000),
+        .reserve(cluster: "", untilUnixMilliseconds: .max),
+        .renewReservation(cluster: "web", untilUnixMilliseconds: 0),
+        .releaseReservation(cluster: "web"),
     ]
 
     @Test(arguments: requests)
@@ -125,6 +129,8 @@ import Wire
         }
         // imageAdd without its path.
         #expect(throws: WireError.self) { try decodePayload(.clusterRequest, hexBytes("11 0001 61")) }
+        // reserve without its end.
+        #expect(throws: WireError.self) { try decodePayload(.clusterRequest, hexBytes("15 0001 61 0000")) }
         // addFromImage claiming 500 names with 4 bytes left.
         #expect(
             throws: WireError.absurdCount(message: .clusterRequest, field: "names", count: 500, remainingBytes: 4)
@@ -143,8 +149,8 @@ import Wire
 
     @Test func unknownKindAndActionAreRejected() {
         var kind = ByteBuffer()
-        kind.writeInteger(UInt8(21))
-        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 21)) {
+        kind.writeInteger(UInt8(24))
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 24)) {
             try decodePayload(.clusterRequest, kind)
         }
         var action = ByteBuffer()

@@ -1,0 +1,200 @@
+import Commands
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private let geniLabProblem: String? = {
+    let missing = ["python3", "openssl", "qemu-img", "genisoimage", "sha256sum"].filter {
+        !CommandRunner.isRunnable($0, path: nil)
+    }
+    return missing.isEmpty ? nil : "not installed: \(missing.joined(separator: ", ")) (scripts/install-deps)"
+}()
+
+/// The GENI Aggregate Manager (docs/geni.md) with a real client: Python's xmlrpc.client over TLS with a client
+/// certificate from a clearinghouse CA made with openssl, against a lab's manager on libvirt's test driver. The
+/// whole v3 cycle, Shutdown on a second slice, the bad-input codes, and a client whose certificate no trusted root
+/// signed turned away by TLS.
+@Suite(
+    .serialized,
+    .enabled(if: EndToEnd.runs(geniLabProblem), EndToEnd.reason(geniLabProblem)),
+    .timeLimit(.minutes(10))
+)
+struct GENILabTests {
+    struct Step {
+        var name: String
+        var object: [String: Any]
+        var code: Int? { object["code"] as? Int }
+        var value: Any? { object["value"] }
+        var output: String { object["output"] as? String ?? "" }
+    }
+
+    static func run(_ arguments: [String], in directory: URL) async throws {
+        let output = try await ProcessRunner.run(arguments, timeout: .seconds(60))
+        try #require(output.succeeded, "\(arguments.joined(separator: " ")): \(output)")
+    }
+
+    /// A clearinghouse CA, the AM's certificate, a user certificate with its URN as a URI name, and a stranger's
+    /// certificate from another CA.
+    static func makeCertificates(in folder: URL) async throws {
+        let path = folder.path
+        try FileManager.default.createDirectory(atPath: "\(path)/roots", withIntermediateDirectories: true)
+        for ca in ["ch", "other"] {
+            try await run(
+                [
+                    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=\(ca) CA",
+                    "-keyout", "\(path)/\(ca)-key.pem", "-out", "\(path)/\(ca).pem",
+                ],
+                in: folder
+            )
+        }
+        try FileManager.default.copyItem(atPath: "\(path)/ch.pem", toPath: "\(path)/roots/ch.pem")
+        for (name, ca, urn) in [
+            ("am", "ch", "urn:publicid:IDN+torpor.test+authority+am"),
+            ("alice", "ch", "urn:publicid:IDN+ch.example+user+alice"),
+            ("mallory", "other", "urn:publicid:IDN+elsewhere+user+mallory"),
+        ] {
+            try await run(
+                [
+                    "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(name)", "-keyout",
+                    "\(path)/\(name)-key.pem", "-out", "\(path)/\(name).csr",
+                ],
+                in: folder
+            )
+            try "subjectAltName=URI:\(urn)\n".write(toFile: "\(path)/\(name).ext", atomically: true, encoding: .utf8)
+            try await run(
+                [
+                    "openssl", "x509", "-req", "-in", "\(path)/\(name).csr", "-CA", "\(path)/\(ca).pem", "-CAkey",
+                    "\(path)/\(ca)-key.pem", "-CAcreateserial", "-days", "2", "-extfile", "\(path)/\(name).ext",
+                    "-out", "\(path)/\(name).pem",
+                ],
+                in: folder
+            )
+        }
+    }
+
+    @Test func theWholeV3CycleWithPythonsXMLRPCClientOverTLS() async throws {
+        try EndToEnd.require(geniLabProblem)
+        let lab = try await LabUnderTest.up(hosts: 2)
+        defer { lab.tearDown() }
+        let certificates = lab.directory.appendingPathComponent("geni")
+        try await Self.makeCertificates(in: certificates)
+        let image = lab.directory.appendingPathComponent("debian.qcow2").path
+        let made = try await ProcessRunner.run(["qemu-img", "create", "-q", "-f", "qcow2", image, "64M"])
+        try #require(made.succeeded, "\(made)")
+        let flavor = try await lab.torpor(["flavor", "create", "small", "--vcpus", "1", "--memory", "256M"])
+        try #require(flavor.succeeded, "\(flavor)")
+        try #require(try await lab.torpor(["image", "add", "debian-12", image]).succeeded)
+
+        // The AM on a port of the lab's range, switched on in the manager's file, the manager restarted.
+        let port = TorporLabTests.freePortRange(count: 1)
+        let (pid, config, _) = try lab.process("manager")
+        let c = certificates.path
+        let yaml = try String(contentsOfFile: config, encoding: .utf8)
+        try (yaml
+            + """
+
+            geni:
+              enabled: true
+              listen: 127.0.0.1:\(port)
+              certificate: \(c)/am.pem
+              key: \(c)/am-key.pem
+              trust_roots: \(c)/roots
+              authority: torpor.test
+              maximum_duration: 720h
+
+            """).write(toFile: config, atomically: true, encoding: .utf8)
+        kill(pid_t(pid), SIGTERM)
+        let stopped = await lab.eventually(timeout: .seconds(60)) { !TorporLabTests.isAlive(pid) }
+        try #require(stopped, "the manager did not stop")
+        let manager = try lab.restart("manager")
+        defer { manager.kill() }
+        let url = "https://127.0.0.1:\(port)/"
+        let getVersion =
+            "import ssl,xmlrpc.client,sys;c=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT);c.check_hostname=False;"
+            + "c.verify_mode=ssl.CERT_NONE;c.load_cert_chain(sys.argv[2],sys.argv[3]);"
+            + "print(xmlrpc.client.ServerProxy(sys.argv[1],context=c).GetVersion({})['code']['geni_code'])"
+        let listening = await lab.eventually(timeout: .seconds(90)) {
+            let probe = try await ProcessRunner.run(
+                ["python3", "-c", getVersion, url, "\(c)/alice.pem", "\(c)/alice-key.pem"],
+                timeout: .seconds(20)
+            )
+            return probe.succeeded && probe.stdout.hasPrefix("0")
+        }
+        let restartedLog = (try? String(
+            contentsOf: lab.directory.appendingPathComponent("manager-restarted.stderr"),
+            encoding: .utf8
+        )) ?? ""
+        try #require(listening, "the AM did not listen\n\(restartedLog.suffix(3000))")
+        let hosts = await lab.eventually(timeout: .seconds(60)) { try await lab.hosts().count == 2 }
+        try #require(hosts)
+
+        let script = try #require(Bundle.module.url(forResource: "Fixtures/geni/geni_client", withExtension: "py")).path
+        let slice = "urn:publicid:IDN+ch.example:project+slice+exp1"
+        let other = "urn:publicid:IDN+ch.example:project+slice+exp2"
+        let client = try await ProcessRunner.run(
+            ["python3", script, url, "\(c)/alice.pem", "\(c)/alice-key.pem", slice, other],
+            timeout: .seconds(300)
+        )
+        try #require(client.succeeded, "\(client)")
+        var steps: [String: Step] = [:]
+        for line in client.stdout.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let name = object["step"] as? String
+            else { continue }
+            steps[name] = Step(name: name, object: object)
+        }
+        func code(_ name: String) -> Int? { steps[name]?.code }
+        func slivers(_ name: String) -> [[String: Any]] {
+            ((steps[name]?.value as? [String: Any])?["geni_slivers"] as? [[String: Any]])
+                ?? (steps[name]?.value as? [[String: Any]]) ?? []
+        }
+
+        // Every step of the client answered (a step missing would leave its code nil).
+        #expect(steps.count == 27, "\(client.stdout)")
+        #expect(code("GetVersion") == 0)
+        #expect((steps["GetVersion"]?.value as? [String: Any])?["geni_api"] as? Int == 3)
+        #expect(code("ListResources") == 0)
+        let advertisement = steps["advertisement"]?.value as? String ?? ""
+        #expect(advertisement.contains("urn:publicid:IDN+torpor.test+node+host-1"), "\(advertisement)")
+        #expect(advertisement.contains("<sliver_type name=\"small\">"), "\(advertisement)")
+        #expect(steps["compressed"]?.object["same"] as? Bool == true)
+        #expect(code("ListResources without a version") == 1)
+        #expect(code("ListResources of version 2") == 4)
+        #expect(code("Allocate") == 0, "\(steps["Allocate"]?.output ?? "")")
+        #expect(slivers("Allocate").first?["geni_allocation_status"] as? String == "geni_allocated")
+        #expect(code("Allocate again") == 17)
+        #expect(code("Allocate malformed") == 1)
+        #expect(code("Allocate empty") == 1)
+        #expect(code("Allocate unknown type") == 1)
+        #expect(steps["Allocate unknown type"]?.output.contains("unknown sliver type 'enormous'") == true)
+        #expect(code("Status") == 0)
+        #expect(code("Describe") == 0)
+        #expect(((steps["Describe"]?.value as? [String: Any])?["geni_rspec"] as? String)?.contains("sliver_id=") == true)
+        #expect(code("Renew") == 0, "\(steps["Renew"]?.output ?? "")")
+        #expect(code("Renew past the maximum") == 7)
+        #expect(code("Status of a slice not here") == 12)
+        #expect(code("Provision") == 0, "\(steps["Provision"]?.output ?? "")")
+        #expect(slivers("Provision").first?["geni_allocation_status"] as? String == "geni_provisioned")
+        #expect(code("PerformOperationalAction") == 0, "\(steps["PerformOperationalAction"]?.output ?? "")")
+        #expect(slivers("Status ready").first?["geni_operational_status"] as? String == "geni_ready",
+            "\(steps["Status ready"]?.object ?? [:])")
+        let manifest = (steps["Describe provisioned"]?.value as? [String: Any])?["geni_rspec"] as? String ?? ""
+        #expect(manifest.contains("<login authentication=\"ssh-keys\" hostname=\"10.42.0."), "\(manifest)")
+        #expect(code("Delete") == 0)
+        #expect(slivers("Delete").first?["geni_allocation_status"] as? String == "geni_unallocated")
+        #expect(code("Status after Delete") == 12)
+        #expect(code("Shutdown") == 0, "\(steps["Shutdown"]?.output ?? "")")
+        #expect(slivers("Status after Shutdown").first?["geni_operational_status"] as? String == "geni_notready")
+
+        // A certificate no trusted root signed is turned away by TLS before any call.
+        let stranger = try await ProcessRunner.run(
+            ["python3", "-c", getVersion, url, "\(c)/mallory.pem", "\(c)/mallory-key.pem"],
+            timeout: .seconds(60)
+        )
+        #expect(!stranger.succeeded && (stranger.stderr.contains("SSL") || stranger.stderr.contains("Connection")),
+            "\(stranger)")
+    }
+}
