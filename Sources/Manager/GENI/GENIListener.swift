@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MetricsExport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -10,6 +11,9 @@ import ServiceLifecycle
 /// that chains to one of the clearinghouse roots of `geni.trust_roots`. POST with a body of at most
 /// `geni.max_request_bytes`; anything else is answered with its HTTP status, a malformed body with an XML-RPC fault.
 public final class GENIListener: Service, Sendable {
+    /// How long a client has to send a whole request, counted from connecting and from each response.
+    static let requestTimeout: Duration = .seconds(30)
+
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     public let localAddress: SocketAddress?
@@ -49,6 +53,8 @@ public final class GENIListener: Service, Sendable {
                         )
                         try operations.addHandler(HTTPServerPipelineHandler())
                         try operations.addHandler(HTTPServerProtocolErrorHandler())
+                        // A client that drips its request (or idles on keep-alive) does not hold a task forever.
+                        try operations.addHandler(RequestDeadlineHandler(timeout: Self.requestTimeout))
                         return try Connection(wrappingChannelSynchronously: channel)
                     }
                 }
