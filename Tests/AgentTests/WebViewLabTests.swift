@@ -80,11 +80,15 @@ private let browserScript = #"""
         body = driver.find_element(By.TAG_NAME, "body").text
         raise SystemExit(f"waited {seconds} s for {what} ({problem}); the page shows:\n{body[:3000]}")
 
+    # The page redraws itself every few seconds, so element handles go stale between two WebDriver calls:
+    # each reading is one script, which runs between two redraws.
     def hosts():
-        return {
-            node.get_attribute("data-host"): {"state": node.get_attribute("data-state"), "text": node.text}
-            for node in driver.find_elements(By.CSS_SELECTOR, ".host[data-host]")
-        }
+        return driver.execute_script("""
+            const seen = {};
+            for (const node of document.querySelectorAll(".host[data-host]")) {
+                seen[node.getAttribute("data-host")] = {state: node.getAttribute("data-state"), text: node.innerText};
+            }
+            return seen;""")
 
     def all_awake_with_watts():
         seen = hosts()
@@ -100,16 +104,24 @@ private let browserScript = #"""
         result["command"] = {"status": ran.returncode, "stdout": ran.stdout, "stderr": ran.stderr}
         asleep = lambda: (lambda seen: seen if seen.get(target, {}).get("state") == "sleeping" else None)(hosts())
         result["after"] = wait(asleep, 120, f"{target} asleep on the page")
-        chart = lambda: driver.find_element(By.ID, "chart")
-        wait(lambda: int(chart().get_attribute("data-samples") or 0) >= 2, 60, "two energy samples in the chart")
-        wait(lambda: "1 / " in driver.find_element(By.ID, "hosts-awake").text, 60, "the summary's hosts awake")
-        result["chartSamples"] = int(chart().get_attribute("data-samples"))
-        series = driver.find_elements(By.CSS_SELECTOR, "#chart .series")
-        result["chartSeries"] = [node.get_attribute("class") for node in series]
-        result["chartText"] = chart().text
-        result["summary"] = {name: driver.find_element(By.ID, name).text for name in
-                             ["leader-name", "cluster-watts", "hosts-awake", "hosts-detail", "energy-used", "mode"]}
-        result["error"] = driver.find_element(By.TAG_NAME, "body").get_attribute("data-error")
+        samples = lambda: driver.execute_script(
+            'return Number(document.getElementById("chart").getAttribute("data-samples") || 0)')
+        wait(lambda: samples() >= 2, 60, "two energy samples in the chart")
+        awake = lambda: driver.execute_script('return document.getElementById("hosts-awake").innerText')
+        wait(lambda: "1 / " in awake(), 60, "the summary's hosts awake")
+        result.update(driver.execute_script("""
+            const chart = document.getElementById("chart");
+            const summary = {};
+            for (const name of ["leader-name", "cluster-watts", "hosts-awake", "hosts-detail", "energy-used", "mode"]) {
+                summary[name] = document.getElementById(name).innerText;
+            }
+            return {
+                chartSamples: Number(chart.getAttribute("data-samples")),
+                chartSeries: Array.from(chart.querySelectorAll(".series"), node => node.getAttribute("class")),
+                chartText: chart.innerText,
+                summary: summary,
+                error: document.body.getAttribute("data-error"),
+            };"""))
     finally:
         try:
             driver.save_screenshot(screenshot)
