@@ -118,7 +118,7 @@ private let browserScript = #"""
             return {
                 chartSamples: Number(chart.getAttribute("data-samples")),
                 chartSeries: Array.from(chart.querySelectorAll(".series"), node => node.getAttribute("class")),
-                chartText: chart.innerText,
+                chartText: chart.textContent,  // an SVG element has no innerText
                 summary: summary,
                 error: document.body.getAttribute("data-error"),
             };"""))
