@@ -87,6 +87,9 @@ let package = Package(
             providers: [.apt(["librabbitmq-dev"])]
         ),
         .target(name: "RabbitMQ", dependencies: ["CRabbitMQ"]),
+        // libz, wrapped for GENI's geni_compressed (zlib streams, docs/geni.md).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Zlib", dependencies: ["CZlib"]),
 
         // An etcd v3 client over etcd's JSON gateway (docs/ha.md), and leader election on it as etcd's
         // concurrency.Election does it: the decisions are a pure state machine (ElectionMachine).
@@ -148,7 +151,7 @@ let package = Package(
             name: "Manager",
             dependencies: [
                 "Wire", "Transport", "Trust", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
-                "IPMIMonitoring", "MetricsExport", "RabbitMQ",
+                "IPMIMonitoring", "MetricsExport", "RabbitMQ", "Zlib",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The HTTP front (Services/HTTPFrontService.swift); the agent never links it.
@@ -313,6 +316,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
+        .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
         // Against a real etcd (Debian's etcd-server) each suite starts in a scratch directory.
         .testTarget(name: "EtcdTests", dependencies: ["Etcd", .product(name: "Logging", package: "swift-log")]),
         // Runs torpor-sim as a process for the bad-input cases (it must be built: swift build --build-tests does).

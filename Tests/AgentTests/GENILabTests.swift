@@ -269,6 +269,7 @@ struct GENILabTests {
         #expect(advertisement.contains("urn:publicid:IDN+torpor.test+node+host-1"), "\(advertisement)")
         #expect(advertisement.contains("<sliver_type name=\"small\">"), "\(advertisement)")
         #expect(steps["compressed"]?.object["same"] as? Bool == true)
+        #expect(steps["compressed"]?.object["smaller"] as? Bool == true, "geni_compressed is deflated, not stored")
         #expect(code("ListResources without a version") == 1)
         #expect(code("ListResources of version 2") == 4)
         #expect(code("Allocate") == 0, "\(steps["Allocate"]?.output ?? "")")

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Wire
+import Zlib
 
 /// The GENI Aggregate Manager API v3 on Torpor (docs/geni.md): each slice is a virtual cluster whose slivers are its
 /// VMs, held by the cluster's reservation. Every call answers `{code: {geni_code}, value, output}`; a bad call is a
@@ -177,7 +178,11 @@ public actor GENIAggregate {
             generated: wallClock()
         )
         if options["geni_compressed"]?.bool == true {
-            return .string(Data(Zlib.storedStream(Array(advertisement.utf8))).base64EncodedString())
+            do {
+                return .string(Data(try ZlibStream.compress(Array(advertisement.utf8))).base64EncodedString())
+            } catch {
+                throw GENIFailure(.serverError, "cannot compress the advertisement: \(error)")
+            }
         }
         return .string(advertisement)
     }

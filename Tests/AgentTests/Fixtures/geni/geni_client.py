@@ -53,8 +53,8 @@ plain = step("ListResources", am.ListResources(user_credentials, {"geni_rspec_ve
 print(json.dumps({"step": "advertisement", "value": plain["value"]}), flush=True)
 zipped = am.ListResources(user_credentials, {"geni_rspec_version": version, "geni_compressed": True})
 unzipped = zlib.decompress(base64.b64decode(zipped["value"])).decode()
-print(json.dumps({"step": "compressed", "code": zipped["code"]["geni_code"], "same": unzipped == plain["value"]}),
-      flush=True)
+print(json.dumps({"step": "compressed", "code": zipped["code"]["geni_code"], "same": unzipped == plain["value"],
+                  "smaller": len(base64.b64decode(zipped["value"])) < len(plain["value"].encode())}), flush=True)
 step("ListResources without a version", am.ListResources(user_credentials, {}))
 step("ListResources of version 2", am.ListResources(user_credentials, {"geni_rspec_version": {"type": "GENI", "version": "2"}}))
 
