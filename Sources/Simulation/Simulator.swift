@@ -138,9 +138,14 @@ public struct Simulator: Sendable {
         )
     }
 
-    /// CloudSim creates every VM at its full MIPS, one after the other, before the first interval.
+    /// CloudSim creates every VM at its full MIPS, one after the other, before the first interval; Torpor's
+    /// policies place each at its request × `estimator.packing_density`, as the manager's estimator counts a VM it
+    /// has no samples of.
     private func placeInitially(_ cluster: inout SimulatedCluster) {
         cluster.enter(step: 0, of: workload, fullDemand: true)
+        if case .torpor(let torpor) = policy.migration, torpor.packingDensity < 1 {
+            for vm in 0..<cluster.vmCount { cluster.demand[vm] *= torpor.packingDensity }
+        }
         let detector: OverloadDetector
         switch policy.migration {
         case .beloglazov(let configured): detector = configured

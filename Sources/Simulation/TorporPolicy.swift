@@ -23,6 +23,9 @@ public struct TorporPolicy: Sendable, Hashable {
     public var budgetSeconds: Double
     /// `consolidation.bandwidth`: what the cost model expects a migration to get, bytes per second.
     public var bandwidthBytesPerSecond: Double
+    /// `estimator.packing_density` (CPU): a VM with no samples yet counts at this fraction of what it asked for, so
+    /// the day's first placement packs as the manager's would.
+    public var packingDensity: Double
 
     public init(
         relocationEnabled: Bool = true,
@@ -30,8 +33,10 @@ public struct TorporPolicy: Sendable, Hashable {
         consolidation: Consolidation = .costAware,
         scheduleSeconds: Double = 3600,
         budgetSeconds: Double = 1800,
-        bandwidthBytesPerSecond: Double = MigrationCostModel().bandwidthBytesPerSecond
+        bandwidthBytesPerSecond: Double = MigrationCostModel().bandwidthBytesPerSecond,
+        packingDensity: Double = 1
     ) {
+        self.packingDensity = packingDensity
         self.relocationEnabled = relocationEnabled
         self.thresholds = thresholds
         self.consolidation = consolidation
