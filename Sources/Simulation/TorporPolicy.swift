@@ -45,8 +45,11 @@ public struct TorporPolicy: Sendable, Hashable {
         self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
     }
 
-    /// The shared decision function, configured as the manager configures it.
-    public var planner: ClusterLoadPlanner {
+    /// The shared decision function, configured as the manager configures it: relocation's destinations as the
+    /// manager's placement policy (`placement_policy`) chooses them, under the MID cap.
+    public var planner: ClusterLoadPlanner { planner(placement: FirstFit()) }
+
+    func planner(placement: any PlacementPolicy) -> ClusterLoadPlanner {
         let costModel = MigrationCostModel(bandwidthBytesPerSecond: bandwidthBytesPerSecond)
         let budget = MigrationBudget(maximumSeconds: budgetSeconds)
         let consolidationPolicy: (any ConsolidationPolicy)? =
@@ -56,7 +59,7 @@ public struct TorporPolicy: Sendable, Hashable {
             case .costAware: CostAwareConsolidation(thresholds: thresholds, costModel: costModel, budget: budget)
             }
         return ClusterLoadPlanner(
-            relocationPolicy: Relocation(thresholds: thresholds, costModel: costModel, placement: FirstFit()),
+            relocationPolicy: Relocation(thresholds: thresholds, costModel: costModel, placement: placement),
             consolidationPolicy: consolidationPolicy
         )
     }
