@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The binary protocol. Imports NIOCore only.
@@ -86,6 +87,20 @@ let package = Package(
             providers: [.apt(["librabbitmq-dev"])]
         ),
         .target(name: "RabbitMQ", dependencies: ["CRabbitMQ"]),
+
+        // An etcd v3 client over etcd's JSON gateway (docs/ha.md), and leader election on it as etcd's
+        // concurrency.Election does it: the decisions are a pure state machine (ElectionMachine).
+        .target(
+            name: "Etcd",
+            dependencies: [
+                "Trust",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // Strict YAML configuration files: unknown keys and bad values are errors naming key and line.
         .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -298,6 +313,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
+        // Against a real etcd (Debian's etcd-server) each suite starts in a scratch directory.
+        .testTarget(name: "EtcdTests", dependencies: ["Etcd", .product(name: "Logging", package: "swift-log")]),
         // Runs torpor-sim as a process for the bad-input cases (it must be built: swift build --build-tests does).
         .testTarget(
             name: "SimulationTests",

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 private let geniLabProblem: String? = {
-    let missing = ["python3", "openssl", "qemu-img", "genisoimage", "sha256sum"].filter {
+    let missing = ["python3", "openssl", "xmlsec1", "qemu-img", "genisoimage", "sha256sum"].filter {
         !CommandRunner.isRunnable($0, path: nil)
     }
     return missing.isEmpty ? nil : "not installed: \(missing.joined(separator: ", ")) (scripts/install-deps)"
@@ -36,8 +36,9 @@ struct GENILabTests {
         try #require(output.succeeded, "\(arguments.joined(separator: " ")): \(output)")
     }
 
-    /// A clearinghouse CA, the AM's certificate, a user certificate with its URN as a URI name, and a stranger's
-    /// certificate from another CA.
+    /// A clearinghouse CA, the AM's certificate, the slice authority's certificate (what signs credentials), users
+    /// alice and bob with their URNs as URI names, a stranger's certificate from another CA and an authority of
+    /// that CA.
     static func makeCertificates(in folder: URL) async throws {
         let path = folder.path
         try FileManager.default.createDirectory(atPath: "\(path)/roots", withIntermediateDirectories: true)
@@ -53,8 +54,11 @@ struct GENILabTests {
         try FileManager.default.copyItem(atPath: "\(path)/ch.pem", toPath: "\(path)/roots/ch.pem")
         for (name, ca, urn) in [
             ("am", "ch", "urn:publicid:IDN+torpor.test+authority+am"),
+            ("sa", "ch", "urn:publicid:IDN+ch.example+authority+sa"),
             ("alice", "ch", "urn:publicid:IDN+ch.example+user+alice"),
+            ("bob", "ch", "urn:publicid:IDN+ch.example+user+bob"),
             ("mallory", "other", "urn:publicid:IDN+elsewhere+user+mallory"),
+            ("rogue", "other", "urn:publicid:IDN+ch.example+authority+sa"),
         ] {
             try await run(
                 [
@@ -75,12 +79,102 @@ struct GENILabTests {
         }
     }
 
+    /// A GENI SFA credential (v3) for `owner` on `target`, signed with xmlsec1 by `signer` (a certificate and key
+    /// made by makeCertificates), written to `credentials/<file>.xml`.
+    static func makeCredential(
+        _ file: String,
+        in folder: URL,
+        owner: String,
+        ownerURN: String,
+        target: String,
+        expires: Date,
+        privileges: [String],
+        signer: String = "sa"
+    ) async throws {
+        let path = folder.path
+        try FileManager.default.createDirectory(atPath: "\(path)/credentials", withIntermediateDirectories: true)
+        let ownerPEM = try String(contentsOfFile: "\(path)/\(owner).pem", encoding: .utf8)
+        let privilegeList = privileges.map { "<privilege><name>\($0)</name><can_delegate>false</can_delegate></privilege>" }
+        let template = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <signed-credential>
+            <credential xml:id="ref0">
+            <type>privilege</type>
+            <serial>1</serial>
+            <owner_gid>\(ownerPEM)</owner_gid>
+            <owner_urn>\(ownerURN)</owner_urn>
+            <target_gid>\(ownerPEM)</target_gid>
+            <target_urn>\(target)</target_urn>
+            <uuid/>
+            <expires>\(ReservationLabTests.rfc3339(expires))</expires>
+            <privileges>\(privilegeList.joined())</privileges>
+            </credential>
+            <signatures>
+            <Signature xmlns="http://www.w3.org/2000/09/xmldsig#" xml:id="Sig_ref0">
+            <SignedInfo>
+            <CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>
+            <SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>
+            <Reference URI="#ref0">
+            <Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></Transforms>
+            <DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>
+            <DigestValue/>
+            </Reference>
+            </SignedInfo>
+            <SignatureValue/>
+            <KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo>
+            </Signature>
+            </signatures>
+            </signed-credential>
+
+            """
+        try template.write(toFile: "\(path)/credentials/\(file).template", atomically: true, encoding: .utf8)
+        try await run(
+            [
+                "xmlsec1", "--sign", "--privkey-pem", "\(path)/\(signer)-key.pem,\(path)/\(signer).pem",
+                "--output", "\(path)/credentials/\(file).xml", "\(path)/credentials/\(file).template",
+            ],
+            in: folder
+        )
+    }
+
+    /// The credentials geni_client.py uses: alice's for each slice and for herself (ListResources), and the bad
+    /// ones — expired, another slice's, signed under an unknown root, bob's, too few privileges, edited after signing,
+    /// signed by alice herself.
+    static func makeCredentials(in folder: URL, slice: String, other: String) async throws {
+        let alice = "urn:publicid:IDN+ch.example+user+alice"
+        let later = Date().addingTimeInterval(86_400)
+        for (file, target) in [("slice", slice), ("other", other), ("nothing", "urn:publicid:IDN+ch.example+slice+nothing")] {
+            try await makeCredential(file, in: folder, owner: "alice", ownerURN: alice, target: target, expires: later, privileges: ["*"])
+        }
+        try await makeCredential("user", in: folder, owner: "alice", ownerURN: alice, target: alice, expires: later,
+            privileges: ["refresh", "resolve", "info"])
+        try await makeCredential("expired", in: folder, owner: "alice", ownerURN: alice, target: slice,
+            expires: Date().addingTimeInterval(-60), privileges: ["*"])
+        try await makeCredential("unknown-root", in: folder, owner: "alice", ownerURN: alice, target: slice,
+            expires: later, privileges: ["*"], signer: "rogue")
+        try await makeCredential("bobs", in: folder, owner: "bob", ownerURN: "urn:publicid:IDN+ch.example+user+bob",
+            target: slice, expires: later, privileges: ["*"])
+        try await makeCredential("info-only", in: folder, owner: "alice", ownerURN: alice, target: slice,
+            expires: later, privileges: ["info"])
+        try await makeCredential("self-signed", in: folder, owner: "alice", ownerURN: alice, target: slice,
+            expires: later, privileges: ["*"], signer: "alice")
+        // Signed for a slice "exp9", then edited to name the test's slice: the digest no longer matches.
+        try await makeCredential("tampered", in: folder, owner: "alice", ownerURN: alice,
+            target: slice.replacingOccurrences(of: "exp1", with: "exp9"), expires: later, privileges: ["*"])
+        let tampered = "\(folder.path)/credentials/tampered.xml"
+        try (try String(contentsOfFile: tampered, encoding: .utf8)).replacingOccurrences(of: "+slice+exp9", with: "+slice+exp1")
+            .write(toFile: tampered, atomically: true, encoding: .utf8)
+    }
+
     @Test func theWholeV3CycleWithPythonsXMLRPCClientOverTLS() async throws {
         try EndToEnd.require(geniLabProblem)
         let lab = try await LabUnderTest.up(hosts: 2)
         defer { lab.tearDown() }
         let certificates = lab.directory.appendingPathComponent("geni")
         try await Self.makeCertificates(in: certificates)
+        let slice = "urn:publicid:IDN+ch.example:project+slice+exp1"
+        let other = "urn:publicid:IDN+ch.example:project+slice+exp2"
+        try await Self.makeCredentials(in: certificates, slice: slice, other: other)
         let image = lab.directory.appendingPathComponent("debian.qcow2").path
         let made = try await ProcessRunner.run(["qemu-img", "create", "-q", "-f", "qcow2", image, "64M"])
         try #require(made.succeeded, "\(made)")
@@ -132,10 +226,8 @@ struct GENILabTests {
         try #require(hosts)
 
         let script = try #require(Bundle.module.url(forResource: "Fixtures/geni/geni_client", withExtension: "py")).path
-        let slice = "urn:publicid:IDN+ch.example:project+slice+exp1"
-        let other = "urn:publicid:IDN+ch.example:project+slice+exp2"
         let client = try await ProcessRunner.run(
-            ["python3", script, url, "\(c)/alice.pem", "\(c)/alice-key.pem", slice, other],
+            ["python3", script, url, "\(c)/alice.pem", "\(c)/alice-key.pem", slice, other, "\(c)/credentials"],
             timeout: .seconds(300)
         )
         try #require(client.succeeded, "\(client)")
@@ -153,7 +245,23 @@ struct GENILabTests {
         }
 
         // Every step of the client answered (a step missing would leave its code nil).
-        #expect(steps.count == 27, "\(client.stdout)")
+        #expect(steps.count == 37, "\(client.stdout)")
+        // Credentials (issue 16 item 2): each bad one refused with its code and why, before anything was made.
+        for (name, want, reason) in [
+            ("ListResources without credentials", 3, "needs a geni_sfa credential"),
+            ("Allocate without credentials", 3, "needs a geni_sfa credential"),
+            ("Allocate expired", 15, "it expired at"),
+            ("Allocate with another slice's", 3, "not the slice \(slice)"),
+            ("Allocate signed under an unknown root", 3, "does not lead to a trusted root"),
+            ("Allocate with bob's", 3, "(urn:publicid:IDN+ch.example+user+bob) is not the caller's certificate"),
+            ("Allocate info only", 3, "do not grant createsliver"),
+            ("Allocate tampered", 3, "does not lead to a trusted root"),
+            ("Allocate self-signed", 3, "not an authority"),
+            ("Allocate garbage", 3, "not well-formed XML"),
+        ] {
+            #expect(code(name) == want, "\(name): \(steps[name]?.object ?? [:])")
+            #expect(steps[name]?.output.contains(reason) == true, "\(name): \(steps[name]?.output ?? "(no step)")")
+        }
         #expect(code("GetVersion") == 0)
         #expect((steps["GetVersion"]?.value as? [String: Any])?["geni_api"] as? Int == 3)
         #expect(code("ListResources") == 0)

@@ -11,6 +11,7 @@ public actor GENIAggregate {
     let configuration: GENIConfiguration
     let logger: Logger
     let wallClock: @Sendable () -> Date
+    let signatureVerifier: XMLSecVerifier
 
     public init(
         leader: GroupLeader,
@@ -19,6 +20,7 @@ public actor GENIAggregate {
         logger: Logger,
         wallClock: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.signatureVerifier = XMLSecVerifier(trustRoots: configuration.trustRoots)
         self.leader = leader
         self.store = store
         self.configuration = configuration
@@ -26,56 +28,102 @@ public actor GENIAggregate {
         self.wallClock = wallClock
     }
 
-    /// Answers one XML-RPC call from the caller `caller` (its certificate's subject, for the log).
-    public func handle(_ call: XMLRPCMethodCall, caller: String) async -> XMLRPCValue {
+    /// Answers one XML-RPC call from `caller` (its certificate checked against each call's credentials).
+    public func handle(_ call: XMLRPCMethodCall, caller: GENICaller) async -> XMLRPCValue {
         do throws(GENIFailure) {
-            let value = try await dispatch(call)
-            logger.info("GENI call", metadata: [.method: "\(call.method)", .peer: "\(caller)"])
+            let value = try await dispatch(call, caller: caller)
+            logger.info("GENI call", metadata: [.method: "\(call.method)", .peer: "\(caller.subject)"])
             return GENIReply.success(value)
         } catch {
             logger.notice(
                 "GENI call refused",
-                metadata: [.method: "\(call.method)", .peer: "\(caller)", .error: "\(error)"]
+                metadata: [.method: "\(call.method)", .peer: "\(caller.subject)", .error: "\(error)"]
             )
             return GENIReply.failure(error)
         }
     }
 
-    private func dispatch(_ call: XMLRPCMethodCall) async throws(GENIFailure) -> XMLRPCValue {
+    private func dispatch(_ call: XMLRPCMethodCall, caller: GENICaller) async throws(GENIFailure) -> XMLRPCValue {
         let p = call.parameters
+        /// Checks the credentials argument for `slice` (nil: ListResources) before the call acts.
+        func authorize(_ credentials: XMLRPCValue, _ slice: GENIURN?) async throws(GENIFailure) {
+            try await self.authorize(call.method, credentials: credentials, slice: slice, caller: caller)
+        }
         switch call.method {
         case "GetVersion": return getVersion()
         case "ListResources":
             try arity(p, 2, "ListResources(credentials, options)")
+            try await authorize(p[0], nil)
             return try await listResources(options: try options(p[1]))
         case "Describe":
             try arity(p, 3, "Describe(urns, credentials, options)")
-            return try await describe(try slice(ofURNs: p[0]))
+            let slice = try await slice(ofURNs: p[0])
+            try await authorize(p[1], slice)
+            return try await describe(slice)
         case "Allocate":
             try arity(p, 4, "Allocate(slice_urn, credentials, rspec, options)")
+            let slice = try slice(p[0])
+            try await authorize(p[1], slice)
             guard let rspec = p[2].string else { throw GENIFailure(.badArgs, "the rspec argument must be a string") }
-            return try await allocate(try slice(p[0]), rspec: rspec, options: try options(p[3]))
+            return try await allocate(slice, rspec: rspec, options: try options(p[3]))
         case "Renew":
             try arity(p, 4, "Renew(urns, credentials, expiration_time, options)")
-            return try await renew(try slice(ofURNs: p[0]), until: try time(p[2]), options: try options(p[3]))
+            let slice = try await slice(ofURNs: p[0])
+            try await authorize(p[1], slice)
+            return try await renew(slice, until: try time(p[2]), options: try options(p[3]))
         case "Provision":
             try arity(p, 3, "Provision(urns, credentials, options)")
-            return try await provision(try slice(ofURNs: p[0]), options: try options(p[2]))
+            let slice = try await slice(ofURNs: p[0])
+            try await authorize(p[1], slice)
+            return try await provision(slice, options: try options(p[2]))
         case "Status":
             try arity(p, 3, "Status(urns, credentials, options)")
-            return try await status(try slice(ofURNs: p[0]))
+            let slice = try await slice(ofURNs: p[0])
+            try await authorize(p[1], slice)
+            return try await status(slice)
         case "PerformOperationalAction":
             try arity(p, 4, "PerformOperationalAction(urns, credentials, action, options)")
+            let slice = try await slice(ofURNs: p[0])
+            try await authorize(p[1], slice)
             guard let action = p[2].string else { throw GENIFailure(.badArgs, "the action must be a string") }
-            return try await performOperationalAction(try slice(ofURNs: p[0]), action: action)
+            return try await performOperationalAction(slice, action: action)
         case "Delete":
             try arity(p, 3, "Delete(urns, credentials, options)")
-            return try await delete(try slice(ofURNs: p[0]))
+            let slice = try await slice(ofURNs: p[0])
+            try await authorize(p[1], slice)
+            return try await delete(slice)
         case "Shutdown":
             try arity(p, 3, "Shutdown(slice_urn, credentials, options)")
-            return try await shutdown(try slice(p[0]))
+            let slice = try slice(p[0])
+            try await authorize(p[1], slice)
+            return try await shutdown(slice)
         default:
             throw GENIFailure(.unsupported, "no method '\(call.method.prefix(80))' in AM API v3")
+        }
+    }
+
+    /// Runs GENICredentialCheck to its end: verifies signatures as it asks, then allows or throws its refusal.
+    private func authorize(
+        _ method: String,
+        credentials: XMLRPCValue,
+        slice: GENIURN?,
+        caller: GENICaller
+    ) async throws(GENIFailure) {
+        var candidates = try GENICredential.candidates(credentials).map { GENICredentialCheck.Candidate($0) }
+        let call = GENICredentialCheck.Call(
+            method: method,
+            slice: slice?.description,
+            callerCertificate: caller.certificate,
+            now: wallClock()
+        )
+        while true {
+            switch GENICredentialCheck.next(call, candidates) {
+            case .allow: return
+            case .refuse(let failure): throw failure
+            case .verifySignature(let index):
+                guard case .success(let credential) = candidates[index].credential else { return }
+                candidates[index].signature = await signatureVerifier.verify(credential.document)
+            }
         }
     }
 

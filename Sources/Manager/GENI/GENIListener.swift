@@ -116,8 +116,8 @@ public final class GENIListener: Service, Sendable {
                     case .end:
                         guard let request = head else { return }
                         head = nil
-                        let subject = await Self.peerSubject(connection.channel)
-                        try await respond(to: request, body: tooLarge ? nil : body, caller: subject, outbound)
+                        let caller = await Self.caller(connection.channel)
+                        try await respond(to: request, body: tooLarge ? nil : body, caller: caller, outbound)
                         if !request.isKeepAlive || tooLarge { return }
                     }
                 }
@@ -130,7 +130,7 @@ public final class GENIListener: Service, Sendable {
     private func respond(
         to request: HTTPRequestHead,
         body: ByteBuffer?,
-        caller: String,
+        caller: GENICaller,
         _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws {
         let status: HTTPResponseStatus
@@ -163,11 +163,17 @@ public final class GENIListener: Service, Sendable {
         try await outbound.write(.end(nil))
     }
 
-    private static func peerSubject(_ channel: any Channel) async -> String {
-        guard let certificate = try? await channel.nioSSL_peerCertificate().get() else { return "(no certificate)" }
-        // Only logged: GENI puts the user's URN in a URI subject alternative name.
+    private static func caller(_ channel: any Channel) async -> GENICaller {
+        guard let certificate = try? await channel.nioSSL_peerCertificate().get() else {
+            return GENICaller(subject: "(no certificate)", certificate: nil)
+        }
+        // The subject is only logged (GENI puts the user's URN in a URI subject alternative name); credentials are
+        // matched against the certificate itself.
         let uris = certificate._subjectAlternativeNames().filter { $0.nameType == .uri }
-        return uris.first.map { String(decoding: $0.contents, as: UTF8.self) } ?? "(a certificate without a URN)"
+        return GENICaller(
+            subject: uris.first.map { String(decoding: $0.contents, as: UTF8.self) } ?? "(a certificate without a URN)",
+            certificate: try? certificate.toDERBytes()
+        )
     }
 
     // MARK: TLS

@@ -27,10 +27,10 @@ extension GroupLeader {
 
     /// LC_JOIN with the host's LocalControllerDescription.
     func announceJoined(_ hostID: String) async {
-        // Describing the host reads every host and VM: only for someone listening (15,000 agents joining with
-        // nobody subscribed took the manager past 10 minutes).
+        // Only for someone listening, and from this host's part of the state: a full view per join took 15,000
+        // joining agents past 10 minutes.
         guard isAnyoneListening else { return }
-        guard let view = try? await view(), let host = view.hosts.first(where: { $0.hostID == hostID }) else { return }
+        guard let view = try? await view(ofHost: hostID), let host = view.hosts.first else { return }
         publishSystem(.localControllerJoined, message: describer.localController(host, in: view, base: eventAddress))
     }
 

@@ -39,6 +39,30 @@ extension GroupLeader {
         )
     }
 
+    /// The part of the view one host's description needs: the host and the VMs the store places on it. Reads
+    /// that host's VMs only, where `view()` reads every host and VM.
+    public func view(ofHost hostID: String) async throws -> GroupLeaderView? {
+        guard let host = await groupManager.host(hostID) else { return nil }
+        var vms: [GroupLeaderView.VM] = []
+        for record in try await store.vms(onHost: hostID) {
+            vms.append(
+                GroupLeaderView.VM(
+                    record: record,
+                    lease: try await store.lease(vmID: record.id),
+                    estimate: SnoozeDescriber.placedStates.contains(record.state)
+                        ? await groupManager.estimate(of: record.id, requested: record.requested) : nil
+                )
+            )
+        }
+        let powerState = power[hostID]?.state
+        return GroupLeaderView(
+            hosts: [host],
+            vms: vms,
+            asleep: powerState == .sleeping ? [hostID] : [],
+            waking: powerState == .waking ? [hostID] : []
+        )
+    }
+
     /// One VM by name with its address; nil when there is none.
     public func vmView(named name: String) async throws -> GroupLeaderView.VM? {
         guard let vm = try await store.vm(named: name) else { return nil }

@@ -19,6 +19,8 @@ public struct ManagedHost: Sendable, Hashable {
 /// in another process (coordinated through etcd) can stand behind it later.
 public protocol GroupManagerEndpoint: Sendable {
     func hosts() async -> [ManagedHost]
+    /// One host; nil when it never joined (or was forgotten).
+    func host(_ hostID: String) async -> ManagedHost?
     /// The host's latest inventory from its current connection; nil before it has sent one.
     func inventory(of hostID: String) async -> Inventory?
     func send(_ command: VMCommand, to hostID: String) async -> CommandResult
@@ -32,6 +34,10 @@ public protocol GroupManagerEndpoint: Sendable {
 }
 
 extension GroupManagerEndpoint {
+    public func host(_ hostID: String) async -> ManagedHost? {
+        await hosts().first { $0.hostID == hostID }
+    }
+
     /// A group manager that keeps no monitoring has no estimates.
     public func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate? { nil }
 
@@ -75,16 +81,22 @@ public struct GroupManager: GroupManagerEndpoint {
     }
 
     public func hosts() async -> [ManagedHost] {
-        await registry.all().map { record in
-            ManagedHost(
-                hostID: record.hostID,
-                capacity: record.description.capacity,
-                state: record.state,
-                connected: record.connected,
-                hasInventory: record.inventorySinceJoin,
-                capabilities: record.description.capabilities
-            )
-        }
+        await registry.all().map(Self.managed)
+    }
+
+    public func host(_ hostID: String) async -> ManagedHost? {
+        await registry.host(hostID).map(Self.managed)
+    }
+
+    private static func managed(_ record: HostRecord) -> ManagedHost {
+        ManagedHost(
+            hostID: record.hostID,
+            capacity: record.description.capacity,
+            state: record.state,
+            connected: record.connected,
+            hasInventory: record.inventorySinceJoin,
+            capabilities: record.description.capabilities
+        )
     }
 
     public func inventory(of hostID: String) async -> Inventory? {

@@ -1,6 +1,7 @@
 """The GENI AM API v3 cycle with Python's xmlrpc.client over TLS with a client certificate (GENILabTests).
 
-Usage: geni_client.py URL CERT KEY SLICE_URN OTHER_SLICE_URN
+Usage: geni_client.py URL CERT KEY SLICE_URN OTHER_SLICE_URN CREDENTIALS_DIR
+(CREDENTIALS_DIR holds the signed GENI SFA credentials GENILabTests made: slice.xml, other.xml, user.xml, ...)
 Prints one JSON line per step: {"step": ..., "code": geni_code, "output": ..., "value": ...}; exits 0 when every
 step ran (the Swift test judges the answers).
 """
@@ -12,14 +13,23 @@ import time
 import xmlrpc.client
 import zlib
 
-url, cert, key, slice_urn, other_urn = sys.argv[1:6]
+url, cert, key, slice_urn, other_urn, credentials_dir = sys.argv[1:7]
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 context.check_hostname = False
 context.verify_mode = ssl.CERT_NONE
 context.load_cert_chain(cert, key)
 am = xmlrpc.client.ServerProxy(url, context=context, allow_none=True)
 version = {"type": "GENI", "version": "3"}
-credentials = []
+
+
+def credential(name):
+    with open(f"{credentials_dir}/{name}.xml") as f:
+        return [{"geni_type": "geni_sfa", "geni_version": "3", "geni_value": f.read()}]
+
+
+credentials = credential("slice")
+other_credentials = credential("other")
+user_credentials = credential("user")
 
 
 def step(name, reply, value=None):
@@ -38,27 +48,34 @@ request = """<?xml version="1.0" encoding="UTF-8"?>
 </rspec>"""
 
 step("GetVersion", am.GetVersion({}))
-plain = step("ListResources", am.ListResources(credentials, {"geni_rspec_version": version}), value="(rspec)")
+step("ListResources without credentials", am.ListResources([], {"geni_rspec_version": version}))
+plain = step("ListResources", am.ListResources(user_credentials, {"geni_rspec_version": version}), value="(rspec)")
 print(json.dumps({"step": "advertisement", "value": plain["value"]}), flush=True)
-zipped = am.ListResources(credentials, {"geni_rspec_version": version, "geni_compressed": True})
+zipped = am.ListResources(user_credentials, {"geni_rspec_version": version, "geni_compressed": True})
 unzipped = zlib.decompress(base64.b64decode(zipped["value"])).decode()
 print(json.dumps({"step": "compressed", "code": zipped["code"]["geni_code"], "same": unzipped == plain["value"]}),
       flush=True)
-step("ListResources without a version", am.ListResources(credentials, {}))
-step("ListResources of version 2", am.ListResources(credentials, {"geni_rspec_version": {"type": "GENI", "version": "2"}}))
+step("ListResources without a version", am.ListResources(user_credentials, {}))
+step("ListResources of version 2", am.ListResources(user_credentials, {"geni_rspec_version": {"type": "GENI", "version": "2"}}))
 
+step("Allocate without credentials", am.Allocate(slice_urn, [], request, {}))
+for name, file in [("expired", "expired"), ("with another slice's", "other"), ("signed under an unknown root", "unknown-root"),
+                   ("with bob's", "bobs"), ("info only", "info-only"), ("tampered", "tampered"),
+                   ("self-signed", "self-signed")]:
+    step(f"Allocate {name}", am.Allocate(slice_urn, credential(file), request, {}))
+step("Allocate garbage", am.Allocate(slice_urn, [{"geni_type": "geni_sfa", "geni_version": "3", "geni_value": "<signed-credential><x"}], request, {}))
 step("Allocate", am.Allocate(slice_urn, credentials, request, {}))
 step("Allocate again", am.Allocate(slice_urn, credentials, request, {}))
-step("Allocate malformed", am.Allocate(other_urn, credentials, "<rspec><node", {}))
-step("Allocate empty", am.Allocate(other_urn, credentials, "", {}))
-step("Allocate unknown type", am.Allocate(other_urn, credentials, request.replace("small", "enormous"), {}))
+step("Allocate malformed", am.Allocate(other_urn, other_credentials, "<rspec><node", {}))
+step("Allocate empty", am.Allocate(other_urn, other_credentials, "", {}))
+step("Allocate unknown type", am.Allocate(other_urn, other_credentials, request.replace("small", "enormous"), {}))
 step("Status", am.Status([slice_urn], credentials, {}))
 step("Describe", am.Describe([slice_urn], credentials, {"geni_rspec_version": version}))
 soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 300))
 step("Renew", am.Renew([slice_urn], credentials, soon, {}))
 far = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 400 * 86400))
 step("Renew past the maximum", am.Renew([slice_urn], credentials, far, {}))
-step("Status of a slice not here", am.Status(["urn:publicid:IDN+ch.example+slice+nothing"], credentials, {}))
+step("Status of a slice not here", am.Status(["urn:publicid:IDN+ch.example+slice+nothing"], credential("nothing"), {}))
 users = [{"urn": "urn:publicid:IDN+ch.example+user+alice", "keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG alice@lab"]}]
 step("Provision", am.Provision([slice_urn], credentials, {"geni_users": users}))
 step("PerformOperationalAction", am.PerformOperationalAction([slice_urn], credentials, "geni_start", {}))
@@ -74,8 +91,8 @@ step("Describe provisioned", am.Describe([slice_urn], credentials, {"geni_rspec_
 step("Delete", am.Delete([slice_urn], credentials, {}))
 step("Status after Delete", am.Status([slice_urn], credentials, {}))
 
-step("Allocate second", am.Allocate(other_urn, credentials, request.replace("node-1", "node-2"), {}))
-step("Provision second", am.Provision([other_urn], credentials, {"geni_users": users}))
-step("Start second", am.PerformOperationalAction([other_urn], credentials, "geni_start", {}))
-step("Shutdown", am.Shutdown(other_urn, credentials, {}))
-step("Status after Shutdown", am.Status([other_urn], credentials, {}))
+step("Allocate second", am.Allocate(other_urn, other_credentials, request.replace("node-1", "node-2"), {}))
+step("Provision second", am.Provision([other_urn], other_credentials, {"geni_users": users}))
+step("Start second", am.PerformOperationalAction([other_urn], other_credentials, "geni_start", {}))
+step("Shutdown", am.Shutdown(other_urn, other_credentials, {}))
+step("Status after Shutdown", am.Status([other_urn], other_credentials, {}))
