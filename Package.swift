@@ -148,7 +148,7 @@ let package = Package(
             name: "Manager",
             dependencies: [
                 "Wire", "Transport", "Trust", "Energy", "Placement", "ConfigFile", "Systemd", "Commands", "Rings",
-                "IPMIMonitoring", "MetricsExport", "RabbitMQ",
+                "IPMIMonitoring", "MetricsExport", "RabbitMQ", "Etcd",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The HTTP front (Services/HTTPFrontService.swift); the agent never links it.

@@ -59,6 +59,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var reservations = ReservationConfiguration()
     /// The GENI Aggregate Manager (`geni:`, docs/geni.md); off unless `geni.enabled`.
     public var geni = GENIConfiguration()
+    /// Managers that fail over through an etcd election (`coordination:`, docs/ha.md); nil: this manager runs alone.
+    public var coordination: CoordinationConfiguration?
     /// Mutual TLS for every Wire link (`tls:`, docs/security.md); without a certificate only a loopback `listen`.
     public var tls = WireTLSSettings()
 
@@ -149,6 +151,9 @@ public struct ManagerConfiguration: Sendable, Equatable {
                 result.hostFence[host] = try HostFenceConfiguration.load(section, bmc: wake.bmc)
                 result.hostPower[host] = try HostPowerModelConfiguration.load(section)
             }
+        }
+        if let section = try config.section("coordination") {
+            result.coordination = try CoordinationConfiguration.load(section, listen: result.listen)
         }
         result.tls = try WireTLSSettings.load(try config.section("tls"), file: config.file)
         try config.rejectUnknownKeys()

@@ -1,3 +1,5 @@
+import ConfigFile
+import Etcd
 import Logging
 import MetricsExport
 import RabbitMQ
@@ -75,6 +77,46 @@ public struct ManagerDaemon: Sendable {
     /// failure detector and systemd's readiness. Shutdown runs in reverse: systemd hears STOPPING first, decisions stop next, then the tasks, and
     /// the server, which holds the agents' connections the tasks use, closes last.
     public func services() async throws -> [any Service] {
+        guard let coordination = configuration.coordination else { return try await soloServices() }
+        return [try coordinatedService(coordination)]
+    }
+
+    /// With `coordination:`: one service that campaigns and, once elected, runs `soloServices()` (docs/ha.md).
+    /// An unusable etcd TLS or credentials file throws a `ConfigError` naming the key (torpor-manager exits 64).
+    func coordinatedService(_ coordination: CoordinationConfiguration) throws -> CoordinatedManagerService {
+        let client: EtcdClient
+        do {
+            client = try EtcdClient(coordination.etcd, logger: logger)
+        } catch {
+            throw ConfigError(file: coordination.sourceFile, line: nil, key: "coordination.etcd", problem: "\(error)")
+        }
+        let (elected, electedContinuation) = AsyncStream<Void>.makeStream()
+        let (stopped, stoppedContinuation) = AsyncStream<ElectionMachine.StopReason>.makeStream()
+        let election = Election(
+            client: client,
+            prefix: coordination.prefix,
+            value: "\(coordination.advertise) \(configuration.managerID)",
+            settings: ElectionMachine.Settings(ttlSeconds: coordination.leaseTTLSeconds),
+            logger: logger,
+            onChange: { change in
+                switch change {
+                case .leading: electedContinuation.yield()
+                case .stoppedLeading(let reason): stoppedContinuation.yield(reason)
+                }
+            }
+        )
+        return CoordinatedManagerService(
+            election: election,
+            client: client,
+            elected: elected,
+            stopped: stopped,
+            start: { try await soloServices() },
+            logger: logger
+        )
+    }
+
+    /// The single-process manager: what runs alone (no `coordination:`) or once elected.
+    func soloServices() async throws -> [any Service] {
         guard let listen = HostPort(configuration.listen, allowsPortZero: true) else {
             throw StartupError.listen(configuration.listen, reason: "not host:port")
         }

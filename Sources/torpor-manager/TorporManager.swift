@@ -99,6 +99,16 @@ struct TorporManager: AsyncParsableCommand {
             // The HTTP front binds when it starts: its failure ends the manager like a bad `listen`.
             FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
             throw ExitCode(1)
+        } catch let error as ManagerLostLeadership {
+            FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
+            throw ExitCode(75)
+        } catch let error as ManagerDaemon.StartupError {
+            // With coordination: the manager opens its state and binds once elected.
+            FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("torpor-manager: \(error)\n".utf8))
+            throw ExitCode(64)
         }
     }
 }

@@ -1,0 +1,283 @@
+import Etcd
+import Foundation
+import Logging
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `torpor-manager` processes with `coordination:` campaigning on a real etcd (ports 12230/12231; managers on
+/// 12240–12242): only the elected one opens its listener and runs the group leader; kill -9 it and another leads
+/// within 15 s; a SIGTERM resigns and hands over at once. Plus the start-up errors of a bad `coordination:`.
+@Suite(
+    "managers that fail over through etcd",
+    .serialized,
+    .enabled(if: EtcdPrerequisite.runs, "SKIPPED end-to-end: needs /usr/bin/etcd (scripts/install-deps: etcd-server)")
+)
+struct ManagerFailoverTests {
+    static let etcdPort = 12230
+    static let managerPorts = [12240, 12241, 12242]
+
+    static func product(_ name: String) throws -> String {
+        var candidates: [String] = []
+        if let directory = ProcessInfo.processInfo.environment["TORPOR_BIN_DIR"] { candidates.append(directory) }
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
+            while url.path.contains(".xctest") { url = url.deletingLastPathComponent() }
+            candidates.append(url.path)
+        }
+        for directory in candidates where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
+            return "\(directory)/\(name)"
+        }
+        throw EtcdServer.StartFailure(description: "\(name) not built (looked in \(candidates)): run swift build")
+    }
+
+    /// A manager process and its log.
+    final class Manager: @unchecked Sendable {
+        let name: String
+        let port: Int
+        let log: URL
+        var pid: pid_t
+
+        init(name: String, port: Int, yaml: String, directory: URL) throws {
+            self.name = name
+            self.port = port
+            let config = directory.appendingPathComponent("\(name).yaml")
+            try yaml.write(to: config, atomically: true, encoding: .utf8)
+            log = directory.appendingPathComponent("\(name).log")
+            pid = try EtcdServer.spawn(
+                [try ManagerFailoverTests.product("torpor-manager"), "--config", config.path, "--log", "stderr"],
+                output: log.path
+            )
+        }
+
+        var listens: Bool { accepts(port: port) }
+        var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+        /// The exit status once it has exited (polling, up to `timeout`), or nil.
+        func exitStatus(within timeout: Duration) async -> Int32? {
+            let deadline = ContinuousClock.now + timeout
+            var status: Int32 = 0
+            while ContinuousClock.now < deadline {
+                let result = waitpid(pid, &status, WNOHANG)
+                if result == pid {
+                    pid = 0
+                    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return nil
+        }
+
+        func signal(_ number: Int32) { if pid > 0 { kill(pid, number) } }
+
+        func stop() async {
+            guard pid > 0 else { return }
+            kill(pid, SIGKILL)
+            _ = await exitStatus(within: .seconds(30))
+        }
+    }
+
+    static func yaml(name: String, port: Int, directory: URL, coordination: String) -> String {
+        """
+        manager_id: \(name)
+        listen: 127.0.0.1:\(port)
+        database: \(directory.appendingPathComponent("\(name).sqlite").path)
+        coordination:
+        \(coordination)
+        """
+    }
+
+    static func coordination(ttl: Int = 5) -> String {
+        "  etcd: { endpoints: [\"http://127.0.0.1:\(etcdPort)\"] }\n  lease_ttl: \(ttl)s"
+    }
+
+    @Test func onlyTheElectedManagerListensAndAKilledLeaderIsReplacedWithin15Seconds() async throws {
+        try EtcdPrerequisite.require()
+        let server = try EtcdServer(clientPort: Self.etcdPort)
+        try await server.start()
+        let observer = try EtcdClient(
+            EtcdConfiguration(endpoints: [server.endpoint]),
+            logger: Logger(label: "observer")
+        )
+        var managers: [Manager] = []
+        func leaderName() async -> String? {
+            let value = try? await Election.leader(client: observer, prefix: "/torpor/manager-leader")?.string
+            return value?.split(separator: " ").last.map(String.init)
+        }
+        func waitUntil(_ what: String, _ condition: () async -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if await condition() { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            for manager in managers { print("\(manager.name) log:\n\(manager.logText.suffix(2000))") }
+            Issue.record("timed out waiting until \(what)")
+            throw CancellationError()
+        }
+        do {
+            let first = try Manager(
+                name: "m1",
+                port: Self.managerPorts[0],
+                yaml: Self.yaml(
+                    name: "m1",
+                    port: Self.managerPorts[0],
+                    directory: server.directory,
+                    coordination: Self.coordination()
+                ),
+                directory: server.directory
+            )
+            managers.append(first)
+            try await waitUntil("m1 leads and listens") { await leaderName() == "m1" && first.listens }
+            for (index, name) in ["m2", "m3"].enumerated() {
+                managers.append(
+                    try Manager(
+                        name: name,
+                        port: Self.managerPorts[index + 1],
+                        yaml: Self.yaml(
+                            name: name,
+                            port: Self.managerPorts[index + 1],
+                            directory: server.directory,
+                            coordination: Self.coordination()
+                        ),
+                        directory: server.directory
+                    )
+                )
+            }
+            try await waitUntil("m2 and m3 stand by") {
+                managers.dropFirst().allSatisfy { $0.logText.contains("standing by") }
+            }
+            try await Task.sleep(for: .seconds(2))
+            // Standing by: no listener, no group leader.
+            #expect(!managers[1].listens && !managers[2].listens)
+            #expect(await leaderName() == "m1")
+
+            let killedAt = ContinuousClock.now
+            first.signal(SIGKILL)
+            #expect(await first.exitStatus(within: .seconds(30)) == 128 + SIGKILL)
+            try await waitUntil("m2 or m3 leads and listens") {
+                guard let name = await leaderName(), name != "m1" else { return false }
+                return managers.first { $0.name == name }?.listens == true
+            }
+            let takeover = ContinuousClock.now - killedAt
+            print("kill -9 of the leading manager: a new leader listening after \(takeover) (lease TTL 5 s)")
+            #expect(takeover < .seconds(15))
+            let newLeader = await leaderName()
+            let second = try #require(managers.first { $0.name == newLeader })
+            let third = try #require(managers.first { $0.name != "m1" && $0 !== second })
+            #expect(!third.listens)
+
+            // SIGTERM: the leader stops gracefully and resigns; the last one leads at once.
+            let stoppedAt = ContinuousClock.now
+            second.signal(SIGTERM)
+            #expect(await second.exitStatus(within: .seconds(60)) == 0)
+            try await waitUntil("the third manager leads and listens") {
+                await leaderName() == third.name && third.listens
+            }
+            let handover = ContinuousClock.now - stoppedAt
+            print("SIGTERM of the leading manager: the next one listening after \(handover)")
+            #expect(handover < .seconds(15))
+        } catch {
+            for manager in managers { await manager.stop() }
+            await observer.shutdown()
+            await server.stop()
+            throw error
+        }
+        for manager in managers { await manager.stop() }
+        await observer.shutdown()
+        await server.stop()
+    }
+
+    @Test func aLeaderCutOffFromEtcdExitsBeforeItsLeaseExpires() async throws {
+        try EtcdPrerequisite.require()
+        let server = try EtcdServer(clientPort: Self.etcdPort)
+        try await server.start()
+        let manager = try Manager(
+            name: "m1",
+            port: Self.managerPorts[0],
+            yaml: Self.yaml(
+                name: "m1",
+                port: Self.managerPorts[0],
+                directory: server.directory,
+                coordination: Self.coordination()
+            ),
+            directory: server.directory
+        )
+        defer { Task { await manager.stop() } }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !manager.listens, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(manager.listens)
+        let pausedAt = ContinuousClock.now
+        server.pause()
+        let status = await manager.exitStatus(within: .seconds(60))
+        let exitedAfter = ContinuousClock.now - pausedAt
+        server.resume()
+        print("leading manager cut off from etcd exited \(status.map(String.init) ?? "never") after \(exitedAfter)")
+        #expect(status == 75)
+        #expect(exitedAfter < .seconds(5))
+        #expect(manager.logText.contains("stopped leading"))
+        await server.stop()
+    }
+
+    @Test(arguments: [
+        ("  lease_ttl: 5s", "coordination.etcd: missing"),
+        ("  etcd: { endpoints: [] }", "coordination.etcd.endpoints: missing"),
+        ("  etcd: { endpoints: [\"127.0.0.1:2379\"] }", "coordination.etcd.endpoints: etcd endpoint '127.0.0.1:2379'"),
+        ("  etcd: { endpoints: [\"http://127.0.0.1:2379\"] }\n  lease_ttl: 1s", "coordination.lease_ttl"),
+        ("  etcd: { endpoints: [\"http://127.0.0.1:2379\"] }\n  leese_ttl: 5s", "coordination.leese_ttl: unknown key"),
+    ])
+    func aBadCoordinationSectionExits64NamingTheKey(section: String, expected: String) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("torpor-coord-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let manager = try Manager(
+            name: "bad",
+            port: Self.managerPorts[2],
+            yaml: Self.yaml(name: "bad", port: Self.managerPorts[2], directory: directory, coordination: section),
+            directory: directory
+        )
+        let status = await manager.exitStatus(within: .seconds(60))
+        #expect(status == 64, "\(manager.logText)")
+        #expect(manager.logText.contains(expected), "\(manager.logText)")
+        await manager.stop()
+    }
+
+    @Test func anEtcdCredentialsFileOthersMayReadExits64NamingIt() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("torpor-coord-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let credentials = directory.appendingPathComponent("etcd.credentials").path
+        try "root:x\n".write(toFile: credentials, atomically: true, encoding: .utf8)
+        chmod(credentials, 0o644)
+        let section =
+            "  etcd: { endpoints: [\"http://127.0.0.1:\(Self.etcdPort)\"], credentials_file: \"\(credentials)\" }"
+        let manager = try Manager(
+            name: "open",
+            port: Self.managerPorts[2],
+            yaml: Self.yaml(name: "open", port: Self.managerPorts[2], directory: directory, coordination: section),
+            directory: directory
+        )
+        let status = await manager.exitStatus(within: .seconds(60))
+        #expect(status == 64, "\(manager.logText)")
+        #expect(manager.logText.contains("coordination.etcd"), "\(manager.logText)")
+        #expect(manager.logText.contains(credentials), "\(manager.logText)")
+        await manager.stop()
+    }
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+func accepts(port: Int) -> Bool {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+    }
+}
