@@ -111,7 +111,7 @@ final class EtcdServer: @unchecked Sendable {
     struct StartFailure: Error, CustomStringConvertible { var description: String }
 
     /// posix_spawn with stdout and stderr appended to `output`.
-    static func spawn(_ arguments: [String], output: String) throws -> pid_t {
+    static func spawn(_ arguments: [String], output: String, environment: [String: String] = [:]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -121,7 +121,11 @@ final class EtcdServer: @unchecked Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        var variables = ProcessInfo.processInfo.environment
+        variables.merge(environment) { _, new in new }
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        let result = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
         guard result == 0 else {
             throw StartFailure(description: "cannot start \(arguments[0]): \(String(cString: strerror(result)))")
         }

@@ -40,7 +40,7 @@ struct ManagerFailoverTests {
         let log: URL
         var pid: pid_t
 
-        init(name: String, port: Int, yaml: String, directory: URL) throws {
+        init(name: String, port: Int, yaml: String, directory: URL, environment: [String: String] = [:]) throws {
             self.name = name
             self.port = port
             let config = directory.appendingPathComponent("\(name).yaml")
@@ -48,7 +48,8 @@ struct ManagerFailoverTests {
             log = directory.appendingPathComponent("\(name).log")
             pid = try EtcdServer.spawn(
                 [try ManagerFailoverTests.product("torpor-manager"), "--config", config.path, "--log", "stderr"],
-                output: log.path
+                output: log.path,
+                environment: environment
             )
         }
 
@@ -217,6 +218,94 @@ struct ManagerFailoverTests {
         #expect(status == 75)
         #expect(exitedAfter < .seconds(5))
         #expect(manager.logText.contains("stopped leading"))
+        await server.stop()
+    }
+
+    /// Type=notify: a standby says READY=1 (else systemd would kill it after TimeoutStartSec), and STATUS=leading
+    /// once elected. The notifications go to a python3 datagram socket as NOTIFY_SOCKET.
+    @Test(.enabled(if: EtcdPrerequisite.python, "SKIPPED end-to-end: needs /usr/bin/python3"))
+    func aStandbyTellsSystemdItIsReadyAndLaterThatItLeads() async throws {
+        try EtcdPrerequisite.require()
+        let server = try EtcdServer(clientPort: Self.etcdPort)
+        try await server.start()
+        let socketPath = server.directory.appendingPathComponent("notify.sock").path
+        let received = server.directory.appendingPathComponent("notify.log")
+        let script = #"""
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind(sys.argv[1])
+            print("bound", flush=True)
+            while True:
+                print(s.recv(4096).decode().replace("\n", " | "), flush=True)
+            """#
+        let scriptFile = server.directory.appendingPathComponent("notify.py")
+        try script.write(to: scriptFile, atomically: true, encoding: .utf8)
+        let listener = try EtcdServer.spawn(["/usr/bin/python3", scriptFile.path, socketPath], output: received.path)
+        let observer = try EtcdClient(
+            EtcdConfiguration(endpoints: [server.endpoint]),
+            logger: Logger(label: "observer")
+        )
+        // Someone else leads first, so the manager stands by.
+        let holder = Election(
+            client: observer,
+            prefix: "/torpor/manager-leader",
+            value: "127.0.0.1:1 holder",
+            settings: ElectionMachine.Settings(ttlSeconds: 5),
+            logger: Logger(label: "holder")
+        )
+        let holding = Task { await holder.run() }
+        var manager: Manager?
+        func notifications() -> String { (try? String(contentsOf: received, encoding: .utf8)) ?? "" }
+        func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if condition() { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("timed out waiting until \(what); notifications: \(notifications())")
+            throw CancellationError()
+        }
+        do {
+            try await waitUntil("the holder leads") { holder.isLeader }
+            try await waitUntil("the notify socket is bound") { notifications().contains("bound") }
+            let started = try Manager(
+                name: "m1",
+                port: Self.managerPorts[0],
+                yaml: Self.yaml(
+                    name: "m1",
+                    port: Self.managerPorts[0],
+                    directory: server.directory,
+                    coordination: Self.coordination()
+                ),
+                directory: server.directory,
+                environment: ["NOTIFY_SOCKET": socketPath]
+            )
+            manager = started
+            try await waitUntil("the standby says READY=1") {
+                notifications().contains("READY=1 | STATUS=standing by")
+            }
+            #expect(!started.listens)
+            holding.cancel()
+            await holding.value
+            try await waitUntil("the manager leads and listens") {
+                notifications().contains("STATUS=leading") && started.listens
+            }
+        } catch {
+            holding.cancel()
+            await manager?.stop()
+            kill(listener, SIGKILL)
+            await observer.shutdown()
+            await server.stop()
+            throw error
+        }
+        await manager?.stop()
+        kill(listener, SIGKILL)
+        var status: Int32 = 0
+        let deadline = ContinuousClock.now + .seconds(30)
+        while waitpid(listener, &status, WNOHANG) == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await observer.shutdown()
         await server.stop()
     }
 

@@ -2,12 +2,13 @@ import Etcd
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Systemd
 
 /// A manager that fails over (`coordination:`, docs/ha.md): it campaigns in the etcd election and stands by until
 /// elected; elected, it starts the whole single-process manager (`start()`: state, listener, group leader and the
 /// rest) as a service group of its own. Losing the election (keepalives unconfirmed for 2/3 of the lease TTL, the
-/// lease gone, the key deleted) stops acting at once: the service throws `ManagerLostLeadership` and torpor-manager exits
-/// 75, so systemd's restart campaigns again with fresh state rather than a leader that might still act.
+/// lease gone, the key deleted) stops acting at once: the service throws `ManagerLostLeadership` and torpor-manager
+/// exits 75, so systemd's restart campaigns again with fresh state rather than a leader that might still act.
 /// A graceful stop (SIGTERM) resigns: the lease is revoked and the next manager leads at once.
 struct CoordinatedManagerService: Service {
     let election: Election
@@ -24,6 +25,10 @@ struct CoordinatedManagerService: Service {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await election.run() }
             logger.notice("standing by: campaigning for leadership", metadata: ["torpor.prefix": "\(election.prefix)"])
+            // Standing by is this unit's ready state (Type=notify): without READY=1 systemd would kill a standby
+            // after TimeoutStartSec. Elected, the leading group's ReadinessService says READY=1 again, harmlessly.
+            let notifier = SystemdNotifier()
+            _ = try? notifier.notify("READY=1\nSTATUS=standing by: campaigning for leadership")
             // Stand by until elected, or until asked to stop.
             let elected = self.elected
             let wasElected = await cancelWhenGracefulShutdown { () async -> Bool in
@@ -35,6 +40,7 @@ struct CoordinatedManagerService: Service {
                 return
             }
             logger.notice("elected: starting the group leader", metadata: ["torpor.key": "\(election.key ?? "?")"])
+            _ = try? notifier.status("leading")
             let services = try await start()
             let leading = ServiceGroup(
                 configuration: .init(services: services.map { .init(service: $0) }, logger: logger)
