@@ -27,7 +27,7 @@ public struct Simulator: Sendable {
         var torporPlanner: TorporPlanner?
         var consolidationEvery = 1
         if case .torpor(let torpor) = policy.migration {
-            torporPlanner = TorporPlanner(policy: torpor)
+            torporPlanner = TorporPlanner(policy: torpor, placement: policy.initialPlacement)
             consolidationEvery = max(1, Int((torpor.scheduleSeconds / interval).rounded()))
         }
         let realistic = scenario.profile == .realistic
@@ -43,7 +43,8 @@ public struct Simulator: Sendable {
             var overloaded = 0
             if step > 0, case .beloglazov(let detector) = policy.migration {
                 (migrations, overloaded) = BeloglazovPlanner(detector: detector).plan(&cluster)
-            } else if step > 0, let torporPlanner {
+            } else if let torporPlanner {
+                // From the first interval: the manager plans on every refresh, also the one right after placement.
                 overloaded = (0..<cluster.hostCount).count { cluster.utilization($0) > torporPlanner.maximumCPU }
                 migrations = torporPlanner.plan(
                     &cluster,
@@ -138,9 +139,14 @@ public struct Simulator: Sendable {
         )
     }
 
-    /// CloudSim creates every VM at its full MIPS, one after the other, before the first interval.
+    /// CloudSim creates every VM at its full MIPS, one after the other, before the first interval. Torpor's
+    /// policies place each by the same rule at what the manager's estimator counts for a VM with no samples yet, its
+    /// request × `estimator.packing_density`; relocation and consolidation then start from the first interval.
     private func placeInitially(_ cluster: inout SimulatedCluster) {
         cluster.enter(step: 0, of: workload, fullDemand: true)
+        if case .torpor(let torpor) = policy.migration, torpor.packingDensity < 1 {
+            for vm in 0..<cluster.vmCount { cluster.demand[vm] *= torpor.packingDensity }
+        }
         let detector: OverloadDetector
         switch policy.migration {
         case .beloglazov(let configured): detector = configured

@@ -9,9 +9,13 @@ struct TorporPlanner {
     var policy: TorporPolicy
     var planner: ClusterLoadPlanner
 
-    init(policy: TorporPolicy) {
+    /// `placement`: the manager's `placement_policy`, which also picks relocation's destinations.
+    init(policy: TorporPolicy, placement: SimulationPolicy.InitialPlacement = .firstFit) {
         self.policy = policy
-        self.planner = policy.planner
+        switch placement {
+        case .firstFit: self.planner = policy.planner
+        case .powerAware: self.planner = policy.planner(placement: PowerAwarePlacement())
+        }
     }
 
     /// Relocation's MAX for CPU: above it a host counts as overloaded.
@@ -113,7 +117,8 @@ extension SimulatedCluster {
                 ),
                 state: states?[host] ?? .active,
                 estimatedUse: use[host],
-                vmIDs: hostVMs[host].sorted().map(Self.vmID)
+                vmIDs: hostVMs[host].sorted().map(Self.vmID),
+                powerModel: hostPower[host]
             )
         }
         return ClusterSnapshot(hosts: hosts, vms: vms)

@@ -23,6 +23,9 @@ public struct TorporPolicy: Sendable, Hashable {
     public var budgetSeconds: Double
     /// `consolidation.bandwidth`: what the cost model expects a migration to get, bytes per second.
     public var bandwidthBytesPerSecond: Double
+    /// `estimator.packing_density` (CPU): a VM with no samples yet counts at this fraction of what it asked for, so
+    /// the day's first placement packs as the manager's would.
+    public var packingDensity: Double
 
     public init(
         relocationEnabled: Bool = true,
@@ -30,8 +33,10 @@ public struct TorporPolicy: Sendable, Hashable {
         consolidation: Consolidation = .costAware,
         scheduleSeconds: Double = 3600,
         budgetSeconds: Double = 1800,
-        bandwidthBytesPerSecond: Double = MigrationCostModel().bandwidthBytesPerSecond
+        bandwidthBytesPerSecond: Double = MigrationCostModel().bandwidthBytesPerSecond,
+        packingDensity: Double = 1
     ) {
+        self.packingDensity = packingDensity
         self.relocationEnabled = relocationEnabled
         self.thresholds = thresholds
         self.consolidation = consolidation
@@ -40,8 +45,11 @@ public struct TorporPolicy: Sendable, Hashable {
         self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
     }
 
-    /// The shared decision function, configured as the manager configures it.
-    public var planner: ClusterLoadPlanner {
+    /// The shared decision function, configured as the manager configures it: relocation's destinations as the
+    /// manager's placement policy (`placement_policy`) chooses them, under the MID cap.
+    public var planner: ClusterLoadPlanner { planner(placement: FirstFit()) }
+
+    func planner(placement: any PlacementPolicy) -> ClusterLoadPlanner {
         let costModel = MigrationCostModel(bandwidthBytesPerSecond: bandwidthBytesPerSecond)
         let budget = MigrationBudget(maximumSeconds: budgetSeconds)
         let consolidationPolicy: (any ConsolidationPolicy)? =
@@ -51,7 +59,7 @@ public struct TorporPolicy: Sendable, Hashable {
             case .costAware: CostAwareConsolidation(thresholds: thresholds, costModel: costModel, budget: budget)
             }
         return ClusterLoadPlanner(
-            relocationPolicy: Relocation(thresholds: thresholds, costModel: costModel, placement: FirstFit()),
+            relocationPolicy: Relocation(thresholds: thresholds, costModel: costModel, placement: placement),
             consolidationPolicy: consolidationPolicy
         )
     }

@@ -58,7 +58,8 @@ enum PolicyFile {
         }
         let relocation = try config.section("relocation")
         let consolidation = try config.section("consolidation")
-        if relocation != nil || consolidation != nil {
+        let estimator = try config.section("estimator")
+        if relocation != nil || consolidation != nil || estimator != nil {
             if case .beloglazov = migration {
                 throw ConfigError(
                     file: file,
@@ -67,7 +68,13 @@ enum PolicyFile {
                     problem: "Beloglazov's migration and Torpor's relocation/consolidation are two policies; give one"
                 )
             }
-            let torpor = try torporPolicy(relocation: relocation, consolidation: consolidation)
+            var torpor = try torporPolicy(relocation: relocation, consolidation: consolidation)
+            if let estimator {
+                // manager.yaml's range for the key.
+                if let density = try estimator.double("packing_density", in: 0.05...1) {
+                    torpor.packingDensity = density
+                }
+            }
             migration = .torpor(torpor)
             defaultName = "Torpor-\(torpor.consolidation.rawValue)"
         }

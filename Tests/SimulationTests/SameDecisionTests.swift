@@ -48,7 +48,8 @@ struct SameDecisionTests {
     /// The manager's side, built as its planning snapshot builder does: hosts and VMs as the store lists them
     /// (here in another order), sorted by id; each VM's estimate the mean of its newest 15 samples (15 s apart,
     /// scattered around the 5-minute mean the trace records); CPU in cores, memory capacity in bytes.
-    static func managerSnapshot() -> ClusterSnapshot {
+    /// `powerModel`: each host's, as the manager's configuration gives it (`hosts.power`), for power-aware placement.
+    static func managerSnapshot(powerModel: HostPowerModel? = nil) -> ClusterSnapshot {
         let estimator = Estimator()
         let coresPerVM = [1.0, 1, 1, 0.5, 0.5, 0.5]
         let memoryPerVM = [1e9, 1e9, 1e9, 0.5e9, 0.5e9, 0.5e9]
@@ -85,7 +86,8 @@ struct SameDecisionTests {
                 capacity: ResourceVector(cpuCores: 2, memoryBytes: 4e9),
                 state: .active,
                 estimatedUse: use[id] ?? .zero,
-                vmIDs: (onHost[id] ?? []).sorted()
+                vmIDs: (onHost[id] ?? []).sorted(),
+                powerModel: powerModel
             )
         }
         return ClusterSnapshot(hosts: hosts, vms: vms.sorted { $0.id < $1.id })
@@ -132,6 +134,25 @@ struct SameDecisionTests {
         #expect(simulator.overloadedHostIDs == manager.overloadedHostIDs)
         #expect(simulator.emptiedHostIDs == manager.emptiedHostIDs)
         #expect(simulator.emptiedHostIDs == ["host-000001"])
+    }
+
+    /// `placement_policy: power-aware`: the manager's relocation picks destinations with `PowerAwarePlacement`, and
+    /// so does the simulator's, each host priced by its own power table.
+    @Test func relocationWithPowerAwareDestinationsPlansTheSameMoves() throws {
+        let model = try Self.scenario().hostTypes[0].power
+        let simulator = TorporPlanner(
+            policy: TorporPolicy(consolidation: .costAware, bandwidthBytesPerSecond: 125e6),
+            placement: .powerAware
+        ).planner.relocation(try Self.simulatorSnapshot())
+        let costModel = MigrationCostModel(bandwidthBytesPerSecond: 125e6)
+        let manager = ClusterLoadPlanner(
+            relocationPolicy: Relocation(costModel: costModel, placement: PowerAwarePlacement()),
+            consolidationPolicy: nil
+        ).relocation(Self.managerSnapshot(powerModel: model))
+        #expect(!simulator.moves.isEmpty)
+        #expect(Self.described(simulator.moves) == Self.described(manager.moves))
+        #expect(simulator.moves.map(\.cost) == manager.moves.map(\.cost))
+        #expect(simulator.emptiedHostIDs == manager.emptiedHostIDs)
     }
 
     @Test(arguments: [TorporPolicy.Consolidation.costAware, .sercon])

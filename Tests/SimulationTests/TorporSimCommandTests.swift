@@ -181,6 +181,27 @@ struct TorporSimCommandTests {
         #expect(outcome.standardError.contains("policy.yaml:3: consolidation.schedule:"), "\(outcome.standardError)")
     }
 
+    @Test func aPackingDensityOutOfRangeIsNamedWithItsLine() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let policy = folder.appendingPathComponent("policy.yaml")
+        try Self.write("consolidation:\n  policy: cost-aware\nestimator:\n  packing_density: 2\n", to: policy)
+        let outcome = try await Self.run([Self.fixtures, "--policy-file", policy.path])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.contains("policy.yaml:4: estimator.packing_density:"), "\(outcome.standardError)")
+    }
+
+    @Test func theExamplePackedPolicyRuns() async throws {
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let example = packageRoot.appendingPathComponent("examples/sim/torpor-packed.yaml")
+        let outcome = try await Self.run([Self.fixtures, "--hosts", "4", "--policy-file", example.path, "--json"])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let parsed = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [[String: Any]]
+        let results = try #require(parsed)
+        #expect(results.map { $0["policy"] as? String } == ["Torpor-cost-aware-packed"])
+    }
+
     @Test func thresholdsOutOfOrderAreNamed() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -2,7 +2,7 @@ import Testing
 import Transport
 import Wire
 
-@Suite(.timeLimit(.minutes(1))) struct ReconnectingWireClientTests {
+@Suite(.timeLimit(.minutes(5))) struct ReconnectingWireClientTests {
     @Test func reconnectsAfterTheServerRestartsOnTheSamePort() async throws {
         let (states, recordState) = AsyncStream.makeStream(of: WireLinkState.self)
         let peers = Recorder<String>()

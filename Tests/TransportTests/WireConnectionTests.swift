@@ -3,7 +3,7 @@ import Transport
 import Wire
 
 /// Requests, pushes, pings and closing on established connections, over real sockets on 127.0.0.1.
-@Suite(.timeLimit(.minutes(1))) struct WireConnectionTests {
+@Suite(.timeLimit(.minutes(5))) struct WireConnectionTests {
     @Test func concurrentRequestsAnsweredOutOfOrderReachTheirCallers() async throws {
         let count = 8
         let handler: WireServer.ConnectionHandler = { connection in

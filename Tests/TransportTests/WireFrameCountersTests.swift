@@ -7,7 +7,7 @@ import Wire
 @testable import Transport
 
 /// The Wire traffic counters over real sockets: what a server counts for a well-behaved client and for garbage.
-@Suite(.timeLimit(.minutes(1))) struct WireFrameCountersTests {
+@Suite(.timeLimit(.minutes(5))) struct WireFrameCountersTests {
     @Test func countsFramesByTypeBothWaysAndDecodeErrorsByKind() async throws {
         let recorded = RecordingCounters()
         let counters = WireFrameCounters(factory: recorded)

@@ -5,7 +5,7 @@ import Transport
 import Wire
 
 /// What a server does when peers want more connections than it may hold, over real sockets on 127.0.0.1.
-@Suite(.timeLimit(.minutes(1))) struct WireServerLimitsTests {
+@Suite(.timeLimit(.minutes(5))) struct WireServerLimitsTests {
     @Test func aConnectionOverTheLimitIsRefusedBusyNamingTheLimit() async throws {
         let logs = CapturedLogs()
         let limits = WireServerLimits(maximumConnections: 2)

@@ -5,7 +5,7 @@ import Transport
 import Wire
 
 /// Handshakes and hostile peers, over real sockets on 127.0.0.1.
-@Suite(.timeLimit(.minutes(1))) struct WireServerTests {
+@Suite(.timeLimit(.minutes(5))) struct WireServerTests {
     @Test func handshakeSucceedsAndBothSidesSeeEachOther() async throws {
         let assignment = Welcome.Assignment(
             managerID: "manager-1",
