@@ -10,15 +10,22 @@ public struct LibvirtCallRecord: Sendable, Equatable {
 
 /// The observer a connection reports its calls to; set once, read on every call.
 final class LibvirtCallObserver: Sendable {
-    private let observer = Mutex<(@Sendable (LibvirtCallRecord) -> Void)?>(nil)
+    /// The closure inside a struct: a bare closure read through `withLock`'s generic `inout` was wrapped in two
+    /// more reabstraction thunks and written back on every read, so each libvirt call grew the chain and took
+    /// longer than the one before (an agent at 100 VMs reached a quarter of a core within a minute).
+    private struct Observer: Sendable {
+        let report: @Sendable (LibvirtCallRecord) -> Void
+    }
+
+    private let observer = Mutex<Observer?>(nil)
 
     func set(_ observer: @escaping @Sendable (LibvirtCallRecord) -> Void) {
-        self.observer.withLock { $0 = observer }
+        self.observer.withLock { $0 = Observer(report: observer) }
     }
 
     /// Runs `body`, timing it for the observer when there is one.
     func timed<Value>(_ function: String, _ body: () throws(LibvirtError) -> Value) throws(LibvirtError) -> Value {
-        guard let observer = observer.withLock({ $0 }) else { return try body() }
+        guard let observer = observer.withLock({ $0?.report }) else { return try body() }
         let started = ContinuousClock.now
         do throws(LibvirtError) {
             let value = try body()
