@@ -148,7 +148,9 @@ struct MetricsListenerTests {
                 "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"
             )
             #expect(refused.isEmpty)
-            for peer in held { try await peer.close() }
+            // The listener may already have closed one (a loaded CI run saw "I/O on closed channel" here): the
+            // point is the third refused above and a later one served below.
+            for peer in held { try? await peer.close() }
             try await eventually {
                 let served = try await RawHTTPPeer.exchange(
                     port: port,
