@@ -25,11 +25,13 @@ func descriptorsAvailable(_ needed: Int) -> Bool {
 /// Peers that would exhaust a server, one test at a time (each loads the machine): thousands that say Hello and then
 /// nothing, and one that sends a frame a byte at a time. A well-formed client is still served, and the server closes
 /// the others. (A peer that never reads is ManagerExhaustionTests', against the real manager.)
-@Suite(.serialized, .timeLimit(.minutes(3)))
+/// Alone the test takes ~40 s; beside the rest of the suite on 2 cores it took 190–280 s, so its limit is above the
+/// sum of its own bounded waits (dialling, 30 + 30 s for the client, 90 + 30 s for the closes).
+@Suite(.serialized, .timeLimit(.minutes(8)))
 struct CrowdedServerTests {
-    @Test(.enabled(if: descriptorsAvailable(12_000), "needs 12,000 descriptors: both ends of 5,000 connections"))
+    @Test(.enabled(if: descriptorsAvailable(8_000), "needs 8,000 descriptors: both ends of 3,000 connections"))
     func idlePeersAndASlowLorisDoNotStopAWellFormedClient() async throws {
-        let idleCount = 5_000
+        let idleCount = 3_000
         let configuration = WireConnectionConfiguration(idleTimeout: .seconds(20))
         let ended = Counter()
         let handler: WireServer.ConnectionHandler = { connection in
