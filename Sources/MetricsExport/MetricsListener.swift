@@ -164,19 +164,21 @@ public final class MetricsListener: Service, Sendable {
     }
 }
 
-/// A connection over `MetricsListenerLimits.maximumConnections`: closed as it is accepted.
-struct TooManyConnections: Error {}
+/// A connection over a listener's connection limit: closed as it is accepted.
+public struct TooManyConnections: Error {
+    public init() {}
+}
 
-/// Connections held at once, counted when accepted and released when closed.
-final class OpenConnections: Sendable {
+/// Connections held at once, counted when accepted and released when closed (the metrics and GENI listeners).
+public final class OpenConnections: Sendable {
     private let count = Atomic<Int>(0)
     private let maximum: Int
 
-    init(maximum: Int) {
+    public init(maximum: Int) {
         self.maximum = maximum
     }
 
-    func admit() -> Bool {
+    public func admit() -> Bool {
         if count.wrappingAdd(1, ordering: .relaxed).newValue > maximum {
             release()
             return false
@@ -184,7 +186,7 @@ final class OpenConnections: Sendable {
         return true
     }
 
-    func release() {
+    public func release() {
         count.wrappingSubtract(1, ordering: .relaxed)
     }
 }

@@ -198,6 +198,7 @@ struct GENILabTests {
               trust_roots: \(c)/roots
               authority: torpor.test
               maximum_duration: 720h
+              max_connections: 4
 
             """).write(toFile: config, atomically: true, encoding: .utf8)
         kill(pid_t(pid), SIGTERM)
@@ -297,6 +298,21 @@ struct GENILabTests {
         #expect(code("Status after Delete") == 12)
         #expect(code("Shutdown") == 0, "\(steps["Shutdown"]?.output ?? "")")
         #expect(slivers("Status after Shutdown").first?["geni_operational_status"] as? String == "geni_notready")
+
+        // Four clients that connect and drip half a request hold every place: a fifth connection is closed at once,
+        // the four are closed by the 30 s request deadline, and then a call is served again.
+        let slowScript = try #require(Bundle.module.url(forResource: "Fixtures/geni/geni_slow_clients", withExtension: "py")).path
+        let slow = try await ProcessRunner.run(
+            ["python3", slowScript, "127.0.0.1", "\(port)", "\(c)/alice.pem", "\(c)/alice-key.pem", "4"],
+            timeout: .seconds(240)
+        )
+        try #require(slow.succeeded, "\(slow)")
+        let held = try #require(try JSONSerialization.jsonObject(with: Data(slow.stdout.utf8)) as? [String: Any], "\(slow)")
+        #expect(held["held"] as? Int == 4, "\(held)")
+        #expect(held["fifth_refused"] as? Bool == true, "\(held)")
+        let closedAfter = held["closed_after_seconds"] as? [Double] ?? []
+        #expect(closedAfter.count == 4 && closedAfter.allSatisfy { $0 >= 20 && $0 < 150 }, "closed by the 30 s deadline: \(held)")
+        #expect(held["served_after"] as? Int == 0, "\(held)")
 
         // A certificate no trusted root signed is turned away by TLS before any call.
         let stranger = try await ProcessRunner.run(

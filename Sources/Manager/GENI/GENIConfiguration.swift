@@ -22,6 +22,8 @@ public struct GENIConfiguration: Sendable, Equatable {
     public var defaultImage: String?
     /// The user name `<login>` gives.
     public var loginUser = "geni"
+    /// Connections served at once; more are closed as they are accepted.
+    public var maximumConnections = 256
     /// The largest XML-RPC request body accepted.
     public var maximumRequestBytes = 1 << 20
     /// What GetVersion gives as this AM's URL; empty: https://<listen>/.
@@ -48,6 +50,7 @@ public struct GENIConfiguration: Sendable, Equatable {
         if let value = try section.string("login_user") { result.loginUser = value }
         if let value = try section.int("max_request_bytes", in: 4096...(16 << 20)) { result.maximumRequestBytes = value }
         if let value = try section.string("url") { result.url = value }
+        if let value = try section.int("max_connections", in: 1...100_000) { result.maximumConnections = value }
         if result.enabled {
             for (key, value) in [("certificate", result.certificate), ("key", result.key), ("trust_roots", result.trustRoots)]
             where value.isEmpty {

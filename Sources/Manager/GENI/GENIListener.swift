@@ -9,7 +9,8 @@ import ServiceLifecycle
 
 /// The Aggregate Manager's listener (docs/geni.md): XML-RPC over HTTPS, each client authenticated by a certificate
 /// that chains to one of the clearinghouse roots of `geni.trust_roots`. POST with a body of at most
-/// `geni.max_request_bytes`; anything else is answered with its HTTP status, a malformed body with an XML-RPC fault.
+/// `geni.max_request_bytes`, at most `geni.max_connections` connections at once, each closed when a request takes more
+/// than 30 s to arrive; anything else is answered with its HTTP status, a malformed body with an XML-RPC fault.
 public final class GENIListener: Service, Sendable {
     /// How long a client has to send a whole request, counted from connecting and from each response.
     static let requestTimeout: Duration = .seconds(30)
@@ -39,12 +40,19 @@ public final class GENIListener: Service, Sendable {
             throw StartError(setting: "geni.listen", reason: "'\(configuration.listen)' is not HOST:PORT")
         }
         let maximum = configuration.maximumRequestBytes
+        let open = OpenConnections(maximum: configuration.maximumConnections)
         do {
             let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.backlog, value: 64)
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // Past geni.max_connections a connection is closed before TLS: no task, no handshake.
+                        guard open.admit() else {
+                            channel.close(promise: nil)
+                            throw TooManyConnections()
+                        }
+                        channel.closeFuture.whenComplete { _ in open.release() }
                         let operations = channel.pipeline.syncOperations
                         try operations.addHandler(NIOSSLServerHandler(context: context))
                         try operations.addHandler(HTTPResponseEncoder())
