@@ -14,7 +14,9 @@ public final class ConfigSection {
     public convenience init(yaml: String, file: String) throws {
         let node: Node?
         do {
-            node = try Yams.compose(yaml: yaml)
+            // No tag resolution (.basic): every accessor reads a scalar's text itself, and the default resolver
+            // compiles regular expressions through ICU, whose pages then stay resident in every daemon.
+            node = try Yams.compose(yaml: yaml, .basic)
         } catch let error as YamlError {
             throw ConfigError(file: file, line: nil, key: "", problem: "not valid YAML: \(error)")
         }

@@ -23,30 +23,53 @@ extension LibvirtConnection.Blocking {
                     DomainStatsRecord(domain: domain, stats: DomainStats(uuid: domain.uuid, name: domain.name))
                 }
             }
-            return records.map { record in
+            let cache = blocking.connection.deviceCache
+            let stats = records.map { record in
                 var stats = record.stats
-                DomainStatsFallback.fill(&stats, from: record.domain.blocking)
+                DomainStatsFallback.fill(&stats, from: record.domain.blocking, devices: cache)
                 return stats
             }
+            cache.keepOnly(Set(stats.map(\.uuid)))
+            return stats
         }
     }
 }
 
 /// Fills the gaps of a bulk `DomainStats` with per-domain calls. Runs on the executor thread.
 enum DomainStatsFallback {
-    static func fill(_ stats: inout DomainStats, from domain: LibvirtDomain.Blocking) {
+    /// `devices` keeps each running domain's NICs and disks between samples, so its XML is read once per start.
+    static func fill(
+        _ stats: inout DomainStats,
+        from domain: LibvirtDomain.Blocking,
+        devices cache: DomainDeviceCache
+    ) {
         fillFromInfo(&stats, domain)
         // Device and memory counters exist only while the domain runs; asking otherwise only yields errors.
         let isActive = attempt(into: &stats) { () throws(LibvirtError) in try domain.isActive() }
         guard isActive == true else { return }
         fillFromMemoryStats(&stats, domain)
         if stats.sources.interfaces == nil || stats.sources.disks == nil {
-            let xml = attempt(into: &stats) { () throws(LibvirtError) in try domain.xmlDescription() }
-            guard let xml else { return }
-            let devices = DomainXMLDevices(domainXML: xml)
+            guard let devices = devices(of: domain, into: &stats, cache: cache) else { return }
             fillInterfaces(&stats, domain, devices)
             fillDisks(&stats, domain, devices)
         }
+    }
+
+    /// The domain's NICs and disks: cached while its id stays the same, else read from its XML and cached.
+    private static func devices(
+        of domain: LibvirtDomain.Blocking,
+        into stats: inout DomainStats,
+        cache: DomainDeviceCache
+    ) -> DomainXMLDevices? {
+        let uuid = domain.domain.uuid
+        let id = attempt(into: &stats) { () throws(LibvirtError) in try domain.id() }
+        if let id, let cached = cache.devices(of: uuid, id: id) { return cached }
+        let xml = attempt(into: &stats) { () throws(LibvirtError) in try domain.xmlDescription() }
+        guard let xml else { return nil }
+        let devices = DomainXMLDevices(domainXML: xml)
+        // Without an id there is nothing telling a restart apart: such a domain is read again every time.
+        if let id { cache.store(devices, of: uuid, id: id) }
+        return devices
     }
 
     /// `virDomainGetInfo`: state, CPU time, vCPU count, current and maximum memory.

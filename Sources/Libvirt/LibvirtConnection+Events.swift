@@ -17,7 +17,10 @@ extension LibvirtConnection.Blocking {
         let (stream, continuation) = AsyncStream.makeStream(of: DomainLifecycleEvent.self, bufferingPolicy: .unbounded)
         let handle = connection.handle
         let callbackID = try withConnection("virConnectDomainEventRegisterAny") { pointer throws(LibvirtError) in
-            try handle.registerLifecycleCallback(on: pointer, sink: LifecycleEventSink(continuation))
+            try handle.registerLifecycleCallback(
+                on: pointer,
+                sink: LifecycleEventSink(continuation, deviceCache: connection.deviceCache)
+            )
         }
         // A consumer that stops listening deregisters; weak, so a stream outliving the connection holds nothing.
         continuation.onTermination = { [weak connection] _ in
@@ -34,9 +37,12 @@ extension LibvirtConnection.Blocking {
 /// calls the free callback (after deregistration, or when the connection goes away).
 final class LifecycleEventSink: Sendable {
     let continuation: AsyncStream<DomainLifecycleEvent>.Continuation
+    /// Forgets the devices of a domain an event names, before anyone sees the event and samples again.
+    let deviceCache: DomainDeviceCache
 
-    init(_ continuation: AsyncStream<DomainLifecycleEvent>.Continuation) {
+    init(_ continuation: AsyncStream<DomainLifecycleEvent>.Continuation, deviceCache: DomainDeviceCache) {
         self.continuation = continuation
+        self.deviceCache = deviceCache
     }
 }
 
@@ -53,6 +59,7 @@ extension ConnectionHandle {
                 return 0
             }
             let kind = DomainLifecycleEvent.Kind(libvirtValue: event)
+            sink.deviceCache.forget(uuid)
             sink.continuation.yield(
                 DomainLifecycleEvent(uuid: uuid, name: String(cString: name), kind: kind, detail: detail)
             )

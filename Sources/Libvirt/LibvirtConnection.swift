@@ -13,6 +13,8 @@ public final class LibvirtConnection: Sendable {
     let executor: LibvirtExecutor
     let handle: ConnectionHandle
     let callObserver = LibvirtCallObserver()
+    /// Each running domain's NICs and disks for the stats fallback (`collectStats`).
+    let deviceCache = DomainDeviceCache()
 
     private init(uri: String, executor: LibvirtExecutor, handle: ConnectionHandle) {
         self.uri = uri

@@ -153,7 +153,7 @@ import Testing
         // The fallback runs on the executor thread, as collectStats runs it.
         let stats = try await connection.executor.run {
             var filled = bulk
-            DomainStatsFallback.fill(&filled, from: domain.blocking)
+            DomainStatsFallback.fill(&filled, from: domain.blocking, devices: DomainDeviceCache())
             return filled
         }
         #expect(stats.sources.interfaces == .bulk && stats.interfaces.isEmpty)
