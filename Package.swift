@@ -318,7 +318,11 @@ let package = Package(
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
         // Against a real etcd (Debian's etcd-server) each suite starts in a scratch directory.
-        .testTarget(name: "EtcdTests", dependencies: ["Etcd", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "EtcdTests",
+            // Wire and Transport: the managers' standby listeners are asked who leads, as agents and torpor do.
+            dependencies: ["Etcd", "Wire", "Transport", .product(name: "Logging", package: "swift-log")]
+        ),
         // Runs torpor-sim as a process for the bad-input cases (it must be built: swift build --build-tests does).
         .testTarget(
             name: "SimulationTests",
