@@ -10,8 +10,13 @@ private let geniLabProblem: String? = {
     let missing = ["python3", "openssl", "xmlsec1", "qemu-img", "genisoimage", "sha256sum"].filter {
         !CommandRunner.isRunnable($0, path: nil)
     }
-    return missing.isEmpty ? nil : "not installed: \(missing.joined(separator: ", ")) (scripts/install-deps)"
+    let geniLib = FileManager.default.isExecutableFile(atPath: geniLibPython) ? [] : ["geni-lib at \(geniLibPython)"]
+    let all = missing + geniLib
+    return all.isEmpty ? nil : "not installed: \(all.joined(separator: ", ")) (scripts/install-deps)"
 }()
+
+/// The virtualenv scripts/install-deps makes for geni-lib, a GENI client library found only on PyPI.
+private let geniLibPython = "/opt/torpor-test/geni-lib/bin/python"
 
 /// The GENI Aggregate Manager (docs/geni.md) with a real client: Python's xmlrpc.client over TLS with a client
 /// certificate from a clearinghouse CA made with openssl, against a lab's manager on libvirt's test driver. The
@@ -67,7 +72,9 @@ struct GENILabTests {
                 ],
                 in: folder
             )
-            try "subjectAltName=URI:\(urn)\n".write(toFile: "\(path)/\(name).ext", atomically: true, encoding: .utf8)
+            // The AM's certificate also names 127.0.0.1: geni-lib checks the host name of the AM it calls.
+            let alternativeNames = name == "am" ? "URI:\(urn),IP:127.0.0.1" : "URI:\(urn)"
+            try "subjectAltName=\(alternativeNames)\n".write(toFile: "\(path)/\(name).ext", atomically: true, encoding: .utf8)
             try await run(
                 [
                     "openssl", "x509", "-req", "-in", "\(path)/\(name).csr", "-CA", "\(path)/\(ca).pem", "-CAkey",
@@ -143,7 +150,10 @@ struct GENILabTests {
     static func makeCredentials(in folder: URL, slice: String, other: String) async throws {
         let alice = "urn:publicid:IDN+ch.example+user+alice"
         let later = Date().addingTimeInterval(86_400)
-        for (file, target) in [("slice", slice), ("other", other), ("nothing", "urn:publicid:IDN+ch.example+slice+nothing")] {
+        for (file, target) in [
+            ("slice", slice), ("other", other), ("nothing", "urn:publicid:IDN+ch.example+slice+nothing"),
+            ("geni-lib", geniLibSlice),
+        ] {
             try await makeCredential(file, in: folder, owner: "alice", ownerURN: alice, target: target, expires: later, privileges: ["*"])
         }
         try await makeCredential("user", in: folder, owner: "alice", ownerURN: alice, target: alice, expires: later,
@@ -165,6 +175,9 @@ struct GENILabTests {
         try (try String(contentsOfFile: tampered, encoding: .utf8)).replacingOccurrences(of: "+slice+exp9", with: "+slice+exp1")
             .write(toFile: tampered, atomically: true, encoding: .utf8)
     }
+
+    /// The slice geni_lib_client.py reserves.
+    static let geniLibSlice = "urn:publicid:IDN+ch.example:project+slice+lib1"
 
     @Test func theWholeV3CycleWithPythonsXMLRPCClientOverTLS() async throws {
         try EndToEnd.require(geniLabProblem)
@@ -298,6 +311,41 @@ struct GENILabTests {
         #expect(code("Status after Delete") == 12)
         #expect(code("Shutdown") == 0, "\(steps["Shutdown"]?.output ?? "")")
         #expect(slivers("Status after Shutdown").first?["geni_operational_status"] as? String == "geni_notready")
+
+        // geni-lib, a GENI client library: its request RSpec is accepted, its readers parse our advertisement and
+        // manifests, and its calls (which verify the AM's certificate against the clearinghouse root) run a slice.
+        let libScript = try #require(Bundle.module.url(forResource: "Fixtures/geni/geni_lib_client", withExtension: "py")).path
+        let library = try await ProcessRunner.run(
+            [
+                geniLibPython, libScript, url, "\(c)/alice.pem", "\(c)/alice-key.pem", "\(c)/ch.pem", Self.geniLibSlice,
+                "\(c)/credentials/geni-lib.xml", "debian-12",
+            ],
+            timeout: .seconds(300)
+        )
+        try #require(library.succeeded, "\(library)")
+        let lib = try #require(try JSONSerialization.jsonObject(with: Data(library.stdout.utf8)) as? [String: Any], "\(library)")
+        func libPart(_ key: String) -> [String: Any] { lib[key] as? [String: Any] ?? [:] }
+        #expect(libPart("getversion")["code"] as? Int == 0 && libPart("getversion")["api"] as? Int == 3, "\(lib)")
+        let advertised = lib["advertisement"] as? [[String: Any]] ?? []
+        #expect(advertised.count == 2, "geni-lib read \(advertised.count) nodes: \(lib)")
+        for node in advertised {
+            #expect((node["component_id"] as? String)?.hasPrefix("urn:publicid:IDN+torpor.test+node+host-") == true, "\(node)")
+            #expect((node["sliver_types"] as? [String])?.contains("small") == true, "\(node)")
+            #expect((node["images"] as? [String])?.contains("debian-12") == true, "\(node)")
+        }
+        #expect(libPart("allocate")["code"] as? Int == 0, "\(lib["request"] ?? "") → \(libPart("allocate"))")
+        let allocatedNodes = libPart("allocate")["nodes"] as? [[String: Any]] ?? []
+        #expect(allocatedNodes.count == 1 && allocatedNodes.first?["client_id"] as? String == "lib-node", "\(lib)")
+        #expect((allocatedNodes.first?["sliver_id"] as? String)?.contains("+sliver+") == true, "\(lib)")
+        #expect(libPart("provision")["code"] as? Int == 0, "\(libPart("provision"))")
+        #expect(libPart("start")["code"] as? Int == 0, "\(libPart("start"))")
+        let described = (lib["described"] as? [[String: Any]])?.first ?? [:]
+        let logins = described["logins"] as? [[String: Any]] ?? []
+        #expect(logins.first?["auth"] as? String == "ssh-keys" && logins.first?["port"] as? Int == 22, "\(described)")
+        #expect((logins.first?["hostname"] as? String)?.hasPrefix("10.42.0.") == true, "\(described)")
+        #expect(lib["status"] as? [String] == ["geni_ready"], "\(lib)")
+        #expect(libPart("delete")["code"] as? Int == 0, "\(libPart("delete"))")
+        #expect(libPart("delete")["states"] as? [String] == ["geni_unallocated"], "\(libPart("delete"))")
 
         // Four clients that connect and drip half a request hold every place: a fifth connection is closed at once,
         // the four are closed by the 30 s request deadline, and then a call is served again.

@@ -172,10 +172,19 @@ public struct GENICredential: Sendable, Equatable {
                 guard version == "3" else {
                     return .failure(ParseError("it is geni_sfa version '\(version.prefix(20))'; this aggregate reads 3"))
                 }
-                guard let value = fields["geni_value"]?.string else {
-                    return .failure(ParseError("it has no geni_value string"))
+                // xmlrpc.client sends a str as a string; geni-lib and omni read the file as bytes, which xmlrpc.client
+                // sends as base64.
+                switch fields["geni_value"] {
+                case .string(let text)?:
+                    document = text
+                case .base64(let bytes)?:
+                    guard let text = String(validating: bytes, as: UTF8.self) else {
+                        return .failure(ParseError("its geni_value is base64 of something other than UTF-8 text"))
+                    }
+                    document = text
+                default:
+                    return .failure(ParseError("it has no geni_value (a string, or base64 of the credential's XML)"))
                 }
-                document = value
             } else {
                 return .failure(ParseError("it is \(item.kind), not a {geni_type, geni_version, geni_value} struct"))
             }

@@ -87,7 +87,7 @@ public enum GENICredentialCheck {
             let credential: GENICredential
             switch candidate.credential {
             case .failure(let error):
-                problems.append("credential \(index + 1) is \(error)")
+                problems.append("credential \(index + 1): \(error)")
                 continue
             case .success(let read):
                 credential = read

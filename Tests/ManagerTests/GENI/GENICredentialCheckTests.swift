@@ -84,7 +84,7 @@ import Testing
         (
             "an unreadable credential is FORBIDDEN with its reason", call(),
             [Candidate(.failure(.init("not well-formed XML: line 1")))],
-            .refuse(.forbidden, "credential 1 is not well-formed XML: line 1")
+            .refuse(.forbidden, "credential 1: not well-formed XML: line 1")
         ),
         ("no credential is FORBIDDEN", call(), [], .refuse(.forbidden, "Allocate needs a geni_sfa credential (version 3) for the slice")),
         (
@@ -108,7 +108,7 @@ import Testing
         (
             "every problem is named", call(),
             [Candidate(.success(credential(target: slice + "2"))), Candidate(.failure(.init("not XML")))],
-            .refuse(.forbidden, "credential 1: it is for \(slice)2, not the slice \(slice) | credential 2 is not XML")
+            .refuse(.forbidden, "credential 1: it is for \(slice)2, not the slice \(slice) | credential 2: not XML")
         ),
         (
             "a user's signature is FORBIDDEN", call(),
