@@ -16,13 +16,10 @@ import Glibc
 @Suite(
     "managers that fail over, in a lab",
     .serialized,
-    .enabled(if: FailoverLabTests.runs, "SKIPPED end-to-end: needs /usr/bin/etcd (scripts/install-deps: etcd-server)")
+    .enabled(if: EtcdForLabs.runs, "SKIPPED end-to-end: needs /usr/bin/etcd (scripts/install-deps: etcd-server)")
 )
 struct FailoverLabTests {
-    static let etcd = "/usr/bin/etcd"
-    static let runs =
-        FileManager.default.isExecutableFile(atPath: etcd)
-        || ProcessInfo.processInfo.environment["TORPOR_REQUIRE_E2E"] == "1"
+    static let etcd = EtcdForLabs.path
 
     /// Who leads, as the managers say over Wire (LeaderQuery through the bootstrap list): the leader's manager id.
     static func leader(_ managers: String, within timeout: Duration) async -> String? {
@@ -78,11 +75,12 @@ struct FailoverLabTests {
             added = try await lab.torpor(["vc", "add", "batch", template, "--name", name, "--timeout", "30"])
             #expect(added.status == 0 || added.stderr.contains("already exists"), "add \(name) retried: \(added)")
         }
-        var start = try await lab.torpor(["vc", "start", "batch", name, "--no-wait", "--timeout", "30"])
+        let start = try await lab.torpor(["vc", "start", "batch", name, "--no-wait", "--timeout", "30"])
         if start.status != 0 {
             tally.retried("start \(name): \(start.stderr)")
-            start = try await lab.torpor(["vc", "start", "batch", name, "--no-wait", "--timeout", "30"])
-            #expect(start.status == 0 || start.stderr.contains("already"), "start \(name) retried: \(start)")
+            let again = try await lab.torpor(["vc", "start", "batch", name, "--no-wait", "--timeout", "30"])
+            // Whether it landed shows in the end state (every VM running), whatever this retry was told.
+            if again.status != 0 { tally.retried("start \(name) again: \(again.stderr)") }
         }
         tally.finished()
     }
@@ -187,11 +185,20 @@ struct FailoverLabTests {
             let hosts = try await lab.hosts()
             return hosts.count == 3 && hosts.values.allSatisfy { $0["connected"] as? Bool == true }
         }
-        #expect(rejoined, "\(try await lab.hosts())")
+        let hostsAfter = (try? await lab.hosts()) ?? [:]
+        #expect(rejoined, "\(hostsAfter)")
         #expect(await Self.leader(managers, within: .seconds(30)) == leader)
         #expect((1...3).map { lab.agentPids($0) } == agentPids, "an agent restarted")
         for (name, agent) in runningBefore {
             #expect(try await lab.domains(onAgent: agent)[name] == "running", "\(name) on host-\(agent)")
         }
     }
+}
+
+/// The lab's etcd: present, or required (CI, TORPOR_REQUIRE_E2E=1), where its absence fails the test naming it.
+enum EtcdForLabs {
+    static let path = "/usr/bin/etcd"
+    static let runs =
+        FileManager.default.isExecutableFile(atPath: path)
+        || ProcessInfo.processInfo.environment["TORPOR_REQUIRE_E2E"] == "1"
 }
