@@ -163,6 +163,8 @@ let package = Package(
                 // The GENI aggregate's HTTPS listener (GENI/GENIListener.swift).
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // GENI credentials' signer chains (GENI/GENICredential.swift).
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import Wire
 import Zlib
 
@@ -179,7 +180,10 @@ public actor GENIAggregate {
         )
         if options["geni_compressed"]?.bool == true {
             do {
-                return .string(Data(try ZlibStream.compress(Array(advertisement.utf8))).base64EncodedString())
+                // zlib is a C call whose time grows with the advertisement: on NIO's thread pool, not the cooperative one.
+                let plain = Array(advertisement.utf8)
+                let compressed = try await NIOThreadPool.singleton.runIfActive { try ZlibStream.compress(plain) }
+                return .string(Data(compressed).base64EncodedString())
             } catch {
                 throw GENIFailure(.serverError, "cannot compress the advertisement: \(error)")
             }
