@@ -163,6 +163,8 @@ let package = Package(
                 // The GENI aggregate's HTTPS listener (GENI/GENIListener.swift).
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // GENI credentials' signer chains (GENI/GENICredential.swift).
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -318,7 +320,11 @@ let package = Package(
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
         // Against a real etcd (Debian's etcd-server) each suite starts in a scratch directory.
-        .testTarget(name: "EtcdTests", dependencies: ["Etcd", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "EtcdTests",
+            // Wire and Transport: the managers' standby listeners are asked who leads, as agents and torpor do.
+            dependencies: ["Etcd", "Wire", "Transport", .product(name: "Logging", package: "swift-log")]
+        ),
         // Runs torpor-sim as a process for the bad-input cases (it must be built: swift build --build-tests does).
         .testTarget(
             name: "SimulationTests",

@@ -16,8 +16,11 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var libvirtURI = "qemu:///system"
     /// Where the agent listens for agentctl and manager-initiated connections when not socket-activated.
     public var listen = HostPort(host: "0.0.0.0", port: 7701)
-    /// The manager to dial; nil runs the agent stand-alone (agentctl only).
+    /// The manager to dial; nil runs the agent stand-alone (agentctl only). With `managers:`, the first of them.
     public var manager: HostPort?
+    /// `managers:`, managers that fail over (docs/ha.md): the agent asks them who leads and follows the leader.
+    /// Empty: it dials `manager` alone, as always.
+    public var managers: [HostPort] = []
     public var sampleInterval: Duration = .seconds(3)
     public var heartbeatInterval: Duration = .seconds(3)
     public var ringCapacity = 60
@@ -133,6 +136,26 @@ public struct AgentConfiguration: Sendable, Equatable {
         }
         if let manager = try config.string("manager") {
             result.manager = try parseHostPort(manager, key: "manager", file: config.file)
+        }
+        if let managers = try config.stringList("managers") {
+            guard result.manager == nil else {
+                throw ConfigError(
+                    file: config.file,
+                    line: config.line(of: "managers"),
+                    key: "managers",
+                    problem: "give manager (one address) or managers (a bootstrap list), not both"
+                )
+            }
+            guard !managers.isEmpty else {
+                throw ConfigError(
+                    file: config.file,
+                    line: config.line(of: "managers"),
+                    key: "managers",
+                    problem: "empty: list the managers' host:port addresses"
+                )
+            }
+            result.managers = try managers.map { try parseHostPort($0, key: "managers", file: config.file) }
+            result.manager = result.managers.first
         }
         if let interval = try config.duration("sample_interval", minimum: .milliseconds(100)) {
             result.sampleInterval = interval

@@ -62,6 +62,7 @@ public struct AgentDaemon: Service {
         var addresses: [(setting: String, host: String)] = []
         if listeningSocket == nil { addresses.append(("listen", configuration.listen.host)) }
         if let manager = configuration.manager { addresses.append(("manager", manager.host)) }
+        for manager in configuration.managers.dropFirst() { addresses.append(("managers", manager.host)) }
         let security: WireSecurity
         do {
             security = try configuration.tls.security(addresses: addresses)
@@ -81,7 +82,10 @@ public struct AgentDaemon: Service {
 
         let agentMetrics = AgentMetrics(factory: metrics.factory)
         connection.observeCalls { agentMetrics.libvirtCall($0) }
-        let linkStatus = ManagerLinkStatus(address: configuration.manager.map { "\($0)" })
+        let linkStatus = ManagerLinkStatus(
+            address: configuration.managers.isEmpty
+                ? configuration.manager.map { "\($0)" } : configuration.managers.map(\.description).joined(separator: ",")
+        )
         let monitor = try await AgentMonitor(
             configuration: configuration,
             connection: connection,
@@ -195,6 +199,7 @@ public struct AgentDaemon: Service {
         if let manager = configuration.manager {
             let link = ManagerLink(
                 manager: manager,
+                bootstrap: configuration.managers,
                 description: description,
                 agentVersion: Self.version,
                 monitor: monitor,

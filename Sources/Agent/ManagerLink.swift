@@ -9,6 +9,9 @@ import Wire
 /// (at once when `control` asks, after a resume); sampling never stops.
 public struct ManagerLink: Sendable {
     public let manager: HostPort
+    /// Managers that fail over (`managers:`): the link follows whichever leads (`LeaderFollowingClient`). Empty:
+    /// it dials `manager` alone.
+    public let bootstrap: [HostPort]
     public let description: AgentDescription
     public let agentVersion: String
     public let monitor: AgentMonitor
@@ -27,6 +30,7 @@ public struct ManagerLink: Sendable {
 
     public init(
         manager: HostPort,
+        bootstrap: [HostPort] = [],
         description: AgentDescription,
         agentVersion: String,
         monitor: AgentMonitor,
@@ -42,6 +46,7 @@ public struct ManagerLink: Sendable {
     ) {
         self.frameCounters = frameCounters
         self.manager = manager
+        self.bootstrap = bootstrap
         self.description = description
         self.agentVersion = agentVersion
         self.monitor = monitor
@@ -70,21 +75,28 @@ public struct ManagerLink: Sendable {
             port: manager.port,
             backoff: backoff
         )
+        let following = bootstrap.isEmpty ? nil : LeaderFollowingClient(client: client, bootstrap: bootstrap)
         let status = self.status
         var requests = control.reconnectRequestStream.makeAsyncIterator()
         while !Task.isCancelled {
             let again = await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    await reconnecting.run(
-                        onLinkStateChange: { state in
-                            switch state {
-                            case .connecting: status.set(.connecting)
-                            case .connected: status.set(.connected)
-                            case .disconnected: status.set(.disconnected)
-                            }
-                        },
-                        connection: { connection in try await self.serve(connection) }
-                    )
+                    let onLinkStateChange: @Sendable (WireLinkState) -> Void = { state in
+                        switch state {
+                        case .connecting: status.set(.connecting)
+                        case .connected: status.set(.connected)
+                        case .disconnected: status.set(.disconnected)
+                        }
+                    }
+                    if let following {
+                        await following.run(onLinkStateChange: onLinkStateChange) { connection in
+                            try await self.serve(connection)
+                        }
+                    } else {
+                        await reconnecting.run(onLinkStateChange: onLinkStateChange) { connection in
+                            try await self.serve(connection)
+                        }
+                    }
                 }
                 // nil: cancelled (or no one can ask any more); the link runs until its task ends.
                 guard await requests.next() != nil else {

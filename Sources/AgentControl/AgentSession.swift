@@ -27,13 +27,28 @@ public struct AgentSession {
         self.program = program
     }
 
+    /// The addresses `endpoint` names: one `HOST:PORT`, or a comma-separated bootstrap list of managers that
+    /// fail over; nil when one of them is not `HOST:PORT`.
+    public static func addresses(_ endpoint: String) -> [HostPort]? {
+        let addresses = endpoint.split(separator: ",", omittingEmptySubsequences: false).map { HostPort(String($0)) }
+        guard !addresses.isEmpty, addresses.allSatisfy({ $0 != nil }) else { return nil }
+        return addresses.compactMap { $0 }
+    }
+
     /// Connects, runs `body`, closes; every failure is printed (as JSON with --json) and becomes an ExitCode.
+    ///
+    /// With a bootstrap list the leader is found first (LeaderQuery), within the timeout; a request the leader
+    /// refuses with `notLeader` (it has just lost the lead, nothing was done) runs again on the next leader while
+    /// the timeout lasts. Nothing else is retried: a connection lost mid-request may have done it.
     public func run<T>(_ body: (WireConnection) async throws -> T) async throws -> T {
-        guard let address = HostPort(endpoint) else { throw ExitCode(AgentCtlExit.usage) }
+        guard let addresses = Self.addresses(endpoint), let address = addresses.first else {
+            throw ExitCode(AgentCtlExit.usage)
+        }
         var logger = Logger(label: program)
         logger.logLevel = .critical
         let security: WireSecurity
         do {
+            for other in addresses.dropFirst() { _ = try options.tls.security(for: other.host) }
             security = try options.tls.security(for: address.host)
         } catch {
             throw failure("\(error)", code: AgentCtlExit.usage)
@@ -44,23 +59,37 @@ public struct AgentSession {
             security: security,
             logger: logger
         )
-        let connection: WireConnection
-        do {
-            connection = try await client.connect(host: address.host, port: address.port)
-        } catch {
-            throw fail(error)
-        }
-        warnAboutExpiry(ours: security.tls?.identity, theirs: connection.peer.certificate)
-        do {
-            let result = try await body(connection)
-            await connection.close()
-            return result
-        } catch let error as TransportError {
-            await connection.close()
-            throw fail(error)
-        } catch {
-            await connection.close()
-            throw error
+        let deadline = ContinuousClock.now + options.timeoutDuration
+        while true {
+            let connection: WireConnection
+            do {
+                if addresses.count == 1 {
+                    connection = try await client.connect(host: address.host, port: address.port)
+                } else {
+                    connection = try await LeaderFollowingClient(
+                        client: client,
+                        bootstrap: addresses,
+                        queryTimeout: options.timeoutDuration
+                    ).connectToLeader(until: deadline)
+                }
+            } catch {
+                throw fail(error)
+            }
+            warnAboutExpiry(ours: security.tls?.identity, theirs: connection.peer.certificate)
+            do {
+                let result = try await body(connection)
+                await connection.close()
+                return result
+            } catch let error as TransportError {
+                await connection.close()
+                if addresses.count > 1, case .peerError(.notLeader, _) = error, ContinuousClock.now < deadline {
+                    continue
+                }
+                throw fail(error)
+            } catch {
+                await connection.close()
+                throw error
+            }
         }
     }
 
@@ -87,6 +116,8 @@ public struct AgentSession {
         let code: Int32
         switch error {
         case .connectFailed, .connectTimedOut: code = AgentCtlExit.unreachable
+        // Managers answered, but none leads (or the one asked just stopped leading): no manager to talk to.
+        case .peerError(.notLeader, _): code = AgentCtlExit.unreachable
         case .timedOut, .handshakeTimedOut: code = AgentCtlExit.timedOut
         default: code = AgentCtlExit.failed
         }

@@ -110,6 +110,15 @@ public struct ManagerDaemon: Sendable {
             client: client,
             elected: elected,
             stopped: stopped,
+            standby: { [configuration, logger] in
+                try await StandbyListener.bind(
+                    configuration: configuration,
+                    softwareVersion: Self.version,
+                    client: client,
+                    prefix: coordination.prefix,
+                    logger: logger
+                )
+            },
             start: { try await soloServices() },
             logger: logger
         )
@@ -152,7 +161,13 @@ public struct ManagerDaemon: Sendable {
             registry: registry,
             observer: leader,
             logHeartbeats: configuration.logHeartbeats,
-            logger: logger
+            logger: logger,
+            leadership: LeaderReply(
+                leader: .elected(
+                    managerID: configuration.managerID,
+                    address: configuration.coordination?.advertise ?? configuration.listen
+                )
+            )
         )
         let powerMonitor = PowerMonitor(configuration: configuration, logger: logger)
         let registry = self.registry
@@ -176,7 +191,8 @@ public struct ManagerDaemon: Sendable {
             heartbeatTimeout: configuration.heartbeatTimeout,
             startedAt: .now,
             logger: logger,
-            consolidation: consolidation
+            consolidation: consolidation,
+            advertise: configuration.coordination?.advertise ?? configuration.listen
         )
         // Gauges mirroring state: read at each scrape from what `torpor hosts` and `torpor energy` show.
         metrics.onScrape {

@@ -5,7 +5,13 @@ import Transport
 
 /// Options every command that talks to the manager shares.
 struct ManagerOptions: ParsableArguments {
-    @Option(name: .long, help: "The manager's HOST:PORT (default: $TORPOR_MANAGER, else 127.0.0.1:7700).")
+    @Option(
+        name: .long,
+        help: """
+            The manager's HOST:PORT, or a comma-separated list of managers that fail over: the one that leads is \
+            asked (default: $TORPOR_MANAGER, else 127.0.0.1:7700).
+            """
+    )
     var manager = ManagerOptions.defaultManager
 
     @Flag(name: .long, help: "Print JSON (sorted keys) instead of text.")
@@ -21,8 +27,8 @@ struct ManagerOptions: ParsableArguments {
     static var defaultManager: String { ProcessInfo.processInfo.environment["TORPOR_MANAGER"] ?? "127.0.0.1:7700" }
 
     func validate() throws {
-        guard HostPort(manager) != nil else {
-            throw ValidationError("--manager must be HOST:PORT, got '\(manager)'")
+        guard AgentSession.addresses(manager) != nil else {
+            throw ValidationError("--manager must be HOST:PORT or a comma-separated list of them, got '\(manager)'")
         }
         guard timeout > 0, timeout.isFinite else {
             throw ValidationError("--timeout must be a positive number of seconds")

@@ -18,7 +18,7 @@ package enum ManagerQuery {
         timeout: Duration,
         security: WireSecurity = .plaintext
     ) async -> ManagerStatusReply? {
-        guard let address = HostPort(manager) else { return nil }
+        guard let addresses = AgentSession.addresses(manager), let address = addresses.first else { return nil }
         var logger = Logger(label: "torpor")
         logger.logLevel = .critical
         let client = WireClient(
@@ -27,7 +27,13 @@ package enum ManagerQuery {
             security: security,
             logger: logger
         )
-        guard let connection = try? await client.connect(host: address.host, port: address.port) else { return nil }
+        // A bootstrap list (managers that fail over): the leader's status.
+        let connection =
+            addresses.count == 1
+            ? try? await client.connect(host: address.host, port: address.port)
+            : try? await LeaderFollowingClient(client: client, bootstrap: addresses, queryTimeout: timeout)
+                .connectToLeader(until: .now + timeout)
+        guard let connection else { return nil }
         let status = try? await HostPaging.collect { page in
             let reply = try await connection.request(
                 .managerStatusRequest(ManagerStatusRequest(page: page)),

@@ -56,12 +56,22 @@ struct LabState: Codable {
     /// The bridge and namespaces of a `--wol` or `--libvirt kvm` lab, recorded before they are created so `lab down`
     /// removes them.
     var network: LabNetwork?
+    /// `--ha`: the managers after the first ("manager-2", …), all campaigning in `etcd`; nil otherwise.
+    var standbyManagers: [Process]?
+    /// `--ha`: the lab's private etcd (Debian's etcd-server), where the managers elect their leader.
+    var etcd: Process?
+
+    /// Every manager, the first one first.
+    var managers: [Process] { [manager] + (standbyManagers ?? []) }
+    /// Where a client reaches the managers: the first's address, or with `--ha` every manager's, a bootstrap list
+    /// that `torpor --manager` and the agents follow the leader through.
+    var managerAddress: String { managers.map(\.address).joined(separator: ",") }
 
     /// Processes that start agents: the lab's agents' pids change with every power cycle and are looked up.
     var powerControllers: [Process] { (bmcs ?? []) + (nics ?? []) }
 
     var processes: [Process] {
-        let helpers = powerModel.map { [$0] } ?? []
+        let helpers = (standbyManagers ?? []) + (etcd.map { [$0] } ?? []) + (powerModel.map { [$0] } ?? [])
         guard bmcs != nil || nics != nil else { return [manager] + helpers + agents }
         return [manager] + helpers + powerControllers + agents.map(LabProcesses.located)
     }

@@ -28,13 +28,13 @@ struct LabStatus: AsyncParsableCommand {
         }
         let running = Set(state.processes.filter(LabProcesses.isRunning).map(\.pid))
         let status = await ManagerQuery.probe(
-            manager: state.manager.address,
+            manager: state.managerAddress,
             timeout: .seconds(3),
             security: LabTLS.security(in: directory.path)
         )
         if options.json {
             var json = Self.json(state, running: running)
-            json["managerStatus"] = status.map { HostTable.json($0, address: state.manager.address) } ?? NSNull()
+            json["managerStatus"] = status.map { HostTable.json($0, address: state.managerAddress) } ?? NSNull()
             Output.printJSON(json)
             return
         }
@@ -61,9 +61,9 @@ struct LabStatus: AsyncParsableCommand {
         }
         print("")
         if let status {
-            print(HostTable.text(status, address: state.manager.address))
+            print(HostTable.text(status, address: state.managerAddress))
         } else {
-            print("manager \(state.manager.address) unreachable")
+            print("manager \(state.managerAddress) unreachable")
         }
     }
 

@@ -147,6 +147,24 @@ struct LabUp: AsyncParsableCommand {
     )
     var tls = false
 
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Managers that fail over: a private etcd and --managers torpor-manager processes (docs/ha.md).",
+            discussion: """
+                The managers campaign in an election on the lab's etcd (Debian's etcd-server, on the two ports after \
+                the managers'); the elected one runs the group leader, the others stand by and say who leads. They \
+                share one SQLite file (only the leader opens it). The agents, and `torpor --manager A,B,C`, follow the \
+                leader through the list of the managers' addresses. The first manager is on --base-port, the others \
+                on the ports after the agents'. Not with --bmc or --wol.
+                """
+        )
+    )
+    var ha = false
+
+    @Option(name: .long, help: "With --ha: how many managers (2–9).")
+    var managers = 3
+
     @Option(name: .long, help: "Energy saver (--bmc, --wol): seconds without a VM before a host is put to sleep.")
     var idleTime: Double = 30
 
@@ -161,7 +179,13 @@ struct LabUp: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(hosts) else { throw ValidationError("--hosts must be between 1 and 64") }
-        let portsNeeded = bmc ? 3 * hosts : hosts
+        if ha {
+            guard (2...9).contains(managers) else { throw ValidationError("--managers must be between 2 and 9") }
+            guard !bmc, !wol else { throw ValidationError("--ha is not available with --bmc or --wol yet") }
+        } else if managers != 3 {
+            throw ValidationError("--managers needs --ha (managers that fail over)")
+        }
+        let portsNeeded = (bmc ? 3 * hosts : hosts) + (ha ? managers + 1 : 0)
         guard basePort >= 1, basePort + portsNeeded <= 65535 else {
             throw ValidationError("--base-port leaves no room for \(portsNeeded) ports below 65536")
         }
@@ -277,11 +301,27 @@ struct LabUp: AsyncParsableCommand {
             log: path("manager.log"),
             host: hostNetwork?.gateway
         )
-        // Short intervals so the lab comes up and notices a stopped agent within seconds.
-        try write(
+        // --ha: the other managers on the ports after the agents', then etcd's client and peer ports.
+        let standbyPorts = ha ? (2...managers).map { basePort + hosts + $0 - 1 } : []
+        let etcdPort = basePort + hosts + managers
+        let agentsManager =
+            ha
+            ? "managers: [" + ([managerAddress] + standbyPorts.map { "\(managerHost):\($0)" }).map(Self.quoted)
+                .joined(separator: ", ") + "]"
+            : "manager: \(managerAddress)"
+        let coordination =
+            ha
+            ? """
+            coordination:
+              etcd: { endpoints: ["http://127.0.0.1:\(etcdPort)"] }
+              lease_ttl: 5s
+            """ : ""
+        // Short intervals so the lab comes up and notices a stopped agent within seconds. With --ha every manager
+        // gets the same settings (and database: only the leader opens it) but its own id and address.
+        func managerYAML(id: String, listen: String) -> String {
             """
-            manager_id: lab-manager
-            listen: \(managerAddress)
+            manager_id: \(id)
+            listen: \(listen)
             heartbeat_interval: 1s
             heartbeat_timeout: 5s
             report_interval: 2s
@@ -301,9 +341,10 @@ struct LabUp: AsyncParsableCommand {
             \(rabbitmqSection())
             \(bmc || wol ? energySection(bmcHosts, network: hostNetwork) : "")
             \(LabTLS.section(in: directory.path, holder: "lab-manager"))
-            """,
-            to: manager.config
-        )
+            \(coordination)
+            """
+        }
+        try write(managerYAML(id: ha ? "lab-manager-1" : "lab-manager", listen: managerAddress), to: manager.config)
         // lab.json is written after each start so that a failure half-way still lets `lab down` stop the rest; each
         // libvirtd is recorded before it starts (its stop is idempotent), the manager's pid stays 0 until it runs.
         var state = LabState(directory: directory.path, startedAt: Date(), manager: manager, agents: [])
@@ -403,7 +444,7 @@ struct LabUp: AsyncParsableCommand {
                 hostname: host-\(index)
                 libvirt_uri: \(libvirtURI)
                 listen: \(agent.address)
-                manager: \(managerAddress)
+                \(agentsManager)
                 sample_interval: 1s
                 heartbeat_interval: 1s
                 # The lab's hosts share this machine: each one's CPU and memory are its own VMs', not the machine's.
@@ -425,12 +466,59 @@ struct LabUp: AsyncParsableCommand {
         } catch {
             throw LabError("cannot write a BMC password file: \(error)")
         }
+        if ha {
+            let etcdBinary = "/usr/bin/etcd"
+            guard FileManager.default.isExecutableFile(atPath: etcdBinary) else {
+                throw LabError("--ha needs etcd (\(etcdBinary)): scripts/install-deps installs etcd-server")
+            }
+            // A fresh election: keys left by an earlier lab in this directory would hold it up a lease TTL.
+            try? FileManager.default.removeItem(atPath: path("etcd"))
+            let client = "http://127.0.0.1:\(etcdPort)"
+            let peer = "http://127.0.0.1:\(etcdPort + 1)"
+            let etcdPid = try LabProcesses.spawnDetached(
+                [
+                    etcdBinary, "--name", "torpor-lab", "--data-dir", path("etcd"), "--listen-client-urls", client,
+                    "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls",
+                    peer, "--initial-cluster", "torpor-lab=\(peer)", "--log-outputs", "stderr",
+                ],
+                log: path("etcd.log")
+            )
+            state.etcd = LabState.Process(
+                name: "etcd",
+                hostId: nil,
+                pid: etcdPid,
+                port: etcdPort,
+                executable: etcdBinary,
+                config: path("etcd"),
+                log: path("etcd.log")
+            )
+            try save(state, in: directory)
+        }
         manager.pid = try LabProcesses.spawnDetached(
             [managerBinary, "--config", manager.config, "--log", log.rawValue],
             log: manager.log
         )
         state.manager = manager
         try save(state, in: directory)
+        for (index, port) in zip(2..., standbyPorts) {
+            var standby = LabState.Process(
+                name: "manager-\(index)",
+                hostId: nil,
+                pid: 0,
+                port: port,
+                executable: managerBinary,
+                config: path("manager-\(index).yaml"),
+                log: path("manager-\(index).log"),
+                host: hostNetwork?.gateway
+            )
+            try write(managerYAML(id: "lab-manager-\(index)", listen: standby.address), to: standby.config)
+            standby.pid = try LabProcesses.spawnDetached(
+                [managerBinary, "--config", standby.config, "--log", log.rawValue],
+                log: standby.log
+            )
+            state.standbyManagers = (state.standbyManagers ?? []) + [standby]
+            try save(state, in: directory)
+        }
         if let network = hostNetwork {
             // Each host's NIC runs in its namespace for the lab's lifetime; without a BMC it powers the host on.
             state.nics = []
@@ -705,7 +793,7 @@ struct LabUp: AsyncParsableCommand {
                 )
             }
             if let status = await ManagerQuery.probe(
-                manager: state.manager.address,
+                manager: state.managerAddress,
                 timeout: .seconds(2),
                 security: LabTLS.security(in: options.directory.path)
             ),
@@ -733,7 +821,7 @@ struct LabUp: AsyncParsableCommand {
         for process in state.processes {
             rows.append([process.name, process.hostId ?? "-", process.address, "\(process.pid)", process.log])
         }
-        print("lab up in \(state.directory): manager \(state.manager.address), \(state.agents.count) agents joined")
+        print("lab up in \(state.directory): manager \(state.managerAddress), \(state.agents.count) agents joined")
         print("")
         print(Output.table(rows))
         if let daemons = state.libvirtDaemons, !daemons.isEmpty {
@@ -750,7 +838,7 @@ struct LabUp: AsyncParsableCommand {
         if !environment.isEmpty {
             print("export " + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }
-        print("torpor hosts --manager \(state.manager.address)")
+        print("torpor hosts --manager \(state.managerAddress)")
         print("torpor-lab down --dir \(options.dir)")
     }
 }

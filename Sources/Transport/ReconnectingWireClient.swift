@@ -56,7 +56,7 @@ public struct ReconnectingWireClient: Sendable {
                     metadata: [TransportMetadataKey.peerNode.rawValue: "\(connection.peer.nodeName)"]
                 )
                 onLinkStateChange(.connected(connection.peer))
-                reason = await serve(connection, body: body)
+                reason = await Self.serve(connection, body: body)
             } catch {
                 reason = error
             }
@@ -82,7 +82,7 @@ public struct ReconnectingWireClient: Sendable {
     }
 
     /// Runs `body` until it ends or the connection drops, then closes the connection; returns why it ended.
-    private func serve(
+    static func serve(
         _ connection: WireConnection,
         body: @escaping @Sendable (WireConnection) async throws -> Void
     ) async -> TransportError {

@@ -36,14 +36,15 @@ public enum WireAuthorization {
     /// The permission `message` needs; a cluster request needs `operate` unless it only reads.
     public static func permission(for message: WireMessage) -> Permission {
         switch message {
-        case .heartbeat, .error: .session
+        // Who leads: agents and clients ask it before they know where to go.
+        case .heartbeat, .error, .leaderQuery: .session
         case .hello, .welcome: .none
         case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress: .hostReport
         case .vmCommand, .powerCommand, .migrationCancel, .hostPowerRequest: .operate
         case .statusRequest, .samplesRequest, .managerStatusRequest, .energyRequest, .eventSubscription: .read
         case .eventNotice: .notify
         case .clusterRequest(let request): permission(for: request)
-        case .statusReply, .samplesReply, .managerStatusReply, .clusterReply, .taskStatus, .energyReply,
+        case .statusReply, .samplesReply, .managerStatusReply, .leaderReply, .clusterReply, .taskStatus, .energyReply,
             .consolidationReply, .catalogReply:
             .none
         }

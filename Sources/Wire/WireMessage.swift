@@ -20,6 +20,8 @@ public enum WireMessage: Hashable, Sendable {
     case samplesReply(SamplesReply)
     case managerStatusRequest(ManagerStatusRequest)
     case managerStatusReply(ManagerStatusReply)
+    case leaderQuery(LeaderQuery)
+    case leaderReply(LeaderReply)
     case clusterRequest(ClusterRequest)
     case clusterReply(ClusterReply)
     case taskStatus(TaskStatus)
@@ -53,6 +55,8 @@ public enum WireMessage: Hashable, Sendable {
         case .samplesReply: .samplesReply
         case .managerStatusRequest: .managerStatusRequest
         case .managerStatusReply: .managerStatusReply
+        case .leaderQuery: .leaderQuery
+        case .leaderReply: .leaderReply
         case .clusterRequest: .clusterRequest
         case .clusterReply: .clusterReply
         case .taskStatus: .taskStatus
@@ -87,6 +91,8 @@ public enum WireMessage: Hashable, Sendable {
         case .samplesReply(let payload): Self.encode(payload, &buffer)
         case .managerStatusRequest(let payload): Self.encode(payload, &buffer)
         case .managerStatusReply(let payload): Self.encode(payload, &buffer)
+        case .leaderQuery(let payload): Self.encode(payload, &buffer)
+        case .leaderReply(let payload): Self.encode(payload, &buffer)
         case .clusterRequest(let payload): Self.encode(payload, &buffer)
         case .clusterReply(let payload): Self.encode(payload, &buffer)
         case .taskStatus(let payload): Self.encode(payload, &buffer)
@@ -127,6 +133,8 @@ public enum WireMessage: Hashable, Sendable {
         case .samplesReply: .samplesReply(try decode(SamplesReply.self, &payload))
         case .managerStatusRequest: .managerStatusRequest(try decode(ManagerStatusRequest.self, &payload))
         case .managerStatusReply: .managerStatusReply(try decode(ManagerStatusReply.self, &payload))
+        case .leaderQuery: .leaderQuery(try decode(LeaderQuery.self, &payload))
+        case .leaderReply: .leaderReply(try decode(LeaderReply.self, &payload))
         case .clusterRequest: .clusterRequest(try decode(ClusterRequest.self, &payload))
         case .clusterReply: .clusterReply(try decode(ClusterReply.self, &payload))
         case .taskStatus: .taskStatus(try decode(TaskStatus.self, &payload))

@@ -23,6 +23,8 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case samplesReply = 0x33
     case managerStatusRequest = 0x34
     case managerStatusReply = 0x35
+    case leaderQuery = 0x36
+    case leaderReply = 0x37
 
     case clusterRequest = 0x40
     case clusterReply = 0x41
@@ -57,6 +59,8 @@ extension WireMessageType: CustomStringConvertible {
         case .samplesReply: "SamplesReply"
         case .managerStatusRequest: "ManagerStatusRequest"
         case .managerStatusReply: "ManagerStatusReply"
+        case .leaderQuery: "LeaderQuery"
+        case .leaderReply: "LeaderReply"
         case .clusterRequest: "ClusterRequest"
         case .clusterReply: "ClusterReply"
         case .taskStatus: "TaskStatus"

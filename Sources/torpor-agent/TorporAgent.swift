@@ -35,7 +35,7 @@ struct TorporAgent: AsyncParsableCommand {
     @Option(name: .long, help: "host:port to listen on when not socket-activated (listen).")
     var listen: String?
 
-    @Option(name: .long, help: "Manager host:port to join (manager).")
+    @Option(name: .long, help: "Manager host:port to join (manager), or a comma-separated list of managers that fail over (managers).")
     var manager: String?
 
     @Option(name: .long, help: "Sampling interval, e.g. 3s or 500ms (sample_interval).")
@@ -63,10 +63,15 @@ struct TorporAgent: AsyncParsableCommand {
             configuration.listen = address
         }
         if let manager {
-            guard let address = HostPort(manager) else {
-                throw ConfigError.flag("manager", "'\(manager)' is not host:port")
+            // A comma-separated list is a bootstrap list of managers that fail over (managers:).
+            let addresses = try manager.split(separator: ",", omittingEmptySubsequences: false).map { text in
+                guard let address = HostPort(String(text)) else {
+                    throw ConfigError.flag("manager", "'\(text)' is not host:port")
+                }
+                return address
             }
-            configuration.manager = address
+            configuration.manager = addresses.first
+            configuration.managers = addresses.count > 1 ? addresses : []
         }
         if let sampleInterval {
             configuration.sampleInterval = try durationFlag("sample-interval", sampleInterval)

@@ -64,6 +64,9 @@ struct GENILabTests {
             ("bob", "ch", "urn:publicid:IDN+ch.example+user+bob"),
             ("mallory", "other", "urn:publicid:IDN+elsewhere+user+mallory"),
             ("rogue", "other", "urn:publicid:IDN+ch.example+authority+sa"),
+            // An intermediate CA under the clearinghouse, and a slice authority it issued (signer chains).
+            ("ica", "ch", "urn:publicid:IDN+ch.example+authority+ica"),
+            ("sa2", "ica", "urn:publicid:IDN+ch.example+authority+sa"),
         ] {
             try await run(
                 [
@@ -74,7 +77,10 @@ struct GENILabTests {
             )
             // The AM's certificate also names 127.0.0.1: geni-lib checks the host name of the AM it calls.
             let alternativeNames = name == "am" ? "URI:\(urn),IP:127.0.0.1" : "URI:\(urn)"
-            try "subjectAltName=\(alternativeNames)\n".write(toFile: "\(path)/\(name).ext", atomically: true, encoding: .utf8)
+            let authorityExtensions =
+                name == "ica" ? "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n" : ""
+            try "\(authorityExtensions)subjectAltName=\(alternativeNames)\n"
+                .write(toFile: "\(path)/\(name).ext", atomically: true, encoding: .utf8)
             try await run(
                 [
                     "openssl", "x509", "-req", "-in", "\(path)/\(name).csr", "-CA", "\(path)/\(ca).pem", "-CAkey",
@@ -96,7 +102,8 @@ struct GENILabTests {
         target: String,
         expires: Date,
         privileges: [String],
-        signer: String = "sa"
+        signer: String = "sa",
+        intermediates: [String] = []
     ) async throws {
         let path = folder.path
         try FileManager.default.createDirectory(atPath: "\(path)/credentials", withIntermediateDirectories: true)
@@ -137,7 +144,9 @@ struct GENILabTests {
         try template.write(toFile: "\(path)/credentials/\(file).template", atomically: true, encoding: .utf8)
         try await run(
             [
-                "xmlsec1", "--sign", "--privkey-pem", "\(path)/\(signer)-key.pem,\(path)/\(signer).pem",
+                "xmlsec1", "--sign", "--privkey-pem",
+                (["\(path)/\(signer)-key.pem", "\(path)/\(signer).pem"] + intermediates.map { "\(path)/\($0).pem" })
+                    .joined(separator: ","),
                 "--output", "\(path)/credentials/\(file).xml", "\(path)/credentials/\(file).template",
             ],
             in: folder
@@ -150,12 +159,15 @@ struct GENILabTests {
     static func makeCredentials(in folder: URL, slice: String, other: String) async throws {
         let alice = "urn:publicid:IDN+ch.example+user+alice"
         let later = Date().addingTimeInterval(86_400)
-        for (file, target) in [
-            ("slice", slice), ("other", other), ("nothing", "urn:publicid:IDN+ch.example+slice+nothing"),
-            ("geni-lib", geniLibSlice),
-        ] {
+        for (file, target) in [("slice", slice), ("other", other), ("nothing", "urn:publicid:IDN+ch.example+slice+nothing")] {
             try await makeCredential(file, in: folder, owner: "alice", ownerURN: alice, target: target, expires: later, privileges: ["*"])
         }
+        // geni-lib's slice: signed by a slice authority under an intermediate CA, the intermediate in the signature;
+        // and the same without the intermediate, which leads to no trusted root.
+        try await makeCredential("geni-lib", in: folder, owner: "alice", ownerURN: alice, target: geniLibSlice,
+            expires: later, privileges: ["*"], signer: "sa2", intermediates: ["ica"])
+        try await makeCredential("geni-lib-no-intermediate", in: folder, owner: "alice", ownerURN: alice,
+            target: geniLibSlice, expires: later, privileges: ["*"], signer: "sa2")
         try await makeCredential("user", in: folder, owner: "alice", ownerURN: alice, target: alice, expires: later,
             privileges: ["refresh", "resolve", "info"])
         try await makeCredential("expired", in: folder, owner: "alice", ownerURN: alice, target: slice,
@@ -318,7 +330,7 @@ struct GENILabTests {
         let library = try await ProcessRunner.run(
             [
                 geniLibPython, libScript, url, "\(c)/alice.pem", "\(c)/alice-key.pem", "\(c)/ch.pem", Self.geniLibSlice,
-                "\(c)/credentials/geni-lib.xml", "debian-12",
+                "\(c)/credentials/geni-lib.xml", "debian-12", "\(c)/credentials/geni-lib-no-intermediate.xml",
             ],
             timeout: .seconds(300)
         )
@@ -333,6 +345,10 @@ struct GENILabTests {
             #expect((node["sliver_types"] as? [String])?.contains("small") == true, "\(node)")
             #expect((node["images"] as? [String])?.contains("debian-12") == true, "\(node)")
         }
+        // A signer chain: without its intermediate the credential leads to no trusted root; with it, it is accepted.
+        #expect(libPart("allocate without the intermediate")["code"] as? Int == 3, "\(lib)")
+        #expect((libPart("allocate without the intermediate")["output"] as? String)?.contains("does not lead to a trusted root") == true,
+            "\(lib)")
         #expect(libPart("allocate")["code"] as? Int == 0, "\(lib["request"] ?? "") → \(libPart("allocate"))")
         let allocatedNodes = libPart("allocate")["nodes"] as? [[String: Any]] ?? []
         #expect(allocatedNodes.count == 1 && allocatedNodes.first?["client_id"] as? String == "lib-node", "\(lib)")

@@ -2,13 +2,15 @@ import Etcd
 import Foundation
 import Logging
 import Testing
+import Wire
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// `torpor-manager` processes with `coordination:` campaigning on a real etcd (ports 12230/12231; managers on
-/// 12240–12242): only the elected one opens its listener and runs the group leader; kill -9 it and another leads
+/// 12240–12242): only the elected one runs the group leader, the standbys' listeners say who leads and refuse the
+/// rest with `notLeader`; kill -9 it and another leads
 /// within 15 s; a SIGTERM resigns and hands over at once. Plus the start-up errors of a bad `coordination:`.
 @Suite(
     "managers that fail over through etcd",
@@ -53,7 +55,15 @@ struct ManagerFailoverTests {
             )
         }
 
-        var listens: Bool { accepts(port: port) }
+        /// It answers control requests: it leads (a standby refuses them with `notLeader`).
+        var leads: Bool { get async { await ManagerProbe.ask(port: port) == .leads } }
+        /// It listens and refuses control requests with `notLeader`: it stands by.
+        var standsBy: Bool {
+            get async {
+                if case .standsBy = await ManagerProbe.ask(port: port) { return true }
+                return false
+            }
+        }
         var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
         /// The exit status once it has exited (polling, up to `timeout`), or nil.
@@ -94,7 +104,7 @@ struct ManagerFailoverTests {
         "  etcd: { endpoints: [\"http://127.0.0.1:\(etcdPort)\"] }\n  lease_ttl: \(ttl)s"
     }
 
-    @Test func onlyTheElectedManagerListensAndAKilledLeaderIsReplacedWithin15Seconds() async throws {
+    @Test func onlyTheElectedManagerServesAndAKilledLeaderIsReplacedWithin15Seconds() async throws {
         try EtcdPrerequisite.require()
         let server = try EtcdServer(clientPort: Self.etcdPort)
         try await server.start()
@@ -130,7 +140,10 @@ struct ManagerFailoverTests {
                 directory: server.directory
             )
             managers.append(first)
-            try await waitUntil("m1 leads and listens") { await leaderName() == "m1" && first.listens }
+            try await waitUntil("m1 leads and serves") {
+                guard await leaderName() == "m1" else { return false }
+                return await first.leads
+            }
             for (index, name) in ["m2", "m3"].enumerated() {
                 managers.append(
                     try Manager(
@@ -150,34 +163,45 @@ struct ManagerFailoverTests {
                 managers.dropFirst().allSatisfy { $0.logText.contains("standing by") }
             }
             try await Task.sleep(for: .seconds(2))
-            // Standing by: no listener, no group leader.
-            #expect(!managers[1].listens && !managers[2].listens)
+            // Standing by: a listener that says who leads and refuses the rest, no group leader.
+            #expect(await managers[1].standsBy)
+            #expect(await managers[2].standsBy)
+            let expectedLeader = LeaderReply.Leader.elected(managerID: "m1", address: "127.0.0.1:\(Self.managerPorts[0])")
+            #expect(await ManagerProbe.whoLeads(port: Self.managerPorts[1]) == expectedLeader)
+            #expect(await ManagerProbe.whoLeads(port: Self.managerPorts[0]) == expectedLeader)
+            #expect(
+                await ManagerProbe.ask(port: Self.managerPorts[2])
+                    == .standsBy(
+                        "not the leader; leader is m1 at 127.0.0.1:\(Self.managerPorts[0]) (ManagerStatusRequest not done here)"
+                    )
+            )
             #expect(await leaderName() == "m1")
 
             let killedAt = ContinuousClock.now
             first.signal(SIGKILL)
             #expect(await first.exitStatus(within: .seconds(30)) == 128 + SIGKILL)
-            try await waitUntil("m2 or m3 leads and listens") {
+            try await waitUntil("m2 or m3 leads and serves") {
                 guard let name = await leaderName(), name != "m1" else { return false }
-                return managers.first { $0.name == name }?.listens == true
+                return await managers.first { $0.name == name }?.leads == true
             }
             let takeover = ContinuousClock.now - killedAt
-            print("kill -9 of the leading manager: a new leader listening after \(takeover) (lease TTL 5 s)")
+            print("kill -9 of the leading manager: a new leader serving after \(takeover) (lease TTL 5 s)")
             #expect(takeover < .seconds(15))
             let newLeader = await leaderName()
             let second = try #require(managers.first { $0.name == newLeader })
             let third = try #require(managers.first { $0.name != "m1" && $0 !== second })
-            #expect(!third.listens)
+            #expect(await third.standsBy)
 
             // SIGTERM: the leader stops gracefully and resigns; the last one leads at once.
             let stoppedAt = ContinuousClock.now
             second.signal(SIGTERM)
             #expect(await second.exitStatus(within: .seconds(60)) == 0)
-            try await waitUntil("the third manager leads and listens") {
-                await leaderName() == third.name && third.listens
+            try await waitUntil("the third manager leads and serves") {
+                guard await leaderName() == third.name else { return false }
+                return await third.leads
             }
             let handover = ContinuousClock.now - stoppedAt
-            print("SIGTERM of the leading manager: the next one listening after \(handover)")
+            print("SIGTERM of the leading manager: the next one serving after \(handover)")
             #expect(handover < .seconds(15))
         } catch {
             for manager in managers { await manager.stop() }
@@ -207,8 +231,8 @@ struct ManagerFailoverTests {
         )
         defer { Task { await manager.stop() } }
         let deadline = ContinuousClock.now + .seconds(60)
-        while !manager.listens, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(manager.listens)
+        while !(await manager.leads), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(await manager.leads)
         let pausedAt = ContinuousClock.now
         server.pause()
         let status = await manager.exitStatus(within: .seconds(60))
@@ -256,10 +280,10 @@ struct ManagerFailoverTests {
         let holding = Task { await holder.run() }
         var manager: Manager?
         func notifications() -> String { (try? String(contentsOf: received, encoding: .utf8)) ?? "" }
-        func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
+        func waitUntil(_ what: String, _ condition: () async -> Bool) async throws {
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
-                if condition() { return }
+                if await condition() { return }
                 try await Task.sleep(for: .milliseconds(50))
             }
             Issue.record("timed out waiting until \(what); notifications: \(notifications())")
@@ -284,11 +308,12 @@ struct ManagerFailoverTests {
             try await waitUntil("the standby says READY=1") {
                 notifications().contains("READY=1 | STATUS=standing by")
             }
-            #expect(!started.listens)
+            #expect(!(await started.leads))
             holding.cancel()
             await holding.value
-            try await waitUntil("the manager leads and listens") {
-                notifications().contains("STATUS=leading") && started.listens
+            try await waitUntil("the manager leads and serves") {
+                guard notifications().contains("STATUS=leading") else { return false }
+                return await started.leads
             }
         } catch {
             holding.cancel()
@@ -352,21 +377,5 @@ struct ManagerFailoverTests {
         #expect(manager.logText.contains("coordination.etcd"), "\(manager.logText)")
         #expect(manager.logText.contains(credentials), "\(manager.logText)")
         await manager.stop()
-    }
-}
-
-/// Whether something accepts TCP connections on 127.0.0.1:`port`.
-func accepts(port: Int) -> Bool {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { return false }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-        }
     }
 }

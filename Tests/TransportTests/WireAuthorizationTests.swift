@@ -24,6 +24,9 @@ struct WireAuthorizationTests {
         (.statusRequest(StatusRequest()), [.manager, .operator, .viewer]),
         (.samplesRequest(SamplesRequest(vmName: "vm")), [.manager, .operator, .viewer]),
         (.managerStatusRequest(ManagerStatusRequest()), [.manager, .operator, .viewer]),
+        // Agents and clients ask who leads before they know where to go.
+        (.leaderQuery(LeaderQuery()), [.agent, .manager, .operator, .viewer]),
+        (.leaderReply(LeaderReply(leader: .elected(managerID: "m2", address: "10.0.0.12:7700"))), []),
         (.energyRequest(EnergyRequest()), [.manager, .operator, .viewer]),
         (.hostPowerRequest(.wake("h")), [.manager, .operator]),
         (.hostPowerRequest(.sleep("h")), [.manager, .operator]),

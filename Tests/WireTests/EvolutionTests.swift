@@ -89,7 +89,7 @@ import Wire
                 case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress: 0x10...0x1F
                 case .vmCommand, .powerCommand, .migrationCancel: 0x20...0x2F
                 case .statusRequest, .statusReply, .samplesRequest, .samplesReply, .managerStatusRequest,
-                    .managerStatusReply:
+                    .managerStatusReply, .leaderQuery, .leaderReply:
                     0x30...0x3F
                 case .clusterRequest, .clusterReply, .taskStatus, .energyRequest, .energyReply, .hostPowerRequest,
                     .consolidationReply, .catalogReply, .eventSubscription, .eventNotice:

@@ -31,6 +31,9 @@ import Wire
         ("catalog-reply", Samples.goldenCatalogReply),
         ("event-subscription", Samples.goldenEventSubscription),
         ("event-notice", Samples.goldenEventNotice),
+        ("leader-query", Samples.goldenLeaderQuery),
+        ("leader-reply", Samples.goldenLeaderReply),
+        ("leader-reply-none", Samples.goldenLeaderReplyNone),
     ]
 
     @Test(arguments: golden)

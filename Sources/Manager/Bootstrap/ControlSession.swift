@@ -17,6 +17,9 @@ public struct ControlSession: Sendable {
     public let logger: Logger
     /// Answers `torpor cluster consolidate`; nil in a manager that runs no consolidation (then it is refused).
     public let consolidation: ConsolidationLoop?
+    /// The address this manager gives as the leader's in a LeaderReply (`coordination.advertise`, else `listen`);
+    /// nil: LeaderQuery is answered `unsupported`.
+    public let advertise: String?
 
     public init(
         registry: HostRegistry,
@@ -27,8 +30,10 @@ public struct ControlSession: Sendable {
         heartbeatTimeout: Duration,
         startedAt: ContinuousClock.Instant,
         logger: Logger,
-        consolidation: ConsolidationLoop? = nil
+        consolidation: ConsolidationLoop? = nil,
+        advertise: String? = nil
     ) {
+        self.advertise = advertise
         self.consolidation = consolidation
         self.registry = registry
         self.leader = leader
@@ -107,6 +112,12 @@ public struct ControlSession: Sendable {
     /// The reply to one message; nil for pushes that need none.
     public func answer(_ message: WireMessage, at now: ContinuousClock.Instant) async -> WireMessage? {
         switch message {
+        case .leaderQuery:
+            // Serving control peers means leading (a standby answers from StandbyListener): name ourselves.
+            guard let advertise else {
+                return .commandResult(CommandResult(code: .unsupported, message: "this manager does not say who leads"))
+            }
+            return .leaderReply(LeaderReply(leader: .elected(managerID: managerID, address: advertise)))
         case .managerStatusRequest(let request):
             let reply = await statusReply(at: now, page: request.page)
             guard request.page != nil else {

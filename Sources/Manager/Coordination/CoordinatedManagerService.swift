@@ -3,9 +3,10 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Systemd
+import Transport
 
 /// A manager that fails over (`coordination:`, docs/ha.md): it campaigns in the etcd election and stands by until
-/// elected; elected, it starts the whole single-process manager (`start()`: state, listener, group leader and the
+/// elected, its listener answering only who leads (`StandbyListener`); elected, it starts the whole single-process manager (`start()`: state, listener, group leader and the
 /// rest) as a service group of its own. Losing the election (keepalives unconfirmed for 2/3 of the lease TTL, the
 /// lease gone, the key deleted) stops acting at once: the service throws `ManagerLostLeadership` and torpor-manager
 /// exits 75, so systemd's restart campaigns again with fresh state rather than a leader that might still act.
@@ -17,6 +18,8 @@ struct CoordinatedManagerService: Service {
     let elected: AsyncStream<Void>
     /// One element when it stops leading, with the reason.
     let stopped: AsyncStream<ElectionMachine.StopReason>
+    /// Binds the standby's listener (`StandbyListener`): "who leads" answered, everything else refused.
+    let standby: @Sendable () async throws -> WireServer
     let start: @Sendable () async throws -> [any Service]
     let logger: Logger
 
@@ -29,10 +32,30 @@ struct CoordinatedManagerService: Service {
             // after TimeoutStartSec. Elected, the leading group's ReadinessService says READY=1 again, harmlessly.
             let notifier = SystemdNotifier()
             _ = try? notifier.notify("READY=1\nSTATUS=standing by: campaigning for leadership")
-            // Stand by until elected, or until asked to stop.
+            // Stand by until elected, or until asked to stop, answering "who leads" on the listen address; the
+            // standby listener closes before the elected manager binds the same address.
             let elected = self.elected
-            let wasElected = await cancelWhenGracefulShutdown { () async -> Bool in
-                for await _ in elected { return true }
+            let standbyServer = try await standby()
+            let wasElected = await withTaskGroup(of: Bool?.self) { standing in
+                standing.addTask { [logger] in
+                    do {
+                        try await standbyServer.run()
+                    } catch {
+                        logger.error("the standby listener failed", metadata: ["torpor.error": "\(error)"])
+                    }
+                    return nil
+                }
+                standing.addTask {
+                    await cancelWhenGracefulShutdown { () async -> Bool in
+                        for await _ in elected { return true }
+                        return false
+                    }
+                }
+                while let result = await standing.next() {
+                    guard let wasElected = result else { continue }
+                    standing.cancelAll()
+                    return wasElected
+                }
                 return false
             }
             guard wasElected, !Task.isCancelled else {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSL
+import X509
 
 /// A GENI SFA credential (`geni_type geni_sfa`, version 3; docs/geni.md): a `<signed-credential>` holding one
 /// `<credential xml:id=…>` (owner, target, expiry, privileges) and one XML signature over it. Parsing checks the
@@ -41,6 +42,8 @@ public struct GENICredential: Sendable, Equatable {
     public static let maximumBytes = 256 * 1024
     /// More credentials than this in one call is BADARGS.
     public static let maximumCount = 16
+    /// Certificates in a signature: the signer's and its intermediates.
+    public static let maximumChainLength = 5
 
     /// Why a credential could not be read.
     public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -117,17 +120,37 @@ public struct GENICredential: Sendable, Equatable {
         guard references.count == 1, references.first?.attribute("URI") == "#\(id)" else {
             throw ParseError("its signature does not refer to its <credential> (#\(id.prefix(40))) alone")
         }
-        // One certificate: the signer's, which xmlsec1 then chains to a trusted root; with several, which one
-        // signed would be xmlsec1's guess, not ours.
+        // The signer's certificate, optionally followed by the intermediates up to (not including) a trusted root:
+        // xmlsec1 chains them to `geni.trust_roots`. The signer is the one certificate that issued none of the
+        // others, which is also the one xmlsec1 takes the key from.
         let certificates = signature.elements.filter { local($0.name) == "KeyInfo" }
             .flatMap { $0.elements.filter { local($0.name) == "X509Data" } }
             .flatMap { $0.elements.filter { local($0.name) == "X509Certificate" } }
-        guard certificates.count == 1, let signerText = certificates.first else {
-            throw ParseError("its signature carries \(certificates.count) X509Certificates, expected the signer's alone")
+        guard (1...maximumChainLength).contains(certificates.count) else {
+            throw ParseError(
+                "its signature carries \(certificates.count) X509Certificates, expected the signer's and at most "
+                    + "\(maximumChainLength - 1) intermediates"
+            )
         }
-        guard let signerDER = firstCertificate(content(signerText)),
-            let signer = try? NIOSSLCertificate(bytes: signerDER, format: .der)
-        else {
+        var chain: [(der: [UInt8], certificate: Certificate)] = []
+        for (index, text) in certificates.enumerated() {
+            guard let der = firstCertificate(content(text)), let certificate = try? Certificate(derEncoded: der) else {
+                throw ParseError("X509Certificate \(index + 1) of its signature is not a certificate")
+            }
+            chain.append((der, certificate))
+        }
+        let leaves = chain.indices.filter { index in
+            !chain.indices.contains { other in
+                other != index && chain[other].certificate.issuer == chain[index].certificate.subject
+                    && chain[other].certificate.subject != chain[index].certificate.subject
+            }
+        }
+        guard leaves.count == 1 else {
+            throw ParseError(
+                "its signature's \(chain.count) certificates are not one signer and its issuers (\(leaves.count) signers)"
+            )
+        }
+        guard let signer = try? NIOSSLCertificate(bytes: chain[leaves[0]].der, format: .der) else {
             throw ParseError("its signer's X509Certificate is not a certificate")
         }
         let signerURN = signer._subjectAlternativeNames().filter { $0.nameType == .uri }

@@ -8,13 +8,18 @@ public struct AgentSession: Sendable {
     let observer: (any GroupManagerObserver)?
     let logHeartbeats: Bool
     let logger: Logger
+    /// What an agent following the elected manager is told when it asks who leads (this manager); nil: the
+    /// question is answered `unsupported`.
+    let leadership: LeaderReply?
 
     public init(
         registry: HostRegistry,
         observer: (any GroupManagerObserver)?,
         logHeartbeats: Bool = false,
-        logger: Logger
+        logger: Logger,
+        leadership: LeaderReply? = nil
     ) {
+        self.leadership = leadership
         self.registry = registry
         self.observer = observer
         self.logHeartbeats = logHeartbeats
@@ -49,6 +54,14 @@ public struct AgentSession: Sendable {
 
     private func receive(_ connection: WireConnection, hostID: String, logger: Logger) async throws {
         for try await envelope in connection.inbound {
+            if case .leaderQuery = envelope.message, envelope.requestID != 0, !envelope.isResponse {
+                // An agent with a bootstrap list checks it reached the leader before it reports.
+                let answer: WireMessage =
+                    leadership.map { .leaderReply($0) }
+                    ?? .error(ErrorMessage(code: .unsupported, message: "this manager does not say who leads"))
+                try await connection.reply(to: envelope.requestID, with: answer)
+                continue
+            }
             await handle(envelope.message, from: hostID, logger: logger)
         }
     }

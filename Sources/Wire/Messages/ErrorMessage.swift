@@ -28,6 +28,9 @@ public struct ErrorMessage: WirePayload {
         /// The peer's certificate role may not send this message (docs/security.md). Sent as the response to a
         /// request, it fails only that request.
         public static let forbidden = Code(rawValue: 10)
+        /// A standby manager was sent something only the elected leader does; the message names the leader (or says
+        /// none is elected yet) and nothing changed (docs/ha.md). Ask LeaderQuery and go to the leader.
+        public static let notLeader = Code(rawValue: 11)
 
         public var description: String {
             switch self {
@@ -41,6 +44,7 @@ public struct ErrorMessage: WirePayload {
             case .busy: "busy"
             case .untrusted: "untrusted"
             case .forbidden: "forbidden"
+            case .notLeader: "notLeader"
             default: "code\(rawValue)"
             }
         }

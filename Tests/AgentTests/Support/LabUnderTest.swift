@@ -16,10 +16,15 @@ final class LabUnderTest: @unchecked Sendable {
     private(set) var httpPort: Int?
     /// Every daemon pid seen, including a manager restarted by the test, so teardown leaves nothing behind.
     private(set) var pids: [Int] = []
-    /// The manager's address: on the lab's bridge with --wol, else loopback.
+    /// The manager's address: on the lab's bridge with --wol, else loopback; with --ha every manager's, the
+    /// bootstrap list `torpor --manager` follows the leader through.
     var manager: String {
-        let host = (labState()?["manager"] as? [String: Any])?["host"] as? String
-        return "\(host ?? "127.0.0.1"):\(basePort)"
+        let state = labState()
+        let host = (state?["manager"] as? [String: Any])?["host"] as? String
+        let standbys = ((state?["standbyManagers"] as? [[String: Any]]) ?? []).compactMap { entry -> String? in
+            (entry["port"] as? Int).map { "\(entry["host"] as? String ?? "127.0.0.1"):\($0)" }
+        }
+        return (["\(host ?? "127.0.0.1"):\(basePort)"] + standbys).joined(separator: ",")
     }
 
     private init(torpor: String, directory: URL, basePort: Int) {
@@ -84,6 +89,7 @@ final class LabUnderTest: @unchecked Sendable {
         var processes =
             ((state["agents"] as? [Any]) ?? []) + ((state["bmcs"] as? [Any]) ?? []) + ((state["nics"] as? [Any]) ?? [])
         if let manager = state["manager"] { processes.append(manager) }
+        processes += ((state["standbyManagers"] as? [Any]) ?? []) + (state["etcd"].map { [$0] } ?? [])
         for pid in processes.compactMap({ ($0 as? [String: Any])?["pid"] as? Int }) where !pids.contains(pid) {
             pids.append(pid)
         }
@@ -100,6 +106,7 @@ final class LabUnderTest: @unchecked Sendable {
         let all =
             ((state["agents"] as? [[String: Any]]) ?? []) + ((state["bmcs"] as? [[String: Any]]) ?? [])
             + ((state["nics"] as? [[String: Any]]) ?? []) + [(state["manager"] as? [String: Any]) ?? [:]]
+            + ((state["standbyManagers"] as? [[String: Any]]) ?? [])
         let entry = try #require(all.first { $0["name"] as? String == name }, "no \(name) in lab.json")
         return (
             try #require(entry["pid"] as? Int), try #require(entry["config"] as? String),

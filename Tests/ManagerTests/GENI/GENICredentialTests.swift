@@ -81,7 +81,14 @@ import Testing
             GENICredentialTests.document(
                 keyInfo: "<KeyInfo><X509Data><X509Certificate>\(signerCertificate)</X509Certificate>"
                     + "<X509Certificate>\(signerCertificate)</X509Certificate></X509Data></KeyInfo>"
-            ), "2 X509Certificates"
+            ), "2 certificates are not one signer and its issuers (2 signers)"
+        ),
+        (
+            GENICredentialTests.document(
+                keyInfo: "<KeyInfo><X509Data>"
+                    + String(repeating: "<X509Certificate>\(signerCertificate)</X509Certificate>", count: 6)
+                    + "</X509Data></KeyInfo>"
+            ), "6 X509Certificates, expected the signer's and at most 4 intermediates"
         ),
         (
             GENICredentialTests.document(keyInfo: "<KeyInfo><X509Data><X509Certificate>AAAA</X509Certificate></X509Data></KeyInfo>"),

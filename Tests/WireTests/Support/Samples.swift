@@ -261,6 +261,20 @@ enum Samples {
         )
     )
 
+    static let goldenLeaderQuery = WireEnvelope(requestID: 30, message: .leaderQuery(LeaderQuery()))
+
+    static let goldenLeaderReply = WireEnvelope(
+        flags: .response,
+        requestID: 30,
+        message: .leaderReply(LeaderReply(leader: .elected(managerID: "m2", address: "10.0.0.12:7700")))
+    )
+
+    static let goldenLeaderReplyNone = WireEnvelope(
+        flags: .response,
+        requestID: 31,
+        message: .leaderReply(LeaderReply(leader: .nobody))
+    )
+
     static let goldenClusterRequestConsolidate = WireEnvelope(
         requestID: 12,
         message: .clusterRequest(.consolidate(dryRun: true))

@@ -5,7 +5,8 @@ GetVersion, Allocate, Provision, PerformOperationalAction, Delete; it verifies t
 clearinghouse root), and parses what the AM answers with its own readers (geni.rspec.pgad.Advertisement,
 geni.rspec.pgmanifest.Manifest). ListResources and Status, which minigcf lacks, go through xmlrpc.client.
 
-Usage: geni_lib_client.py URL CERT KEY ROOT_CA SLICE_URN CREDENTIAL_FILE IMAGE_NAME
+Usage: geni_lib_client.py URL CERT KEY ROOT_CA SLICE_URN CREDENTIAL_FILE IMAGE_NAME UNTRUSTED_CREDENTIAL_FILE
+(UNTRUSTED_CREDENTIAL_FILE: a credential Allocate must refuse, tried first)
 Prints one JSON object describing what geni-lib made of each answer; exits 0 when every call returned.
 """
 import json
@@ -19,7 +20,7 @@ import geni.rspec.pgad as pgad
 import geni.rspec.pgmanifest as pgmanifest
 from geni.minigcf import amapi3
 
-url, cert, key, root_ca, slice_urn, credential_file, image = sys.argv[1:8]
+url, cert, key, root_ca, slice_urn, credential_file, image, untrusted_file = sys.argv[1:9]
 
 
 class Credential:
@@ -77,6 +78,9 @@ def manifest_nodes(xml):
         for n in manifest.nodes
     ]
 
+
+refused = amapi3.allocate(url, root_ca, cert, key, [Credential(untrusted_file)], slice_urn, request_xml)
+result["allocate without the intermediate"] = {"code": refused["code"]["geni_code"], "output": refused.get("output", "")}
 
 allocated = amapi3.allocate(url, root_ca, cert, key, credentials, slice_urn, request_xml)
 result["allocate"] = {"code": allocated["code"]["geni_code"], "output": allocated.get("output", "")}
