@@ -347,6 +347,8 @@ let package = Package(
             name: "ManagerTests",
             dependencies: [
                 "Manager", "Wire", "ConfigFile", "Placement", "Commands",
+                // A standby's listener over TLS with a real etcd client (StandbyListenerTLSTests).
+                "Transport", "Trust", "Etcd",
                 // The test driver (test:///default) stores the domains the leader generates from images.
                 "Libvirt",
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -70,7 +70,8 @@ struct LabStatus: AsyncParsableCommand {
     static func json(_ state: LabState, running: Set<Int32>) -> [String: Any] {
         var json: [String: Any] = [
             "directory": state.directory,
-            "manager": state.manager.address,
+            // With --ha, every manager's address: the bootstrap list clients follow the leader through.
+            "manager": state.managerAddress,
             "processes": state.processes.map { process -> [String: Any] in
                 var entry: [String: Any] = [
                     "name": process.name,

@@ -98,6 +98,19 @@ struct FailoverLabTests {
         defer { lab.tearDown() }
         let managers = lab.manager
         try #require(managers.split(separator: ",").count == 3, "lab.json names three managers: \(managers)")
+        // `torpor-lab status` lists etcd and every manager, alive, and gets the hosts from the leader through the list.
+        let torporLab = try KVMLab.product("torpor-lab")
+        let status = try await ProcessRunner.run([torporLab, "status", "--dir", lab.lab, "--json"])
+        try #require(status.status == 0, "\(status)")
+        let statusJSON = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        let listed = (statusJSON["processes"] as? [[String: Any]]) ?? []
+        let alive = Set(listed.filter { $0["alive"] as? Bool == true }.compactMap { $0["name"] as? String })
+        #expect(
+            alive.isSuperset(of: ["etcd", "manager", "manager-2", "manager-3", "agent-1", "agent-2", "agent-3"]),
+            "\(alive)"
+        )
+        #expect(statusJSON["manager"] as? String == managers)
+        #expect(statusJSON["managerStatus"] is [String: Any], "lab status got no hosts from the leader: \(status.stdout)")
         #expect(try await lab.torpor(["vc", "define", "batch"]).status == 0)
         let template = try lab.template(cores: 1, mib: 128)
 
@@ -191,6 +204,14 @@ struct FailoverLabTests {
         #expect((1...3).map { lab.agentPids($0) } == agentPids, "an agent restarted")
         for (name, agent) in runningBefore {
             #expect(try await lab.domains(onAgent: agent)[name] == "running", "\(name) on host-\(agent)")
+        }
+
+        // `torpor-lab down` stops all of it: etcd, the managers left, the agents.
+        let down = try await ProcessRunner.run([torporLab, "down", "--dir", lab.lab], timeout: .seconds(120))
+        #expect(down.status == 0, "\(down)")
+        for entry in listed {
+            guard let pid = entry["pid"] as? Int, let name = entry["name"] as? String else { continue }
+            #expect(!TorporLabTests.isAlive(pid), "\(name) (pid \(pid)) still runs after lab down")
         }
     }
 }

@@ -29,9 +29,9 @@ func descriptorsAvailable(_ needed: Int) -> Bool {
 /// sum of its own bounded waits (dialling, 30 + 30 s for the client, 90 + 30 s for the closes).
 @Suite(.serialized, .timeLimit(.minutes(8)))
 struct CrowdedServerTests {
-    @Test(.enabled(if: descriptorsAvailable(8_000), "needs 8,000 descriptors: both ends of 3,000 connections"))
+    @Test(.enabled(if: descriptorsAvailable(12_000), "needs 12,000 descriptors: both ends of 5,000 connections"))
     func idlePeersAndASlowLorisDoNotStopAWellFormedClient() async throws {
-        let idleCount = 3_000
+        let idleCount = 5_000
         let configuration = WireConnectionConfiguration(idleTimeout: .seconds(20))
         let ended = Counter()
         let handler: WireServer.ConnectionHandler = { connection in
