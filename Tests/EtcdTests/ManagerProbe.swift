@@ -11,14 +11,19 @@ enum ManagerProbe: Equatable {
     /// Nothing answered, or something else did.
     case unreachable
 
-    static func ask(port: Int) async -> ManagerProbe {
+    /// A control client for one question, logging nothing below critical.
+    private static func probeClient() -> WireClient {
         var logger = Logger(label: "probe")
         logger.logLevel = .critical
-        let client = WireClient(
+        return WireClient(
             hello: Hello(role: .control, softwareVersion: "test", nodeName: "probe"),
             connectTimeout: .seconds(5),
             logger: logger
         )
+    }
+
+    static func ask(port: Int) async -> ManagerProbe {
+        let client = probeClient()
         guard let connection = try? await client.connect(host: "127.0.0.1", port: port) else { return .unreachable }
         let answer: ManagerProbe
         do {
@@ -36,13 +41,7 @@ enum ManagerProbe: Equatable {
 
     /// Who leads, as the manager on `port` says (LeaderQuery).
     static func whoLeads(port: Int) async -> LeaderReply.Leader? {
-        var logger = Logger(label: "probe")
-        logger.logLevel = .critical
-        let client = WireClient(
-            hello: Hello(role: .control, softwareVersion: "test", nodeName: "probe"),
-            connectTimeout: .seconds(5),
-            logger: logger
-        )
+        let client = probeClient()
         guard let connection = try? await client.connect(host: "127.0.0.1", port: port) else { return nil }
         let reply = try? await connection.request(.leaderQuery(LeaderQuery()), timeout: .seconds(10))
         await connection.close()
