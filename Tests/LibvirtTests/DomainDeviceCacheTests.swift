@@ -60,7 +60,7 @@ import Testing
         try await web.suspend()
         try await web.resume()
         #expect(try await web.id() == id)
-        let received = await firstEvents(2, of: events)
+        let received = await firstEvents(2, of: events, timeout: .seconds(60))
         #expect(received.map(\.kind) == [.suspended, .resumed])
         _ = try await connection.collectStats()
         #expect(reads.value == NodeFixture.domainNames.count + 1)
@@ -105,43 +105,11 @@ import Testing
 
     private static func domainXML(name: String, uuid: UUID, nics: [String]) -> String {
         let interfaces = nics.map { "<interface type='ethernet'><target dev='\($0)'/></interface>" }.joined()
-        return """
-            <domain type='test'>
-              <name>\(name)</name>
-              <uuid>\(uuid.uuidString.lowercased())</uuid>
-              <memory unit='KiB'>65536</memory>
-              <vcpu>1</vcpu>
-              <os><type arch='x86_64'>hvm</type></os>
-              <devices>
-                <disk type='file' device='disk'><source file='/var/lib/test/\(name).img'/><target dev='vda' bus='virtio'/></disk>
-                \(interfaces)
-              </devices>
-            </domain>
-            """
-    }
-
-    /// The first `count` events, or fewer when none more arrive within a minute.
-    private func firstEvents(_ count: Int, of events: AsyncStream<DomainLifecycleEvent>) async -> [DomainLifecycleEvent]
-    {
-        await withTaskGroup(of: [DomainLifecycleEvent]?.self) { group in
-            group.addTask {
-                var received: [DomainLifecycleEvent] = []
-                for await event in events {
-                    received.append(event)
-                    if received.count == count { break }
-                }
-                return received
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(60))
-                return nil
-            }
-            var received: [DomainLifecycleEvent] = []
-            for await result in group {
-                group.cancelAll()
-                if let result { received = result }
-            }
-            return received
-        }
+        return DefaultDriver.domainXML(
+            name: name,
+            uuid: uuid,
+            devices: "<disk type='file' device='disk'><source file='/var/lib/test/\(name).img'/>"
+                + "<target dev='vda' bus='virtio'/></disk>\(interfaces)"
+        )
     }
 }

@@ -77,33 +77,4 @@ import Testing
         )
         #expect(DomainLifecycleEvent.Kind(libvirtValue: 42) == .unknown(42))
     }
-
-    /// The first `count` events, or fewer if they do not arrive within a few seconds.
-    private func firstEvents(
-        _ count: Int,
-        of events: AsyncStream<DomainLifecycleEvent>,
-        timeout: Duration = .seconds(5)
-    ) async -> [DomainLifecycleEvent] {
-        await withTaskGroup(of: [DomainLifecycleEvent]?.self) { group in
-            group.addTask {
-                var received: [DomainLifecycleEvent] = []
-                for await event in events {
-                    received.append(event)
-                    if received.count == count { break }
-                }
-                return received
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            var received: [DomainLifecycleEvent] = []
-            // Whichever ends first cancels the other; a timed-out collector still returns what it saw.
-            for await result in group {
-                group.cancelAll()
-                if let result { received = result }
-            }
-            return received
-        }
-    }
 }

@@ -35,17 +35,46 @@ enum DefaultDriver {
         "torpor-\(purpose)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    /// A minimal domain the test driver accepts.
-    static func domainXML(name: String, uuid: UUID = UUID()) -> String {
+    /// A minimal domain the test driver accepts, with `devices` (XML) inside `<devices>` when given.
+    static func domainXML(name: String, uuid: UUID = UUID(), devices: String? = nil) -> String {
         """
         <domain type='test'>
           <name>\(name)</name>
           <uuid>\(uuid.uuidString.lowercased())</uuid>
           <memory unit='KiB'>65536</memory>
           <vcpu>1</vcpu>
-          <os><type arch='x86_64'>hvm</type></os>
+          <os><type arch='x86_64'>hvm</type></os>\(devices.map { "<devices>\($0)</devices>" } ?? "")
         </domain>
         """
+    }
+}
+
+    /// The first `count` events, or fewer if they do not arrive within `timeout`.
+func firstEvents(
+    _ count: Int,
+    of events: AsyncStream<DomainLifecycleEvent>,
+    timeout: Duration = .seconds(5)
+) async -> [DomainLifecycleEvent] {
+    await withTaskGroup(of: [DomainLifecycleEvent]?.self) { group in
+        group.addTask {
+            var received: [DomainLifecycleEvent] = []
+            for await event in events {
+                received.append(event)
+                if received.count == count { break }
+            }
+            return received
+        }
+        group.addTask {
+            try? await Task.sleep(for: timeout)
+            return nil
+        }
+        var received: [DomainLifecycleEvent] = []
+        // Whichever ends first cancels the other; a timed-out collector still returns what it saw.
+        for await result in group {
+            group.cancelAll()
+            if let result { received = result }
+        }
+        return received
     }
 }
 
