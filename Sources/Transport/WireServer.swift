@@ -55,11 +55,18 @@ public final class WireServer: Sendable {
         let configured =
             bootstrap
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 256)
+            // After a manager restart every agent redials at once: the kernel holds them while the accept loop
+            // catches up (it caps this at net.core.somaxconn).
+            .serverChannelOption(.backlog, value: 4096)
             .serverChannelInitializer(gateInstaller(gate, logger))
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
         do {
-            let listener = try await configured.bind(host: host, port: port, childChannelInitializer: initializer)
+            let listener = try await configured.bind(
+                host: host,
+                port: port,
+                serverBackPressureStrategy: acceptedQueue,
+                childChannelInitializer: initializer
+            )
             return WireServer(
                 listener: listener,
                 gate: gate,
@@ -98,7 +105,11 @@ public final class WireServer: Sendable {
             .serverChannelInitializer(gateInstaller(gate, logger))
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
         do {
-            let listener = try await configured.bind(descriptor, childChannelInitializer: initializer)
+            let listener = try await configured.bind(
+                descriptor,
+                serverBackPressureStrategy: acceptedQueue,
+                childChannelInitializer: initializer
+            )
             return WireServer(
                 listener: listener,
                 gate: gate,
@@ -200,6 +211,14 @@ public final class WireServer: Sendable {
             session.eventLoop.execute { session.value.closeGracefully() }
         }
     }
+
+    /// Accepted sockets queued for `run()`'s loop before the listener stops accepting. NIO's default (10) stalls
+    /// accepting whenever the cooperative pool is busy for a moment, and a kernel backlog that overflows drops SYNs,
+    /// which diallers retry only after 1, 3, 7, 15, 31 s; the gate still bounds the sockets held.
+    private static let acceptedQueue = NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(
+        lowWatermark: 256,
+        highWatermark: 1024
+    )
 
     private static func makeGate(_ limits: WireServerLimits) -> SharedConnectionGate {
         let descriptorLimit = limits.descriptorLimit ?? WireServerLimits.processDescriptorLimit()
