@@ -38,6 +38,11 @@ func runConsolidationBenchmark() {
     var serconPlan: ConsolidationPlan?
     var rows = policies
     rows.append(("CostAware, least time", leastTime))
+    for share in [0.02, 0.03, 0.04] {
+        var spare = CostAwareConsolidation()
+        spare.spareHostShare = share
+        rows.append(("CostAware, \(Int(share * 100)) % spare", spare))
+    }
     rows.append(("CostAware, Sercon's freed", CostAwareConsolidation()))
     for (rowIndex, row) in rows.enumerated() {
         var policy = row.policy

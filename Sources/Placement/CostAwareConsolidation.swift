@@ -18,6 +18,9 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
     public var budget: MigrationBudget
     /// Which hosts of one size to keep: by default those with the most VMs, so the fewest VMs migrate.
     public var objective: Objective = .fewestMigrations
+    /// Hosts kept beyond those the load needs, as a share of them (0.04: 4 more per 100), chosen among the others for
+    /// the most VMs: each one's VMs stay where they are. Fewer migrations and more headroom for a little energy.
+    public var spareHostShare: Double = 0
 
     public init(
         thresholds: RelocationThresholds = .default,
@@ -84,6 +87,21 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
                 cluster: cluster,
                 keptFirst: keptFirst
             )
+        }
+        let spareCount = min(
+            keepOrder.count - coveredCount,
+            Int((Double(coveredCount) * max(0, spareHostShare)).rounded(.down))
+        )
+        if spareCount > 0 {
+            Self.keepSpareHostsWithMostVMs(
+                spareCount,
+                &keepOrder,
+                coveredCount: coveredCount,
+                evictionCost: evictionCost,
+                cluster: cluster,
+                keptFirst: keptFirst
+            )
+            coveredCount += spareCount
         }
 
         var position = Array(repeating: -1, count: cluster.hosts.count)
@@ -209,6 +227,26 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
         guard swapped else { return }
         keepOrder.replaceSubrange(firstOptional..<coveredCount, with: kept.sorted(by: keptFirst))
         keepOrder.replaceSubrange(coveredCount..., with: unkept.sorted(by: keptFirst))
+    }
+
+    /// Moves the `count` unkept hosts with the most VMs (then the costliest to empty) into the kept part of
+    /// `keepOrder`; both parts are then each in keep order again.
+    private static func keepSpareHostsWithMostVMs(
+        _ count: Int,
+        _ keepOrder: inout [Int],
+        coveredCount: Int,
+        evictionCost: [MigrationCost],
+        cluster: ConsolidationCluster,
+        keptFirst: (Int, Int) -> Bool
+    ) {
+        func vmCount(_ hostIndex: Int) -> Int { cluster.vmsOnHost[hostIndex].count }
+        let unkept = keepOrder[coveredCount...].sorted { a, b in
+            if vmCount(a) != vmCount(b) { return vmCount(a) > vmCount(b) }
+            if evictionCost[a] != evictionCost[b] { return evictionCost[b] < evictionCost[a] }
+            return a < b
+        }
+        let kept = (keepOrder[..<coveredCount] + unkept.prefix(count)).sorted(by: keptFirst)
+        keepOrder = kept + unkept.dropFirst(count).sorted(by: keptFirst)
     }
 
     /// Places all of `vmOrder` first-fit on the kept hosts, or none: on failure every placement is undone.

@@ -2,7 +2,8 @@ import Placement
 import Testing
 
 /// The consolidation policies on the same tables: expected moves ("vm:from→to"), freed hosts and reason. The
-/// cost-aware policy's `.leastMigrationTime` objective expects what its default does unless a case says otherwise.
+/// cost-aware policy's `.leastMigrationTime` objective and its variant with spare hosts (a quarter more, so none on
+/// these small tables) expect what its default does unless a case says otherwise.
 struct ConsolidationTests {
     typealias M = MoveFixtures
 
@@ -10,6 +11,7 @@ struct ConsolidationTests {
         case sercon
         case costAware
         case costAwareLeastTime
+        case costAwareSpareHosts
 
         var description: String { rawValue }
 
@@ -21,6 +23,12 @@ struct ConsolidationTests {
                 {
                     var policy = CostAwareConsolidation(budget: budget)
                     policy.objective = .leastMigrationTime
+                    return policy
+                }()
+            case .costAwareSpareHosts:
+                {
+                    var policy = CostAwareConsolidation(budget: budget)
+                    policy.spareHostShare = 0.25
                     return policy
                 }()
             }
@@ -261,6 +269,31 @@ struct ConsolidationTests {
         #expect(plan.freedHostIDs == ["h1", "h2"])
         #expect(plan.totalCost.bytes == 4 * M.gibibyte)
         #expect(plan.hostsUsedBefore == 4 && plan.hostsUsedAfter == 2 && plan.hostsUsedLowerBound == 1)
+    }
+
+    @Test("spare hosts: the cost-aware policy keeps the unkept host with the most VMs, so fewer VMs move")
+    func spareHostsKeepTheHostWithTheMostVMs() {
+        // 20 cores of load need two 16-core hosts within MID (12.8 cores each): h2 and h1, with the most VMs.
+        let hosts = [
+            M.host("h0", [M.vm("a", cores: 8)]),
+            M.host("h1", [M.vm("b", cores: 6), M.vm("c", cores: 1)]),
+            M.host("h2", [M.vm("d", cores: 1), M.vm("e", cores: 1), M.vm("f", cores: 1), M.vm("g", cores: 1)]),
+            M.host("h3", [M.vm("h", cores: 0.5), M.vm("i", cores: 0.5)]),
+        ]
+        let tight = CostAwareConsolidation().plan(M.snapshot(hosts))
+        #expect(M.spelled(tight.moves) == ["a:h0→h2", "h:h3→h2", "i:h3→h1"])
+        #expect(tight.freedHostIDs == ["h0", "h3"] && tight.hostsUsedAfter == 2)
+
+        // Half as many again: one spare host, h3 (two VMs) rather than h0 (one).
+        var spare = CostAwareConsolidation()
+        spare.spareHostShare = 0.5
+        let roomy = spare.plan(M.snapshot(hosts))
+        #expect(M.spelled(roomy.moves) == ["a:h0→h2"])
+        #expect(roomy.freedHostIDs == ["h0"] && roomy.hostsUsedAfter == 3)
+
+        // A share too small for one whole host changes nothing.
+        spare.spareHostShare = 0.4
+        #expect(spare.plan(M.snapshot(hosts)) == tight)
     }
 
     @Test("random clusters: plans keep every rule and are deterministic", arguments: Policy.allCases)

@@ -129,6 +129,9 @@ public struct ConsolidationConfiguration: Sendable, Equatable {
     public var budget: Duration = .seconds(1800)
     /// The bandwidth one migration is expected to get, bytes per second: the cost model's (1 Gbit/s).
     public var bandwidthBytesPerSecond = MigrationCostModel().bandwidthBytesPerSecond
+    /// Hosts the cost-aware policy keeps beyond those the load needs, as a share of them: fewer migrations and more
+    /// headroom for a little energy (`CostAwareConsolidation.spareHostShare`).
+    public var spareHostShare = 0.0
 
     public init() {}
 
@@ -153,6 +156,7 @@ public struct ConsolidationConfiguration: Sendable, Equatable {
         if let value = try section.int("bandwidth", in: 1_000_000...1_000_000_000_000) {
             result.bandwidthBytesPerSecond = Double(value)
         }
+        if let value = try section.double("spare_host_share", in: 0...1) { result.spareHostShare = value }
         return result
     }
 }

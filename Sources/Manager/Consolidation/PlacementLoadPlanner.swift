@@ -33,7 +33,11 @@ public struct PlacementLoadPlanner: LoadPlanner {
                     norm: configuration.estimator.sortNorm
                 )
             case .costAware:
-                CostAwareConsolidation(thresholds: thresholds, costModel: costModel, budget: budget)
+                {
+                    var policy = CostAwareConsolidation(thresholds: thresholds, costModel: costModel, budget: budget)
+                    policy.spareHostShare = configuration.consolidation.spareHostShare
+                    return policy
+                }()
             }
     }
 

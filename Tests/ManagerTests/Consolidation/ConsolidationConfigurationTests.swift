@@ -21,6 +21,7 @@ import Testing
         #expect(configuration.consolidation.schedule == nil)
         #expect(configuration.consolidation.policy == .costAware)
         #expect(configuration.consolidation.budget == .seconds(1800))
+        #expect(configuration.consolidation.spareHostShare == 0)
     }
 
     @Test func everyKey() throws {
@@ -48,6 +49,7 @@ import Testing
                   policy: sercon
                   budget: 10m
                   bandwidth: 1250000000
+                  spare_host_share: 0.04
                 """,
             file: "manager.yaml"
         )
@@ -69,6 +71,16 @@ import Testing
         #expect(configuration.consolidation.policy == .sercon)
         #expect(configuration.consolidation.budget == .seconds(600))
         #expect(configuration.consolidation.bandwidthBytesPerSecond == 1.25e9)
+        #expect(configuration.consolidation.spareHostShare == 0.04)
+    }
+
+    @Test func theCostAwarePolicyGetsTheSpareHostShare() throws {
+        let configuration = try ManagerConfiguration.load(
+            yaml: "consolidation:\n  spare_host_share: 0.1\n",
+            file: "manager.yaml"
+        )
+        let policy = PlacementLoadPlanner(configuration: configuration).consolidationPolicy
+        #expect((policy as? CostAwareConsolidation)?.spareHostShare == 0.1)
     }
 
     /// Each bad value names its key, its line where there is one, and the problem.
@@ -98,6 +110,7 @@ import Testing
             ("estimator:\n  packing_density: 0\n", "estimator.packing_density", 2, "outside"),
             ("consolidation:\n  policy: magic\n", "consolidation.policy", 2, "not one of sercon, cost-aware"),
             ("consolidation:\n  budget: forever\n", "consolidation.budget", 2, "expected a duration"),
+            ("consolidation:\n  spare_host_share: 5\n", "consolidation.spare_host_share", 2, "outside 0.0...1.0"),
         ]
     )
     func badValuesNameTheKeyAndLine(yaml: String, key: String, line: Int, hint: String) {
