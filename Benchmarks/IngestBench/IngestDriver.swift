@@ -112,6 +112,7 @@ public struct IngestDriver {
                 + pad("AGENTS CPU", 11, right: true) + "  VERDICT"
         )
         var perCore: [String: Double] = [:]
+        var largestSustained: [String: Int] = [:]
         var summaries: [String] = []
         for service in services {
             for tls in options.plaintextOnly ? [false] : [true, false] {
@@ -131,6 +132,7 @@ public struct IngestDriver {
                     let perThousand = row.serverCPUPercent / (Double(largest) / 1000)
                     let agentsPerCore = perThousand > 0 ? 100_000 / perThousand : 0
                     perCore["\(service.name) \(link)"] = agentsPerCore
+                    largestSustained["\(service.name) \(link)"] = largest
                     summary += "sustains \(largest) agents"
                     summary += answer.smallestNotSustained.map { " (not \($0))" } ?? " (the largest size asked)"
                     summary += String(
@@ -149,7 +151,12 @@ public struct IngestDriver {
         print("")
         for summary in summaries { print(summary) }
         if let wire = perCore["Wire mTLS"] {
-            print(String(format: "target 10,000 agents on one core over mTLS: %@", wire >= 10_000 ? "met" : "missed"))
+            // Met only when measured: the extrapolation says what the core could do, not what it did.
+            let measured = largestSustained["Wire mTLS"] ?? 0
+            print(
+                "target 10,000 agents on one core over mTLS: " + (measured >= 10_000 ? "met" : "missed")
+                    + " (largest sustained \(measured); extrapolated \(Int(wire)) agents per core)"
+            )
             if let grpc = perCore["gRPC mTLS"], grpc > 0 {
                 print(
                     String(
