@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "torpor-lab", targets: ["torpor-lab"]),
         .executable(name: "torpor-sim", targets: ["torpor-sim"]),
         .library(name: "Wire", targets: ["Wire"]),
+        // For Benchmarks/ingest-grpc, a nested package: the same driver, report content and rings for its service.
+        .library(name: "IngestBench", targets: ["IngestBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -254,8 +256,18 @@ let package = Package(
         // Benchmarks (release build): bench/run NAME.
         .executableTarget(
             name: "torpor-bench",
-            dependencies: ["Wire", "Placement", "Simulation", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "Wire", "Placement", "Simulation", "IngestBench", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Benchmarks/torpor-bench"
+        ),
+        // bench/run ingest: simulated agents against the manager's own report ingest (AgentSession, HostRegistry).
+        .target(
+            name: "IngestBench",
+            dependencies: [
+                "Manager", "Transport", "Trust", "Wire", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/IngestBench"
         ),
         // libFuzzer target over the frame decoder: scripts/fuzz-wire.
         .executableTarget(
@@ -362,6 +374,8 @@ let package = Package(
                 "Manager", "Wire", "ConfigFile", "Placement", "Commands",
                 // A standby's listener over TLS with a real etcd client (StandbyListenerTLSTests).
                 "Transport", "Trust", "Etcd",
+                // The ingest benchmark's pure parts (/proc parsing, the sustain search, a window's verdict).
+                "IngestBench",
                 // The test driver (test:///default) stores the domains the leader generates from images.
                 "Libvirt",
                 .product(name: "GRDB", package: "GRDB.swift"),

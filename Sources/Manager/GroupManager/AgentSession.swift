@@ -11,22 +11,27 @@ public struct AgentSession: Sendable {
     /// What an agent following the elected manager is told when it asks who leads (this manager); nil: the
     /// question is answered `unsupported`.
     let leadership: LeaderReply?
+    /// Told of each report once it is in the host's ring (bench/run ingest measures how late); nil in the daemon.
+    let reportRecorded: (@Sendable (MonitoringReport, _ hostID: String) -> Void)?
 
     public init(
         registry: HostRegistry,
         observer: (any GroupManagerObserver)?,
         logHeartbeats: Bool = false,
         logger: Logger,
-        leadership: LeaderReply? = nil
+        leadership: LeaderReply? = nil,
+        reportRecorded: (@Sendable (MonitoringReport, _ hostID: String) -> Void)? = nil
     ) {
         self.leadership = leadership
+        self.reportRecorded = reportRecorded
         self.registry = registry
         self.observer = observer
         self.logHeartbeats = logHeartbeats
         self.logger = logger
     }
 
-    func serve(_ connection: WireConnection, description: AgentDescription) async throws {
+    /// Serves an agent's connection after its Welcome until it ends: what the daemon's WireServer handler runs.
+    public func serve(_ connection: WireConnection, description: AgentDescription) async throws {
         let hostID = description.hostID
         var logger = logger
         logger[manager: .host] = "\(hostID)"
@@ -92,6 +97,7 @@ public struct AgentSession: Sendable {
             await registry.heartbeat(from: hostID, at: .now)
             guard let report = accepted(received, logger: logger) else { return }
             await registry.record(report, from: hostID, at: .now)
+            reportRecorded?(report, hostID)
             logger.debug("report", metadata: [.vms: "\(report.vms.count)"])
         case .powerNotice(let notice):
             await receive(notice, from: hostID, logger: logger)

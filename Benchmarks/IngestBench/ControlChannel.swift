@@ -1,0 +1,28 @@
+import Foundation
+
+/// How the driver talks to a server or agents process: the process prints `ready …` / `connected …` lines, answers
+/// each `stats` line on stdin with one `stats …` line, and exits when stdin closes. stdin is read on its own thread
+/// (a blocking read), never on the cooperative pool.
+public enum ControlChannel {
+    /// Prints `line` and flushes at once (the driver waits for it).
+    public static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// Answers `stats` with `stats()` until stdin closes, then exits the process.
+    public static func serve(stats: @escaping @Sendable () -> String) {
+        let thread = Thread {
+            while let line = readLine() {
+                if line == "stats" { say("stats " + stats()) }
+            }
+            exit(0)
+        }
+        thread.start()
+    }
+
+    /// A parsed `--name value` option; nil if absent.
+    public static func option(_ name: String, in arguments: [String]) -> String? {
+        guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+        return arguments[index + 1]
+    }
+}

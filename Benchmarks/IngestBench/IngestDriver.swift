@@ -1,0 +1,292 @@
+import Foundation
+
+/// `bench/run ingest`: for each service (Wire, and the gRPC service when its binary is given) and each security
+/// (mutual TLS, plaintext), runs the server pinned to core 0 and the simulated agents pinned to core 1 at growing
+/// numbers of agents, and prints the server's CPU, reports processed, RSS, and the largest number sustained.
+/// Synchronous on purpose: it only starts processes, sleeps and reads their lines.
+public struct IngestDriver {
+    /// A program that speaks the ControlChannel protocol with `ingest-server` and `ingest-agents` subcommands.
+    public struct Service {
+        public var name: String
+        public var executable: String
+
+        public init(name: String, executable: String) {
+            self.name = name
+            self.executable = executable
+        }
+    }
+
+    public struct Options {
+        public var sizes = [1000, 5000, 10_000]
+        public var seconds = 20.0
+        public var warmUp = 5.0
+        public var plaintextOnly = false
+        public var refinements = 2
+        public var grpcExecutable: String?
+
+        public init() {}
+
+        /// Parses `--agents "1000 5000" --seconds S --plaintext-only --refinements K --grpc PATH`.
+        public init(arguments: [String]) throws(UsageError) {
+            var index = 0
+            func value(_ name: String) throws(UsageError) -> String {
+                guard index + 1 < arguments.count else { throw UsageError("\(name) needs a value") }
+                index += 1
+                return arguments[index]
+            }
+            while index < arguments.count {
+                let argument = arguments[index]
+                switch argument {
+                case "--agents":
+                    let text = try value(argument)
+                    let sizes = text.split(whereSeparator: { $0 == " " || $0 == "," }).map { Int($0) }
+                    guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                        throw UsageError("--agents wants positive counts such as \"1000 5000 10000\", not '\(text)'")
+                    }
+                    self.sizes = sizes.compactMap { $0 }
+                case "--seconds":
+                    let text = try value(argument)
+                    guard let seconds = Double(text), seconds >= 1 else {
+                        throw UsageError("--seconds wants a number of seconds >= 1, not '\(text)'")
+                    }
+                    self.seconds = seconds
+                case "--refinements":
+                    let text = try value(argument)
+                    guard let count = Int(text), count >= 0 else {
+                        throw UsageError("--refinements wants a count >= 0, not '\(text)'")
+                    }
+                    refinements = count
+                case "--plaintext-only": plaintextOnly = true
+                case "--grpc": grpcExecutable = try value(argument)
+                default: throw UsageError("unknown option '\(argument)'")
+                }
+                index += 1
+            }
+            // A short run needs a short warm-up too (the quick development mode).
+            warmUp = min(5, max(2, seconds / 2))
+        }
+    }
+
+    public struct UsageError: Error, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// One measured size.
+    struct Row {
+        var window: IngestWindow
+        var connected: Int
+        var serverCPUPercent: Double
+        var serverResidentKiB: UInt64?
+        var maximumLatenessMilliseconds: Int
+    }
+
+    let options: Options
+    let services: [Service]
+    let ticksPerSecond = sysconf(Int32(_SC_CLK_TCK))
+
+    public init(options: Options, services: [Service]) {
+        self.options = options
+        self.services = services
+    }
+
+    public func run() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("torpor-ingest-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let certificates = IngestCertificates(directory: directory)
+        if !options.plaintextOnly {
+            let clock = ContinuousClock()
+            let started = clock.now
+            try certificates.prepare(agents: options.sizes.max() ?? 0)
+            print("issued a manager certificate and \(options.sizes.max() ?? 0) agent certificates in \(clock.now - started)")
+        }
+        print(
+            "server pinned to core 0, simulated agents to core 1; each agent 1 report/s of "
+                + "\(SimulatedReport.vmsPerReport) VMs; \(Int(options.warmUp)) s warm-up, CPU over \(Int(options.seconds)) s"
+        )
+        print(
+            "\n" + pad("SERVICE", 8) + pad("LINK", 10) + pad("AGENTS", 8, right: true) + pad("CONN", 8, right: true)
+                + pad("CPU %", 8, right: true) + pad("%/1000", 8, right: true) + pad("PROCESSED/EXPECTED", 22, right: true)
+                + pad("LATE", 7, right: true) + pad("MAX LAG", 9, right: true) + pad("RSS MB", 8, right: true)
+                + pad("AGENTS CPU", 11, right: true) + "  VERDICT"
+        )
+        var perCore: [String: Double] = [:]
+        var summaries: [String] = []
+        for service in services {
+            for tls in options.plaintextOnly ? [false] : [true, false] {
+                let link = tls ? "mTLS" : "plaintext"
+                var search = SustainSearch(sizes: options.sizes, refinements: options.refinements)
+                var action = search.start()
+                var rows: [Int: Row] = [:]
+                while case .measure(let agents) = action {
+                    let row = try measure(service, tls: tls ? certificates : nil, agents: agents)
+                    rows[agents] = row
+                    print(format(service, link, row))
+                    action = search.record(row.window.verdict, agents: agents)
+                }
+                guard case .done(let answer) = action else { continue }
+                var summary = "\(service.name) over \(link): "
+                if let largest = answer.largestSustained, let row = rows[largest] {
+                    let perThousand = row.serverCPUPercent / (Double(largest) / 1000)
+                    let agentsPerCore = perThousand > 0 ? 100_000 / perThousand : 0
+                    perCore["\(service.name) \(link)"] = agentsPerCore
+                    summary += "sustains \(largest) agents"
+                    summary += answer.smallestNotSustained.map { " (not \($0))" } ?? " (the largest size asked)"
+                    summary += String(
+                        format: ", %.1f %% of a core per 1,000 agents: about %.0f agents per core", perThousand,
+                        agentsPerCore
+                    )
+                } else {
+                    summary += "sustained none of the sizes"
+                }
+                if answer.limitedByAgents {
+                    summary += "; the simulated agents' core saturated first: the server's limit is higher than shown"
+                }
+                summaries.append(summary)
+            }
+        }
+        print("")
+        for summary in summaries { print(summary) }
+        if let wire = perCore["Wire mTLS"] {
+            print(String(format: "target 10,000 agents on one core over mTLS: %@", wire >= 10_000 ? "met" : "missed"))
+            if let grpc = perCore["gRPC mTLS"], grpc > 0 {
+                print(
+                    String(
+                        format: "Wire / gRPC agents per core over mTLS: %.2f (target >= 3: %@)", wire / grpc,
+                        wire / grpc >= 3 ? "met" : "missed"
+                    )
+                )
+            }
+        }
+    }
+
+    private func measure(_ service: Service, tls certificates: IngestCertificates?, agents: Int) throws -> Row {
+        let tlsArguments = certificates.map { ["--tls", $0.directory] } ?? []
+        let server = try Child(["taskset", "-c", "0", service.executable, "ingest-server"] + tlsArguments)
+        defer { server.stop() }
+        guard let ready = server.line(), ready.hasPrefix("ready "), let port = Int(ready.dropFirst(6)), port > 0 else {
+            throw ChildError("the \(service.name) server did not say 'ready PORT'")
+        }
+        let simulated = try Child(
+            ["taskset", "-c", "1", service.executable, "ingest-agents", "--port", "\(port)", "--agents", "\(agents)"]
+                + tlsArguments
+        )
+        defer { simulated.stop() }
+        guard let connected = simulated.line(), connected.hasPrefix("connected "),
+            let open = Int(connected.split(separator: " ")[1])
+        else {
+            throw ChildError("the simulated agents did not say 'connected OK FAILED'")
+        }
+        Thread.sleep(forTimeInterval: options.warmUp)
+        let clock = ContinuousClock()
+        let serverStart = try server.stats()
+        let sentStart = try simulated.stats()
+        let serverSampleStart = try ProcessSample.read(pid: server.pid)
+        let agentsSampleStart = try ProcessSample.read(pid: simulated.pid)
+        let started = clock.now
+        Thread.sleep(forTimeInterval: options.seconds)
+        let serverEnd = try server.stats()
+        let sentEnd = try simulated.stats()
+        let serverSampleEnd = try ProcessSample.read(pid: server.pid)
+        let agentsSampleEnd = try ProcessSample.read(pid: simulated.pid)
+        let elapsed = clock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let window = IngestWindow(
+            agents: agents,
+            seconds: seconds,
+            sent: sentEnd[0] - sentStart[0],
+            sentBehind: sentEnd[1] - sentStart[1],
+            processed: serverEnd[0] - serverStart[0],
+            late: serverEnd[1] - serverStart[1],
+            agentsCPUPercent: ProcessSample.cpuPercent(
+                from: agentsSampleStart, to: agentsSampleEnd, seconds: seconds, ticksPerSecond: ticksPerSecond
+            )
+        )
+        return Row(
+            window: window,
+            connected: open,
+            serverCPUPercent: ProcessSample.cpuPercent(
+                from: serverSampleStart, to: serverSampleEnd, seconds: seconds, ticksPerSecond: ticksPerSecond
+            ),
+            serverResidentKiB: serverSampleEnd.residentKiB,
+            maximumLatenessMilliseconds: serverEnd[2]
+        )
+    }
+
+    private func format(_ service: Service, _ link: String, _ row: Row) -> String {
+        let window = row.window
+        let perThousand = row.serverCPUPercent / (Double(window.agents) / 1000)
+        let verdict: String =
+            switch window.verdict {
+            case .sustained: "sustained"
+            case .notSustained: "NOT sustained"
+            case .agentsSaturated: "agents' core saturated: says nothing of the server"
+            }
+        return pad(service.name, 8) + pad(link, 10) + pad("\(window.agents)", 8, right: true)
+            + pad("\(row.connected)", 8, right: true) + pad(String(format: "%.1f", row.serverCPUPercent), 8, right: true)
+            + pad(String(format: "%.2f", perThousand), 8, right: true)
+            + pad("\(window.processed)/\(window.expected)", 22, right: true) + pad("\(window.late)", 7, right: true)
+            + pad("\(row.maximumLatenessMilliseconds) ms", 9, right: true)
+            + pad(row.serverResidentKiB.map { String(format: "%.1f", Double($0) / 1024) } ?? "-", 8, right: true)
+            + pad(String(format: "%.1f %%", window.agentsCPUPercent), 11, right: true) + "  " + verdict
+    }
+
+    private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+        guard text.count < width else { return text + " " }
+        let padding = String(repeating: " ", count: width - text.count)
+        return right ? padding + text + " " : text + padding
+    }
+}
+
+struct ChildError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A child process speaking the ControlChannel protocol on its stdin and stdout; stderr goes to ours.
+final class Child {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var buffered = Data()
+
+    init(_ command: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// The next line the child prints; nil when its output ends.
+    func line() -> String? {
+        while true {
+            if let newline = buffered.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffered[buffered.startIndex..<newline], as: UTF8.self)
+                buffered.removeSubrange(buffered.startIndex...newline)
+                return line
+            }
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { return nil }
+            buffered.append(chunk)
+        }
+    }
+
+    /// Asks `stats` and returns the numbers of the `stats …` answer.
+    func stats() throws -> [Int] {
+        input.fileHandleForWriting.write(Data("stats\n".utf8))
+        guard let answer = line(), answer.hasPrefix("stats ") else {
+            throw ChildError("\(process.arguments?.joined(separator: " ") ?? "a child") did not answer stats")
+        }
+        return answer.split(separator: " ").dropFirst().compactMap { Int($0) }
+    }
+
+    /// Closes its stdin (it exits) and waits for it.
+    func stop() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import IngestBench
+
+/// `torpor-bench ingest [--agents "1000 5000 10000"] [--seconds S] [--plaintext-only] [--grpc PATH]`.
+func runIngestBenchmark() {
+    let options: IngestDriver.Options
+    do {
+        options = try IngestDriver.Options(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    } catch {
+        FileHandle.standardError.write(Data("ingest: \(error)\n".utf8))
+        exit(64)
+    }
+    // This very binary serves as the Wire server and agents (its ingest-server and ingest-agents commands).
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        ?? CommandLine.arguments[0]
+    var services = [IngestDriver.Service(name: "Wire", executable: executable)]
+    if let grpc = options.grpcExecutable { services.append(IngestDriver.Service(name: "gRPC", executable: grpc)) }
+    do {
+        try IngestDriver(options: options, services: services).run()
+    } catch {
+        FileHandle.standardError.write(Data("ingest: \(error)\n".utf8))
+        exit(1)
+    }
+}
