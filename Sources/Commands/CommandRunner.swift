@@ -64,6 +64,37 @@ public enum CommandRunner {
             ]
             return options
         }()
+        var attempt = 0
+        while true {
+            do {
+                return try await runOnce(
+                    argv,
+                    executable: executable,
+                    options: options,
+                    timeout: timeout,
+                    environment: environment
+                )
+            } catch let error as SubprocessError {
+                // ETXTBSY: the program file is still open for writing somewhere, typically in a child another thread
+                // forked while the file was being written (a script written just before it is run). Nothing
+                // started, so trying again runs it at most once.
+                attempt += 1
+                if error.code == .spawnFailed, error.underlyingError?.rawValue == ETXTBSY, attempt < 8 {
+                    try await Task.sleep(for: .milliseconds(100 * attempt))
+                    continue
+                }
+                throw CommandRunnerError.launchFailed(argv[0], reason: "\(error)")
+            }
+        }
+    }
+
+    private static func runOnce(
+        _ argv: [String],
+        executable: String,
+        options: PlatformOptions,
+        timeout: Duration,
+        environment: [String: String]?
+    ) async throws -> CommandOutcome {
         let child = ChildState()
 
         let result: ExecutionResult<Printed, SequenceOutput, SequenceOutput>
@@ -107,8 +138,6 @@ public enum CommandRunner {
                 }
                 return finished!
             }
-        } catch let error as SubprocessError {
-            throw CommandRunnerError.launchFailed(argv[0], reason: "\(error)")
         }
         let printed = result.closureResult
         func outcome(_ termination: CommandOutcome.Termination) -> CommandOutcome {

@@ -50,6 +50,31 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(120))
     }
 
+    /// A program still open for writing cannot be executed (ETXTBSY): a script written while another thread forked
+    /// is, until that child execs. The runner tries again briefly; past that it names the program and the reason.
+    @Test func aProgramBusyForWritingIsRetriedThenNamed() async throws {
+        let (script, record) = try Self.recordingScript()
+        let writer = open(script, O_WRONLY | O_CLOEXEC)
+        try #require(writer >= 0)
+        let closing = Task {
+            try await Task.sleep(for: .milliseconds(150))
+            close(writer)
+        }
+        let outcome = try await CommandRunner.run([script, "suspend"], timeout: .seconds(120))
+        try await closing.value
+        #expect(outcome.succeeded, "\(outcome)")
+        #expect(try String(contentsOfFile: record, encoding: .utf8) == "suspend\n")
+
+        let held = open(script, O_WRONLY | O_CLOEXEC)
+        try #require(held >= 0)
+        defer { close(held) }
+        let error = try await #require(throws: CommandRunnerError.self) {
+            try await CommandRunner.run([script, "hibernate"], timeout: .seconds(120))
+        }
+        #expect("\(error)".contains("cannot start '\(script)'") && "\(error)".contains("Text file busy"), "\(error)")
+        #expect(try String(contentsOfFile: record, encoding: .utf8) == "suspend\n", "the busy program ran")
+    }
+
     @Test func missingProgramIsNamed() async throws {
         let error = try await #require(throws: CommandRunnerError.self) {
             try await CommandRunner.run(["no-such-power-tool-xyz", "x"], timeout: .seconds(1))

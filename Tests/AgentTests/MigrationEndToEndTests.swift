@@ -161,9 +161,11 @@ extension KVMSuites {
             let completed = try await MigrationPair.migrate(guest, with: pausing, to: pair.hosts[1].tcpURI)
             print("MigrationEndToEndTests: watchdog pause: \(completed)")
             #expect(completed.ok, "\(completed)")
-            #expect(completed.stepNames.first == "pause", "\(completed)")
+            // Starved of CPU by a loaded machine, the guest may dirty so slowly that it converges before the first
+            // step is due (a rehearsal beside two builds saw it): no step at all is then right too.
+            #expect(completed.stepNames.isEmpty || completed.stepNames.first == "pause", "\(completed)")
             #expect(!completed.stepNames.contains("abort"), "\(completed)")
-            if !completed.stepNames.contains("pause failed") {
+            if completed.stepNames.first == "pause", !completed.stepNames.contains("pause failed") {
                 #expect(completed.stepNames.contains("resume on destination"), "\(completed)")
             }
             try await pair.expectRunningExactlyOnce(guest, on: 1)
