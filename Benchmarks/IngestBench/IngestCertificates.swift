@@ -32,6 +32,19 @@ public struct IngestCertificates: Sendable {
 
     func agentPrefix(_ index: Int) -> String { directory + "/agent-\(index)" }
 
+    /// PEM files for a TLS stack other than Wire's (the gRPC side): the manager's certificate and key.
+    public var managerFiles: (certificate: String, key: String) { files(directory + "/manager") }
+
+    /// PEM files of simulated agent `index`'s certificate and key.
+    public func agentFiles(_ index: Int) -> (certificate: String, key: String) { files(agentPrefix(index)) }
+
+    /// The cluster CA's certificate, the trust root on both sides.
+    public var caBundlePath: String { caDirectory + "/ca.pem" }
+
+    private func files(_ prefix: String) -> (certificate: String, key: String) {
+        (prefix + ".pem", prefix + "-key.pem")
+    }
+
     public func managerTLS() throws -> WireTLS { try tls(directory + "/manager") }
 
     public func agentTLS(_ index: Int) throws -> WireTLS { try tls(agentPrefix(index)) }

@@ -1,0 +1,54 @@
+import Logging
+import Manager
+import Transport
+import Wire
+
+/// The manager's report ingest without Wire's server around it, for another service's server (the gRPC side,
+/// Benchmarks/ingest-grpc): the Hello checked and admitted as WireIngestServer's welcome does, the host joined in
+/// the same HostRegistry, and each report through the manager's AgentSession (validated, into the host's ring).
+public struct ManagerIngest: Sendable {
+    public let counters: IngestCounters
+    let registry: HostRegistry
+    let session: AgentSession
+    let logger: Logger
+
+    public init() {
+        var logger = Logger(label: "torpor-bench.ingest-server")
+        logger.logLevel = .error
+        let counters = IngestCounters()
+        let registry = HostRegistry(ringCapacity: ManagerConfiguration().ringCapacity, logger: logger)
+        self.counters = counters
+        self.registry = registry
+        self.logger = logger
+        session = AgentSession(
+            registry: registry,
+            observer: nil,
+            logger: logger,
+            reportRecorded: { report, _ in counters.processed(sampledMilliseconds: report.timestampMilliseconds) }
+        )
+    }
+
+    /// Admits and joins the agent saying `hello`; returns its connection id for `left`.
+    public func join(_ hello: Hello) async throws(HandshakeRejection) -> UInt64 {
+        guard hello.role == .agent, let agent = hello.agent else {
+            throw HandshakeRejection(code: .unsupported, message: "only agents report here")
+        }
+        do throws(WireValidationError) {
+            _ = try hello.validated()
+        } catch {
+            throw HandshakeRejection(code: .invalidValue, message: "\(error)")
+        }
+        try await registry.admit(agent, at: .now)
+        return await registry.join(agent, at: .now)
+    }
+
+    /// One report from the agent of `hostID`, handled as the Wire session handles a MonitoringReport frame.
+    public func report(_ report: MonitoringReport, from hostID: String) async {
+        await session.handle(.monitoringReport(report), from: hostID, logger: logger)
+    }
+
+    /// The agent's stream ended.
+    public func left(_ hostID: String, connectionID: UInt64) async {
+        await registry.disconnected(hostID, connectionID: connectionID)
+    }
+}
