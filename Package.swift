@@ -286,6 +286,12 @@ let package = Package(
             path: "Fuzz/HandlerFuzz"
         ),
 
+        // What more than one test target needs: times a manager failover from a thread of its own.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Wire", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "WireTests",
             dependencies: [
@@ -348,7 +354,7 @@ let package = Package(
         .testTarget(
             name: "EtcdTests",
             // Wire and Transport: the managers' standby listeners are asked who leads, as agents and torpor do.
-            dependencies: ["Etcd", "Wire", "Transport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Etcd", "Wire", "Transport", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         // Runs torpor-sim as a process for the bad-input cases (it must be built: swift build --build-tests does).
         .testTarget(
@@ -359,7 +365,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "Wire", "Transport", "Libvirt", "AgentControl", "Commands", "Rings",
+                "Agent", "Wire", "Transport", "Libvirt", "AgentControl", "Commands", "Rings", "TestSupport",
                 // The manager's HostRegistry, for the check that slow commands leave heartbeat expiry on time.
                 "Manager",
                 .product(name: "NIOCore", package: "swift-nio"),

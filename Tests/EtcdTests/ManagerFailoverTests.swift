@@ -1,6 +1,7 @@
 import Etcd
 import Foundation
 import Logging
+import TestSupport
 import Testing
 import Wire
 
@@ -177,6 +178,9 @@ struct ManagerFailoverTests {
             )
             #expect(await leaderName() == "m1")
 
+            // The takeover is timed on a thread of its own (LeaderProbe): this process's pool may be busy.
+            let probe = LeaderProbe(ports: Array(Self.managerPorts[1...2]), excluding: "m1")
+            probe.start(until: .now + .seconds(60))
             let killedAt = ContinuousClock.now
             first.signal(SIGKILL)
             #expect(await first.exitStatus(within: .seconds(30)) == 128 + SIGKILL)
@@ -184,7 +188,9 @@ struct ManagerFailoverTests {
                 guard let name = await leaderName(), name != "m1" else { return false }
                 return await managers.first { $0.name == name }?.leads == true
             }
-            let takeover = ContinuousClock.now - killedAt
+            let served = await probe.waitForLeader(until: .now + .seconds(30))
+            probe.stop()
+            let takeover = killedAt.duration(to: try #require(served, "no new leader answered the probe").at)
             print("kill -9 of the leading manager: a new leader serving after \(takeover) (lease TTL 5 s)")
             #expect(takeover < .seconds(15))
             let newLeader = await leaderName()
@@ -193,6 +199,8 @@ struct ManagerFailoverTests {
             #expect(await third.standsBy)
 
             // SIGTERM: the leader stops gracefully and resigns; the last one leads at once.
+            let handoverProbe = LeaderProbe(ports: [third.port], excluding: second.name)
+            handoverProbe.start(until: .now + .seconds(60))
             let stoppedAt = ContinuousClock.now
             second.signal(SIGTERM)
             #expect(await second.exitStatus(within: .seconds(60)) == 0)
@@ -200,7 +208,9 @@ struct ManagerFailoverTests {
                 guard await leaderName() == third.name else { return false }
                 return await third.leads
             }
-            let handover = ContinuousClock.now - stoppedAt
+            let handedOver = await handoverProbe.waitForLeader(until: .now + .seconds(30))
+            handoverProbe.stop()
+            let handover = stoppedAt.duration(to: try #require(handedOver, "the third manager answered no probe").at)
             print("SIGTERM of the leading manager: the next one serving after \(handover)")
             #expect(handover < .seconds(15))
         } catch {
@@ -233,10 +243,14 @@ struct ManagerFailoverTests {
         let deadline = ContinuousClock.now + .seconds(60)
         while !(await manager.leads), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(await manager.leads)
+        // Reaped and timed on a thread of its own: this process's pool may be busy with other tests.
+        let exitWatch = ProcessExitWatch(pid: manager.pid)
         let pausedAt = ContinuousClock.now
         server.pause()
-        let status = await manager.exitStatus(within: .seconds(60))
-        let exitedAfter = ContinuousClock.now - pausedAt
+        let exited = await exitWatch.wait(until: .now + .seconds(60))
+        if exited != nil { manager.pid = 0 }
+        let status = exited?.status
+        let exitedAfter = exited.map { pausedAt.duration(to: $0.at) } ?? .seconds(60)
         server.resume()
         print("leading manager cut off from etcd exited \(status.map(String.init) ?? "never") after \(exitedAfter)")
         #expect(status == 75)
