@@ -36,7 +36,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IngestGRPCTests",
-            dependencies: ["IngestGRPC", .product(name: "Wire", package: "torpor")],
+            dependencies: [
+                "IngestGRPC", .product(name: "IngestBench", package: "torpor"), .product(name: "Wire", package: "torpor"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import IngestBench
+import SwiftProtobuf
 import Synchronization
 import Wire
 
@@ -28,11 +29,11 @@ public enum GRPCSimulatedAgents {
         var nextToken = tokens.makeAsyncIterator()
         try await withThrowingDiscardingTaskGroup { group in
             for agent in agents {
-                await nextToken.next()
-                let security = security(for: agent.index, certificates)
-                group.addTask { await agent.run(port: port, security: security, connected: tokensIn) }
+                _ = await nextToken.next()
+                let transportSecurity = Self.security(for: agent.index, certificates)
+                group.addTask { await agent.run(port: port, security: transportSecurity, connected: tokensIn) }
             }
-            for _ in 0..<connectingAtOnce { await nextToken.next() }
+            for _ in 0..<connectingAtOnce { _ = await nextToken.next() }
 
             let counters = SendCounters()
             ControlChannel.serve {
@@ -42,9 +43,9 @@ public enum GRPCSimulatedAgents {
             let open = agents.filter(\.isConnected)
             ControlChannel.say("connected \(open.count) \(count - open.count)")
             try await IngestSchedule.run(count: open.count, counters: counters) { index, sampled in
-                var message = Torpor_Ingest_AgentMessage()
-                message.report = Torpor_Ingest_MonitoringReport(SimulatedReport.report(index, at: sampled))
-                try open[index].send(message)
+                try open[index].send(
+                    .with { $0.report = Torpor_Ingest_MonitoringReport(SimulatedReport.report(index, at: sampled)) }
+                )
             }
         }
     }
@@ -95,8 +96,9 @@ final class SimulatedGRPCAgent: Sendable {
         security: HTTP2ClientTransport.Posix.TransportSecurity,
         connected: AsyncStream<Void>.Continuation
     ) async {
-        var hello = Torpor_Ingest_AgentMessage()
-        hello.hello = Torpor_Ingest_AgentHello(SimulatedReport.hello(IngestCertificates.hostID(index)))
+        let hello = Torpor_Ingest_AgentMessage.with {
+            $0.hello = Torpor_Ingest_AgentHello(SimulatedReport.hello(IngestCertificates.hostID(index)))
+        }
         do {
             let transport = try HTTP2ClientTransport.Posix(
                 target: .ipv4(address: "127.0.0.1", port: port),

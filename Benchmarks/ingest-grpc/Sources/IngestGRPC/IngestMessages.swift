@@ -3,6 +3,10 @@ import Wire
 /// A protobuf message whose values do not fit Wire's types (the gRPC server refuses it, as Wire's decoder would).
 public struct IngestMessageError: Error, Equatable, CustomStringConvertible {
     public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 // Wire's messages and their protobuf twins (Protos/ingest.proto), field for field.

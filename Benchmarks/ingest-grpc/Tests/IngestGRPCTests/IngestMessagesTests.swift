@@ -1,5 +1,6 @@
 import IngestBench
 import IngestGRPC
+import SwiftProtobuf
 import Testing
 import Wire
 
@@ -9,7 +10,8 @@ import Wire
         var report = SimulatedReport.report(7, at: 1_764_000_000_123)
         report.vms[3].state = .paused
         let message = Torpor_Ingest_MonitoringReport(report)
-        let decoded = try MonitoringReport(Torpor_Ingest_MonitoringReport(serializedBytes: try message.serializedBytes() as [UInt8]))
+        let bytes: [UInt8] = try message.serializedBytes()
+        let decoded = try MonitoringReport(Torpor_Ingest_MonitoringReport(serializedBytes: bytes))
         #expect(decoded == report)
         #expect(decoded.vms.count == SimulatedReport.vmsPerReport)
     }
