@@ -55,13 +55,15 @@ struct ElectionOnEtcdTests {
             return result
         }
 
-        /// Pairs of intervals of different candidates that overlap.
-        func overlaps() -> [String] {
+        /// Pairs of intervals of different candidates that overlap by more than `tolerance`.
+        func overlaps(tolerating tolerance: Duration = .zero) -> [String] {
             let spans = intervals(end: .now)
             var found: [String] = []
             for (i, a) in spans.enumerated() {
                 for b in spans[(i + 1)...] where a.name != b.name && a.from < b.to && b.from < a.to {
-                    found.append("\(a.name) \(a.from)–\(a.to) overlaps \(b.name) \(b.from)–\(b.to)")
+                    let overlap = max(a.from, b.from).duration(to: min(a.to, b.to))
+                    guard overlap > tolerance else { continue }
+                    found.append("\(a.name) \(a.from)–\(a.to) overlaps \(b.name) \(b.from)–\(b.to) by \(overlap)")
                 }
             }
             return found
@@ -114,7 +116,12 @@ struct ElectionOnEtcdTests {
         throw CancellationError()
     }
 
-    func withEtcd(_ body: (EtcdServer, EtcdClient, ChangeLog) async throws -> Void) async throws {
+    /// `overlapTolerated`: how long two candidates may both think they lead (zero but where a test revokes a
+    /// leader's lease behind its back).
+    func withEtcd(
+        overlapTolerated: Duration = .zero,
+        _ body: (EtcdServer, EtcdClient, ChangeLog) async throws -> Void
+    ) async throws {
         try EtcdPrerequisite.require()
         let server = try EtcdServer(clientPort: Self.clientPort)
         let log = ChangeLog()
@@ -137,7 +144,7 @@ struct ElectionOnEtcdTests {
             throw error
         }
         await server.stop()
-        #expect(log.overlaps() == [])
+        #expect(log.overlaps(tolerating: overlapTolerated) == [])
     }
 
     @Test func oneOfThreeLeadsAndAResignedLeaderHandsOverAtOnce() async throws {
@@ -171,8 +178,12 @@ struct ElectionOnEtcdTests {
         }
     }
 
+    /// Revoked by someone else, the lease's key is deleted at one revision that the old leader (its own key's watch)
+    /// and the next (its predecessor's watch) hear of together; which acts first is up to the scheduler, so each
+    /// may think it leads for a moment (0.8 s seen beside the whole suite at a load of 20). A resigning or cut-off
+    /// leader steps down before its key goes, and those tests tolerate no overlap at all.
     @Test func aRevokedLeaseEndsLeadingAndAnotherLeadsWithinTheTTL() async throws {
-        try await withEtcd { server, observer, log in
+        try await withEtcd(overlapTolerated: .seconds(Self.ttl)) { server, observer, log in
             let candidates = try ["m1", "m2", "m3"].map {
                 try Candidate($0, endpoint: server.endpoint, settings: settings, log: log)
             }
