@@ -339,7 +339,7 @@ let package = Package(
         .testTarget(
             name: "MetricsExportTests",
             dependencies: [
-                "MetricsExport", "ConfigFile",
+                "MetricsExport", "ConfigFile", "TestSupport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -42,21 +43,10 @@ struct RawHTTPPeer {
     /// `exchange` over a plain socket, for a connection the listener may close before the client has set it up (a
     /// NIOAsyncChannel made for a channel whose connect then fails traps). Blocks up to 10 s per read: a test only.
     static func exchangeOnSocket(port: Int, _ request: String) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
-        defer { Glibc.close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        guard let fd = LoopbackSocket.connect(port: port, timeoutSeconds: 10) else {
+            throw IOError(errnoCode: errno, reason: "connect")
         }
-        guard connected == 0 else { throw IOError(errnoCode: errno, reason: "connect") }
+        defer { Glibc.close(fd) }
         _ = request.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
