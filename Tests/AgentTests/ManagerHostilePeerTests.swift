@@ -84,7 +84,8 @@ struct ManagerHostilePeerTests {
                     listenAddress: "127.0.0.1:1"
                 )
             ),
-            connectTimeout: .seconds(5),
+            // A manager starting beside the whole suite on a loaded machine took over 5 s to accept.
+            connectTimeout: .seconds(30),
             logger: Logger(label: "test")
         )
     }

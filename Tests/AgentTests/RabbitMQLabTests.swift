@@ -199,7 +199,7 @@ struct RabbitMQLabTests {
             // A good section: the manager runs, though no broker listens on 12120 (retried in the background).
             try await Task.sleep(for: .seconds(3))
             #expect(manager.isRunning, "\(manager.stderr)")
-            #expect(await manager.terminate(grace: .seconds(30)) == 0, "\(manager.stderr)")
+            #expect(await manager.terminate(grace: .seconds(90)) == 0, "\(manager.stderr)")
             return
         }
         #expect(await manager.waitForExit(timeout: .seconds(60)), "still running: \(manager.stderr)")

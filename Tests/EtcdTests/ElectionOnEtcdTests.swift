@@ -104,7 +104,9 @@ struct ElectionOnEtcdTests {
 
     static func waitUntil(
         _ what: String,
-        timeout: Duration = .seconds(60),
+        // The elections run in this process: beside the whole suite on a loaded machine its pool was busy for over
+        // a minute at a time.
+        timeout: Duration = .seconds(120),
         _ condition: () async throws -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + timeout

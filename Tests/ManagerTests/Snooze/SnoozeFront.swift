@@ -169,12 +169,13 @@ enum RawHTTP {
         var description: String { "\(status) \(headers): \(body.prefix(500))" }
     }
 
-    /// Sends `request` and reads until `count` responses have arrived or the server closes (30 s at most).
+    /// Sends `request` and reads until `count` responses have arrived or the server closes (30 s at most). On a
+    /// thread of its own: on Linux DispatchQueue.global() shares the cooperative pool's threads, and a blocked read
+    /// there holds one of the two.
     static func exchange(port: Int, _ request: String, responses count: Int = 1) async throws -> [Response] {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try blockingExchange(port: port, request, count: count) })
-            }
+            Thread { continuation.resume(with: Result { try blockingExchange(port: port, request, count: count) }) }
+                .start()
         }
     }
 
