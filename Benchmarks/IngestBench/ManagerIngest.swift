@@ -28,8 +28,8 @@ public struct ManagerIngest: Sendable {
         )
     }
 
-    /// Admits and joins the agent saying `hello`; returns its connection id for `left`.
-    public func join(_ hello: Hello) async throws(HandshakeRejection) -> UInt64 {
+    /// Checks `hello` as the daemon's welcome does and admits its agent; returns the agent.
+    func admit(_ hello: Hello) async throws(HandshakeRejection) -> AgentDescription {
         guard hello.role == .agent, let agent = hello.agent else {
             throw HandshakeRejection(code: .unsupported, message: "only agents report here")
         }
@@ -39,6 +39,12 @@ public struct ManagerIngest: Sendable {
             throw HandshakeRejection(code: .invalidValue, message: "\(error)")
         }
         try await registry.admit(agent, at: .now)
+        return agent
+    }
+
+    /// Admits and joins the agent saying `hello`; returns its connection id for `left`.
+    public func join(_ hello: Hello) async throws(HandshakeRejection) -> UInt64 {
+        let agent = try await admit(hello)
         return await registry.join(agent, at: .now)
     }
 

@@ -19,14 +19,8 @@ public enum WireIngestServer {
         } else {
             security = .plaintext
         }
-        let counters = IngestCounters()
-        let registry = HostRegistry(ringCapacity: ManagerConfiguration().ringCapacity, logger: logger)
-        let session = AgentSession(
-            registry: registry,
-            observer: nil,
-            logger: logger,
-            reportRecorded: { report, _ in counters.processed(sampledMilliseconds: report.timestampMilliseconds) }
-        )
+        // The same ingest the gRPC side gets: Hello checks, registry, session and counters.
+        let ingest = ManagerIngest()
         let server = try await WireServer.bind(
             host: "127.0.0.1",
             port: 0,
@@ -34,15 +28,7 @@ public enum WireIngestServer {
             security: security,
             logger: logger,
             welcome: { hello, version in
-                guard hello.role == .agent, let agent = hello.agent else {
-                    throw HandshakeRejection(code: .unsupported, message: "only agents report here")
-                }
-                do throws(WireValidationError) {
-                    _ = try hello.validated()
-                } catch {
-                    throw HandshakeRejection(code: .invalidValue, message: "\(error)")
-                }
-                try await registry.admit(agent, at: .now)
+                _ = try await ingest.admit(hello)
                 return Welcome(
                     version: version,
                     role: .manager,
@@ -57,11 +43,11 @@ public enum WireIngestServer {
             },
             handler: { connection in
                 guard let description = connection.peer.hello?.agent else { return }
-                try await session.serve(connection, description: description)
+                try await ingest.session.serve(connection, description: description)
             }
         )
         ControlChannel.serve {
-            let counts = counters.snapshot
+            let counts = ingest.counters.snapshot
             return "\(counts.processed) \(counts.late) \(counts.maximumLatenessMilliseconds)"
         }
         ControlChannel.say("ready \(server.port ?? 0)")
