@@ -286,7 +286,7 @@ let package = Package(
             path: "Fuzz/HandlerFuzz"
         ),
 
-        // What more than one test target needs: times a manager failover from a thread of its own.
+        // What more than one test target needs: times a manager failover from a thread of its own, writes scripts.
         .target(
             name: "TestSupport",
             dependencies: ["Wire", .product(name: "NIOCore", package: "swift-nio")],
@@ -334,7 +334,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TorporCLITests", dependencies: ["TorporCLI"]),
-        .testTarget(name: "TorporLabTests", dependencies: ["TorporLab", "Commands"]),
+        .testTarget(name: "TorporLabTests", dependencies: ["TorporLab", "Commands", "TestSupport"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(
             name: "MetricsExportTests",

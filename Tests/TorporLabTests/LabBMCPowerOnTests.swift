@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import TorporLab
@@ -30,7 +31,8 @@ struct LabBMCPowerOnTests {
             try FileManager.default.createSymbolicLink(atPath: sleep, withDestinationPath: "/bin/sleep")
             let script = directory.appendingPathComponent("lab-libvirtd").path
             let calls = directory.appendingPathComponent("calls.log").path
-            try """
+            try ExecutableFile.write(
+                """
             #!/bin/sh
             echo "$LAB_LIBVIRTD_NETNS $LAB_LIBVIRTD_TCP $*" >>'\(calls)'
             if [ "$1" = stop ]; then
@@ -40,8 +42,9 @@ struct LabBMCPowerOnTests {
             [ "$1" = start ] && exit \(startStatus)
             exit 0
 
-            """.write(toFile: script, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+            """,
+                to: script
+            )
             libvirtd = LabState.LibvirtDaemon(
                 hostId: "host-1",
                 base: directory.appendingPathComponent("base").path,
@@ -51,12 +54,14 @@ struct LabBMCPowerOnTests {
                 address: "10.160.40.11"
             )
             powerOn = directory.appendingPathComponent("power-on").path
-            try LabBMC.powerOnScript(
-                agentArgv: agent ?? [sleep, "600"],
-                agentLog: directory.appendingPathComponent("agent.log").path,
-                libvirtd: libvirtd
-            ).write(toFile: powerOn, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: powerOn)
+            try ExecutableFile.write(
+                LabBMC.powerOnScript(
+                    agentArgv: agent ?? [sleep, "600"],
+                    agentLog: directory.appendingPathComponent("agent.log").path,
+                    libvirtd: libvirtd
+                ),
+                to: powerOn
+            )
             try FileManager.default.createDirectory(atPath: libvirtd.base, withIntermediateDirectories: true)
         }
 
@@ -161,9 +166,7 @@ struct LabBMCPowerOnTests {
         let host = try Host()
         defer { host.remove() }
         let script = host.directory.appendingPathComponent("power-off").path
-        try LabBMC.powerOffScript(directory: host.directory.path, bmc: nil)
-            .write(toFile: script, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        try ExecutableFile.write(LabBMC.powerOffScript(directory: host.directory.path, bmc: nil), to: script)
         // The "agent": a shell that ignores SIGTERM, runs the power command, then idles as the agent would.
         let agent = try LabProcesses.spawn(
             [

@@ -136,8 +136,9 @@ actor Latch {
     }
 }
 
-/// Polls `condition` every 50 ms for up to `timeout`.
-func eventually(timeout: Duration = .seconds(20), _ condition: () async -> Bool) async -> Bool {
+/// Polls `condition` every 50 ms for up to `timeout`, long: on a loaded machine the test process may wait seconds
+/// for a thread.
+func eventually(timeout: Duration = .seconds(60), _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if await condition() { return true }
