@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 import Transport
 import Wire
@@ -77,59 +78,65 @@ struct LargeListsEndToEndTests {
     }
 
     @Test func fifteenThousandHostsReachEveryClientPageByPage() async throws {
-        let directory = try ProcessRunner.scratchDirectory(prefix: "torpor-large-hosts")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let (manager, address) = try Self.startManager(directory)
-        defer { manager.kill() }
-        var logger = Logger(label: "torpor.test")
-        logger.logLevel = .critical
-        let quiet = logger
-        let ids = (0..<15_000).map { String(format: "large-host-%05d-0f2c9e8a7b6d4c3b0f2c9e8a", $0) }
-        #expect(
-            await Self.eventually(timeout: .seconds(30)) {
-                try await Self.torpor(["hosts"], manager: address).succeeded
-            },
-            "the manager never answered:\n\(manager.stderr)"
-        )
-        // 32 at a time: enough to be quick, few enough for a loaded machine.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (index, id) in ids.enumerated() {
-                if index >= 32 { try await group.next() }
-                group.addTask { try await Self.join(id, manager: address, logger: quiet) }
-            }
-            try await group.waitForAll()
-        }
-
-        // Every host, once every hang-up has reached the manager.
-        var seen: [[String: Any]] = []
-        var last = ProcessOutput(argv: [], status: -1, stdout: "", stderr: "(not run)")
-        let settled = await Self.eventually(timeout: .seconds(120)) {
-            last = try await ProcessRunner.run(
-                [try KVMLab.product("agentctl"), "manager", "--manager", address, "--json", "--timeout", "30"],
-                timeout: .seconds(180)
+        // Thousands of connections: their work stays off the cooperative pool the other tests wait on.
+        try await withTaskExecutorPreference(DedicatedThreadsExecutor.shared) {
+            let directory = try ProcessRunner.scratchDirectory(prefix: "torpor-large-hosts")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let (manager, address) = try Self.startManager(directory)
+            defer { manager.kill() }
+            var logger = Logger(label: "torpor.test")
+            logger.logLevel = .critical
+            let quiet = logger
+            let ids = (0..<15_000).map { String(format: "large-host-%05d-0f2c9e8a7b6d4c3b0f2c9e8a", $0) }
+            #expect(
+                await Self.eventually(timeout: .seconds(30)) {
+                    try await Self.torpor(["hosts"], manager: address).succeeded
+                },
+                "the manager never answered:\n\(manager.stderr)"
             )
-            seen = (try Self.json(last)["hosts"] as? [[String: Any]]) ?? []
-            return seen.count == ids.count && seen.allSatisfy { $0["connected"] as? Bool == false }
+            // 32 at a time: enough to be quick, few enough for a loaded machine.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, id) in ids.enumerated() {
+                    if index >= 32 { try await group.next() }
+                    group.addTask { try await Self.join(id, manager: address, logger: quiet) }
+                }
+                try await group.waitForAll()
+            }
+
+            // Every host, once every hang-up has reached the manager.
+            var seen: [[String: Any]] = []
+            var last = ProcessOutput(argv: [], status: -1, stdout: "", stderr: "(not run)")
+            let settled = await Self.eventually(timeout: .seconds(120)) {
+                last = try await ProcessRunner.run(
+                    [try KVMLab.product("agentctl"), "manager", "--manager", address, "--json", "--timeout", "30"],
+                    timeout: .seconds(180)
+                )
+                seen = (try Self.json(last)["hosts"] as? [[String: Any]]) ?? []
+                return seen.count == ids.count && seen.allSatisfy { $0["connected"] as? Bool == false }
+            }
+            try #require(
+                settled,
+                "agentctl manager: \(last.stderr)\n\(seen.count) hosts\n\(manager.stderr.suffix(2000))"
+            )
+            #expect(seen.compactMap { $0["hostId"] as? String } == ids)
+            // Every one hung up: none shows its numbers as current.
+            #expect(seen.allSatisfy { $0["stale"] as? Bool == true && $0["vms"] == nil && $0["lastVms"] as? Int == 0 })
+
+            let hosts = try await Self.torpor(["hosts", "--json"], manager: address)
+            try #require(hosts.succeeded, "torpor hosts failed: \(hosts.stderr)")
+            let listed = try #require(try Self.json(hosts)["hosts"] as? [[String: Any]])
+            #expect(listed.compactMap { $0["hostId"] as? String } == ids)
+
+            let table = try await Self.torpor(["hosts"], manager: address)
+            #expect(table.succeeded && table.stdout.split(separator: "\n").count == 15_000 + 2, "\(table.stderr)")
+
+            let energy = try await Self.torpor(["energy", "--json"], manager: address)
+            try #require(energy.succeeded, "torpor energy failed: \(energy.stderr)")
+            let accounted = try #require(try Self.json(energy)["hosts"] as? [[String: Any]])
+            #expect(accounted.compactMap { $0["hostId"] as? String } == ids)
+
+            #expect(await manager.terminate(grace: .seconds(20)) == 0, "\(manager.stderr.suffix(2000))")
         }
-        try #require(settled, "agentctl manager: \(last.stderr)\n\(seen.count) hosts\n\(manager.stderr.suffix(2000))")
-        #expect(seen.compactMap { $0["hostId"] as? String } == ids)
-        // Every one hung up: none shows its numbers as current.
-        #expect(seen.allSatisfy { $0["stale"] as? Bool == true && $0["vms"] == nil && $0["lastVms"] as? Int == 0 })
-
-        let hosts = try await Self.torpor(["hosts", "--json"], manager: address)
-        try #require(hosts.succeeded, "torpor hosts failed: \(hosts.stderr)")
-        let listed = try #require(try Self.json(hosts)["hosts"] as? [[String: Any]])
-        #expect(listed.compactMap { $0["hostId"] as? String } == ids)
-
-        let table = try await Self.torpor(["hosts"], manager: address)
-        #expect(table.succeeded && table.stdout.split(separator: "\n").count == 15_000 + 2, "\(table.stderr)")
-
-        let energy = try await Self.torpor(["energy", "--json"], manager: address)
-        try #require(energy.succeeded, "torpor energy failed: \(energy.stderr)")
-        let accounted = try #require(try Self.json(energy)["hosts"] as? [[String: Any]])
-        #expect(accounted.compactMap { $0["hostId"] as? String } == ids)
-
-        #expect(await manager.terminate(grace: .seconds(20)) == 0, "\(manager.stderr.suffix(2000))")
     }
 
     @Test func vcAddOfAThousandVMsGoesInSeveralRequests() async throws {

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+import TestSupport
 import Testing
 import Transport
 import Wire
@@ -31,49 +32,63 @@ func descriptorsAvailable(_ needed: Int) -> Bool {
 struct CrowdedServerTests {
     @Test(.enabled(if: descriptorsAvailable(12_000), "needs 12,000 descriptors: both ends of 5,000 connections"))
     func idlePeersAndASlowLorisDoNotStopAWellFormedClient() async throws {
-        let idleCount = 5_000
-        // The server's handshake timeout runs from accept; a dialler whose Hello waited over the default 10 s for
-        // this process's busy pool was closed before it wrote ("I/O on closed channel", twice beside the suite).
-        // The handshake timeout has tests of its own; here only the idle peers' timeout matters.
-        var configuration = WireConnectionConfiguration(idleTimeout: .seconds(20))
-        configuration.handshakeTimeout = .seconds(60)
-        let ended = Counter()
-        let handler: WireServer.ConnectionHandler = { connection in
-            defer { ended.increment() }
-            try await connection.serveRequests { _ in .commandResult(.ok("served")) }
-        }
-        let limits = WireServerLimits(maximumConnections: 8_000)
-        try await withServer(configuration: configuration, limits: limits, handler: handler) { server in
-            let port = try #require(server.port)
-            var hello = ByteBuffer()
-            WireEnvelope(message: .hello(makeHello(node: "idle"))).encode(into: &hello)
-            let idle = try await Self.connect(idleCount, port: port, sending: hello)
-            defer { for channel in idle { channel.close(promise: nil) } }
-
-            // The slow loris: Hello, then a ping one byte at a time, slower than the idle timeout allows.
-            let loris = try await Self.connect(1, port: port, sending: hello)[0]
-            let ping = ByteBuffer(
-                bytes: encode(WireEnvelope(requestID: 1, message: .heartbeat(Heartbeat(sequence: 1, timestampMilliseconds: 0))))
-            )
-            let dripping = Task {
-                for byte in ping.readableBytesView {
-                    try await loris.writeAndFlush(ByteBuffer(bytes: [byte])).get()
-                    try await Task.sleep(for: .seconds(1))
-                }
+        // Thousands of connections: their work stays off the cooperative pool the other tests wait on.
+        try await withTaskExecutorPreference(DedicatedThreadsExecutor.shared) {
+            let idleCount = 5_000
+            // The server's handshake timeout runs from accept; a dialler whose Hello waited over the default 10 s for
+            // this process's busy pool was closed before it wrote ("I/O on closed channel", twice beside the suite).
+            // The handshake timeout has tests of its own; here only the idle peers' timeout matters.
+            var configuration = WireConnectionConfiguration(idleTimeout: .seconds(20))
+            configuration.handshakeTimeout = .seconds(60)
+            let ended = Counter()
+            let handler: WireServer.ConnectionHandler = { connection in
+                defer { ended.increment() }
+                try await connection.serveRequests { _ in .commandResult(.ok("served")) }
             }
-            defer { dripping.cancel() }
+            let limits = WireServerLimits(maximumConnections: 8_000)
+            try await withServer(configuration: configuration, limits: limits, handler: handler) { server in
+                let port = try #require(server.port)
+                var hello = ByteBuffer()
+                WireEnvelope(message: .hello(makeHello(node: "idle"))).encode(into: &hello)
+                let idle = try await Self.connect(idleCount, port: port, sending: hello)
+                defer { for channel in idle { channel.close(promise: nil) } }
 
-            let client = try await makeClient().connect(host: "127.0.0.1", port: port)
-            #expect(ended.value < idleCount, "the idle peers were closed before the client came: nothing was tested")
-            _ = try await client.ping(timeout: .seconds(30))
-            let reply = try await client.request(.statusRequest(StatusRequest()), timeout: .seconds(30))
-            #expect(reply == .commandResult(.ok("served")))
-            await client.close()
+                // The slow loris: Hello, then a ping one byte at a time, slower than the idle timeout allows.
+                let loris = try await Self.connect(1, port: port, sending: hello)[0]
+                let ping = ByteBuffer(
+                    bytes: encode(
+                        WireEnvelope(
+                            requestID: 1,
+                            message: .heartbeat(Heartbeat(sequence: 1, timestampMilliseconds: 0))
+                        )
+                    )
+                )
+                let dripping = Task {
+                    for byte in ping.readableBytesView {
+                        try await loris.writeAndFlush(ByteBuffer(bytes: [byte])).get()
+                        try await Task.sleep(for: .seconds(1))
+                    }
+                }
+                defer { dripping.cancel() }
 
-            // The idle peers and the slow loris, who never completed a frame, are closed by the server.
-            let idleClosed = await eventually(timeout: .seconds(90)) { idle.allSatisfy { !$0.isActive } }
-            #expect(idleClosed, "\(idle.filter(\.isActive).count) idle peers still connected")
-            #expect(await eventually(timeout: .seconds(30)) { !loris.isActive }, "the slow loris is still connected")
+                let client = try await makeClient().connect(host: "127.0.0.1", port: port)
+                #expect(
+                    ended.value < idleCount,
+                    "the idle peers were closed before the client came: nothing was tested"
+                )
+                _ = try await client.ping(timeout: .seconds(30))
+                let reply = try await client.request(.statusRequest(StatusRequest()), timeout: .seconds(30))
+                #expect(reply == .commandResult(.ok("served")))
+                await client.close()
+
+                // The idle peers and the slow loris, who never completed a frame, are closed by the server.
+                let idleClosed = await eventually(timeout: .seconds(90)) { idle.allSatisfy { !$0.isActive } }
+                #expect(idleClosed, "\(idle.filter(\.isActive).count) idle peers still connected")
+                #expect(
+                    await eventually(timeout: .seconds(30)) { !loris.isActive },
+                    "the slow loris is still connected"
+                )
+            }
         }
     }
 
