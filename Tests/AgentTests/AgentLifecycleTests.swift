@@ -20,7 +20,7 @@ import Testing
             stderr: directory.appendingPathComponent("stderr"),
             environment: environment
         )
-        let ready = notify.receive(until: "READY=1", timeout: .seconds(30))
+        let ready = await notify.receive(until: "READY=1", timeout: .seconds(30))
         #expect(ready.contains { $0.split(separator: "\n").contains("READY=1") }, "got \(ready)\n\(agent.stderr)")
         // Still running a moment later: no service ending early (lifecycle events, say) took the group down.
         try await Task.sleep(for: .milliseconds(500))
@@ -28,7 +28,7 @@ import Testing
 
         let exit = await agent.terminate(grace: .seconds(20))
         #expect(exit == 0, "\(agent.stderr)")
-        let stopping = notify.receive(until: "STOPPING=1", timeout: .seconds(5))
+        let stopping = await notify.receive(until: "STOPPING=1", timeout: .seconds(5))
         #expect(stopping.contains { $0.contains("STOPPING=1") }, "got \(stopping)")
         let log = agent.stderr
         let announced = try #require(log.range(of: "agent stopping; VMs are left running"), "\(log)")

@@ -20,12 +20,12 @@ import Testing
             stderr: directory.appendingPathComponent("stderr"),
             environment: environment
         )
-        let ready = notify.receive(until: "READY=1", timeout: .seconds(30))
+        let ready = await notify.receive(until: "READY=1", timeout: .seconds(30))
         #expect(ready.contains { $0.split(separator: "\n").contains("READY=1") }, "got \(ready)\n\(manager.stderr)")
 
         let exit = await manager.terminate(grace: .seconds(20))
         #expect(exit == 0, "\(manager.stderr)")
-        let stopping = notify.receive(until: "STOPPING=1", timeout: .seconds(5))
+        let stopping = await notify.receive(until: "STOPPING=1", timeout: .seconds(5))
         #expect(stopping.contains { $0.contains("STOPPING=1") }, "got \(stopping)")
         let log = manager.stderr
         let announced = try #require(log.range(of: "manager stopping"), "\(log)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The agent under `systemd-socket-activate`: the first agentctl connection starts it on the inherited socket,
@@ -6,7 +7,7 @@ import Testing
 @Suite(.enabled(if: EndToEnd.runs(EndToEnd.socketActivateProblem), EndToEnd.reason(EndToEnd.socketActivateProblem)))
 struct SocketActivationTests {
     /// A datagram socket standing in for systemd's notification socket.
-    final class NotifyReceiver {
+    final class NotifyReceiver: Sendable {
         let path: String
         let fd: Int32
 
@@ -35,8 +36,13 @@ struct SocketActivationTests {
             unlink(path)
         }
 
-        /// Every datagram received until `timeout`, or until one contains `expected`.
-        func receive(until expected: String, timeout: Duration) -> [String] {
+        /// Every datagram received until `timeout`, or until one contains `expected`; waited for on a thread of its
+        /// own, not on the cooperative pool.
+        func receive(until expected: String, timeout: Duration) async -> [String] {
+            await OwnThread.run { [self] in receiveBlocking(until: expected, timeout: timeout) }
+        }
+
+        private func receiveBlocking(until expected: String, timeout: Duration) -> [String] {
             var messages: [String] = []
             let deadline = ContinuousClock.now + timeout
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -78,7 +84,7 @@ struct SocketActivationTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(activator.stderr.contains("Listening on"), "the activator never listened: \(activator.stderr)")
-        #expect(notify.receive(until: "READY=1", timeout: .milliseconds(300)).isEmpty)
+        #expect(await notify.receive(until: "READY=1", timeout: .milliseconds(300)).isEmpty)
 
         let status = try await ProcessRunner.run(
             [try KVMLab.product("agentctl"), "--agent", "127.0.0.1:\(port)", "status", "--json", "--timeout", "20"],
@@ -89,12 +95,12 @@ struct SocketActivationTests {
         let vms = json?["vms"] as? [[String: Any]]
         #expect(vms?.first?["name"] as? String == "test")
 
-        let messages = notify.receive(until: "READY=1", timeout: .seconds(5))
+        let messages = await notify.receive(until: "READY=1", timeout: .seconds(5))
         #expect(messages.contains { $0.split(separator: "\n").contains("READY=1") }, "got \(messages)")
 
         let exit = await activator.terminate(grace: .seconds(10))
         #expect(exit == 0)
-        let stopping = notify.receive(until: "STOPPING=1", timeout: .seconds(5))
+        let stopping = await notify.receive(until: "STOPPING=1", timeout: .seconds(5))
         #expect(stopping.contains { $0.contains("STOPPING=1") }, "got \(stopping)")
         #expect(activator.stderr.contains("Execing"))
     }

@@ -133,12 +133,16 @@ struct MetricsListenerTests {
             // Half a request line, then nothing: the listener closes, so the read ends with no answer. Over a plain
             // socket, whose send and recv do not care whether the listener closed first (a loaded CI run saw "I/O on
             // closed channel" when the channel was set up after the timeout).
-            let response = try RawHTTPPeer.exchangeOnSocket(port: port, "GET /metr")
+            let response = try await RawHTTPPeer.exchangeOnSocket(port: port, "GET /metr")
             #expect(response.isEmpty)
             #expect(ContinuousClock.now - started < .seconds(60))
             // An idle keep-alive connection ends too, after its answer (sent at once on connecting, so well within
             // the timeout).
-            let idle = try RawHTTPPeer.exchangeOnSocket(port: port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            let idle = try await RawHTTPPeer.exchangeOnSocket(
+                port: port,
+                "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+                timeoutSeconds: 60
+            )
             #expect(RawHTTPPeer.parse(idle)?.status == 200, "\(idle)")
         }
     }
@@ -151,7 +155,7 @@ struct MetricsListenerTests {
             let held = [try await RawHTTPPeer.connect(port: port), try await RawHTTPPeer.connect(port: port)]
             // The listener counts a connection when it accepts it: wait until both are in before the third.
             try await Task.sleep(for: .milliseconds(200))
-            let refused = try RawHTTPPeer.exchangeOnSocket(
+            let refused = try await RawHTTPPeer.exchangeOnSocket(
                 port: port,
                 "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"
             )

@@ -41,9 +41,15 @@ struct RawHTTPPeer {
     }
 
     /// `exchange` over a plain socket, for a connection the listener may close before the client has set it up (a
-    /// NIOAsyncChannel made for a channel whose connect then fails traps). Blocks up to 10 s per read: a test only.
-    static func exchangeOnSocket(port: Int, _ request: String) throws -> String {
-        guard let fd = LoopbackSocket.connect(port: port, timeoutSeconds: 10) else {
+    /// NIOAsyncChannel made for a channel whose connect then fails traps). Blocks a thread of its own up to
+    /// `timeoutSeconds` per read: on a pool thread, two such waits stalled the listener under test, which answers
+    /// through the same pool, until they timed out empty.
+    static func exchangeOnSocket(port: Int, _ request: String, timeoutSeconds: Int = 10) async throws -> String {
+        try await OwnThread.run { try blockingExchange(port: port, request, timeoutSeconds: timeoutSeconds) }
+    }
+
+    private static func blockingExchange(port: Int, _ request: String, timeoutSeconds: Int) throws -> String {
+        guard let fd = LoopbackSocket.connect(port: port, timeoutSeconds: timeoutSeconds) else {
             throw IOError(errnoCode: errno, reason: "connect")
         }
         defer { Glibc.close(fd) }
