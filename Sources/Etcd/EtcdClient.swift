@@ -41,6 +41,13 @@ public final class EtcdClient: Sendable {
         try? await http.shutdown()
     }
 
+    /// A client dropped without `shutdown()` (its owner failed or was cancelled part way) still closes its
+    /// connections, without blocking: the shutdown in flight keeps the HTTP client alive until it is done. (A debug
+    /// build's HTTPClient otherwise traps in its deinit, taking the whole process with it.)
+    deinit {
+        http.shutdown().whenComplete { _ in }
+    }
+
     static func tlsConfiguration(_ tls: EtcdConfiguration.TLS) throws(EtcdError) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
         do {

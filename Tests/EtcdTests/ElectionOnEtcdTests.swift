@@ -191,6 +191,11 @@ struct ElectionOnEtcdTests {
             }
             defer { for candidate in candidates { candidate.task.cancel() } }
             try await Self.waitUntil("one candidate leads") { candidates.contains { $0.election.isLeader } }
+            // Every candidate in line before the revocation: a loaded run saw the others' keys still to come, and the
+            // old leader, campaigning again at once, rightly led again ahead of them.
+            try await Self.waitUntil("every candidate has its key in etcd") {
+                (try? await observer.range(prefix: "torpor/test-election/").keyValues.count) == candidates.count
+            }
             let leader = try #require(candidates.first { $0.election.isLeader })
             let key = try #require(leader.election.key)
             let lease = try #require(Int64(key.split(separator: "/").last.map(String.init) ?? "", radix: 16))

@@ -33,6 +33,20 @@ struct EtcdClientTests {
         await server.stop()
     }
 
+    /// A client its owner dropped without `shutdown()` (a failed test, a cancelled election) closes itself. Before,
+    /// the debug build's HTTPClient trapped in its deinit and took every test of the process with it.
+    @Test func aClientDroppedWithoutShutdownDoesNotTrap() async throws {
+        try await withEtcd { server, _ in
+            var dropped: EtcdClient? = try EtcdClient(
+                EtcdConfiguration(endpoints: [server.endpoint]),
+                logger: Logger(label: "test")
+            )
+            try await dropped?.put("torpor/dropped", "used once")
+            dropped = nil
+            #expect(dropped == nil)
+        }
+    }
+
     @Test func keysPutReadRangeAndDelete() async throws {
         try await withEtcd { _, client in
             #expect(try await client.get("torpor/missing") == nil)
