@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -93,25 +94,10 @@ enum ProcessRunner {
         return url
     }
 
-    /// Writes a script the tests run, with a close-on-exec descriptor: a program another test starts meanwhile must
-    /// not inherit the open file, or running the script fails with "Text file busy" for as long as that program runs.
+    /// Writes a script the tests run (close-on-exec, so a program another test starts meanwhile cannot make running
+    /// it fail with "Text file busy").
     static func writeExecutable(_ text: String, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
-        guard fd >= 0 else {
-            throw ProcessRunnerError(description: "open \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard result > 0 else {
-                if result < 0, errno == EINTR { continue }
-                throw ProcessRunnerError(description: "write \(path): \(String(cString: strerror(errno)))")
-            }
-            written += result
-        }
-        fchmod(fd, 0o755)
+        try ExecutableFile.write(text, to: path)
     }
 }
 
