@@ -286,7 +286,8 @@ let package = Package(
             path: "Fuzz/HandlerFuzz"
         ),
 
-        // What more than one test target needs: times a manager failover from a thread of its own, writes scripts.
+        // What more than one test target needs: waits and heavy work on threads of their own (off the cooperative
+        // pool), scripts written close-on-exec.
         .target(
             name: "TestSupport",
             dependencies: ["Wire", .product(name: "NIOCore", package: "swift-nio")],
