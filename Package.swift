@@ -286,8 +286,8 @@ let package = Package(
             path: "Fuzz/HandlerFuzz"
         ),
 
-        // What more than one test target needs: waits and heavy work on threads of their own (off the cooperative
-        // pool), scripts written close-on-exec.
+        // What more than one test target needs: waits and heavy work on threads of their own, off the cooperative
+        // pool.
         .target(
             name: "TestSupport",
             dependencies: ["Wire", .product(name: "NIOCore", package: "swift-nio")],
@@ -335,7 +335,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TorporCLITests", dependencies: ["TorporCLI"]),
-        .testTarget(name: "TorporLabTests", dependencies: ["TorporLab", "Commands", "TestSupport"]),
+        .testTarget(name: "TorporLabTests", dependencies: ["TorporLab", "Commands"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement"]),
         .testTarget(
             name: "MetricsExportTests",

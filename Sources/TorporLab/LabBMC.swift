@@ -1,3 +1,4 @@
+import Commands
 import Foundation
 
 /// `torpor-lab up --bmc`: an OpenIPMI `ipmi_sim` per host on loopback. Chassis power on starts the host's agent
@@ -67,13 +68,12 @@ enum LabBMC {
             // `torpor-lab up` wrote it before starting the manager, which may be reading it now.
             if !fileManager.fileExists(atPath: host.passwordFile) { try writePassword(host) }
             let powerOn = "\(host.directory)/power-on"
-            try powerOnScript(agentArgv: agentArgv, agentLog: agentLog, libvirtd: libvirtd)
-                .write(toFile: powerOn, atomically: true, encoding: .utf8)
-            try powerOffScript(directory: host.directory, bmc: host)
-                .write(toFile: host.powerOffScript, atomically: true, encoding: .utf8)
-            for script in [powerOn, host.powerOffScript] {
-                try fileManager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
-            }
+            // ipmi_sim runs them while the lab (or a test process) may be starting other programs.
+            try ExecutableFile.write(
+                powerOnScript(agentArgv: agentArgv, agentLog: agentLog, libvirtd: libvirtd),
+                to: powerOn
+            )
+            try ExecutableFile.write(powerOffScript(directory: host.directory, bmc: host), to: host.powerOffScript)
             try """
             name "\(host.hostID)"
             set_working_mc 0x20

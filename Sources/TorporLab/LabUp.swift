@@ -1,5 +1,6 @@
 import AgentControl
 import ArgumentParser
+import Commands
 import Foundation
 import TorporCLI
 import Wire
@@ -529,9 +530,7 @@ struct LabUp: AsyncParsableCommand {
                     try FileManager.default.createDirectory(atPath: nicDirectory, withIntermediateDirectories: true)
                     if !bmc {
                         let script = "\(nicDirectory)/power-off"
-                        try LabBMC.powerOffScript(directory: nicDirectory, bmc: nil)
-                            .write(toFile: script, atomically: true, encoding: .utf8)
-                        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+                        try ExecutableFile.write(LabBMC.powerOffScript(directory: nicDirectory, bmc: nil), to: script)
                     }
                 } catch {
                     throw LabError("cannot write \(nicDirectory): \(error.localizedDescription)")

@@ -6,21 +6,20 @@ import Foundation
 /// and which every other test's timing waits on.
 public final class DedicatedThreadsExecutor: TaskExecutor, @unchecked Sendable {
     /// Two threads, started on first use and kept for the life of the test process.
-    public static let shared = DedicatedThreadsExecutor(threads: 2, name: "torpor-test-heavy")
+    public static let shared = DedicatedThreadsExecutor(threads: 2)
 
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var next = 0
 
-    public init(threads: Int, name: String) {
-        for index in 0..<threads {
-            let thread = Thread { [self] in
+    public init(threads: Int) {
+        for _ in 0..<threads {
+            // Marked, not named: on Linux a Thread's name reads back as the process's or dispatch's.
+            Thread { [self] in
                 Thread.current.threadDictionary[Self.marker] = true
                 run()
-            }
-            thread.name = "\(name)-\(index)"
-            thread.start()
+            }.start()
         }
     }
 

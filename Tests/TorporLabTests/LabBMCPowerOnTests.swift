@@ -1,5 +1,5 @@
 import Foundation
-import TestSupport
+import Commands
 import Testing
 
 @testable import TorporLab

@@ -1,5 +1,5 @@
+import Commands
 import Foundation
-import TestSupport
 
 #if canImport(Glibc)
 import Glibc

@@ -1,14 +1,18 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Scripts the tests write and then run.
+/// Scripts written to be run: the lab's power scripts, the tests' stand-ins.
 public enum ExecutableFile {
-    public struct WriteError: Error, CustomStringConvertible {
+    /// Names the file and the call that failed ("open /x/power-on: Permission denied").
+    public struct WriteError: LocalizedError, CustomStringConvertible {
         public var description: String
+        public var errorDescription: String? { description }
     }
 
-    /// Writes `text` to `path`, mode 0755, through a close-on-exec descriptor: a program another test starts
+    /// Writes `text` to `path`, mode 0755, through a close-on-exec descriptor: a program another thread starts
     /// meanwhile must not inherit the open file, or running the script fails with "Text file busy" for as long as
     /// that program runs (Foundation's `write(toFile:)` leaves the descriptor inheritable).
     public static func write(_ text: String, to path: String) throws {
