@@ -355,7 +355,10 @@ let package = Package(
         .testTarget(
             name: "EtcdTests",
             // Wire and Transport: the managers' standby listeners are asked who leads, as agents and torpor do.
-            dependencies: ["Etcd", "Wire", "Transport", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            // Manager: the state database replicated to etcd (StateReplicationTests).
+            dependencies: [
+                "Etcd", "Wire", "Transport", "Manager", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Runs torpor-sim as a process for the bad-input cases (it must be built: swift build --build-tests does).
         .testTarget(

@@ -102,6 +102,22 @@ public final class EtcdClient: Sendable {
         return try await range(request)
     }
 
+    /// One page of the keys under `prefix` from `start` on (inclusive) in key order, at most `limit`, read at
+    /// `revision` when it is not 0, so that successive pages are one consistent snapshot; with that revision.
+    public func page(
+        prefix: String,
+        from start: String,
+        limit: Int,
+        atRevision revision: Int64 = 0
+    ) async throws(EtcdError) -> EtcdRange {
+        var request: [String: Any] = [
+            "key": Self.base64(start), "range_end": Self.base64(prefixRangeEnd(Array(prefix.utf8))),
+            "sort_target": EtcdSortTarget.key.rawValue, "sort_order": "ASCEND", "limit": String(max(1, limit)),
+        ]
+        if revision > 0 { request["revision"] = String(revision) }
+        return try await range(request)
+    }
+
     private func range(_ request: [String: Any]) async throws(EtcdError) -> EtcdRange {
         let (endpoint, reply) = try await call("/v3/kv/range", request)
         let reader = Reader(endpoint: endpoint, path: "/v3/kv/range")

@@ -4,6 +4,7 @@ import Logging
 import MetricsExport
 import RabbitMQ
 import ServiceLifecycle
+import Synchronization
 import Systemd
 import Transport
 import Trust
@@ -92,6 +93,8 @@ public struct ManagerDaemon: Sendable {
         }
         let (elected, electedContinuation) = AsyncStream<Void>.makeStream()
         let (stopped, stoppedContinuation) = AsyncStream<ElectionMachine.StopReason>.makeStream()
+        // The elected key and its create_revision: the fence of every state write to etcd.
+        let fence = Mutex<(key: String, revision: Int64)?>(nil)
         let election = Election(
             client: client,
             prefix: coordination.prefix,
@@ -100,7 +103,9 @@ public struct ManagerDaemon: Sendable {
             logger: logger,
             onChange: { change in
                 switch change {
-                case .leading: electedContinuation.yield()
+                case .leading(let key, let revision):
+                    fence.withLock { $0 = (key, revision) }
+                    electedContinuation.yield()
                 case .stoppedLeading(let reason): stoppedContinuation.yield(reason)
                 }
             }
@@ -119,13 +124,27 @@ public struct ManagerDaemon: Sendable {
                     logger: logger
                 )
             },
-            start: { try await soloServices() },
+            start: { [logger] in
+                guard let (key, revision) = fence.withLock({ $0 }) else {
+                    throw StartupError.state("elected without an election key")
+                }
+                let replica = EtcdStateReplica(
+                    client: client,
+                    prefix: coordination.statePrefix,
+                    fenceKey: key,
+                    fenceRevision: revision,
+                    logger: logger
+                )
+                return try await soloServices(replica: replica)
+            },
             logger: logger
         )
     }
 
     /// The single-process manager: what runs alone (no `coordination:`) or once elected.
-    func soloServices() async throws -> [any Service] {
+    /// With `replica` (an elected coordinated manager), the state database is first rebuilt from etcd, and every
+    /// write is copied there.
+    func soloServices(replica: EtcdStateReplica? = nil) async throws -> [any Service] {
         guard let listen = HostPort(configuration.listen, allowsPortZero: true) else {
             throw StartupError.listen(configuration.listen, reason: "not host:port")
         }
@@ -145,6 +164,7 @@ public struct ManagerDaemon: Sendable {
         let store: ManagerStore
         do {
             store = try ManagerStore(path: configuration.database)
+            if let replica { try await replica.synchronize(store) }
             leader = try GroupLeader(
                 store: store,
                 groupManager: GroupManager(registry: registry, logger: logger),

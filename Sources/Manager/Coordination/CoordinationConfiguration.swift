@@ -11,6 +11,8 @@ public struct CoordinationConfiguration: Sendable, Equatable {
     public var leaseTTLSeconds = 10
     /// The election's key prefix in etcd.
     public var prefix = "/torpor/manager-leader"
+    /// Where the elected manager keeps the state in etcd (docs/ha.md, "State in etcd"); apart from `prefix`.
+    public var statePrefix = "/torpor/state"
     /// The address other managers, agents and clients are told to reach this manager at (`host:port`).
     public var advertise: String
     /// The file the section came from, for errors found at start (an etcd credentials file too open).
@@ -83,6 +85,23 @@ public struct CoordinationConfiguration: Sendable, Equatable {
                 throw fail("prefix", "must start with / and name something", line: section.line(of: "prefix"))
             }
             result.prefix = prefix
+        }
+        if let statePrefix = try section.string("state_prefix") {
+            guard statePrefix.hasPrefix("/"), statePrefix.count > 1 else {
+                throw fail("state_prefix", "must start with / and name something", line: section.line(of: "state_prefix"))
+            }
+            result.statePrefix = statePrefix
+        }
+        // "Who leads" is the oldest key under the election's prefix: no state key may fall under it, nor the
+        // election's keys under the state's.
+        let election = result.prefix.hasSuffix("/") ? result.prefix : result.prefix + "/"
+        let state = result.statePrefix.hasSuffix("/") ? result.statePrefix : result.statePrefix + "/"
+        guard !election.hasPrefix(state), !state.hasPrefix(election) else {
+            throw fail(
+                "state_prefix",
+                "\(result.statePrefix) and prefix \(result.prefix) overlap; give the state a prefix of its own",
+                line: section.line(of: "state_prefix")
+            )
         }
         return result
     }

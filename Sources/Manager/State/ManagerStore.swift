@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The manager's durable state in one SQLite file (WAL mode): hosts, virtual clusters, VMs, tasks and leases.
 ///
@@ -9,7 +10,10 @@ import GRDB
 /// State transitions that must happen once (starting a VM) are compare-and-set updates inside the transaction.
 public final class ManagerStore: Sendable {
     public let path: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
+    /// Set by `startReplicating(to:)` on a coordinated leader: every write is copied there before it commits.
+    let replica = Mutex<(any StateReplica)?>(nil)
+    let changes = RowChangeCollector()
 
     /// Opens or creates the database at `path` and brings its schema up to date.
     public init(path: String) throws(ManagerStoreError) {
@@ -18,6 +22,7 @@ public final class ManagerStore: Sendable {
             // DatabasePool always runs in WAL mode, so readers never block the writer.
             pool = try DatabasePool(path: path)
             try Self.migrator.migrate(pool)
+            pool.writeWithoutTransaction { [changes] db in db.add(transactionObserver: changes) }
         } catch {
             throw .database(path: path, message: String(describing: error))
         }
@@ -566,12 +571,13 @@ public final class ManagerStore: Sendable {
     // MARK: Transactions
 
     /// Runs `body` in one write transaction on GRDB's writer queue, never on Swift's cooperative pool; a throw
-    /// rolls it back. Exposed so callers can group several changes (a VM and its lease) atomically.
+    /// rolls it back. Exposed so callers can group several changes (a VM and its lease) atomically. With a
+    /// replica, what the transaction changed is copied there before it commits; a refusal rolls it back.
     public func write<T: Sendable>(
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(ManagerStoreError) -> T {
         do {
-            return try await pool.write(body)
+            return try await pool.write { db in try self.replicated(db, body) }
         } catch let error as ManagerStoreError {
             throw error
         } catch {

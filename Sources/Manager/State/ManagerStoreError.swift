@@ -15,6 +15,9 @@ public enum ManagerStoreError: Error, Equatable, Sendable, CustomStringConvertib
     case imageInUse(String, vms: [String])
     /// A GRDB or SQLite failure, with the database path so several stores can be told apart in logs.
     case database(path: String, message: String)
+    /// The replica (a coordinated leader's etcd) refused or could not take a write, which was rolled back; or its
+    /// state could not be restored.
+    case replication(String)
 
     public var description: String {
         switch self {
@@ -47,6 +50,8 @@ public enum ManagerStoreError: Error, Equatable, Sendable, CustomStringConvertib
                 + "\(vms.count == 5 ? " and maybe more" : ""); remove them first"
         case .database(let path, let message):
             "state database \(path): \(message)"
+        case .replication(let message):
+            "replicated state: \(message)"
         }
     }
 }
