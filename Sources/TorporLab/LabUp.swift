@@ -318,7 +318,8 @@ struct LabUp: AsyncParsableCommand {
               lease_ttl: 5s
             """ : ""
         // Short intervals so the lab comes up and notices a stopped agent within seconds. With --ha every manager
-        // gets the same settings (and database: only the leader opens it) but its own id and address.
+        // gets the same settings but its own id, address and database file, as on machines of their own: the
+        // state that carries over a failover is the copy in etcd (docs/ha.md).
         func managerYAML(id: String, listen: String) -> String {
             """
             manager_id: \(id)
@@ -328,7 +329,7 @@ struct LabUp: AsyncParsableCommand {
             report_interval: 2s
             ring_capacity: 60
             log_heartbeats: false
-            database: \(path("manager.sqlite"))
+            database: \(path(ha ? "\(id).sqlite" : "manager.sqlite"))
             placement_policy: \(policy)
             relocation: { enabled: \(!noRelocation) }
             vm_subnets: [10.42.0.0/24]

@@ -10,10 +10,11 @@ import Wire
 import Glibc
 #endif
 
-/// `torpor-lab up --ha --managers 3` on libvirt's test driver: a real etcd, three torpor-manager processes sharing
-/// one SQLite file, three agents following the leader through the managers' addresses, and the real `torpor` CLI
-/// pointed at that bootstrap list. Kill -9 the leader while 100 submissions are in flight: another leads within
-/// 15 s, every submitted VM exists exactly once, the agents rejoin, and VMs already running keep running.
+/// `torpor-lab up --ha --managers 3` on libvirt's test driver: a real etcd, three torpor-manager processes each with
+/// its own SQLite file, three agents following the leader through the managers' addresses, and the real `torpor`
+/// CLI pointed at that bootstrap list. Kill -9 the leader while 100 submissions are in flight: another leads within
+/// 15 s, taking the state over from etcd; every submitted VM exists exactly once, the agents rejoin, and VMs
+/// already running keep running.
 @Suite(
     "managers that fail over, in a lab",
     .serialized,
@@ -179,6 +180,8 @@ struct FailoverLabTests {
         print("\(leader)'s log after the kill:\n" + leaderLines.suffix(3).joined(separator: "\n"))
         #expect(measured < .seconds(15))
         #expect(tally.done == 100)
+        // Each manager has a database file of its own: the new leader took the state over from etcd.
+        #expect(lab.log(Self.processName(ofManager: leader)).contains("state restored from etcd"))
 
         // Every submitted VM exists exactly once, recorded where it runs, and runs.
         let allRunning = await lab.eventually(timeout: .seconds(120)) {

@@ -36,6 +36,23 @@ struct ManagerFailoverTests {
         throw EtcdServer.StartFailure(description: "\(name) not built (looked in \(candidates)): run swift build")
     }
 
+    /// Runs the `torpor` CLI to its end on a thread of its own; its status and what it printed.
+    static func torpor(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let executable = try product("torpor")
+        return try await OwnThread.run {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        }
+    }
+
     /// A manager process and its log.
     final class Manager: @unchecked Sendable {
         let name: String
@@ -177,6 +194,19 @@ struct ManagerFailoverTests {
                     )
             )
             #expect(await leaderName() == "m1")
+            // State written by m1 (its own database file, as every manager here) is in etcd: the next leaders know it.
+            let defined = try await Self.torpor(["vc", "define", "survivor", "--manager", "127.0.0.1:\(Self.managerPorts[0])"])
+            #expect(defined.status == 0, "torpor vc define: \(defined.output)")
+            let flavor = try await Self.torpor(
+                ["flavor", "create", "tiny", "--vcpus", "1", "--memory", "256M", "--disk", "1G", "--manager", "127.0.0.1:\(Self.managerPorts[0])"]
+            )
+            #expect(flavor.status == 0, "torpor flavor create: \(flavor.output)")
+            func knowsTheState(_ port: Int) async throws {
+                let clusters = try await Self.torpor(["vc", "list", "--json", "--manager", "127.0.0.1:\(port)"])
+                #expect(clusters.status == 0 && clusters.output.contains("survivor"), "torpor vc list: \(clusters.output)")
+                let flavors = try await Self.torpor(["flavor", "list", "--manager", "127.0.0.1:\(port)"])
+                #expect(flavors.status == 0 && flavors.output.contains("tiny"), "torpor flavor list: \(flavors.output)")
+            }
 
             // The takeover is timed on a thread of its own (LeaderProbe): this process's pool may be busy.
             let probe = LeaderProbe(ports: Array(Self.managerPorts[1...2]), excluding: "m1")
@@ -197,6 +227,8 @@ struct ManagerFailoverTests {
             let second = try #require(managers.first { $0.name == newLeader })
             let third = try #require(managers.first { $0.name != "m1" && $0 !== second })
             #expect(await third.standsBy)
+            try await knowsTheState(second.port)
+            #expect(second.logText.contains("state restored from etcd"))
 
             // SIGTERM: the leader stops gracefully and resigns; the last one leads at once.
             let handoverProbe = LeaderProbe(ports: [third.port], excluding: second.name)
@@ -213,6 +245,7 @@ struct ManagerFailoverTests {
             let handover = stoppedAt.duration(to: try #require(handedOver, "the third manager answered no probe").at)
             print("SIGTERM of the leading manager: the next one serving after \(handover)")
             #expect(handover < .seconds(15))
+            try await knowsTheState(third.port)
         } catch {
             for manager in managers { await manager.stop() }
             await observer.shutdown()
@@ -354,6 +387,10 @@ struct ManagerFailoverTests {
         ("  etcd: { endpoints: [\"127.0.0.1:2379\"] }", "coordination.etcd.endpoints: etcd endpoint '127.0.0.1:2379'"),
         ("  etcd: { endpoints: [\"http://127.0.0.1:2379\"] }\n  lease_ttl: 1s", "coordination.lease_ttl"),
         ("  etcd: { endpoints: [\"http://127.0.0.1:2379\"] }\n  leese_ttl: 5s", "coordination.leese_ttl: unknown key"),
+        (
+            "  etcd: { endpoints: [\"http://127.0.0.1:2379\"] }\n  state_prefix: /torpor/manager-leader/state",
+            "coordination.state_prefix: /torpor/manager-leader/state and prefix /torpor/manager-leader overlap",
+        ),
     ])
     func aBadCoordinationSectionExits64NamingTheKey(section: String, expected: String) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("torpor-coord-\(UUID())")
