@@ -1,14 +1,13 @@
-import Dispatch
 import Etcd
 import Logging
 import Synchronization
 
 /// A coordinated leader's state in etcd (docs/ha.md, "State in etcd"): every row of the state database under
 /// `PREFIX/rows/TABLE/ROWID`, AUTOINCREMENT marks under `PREFIX/sequence/TABLE`, and the schema's migrations under
-/// `PREFIX/schema`. Each write of the store is one etcd transaction (more above 100 changes) guarded by the
-/// leader's own election key: once another manager could lead, etcd refuses the write and the store rolls it back,
-/// so a deposed leader never changes the state. A newly elected leader first rebuilds its local file from etcd
-/// (`synchronize`), or, when etcd holds no state yet, copies its file there.
+/// `PREFIX/schema`. Writes queued while one is on its way go together in the next etcd transaction (more above 100
+/// changes), each guarded by the leader's own election key: once another manager could lead, etcd refuses, every
+/// write waiting fails, and a deposed leader never changes the state another leads from. A newly elected leader
+/// first rebuilds its local file from etcd (`synchronize`), or, when etcd holds no state yet, copies its file there.
 final class EtcdStateReplica: StateReplica {
     /// etcd's default `--max-txn-ops` is 128.
     static let operationsPerTransaction = 100
@@ -49,25 +48,117 @@ final class EtcdStateReplica: StateReplica {
 
     // MARK: Writing
 
-    /// Blocks the calling thread (GRDB's writer queue, never the cooperative pool) until etcd has applied every
-    /// change, or throws.
-    func replicate(_ changes: [ReplicatedChange]) throws(ManagerStoreError) {
-        let operations = changes.map(operation)
-        let outcome = Mutex<Result<Void, ManagerStoreError>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            let result: Result<Void, ManagerStoreError>
-            do throws(ManagerStoreError) {
-                try await apply(operations)
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
-            outcome.withLock { $0 = result }
-            done.signal()
+    private struct Queue {
+        var pending: [(ticket: UInt64, changes: [ReplicatedChange])] = []
+        var lastTicket: UInt64 = 0
+        var flushedThrough: UInt64 = 0
+        var flushing = false
+        /// Set for good once etcd refused a write: this manager no longer leads.
+        var failure: ManagerStoreError?
+        var waiters: [(ticket: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    }
+    private let queue = Mutex(Queue())
+    /// Between attempts while etcd cannot be reached; the election decides whether this manager still leads.
+    static let retryDelay: Duration = .milliseconds(250)
+
+    /// Queues a transaction's changes (on GRDB's writer queue: never blocks) and starts a flush unless one runs.
+    func enqueue(_ changes: [ReplicatedChange]) -> UInt64 {
+        let (ticket, startFlushing) = queue.withLock { queue in
+            queue.lastTicket += 1
+            queue.pending.append((queue.lastTicket, changes))
+            let start = !queue.flushing && queue.failure == nil
+            if start { queue.flushing = true }
+            return (queue.lastTicket, start)
         }
-        done.wait()
-        try outcome.withLock { $0 }!.get()
+        if startFlushing { Task { await flush() } }
+        return ticket
+    }
+
+    func flushed(through ticket: UInt64) async throws(ManagerStoreError) {
+        do {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Result<Void, ManagerStoreError>? = queue.withLock { queue in
+                    if queue.flushedThrough >= ticket { return .success(()) }
+                    if let failure = queue.failure { return .failure(failure) }
+                    queue.waiters.append((ticket, continuation))
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome.mapError { $0 as any Error }) }
+            }
+        } catch let error as ManagerStoreError {
+            throw error
+        } catch {
+            throw .replication("\(error)")
+        }
+    }
+
+    /// Sends everything queued, as one batch (later changes to a row replacing earlier ones), until the queue is
+    /// empty. etcd unreachable: the same batch again after `retryDelay` (puts and deletes are idempotent); etcd
+    /// refusing (the election key is gone): every waiter, now and later, fails.
+    private func flush() async {
+        while true {
+            let batch: (through: UInt64, changes: [ReplicatedChange])? = queue.withLock { queue in
+                guard !queue.pending.isEmpty, queue.failure == nil else {
+                    queue.flushing = false
+                    return nil
+                }
+                defer { queue.pending.removeAll() }
+                return (queue.pending.last!.ticket, queue.pending.flatMap(\.changes))
+            }
+            guard let batch else { return }
+            let operations = Self.coalesced(batch.changes.map(operation))
+            while true {
+                do {
+                    try await apply(operations)
+                    finish(through: batch.through, failure: nil)
+                    break
+                } catch {
+                    if case .deposed = error {
+                        finish(through: batch.through, failure: error)
+                        return
+                    }
+                    logger.error("state write to etcd failed; retrying", metadata: ["torpor.error": "\(error)"])
+                    try? await Task.sleep(for: Self.retryDelay)
+                }
+            }
+        }
+    }
+
+    private func finish(through ticket: UInt64, failure: ManagerStoreError?) {
+        let (ready, failed) = queue.withLock { queue in
+            if let failure {
+                queue.failure = failure
+                queue.flushing = false
+                queue.pending.removeAll()
+                defer { queue.waiters.removeAll() }
+                return ([CheckedContinuation<Void, any Error>](), queue.waiters.map(\.continuation))
+            }
+            queue.flushedThrough = ticket
+            let ready = queue.waiters.filter { $0.ticket <= ticket }.map(\.continuation)
+            queue.waiters.removeAll { $0.ticket <= ticket }
+            return (ready, [])
+        }
+        for continuation in ready { continuation.resume() }
+        if let failure { for continuation in failed { continuation.resume(throwing: failure) } }
+    }
+
+    /// One operation per key, the last one queued (etcd refuses a transaction that names a key twice).
+    static func coalesced(_ operations: [EtcdOperation]) -> [EtcdOperation] {
+        var index: [String: Int] = [:]
+        var result: [EtcdOperation] = []
+        for operation in operations {
+            let key: String
+            switch operation {
+            case .put(let name, _, _), .delete(let name), .get(let name): key = name
+            }
+            if let existing = index[key] {
+                result[existing] = operation
+            } else {
+                index[key] = result.count
+                result.append(operation)
+            }
+        }
+        return result
     }
 
     /// Applies `operations` in fenced transactions of at most `operationsPerTransaction` and about
@@ -97,14 +188,14 @@ final class EtcdStateReplica: StateReplica {
                 then: batch
             )
         } catch {
-            throw .replication("etcd did not take the write (\(error)); it was not done")
+            throw .replication("etcd did not take the write: \(error)")
         }
         guard result.succeeded else {
             logger.critical(
                 "etcd refused a state write: this manager's election key is gone",
                 metadata: ["torpor.key": "\(fenceKey)"]
             )
-            throw .replication("this manager no longer leads (its election key \(fenceKey) is gone); the write was not done")
+            throw .deposed(electionKey: fenceKey)
         }
     }
 

@@ -14,7 +14,7 @@ enum ClusterRequestError: Error, CustomStringConvertible {
             self = .conflict(error.description)
         case .unknownVirtualCluster, .unknownVM, .unknownTask, .unknownFlavor, .unknownImage:
             self = .notFound(error.description)
-        case .database, .replication: self = .failed(error.description)
+        case .database, .replication, .deposed: self = .failed(error.description)
         }
     }
 

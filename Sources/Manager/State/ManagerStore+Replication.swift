@@ -8,15 +8,18 @@ extension ManagerStore {
         self.replica.withLock { $0 = replica }
     }
 
-    /// `body`, then (with a replica) what it changed copied to the replica, inside the write transaction.
-    func replicated<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+    /// `body`, then (with a replica) what it changed queued for the replica, inside the write transaction; with
+    /// the replica and the ticket to await once the transaction is committed.
+    func replicated<T>(
+        _ db: Database,
+        _ body: (Database) throws -> T
+    ) throws -> (result: T, pending: (replica: any StateReplica, ticket: UInt64)?) {
         changes.clear()
         let result = try body(db)
-        if let replica = replica.withLock({ $0 }) {
-            let changed = try changes.drain(db)
-            if !changed.isEmpty { try replica.replicate(changed) }
-        }
-        return result
+        guard let replica = replica.withLock({ $0 }) else { return (result, nil) }
+        let changed = try changes.drain(db)
+        guard !changed.isEmpty else { return (result, nil) }
+        return (result, (replica, replica.enqueue(changed)))
     }
 
     /// Every table but SQLite's and GRDB's own.

@@ -572,12 +572,14 @@ public final class ManagerStore: Sendable {
 
     /// Runs `body` in one write transaction on GRDB's writer queue, never on Swift's cooperative pool; a throw
     /// rolls it back. Exposed so callers can group several changes (a VM and its lease) atomically. With a
-    /// replica, what the transaction changed is copied there before it commits; a refusal rolls it back.
+    /// replica, the call returns only once the replica holds what the transaction changed.
     public func write<T: Sendable>(
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(ManagerStoreError) -> T {
         do {
-            return try await pool.write { db in try self.replicated(db, body) }
+            let (result, pending) = try await pool.write { db in try self.replicated(db, body) }
+            if let pending { try await pending.replica.flushed(through: pending.ticket) }
+            return result
         } catch let error as ManagerStoreError {
             throw error
         } catch {

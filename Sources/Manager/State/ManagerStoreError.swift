@@ -15,9 +15,10 @@ public enum ManagerStoreError: Error, Equatable, Sendable, CustomStringConvertib
     case imageInUse(String, vms: [String])
     /// A GRDB or SQLite failure, with the database path so several stores can be told apart in logs.
     case database(path: String, message: String)
-    /// The replica (a coordinated leader's etcd) refused or could not take a write, which was rolled back; or its
-    /// state could not be restored.
+    /// The replicated state (a coordinated leader's etcd) could not be read, restored or written.
     case replication(String)
+    /// etcd refused a write: this manager's election key is gone, so another may lead. The write is not in etcd.
+    case deposed(electionKey: String)
 
     public var description: String {
         switch self {
@@ -52,6 +53,8 @@ public enum ManagerStoreError: Error, Equatable, Sendable, CustomStringConvertib
             "state database \(path): \(message)"
         case .replication(let message):
             "replicated state: \(message)"
+        case .deposed(let key):
+            "this manager no longer leads (its election key \(key) is gone); the write was not replicated"
         }
     }
 }

@@ -2,12 +2,17 @@ import Foundation
 import GRDB
 import Synchronization
 
-/// Where a `ManagerStore` copies every write before it commits (docs/ha.md, "State in etcd"): a coordinated
-/// manager's etcd. `replicate` is called on GRDB's writer queue inside the write transaction, never on Swift's
-/// cooperative pool, and may block there; a throw rolls the transaction back, so the local file never holds a
-/// change the replica refused.
+/// Where a `ManagerStore` copies every write (docs/ha.md, "State in etcd"): a coordinated manager's etcd.
+/// `enqueue` is called on GRDB's writer queue inside each write transaction, in commit order, and must not block;
+/// the write's caller then awaits `flushed(through:)` before it is told the write is done, so the replica holds
+/// everything a caller was told about, while the writer queue stays free for the next write (and the replica may
+/// carry several writes in one round trip).
 public protocol StateReplica: Sendable {
-    func replicate(_ changes: [ReplicatedChange]) throws(ManagerStoreError)
+    /// Queues one transaction's changes; returns its ticket.
+    func enqueue(_ changes: [ReplicatedChange]) -> UInt64
+    /// Returns once the replica holds every change up to `ticket`; throws when it never will (this manager no
+    /// longer leads).
+    func flushed(through ticket: UInt64) async throws(ManagerStoreError)
 }
 
 /// One row of a table, as copied: its rowid and its columns' values.
