@@ -65,7 +65,8 @@ final class EtcdStateReplica: StateReplica {
     func enqueue(_ changes: [ReplicatedChange]) -> UInt64 {
         let (ticket, startFlushing) = queue.withLock { queue in
             queue.lastTicket += 1
-            queue.pending.append((queue.lastTicket, changes))
+            // Deposed: nothing will be sent again; `flushed` fails at once.
+            if queue.failure == nil { queue.pending.append((queue.lastTicket, changes)) }
             let start = !queue.flushing && queue.failure == nil
             if start { queue.flushing = true }
             return (queue.lastTicket, start)
