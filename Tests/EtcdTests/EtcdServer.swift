@@ -41,9 +41,12 @@ final class EtcdServer: @unchecked Sendable {
     init(clientPort: Int) throws {
         self.clientPort = clientPort
         peerPort = clientPort + 1
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "torpor-etcd-\(clientPort)-\(UUID().uuidString.prefix(8))"
-        )
+        // etcd fsyncs every write: on tmpfs, suites running side by side do not queue on one disk (a leader's
+        // lease once went unconfirmed for 3 s behind another suite's writes, failing a handover timing).
+        let base =
+            FileManager.default.isWritableFile(atPath: "/dev/shm")
+            ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
+        directory = base.appendingPathComponent("torpor-etcd-\(clientPort)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
