@@ -327,7 +327,7 @@ let package = Package(
             // Agent and Manager: their default paths, checked against what the units let them write.
             dependencies: ["Systemd", "Agent", "Manager", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "EnergyTests", dependencies: ["Energy", "Rings"]),
+        .testTarget(name: "EnergyTests", dependencies: ["Energy", "Rings", "TestSupport"]),
         .testTarget(
             name: "IPMIMonitoringTests",
             dependencies: [
@@ -381,7 +381,7 @@ let package = Package(
         .testTarget(
             name: "ManagerTests",
             dependencies: [
-                "Manager", "Wire", "ConfigFile", "Placement", "Commands",
+                "Manager", "Wire", "ConfigFile", "Placement", "Commands", "TestSupport",
                 // A standby's listener over TLS with a real etcd client (StandbyListenerTLSTests).
                 "Transport", "Trust", "Etcd",
                 // The ingest benchmark's pure parts (/proc parsing, the sustain search, a window's verdict).

@@ -1,4 +1,5 @@
 import Etcd
+import TestSupport
 import Testing
 
 /// The election's decisions, table-driven, without etcd: each case is a list of (event, expected actions) steps
@@ -193,7 +194,7 @@ struct ElectionMachineTests {
     /// Whatever the keepalives do, a leader never leads past 2/3 of the TTL after the send of its last confirmed
     /// keepalive (etcd expires the lease no earlier than a full TTL after it).
     @Test func neverLeadsPastTheSafeSpan() {
-        var generator = SplitMix(seed: 14)
+        var generator = SplitMix64(seed: 14)
         for _ in 0..<200 {
             var machine = ElectionMachine(settings: Self.settings)
             for (event, _) in Self.toLeading { _ = machine.handle(event) }
@@ -225,15 +226,3 @@ struct ElectionMachineTests {
     }
 }
 
-/// A small deterministic generator, so the property test repeats exactly.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import Transport
 
@@ -32,7 +33,7 @@ import Transport
 
     @Test func delaysStayWithinZeroAndTheCeiling() {
         var backoff = Backoff()
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         for attempt in 0..<200 {
             let ceiling = backoff.ceiling(forAttempt: attempt)
             let delay = backoff.nextDelay(using: &generator)
@@ -42,7 +43,7 @@ import Transport
     }
 
     @Test func fullJitterSpreadsOverTheWholeRange() {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let ceiling = Duration.seconds(30)
         var delays: [Duration] = []
         for _ in 0..<1000 {
@@ -57,7 +58,7 @@ import Transport
     @Test func sameSeedGivesTheSameSchedule() {
         func schedule(seed: UInt64) -> [Duration] {
             var backoff = Backoff()
-            var generator = SeededGenerator(seed: seed)
+            var generator = SplitMix64(seed: seed)
             return (0..<12).map { _ in backoff.nextDelay(using: &generator) }
         }
         #expect(schedule(seed: 1) == schedule(seed: 1))
@@ -66,7 +67,7 @@ import Transport
 
     @Test func resetStartsOverFromTheInitialDelay() {
         var backoff = Backoff()
-        var generator = SeededGenerator(seed: 3)
+        var generator = SplitMix64(seed: 3)
         for _ in 0..<8 { _ = backoff.nextDelay(using: &generator) }
         backoff.reset()
         #expect(backoff.attempt == 0)

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import Transport
 import Wire
@@ -100,7 +101,7 @@ import Wire
     @Test func waitsGrowWithinTheBackoffAndStartOverOnceALeaderIsFollowed() {
         let backoff = Backoff(initial: .milliseconds(100), factor: 2, maximum: .seconds(1))
         var search = LeaderSearch(bootstrap: [Self.a], backoff: backoff)
-        var generator = SeededGenerator(seed: 14)
+        var generator = SplitMix64(seed: 14)
         _ = search.handle(.start, using: &generator)
         for attempt in 0..<8 {
             guard case .wait(let delay) = search.handle(.unreachable, using: &generator) else {

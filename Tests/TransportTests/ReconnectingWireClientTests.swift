@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import Transport
 import Wire
@@ -61,7 +62,7 @@ import Wire
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                var generator = SeededGenerator(seed: 1)
+                var generator = SplitMix64(seed: 1)
                 await reconnecting.run(onLinkStateChange: { recordState.yield($0) }, generator: &generator) { _ in
                     Issue.record("nothing should accept the connection")
                 }

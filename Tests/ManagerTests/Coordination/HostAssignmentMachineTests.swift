@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import Manager
@@ -100,7 +101,7 @@ import Testing
     /// Whatever happens, no group manager holds more hosts than its limit, and every assignment names a live one.
     @Test(arguments: Machine.Policy.allCases)
     func limitsAndLivenessHoldUnderAnyEvents(policy: Machine.Policy) {
-        var generator = SplitMix(seed: 20_261_204)
+        var generator = SplitMix64(seed: 20_261_204)
         let groupManagers = [Self.smallGM1, Self.smallGM2, Self.gm3]
         var machine = Machine(policy: policy)
         for _ in 0..<5_000 {
@@ -121,18 +122,6 @@ import Testing
             for groupManager in machine.groupManagers where groupManager.maxHosts > 0 {
                 #expect(machine.hostCount(of: groupManager.id) <= groupManager.maxHosts)
             }
-        }
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var value = state
-            value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-            return value ^ (value >> 31)
         }
     }
 }
