@@ -14,23 +14,7 @@ struct EtcdClientTests {
 
     /// Runs `body` with a fresh etcd and a client of it.
     func withEtcd(_ body: (EtcdServer, EtcdClient) async throws -> Void) async throws {
-        try EtcdPrerequisite.require()
-        let server = try EtcdServer(clientPort: Self.clientPort)
-        do {
-            try await server.start()
-            let client = try EtcdClient(EtcdConfiguration(endpoints: [server.endpoint]), logger: Logger(label: "test"))
-            do {
-                try await body(server, client)
-            } catch {
-                await client.shutdown()
-                throw error
-            }
-            await client.shutdown()
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
+        try await EtcdServer.with(clientPort: Self.clientPort, body)
     }
 
     /// A client its owner dropped without `shutdown()` (a failed test, a cancelled election) closes itself. Before,

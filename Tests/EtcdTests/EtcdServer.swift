@@ -202,3 +202,27 @@ final class Relay: @unchecked Sendable {
         pid = 0
     }
 }
+
+extension EtcdServer {
+    /// Runs `body` with a fresh etcd on `clientPort` and a client of it; both are stopped afterwards, whatever
+    /// happens. Under TORPOR_REQUIRE_E2E=1 a missing etcd fails naming it.
+    static func with(clientPort: Int, _ body: (EtcdServer, EtcdClient) async throws -> Void) async throws {
+        try EtcdPrerequisite.require()
+        let server = try EtcdServer(clientPort: clientPort)
+        do {
+            try await server.start()
+            let client = try EtcdClient(EtcdConfiguration(endpoints: [server.endpoint]), logger: Logger(label: "test"))
+            do {
+                try await body(server, client)
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+}

@@ -41,26 +41,12 @@ struct StateReplicationTests {
     }
 
     func withEtcd(_ body: (Fixture) async throws -> Void) async throws {
-        try EtcdPrerequisite.require()
-        let server = try EtcdServer(clientPort: Self.clientPort)
-        let directory = server.directory.appendingPathComponent("stores")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        do {
-            try await server.start()
-            let client = try EtcdClient(EtcdConfiguration(endpoints: [server.endpoint]), logger: Logger(label: "test"))
-            do {
-                let revision = try await client.put(Self.fenceKey, "127.0.0.1:1 m1")
-                try await body(Fixture(server: server, client: client, directory: directory, fenceRevision: revision))
-            } catch {
-                await client.shutdown()
-                throw error
-            }
-            await client.shutdown()
-        } catch {
-            await server.stop()
-            throw error
+        try await EtcdServer.with(clientPort: Self.clientPort) { server, client in
+            let directory = server.directory.appendingPathComponent("stores")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let revision = try await client.put(Self.fenceKey, "127.0.0.1:1 m1")
+            try await body(Fixture(server: server, client: client, directory: directory, fenceRevision: revision))
         }
-        await server.stop()
     }
 
     /// A few of every kind of row: a cluster, VMs with leases, a task, a flavor and an image (AUTOINCREMENT), a VM
