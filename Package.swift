@@ -355,9 +355,11 @@ let package = Package(
         .testTarget(
             name: "EtcdTests",
             // Wire and Transport: the managers' standby listeners are asked who leads, as agents and torpor do.
-            // Manager: the state database replicated to etcd (StateReplicationTests).
+            // Manager and MetricsExport: the state database replicated to etcd, and its metrics
+            // (StateReplicationTests).
             dependencies: [
-                "Etcd", "Wire", "Transport", "Manager", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "Etcd", "Wire", "Transport", "Manager", "MetricsExport", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Runs torpor-sim as a process for the bad-input cases (it must be built: swift build --build-tests does).

@@ -133,7 +133,8 @@ public struct ManagerDaemon: Sendable {
                     prefix: coordination.statePrefix,
                     fenceKey: key,
                     fenceRevision: revision,
-                    logger: logger
+                    logger: logger,
+                    metrics: ManagerMetrics(factory: metrics.factory)
                 )
                 return try await soloServices(replica: replica)
             },

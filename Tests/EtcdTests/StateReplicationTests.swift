@@ -1,6 +1,7 @@
 import Etcd
 import Foundation
 import Logging
+import MetricsExport
 import Testing
 
 @testable import Manager
@@ -29,13 +30,14 @@ struct StateReplicationTests {
             try ManagerStore(path: directory.appendingPathComponent("\(name).sqlite").path)
         }
 
-        func replica(fenceRevision: Int64? = nil) -> EtcdStateReplica {
+        func replica(fenceRevision: Int64? = nil, metrics: MetricsRegistry? = nil) -> EtcdStateReplica {
             EtcdStateReplica(
                 client: client,
                 prefix: StateReplicationTests.statePrefix,
                 fenceKey: StateReplicationTests.fenceKey,
                 fenceRevision: fenceRevision ?? self.fenceRevision,
-                logger: Logger(label: "replica")
+                logger: Logger(label: "replica"),
+                metrics: metrics.map { ManagerMetrics(factory: $0.factory) } ?? .none
             )
         }
     }
@@ -118,7 +120,8 @@ struct StateReplicationTests {
     @Test func aWriteAfterTheElectionKeyIsGoneNeverReachesEtcd() async throws {
         try await withEtcd { fixture in
             let store = try fixture.store("m1")
-            try await fixture.replica().synchronize(store)
+            let metrics = MetricsRegistry()
+            try await fixture.replica(metrics: metrics).synchronize(store)
             try await store.defineVirtualCluster("kept")
             try await fixture.client.delete(Self.fenceKey)
             await #expect {
@@ -135,6 +138,8 @@ struct StateReplicationTests {
             await #expect(throws: ManagerStoreError.deposed(electionKey: Self.fenceKey)) {
                 try await store.defineVirtualCluster("later")
             }
+            let exposition = String(decoding: await metrics.exposition(), as: UTF8.self)
+            #expect(exposition.contains("torpor_state_replication_failures_total{reason=\"deposed\"} 1\n"), "\(exposition)")
 
             // A leader elected later (a new key, a new revision) fences with its own key: an old one's is refused.
             let newRevision = try await fixture.client.put(Self.fenceKey, "127.0.0.1:2 m2")
@@ -158,7 +163,8 @@ struct StateReplicationTests {
     @Test func concurrentWritesShareEtcdTransactions() async throws {
         try await withEtcd { fixture in
             let store = try fixture.store("m1")
-            try await fixture.replica().synchronize(store)
+            let metrics = MetricsRegistry()
+            try await fixture.replica(metrics: metrics).synchronize(store)
             let before = try await fixture.client.range(prefix: "\(Self.statePrefix)/schema").revision
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<200 { group.addTask { try await store.defineVirtualCluster("vc-\(index)") } }
@@ -168,6 +174,11 @@ struct StateReplicationTests {
             #expect(after.keyValues.count == 200)
             print("200 concurrent writes took \(after.revision - before) etcd transactions")
             #expect(after.revision - before < 200)
+            // What an operator sees: every change counted once, in batches.
+            let exposition = String(decoding: await metrics.exposition(), as: UTF8.self)
+            #expect(exposition.contains("torpor_state_replicated_changes_total 200\n"), "\(exposition)")
+            #expect(exposition.contains("torpor_state_replication_batches_total "))
+            #expect(exposition.contains("torpor_state_replication_duration_seconds_count "))
             let next = try fixture.store("m2")
             try await fixture.replica().synchronize(next)
             #expect(try await next.virtualClusters().count == 200)

@@ -22,13 +22,22 @@ final class EtcdStateReplica: StateReplica {
     let fenceKey: String
     let fenceRevision: Int64
     let logger: Logger
+    let metrics: ManagerMetrics
 
-    init(client: EtcdClient, prefix: String, fenceKey: String, fenceRevision: Int64, logger: Logger) {
+    init(
+        client: EtcdClient,
+        prefix: String,
+        fenceKey: String,
+        fenceRevision: Int64,
+        logger: Logger,
+        metrics: ManagerMetrics = .none
+    ) {
         self.client = client
         self.prefix = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
         self.fenceKey = fenceKey
         self.fenceRevision = fenceRevision
         self.logger = logger
+        self.metrics = metrics
     }
 
     var schemaKey: String { "\(prefix)/schema" }
@@ -109,15 +118,19 @@ final class EtcdStateReplica: StateReplica {
             guard let batch else { return }
             let operations = Self.coalesced(batch.changes.map(operation))
             while true {
+                let started = ContinuousClock.now
                 do {
                     try await apply(operations)
+                    metrics.stateReplicated(changes: operations.count, took: ContinuousClock.now - started)
                     finish(through: batch.through, failure: nil)
                     break
                 } catch {
                     if case .deposed = error {
+                        metrics.stateReplicationFailed(reason: "deposed")
                         finish(through: batch.through, failure: error)
                         return
                     }
+                    metrics.stateReplicationFailed(reason: "unreachable")
                     logger.error("state write to etcd failed; retrying", metadata: ["torpor.error": "\(error)"])
                     try? await Task.sleep(for: Self.retryDelay)
                 }

@@ -34,6 +34,19 @@ public struct ManagerMetrics: Sendable {
         Counter(label: "torpor_events_rabbitmq_dropped_total", factory: factory).increment(by: Int64(clamping: count))
     }
 
+    /// etcd took a batch of state writes (a coordinated leader, docs/ha.md): how many changes, how long it took.
+    func stateReplicated(changes: Int, took: Duration) {
+        Counter(label: "torpor_state_replication_batches_total", factory: factory).increment()
+        Counter(label: "torpor_state_replicated_changes_total", factory: factory).increment(by: Int64(changes))
+        Timer(label: "torpor_state_replication_duration_seconds", factory: factory).recordNanoseconds(took.nanoseconds)
+    }
+
+    /// A batch of state writes did not reach etcd: `unreachable` (sent again) or `deposed` (never: another may lead).
+    func stateReplicationFailed(reason: String) {
+        Counter(label: "torpor_state_replication_failures_total", dimensions: [("reason", reason)], factory: factory)
+            .increment()
+    }
+
     /// A task ended; `outcome` is its final state (succeeded, failed).
     func taskEnded(kind: String, outcome: String) {
         Counter(label: "torpor_tasks_total", dimensions: [("kind", kind), ("outcome", outcome)], factory: factory)
