@@ -491,6 +491,12 @@ public final class EtcdClient: Sendable {
             return ["request_put": put]
         case .get(let key): return ["request_range": ["key": base64(key)]]
         case .delete(let key): return ["request_delete_range": ["key": base64(key)]]
+        case .deletePrefix(let prefix):
+            return [
+                "request_delete_range": [
+                    "key": base64(prefix), "range_end": base64(prefixRangeEnd(Array(prefix.utf8))),
+                ]
+            ]
         }
     }
 }

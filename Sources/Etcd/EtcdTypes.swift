@@ -77,6 +77,8 @@ public enum EtcdOperation: Sendable, Hashable {
     case put(key: String, value: [UInt8], lease: Int64)
     case get(key: String)
     case delete(key: String)
+    /// Every key starting with `prefix`.
+    case deletePrefix(prefix: String)
 }
 
 /// What one operation of the branch that ran returned: the keys of a get, nothing for a put or delete.

@@ -218,6 +218,30 @@ struct StateReplicationTests {
         }
     }
 
+    /// What a first leader that died while copying its file leaves (rows, no schema key) is cleared and the copy
+    /// made again by the next; a manager deposed before it copies clears nothing.
+    @Test func aCopyCutShortIsMadeAgainButNotByADeposedManager() async throws {
+        try await withEtcd { fixture in
+            let halfCopied = "\(Self.statePrefix)/rows/virtualCluster/7"
+            try await fixture.client.put(halfCopied, "[[\"name\",\"t\",\"half\"],[\"createdAt\",\"r\",\"1.0\"]]")
+            let deposed = try fixture.store("m0")
+            try await fixture.client.delete(Self.fenceKey)
+            await #expect(throws: ManagerStoreError.deposed(electionKey: Self.fenceKey)) {
+                try await fixture.replica().synchronize(deposed)
+            }
+            #expect(try await fixture.client.get(halfCopied) != nil)
+
+            let revision = try await fixture.client.put(Self.fenceKey, "127.0.0.1:2 m2")
+            let store = try fixture.store("m2")
+            try await store.defineVirtualCluster("mine")
+            try await fixture.replica(fenceRevision: revision).synchronize(store)
+            #expect(try await store.virtualClusters().map(\.name) == ["mine"])
+            let rows = try await fixture.client.range(prefix: "\(Self.statePrefix)/rows/").keyValues
+            #expect(rows.count == 1 && rows.first?.string.contains("\"mine\"") == true, "\(rows.map(\.key))")
+            #expect(try await fixture.client.get("\(Self.statePrefix)/schema") != nil)
+        }
+    }
+
     @Test func stateFromANewerSchemaOrInAnUnknownLayoutIsRefusedNamingIt() async throws {
         try await withEtcd { fixture in
             let store = try fixture.store("m1")

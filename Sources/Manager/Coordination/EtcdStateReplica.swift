@@ -163,7 +163,7 @@ final class EtcdStateReplica: StateReplica {
         for operation in operations {
             let key: String
             switch operation {
-            case .put(let name, _, _), .delete(let name), .get(let name): key = name
+            case .put(let name, _, _), .delete(let name), .get(let name), .deletePrefix(let name): key = name
             }
             if let existing = index[key] {
                 result[existing] = operation
@@ -256,12 +256,9 @@ final class EtcdStateReplica: StateReplica {
             guard page.keyValues.count >= Self.keysPerPage, let last = page.keyValues.last else { break }
             start = last.key + "\u{0}"
         }
-        guard let migrations else {
-            guard rows.isEmpty else {
-                throw .replication("etcd holds rows under \(prefix)/rows but no \(schemaKey); refusing to guess the schema")
-            }
-            return nil
-        }
+        // No schema key: no state, or a first leader's copy cut short (the schema key goes last); `seed` clears
+        // what is there.
+        guard let migrations else { return nil }
         return StateSnapshot(migrations: migrations, rows: rows, sequences: sequences)
     }
 
@@ -298,17 +295,14 @@ final class EtcdStateReplica: StateReplica {
         }
     }
 
-    /// Copies a whole snapshot, the schema key last, so a leader that dies halfway leaves no schema key and the
-    /// next one seeds again.
+    /// Copies a whole snapshot after clearing the prefix (what a copy cut short left), the schema key last, so a
+    /// leader that dies halfway leaves no schema key and the next one copies again. Every step is fenced: a
+    /// manager deposed meanwhile clears nothing another leads from.
     func seed(_ snapshot: StateSnapshot) async throws(ManagerStoreError) {
         var operations: [EtcdOperation] = []
         operations += snapshot.rows.map { operation(.put($0)) }
         operations += snapshot.sequences.sorted { $0.key < $1.key }.map { operation(.sequence(table: $0.key, value: $0.value)) }
-        do {
-            _ = try await client.delete(prefix: "\(prefix)/")
-        } catch {
-            throw .replication("cannot clear \(prefix)/ in etcd: \(error)")
-        }
+        try await apply([.deletePrefix(prefix: "\(prefix)/")])
         try await apply(operations)
         try await apply([.put(key: schemaKey, value: Array(snapshot.migrations.joined(separator: "\n").utf8), lease: 0)])
     }
