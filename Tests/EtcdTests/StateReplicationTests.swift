@@ -57,23 +57,58 @@ struct StateReplicationTests {
         try await store.defineVirtualCluster("web")
         try await store.addVMs(
             [
-                StoredVM(id: "11111111-0000-0000-0000-000000000001", name: "web-1", vcName: "web", templateXML: "<domain/>"),
-                StoredVM(id: "11111111-0000-0000-0000-000000000002", name: "web-2", vcName: "web", templateXML: "<domain/>"),
+                StoredVM(
+                    id: "11111111-0000-0000-0000-000000000001",
+                    name: "web-1",
+                    vcName: "web",
+                    templateXML: "<domain/>"
+                ),
+                StoredVM(
+                    id: "11111111-0000-0000-0000-000000000002",
+                    name: "web-2",
+                    vcName: "web",
+                    templateXML: "<domain/>"
+                ),
             ],
             leases: [
-                Lease(vmID: "11111111-0000-0000-0000-000000000001", ip: IPv4Address(10, 0, 0, 2), mac: "52:54:0a:00:00:02"),
-                Lease(vmID: "11111111-0000-0000-0000-000000000002", ip: IPv4Address(10, 0, 0, 3), mac: "52:54:0a:00:00:03"),
+                Lease(
+                    vmID: "11111111-0000-0000-0000-000000000001",
+                    ip: IPv4Address(10, 0, 0, 2),
+                    mac: "52:54:0a:00:00:02"
+                ),
+                Lease(
+                    vmID: "11111111-0000-0000-0000-000000000002",
+                    ip: IPv4Address(10, 0, 0, 3),
+                    mac: "52:54:0a:00:00:03"
+                ),
             ]
         )
         try await store.createTask(
-            StoredTask(id: "task-1", kind: "start", vcName: "web", state: .running, createdAt: Date(timeIntervalSince1970: 1_000.5))
+            StoredTask(
+                id: "task-1",
+                kind: "start",
+                vcName: "web",
+                state: .running,
+                createdAt: Date(timeIntervalSince1970: 1_000.5)
+            )
         )
-        _ = try await store.createFlavor(StoredFlavor(name: "small", virtualCPUs: 1, memoryBytes: 512 << 20, diskBytes: 1 << 30))
-        let doomed = try await store.createFlavor(StoredFlavor(name: "doomed", virtualCPUs: 2, memoryBytes: 1 << 30, diskBytes: 1 << 30))
+        _ = try await store.createFlavor(
+            StoredFlavor(name: "small", virtualCPUs: 1, memoryBytes: 512 << 20, diskBytes: 1 << 30)
+        )
+        let doomed = try await store.createFlavor(
+            StoredFlavor(name: "doomed", virtualCPUs: 2, memoryBytes: 1 << 30, diskBytes: 1 << 30)
+        )
         try await store.deleteFlavor(named: doomed.name)
         _ = try await store.numbers(of: .host, for: ["host-a", "host-b"])
         try await store.upsertHost(
-            StoredHost(id: "host-a", hostname: "a", state: .active, cores: 8, memoryBytes: 1 << 34, lastSeen: Date(timeIntervalSince1970: 2_000.25))
+            StoredHost(
+                id: "host-a",
+                hostname: "a",
+                state: .active,
+                cores: 8,
+                memoryBytes: 1 << 34,
+                lastSeen: Date(timeIntervalSince1970: 2_000.25)
+            )
         )
     }
 
@@ -86,7 +121,9 @@ struct StateReplicationTests {
             let leader = try fixture.store("m1")
             try await fixture.replica().synchronize(leader)
             // Nothing in etcd yet: the (empty) store was copied there, schema key included.
-            #expect(try await fixture.client.get("\(Self.statePrefix)/schema")?.string.contains("v10: GENI slices") == true)
+            #expect(
+                try await fixture.client.get("\(Self.statePrefix)/schema")?.string.contains("v10: GENI slices") == true
+            )
 
             try await Self.populate(leader)
             let expected = try await Self.rows(leader)
@@ -100,7 +137,9 @@ struct StateReplicationTests {
             _ = try await leader.deleteVM(id: "11111111-0000-0000-0000-000000000002")
             let afterDelete = try await Self.rows(leader)
             #expect(afterDelete.filter { $0.table == "lease" }.count == 1)
-            #expect(try await fixture.client.range(prefix: "\(Self.statePrefix)/rows/").keyValues.count == afterDelete.count)
+            #expect(
+                try await fixture.client.range(prefix: "\(Self.statePrefix)/rows/").keyValues.count == afterDelete.count
+            )
 
             // Another manager, elected next with its own stale file: rebuilt from etcd, row for row.
             let next = try fixture.store("m2")
@@ -111,7 +150,9 @@ struct StateReplicationTests {
             #expect(try await next.lease(vmID: "11111111-0000-0000-0000-000000000001")?.ip == IPv4Address(10, 0, 0, 2))
             #expect(try await next.task(id: "task-1")?.state == .running)
             // The AUTOINCREMENT mark came too: the deleted flavor's number is not handed out again.
-            let third = try await next.createFlavor(StoredFlavor(name: "large", virtualCPUs: 4, memoryBytes: 4 << 30, diskBytes: 1 << 30))
+            let third = try await next.createFlavor(
+                StoredFlavor(name: "large", virtualCPUs: 4, memoryBytes: 4 << 30, diskBytes: 1 << 30)
+            )
             #expect(third.id == 3)
             #expect(try await next.numbers(of: .host, for: ["host-c"]) == ["host-c": 3])
         }
@@ -139,7 +180,10 @@ struct StateReplicationTests {
                 try await store.defineVirtualCluster("later")
             }
             let exposition = String(decoding: await metrics.exposition(), as: UTF8.self)
-            #expect(exposition.contains("torpor_state_replication_failures_total{reason=\"deposed\"} 1\n"), "\(exposition)")
+            #expect(
+                exposition.contains("torpor_state_replication_failures_total{reason=\"deposed\"} 1\n"),
+                "\(exposition)"
+            )
 
             // A leader elected later (a new key, a new revision) fences with its own key: an old one's is refused.
             let newRevision = try await fixture.client.put(Self.fenceKey, "127.0.0.1:2 m2")
@@ -153,7 +197,8 @@ struct StateReplicationTests {
                 try await old.defineVirtualCluster("by-the-old-one")
             }
             #expect(try await stale.virtualClusters().map(\.name) == ["by-the-new-leader", "kept"])
-            let names = try await fixture.client.range(prefix: "\(Self.statePrefix)/rows/virtualCluster/").keyValues.map(\.string)
+            let names = try await fixture.client.range(prefix: "\(Self.statePrefix)/rows/virtualCluster/").keyValues
+                .map(\.string)
             #expect(!names.contains { $0.contains("by-the-old-one") })
         }
     }
@@ -200,7 +245,11 @@ struct StateReplicationTests {
                 )
             }
             let leases = vms.enumerated().map { index, vm in
-                Lease(vmID: vm.id, ip: IPv4Address(10, 1, UInt8(index / 250), UInt8(index % 250 + 2)), mac: String(format: "52:54:00:00:%02x:%02x", index / 256, index % 256))
+                Lease(
+                    vmID: vm.id,
+                    ip: IPv4Address(10, 1, UInt8(index / 250), UInt8(index % 250 + 2)),
+                    mac: String(format: "52:54:00:00:%02x:%02x", index / 256, index % 256)
+                )
             }
             try await store.addVMs(vms, leases: leases)
             // What one replicated write costs (printed, not asserted: this machine may be loaded).
@@ -255,7 +304,10 @@ struct StateReplicationTests {
             } throws: { error in
                 "\(error)".contains("newer torpor-manager") && "\(error)".contains("v99: from the future")
             }
-            try await fixture.client.put("\(Self.statePrefix)/schema", ManagerStore.knownMigrations.joined(separator: "\n"))
+            try await fixture.client.put(
+                "\(Self.statePrefix)/schema",
+                ManagerStore.knownMigrations.joined(separator: "\n")
+            )
             try await fixture.client.put("\(Self.statePrefix)/rows/virtualCluster/x", "[]")
             await #expect {
                 try await fixture.replica().synchronize(store)
@@ -263,7 +315,10 @@ struct StateReplicationTests {
                 "\(error)".contains("/rows/virtualCluster/x") && "\(error)".contains("not a row id")
             }
             try await fixture.client.delete("\(Self.statePrefix)/rows/virtualCluster/x")
-            try await fixture.client.put("\(Self.statePrefix)/rows/virtualCluster/1", "[[\"name\",\"t\",\"v\"],[\"flavour\",\"t\",\"x\"]]")
+            try await fixture.client.put(
+                "\(Self.statePrefix)/rows/virtualCluster/1",
+                "[[\"name\",\"t\",\"v\"],[\"flavour\",\"t\",\"x\"]]"
+            )
             await #expect {
                 try await fixture.replica().synchronize(store)
             } throws: { error in

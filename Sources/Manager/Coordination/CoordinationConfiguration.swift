@@ -88,7 +88,11 @@ public struct CoordinationConfiguration: Sendable, Equatable {
         }
         if let statePrefix = try section.string("state_prefix") {
             guard statePrefix.hasPrefix("/"), statePrefix.count > 1 else {
-                throw fail("state_prefix", "must start with / and name something", line: section.line(of: "state_prefix"))
+                throw fail(
+                    "state_prefix",
+                    "must start with / and name something",
+                    line: section.line(of: "state_prefix")
+                )
             }
             result.statePrefix = statePrefix
         }

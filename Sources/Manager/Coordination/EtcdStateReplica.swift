@@ -245,7 +245,12 @@ final class EtcdStateReplica: StateReplica {
         while true {
             let page: EtcdRange
             do {
-                page = try await client.page(prefix: "\(prefix)/", from: start, limit: Self.keysPerPage, atRevision: revision)
+                page = try await client.page(
+                    prefix: "\(prefix)/",
+                    from: start,
+                    limit: Self.keysPerPage,
+                    atRevision: revision
+                )
             } catch {
                 throw .replication("cannot read the state from etcd: \(error)")
             }
@@ -280,7 +285,11 @@ final class EtcdStateReplica: StateReplica {
             }
             do {
                 rows.append(
-                    ReplicatedRow(table: String(parts[1]), rowID: rowID, columns: try ReplicatedRowCodec.decode(entry.value))
+                    ReplicatedRow(
+                        table: String(parts[1]),
+                        rowID: rowID,
+                        columns: try ReplicatedRowCodec.decode(entry.value)
+                    )
                 )
             } catch {
                 throw .replication("etcd key \(entry.key): \(error)")
@@ -301,9 +310,12 @@ final class EtcdStateReplica: StateReplica {
     func seed(_ snapshot: StateSnapshot) async throws(ManagerStoreError) {
         var operations: [EtcdOperation] = []
         operations += snapshot.rows.map { operation(.put($0)) }
-        operations += snapshot.sequences.sorted { $0.key < $1.key }.map { operation(.sequence(table: $0.key, value: $0.value)) }
+        operations += snapshot.sequences.sorted { $0.key < $1.key }.map {
+            operation(.sequence(table: $0.key, value: $0.value))
+        }
         try await apply([.deletePrefix(prefix: "\(prefix)/")])
         try await apply(operations)
-        try await apply([.put(key: schemaKey, value: Array(snapshot.migrations.joined(separator: "\n").utf8), lease: 0)])
+        try await apply([.put(key: schemaKey, value: Array(snapshot.migrations.joined(separator: "\n").utf8), lease: 0)]
+        )
     }
 }

@@ -3,7 +3,7 @@ import GRDB
 
 /// Copying the store to a replica (a coordinated leader's etcd) and rebuilding it from one (docs/ha.md).
 extension ManagerStore {
-    /// From now on every write is copied to `replica` before it commits.
+    /// From now on each write queues its changes for `replica` and returns once the replica holds them.
     public func startReplicating(to replica: any StateReplica) {
         self.replica.withLock { $0 = replica }
     }
@@ -33,7 +33,12 @@ extension ManagerStore {
     }
 
     static func row(_ db: Database, table: String, rowID: Int64) throws -> ReplicatedRow? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(table.quotedDatabaseIdentifier) WHERE rowid = ?", arguments: [rowID])
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT * FROM \(table.quotedDatabaseIdentifier) WHERE rowid = ?",
+                arguments: [rowID]
+            )
         else { return nil }
         return ReplicatedRow(
             table: table,
@@ -64,18 +69,27 @@ extension ManagerStore {
         try await read { db in
             var rows: [ReplicatedRow] = []
             for table in try Self.replicatedTables(db) {
-                for row in try Row.fetchAll(db, sql: "SELECT rowid AS \"torpor.rowid\", * FROM \(table.quotedDatabaseIdentifier) ORDER BY rowid") {
+                for row in try Row.fetchAll(
+                    db,
+                    sql: "SELECT rowid AS \"torpor.rowid\", * FROM \(table.quotedDatabaseIdentifier) ORDER BY rowid"
+                ) {
                     let rowID: Int64 = row["torpor.rowid"]
                     rows.append(
                         ReplicatedRow(
                             table: table,
                             rowID: rowID,
-                            columns: row.columnNames.dropFirst().map { ($0, ReplicatedRow.Value(row[$0] as DatabaseValue)) }
+                            columns: row.columnNames.dropFirst().map {
+                                ($0, ReplicatedRow.Value(row[$0] as DatabaseValue))
+                            }
                         )
                     )
                 }
             }
-            return StateSnapshot(migrations: try Self.appliedMigrations(db), rows: rows, sequences: try Self.sequences(db))
+            return StateSnapshot(
+                migrations: try Self.appliedMigrations(db),
+                rows: rows,
+                sequences: try Self.sequences(db)
+            )
         }
     }
 
@@ -101,7 +115,9 @@ extension ManagerStore {
                 for table in tables { columnsOfTable[table] = Set(try db.columns(in: table).map(\.name)) }
                 for row in snapshot.rows {
                     guard let known = columnsOfTable[row.table] else {
-                        throw ManagerStoreError.replication("the replicated state has a table '\(row.table)' this manager does not")
+                        throw ManagerStoreError.replication(
+                            "the replicated state has a table '\(row.table)' this manager does not"
+                        )
                     }
                     if let column = row.columns.first(where: { !known.contains($0.name) }) {
                         throw ManagerStoreError.replication(
@@ -111,14 +127,20 @@ extension ManagerStore {
                     let names = ["rowid"] + row.columns.map { $0.name.quotedDatabaseIdentifier }
                     let marks = Array(repeating: "?", count: names.count).joined(separator: ", ")
                     try db.execute(
-                        sql: "INSERT INTO \(row.table.quotedDatabaseIdentifier) (\(names.joined(separator: ", "))) VALUES (\(marks))",
-                        arguments: StatementArguments([row.rowID.databaseValue] + row.columns.map(\.value.databaseValue))
+                        sql:
+                            "INSERT INTO \(row.table.quotedDatabaseIdentifier) (\(names.joined(separator: ", "))) VALUES (\(marks))",
+                        arguments: StatementArguments(
+                            [row.rowID.databaseValue] + row.columns.map(\.value.databaseValue)
+                        )
                     )
                 }
                 if try db.tableExists("sqlite_sequence") {
                     for (table, value) in snapshot.sequences where tables.contains(table) {
                         try db.execute(sql: "DELETE FROM sqlite_sequence WHERE name = ?", arguments: [table])
-                        try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", arguments: [table, value])
+                        try db.execute(
+                            sql: "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
+                            arguments: [table, value]
+                        )
                     }
                 }
             }

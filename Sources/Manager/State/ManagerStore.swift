@@ -11,7 +11,8 @@ import Synchronization
 public final class ManagerStore: Sendable {
     public let path: String
     let pool: DatabasePool
-    /// Set by `startReplicating(to:)` on a coordinated leader: every write is copied there before it commits.
+    /// Set by `startReplicating(to:)` on a coordinated leader: each write queues its changes there and returns once
+    /// the replica holds them.
     let replica = Mutex<(any StateReplica)?>(nil)
     let changes = RowChangeCollector()
 

@@ -31,7 +31,10 @@ import Testing
             "round robin deals in id order, whatever the registration order", .roundRobin,
             joined(gm3, gm1, gm2) + asked("h1", "h2", "h3", "h4"), [.assign(hostID: "h4", to: gm1)]
         ),
-        ("round robin: the third host to the third", .roundRobin, joined(gm1, gm2, gm3) + asked("h1", "h2", "h3"), [.assign(hostID: "h3", to: gm3)]),
+        (
+            "round robin: the third host to the third", .roundRobin, joined(gm1, gm2, gm3) + asked("h1", "h2", "h3"),
+            [.assign(hostID: "h3", to: gm3)]
+        ),
         (
             "first fit fills the first group manager", .firstFit, joined(gm1, gm2) + asked("h1", "h2", "h3"),
             [.assign(hostID: "h3", to: gm1)]
