@@ -10,16 +10,23 @@ extension GroupLeader: GroupManagerObserver {
     public func hostJoined(_ description: AgentDescription) async {
         noteJoined(description.hostID)
         migrationURIs[description.hostID] = description.migrationURI
-        await record(host: description.hostID, hostname: description.hostname, capacity: description.capacity, .active)
-        do {
-            try await store.setMigrationURI(description.migrationURI, ofHost: description.hostID)
-        } catch {
-            logger.error("cannot record migration URI", metadata: [.host: "\(description.hostID)", .error: "\(error)"])
-        }
+        await record(
+            host: description.hostID,
+            hostname: description.hostname,
+            capacity: description.capacity,
+            .active,
+            migrationURI: description.migrationURI
+        )
         await announceJoined(description.hostID)
     }
 
-    private func record(host: String, hostname: String, capacity: HostCapacity, _ state: HostRecord.State) async {
+    private func record(
+        host: String,
+        hostname: String,
+        capacity: HostCapacity,
+        _ state: HostRecord.State,
+        migrationURI: String? = nil
+    ) async {
         let stored = StoredHost(
             id: host,
             hostname: hostname,
@@ -29,7 +36,7 @@ extension GroupLeader: GroupManagerObserver {
             lastSeen: Date()
         )
         do {
-            try await store.upsertHost(stored)
+            try await store.upsertHost(stored, migrationURI: migrationURI)
         } catch {
             logger.error("cannot record host", metadata: [.host: "\(host)", .error: "\(error)"])
         }

@@ -177,8 +177,15 @@ public final class ManagerStore: Sendable {
 
     // MARK: Hosts
 
-    public func upsertHost(_ host: StoredHost) async throws(ManagerStoreError) {
-        try await write { db in try host.upsert(db) }
+    /// Records a host; with `migrationURI`, also the libvirt URI its agent announced (`setMigrationURI`), in the
+    /// same transaction: a join is one write (one etcd round trip for a coordinated leader).
+    public func upsertHost(_ host: StoredHost, migrationURI: String? = nil) async throws(ManagerStoreError) {
+        try await write { db in
+            try host.upsert(db)
+            if let migrationURI {
+                try db.execute(sql: "UPDATE host SET migrationURI = ? WHERE id = ?", arguments: [migrationURI, host.id])
+            }
+        }
     }
 
     public func hosts() async throws(ManagerStoreError) -> [StoredHost] {

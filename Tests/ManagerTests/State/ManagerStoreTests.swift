@@ -104,6 +104,11 @@ import Testing
         try await store.setMigrationURI("qemu+tls://node1/system", ofHost: "h1")
         #expect(try await store.migrationURIs() == ["h1": "qemu+tls://node1/system"])
         #expect(try await store.hosts().first == host)
+        // A join records the host and its announced URI in one write.
+        host.state = .active
+        try await store.upsertHost(host, migrationURI: "qemu+tcp://10.0.0.9/system")
+        #expect(try await store.migrationURIs() == ["h1": "qemu+tcp://10.0.0.9/system"])
+        #expect(try await store.hosts().first == host)
     }
 
     @Test func virtualClusterAndVMRoundTrip() async throws {
