@@ -114,10 +114,13 @@ struct VirtualClusterLabTests {
         // The leader hears of the failure after the registry marks it: its VMs follow once the leader's decision
         // lock is free (a decision in progress may hold it a while on a loaded machine: 30 s was once too short).
         var unreachable: [String: Any]?
+        let waitedFrom = ContinuousClock.now
         let reported = await lab.eventually(timeout: .seconds(120)) {
             unreachable = try await lab.vms("db")["db-1"]
             return unreachable?["state"] as? String == "unreachable"
         }
+        // Printed to find what holds the leader's decision lock when this is slow (30 s was once not enough).
+        print("db-1 read unreachable \(ContinuousClock.now - waitedFrom) after host-1 was seen FAILED")
         #expect(reported, "\(String(describing: unreachable))")
         #expect((unreachable?["reason"] as? String)?.contains("host-1 FAILED") == true)
         #expect(lab.log("manager").contains("host failed with VMs"))
