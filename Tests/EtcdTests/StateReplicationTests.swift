@@ -2,6 +2,7 @@ import Etcd
 import Foundation
 import Logging
 import MetricsExport
+import Synchronization
 import Testing
 
 @testable import Manager
@@ -227,6 +228,43 @@ struct StateReplicationTests {
             let next = try fixture.store("m2")
             try await fixture.replica().synchronize(next)
             #expect(try await next.virtualClusters().count == 200)
+        }
+    }
+
+    /// etcd frozen while a write waits: the batch is sent again until etcd answers; the write then completes,
+    /// once, and the failures are counted.
+    @Test func aWriteWaitsForAnUnreachableEtcdAndCompletesWhenItAnswers() async throws {
+        try await withEtcd { fixture in
+            var configuration = EtcdConfiguration(endpoints: [fixture.server.endpoint])
+            configuration.requestTimeout = .milliseconds(500)
+            let impatient = try EtcdClient(configuration, logger: Logger(label: "impatient"))
+            defer { Task { await impatient.shutdown() } }
+            let metrics = MetricsRegistry()
+            let replica = EtcdStateReplica(
+                client: impatient,
+                prefix: Self.statePrefix,
+                fenceKey: Self.fenceKey,
+                fenceRevision: fixture.fenceRevision,
+                logger: Logger(label: "replica"),
+                metrics: ManagerMetrics(factory: metrics.factory)
+            )
+            let store = try fixture.store("m1")
+            try await replica.synchronize(store)
+            fixture.server.pause()
+            let done = Mutex(false)
+            let write = Task {
+                try await store.defineVirtualCluster("patient")
+                done.withLock { $0 = true }
+            }
+            // Frozen, etcd cannot have taken it: the write cannot have returned.
+            try await Task.sleep(for: .seconds(2))
+            #expect(done.withLock { $0 } == false)
+            fixture.server.resume()
+            try await write.value
+            let rows = try await fixture.client.range(prefix: "\(Self.statePrefix)/rows/virtualCluster/").keyValues
+            #expect(rows.count == 1 && rows.first?.string.contains("\"patient\"") == true)
+            let exposition = String(decoding: await metrics.exposition(), as: UTF8.self)
+            #expect(exposition.contains("torpor_state_replication_failures_total{reason=\"unreachable\"} "), "\(exposition)")
         }
     }
 
