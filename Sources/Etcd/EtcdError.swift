@@ -26,8 +26,8 @@ public enum EtcdError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether another endpoint may succeed where this one failed.
-    var isConnectionFailure: Bool {
+    /// Whether another endpoint, or the same one later, may succeed where this one failed.
+    public var isConnectionFailure: Bool {
         if case .unreachable = self { return true }
         // The gateway answers 503 while its member has no leader.
         if case .refused(_, _, let status, _, _) = self, status == 502 || status == 503 { return true }

@@ -264,7 +264,37 @@ struct StateReplicationTests {
             let rows = try await fixture.client.range(prefix: "\(Self.statePrefix)/rows/virtualCluster/").keyValues
             #expect(rows.count == 1 && rows.first?.string.contains("\"patient\"") == true)
             let exposition = String(decoding: await metrics.exposition(), as: UTF8.self)
-            #expect(exposition.contains("torpor_state_replication_failures_total{reason=\"unreachable\"} "), "\(exposition)")
+            #expect(
+                exposition.contains("torpor_state_replication_failures_total{reason=\"unreachable\"} "),
+                "\(exposition)"
+            )
+        }
+    }
+
+    /// A row etcd could never take (above its request limit) is refused before the commit, naming it: the write
+    /// is rolled back, and the writes after it go on.
+    @Test func aRowTooLargeForEtcdIsRefusedAndRolledBack() async throws {
+        try await withEtcd { fixture in
+            let store = try fixture.store("m1")
+            try await fixture.replica().synchronize(store)
+            try await store.defineVirtualCluster("big")
+            let huge = StoredVM(
+                id: "33333333-0000-0000-0000-000000000001",
+                name: "huge",
+                vcName: "big",
+                templateXML: "<domain>" + String(repeating: "x", count: 1_200_000) + "</domain>"
+            )
+            await #expect {
+                try await store.addVM(huge)
+            } throws: { error in
+                "\(error)".contains("/rows/vm/") && "\(error)".contains("etcd takes at most 1000000 a row")
+            }
+            #expect(try await store.vm(named: "huge") == nil)
+            try await store.defineVirtualCluster("after")
+            #expect(try await fixture.client.range(prefix: "\(Self.statePrefix)/rows/vm/").keyValues.isEmpty)
+            #expect(
+                try await fixture.client.range(prefix: "\(Self.statePrefix)/rows/virtualCluster/").keyValues.count == 2
+            )
         }
     }
 

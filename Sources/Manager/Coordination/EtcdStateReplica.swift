@@ -69,9 +69,22 @@ final class EtcdStateReplica: StateReplica {
     private let queue = Mutex(Queue())
     /// Between attempts while etcd cannot be reached; the election decides whether this manager still leads.
     static let retryDelay: Duration = .milliseconds(250)
+    /// Between attempts while etcd answers with an error, until an operator mends it.
+    static let refusedRetryDelay: Duration = .seconds(2)
+    /// The largest change one row may make: below etcd's default `--max-request-bytes` (1.5 MiB) with room for
+    /// the key and the transaction around it.
+    static let maximumChangeBytes = 1_000_000
 
     /// Queues a transaction's changes (on GRDB's writer queue: never blocks) and starts a flush unless one runs.
-    func enqueue(_ changes: [ReplicatedChange]) -> UInt64 {
+    /// A row etcd could never take is refused here, naming it, so the transaction rolls back.
+    func enqueue(_ changes: [ReplicatedChange]) throws(ManagerStoreError) -> UInt64 {
+        for change in changes {
+            if case .put(let key, let value, _) = operation(change), value.count > Self.maximumChangeBytes {
+                throw .replication(
+                    "\(key) would be \(value.count) bytes; etcd takes at most \(Self.maximumChangeBytes) a row"
+                )
+            }
+        }
         let (ticket, startFlushing) = queue.withLock { queue in
             queue.lastTicket += 1
             // Deposed: nothing will be sent again; `flushed` fails at once.
@@ -119,20 +132,23 @@ final class EtcdStateReplica: StateReplica {
             let operations = Self.coalesced(batch.changes.map(operation))
             while true {
                 let started = ContinuousClock.now
-                do {
+                do throws(CommitFailure) {
                     try await apply(operations)
                     metrics.stateReplicated(changes: operations.count, took: ContinuousClock.now - started)
                     finish(through: batch.through, failure: nil)
                     break
                 } catch {
-                    if case .deposed = error {
+                    guard case .etcd(let error) = error else {
                         metrics.stateReplicationFailed(reason: "deposed")
-                        finish(through: batch.through, failure: error)
+                        finish(through: batch.through, failure: .deposed(electionKey: fenceKey))
                         return
                     }
-                    metrics.stateReplicationFailed(reason: "unreachable")
+                    // Unreachable, or etcd said no (out of space, permission): what the operator mends; the
+                    // writes wait rather than part of the state going missing. Oversized rows never get here.
+                    let unreachable = error.isConnectionFailure
+                    metrics.stateReplicationFailed(reason: unreachable ? "unreachable" : "refused")
                     logger.error("state write to etcd failed; retrying", metadata: ["torpor.error": "\(error)"])
-                    try? await Task.sleep(for: Self.retryDelay)
+                    try? await Task.sleep(for: unreachable ? Self.retryDelay : Self.refusedRetryDelay)
                 }
             }
         }
@@ -175,9 +191,23 @@ final class EtcdStateReplica: StateReplica {
         return result
     }
 
+    /// Why a fenced etcd transaction did not apply.
+    enum CommitFailure: Error {
+        /// The election key is gone: another manager may lead.
+        case deposed
+        case etcd(EtcdError)
+
+        func storeError(fenceKey: String) -> ManagerStoreError {
+            switch self {
+            case .deposed: .deposed(electionKey: fenceKey)
+            case .etcd(let error): .replication("etcd did not take the write: \(error)")
+            }
+        }
+    }
+
     /// Applies `operations` in fenced transactions of at most `operationsPerTransaction` and about
     /// `bytesPerTransaction` each.
-    func apply(_ operations: [EtcdOperation]) async throws(ManagerStoreError) {
+    func apply(_ operations: [EtcdOperation]) async throws(CommitFailure) {
         var batch: [EtcdOperation] = []
         var bytes = 0
         for operation in operations {
@@ -194,7 +224,7 @@ final class EtcdStateReplica: StateReplica {
         if !batch.isEmpty { try await commit(batch) }
     }
 
-    private func commit(_ batch: [EtcdOperation]) async throws(ManagerStoreError) {
+    private func commit(_ batch: [EtcdOperation]) async throws(CommitFailure) {
         let result: EtcdTransactionResult
         do {
             result = try await client.transaction(
@@ -202,14 +232,14 @@ final class EtcdStateReplica: StateReplica {
                 then: batch
             )
         } catch {
-            throw .replication("etcd did not take the write: \(error)")
+            throw .etcd(error)
         }
         guard result.succeeded else {
             logger.critical(
                 "etcd refused a state write: this manager's election key is gone",
                 metadata: ["torpor.key": "\(fenceKey)"]
             )
-            throw .deposed(electionKey: fenceKey)
+            throw .deposed
         }
     }
 
@@ -313,9 +343,14 @@ final class EtcdStateReplica: StateReplica {
         operations += snapshot.sequences.sorted { $0.key < $1.key }.map {
             operation(.sequence(table: $0.key, value: $0.value))
         }
-        try await apply([.deletePrefix(prefix: "\(prefix)/")])
-        try await apply(operations)
-        try await apply([.put(key: schemaKey, value: Array(snapshot.migrations.joined(separator: "\n").utf8), lease: 0)]
-        )
+        do throws(CommitFailure) {
+            try await apply([.deletePrefix(prefix: "\(prefix)/")])
+            try await apply(operations)
+            try await apply([
+                .put(key: schemaKey, value: Array(snapshot.migrations.joined(separator: "\n").utf8), lease: 0)
+            ])
+        } catch {
+            throw error.storeError(fenceKey: fenceKey)
+        }
     }
 }

@@ -5,6 +5,7 @@ import GRDB
 extension ManagerStore {
     /// From now on each write queues its changes for `replica` and returns once the replica holds them.
     public func startReplicating(to replica: any StateReplica) {
+        changes.enable()
         self.replica.withLock { $0 = replica }
     }
 
@@ -19,7 +20,7 @@ extension ManagerStore {
         guard let replica = replica.withLock({ $0 }) else { return (result, nil) }
         let changed = try changes.drain(db)
         guard !changed.isEmpty else { return (result, nil) }
-        return (result, (replica, replica.enqueue(changed)))
+        return (result, (replica, try replica.enqueue(changed)))
     }
 
     /// Every table but SQLite's and GRDB's own.
@@ -40,11 +41,12 @@ extension ManagerStore {
                 arguments: [rowID]
             )
         else { return nil }
-        return ReplicatedRow(
-            table: table,
-            rowID: rowID,
-            columns: row.columnNames.map { ($0, ReplicatedRow.Value(row[$0] as DatabaseValue)) }
-        )
+        return ReplicatedRow(table: table, rowID: rowID, columns: columns(of: row))
+    }
+
+    /// A fetched row's columns as copied, leaving out the first `skipping` (a rowid selected alongside `*`).
+    static func columns(of row: Row, skipping: Int = 0) -> [(name: String, value: ReplicatedRow.Value)] {
+        row.columnNames.dropFirst(skipping).map { ($0, ReplicatedRow.Value(row[$0] as DatabaseValue)) }
     }
 
     static func sequences(_ db: Database) throws -> [String: Int64] {
@@ -74,15 +76,7 @@ extension ManagerStore {
                     sql: "SELECT rowid AS \"torpor.rowid\", * FROM \(table.quotedDatabaseIdentifier) ORDER BY rowid"
                 ) {
                     let rowID: Int64 = row["torpor.rowid"]
-                    rows.append(
-                        ReplicatedRow(
-                            table: table,
-                            rowID: rowID,
-                            columns: row.columnNames.dropFirst().map {
-                                ($0, ReplicatedRow.Value(row[$0] as DatabaseValue))
-                            }
-                        )
-                    )
+                    rows.append(ReplicatedRow(table: table, rowID: rowID, columns: Self.columns(of: row, skipping: 1)))
                 }
             }
             return StateSnapshot(

@@ -8,8 +8,9 @@ import Synchronization
 /// everything a caller was told about, while the writer queue stays free for the next write (and the replica may
 /// carry several writes in one round trip).
 public protocol StateReplica: Sendable {
-    /// Queues one transaction's changes; returns its ticket.
-    func enqueue(_ changes: [ReplicatedChange]) -> UInt64
+    /// Queues one transaction's changes; returns its ticket. A throw (a change the replica could never take)
+    /// rolls the transaction back.
+    func enqueue(_ changes: [ReplicatedChange]) throws(ManagerStoreError) -> UInt64
     /// Returns once the replica holds every change up to `ticket`; throws when it never will (this manager no
     /// longer leads).
     func flushed(through ticket: UInt64) async throws(ManagerStoreError)
@@ -150,9 +151,13 @@ final class RowChangeCollector: TransactionObserver, Sendable {
         var rowID: Int64
     }
     private let touched = Mutex<[Touched: Bool]>([:])  // value: deleted last
+    /// Off until the store replicates: a manager alone pays nothing for it (no update hook, no record of rows).
+    private let enabled = Mutex(false)
+
+    func enable() { enabled.withLock { $0 = true } }
 
     func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
-        ManagerStore.isReplicated(table: eventKind.tableName)
+        enabled.withLock { $0 } && ManagerStore.isReplicated(table: eventKind.tableName)
     }
 
     func databaseDidChange(with event: DatabaseEvent) {
