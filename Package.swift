@@ -306,7 +306,7 @@ let package = Package(
         .testTarget(
             name: "TrustTests",
             dependencies: [
-                "Trust",
+                "Trust", "TestSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

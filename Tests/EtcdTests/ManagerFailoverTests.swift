@@ -38,19 +38,7 @@ struct ManagerFailoverTests {
 
     /// Runs the `torpor` CLI to its end on a thread of its own; its status and what it printed.
     static func torpor(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let executable = try product("torpor")
-        return try await OwnThread.run {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-        }
+        try await ChildProcess.run(try product("torpor"), arguments)
     }
 
     /// A manager process and its log.

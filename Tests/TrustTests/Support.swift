@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A fresh directory under the temporary directory, removed by the caller's `defer`.
@@ -22,15 +23,6 @@ enum OpenSSL {
     /// Runs openssl; returns its exit status and its stdout and stderr together.
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         guard present else { throw Missing() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try ChildProcess.runBlocking(path, arguments)
     }
 }
