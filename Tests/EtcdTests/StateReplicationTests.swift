@@ -249,7 +249,10 @@ struct StateReplicationTests {
                 metrics: ManagerMetrics(factory: metrics.factory)
             )
             let store = try fixture.store("m1")
-            try await replica.synchronize(store)
+            // Copied to etcd through the patient client (a loaded machine may take over 500 ms), then written
+            // through the impatient one, whose calls fail fast while etcd is frozen.
+            try await fixture.replica().synchronize(store)
+            store.startReplicating(to: replica)
             fixture.server.pause()
             let done = Mutex(false)
             let write = Task {
