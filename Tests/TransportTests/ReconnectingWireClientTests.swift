@@ -9,14 +9,18 @@ import Wire
         let peers = Recorder<String>()
         let fast = Backoff(initial: .milliseconds(10), factor: 2, maximum: .milliseconds(50))
 
-        // First server: learn the port, let the client connect, then stop it.
-        let first = try await WireServer.bind(
-            host: "127.0.0.1",
-            port: 0,
-            logger: testLogger,
-            welcome: welcoming(as: "server-1"),
-            handler: drainInbound
-        )
+        // First server: let the client connect, then stop it. Its port is below the kernel's ephemeral range: a
+        // port 0 handed out could be taken, while nothing listens, by the client's own next attempt (a TCP
+        // self-connect) or by another test's outgoing connection, and the second bind would fail.
+        let first = try await bindBelowTheEphemeralRange { port in
+            try await WireServer.bind(
+                host: "127.0.0.1",
+                port: port,
+                logger: testLogger,
+                welcome: welcoming(as: "server-1"),
+                handler: drainInbound
+            )
+        }
         let port = try #require(first.port)
         let reconnecting = ReconnectingWireClient(client: makeClient(), host: "127.0.0.1", port: port, backoff: fast)
 

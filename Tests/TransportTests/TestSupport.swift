@@ -182,6 +182,23 @@ func makeListeningSocket() throws -> (descriptor: CInt, port: Int) {
     return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
 }
 
+/// A server bound to the first free port of 16000-16999 (other suites keep 10000-15999 and 18000-32000), for a test
+/// that binds the same port again after stopping it: no outgoing connection takes a port below the kernel's
+/// ephemeral range (32768 and up) meanwhile.
+func bindBelowTheEphemeralRange(_ bind: (Int) async throws -> WireServer) async throws -> WireServer {
+    let range = 16000..<17000
+    let start = range.lowerBound + Int(getpid() % Int32(range.count))
+    var lastError: (any Error)?
+    for offset in 0..<range.count {
+        do {
+            return try await bind(range.lowerBound + (start - range.lowerBound + offset) % range.count)
+        } catch {
+            lastError = error
+        }
+    }
+    throw lastError ?? SocketSetupError(step: "bind", errno: EADDRINUSE)
+}
+
 /// A port on 127.0.0.1 that nothing listens on (it was free a moment ago).
 func unusedPort() throws -> Int {
     let (descriptor, port) = try makeListeningSocket()
