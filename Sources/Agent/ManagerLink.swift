@@ -75,7 +75,10 @@ public struct ManagerLink: Sendable {
             port: manager.port,
             backoff: backoff
         )
-        let following = bootstrap.isEmpty ? nil : LeaderFollowingClient(client: client, bootstrap: bootstrap)
+        // With a bootstrap list the leader may send the agent to a group manager (docs/ha.md "Group managers").
+        let following =
+            bootstrap.isEmpty
+            ? nil : LeaderFollowingClient(client: client, bootstrap: bootstrap, assignedHostID: description.hostID)
         let status = self.status
         var requests = control.reconnectRequestStream.makeAsyncIterator()
         while !Task.isCancelled {

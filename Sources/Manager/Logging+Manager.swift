@@ -4,6 +4,7 @@ import Logging
 /// each as an upper-case field (`torpor.host` as TORPOR_HOST), so a key is part of what operators filter on.
 enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case action = "torpor.action"
+    case address = "torpor.address"
     case broker = "torpor.broker"
     case bytes = "torpor.bytes"
     case confirmation = "torpor.confirmation"
@@ -18,11 +19,13 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case failedFor = "torpor.failed_for"
     case failures = "torpor.failures"
     case field = "torpor.field"
+    case groupManager = "torpor.group_manager"
     case flavor = "torpor.flavor"
     case holder = "torpor.holder"
     case host = "torpor.host"
     case hostname = "torpor.hostname"
     case hosts = "torpor.hosts"
+    case limit = "torpor.limit"
     case image = "torpor.image"
     case kind = "torpor.kind"
     case listen = "torpor.listen"

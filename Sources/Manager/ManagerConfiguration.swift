@@ -63,6 +63,12 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var coordination: CoordinationConfiguration?
     /// Mutual TLS for every Wire link (`tls:`, docs/security.md); without a certificate only a loopback `listen`.
     public var tls = WireTLSSettings()
+    /// What this process does (`role:`, `--role`; docs/ha.md "Group managers").
+    public var role = ManagerRole.manager
+    /// On the group leader: hosts are dealt to group managers in their own processes (`group_managers:`).
+    public var groupManagers: GroupManagersConfiguration?
+    /// With `role: group-manager`: the leaders to follow and what to tell them (`group_manager:`).
+    public var groupManager: GroupManagerRoleConfiguration?
 
     public enum PlacementPolicyName: String, Sendable, CaseIterable {
         case firstFit = "first-fit"
@@ -156,6 +162,15 @@ public struct ManagerConfiguration: Sendable, Equatable {
             result.coordination = try CoordinationConfiguration.load(section, listen: result.listen)
         }
         result.tls = try WireTLSSettings.load(try config.section("tls"), file: config.file)
+        if let value = try config.choice("role", from: ManagerRole.allCases.map(\.rawValue)) {
+            result.role = ManagerRole(rawValue: value) ?? .manager
+        }
+        if let section = try config.section("group_managers") {
+            result.groupManagers = try GroupManagersConfiguration.load(section)
+        }
+        if let section = try config.section("group_manager") {
+            result.groupManager = try GroupManagerRoleConfiguration.load(section, listen: result.listen)
+        }
         try config.rejectUnknownKeys()
         guard result.heartbeatTimeout > result.heartbeatInterval else {
             throw ConfigError(

@@ -78,6 +78,8 @@ public struct ManagerDaemon: Sendable {
     /// failure detector and systemd's readiness. Shutdown runs in reverse: systemd hears STOPPING first, decisions stop next, then the tasks, and
     /// the server, which holds the agents' connections the tasks use, closes last.
     public func services() async throws -> [any Service] {
+        try configuration.checkRole(file: configuration.coordination?.sourceFile ?? ManagerConfiguration.defaultPath)
+        if configuration.role == .groupManager { return try await groupManagerServices() }
         guard let coordination = configuration.coordination else { return try await soloServices() }
         return [try coordinatedService(coordination)]
     }
@@ -163,12 +165,18 @@ public struct ManagerDaemon: Sendable {
         let rabbitmq = try rabbitMQPublisher(events, metrics: managerMetrics)
         let leader: GroupLeader
         let store: ManagerStore
+        // With `group_managers:`, the hosts' agents are in group manager processes; else in this one.
+        let estimator = configuration.estimator.estimator
+        let remote = configuration.groupManagers.map {
+            RemoteGroupManagers(policy: $0.assignment, estimator: estimator, logger: logger)
+        }
+        let hostStatus: any HostStatusSource = remote ?? registry
         do {
             store = try ManagerStore(path: configuration.database)
             if let replica { try await replica.synchronize(store) }
             leader = try GroupLeader(
                 store: store,
-                groupManager: GroupManager(registry: registry, logger: logger),
+                groupManager: remote ?? GroupManager(registry: registry, logger: logger),
                 configuration: configuration,
                 logger: logger,
                 fencing: HostFencer(configuration: configuration, logger: logger),
@@ -178,18 +186,23 @@ public struct ManagerDaemon: Sendable {
         } catch {
             throw StartupError.state("cannot open the state database (database): \(error)")
         }
+        let leadership = LeaderReply(
+            leader: .elected(
+                managerID: configuration.managerID,
+                address: configuration.coordination?.advertise ?? configuration.listen
+            )
+        )
         let session = AgentSession(
             registry: registry,
             observer: leader,
             logHeartbeats: configuration.logHeartbeats,
             logger: logger,
-            leadership: LeaderReply(
-                leader: .elected(
-                    managerID: configuration.managerID,
-                    address: configuration.coordination?.advertise ?? configuration.listen
-                )
-            )
+            leadership: leadership
         )
+        let groupManagerLinks = remote.map {
+            GroupManagerLinkSession(groupManagers: $0, observer: leader, leadership: leadership, logger: logger)
+        }
+        let assignments = remote.map { AssignmentSession(groupManagers: $0, leadership: leadership, logger: logger) }
         let powerMonitor = PowerMonitor(configuration: configuration, logger: logger)
         let registry = self.registry
         // Relocation and consolidation: estimates from the registry, state and migrations from the leader.
@@ -199,12 +212,12 @@ public struct ManagerDaemon: Sendable {
             policyName: configuration.consolidation.policy.rawValue,
             migrations: leader,
             state: { try await leader.planningState() },
-            demands: { await registry.demands() },
+            demands: { await hostStatus.demands() },
             announcer: leader,
             logger: logger
         )
         let control = ControlSession(
-            registry: registry,
+            registry: hostStatus,
             leader: leader,
             powerMonitor: powerMonitor,
             managerID: configuration.managerID,
@@ -243,7 +256,7 @@ public struct ManagerDaemon: Sendable {
                 frameCounters: WireFrameCounters(factory: metrics.factory),
                 logger: logger,
                 welcome: { hello, version in
-                    if hello.role == .agent {
+                    if hello.role == .agent, remote == nil {
                         do throws(WireValidationError) {
                             _ = try hello.validated()
                         } catch {
@@ -266,12 +279,33 @@ public struct ManagerDaemon: Sendable {
                     )
                 },
                 handler: { connection in
-                    if connection.peer.hello?.role == .control {
+                    switch connection.peer.hello?.role {
+                    case .control:
                         try await control.serve(connection)
+                    case .manager:
+                        guard let groupManagerLinks else {
+                            try? await connection.send(
+                                .error(
+                                    ErrorMessage(
+                                        code: .unsupported,
+                                        message: "manager \(configuration.managerID) holds its agents itself: "
+                                            + "set group_managers: on it to take group managers"
+                                    )
+                                )
+                            )
+                            return
+                        }
+                        try await groupManagerLinks.serve(connection)
+                    case .agent:
+                        guard let description = connection.peer.hello?.agent else { return }
+                        if let assignments {
+                            try await assignments.serve(connection, description: description)
+                        } else {
+                            try await session.serve(connection, description: description)
+                        }
+                    case nil:
                         return
                     }
-                    guard let description = connection.peer.hello?.agent else { return }
-                    try await session.serve(connection, description: description)
                 }
             )
         } catch {
@@ -299,7 +333,7 @@ public struct ManagerDaemon: Sendable {
             services.append(
                 PowerMonitorService(
                     monitor: powerMonitor,
-                    registry: registry,
+                    registry: hostStatus,
                     interval: configuration.energy.powerReadingInterval
                 )
             )
@@ -319,11 +353,21 @@ public struct ManagerDaemon: Sendable {
                 )
             )
         }
-        services.append(
-            FailureDetectorService(registry: registry, timeout: configuration.heartbeatTimeout) { failed in
-                await leader.hostsFailed(failed)
-            }
-        )
+        if let remote {
+            // Hosts whose group manager was lost: FAILED unless they join another within the timeout.
+            services.append(
+                FailureDetectorService(
+                    expire: { await remote.expire(timeout: $0, at: $1) },
+                    timeout: configuration.heartbeatTimeout
+                ) { failed in await leader.hostsFailed(failed) }
+            )
+        } else {
+            services.append(
+                FailureDetectorService(registry: registry, timeout: configuration.heartbeatTimeout) { failed in
+                    await leader.hostsFailed(failed)
+                }
+            )
+        }
         if configuration.http.enabled {
             var webView: WebViewRoutes?
             if configuration.http.webView.enabled {
@@ -344,7 +388,12 @@ public struct ManagerDaemon: Sendable {
         }
         if let rabbitmq { services.append(rabbitmq) }
         if configuration.geni.enabled {
-            let aggregate = GENIAggregate(leader: leader, store: store, configuration: configuration.geni, logger: logger)
+            let aggregate = GENIAggregate(
+                leader: leader,
+                store: store,
+                configuration: configuration.geni,
+                logger: logger
+            )
             do {
                 services.append(
                     try await GENIListener.bind(configuration: configuration.geni, aggregate: aggregate, logger: logger)

@@ -58,6 +58,8 @@ struct LabState: Codable {
     var network: LabNetwork?
     /// `--ha`: the managers after the first ("manager-2", …), all campaigning in `etcd`; nil otherwise.
     var standbyManagers: [Process]?
+    /// `--ha --group-managers N`: the group manager processes that hold the agents for the leader; nil otherwise.
+    var groupManagers: [Process]?
     /// `--ha`: the lab's private etcd (Debian's etcd-server), where the managers elect their leader.
     var etcd: Process?
 
@@ -71,7 +73,9 @@ struct LabState: Codable {
     var powerControllers: [Process] { (bmcs ?? []) + (nics ?? []) }
 
     var processes: [Process] {
-        let helpers = (standbyManagers ?? []) + (etcd.map { [$0] } ?? []) + (powerModel.map { [$0] } ?? [])
+        let helpers =
+            (standbyManagers ?? []) + (etcd.map { [$0] } ?? []) + (groupManagers ?? [])
+            + (powerModel.map { [$0] } ?? [])
         guard bmcs != nil || nics != nil else { return [manager] + helpers + agents }
         return [manager] + helpers + powerControllers + agents.map(LabProcesses.located)
     }

@@ -166,6 +166,19 @@ struct LabUp: AsyncParsableCommand {
     @Option(name: .long, help: "With --ha: how many managers (2–9).")
     var managers = 3
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --ha: group manager processes (0–9) that hold the agents for the leader (docs/ha.md).",
+            discussion: """
+                Each is a `torpor-manager --role group-manager` on the ports after etcd's, following the managers \
+                through their addresses. The leader holds no agent then: it deals the hosts to the group managers \
+                round robin, and a host whose group manager dies joins another.
+                """
+        )
+    )
+    var groupManagers = 0
+
     @Option(name: .long, help: "Energy saver (--bmc, --wol): seconds without a VM before a host is put to sleep.")
     var idleTime: Double = 30
 
@@ -183,10 +196,15 @@ struct LabUp: AsyncParsableCommand {
         if ha {
             guard (2...9).contains(managers) else { throw ValidationError("--managers must be between 2 and 9") }
             guard !bmc, !wol else { throw ValidationError("--ha is not available with --bmc or --wol yet") }
+            guard (0...9).contains(groupManagers) else {
+                throw ValidationError("--group-managers must be between 0 and 9")
+            }
         } else if managers != 3 {
             throw ValidationError("--managers needs --ha (managers that fail over)")
+        } else if groupManagers != 0 {
+            throw ValidationError("--group-managers needs --ha (a group leader elected in etcd)")
         }
-        let portsNeeded = (bmc ? 3 * hosts : hosts) + (ha ? managers + 1 : 0)
+        let portsNeeded = (bmc ? 3 * hosts : hosts) + (ha ? managers + 2 + groupManagers : 0)
         guard basePort >= 1, basePort + portsNeeded <= 65535 else {
             throw ValidationError("--base-port leaves no room for \(portsNeeded) ports below 65536")
         }
@@ -305,9 +323,13 @@ struct LabUp: AsyncParsableCommand {
         // --ha: the other managers on the ports after the agents', then etcd's client and peer ports.
         let standbyPorts = ha ? (2...managers).map { basePort + hosts + $0 - 1 } : []
         let etcdPort = basePort + hosts + managers
+        // --group-managers: after etcd's client and peer ports.
+        let groupManagerPorts = (0..<groupManagers).map { etcdPort + 2 + $0 }
+        let managerAddresses = [managerAddress] + standbyPorts.map { "\(managerHost):\($0)" }
         let agentsManager =
             ha
-            ? "managers: [" + ([managerAddress] + standbyPorts.map { "\(managerHost):\($0)" }).map(Self.quoted)
+            ? "managers: ["
+                + ([managerAddress] + standbyPorts.map { "\(managerHost):\($0)" }).map(Self.quoted)
                 .joined(separator: ", ") + "]"
             : "manager: \(managerAddress)"
         let coordination =
@@ -316,6 +338,7 @@ struct LabUp: AsyncParsableCommand {
             coordination:
               etcd: { endpoints: ["http://127.0.0.1:\(etcdPort)"] }
               lease_ttl: 5s
+            \(groupManagers > 0 ? "group_managers: { assignment: round-robin }" : "")
             """ : ""
         // Short intervals so the lab comes up and notices a stopped agent within seconds. With --ha every manager
         // gets the same settings but its own id, address and database file, as on machines of their own: the
@@ -521,6 +544,44 @@ struct LabUp: AsyncParsableCommand {
             state.standbyManagers = (state.standbyManagers ?? []) + [standby]
             try save(state, in: directory)
         }
+        for (index, port) in zip(1..., groupManagerPorts) {
+            var groupManager = LabState.Process(
+                name: "group-manager-\(index)",
+                hostId: nil,
+                pid: 0,
+                port: port,
+                executable: managerBinary,
+                config: path("group-manager-\(index).yaml"),
+                log: path("group-manager-\(index).log"),
+                host: hostNetwork?.gateway
+            )
+            try write(
+                """
+                role: group-manager
+                manager_id: lab-gm-\(index)
+                listen: \(groupManager.address)
+                heartbeat_interval: 1s
+                heartbeat_timeout: 5s
+                report_interval: 2s
+                ring_capacity: 60
+                group_manager:
+                  leaders: [\(managerAddresses.map(Self.quoted).joined(separator: ", "))]
+                \(LabTLS.section(in: directory.path, holder: "lab-manager"))
+                """,
+                to: groupManager.config
+            )
+            groupManager.pid = try LabProcesses.spawnDetached(
+                [managerBinary, "--config", groupManager.config, "--log", log.rawValue],
+                log: groupManager.log
+            )
+            state.groupManagers = (state.groupManagers ?? []) + [groupManager]
+            try save(state, in: directory)
+        }
+        // Agents ask the leader for a group manager as they start: every group manager is linked first, so that the
+        // hosts are dealt among all of them.
+        for groupManager in state.groupManagers ?? [] {
+            try await Self.waitUntilLinked(groupManager, checkLog: log == .stderr, timeout: .seconds(timeout))
+        }
         if let network = hostNetwork {
             // Each host's NIC runs in its namespace for the lab's lifetime; without a BMC it powers the host on.
             state.nics = []
@@ -641,7 +702,8 @@ struct LabUp: AsyncParsableCommand {
             + "retry_initial: 200ms, retry_max: 2s } }"
     }
 
-    static let httpAPIs = "snooze: { enabled: true }, hypervisor_coordinator: { enabled: true }, "
+    static let httpAPIs =
+        "snooze: { enabled: true }, hypervisor_coordinator: { enabled: true }, "
         + "web_view: { enabled: true, sample_interval: 2s }"
 
     private func energySection(_ bmcHosts: [LabBMC.Host], network: LabNetwork?) -> String {
@@ -714,6 +776,29 @@ struct LabUp: AsyncParsableCommand {
         """
     }
 
+    /// Until the group manager's log says it linked to the leader (with `--log journal` its log is not in the
+    /// lab's files: a few seconds, then on).
+    private static func waitUntilLinked(
+        _ process: LabState.Process,
+        checkLog: Bool,
+        timeout: Duration
+    ) async throws {
+        guard checkLog else {
+            try await Task.sleep(for: .seconds(5))
+            return
+        }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = (try? String(contentsOfFile: process.log, encoding: .utf8)) ?? ""
+            if text.contains("linked to the group leader") { return }
+            guard kill(process.pid, 0) == 0 else {
+                throw LabError("\(process.name) stopped before it linked to the leader; see \(process.log)")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw LabError("\(process.name) did not link to the leader within \(timeout); see \(process.log)")
+    }
+
     private static func waitUntilRunning(_ process: LabState.Process) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while !LabProcesses.isRunning(process) {
@@ -737,7 +822,8 @@ struct LabUp: AsyncParsableCommand {
         }
         let directory = "/proc/\(process.pid)"
         guard FileManager.default.fileExists(atPath: directory) else { return "gone, not our child: status unknown" }
-        let state = (try? String(contentsOfFile: "\(directory)/status", encoding: .utf8))?
+        let state =
+            (try? String(contentsOfFile: "\(directory)/status", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("State:") }.map(String.init) ?? "State: unknown"
         let exe = LabProcesses.executable(of: process.pid) ?? "unreadable"
         let arguments = LabProcesses.commandLine(of: process.pid).joined(separator: " ")
@@ -836,7 +922,10 @@ struct LabUp: AsyncParsableCommand {
         print("")
         let environment = LabTLS.environment(in: options.directory.path)
         if !environment.isEmpty {
-            print("export " + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            print(
+                "export "
+                    + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            )
         }
         print("torpor hosts --manager \(state.managerAddress)")
         print("torpor-lab down --dir \(options.dir)")

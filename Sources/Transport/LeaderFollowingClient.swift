@@ -10,14 +10,20 @@ public struct LeaderFollowingClient: Sendable {
     public var backoff: Backoff
     /// How long a manager has to answer the LeaderQuery.
     public var queryTimeout: Duration
+    /// An agent's host id: once the leader is found, it is asked which group manager the host joins
+    /// (HostAssignmentRequest), and the connection given is to that group manager, or to the leader when it holds
+    /// the agents itself. Nil (the CLI, group managers): the leader's connection.
+    public var assignedHostID: String?
 
     public init(
         client: WireClient,
         bootstrap: [HostPort],
         backoff: Backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5)),
-        queryTimeout: Duration = .seconds(10)
+        queryTimeout: Duration = .seconds(10),
+        assignedHostID: String? = nil
     ) {
         precondition(!bootstrap.isEmpty, "a bootstrap list needs at least one address")
+        self.assignedHostID = assignedHostID
         self.client = client
         self.bootstrap = bootstrap
         self.backoff = backoff
@@ -99,7 +105,15 @@ public struct LeaderFollowingClient: Sendable {
                 onDial(address, attempt)
                 let (event, connection) = await ask(address, failure: &lastFailure)
                 action = search.handle(event, using: &generator)
-                if case .follow = action, let connection { return connection }
+                if case .follow = action, let connection {
+                    guard let hostID = assignedHostID else { return connection }
+                    if let assigned = await assignment(of: hostID, from: connection, failure: &lastFailure) {
+                        return assigned
+                    }
+                    // No group manager for the host now, or it cannot be reached: look again after the backoff.
+                    action = search.handle(.leaderLost, using: &generator)
+                    continue
+                }
                 if let connection { await connection.close() }
             case .follow:
                 // Only ever right after the answer handled above; start over if it comes otherwise.
@@ -112,6 +126,57 @@ public struct LeaderFollowingClient: Sendable {
                     throw .cancelled
                 }
                 action = search.handle(.timerFired, using: &generator)
+            }
+        }
+    }
+
+    /// Asks the leader on `leader` where the host `hostID` joins: the leader's connection itself when it holds
+    /// agents (or does not know the question), else a new connection to the group manager it names; nil when it
+    /// refused or that group manager cannot be reached (`failure` says why), the leader's connection closed.
+    private func assignment(
+        of hostID: String,
+        from leader: WireConnection,
+        failure: inout TransportError
+    ) async -> WireConnection? {
+        let reply: WireMessage
+        do {
+            reply = try await leader.request(
+                .hostAssignmentRequest(HostAssignmentRequest(hostID: hostID)),
+                timeout: queryTimeout
+            )
+        } catch .peerError(code: .unsupported, _) {
+            return leader  // a manager that deals no hosts: it holds its agents itself
+        } catch {
+            failure = error
+            await leader.close()
+            return nil
+        }
+        guard case .hostAssignment(let answer) = reply, answer.hostID == hostID else {
+            failure = .protocolViolation("the leader answered a HostAssignmentRequest with \(reply.type)")
+            await leader.close()
+            return nil
+        }
+        switch answer.target {
+        case .leader:
+            return leader
+        case .groupManager(let id, let address):
+            await leader.close()
+            guard let groupManager = HostPort(address) else {
+                failure = .protocolViolation("the leader sent host \(hostID) to \(id) at '\(address)', not host:port")
+                return nil
+            }
+            client.logger.info(
+                "assigned to a group manager",
+                metadata: [
+                    TransportMetadataKey.peerNode.rawValue: "\(id)",
+                    TransportMetadataKey.peer.rawValue: "\(address)",
+                ]
+            )
+            do {
+                return try await client.connect(host: groupManager.host, port: groupManager.port)
+            } catch {
+                failure = error
+                return nil
             }
         }
     }

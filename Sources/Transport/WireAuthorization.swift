@@ -18,6 +18,9 @@ public enum WireAuthorization {
         case operate
         /// What only the manager pushes to its subscribers unsolicited (EventNotice).
         case notify
+        /// Traffic between a group manager and the group leader: a group manager's reports and events, the leader's
+        /// orders for its hosts.
+        case groupManager
         /// Only ever a response (replies) or part of the handshake: nobody sends it unsolicited.
         case none
     }
@@ -29,6 +32,7 @@ public enum WireAuthorization {
         case .read: [.viewer, .operator, .manager]
         case .operate: [.operator, .manager]
         case .notify: [.manager]
+        case .groupManager: [.manager]
         case .none: []
         }
     }
@@ -39,13 +43,15 @@ public enum WireAuthorization {
         // Who leads: agents and clients ask it before they know where to go.
         case .heartbeat, .error, .leaderQuery: .session
         case .hello, .welcome: .none
-        case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress: .hostReport
+        case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress, .hostAssignmentRequest:
+            .hostReport
         case .vmCommand, .powerCommand, .migrationCancel, .hostPowerRequest: .operate
         case .statusRequest, .samplesRequest, .managerStatusRequest, .energyRequest, .eventSubscription: .read
         case .eventNotice: .notify
+        case .groupManagerReport, .groupManagerEvent, .hostOrder: .groupManager
         case .clusterRequest(let request): permission(for: request)
         case .statusReply, .samplesReply, .managerStatusReply, .leaderReply, .clusterReply, .taskStatus, .energyReply,
-            .consolidationReply, .catalogReply:
+            .consolidationReply, .catalogReply, .hostAssignment:
             .none
         }
     }
@@ -69,7 +75,11 @@ public enum WireAuthorization {
                 + (allowed.isEmpty ? " (it is only ever a response)" : " (allowed: \(allowed.joined(separator: ", ")))")
         }
         if case .inventory(let inventory) = message, inventory.hostID != identity.name {
-            return "the agent certificate for host '\(identity.name)' may not send host '\(inventory.hostID)''s Inventory"
+            return
+                "the agent certificate for host '\(identity.name)' may not send host '\(inventory.hostID)''s Inventory"
+        }
+        if case .hostAssignmentRequest(let request) = message, request.hostID != identity.name {
+            return "the agent certificate for host '\(identity.name)' may not ask where host '\(request.hostID)' joins"
         }
         return nil
     }

@@ -188,6 +188,34 @@ extension ByteBuffer {
     }
 }
 
+extension ByteBuffer {
+    /// Another message's payload inside this one (docs/protocol.md, "Embedded payload"): a `u32` byte length, then
+    /// the payload as its own frame would carry it, fixed fields and extension area.
+    mutating func writeWireEmbedded<P: WirePayload>(_ payload: P) {
+        let lengthIndex = self.writerIndex
+        self.writeInteger(UInt32(0))
+        let start = self.writerIndex
+        WireMessage.encode(payload, &self)
+        let length = self.writerIndex - start
+        precondition(length <= Int(UInt32.max), "an embedded Wire payload holds at most 4 GiB")
+        self.setInteger(UInt32(length), at: lengthIndex)
+    }
+
+    /// Reads what `writeWireEmbedded` writes. The payload is decoded from its own slice, so it cannot read past its
+    /// length; errors inside it name the embedded message, and bytes it leaves are its `trailingBytes`. A length
+    /// past the end of this buffer is `truncated` naming `message` and `field`.
+    mutating func readWireEmbedded<P: WirePayload>(
+        _: P.Type,
+        _ message: WireMessageType,
+        _ field: StaticString
+    ) throws(WireError) -> P {
+        guard var slice = self.readLengthPrefixedSlice(as: UInt32.self) else {
+            throw .truncated(message: message, field: "\(field)")
+        }
+        return try WireMessage.decode(P.self, &slice)
+    }
+}
+
 /// Stores big-endian integers into raw memory reserved for a list of fixed-size records.
 @usableFromInline
 struct WireRecordWriter {

@@ -11,9 +11,11 @@ public enum WireMessage: Hashable, Sendable {
     case commandResult(CommandResult)
     case powerNotice(PowerNotice)
     case migrationProgress(MigrationProgress)
+    case hostAssignmentRequest(HostAssignmentRequest)
     case vmCommand(VMCommand)
     case powerCommand(PowerCommand)
     case migrationCancel(MigrationCancel)
+    case hostAssignment(HostAssignment)
     case statusRequest(StatusRequest)
     case statusReply(StatusReply)
     case samplesRequest(SamplesRequest)
@@ -32,6 +34,9 @@ public enum WireMessage: Hashable, Sendable {
     case catalogReply(CatalogReply)
     case eventSubscription(EventSubscription)
     case eventNotice(EventNotice)
+    case groupManagerReport(GroupManagerReport)
+    case groupManagerEvent(GroupManagerEvent)
+    case hostOrder(HostOrder)
 
     /// Switches on the case rather than boxing the payload in an existential (an allocation per call for the
     /// larger payloads, paid on every encode).
@@ -46,9 +51,11 @@ public enum WireMessage: Hashable, Sendable {
         case .commandResult: .commandResult
         case .powerNotice: .powerNotice
         case .migrationProgress: .migrationProgress
+        case .hostAssignmentRequest: .hostAssignmentRequest
         case .vmCommand: .vmCommand
         case .powerCommand: .powerCommand
         case .migrationCancel: .migrationCancel
+        case .hostAssignment: .hostAssignment
         case .statusRequest: .statusRequest
         case .statusReply: .statusReply
         case .samplesRequest: .samplesRequest
@@ -67,6 +74,9 @@ public enum WireMessage: Hashable, Sendable {
         case .catalogReply: .catalogReply
         case .eventSubscription: .eventSubscription
         case .eventNotice: .eventNotice
+        case .groupManagerReport: .groupManagerReport
+        case .groupManagerEvent: .groupManagerEvent
+        case .hostOrder: .hostOrder
         }
     }
 
@@ -82,9 +92,11 @@ public enum WireMessage: Hashable, Sendable {
         case .commandResult(let payload): Self.encode(payload, &buffer)
         case .powerNotice(let payload): Self.encode(payload, &buffer)
         case .migrationProgress(let payload): Self.encode(payload, &buffer)
+        case .hostAssignmentRequest(let payload): Self.encode(payload, &buffer)
         case .vmCommand(let payload): Self.encode(payload, &buffer)
         case .powerCommand(let payload): Self.encode(payload, &buffer)
         case .migrationCancel(let payload): Self.encode(payload, &buffer)
+        case .hostAssignment(let payload): Self.encode(payload, &buffer)
         case .statusRequest(let payload): Self.encode(payload, &buffer)
         case .statusReply(let payload): Self.encode(payload, &buffer)
         case .samplesRequest(let payload): Self.encode(payload, &buffer)
@@ -103,11 +115,15 @@ public enum WireMessage: Hashable, Sendable {
         case .catalogReply(let payload): Self.encode(payload, &buffer)
         case .eventSubscription(let payload): Self.encode(payload, &buffer)
         case .eventNotice(let payload): Self.encode(payload, &buffer)
+        case .groupManagerReport(let payload): Self.encode(payload, &buffer)
+        case .groupManagerEvent(let payload): Self.encode(payload, &buffer)
+        case .hostOrder(let payload): Self.encode(payload, &buffer)
         }
     }
 
+    /// A payload's fixed fields and extension area: what a frame carries, and what an embedded payload holds.
     @inline(__always)
-    private static func encode<P: WirePayload>(_ payload: P, _ buffer: inout ByteBuffer) {
+    static func encode<P: WirePayload>(_ payload: P, _ buffer: inout ByteBuffer) {
         payload.encode(into: &buffer)
         buffer.writeWireExtensionArea(payload.extensionFields)
     }
@@ -124,9 +140,11 @@ public enum WireMessage: Hashable, Sendable {
         case .commandResult: .commandResult(try decode(CommandResult.self, &payload))
         case .powerNotice: .powerNotice(try decode(PowerNotice.self, &payload))
         case .migrationProgress: .migrationProgress(try decode(MigrationProgress.self, &payload))
+        case .hostAssignmentRequest: .hostAssignmentRequest(try decode(HostAssignmentRequest.self, &payload))
         case .vmCommand: .vmCommand(try decode(VMCommand.self, &payload))
         case .powerCommand: .powerCommand(try decode(PowerCommand.self, &payload))
         case .migrationCancel: .migrationCancel(try decode(MigrationCancel.self, &payload))
+        case .hostAssignment: .hostAssignment(try decode(HostAssignment.self, &payload))
         case .statusRequest: .statusRequest(try decode(StatusRequest.self, &payload))
         case .statusReply: .statusReply(try decode(StatusReply.self, &payload))
         case .samplesRequest: .samplesRequest(try decode(SamplesRequest.self, &payload))
@@ -145,11 +163,15 @@ public enum WireMessage: Hashable, Sendable {
         case .catalogReply: .catalogReply(try decode(CatalogReply.self, &payload))
         case .eventSubscription: .eventSubscription(try decode(EventSubscription.self, &payload))
         case .eventNotice: .eventNotice(try decode(EventNotice.self, &payload))
+        case .groupManagerReport: .groupManagerReport(try decode(GroupManagerReport.self, &payload))
+        case .groupManagerEvent: .groupManagerEvent(try decode(GroupManagerEvent.self, &payload))
+        case .hostOrder: .hostOrder(try decode(HostOrder.self, &payload))
         }
     }
 
+    /// A payload with its extension area, which must take every byte of `buffer`: a frame's, or an embedded one's.
     @inline(__always)
-    private static func decode<P: WirePayload>(_: P.Type, _ buffer: inout ByteBuffer) throws(WireError) -> P {
+    static func decode<P: WirePayload>(_: P.Type, _ buffer: inout ByteBuffer) throws(WireError) -> P {
         var payload = try P.decode(from: &buffer)
         for field in try buffer.readWireExtensionArea(P.messageType) {
             try payload.apply(extensionField: field)

@@ -1,6 +1,7 @@
 /// The message type byte of a frame. Ranges group messages by who sends them (docs/protocol.md):
 /// 0x01–0x0F session (both directions), 0x10–0x1F agent → manager, 0x20–0x2F manager → agent,
-/// 0x30–0x3F diagnostics between agentctl and an agent or the manager, 0x40–0x4F the user CLI and the group leader.
+/// 0x30–0x3F diagnostics between agentctl and an agent or the manager, 0x40–0x4F the user CLI and the group leader,
+/// 0x50–0x5F between a group manager and the group leader.
 public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case hello = 0x01
     case welcome = 0x02
@@ -12,10 +13,12 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case commandResult = 0x12
     case powerNotice = 0x13
     case migrationProgress = 0x14
+    case hostAssignmentRequest = 0x15
 
     case vmCommand = 0x20
     case powerCommand = 0x21
     case migrationCancel = 0x22
+    case hostAssignment = 0x23
 
     case statusRequest = 0x30
     case statusReply = 0x31
@@ -36,6 +39,10 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case catalogReply = 0x47
     case eventSubscription = 0x48
     case eventNotice = 0x49
+
+    case groupManagerReport = 0x50
+    case groupManagerEvent = 0x51
+    case hostOrder = 0x52
 }
 
 extension WireMessageType: CustomStringConvertible {
@@ -50,9 +57,11 @@ extension WireMessageType: CustomStringConvertible {
         case .commandResult: "CommandResult"
         case .powerNotice: "PowerNotice"
         case .migrationProgress: "MigrationProgress"
+        case .hostAssignmentRequest: "HostAssignmentRequest"
         case .vmCommand: "VMCommand"
         case .powerCommand: "PowerCommand"
         case .migrationCancel: "MigrationCancel"
+        case .hostAssignment: "HostAssignment"
         case .statusRequest: "StatusRequest"
         case .statusReply: "StatusReply"
         case .samplesRequest: "SamplesRequest"
@@ -71,6 +80,9 @@ extension WireMessageType: CustomStringConvertible {
         case .catalogReply: "CatalogReply"
         case .eventSubscription: "EventSubscription"
         case .eventNotice: "EventNotice"
+        case .groupManagerReport: "GroupManagerReport"
+        case .groupManagerEvent: "GroupManagerEvent"
+        case .hostOrder: "HostOrder"
         }
     }
 }

@@ -38,6 +38,9 @@ struct TorporManager: AsyncParsableCommand {
     @Flag(name: .long, help: "Log every heartbeat at info level (log_heartbeats).")
     var logHeartbeats = false
 
+    @Option(name: .long, help: "manager (the group leader) or group-manager (role).")
+    var role: String?
+
     @Option(name: .long, help: "Log destination: auto, journal or stderr.")
     var log = "auto"
 
@@ -54,6 +57,13 @@ struct TorporManager: AsyncParsableCommand {
         }
         if logHeartbeats { configuration.logHeartbeats = true }
         if let database { configuration.database = database }
+        if let role {
+            guard let value = ManagerRole(rawValue: role) else {
+                throw ConfigError.flag("role", "'\(role)' is not one of manager, group-manager")
+            }
+            configuration.role = value
+        }
+        try configuration.checkRole(file: config ?? ManagerConfiguration.defaultPath)
         guard LogDestination(rawValue: log) != nil else {
             throw ConfigError.flag("log", "'\(log)' is not one of auto, journal, stderr")
         }

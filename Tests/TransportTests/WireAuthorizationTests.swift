@@ -7,7 +7,13 @@ import Wire
 @Suite("WireAuthorization")
 struct WireAuthorizationTests {
     static func identity(_ role: CertificateRole, _ name: String = "someone") -> CertificateIdentity {
-        CertificateIdentity(role: role, name: name, serial: "01", notValidBefore: .distantPast, notValidAfter: .distantFuture)
+        CertificateIdentity(
+            role: role,
+            name: name,
+            serial: "01",
+            notValidBefore: .distantPast,
+            notValidAfter: .distantFuture
+        )
     }
 
     /// Every message type (and every ClusterRequest kind) with the roles that may send it, written out here.
@@ -18,6 +24,13 @@ struct WireAuthorizationTests {
         (.welcome(Welcome(version: 1, role: .manager, softwareVersion: "", nodeName: "m")), []),
         (.inventory(Inventory(hostID: "someone", vms: [])), [.agent]),
         (.powerNotice(.goingDown(.suspendToRam, reason: "test")), [.agent]),
+        // Only for its own host (see agentOwnHost); "someone" is the name of every identity here.
+        (.hostAssignmentRequest(HostAssignmentRequest(hostID: "someone")), [.agent]),
+        (
+            .hostAssignment(
+                HostAssignment(hostID: "someone", target: .groupManager(id: "gm-2", address: "10.0.0.21:7710"))
+            ), []
+        ),
         (.vmCommand(.destroy(name: "vm")), [.manager, .operator]),
         (.powerCommand(PowerCommand(action: .shutdown, force: true)), [.manager, .operator]),
         (.migrationCancel(MigrationCancel(vmName: "vm")), [.manager, .operator]),
@@ -49,13 +62,44 @@ struct WireAuthorizationTests {
         (.clusterRequest(.flavorDelete(name: "f")), [.manager, .operator]),
         (.clusterRequest(.imageAdd(name: "i", path: "/srv/images/i.qcow2")), [.manager, .operator]),
         (.clusterRequest(.imageRemove(name: "i")), [.manager, .operator]),
-        (.taskStatus(TaskStatus(id: "t", kind: "k", cluster: "c", state: .pending, message: "", createdAtUnixMilliseconds: 0, updatedAtUnixMilliseconds: 0, outcomes: [])), []),
+        (
+            .taskStatus(
+                TaskStatus(
+                    id: "t",
+                    kind: "k",
+                    cluster: "c",
+                    state: .pending,
+                    message: "",
+                    createdAtUnixMilliseconds: 0,
+                    updatedAtUnixMilliseconds: 0,
+                    outcomes: []
+                )
+            ), []
+        ),
         (.eventSubscription(EventSubscription()), [.manager, .operator, .viewer]),
         (
             .eventNotice(
-                EventNotice(sequence: 1, timeUnixMilliseconds: 0, exchange: .system, routingKey: "groupleader", eventType: "GL_JOIN", message: "{}")
+                EventNotice(
+                    sequence: 1,
+                    timeUnixMilliseconds: 0,
+                    exchange: .system,
+                    routingKey: "groupleader",
+                    eventType: "GL_JOIN",
+                    message: "{}"
+                )
             ), [.manager]
         ),
+        // Between a group manager and the group leader: manager certificates only.
+        (.groupManagerReport(GroupManagerReport(agentAddress: "10.0.0.21:7710", maxHosts: 0, hosts: [])), [.manager]),
+        (.groupManagerEvent(GroupManagerEvent(hostID: "h", event: .resumed)), [.manager]),
+        (
+            .groupManagerEvent(GroupManagerEvent(hostID: "h", event: .inventory(Inventory(hostID: "h", vms: [])))),
+            [.manager]
+        ),
+        (.hostOrder(HostOrder(hostID: "h", order: .setState(.sleeping))), [.manager]),
+        // An order embedding an operator's command is still the leader's alone.
+        (.hostOrder(HostOrder(hostID: "h", order: .vmCommand(.destroy(name: "vm")))), [.manager]),
+        (.hostOrder(HostOrder(hostID: "h", order: .powerCommand(PowerCommand(action: .shutdown)))), [.manager]),
     ]
 
     @Test("each role may send exactly the messages of its row", arguments: CertificateRole.allCases)
@@ -72,6 +116,7 @@ struct WireAuthorizationTests {
         // Reports from an agent; replies travel only as responses.
         #expect(WireAuthorization.roles(for: .hostReport) == [.agent])
         #expect(WireAuthorization.roles(for: .none).isEmpty)
+        #expect(WireAuthorization.roles(for: .groupManager) == [.manager])
     }
 
     @Test("the table covers every message type")
@@ -92,6 +137,14 @@ struct WireAuthorizationTests {
         #expect(
             WireAuthorization.refusal(of: .inventory(Inventory(hostID: "host-2", vms: [])), from: agent)
                 == "the agent certificate for host 'host-1' may not send host 'host-2''s Inventory"
+        )
+        #expect(
+            WireAuthorization.refusal(of: .hostAssignmentRequest(HostAssignmentRequest(hostID: "host-1")), from: agent)
+                == nil
+        )
+        #expect(
+            WireAuthorization.refusal(of: .hostAssignmentRequest(HostAssignmentRequest(hostID: "host-2")), from: agent)
+                == "the agent certificate for host 'host-1' may not ask where host 'host-2' joins"
         )
         #expect(WireAuthorization.refusal(of: agentHello("host-1"), from: agent) == nil)
         #expect(

@@ -86,14 +86,17 @@ import Wire
             let range: ClosedRange<UInt8> =
                 switch type {
                 case .hello, .welcome, .heartbeat, .error: 0x01...0x0F
-                case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress: 0x10...0x1F
-                case .vmCommand, .powerCommand, .migrationCancel: 0x20...0x2F
+                case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress,
+                    .hostAssignmentRequest:
+                    0x10...0x1F
+                case .vmCommand, .powerCommand, .migrationCancel, .hostAssignment: 0x20...0x2F
                 case .statusRequest, .statusReply, .samplesRequest, .samplesReply, .managerStatusRequest,
                     .managerStatusReply, .leaderQuery, .leaderReply:
                     0x30...0x3F
                 case .clusterRequest, .clusterReply, .taskStatus, .energyRequest, .energyReply, .hostPowerRequest,
                     .consolidationReply, .catalogReply, .eventSubscription, .eventNotice:
                     0x40...0x4F
+                case .groupManagerReport, .groupManagerEvent, .hostOrder: 0x50...0x5F
                 }
             #expect(range.contains(type.rawValue), "\(type)")
         }

@@ -34,6 +34,11 @@ import Wire
         ("leader-query", Samples.goldenLeaderQuery),
         ("leader-reply", Samples.goldenLeaderReply),
         ("leader-reply-none", Samples.goldenLeaderReplyNone),
+        ("host-assignment-request", Samples.goldenHostAssignmentRequest),
+        ("host-assignment-group-manager", Samples.goldenHostAssignmentGroupManager),
+        ("group-manager-report", Samples.goldenGroupManagerReport),
+        ("group-manager-event-failed", Samples.goldenGroupManagerEventFailed),
+        ("host-order-vmcommand", Samples.goldenHostOrderVMCommand),
     ]
 
     @Test(arguments: golden)

@@ -5,7 +5,7 @@ import Wire
 /// The bootstrap role: the first contact for control peers (agentctl, the torpor CLI). It answers diagnostics
 /// from the group manager's registry and hands cluster requests to the group leader.
 public struct ControlSession: Sendable {
-    public let registry: HostRegistry
+    public let registry: any HostStatusSource
     /// Where cluster requests go; nil in a manager that plays no leader role (then they are refused).
     public let leader: GroupLeader?
     /// The hosts' measured power; nil when no host has a BMC configured.
@@ -22,7 +22,7 @@ public struct ControlSession: Sendable {
     public let advertise: String?
 
     public init(
-        registry: HostRegistry,
+        registry: any HostStatusSource,
         leader: GroupLeader? = nil,
         powerMonitor: PowerMonitor? = nil,
         managerID: String,

@@ -36,6 +36,9 @@ public struct HostAssignmentMachine: Sendable, Equatable {
         case hostAsked(hostID: String)
         /// A host left for good (removed by an operator); its group manager is remembered.
         case hostLeft(hostID: String)
+        /// A group manager says a host's agent is with it (it reports its hosts when it links to a new leader):
+        /// the host stays there. Ignored for a group manager that is not registered.
+        case hostReported(hostID: String, groupManagerID: String)
     }
 
     public enum Action: Sendable, Equatable {
@@ -107,6 +110,12 @@ public struct HostAssignmentMachine: Sendable, Equatable {
 
         case .hostLeft(let host):
             if let current = assignments.removeValue(forKey: host) { previous[host] = current }
+            return []
+
+        case .hostReported(let host, let id):
+            guard groupManagers.contains(where: { $0.id == id }) else { return [] }
+            assignments[host] = id
+            previous[host] = nil
             return []
         }
     }

@@ -67,6 +67,22 @@ public struct AgentSession: Sendable {
                 try await connection.reply(to: envelope.requestID, with: answer)
                 continue
             }
+            if case .hostAssignmentRequest(let request) = envelope.message, envelope.requestID != 0,
+                !envelope.isResponse
+            {
+                // This manager holds its agents itself: the agent stays on this connection.
+                let answer: WireMessage =
+                    request.hostID == hostID
+                    ? .hostAssignment(HostAssignment(hostID: hostID, target: .leader))
+                    : .error(
+                        ErrorMessage(
+                            code: .invalidValue,
+                            message: "host \(hostID) asked where host \(request.hostID) joins"
+                        )
+                    )
+                try await connection.reply(to: envelope.requestID, with: answer)
+                continue
+            }
             await handle(envelope.message, from: hostID, logger: logger)
         }
     }

@@ -4,14 +4,14 @@ import ServiceLifecycle
 /// group when some host has an `ipmi` section.
 struct PowerMonitorService: Service {
     let monitor: PowerMonitor
-    let registry: HostRegistry
+    let registry: any HostStatusSource
     let interval: Duration
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             repeat {
                 // Hosts whose agent is connected are up: their readings feed the idle estimate.
-                let up = await registry.all().filter(\.connected).map(\.hostID)
+                let up = await registry.connectedHostIDs()
                 await monitor.sample(awake: Set(up))
             } while (try? await Task.sleep(for: interval)) != nil
         }

@@ -113,6 +113,7 @@ public struct AgentDescription: Hashable, Sendable {
         self.listenAddress = listenAddress
     }
 
+    /// Every field but `migrationURI`, which Hello sends in its extension area.
     func encode(into buffer: inout ByteBuffer) {
         buffer.writeWireString(hostID)
         buffer.writeWireString(hostname)
@@ -122,8 +123,12 @@ public struct AgentDescription: Hashable, Sendable {
         buffer.writeWireString(listenAddress)
     }
 
-    static func decode(from buffer: inout ByteBuffer) throws(WireError) -> AgentDescription {
-        let type = WireMessageType.hello
+    /// Reads what `encode(into:)` writes (not `migrationURI`, which travels apart); errors name `type`, the message
+    /// that carries the description, and the fields `agent.…`.
+    static func decode(
+        from buffer: inout ByteBuffer,
+        _ type: WireMessageType = .hello
+    ) throws(WireError) -> AgentDescription {
         let hostID = try buffer.readWireString(type, "agent.hostID")
         let hostname = try buffer.readWireString(type, "agent.hostname")
         let capabilities = AgentCapabilities(rawValue: try buffer.readWireInteger(type, "agent.capabilities"))

@@ -153,25 +153,7 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         buffer.writeWireString(softwareVersion)
         buffer.writeInteger(uptimeSeconds)
         buffer.writeInteger(heartbeatTimeoutMilliseconds)
-        buffer.writeWireArray(hosts) { buffer, host in
-            buffer.writeWireString(host.hostID)
-            buffer.writeWireString(host.hostname)
-            buffer.writeInteger(host.state.rawValue)
-            buffer.writeWireBool(host.connected)
-            buffer.writeInteger(host.millisecondsSinceHeartbeat)
-            buffer.writeWireOptional(host.millisecondsSinceReport) { buffer, age in buffer.writeInteger(age) }
-            buffer.writeMultipleIntegers(host.ringFill, host.ringCapacity, host.vmCount)
-            buffer.writeHostCapacity(host.capacity)
-            // Same 20 bytes as StatusReply's host sample.
-            buffer.writeWireOptional(host.usage) { buffer, usage in
-                buffer.writeMultipleIntegers(
-                    usage.cpuCoresInUse.bitPattern,
-                    usage.memoryInUseBytes,
-                    usage.networkRxBytesPerSecond.bitPattern,
-                    usage.networkTxBytesPerSecond.bitPattern
-                )
-            }
-        }
+        buffer.writeWireArray(hosts) { buffer, host in buffer.writeStatusHost(host) }
     }
 
     public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> ManagerStatusReply {
@@ -181,43 +163,7 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         let timeout = try buffer.readWireInteger(as: UInt32.self, messageType, "heartbeatTimeoutMilliseconds")
         let hosts = try buffer.readWireArray(minimumElementSize: minimumHostSize, messageType, "hosts") {
             (buffer) throws(WireError) -> Host in
-            let hostID = try buffer.readWireString(messageType, "hosts.hostID")
-            let hostname = try buffer.readWireString(messageType, "hosts.hostname")
-            let state = try buffer.readWireEnum(as: HostState.self, messageType, "hosts.state")
-            let connected = try buffer.readWireBool(messageType, "hosts.connected")
-            let heartbeatAge = try buffer.readWireInteger(as: UInt64.self, messageType, "hosts.sinceHeartbeat")
-            let reportAge = try buffer.readWireOptional(messageType, "hosts.sinceReport") {
-                (buffer) throws(WireError) -> UInt64 in
-                try buffer.readWireInteger(as: UInt64.self, messageType, "hosts.sinceReport")
-            }
-            guard let (fill, ringCapacity, vmCount) = buffer.readMultipleIntegers(as: (UInt16, UInt16, UInt16).self)
-            else { throw .truncated(message: messageType, field: "hosts.ring") }
-            let capacity = try buffer.readHostCapacity(messageType)
-            let usage = try buffer.readWireOptional(messageType, "hosts.usage") {
-                (buffer) throws(WireError) -> MonitoringReport.HostSample in
-                guard
-                    let (cpu, memory, rx, tx) = buffer.readMultipleIntegers(as: (UInt32, UInt64, UInt32, UInt32).self)
-                else { throw .truncated(message: messageType, field: "hosts.usage") }
-                return MonitoringReport.HostSample(
-                    cpuCoresInUse: Float(bitPattern: cpu),
-                    memoryInUseBytes: memory,
-                    networkRxBytesPerSecond: Float(bitPattern: rx),
-                    networkTxBytesPerSecond: Float(bitPattern: tx)
-                )
-            }
-            return Host(
-                hostID: hostID,
-                hostname: hostname,
-                state: state,
-                connected: connected,
-                millisecondsSinceHeartbeat: heartbeatAge,
-                millisecondsSinceReport: reportAge,
-                ringFill: fill,
-                ringCapacity: ringCapacity,
-                vmCount: vmCount,
-                capacity: capacity,
-                usage: usage
-            )
+            try buffer.readStatusHost(messageType)
         }
         return ManagerStatusReply(
             managerID: managerID,
@@ -246,11 +192,7 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         if hosts.contains(where: { $0.estimate != nil }) {
             var value = ByteBuffer()
             value.writeWireArray(hosts) { buffer, host in
-                buffer.writeWireOptional(host.estimate) { buffer, estimate in
-                    buffer.writeResourceAmounts(estimate.estimatedUse)
-                    buffer.writeResourceAmounts(estimate.requested)
-                    buffer.writeInteger(estimate.measuredVMs)
-                }
+                buffer.writeWireOptional(host.estimate) { buffer, estimate in buffer.writeHostEstimate(estimate) }
             }
             fields.append(WireExtensionField(tag: ExtensionTag.estimates, value: value))
         }
@@ -324,5 +266,87 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             hosts[index].millisecondsInState = entry.millisecondsInState
             hosts[index].watts = entry.watts
         }
+    }
+}
+
+extension ByteBuffer {
+    /// A ManagerStatusReply.Host's fixed fields (`minimumHostSize` bytes and its strings and optionals), without what
+    /// travels in ManagerStatusReply's extension area. GroupManagerReport sends its hosts the same way.
+    mutating func writeStatusHost(_ host: ManagerStatusReply.Host) {
+        writeWireString(host.hostID)
+        writeWireString(host.hostname)
+        writeInteger(host.state.rawValue)
+        writeWireBool(host.connected)
+        writeInteger(host.millisecondsSinceHeartbeat)
+        writeWireOptional(host.millisecondsSinceReport) { buffer, age in buffer.writeInteger(age) }
+        writeMultipleIntegers(host.ringFill, host.ringCapacity, host.vmCount)
+        writeHostCapacity(host.capacity)
+        // Same 20 bytes as StatusReply's host sample.
+        writeWireOptional(host.usage) { buffer, usage in
+            buffer.writeMultipleIntegers(
+                usage.cpuCoresInUse.bitPattern,
+                usage.memoryInUseBytes,
+                usage.networkRxBytesPerSecond.bitPattern,
+                usage.networkTxBytesPerSecond.bitPattern
+            )
+        }
+    }
+
+    /// Reads what `writeStatusHost` writes; errors name `message` and the fields `hosts.…`.
+    mutating func readStatusHost(_ message: WireMessageType) throws(WireError) -> ManagerStatusReply.Host {
+        let hostID = try readWireString(message, "hosts.hostID")
+        let hostname = try readWireString(message, "hosts.hostname")
+        let state = try readWireEnum(as: ManagerStatusReply.HostState.self, message, "hosts.state")
+        let connected = try readWireBool(message, "hosts.connected")
+        let heartbeatAge = try readWireInteger(as: UInt64.self, message, "hosts.sinceHeartbeat")
+        let reportAge = try readWireOptional(message, "hosts.sinceReport") { (buffer) throws(WireError) -> UInt64 in
+            try buffer.readWireInteger(as: UInt64.self, message, "hosts.sinceReport")
+        }
+        guard let (fill, ringCapacity, vmCount) = readMultipleIntegers(as: (UInt16, UInt16, UInt16).self) else {
+            throw .truncated(message: message, field: "hosts.ring")
+        }
+        let capacity = try readHostCapacity(message)
+        let usage = try readWireOptional(message, "hosts.usage") {
+            (buffer) throws(WireError) -> MonitoringReport.HostSample in
+            guard let (cpu, memory, rx, tx) = buffer.readMultipleIntegers(as: (UInt32, UInt64, UInt32, UInt32).self)
+            else { throw .truncated(message: message, field: "hosts.usage") }
+            return MonitoringReport.HostSample(
+                cpuCoresInUse: Float(bitPattern: cpu),
+                memoryInUseBytes: memory,
+                networkRxBytesPerSecond: Float(bitPattern: rx),
+                networkTxBytesPerSecond: Float(bitPattern: tx)
+            )
+        }
+        return ManagerStatusReply.Host(
+            hostID: hostID,
+            hostname: hostname,
+            state: state,
+            connected: connected,
+            millisecondsSinceHeartbeat: heartbeatAge,
+            millisecondsSinceReport: reportAge,
+            ringFill: fill,
+            ringCapacity: ringCapacity,
+            vmCount: vmCount,
+            capacity: capacity,
+            usage: usage
+        )
+    }
+
+    /// A HostEstimate, `HostEstimate.wireSize` bytes.
+    mutating func writeHostEstimate(_ estimate: ManagerStatusReply.HostEstimate) {
+        writeResourceAmounts(estimate.estimatedUse)
+        writeResourceAmounts(estimate.requested)
+        writeInteger(estimate.measuredVMs)
+    }
+
+    mutating func readHostEstimate(
+        _ message: WireMessageType,
+        _ field: StaticString
+    ) throws(WireError) -> ManagerStatusReply.HostEstimate {
+        ManagerStatusReply.HostEstimate(
+            estimatedUse: try readResourceAmounts(message, field),
+            requested: try readResourceAmounts(message, field),
+            measuredVMs: try readWireInteger(as: UInt16.self, message, field)
+        )
     }
 }

@@ -90,6 +90,7 @@ final class LabUnderTest: @unchecked Sendable {
             ((state["agents"] as? [Any]) ?? []) + ((state["bmcs"] as? [Any]) ?? []) + ((state["nics"] as? [Any]) ?? [])
         if let manager = state["manager"] { processes.append(manager) }
         processes += ((state["standbyManagers"] as? [Any]) ?? []) + (state["etcd"].map { [$0] } ?? [])
+        processes += (state["groupManagers"] as? [Any]) ?? []
         for pid in processes.compactMap({ ($0 as? [String: Any])?["pid"] as? Int }) where !pids.contains(pid) {
             pids.append(pid)
         }
@@ -107,6 +108,7 @@ final class LabUnderTest: @unchecked Sendable {
             ((state["agents"] as? [[String: Any]]) ?? []) + ((state["bmcs"] as? [[String: Any]]) ?? [])
             + ((state["nics"] as? [[String: Any]]) ?? []) + [(state["manager"] as? [String: Any]) ?? [:]]
             + ((state["standbyManagers"] as? [[String: Any]]) ?? [])
+            + ((state["groupManagers"] as? [[String: Any]]) ?? [])
         let entry = try #require(all.first { $0["name"] as? String == name }, "no \(name) in lab.json")
         return (
             try #require(entry["pid"] as? Int), try #require(entry["config"] as? String),

@@ -90,6 +90,30 @@ import Testing
             "losing a group manager with no hosts names nobody", .roundRobin,
             joined(gm1, gm2) + asked("h1") + [.groupManagerLost(id: "gm-2")], []
         ),
+        (
+            "a host a group manager reports (a new leader's first link) stays with it when it asks", .roundRobin,
+            joined(gm1, gm2) + [.hostReported(hostID: "h1", groupManagerID: "gm-2")] + asked("h1"),
+            [.assign(hostID: "h1", to: gm2)]
+        ),
+        (
+            "a reported host counts toward its group manager's limit", .firstFit,
+            joined(smallGM1, gm2) + [
+                .hostReported(hostID: "h1", groupManagerID: "gm-1"),
+                .hostReported(hostID: "h2", groupManagerID: "gm-1"),
+            ] + asked("h3"),
+            [.assign(hostID: "h3", to: gm2)]
+        ),
+        (
+            "a host reported by an unregistered group manager is dealt like any other", .roundRobin,
+            joined(gm1) + [.hostReported(hostID: "h1", groupManagerID: "gm-9")] + asked("h1"),
+            [.assign(hostID: "h1", to: gm1)]
+        ),
+        (
+            "a reported host's group manager lost: it is named with the others", .roundRobin,
+            joined(gm1, gm2) + [.hostReported(hostID: "h7", groupManagerID: "gm-1")] + asked("h1")
+                + [.groupManagerLost(id: "gm-1")],
+            [.reassign(hostIDs: ["h1", "h7"], from: "gm-1")]
+        ),
     ]
 
     @Test(arguments: cases.indices)

@@ -1,0 +1,132 @@
+import Logging
+import ServiceLifecycle
+import Transport
+import Wire
+
+/// In a group manager process: the link to whichever manager leads, found through `group_manager.leaders`. Each
+/// link starts with a report (the leader takes this group manager from then on), every connected host's hello and
+/// inventory (a new leader learns the hosts it holds), and a second report with their rows; then a report every
+/// `report_interval`, the agents' events as they happen (`LeaderRelay`) and the leader's orders carried to the
+/// agents (HostOrder, answered with the agent's CommandResult). A lost leader is looked for again; the agents stay.
+struct LeaderLinkService: Service {
+    let following: LeaderFollowingClient
+    let relay: LeaderRelay
+    let registry: HostRegistry
+    let groupManager: GroupManager
+    let agentAddress: String
+    let maxHosts: Int
+    let heartbeatInterval: Duration
+    let reportInterval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await following.run { connection in
+                try await serve(connection)
+            }
+        }
+    }
+
+    func report() async -> GroupManagerReport {
+        await registry.groupManagerReport(agentAddress: agentAddress, maxHosts: maxHosts, at: .now)
+    }
+
+    func serve(_ connection: WireConnection) async throws {
+        await relay.attach(connection)
+        defer { Task { await relay.detach(connection) } }
+        try await connection.send(.groupManagerReport(await report()))
+        for host in await registry.all() where host.connected {
+            try await connection.send(
+                .groupManagerEvent(GroupManagerEvent(hostID: host.hostID, event: .joined(host.description)))
+            )
+            if host.inventorySinceJoin, let inventory = host.inventory {
+                try await connection.send(
+                    .groupManagerEvent(GroupManagerEvent(hostID: host.hostID, event: .inventory(inventory)))
+                )
+            }
+        }
+        try await connection.send(.groupManagerReport(await report()))
+        let hostCount = await registry.all().count
+        logger.notice(
+            "linked to the group leader",
+            metadata: [.peer: "\(connection.peer.nodeName)", .hosts: "\(hostCount)"]
+        )
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await connection.sendHeartbeats(every: heartbeatInterval) }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: reportInterval)
+                    try await connection.send(.groupManagerReport(await report()))
+                }
+            }
+            group.addTask {
+                try await connection.serveRequests { envelope in await answer(envelope.message) }
+                throw TransportError.connectionClosed
+            }
+        }
+    }
+
+    /// The leader's order carried out on the host's agent.
+    func answer(_ message: WireMessage) async -> WireMessage? {
+        guard case .hostOrder(let order) = message else {
+            return .error(
+                ErrorMessage(
+                    code: .unexpectedMessage,
+                    message: "a group manager takes HostOrder from the group leader, not \(message.type)"
+                )
+            )
+        }
+        guard await registry.host(order.hostID) != nil else {
+            return .commandResult(
+                CommandResult(code: .notDelivered, message: "\(order.hostID) is not with this group manager")
+            )
+        }
+        switch order.order {
+        case .vmCommand(let command):
+            return .commandResult(await groupManager.send(command, to: order.hostID))
+        case .powerCommand(let command):
+            return .commandResult(await groupManager.send(command, to: order.hostID))
+        case .migrationCancel(let cancel):
+            return .commandResult(await groupManager.send(cancel, to: order.hostID))
+        case .setState(let state):
+            await groupManager.setState(HostRecord.State(state), of: order.hostID)
+            return .commandResult(CommandResult(code: .ok, message: ""))
+        }
+    }
+}
+
+extension HostRecord.State {
+    init(_ wire: ManagerStatusReply.HostState) {
+        switch wire {
+        case .active: self = .active
+        case .sleeping: self = .sleeping
+        case .waking: self = .waking
+        case .failed: self = .failed
+        }
+    }
+}
+
+extension HostRegistry {
+    /// This group manager's hosts for the leader: each one's row, and its VMs' newest samples.
+    func groupManagerReport(
+        agentAddress: String,
+        maxHosts: Int,
+        at now: ContinuousClock.Instant
+    ) -> GroupManagerReport {
+        let rows = Dictionary(statusHosts(at: now).map { ($0.hostID, $0) }, uniquingKeysWith: { first, _ in first })
+        let hosts = all().compactMap { host -> GroupManagerReport.Host? in
+            guard let status = rows[host.hostID] else { return nil }
+            let demands = host.demands(window: estimator.window)
+            let vms = zip(host.inventory?.vms ?? [], demands).map { entry, demand in
+                GroupManagerReport.VMSamples(uuid: entry.uuid, samples: demand.samples.map(ResourceAmounts.init))
+            }
+            return GroupManagerReport.Host(
+                status: status,
+                capabilities: host.description.capabilities,
+                hasInventory: host.inventorySinceJoin,
+                vms: vms
+            )
+        }
+        return GroupManagerReport(agentAddress: agentAddress, maxHosts: UInt32(clamping: maxHosts), hosts: hosts)
+    }
+}

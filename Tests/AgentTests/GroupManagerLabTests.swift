@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `torpor-lab up --ha --managers 2 --group-managers 2` on libvirt's test driver: a real etcd, two managers (one
+/// elected group leader), two `torpor-manager --role group-manager` processes and four agents. The leader deals the
+/// hosts to the group managers; orders reach the agents through them. Kill -9 a group manager: its hosts join the
+/// other within the heartbeat timeout (5 s in the lab), none is marked FAILED, their VMs keep running untouched, and
+/// orders reach them through the new group manager.
+@Suite(
+    "group managers in processes of their own, in a lab",
+    .serialized,
+    .enabled(if: EtcdForLabs.runs, "SKIPPED end-to-end: needs /usr/bin/etcd (scripts/install-deps: etcd-server)")
+)
+struct GroupManagerLabTests {
+    /// The lab's heartbeat timeout (torpor-lab's manager.yaml).
+    static let heartbeatTimeout = Duration.seconds(5)
+
+    /// The hosts group manager `name` holds with their agents connected, as `agentctl manager` asks it.
+    static func held(by name: String, lab: LabUnderTest) async -> Set<String>? {
+        guard let process = try? lab.process(name), let address = address(of: process.config) else { return nil }
+        guard
+            let output = try? await ProcessRunner.run(
+                [try KVMLab.product("agentctl"), "manager", "--manager", address, "--json"],
+                timeout: .seconds(10)
+            ), output.status == 0,
+            let status = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+        else { return nil }
+        let hosts = (status["hosts"] as? [[String: Any]]) ?? []
+        return Set(hosts.filter { $0["connected"] as? Bool == true }.compactMap { $0["hostId"] as? String })
+    }
+
+    /// The `listen:` of a group manager's configuration file.
+    static func address(of config: String) -> String? {
+        let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").first { $0.hasPrefix("listen: ") }.map { String($0.dropFirst(8)) }
+    }
+
+    @Test("kill -9 a group manager: its hosts join the other within the heartbeat timeout, their VMs kept running")
+    func groupManagerKilled() async throws {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: EtcdForLabs.path),
+            "TORPOR_REQUIRE_E2E=1 but \(EtcdForLabs.path) is missing"
+        )
+        let lab = try await LabUnderTest.up(
+            hosts: 4,
+            cores: 16,
+            extra: ["--ha", "--managers", "2", "--group-managers", "2", "--host-memory-mib", "8192"],
+            portsPerHost: 3,
+            timeout: .seconds(120)
+        )
+        defer { lab.tearDown() }
+        let allHosts: Set<String> = ["host-1", "host-2", "host-3", "host-4"]
+
+        // Dealt round robin: two hosts each, every host with one group manager.
+        var first: Set<String> = []
+        var second: Set<String> = []
+        let dealt = await lab.eventually(timeout: .seconds(30)) {
+            first = await Self.held(by: "group-manager-1", lab: lab) ?? []
+            second = await Self.held(by: "group-manager-2", lab: lab) ?? []
+            return first.count == 2 && second.count == 2 && first.union(second) == allHosts
+        }
+        #expect(dealt, "group-manager-1 holds \(first.sorted()), group-manager-2 \(second.sorted())")
+        // The leader sees every host through them.
+        let hosts = try await lab.hosts()
+        #expect(Set(hosts.keys) == allHosts, "\(hosts.keys.sorted())")
+        #expect(hosts.values.allSatisfy { $0["connected"] as? Bool == true }, "\(hosts)")
+
+        // VMs on every host, started through the group managers.
+        #expect(try await lab.torpor(["vc", "define", "spread"]).status == 0)
+        let template = try lab.template(cores: 1, mib: 256)
+        for index in 1...8 {
+            let added = try await lab.torpor(["vc", "add", "spread", template, "--name", "vm-\(index)"])
+            try #require(added.status == 0, "\(added)")
+        }
+        let started = try await lab.torpor(["vc", "start", "spread"])
+        try #require(started.status == 0, "\(started)")
+        var runningBefore: [String: Int] = [:]
+        for agent in 1...4 {
+            for (name, state) in try await lab.domains(onAgent: agent) where state == "running" {
+                runningBefore[name] = agent
+            }
+        }
+        try #require(runningBefore.count == 8, "\(runningBefore)")
+        let agentPids = (1...4).map { lab.agentPids($0) }
+
+        // Kill -9 the first group manager: its two hosts must join the second.
+        let victim = try lab.process("group-manager-1")
+        let orphans = first
+        let killedAt = ContinuousClock.now
+        kill(pid_t(victim.pid), SIGKILL)
+        var rejoinedAt: ContinuousClock.Instant?
+        let rejoined = await lab.eventually(timeout: .seconds(60)) {
+            guard let held = await Self.held(by: "group-manager-2", lab: lab), held == allHosts else { return false }
+            rejoinedAt = .now
+            return true
+        }
+        let took = rejoinedAt.map { killedAt.duration(to: $0) }
+        print(
+            "kill -9 of group-manager-1 (pid \(victim.pid), holding \(orphans.sorted())): every host with "
+                + "group-manager-2 after \(took.map { "\($0)" } ?? "never") (heartbeat timeout \(Self.heartbeatTimeout))"
+        )
+        let heldAfter = await Self.held(by: "group-manager-2", lab: lab) ?? []
+        #expect(rejoined, "group-manager-2 holds \(heldAfter.sorted())")
+        #expect(took.map { $0 < Self.heartbeatTimeout } ?? false)
+
+        // No host was taken for failed: none FAILED, no VM unreachable, every host connected to the leader's eyes.
+        let leaderView = await lab.eventually(timeout: .seconds(30)) {
+            let hosts = try await lab.hosts()
+            return hosts.count == 4
+                && hosts.values.allSatisfy { $0["connected"] as? Bool == true && $0["state"] as? String == "ACTIVE" }
+        }
+        let hostsAfter = (try? await lab.hosts()) ?? [:]
+        #expect(leaderView, "\(hostsAfter)")
+        let states = try await lab.vms("spread").mapValues { $0["state"] as? String ?? "" }
+        #expect(states.count == 8 && states.values.allSatisfy { $0 == "running" }, "\(states)")
+        #expect(!lab.log("manager").contains("host failed") && !lab.log("manager-2").contains("host failed"))
+
+        // The agents never restarted and their VMs ran on where they were.
+        #expect((1...4).map { lab.agentPids($0) } == agentPids, "an agent restarted")
+        for (name, agent) in runningBefore {
+            #expect(try await lab.domains(onAgent: agent)[name] == "running", "\(name) on host-\(agent)")
+        }
+
+        // Orders still reach a host that moved: suspend a VM there through the leader and the new group manager.
+        let moved = try #require(
+            runningBefore.first { orphans.contains("host-\($0.value)") },
+            "no VM on \(orphans.sorted())"
+        )
+        let stopped = try await lab.torpor(["vc", "suspend", "spread", moved.key])
+        #expect(stopped.status == 0, "\(stopped)")
+        let gone = await lab.eventually(timeout: .seconds(30)) {
+            try await lab.domains(onAgent: moved.value)[moved.key] != "running"
+        }
+        #expect(gone, "\(moved.key) still runs on host-\(moved.value)")
+    }
+}
