@@ -9,7 +9,8 @@ import Glibc
 /// elected group leader), two `torpor-manager --role group-manager` processes and four agents. The leader deals the
 /// hosts to the group managers; orders reach the agents through them. Kill -9 a group manager: its hosts join the
 /// other within the heartbeat timeout (5 s in the lab), none is marked FAILED, their VMs keep running untouched, and
-/// orders reach them through the new group manager.
+/// orders reach them through the new group manager. Then kill -9 the leader: the group manager links to the next
+/// leader with its agents, and nothing moves.
 @Suite(
     "group managers in processes of their own, in a lab",
     .serialized,
@@ -48,6 +49,8 @@ struct GroupManagerLabTests {
         let lab = try await LabUnderTest.up(
             hosts: 4,
             cores: 16,
+            // VMs on every host, so that the hosts that move have some.
+            policy: "round-robin",
             extra: ["--ha", "--managers", "2", "--group-managers", "2", "--host-memory-mib", "8192"],
             portsPerHost: 3,
             timeout: .seconds(120)
@@ -85,6 +88,7 @@ struct GroupManagerLabTests {
             }
         }
         try #require(runningBefore.count == 8, "\(runningBefore)")
+        #expect(Set(runningBefore.values) == [1, 2, 3, 4], "not on every host: \(runningBefore)")
         let agentPids = (1...4).map { lab.agentPids($0) }
 
         // Kill -9 the first group manager: its two hosts must join the second.
@@ -136,5 +140,34 @@ struct GroupManagerLabTests {
             try await lab.domains(onAgent: moved.value)[moved.key] != "running"
         }
         #expect(gone, "\(moved.key) still runs on host-\(moved.value)")
+
+        // Kill -9 the leader: the group manager links to the next one and keeps its agents; no host moves or fails,
+        // and orders reach them through the new leader.
+        let oldLeader = try #require(await FailoverLabTests.leader(lab.manager, within: .seconds(30)), "nobody leads")
+        let leaderProcess = try lab.process(FailoverLabTests.processName(ofManager: oldLeader))
+        kill(pid_t(leaderProcess.pid), SIGKILL)
+        let newLeader = await FailoverLabTests.leader(lab.manager, within: .seconds(60))
+        #expect(newLeader != nil && newLeader != oldLeader, "\(oldLeader) killed, \(newLeader ?? "nobody") leads")
+        let relinked = await lab.eventually(timeout: .seconds(60)) {
+            let hosts = try await lab.hosts()
+            return hosts.count == 4
+                && hosts.values.allSatisfy { $0["connected"] as? Bool == true && $0["state"] as? String == "ACTIVE" }
+        }
+        let hostsAfterFailover = (try? await lab.hosts()) ?? [:]
+        #expect(relinked, "\(hostsAfterFailover)")
+        #expect(await Self.held(by: "group-manager-2", lab: lab) == allHosts)
+        if let newLeader {
+            #expect(lab.log(FailoverLabTests.processName(ofManager: newLeader)).contains("group manager linked"))
+        }
+        let resumed = try await lab.torpor(["vc", "resume", "spread", moved.key])
+        #expect(resumed.status == 0, "\(resumed)")
+        let runningAgain = await lab.eventually(timeout: .seconds(30)) {
+            try await lab.domains(onAgent: moved.value)[moved.key] == "running"
+        }
+        #expect(runningAgain, "\(moved.key) not running again on host-\(moved.value)")
+        #expect((1...4).map { lab.agentPids($0) } == agentPids, "an agent restarted")
+        for (name, agent) in runningBefore {
+            #expect(try await lab.domains(onAgent: agent)[name] == "running", "\(name) on host-\(agent)")
+        }
     }
 }
