@@ -174,6 +174,7 @@ public struct ManagerDaemon: Sendable {
         do {
             store = try ManagerStore(path: configuration.database)
             if let replica { try await replica.synchronize(store) }
+            try await remote?.restore(from: store)
             leader = try GroupLeader(
                 store: store,
                 groupManager: remote ?? GroupManager(registry: registry, logger: logger),

@@ -62,6 +62,13 @@ public struct HostAssignmentMachine: Sendable, Equatable {
         self.policy = policy
     }
 
+    /// A new leader's machine: each host's last group manager (from the state) is its previous one, given back
+    /// when it asks while that group manager lives and has room.
+    public init(policy: Policy, previous: [String: String]) {
+        self.policy = policy
+        self.previous = previous
+    }
+
     public func hostCount(of groupManagerID: String) -> Int {
         assignments.values.count { $0 == groupManagerID }
     }

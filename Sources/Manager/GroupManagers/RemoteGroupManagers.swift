@@ -42,6 +42,10 @@ public actor RemoteGroupManagers {
     private var links: [String: Link] = [:]
     private var known: [String: RemoteHost] = [:]
     private var nextSerial: UInt64 = 0
+    /// Where each host's group manager is recorded (and so copied to etcd); nil in tests that keep none.
+    private var store: ManagerStore?
+    /// What the store holds, so that a host reported again by the same group manager writes nothing.
+    private var recorded: [String: String] = [:]
     public nonisolated let estimator: Estimator
     public nonisolated let commandTimeout: Duration
     nonisolated let logger: Logger
@@ -58,14 +62,39 @@ public actor RemoteGroupManagers {
         self.logger = logger
     }
 
+    /// Starts from the group manager each host had last (`hostAssignment` in the state, restored from etcd by a
+    /// new leader) and records every change there from now on.
+    public func restore(from store: ManagerStore) async throws(ManagerStoreError) {
+        recorded = try await store.hostAssignments()
+        machine = HostAssignmentMachine(policy: machine.policy, previous: recorded)
+        self.store = store
+    }
+
+    /// Records that `hostID` is with `groupManagerID`, unless the store has it already. A failed write (a leader
+    /// deposed meanwhile) is logged: the group manager's reports tell the next leader the same.
+    private func record(_ hostID: String, with groupManagerID: String) async {
+        guard let store, recorded[hostID] != groupManagerID else { return }
+        recorded[hostID] = groupManagerID
+        do {
+            try await store.setHostAssignment(hostID, to: groupManagerID)
+        } catch {
+            recorded[hostID] = nil
+            logger.warning(
+                "host assignment not recorded",
+                metadata: [.host: "\(hostID)", .groupManager: "\(groupManagerID)", .error: "\(error)"]
+            )
+        }
+    }
+
     /// The group managers linked now, by id.
     public func groupManagers() -> [HostAssignmentMachine.GroupManager] { machine.groupManagers }
 
     /// Which group manager the host `hostID` joins; the reason when none can take it.
-    public func assignment(of hostID: String) -> Result<HostAssignment.Target, AssignmentRefusal> {
+    public func assignment(of hostID: String) async -> Result<HostAssignment.Target, AssignmentRefusal> {
         for action in machine.handle(.hostAsked(hostID: hostID)) {
             switch action {
             case .assign(_, let groupManager):
+                await record(hostID, with: groupManager.id)
                 return .success(.groupManager(id: groupManager.id, address: groupManager.address))
             case .refuse(_, let reason):
                 return .failure(AssignmentRefusal(reason: reason))
@@ -83,7 +112,7 @@ public actor RemoteGroupManagers {
     // MARK: Links
 
     /// A group manager linked with its first report: it takes hosts from now on, and keeps those it holds.
-    func attach(_ id: String, connection: WireConnection, report: GroupManagerReport) -> UInt64 {
+    func attach(_ id: String, connection: WireConnection, report: GroupManagerReport) async -> UInt64 {
         nextSerial += 1
         let groupManager = HostAssignmentMachine.GroupManager(
             id: id,
@@ -104,8 +133,9 @@ public actor RemoteGroupManagers {
                 .limit: "\(report.maxHosts)",
             ]
         )
-        apply(report, from: id, at: .now)
-        return nextSerial
+        let serial = nextSerial
+        await apply(report, from: id, at: .now)
+        return serial
     }
 
     /// The link `serial` of `id` ended: its hosts are orphans until they join another (or fail).
@@ -128,7 +158,7 @@ public actor RemoteGroupManagers {
     }
 
     /// A report: each host's row and samples. Hosts it lists stay with it.
-    func apply(_ report: GroupManagerReport, from id: String, at now: ContinuousClock.Instant) {
+    func apply(_ report: GroupManagerReport, from id: String, at now: ContinuousClock.Instant) async {
         if var link = links[id],
             link.groupManager.address != report.agentAddress
                 || link.groupManager.maxHosts != Int(report.maxHosts)
@@ -138,6 +168,7 @@ public actor RemoteGroupManagers {
             links[id] = link
             _ = machine.handle(.groupManagerJoined(link.groupManager))
         }
+        var moved: [String] = []
         for entry in report.hosts {
             let hostID = entry.status.hostID
             guard var host = known[hostID] else { continue }  // its Joined event comes first
@@ -146,6 +177,7 @@ public actor RemoteGroupManagers {
                 host.groupManagerID = id
                 host.orphanedAt = nil
                 _ = machine.handle(.hostReported(hostID: hostID, groupManagerID: id))
+                moved.append(hostID)
             }
             host.status = entry.status
             host.statusAt = now
@@ -162,10 +194,11 @@ public actor RemoteGroupManagers {
             }
             known[hostID] = host
         }
+        for hostID in moved { await record(hostID, with: id) }
     }
 
     /// An event: the leader's view changes, then the caller tells the leader (`GroupManagerObserver`).
-    func apply(_ event: GroupManagerEvent, from id: String, at now: ContinuousClock.Instant) -> HostRecord? {
+    func apply(_ event: GroupManagerEvent, from id: String, at now: ContinuousClock.Instant) async -> HostRecord? {
         let hostID = event.hostID
         switch event.event {
         case .joined(let description):
@@ -180,6 +213,7 @@ public actor RemoteGroupManagers {
             host.stateSince = now
             known[hostID] = host
             _ = machine.handle(.hostReported(hostID: hostID, groupManagerID: id))
+            await record(hostID, with: id)
         case .inventory(let inventory):
             known[hostID]?.inventory = inventory
             known[hostID]?.hasInventory = true
@@ -296,12 +330,12 @@ public actor RemoteGroupManagers {
         }
     }
 
-    public func estimate(of vmID: String, requested: ResourceVector) -> VMEstimate? {
-        estimates(of: [vmID: requested])[vmID]
+    public func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate? {
+        await estimates(of: [vmID: requested])[vmID]
     }
 
     /// As `HostRegistry.estimates(of:)`: from a host whose inventory lists the VM active, else from any.
-    public func estimates(of requested: [String: ResourceVector]) -> [String: VMEstimate] {
+    public func estimates(of requested: [String: ResourceVector]) async -> [String: VMEstimate] {
         var found: [String: (hostID: String, samples: [ResourceVector], active: Bool)] = [:]
         for host in known.values {
             for entry in host.inventory?.vms ?? [] {

@@ -172,6 +172,15 @@ public final class ManagerStore: Sendable {
                 table.column("provisioned", .boolean).notNull()
             }
         }
+        // With group managers (docs/ha.md): the group manager each host was dealt to last, so that a new leader
+        // gives a host that asks its group manager back. No foreign key: a host is dealt before it joins.
+        migrator.registerMigration("v11: host assignments") { db in
+            try db.create(table: "hostAssignment") { table in
+                table.primaryKey("hostID", .text)
+                table.column("groupManagerID", .text).notNull()
+                table.column("assignedAt", .double).notNull()
+            }
+        }
         return migrator
     }
 
