@@ -2,8 +2,9 @@ import AgentControl
 import Foundation
 import Wire
 
-/// The cluster as Snooze drew it: group leader → group managers → hosts → VMs. One manager process plays the
-/// leader and its group manager today, so both carry its id.
+/// The cluster as Snooze drew it: group leader → group managers → hosts → VMs. A leader holding its agents itself
+/// is also their group manager (both carry its id); with group manager processes (docs/ha.md) each host is under the
+/// one holding it, and a host none holds now under "no group manager".
 struct ClusterTopology {
     struct VM {
         var name: String
@@ -40,18 +41,27 @@ struct ClusterTopology {
                 }
             }
         }
-        let hosts = status.hosts.map { host in
-            Host(
-                id: host.hostID,
-                state: ManagerHostFormat.stateName(host.state),
-                cores: Int(host.capacity.cores),
-                memoryBytes: host.capacity.memoryBytes,
-                vms: (byHost[host.hostID] ?? []).sorted { $0.name < $1.name }
+        var byGroupManager: [String: [Host]] = [:]
+        let dealt = status.hosts.contains { $0.groupManagerID != nil }
+        for host in status.hosts {
+            let holder = dealt ? host.groupManagerID ?? Self.noGroupManager : status.managerID
+            byGroupManager[holder, default: []].append(
+                Host(
+                    id: host.hostID,
+                    state: ManagerHostFormat.stateName(host.state),
+                    cores: Int(host.capacity.cores),
+                    memoryBytes: host.capacity.memoryBytes,
+                    vms: (byHost[host.hostID] ?? []).sorted { $0.name < $1.name }
+                )
             )
         }
-        groupManagers = [(id: status.managerID, hosts: hosts)]
+        if byGroupManager.isEmpty { byGroupManager[status.managerID] = [] }
+        groupManagers = byGroupManager.keys.sorted().map { (id: $0, hosts: byGroupManager[$0] ?? []) }
         self.unassigned = unassigned.sorted { $0.name < $1.name }
     }
+
+    /// Where hosts no group manager holds now are listed.
+    static let noGroupManager = "(none)"
 
     var text: String {
         var lines = ["group leader \(leader)"]

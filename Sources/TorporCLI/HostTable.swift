@@ -31,6 +31,8 @@ package enum HostTable {
                 if let watts = host.watts { entry["watts"] = EnergyOutput.number(watts) }
                 // Absent from a manager that does not estimate, and for a host with no inventory yet.
                 if let estimate = host.estimate { entry[stale ? "lastEstimate" : "estimate"] = json(estimate) }
+                // With group manager processes: the one holding the host (docs/ha.md).
+                if let groupManager = host.groupManagerID { entry["groupManager"] = groupManager }
                 return entry
             },
         ]

@@ -67,6 +67,15 @@ struct GroupManagerLabTests {
             return first.count == 2 && second.count == 2 && first.union(second) == allHosts
         }
         #expect(dealt, "group-manager-1 holds \(first.sorted()), group-manager-2 \(second.sorted())")
+        // `torpor tree` draws each host under the group manager holding it.
+        let tree = try #require(try await lab.json(["tree"]) as? [String: Any])
+        let drawn = ((tree["groupManagers"] as? [[String: Any]]) ?? []).reduce(into: [String: Set<String>]()) {
+            result,
+            manager in
+            let hosts = ((manager["hosts"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+            result[manager["id"] as? String ?? "?"] = Set(hosts)
+        }
+        #expect(drawn == ["lab-gm-1": first, "lab-gm-2": second], "\(tree)")
         // The leader sees every host through them.
         let hosts = try await lab.hosts()
         #expect(Set(hosts.keys) == allHosts, "\(hosts.keys.sorted())")

@@ -162,6 +162,13 @@ struct HypervisorCoordinatorLabTests {
         #expect(again["name"] as? String == "test_vm" && again["pmid"] as? Int == pmid, "\(again)")
         #expect(try await call("/pm/list").body == #"{"pmids":[1,2]}"#)
         #expect(try await call("/image/list").body == #"{"images":[{"id":1,"name":"Ubuntu12.04amd64"}]}"#)
+        // The manager answers before its agents have rejoined it (each after its reconnect backoff); until then a
+        // destroy is refused, rightly, with "host-1 is not connected".
+        let rejoined = await lab.eventually(timeout: .seconds(60)) {
+            let hosts = try await lab.hosts()
+            return hosts.count == 2 && hosts.values.allSatisfy { $0["connected"] as? Bool == true }
+        }
+        try #require(rejoined, "the agents did not rejoin the restarted manager")
 
         // Destroyed: 1, then the VM and its number are gone and its host is free again.
         let destroyed = try await call("/vm/destroy?vmid=\(vmid)")

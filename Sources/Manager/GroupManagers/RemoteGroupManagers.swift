@@ -380,6 +380,7 @@ public actor RemoteGroupManagers {
             row.state = host.state.wire
             row.connected = host.connected
             row.millisecondsInState = HostRegistry.milliseconds(now - host.stateSince)
+            row.groupManagerID = host.groupManagerID ?? ""
             return row
         }
     }

@@ -44,6 +44,9 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         public var watts: Double?
         /// The estimator's view of the host (extension tag estimates); nil from a manager that does not send it.
         public var estimate: HostEstimate?
+        /// The group manager process holding the host's agent (extension tag groupManagers); nil when the manager
+        /// holds it itself, or none holds it now.
+        public var groupManagerID: String?
 
         public init(
             hostID: String,
@@ -106,6 +109,9 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         /// `estimates`: one HostEstimate? per host, in the order of `hosts`. Sent only when some host has one; an
         /// old decoder skips it.
         public static let estimates: UInt16 = 0x0003
+        /// `groupManagers`: one string per host, in the order of `hosts`, the id of the group manager holding it
+        /// (empty: none). Sent only by a leader with group managers; an old decoder skips it.
+        public static let groupManagers: UInt16 = 0x0004
     }
 
     public init(
@@ -136,6 +142,7 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             + (host.millisecondsSinceReport == nil ? 0 : 8) + (host.usage == nil ? 0 : 20)
             + 2 + (host.millisecondsInState == nil ? 0 : 8) + (host.watts == nil ? 0 : 8)
             + 1 + (host.estimate == nil ? 0 : HostEstimate.wireSize)
+            + 2 + (host.groupManagerID?.utf8.count ?? 0)
     }
 
     /// The payload's bytes, at most (exactly when the hostPower, page and estimates fields are sent): without
@@ -144,7 +151,7 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         // managerID, softwareVersion, uptime, timeout, host count; the extension area with hostPower, page and
         // estimates.
         2 + managerID.utf8.count + 2 + softwareVersion.utf8.count + 8 + 4 + 2
-            + 2 + (6 + 2) + (6 + HostPageInfo.wireSize) + (6 + 2)
+            + 2 + (6 + 2) + (6 + HostPageInfo.wireSize) + (6 + 2) + (6 + 2)
             + hosts.reduce(0) { $0 + Self.encodedSize(of: $1) }
     }
 
@@ -196,6 +203,11 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             }
             fields.append(WireExtensionField(tag: ExtensionTag.estimates, value: value))
         }
+        if hosts.contains(where: { $0.groupManagerID != nil }) {
+            var value = ByteBuffer()
+            value.writeWireArray(hosts) { buffer, host in buffer.writeWireString(host.groupManagerID ?? "") }
+            fields.append(WireExtensionField(tag: ExtensionTag.groupManagers, value: value))
+        }
         return fields
     }
 
@@ -204,8 +216,30 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         case ExtensionTag.hostPower: try applyHostPower(field)
         case ExtensionTag.page: page = try field.hostPageInfo(Self.messageType)
         case ExtensionTag.estimates: try applyEstimates(field)
+        case ExtensionTag.groupManagers: try applyGroupManagers(field)
         default: break
         }
+    }
+
+    private mutating func applyGroupManagers(_ field: WireExtensionField) throws(WireError) {
+        var value = field.value
+        // A string's length per host at least.
+        let ids = try value.readWireArray(minimumElementSize: 2, Self.messageType, "groupManagers") {
+            (buffer) throws(WireError) -> String in
+            try buffer.readWireString(Self.messageType, "groupManagers.id")
+        }
+        // Matched to hosts by position, so a list of another length cannot be applied.
+        guard ids.count == hosts.count else {
+            throw .invalidValue(message: Self.messageType, field: "groupManagers.count", value: UInt64(ids.count))
+        }
+        guard value.readableBytes == 0 else {
+            throw .invalidValue(
+                message: Self.messageType,
+                field: "groupManagers.length",
+                value: UInt64(field.value.readableBytes)
+            )
+        }
+        for (index, id) in ids.enumerated() { hosts[index].groupManagerID = id.isEmpty ? nil : id }
     }
 
     private mutating func applyEstimates(_ field: WireExtensionField) throws(WireError) {

@@ -199,6 +199,7 @@ import Wire
             )
             #expect(await Self.eventually { observer.events == ["joined h1", "inventory h1 1"] }, "\(observer.events)")
             #expect(await Self.eventually { await groupManagers.statusHosts(at: .now).first?.ringFill == 2 })
+            #expect(await groupManagers.statusHosts(at: .now).map(\.groupManagerID) == ["gm-1"])
             let managed = await groupManagers.hosts()
             #expect(
                 managed.map(\.hostID) == ["h1"] && managed.first?.connected == true
@@ -209,7 +210,10 @@ import Wire
                 of: vmID,
                 requested: ResourceVector(cpuCores: 2, memoryBytes: 1_073_741_824)
             )
-            #expect(estimate?.hostID == "h1" && estimate?.samples == 2 && estimate?.estimated.cpuCores == 0.5, "\(String(describing: estimate))")
+            #expect(
+                estimate?.hostID == "h1" && estimate?.samples == 2 && estimate?.estimated.cpuCores == 0.5,
+                "\(String(describing: estimate))"
+            )
             #expect(await groupManagers.demands().map(\.vmID) == [vmID])
 
             // An order goes down to the group manager holding the host, and its answer comes back.
@@ -223,6 +227,7 @@ import Wire
             await gm1.close()
             #expect(await Self.eventually { await groupManagers.groupManagers().map(\.id) == ["gm-2"] })
             #expect(await groupManagers.hosts().first?.connected == false)
+            #expect(await groupManagers.statusHosts(at: .now).map(\.groupManagerID) == [""])
             #expect(await groupManagers.expire(timeout: .seconds(5), at: .now).isEmpty)
             let failed = await groupManagers.expire(timeout: .seconds(5), at: .now + .seconds(6))
             #expect(failed.map(\.hostID) == ["h1"] && failed.first?.inventory?.vms.count == 1)

@@ -366,4 +366,63 @@ import Wire
             )
         }
     }
+
+    // Extension tag 0x0004, groupManagers: which group manager process holds each host.
+
+    @Test func groupManagersRoundTripAndTravelUnderTagFour() throws {
+        var hosts = [Self.host("a"), Self.host("b", estimate: Self.estimate)]
+        hosts[1].groupManagerID = "gm-2"
+        let reply = Self.reply(hosts: hosts)
+        try expectRoundTrip(.managerStatusReply(reply), requestID: 9, flags: .response)
+        let estimatesOnly = hex(
+            payloadBytes(
+                .managerStatusReply(Self.reply(hosts: [Self.host("a"), Self.host("b", estimate: Self.estimate)]))
+            )
+        )
+        let withGroupManagers = hex(payloadBytes(.managerStatusReply(reply)))
+        // The field count goes from one to two, and the groupManagers field follows the estimates one.
+        let area = [
+            "0004", "0000000a",  // tag groupManagers, 10 bytes
+            "0002",  // two hosts
+            "0000",  // a: none
+            "0004", "676d2d32",  // b: "gm-2"
+        ]
+        #expect(withGroupManagers.hasSuffix(area.joined()))
+        #expect(withGroupManagers.count == estimatesOnly.count + 2 * (2 + 4 + 10))
+        // The size used for paging counts it.
+        #expect(payloadBytes(.managerStatusReply(reply)).readableBytes <= reply.encodedSize)
+    }
+
+    @Test func anOldDecoderSkipsGroupManagers() throws {
+        var host = Self.host("a")
+        host.groupManagerID = "gm-1"
+        var payload = payloadBytes(.managerStatusReply(Self.reply(hosts: [host])))
+        let fixed = try ManagerStatusReply.decode(from: &payload)
+        #expect(try payload.readWireExtensionArea(.managerStatusReply).map(\.tag) == [0x0004])
+        #expect(fixed == Self.reply(hosts: [Self.host("a")]))
+    }
+
+    @Test func malformedGroupManagersAreRejected() {
+        // Two entries for one host.
+        #expect(throws: WireError.invalidValue(message: .managerStatusReply, field: "groupManagers.count", value: 2)) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0004 00000006 0002 0000 0000")
+            )
+        }
+        // A name promised but cut short.
+        #expect(throws: WireError.truncated(message: .managerStatusReply, field: "groupManagers.id")) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0004 00000005 0001 0004 67")
+            )
+        }
+        // Bytes after the list.
+        #expect(throws: WireError.invalidValue(message: .managerStatusReply, field: "groupManagers.length", value: 5)) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0004 00000005 0001 0000 ee")
+            )
+        }
+    }
 }
