@@ -97,6 +97,13 @@ struct WebViewState: Codable, Equatable, Sendable {
             (energy?.hosts ?? []).map { ($0.hostID, $0) },
             uniquingKeysWith: { first, _ in first }
         )
+        // A leader holding its agents itself is their group manager too; with group manager processes each host is
+        // under the one holding it (docs/ha.md), a host none holds now under "(none)".
+        let dealt = status.hosts.contains { $0.groupManagerID != nil }
+        let holders = Dictionary(
+            status.hosts.map { ($0.hostID, dealt ? $0.groupManagerID ?? "(none)" : status.managerID) },
+            uniquingKeysWith: { first, _ in first }
+        )
         let hosts = status.hosts.sorted { $0.hostID < $1.hostID }.map { host in
             let measured = energyByHost[host.hostID]
             return Host(
@@ -118,8 +125,7 @@ struct WebViewState: Codable, Equatable, Sendable {
         self.init(
             time: Int64((date.timeIntervalSince1970 * 1000).rounded()),
             leader: status.managerID,
-            // One manager process plays the leader and its group manager today, so both carry its id.
-            groupManagers: [GroupManager(id: status.managerID, hosts: hosts)],
+            groupManagers: Self.groupManagers(hosts, holders: holders, leader: status.managerID),
             unassigned: unassigned.sorted { $0.name < $1.name },
             cluster: Cluster(
                 hosts: hosts.count,
@@ -133,6 +139,14 @@ struct WebViewState: Codable, Equatable, Sendable {
                 savedShare: alwaysOn > 0 ? max(0, min(1, (alwaysOn - used) / alwaysOn)) : nil
             )
         )
+    }
+
+    /// The hosts under their group managers, by id; the leader alone (with no host) when there are none.
+    static func groupManagers(_ hosts: [Host], holders: [String: String], leader: String) -> [GroupManager] {
+        var byHolder: [String: [Host]] = [:]
+        for host in hosts { byHolder[holders[host.id] ?? leader, default: []].append(host) }
+        if byHolder.isEmpty { byHolder[leader] = [] }
+        return byHolder.keys.sorted().map { GroupManager(id: $0, hosts: byHolder[$0] ?? []) }
     }
 
     /// The host `id`, with its group manager's id; nil when no group manager has it.

@@ -97,4 +97,15 @@ import Wire
         #expect(state.groupManagers.first?.hosts.isEmpty == true)
         #expect(state.cluster.hosts == 0 && state.cluster.watts == 0)
     }
+
+    @Test func withGroupManagerProcessesEachHostIsUnderTheOneHoldingIt() {
+        var status = WebViewFixture.status
+        status.hosts[0].groupManagerID = "gm-2"  // h2
+        status.hosts[1].groupManagerID = "gm-1"  // h1
+        let state = WebViewState(at: WebViewFixture.date, status: status, energy: nil, vms: [])
+        #expect(state.leader == status.managerID)
+        #expect(state.groupManagers.map(\.id) == ["(none)", "gm-1", "gm-2"])
+        #expect(state.groupManagers.map { $0.hosts.map(\.id) } == [["h3"], ["h1"], ["h2"]])
+        #expect(state.host("h2")?.groupManager == "gm-2")
+    }
 }
