@@ -256,27 +256,13 @@ public struct ManagerDaemon: Sendable {
                 security: security,
                 frameCounters: WireFrameCounters(factory: metrics.factory),
                 logger: logger,
-                welcome: { hello, version in
-                    if hello.role == .agent, remote == nil {
-                        do throws(WireValidationError) {
-                            _ = try hello.validated()
-                        } catch {
-                            throw HandshakeRejection(code: .invalidValue, message: "\(error)")
-                        }
-                        // Refuses a second connection for a connected host's id.
-                        if let agent = hello.agent { try await self.registry.admit(agent, at: .now) }
-                    }
-                    return Welcome(
+                welcome: { [registry] hello, version in
+                    // With group managers the leader admits no agent: it only tells each where to go.
+                    try await Self.welcome(
+                        hello,
                         version: version,
-                        role: .manager,
-                        softwareVersion: Self.version,
-                        nodeName: configuration.managerID,
-                        assignment: hello.role == .agent
-                            ? Welcome.Assignment(
-                                managerID: configuration.managerID,
-                                heartbeatIntervalMilliseconds: Self.milliseconds(configuration.heartbeatInterval),
-                                reportIntervalMilliseconds: Self.milliseconds(configuration.reportInterval)
-                            ) : nil
+                        configuration: configuration,
+                        admitting: remote == nil ? registry : nil
                     )
                 },
                 handler: { connection in
@@ -484,6 +470,36 @@ public struct ManagerDaemon: Sendable {
                 throw StartupError.secretFile("hosts.*.ipmi.password_file: \(error)")
             }
         }
+    }
+
+    /// The Welcome for a peer's Hello. An agent's Hello is checked first and, with `registry`, the agent admitted
+    /// to it (a second connection for a connected host's id is refused); an agent is told its intervals.
+    static func welcome(
+        _ hello: Hello,
+        version: UInt8,
+        configuration: ManagerConfiguration,
+        admitting registry: HostRegistry?
+    ) async throws -> Welcome {
+        if hello.role == .agent {
+            do throws(WireValidationError) {
+                _ = try hello.validated()
+            } catch {
+                throw HandshakeRejection(code: .invalidValue, message: "\(error)")
+            }
+            if let registry, let agent = hello.agent { try await registry.admit(agent, at: .now) }
+        }
+        return Welcome(
+            version: version,
+            role: .manager,
+            softwareVersion: Self.version,
+            nodeName: configuration.managerID,
+            assignment: hello.role == .agent
+                ? Welcome.Assignment(
+                    managerID: configuration.managerID,
+                    heartbeatIntervalMilliseconds: milliseconds(configuration.heartbeatInterval),
+                    reportIntervalMilliseconds: milliseconds(configuration.reportInterval)
+                ) : nil
+        )
     }
 
     static func milliseconds(_ duration: Duration) -> UInt32 {

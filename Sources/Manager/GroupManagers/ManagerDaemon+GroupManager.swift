@@ -51,26 +51,7 @@ extension ManagerDaemon {
                 frameCounters: WireFrameCounters(factory: metrics.factory),
                 logger: logger,
                 welcome: { hello, version in
-                    if hello.role == .agent {
-                        do throws(WireValidationError) {
-                            _ = try hello.validated()
-                        } catch {
-                            throw HandshakeRejection(code: .invalidValue, message: "\(error)")
-                        }
-                        if let agent = hello.agent { try await registry.admit(agent, at: .now) }
-                    }
-                    return Welcome(
-                        version: version,
-                        role: .manager,
-                        softwareVersion: Self.version,
-                        nodeName: configuration.managerID,
-                        assignment: hello.role == .agent
-                            ? Welcome.Assignment(
-                                managerID: configuration.managerID,
-                                heartbeatIntervalMilliseconds: Self.milliseconds(configuration.heartbeatInterval),
-                                reportIntervalMilliseconds: Self.milliseconds(configuration.reportInterval)
-                            ) : nil
-                    )
+                    try await Self.welcome(hello, version: version, configuration: configuration, admitting: registry)
                 },
                 handler: { connection in
                     switch connection.peer.hello?.role {
