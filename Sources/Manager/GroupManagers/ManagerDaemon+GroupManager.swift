@@ -1,4 +1,5 @@
 import Logging
+import MetricsExport
 import ServiceLifecycle
 import Transport
 import Trust
@@ -40,6 +41,12 @@ extension ManagerDaemon {
             startedAt: .now,
             logger: logger
         )
+        let metricsListener: MetricsListener?
+        do {
+            metricsListener = try await configuration.metrics.bindListener(registry: metrics, logger: logger)
+        } catch {
+            throw StartupError.metrics(error)
+        }
         let server: WireServer
         do {
             server = try await WireServer.bind(
@@ -66,6 +73,7 @@ extension ManagerDaemon {
                 }
             )
         } catch {
+            await metricsListener?.close()
             throw StartupError.listen(configuration.listen, reason: "\(error)")
         }
         onListening(server.port)
@@ -91,6 +99,8 @@ extension ManagerDaemon {
             ]
         )
         var services: [any Service] = [ServerService(server: server)]
+        // Its Wire frame counters (`metrics.listen`); the hosts' gauges are the leader's.
+        if let metricsListener { services.append(metricsListener) }
         services.append(
             LeaderLinkService(
                 following: LeaderFollowingClient(client: client, bootstrap: role.leaders),
