@@ -178,5 +178,9 @@ struct GroupManagerLabTests {
         for (name, agent) in runningBefore {
             #expect(try await lab.domains(onAgent: agent)[name] == "running", "\(name) on host-\(agent)")
         }
+        // The links carried only what the leaders take (heartbeats, reports, events).
+        for manager in ["manager", "manager-2"] {
+            #expect(!lab.log(manager).contains("unexpected message from group manager"), "\(manager).log")
+        }
     }
 }

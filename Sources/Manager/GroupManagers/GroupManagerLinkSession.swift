@@ -30,6 +30,8 @@ struct GroupManagerLinkSession: Sendable {
                     }
                 case .groupManagerEvent(let event) where serial != nil:
                     await deliver(event, from: id, logger: logger)
+                case .heartbeat:
+                    continue  // the link's liveness: its end is what counts
                 default:
                     logger.notice(
                         "unexpected message from group manager",

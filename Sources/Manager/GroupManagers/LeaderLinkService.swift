@@ -32,9 +32,11 @@ struct LeaderLinkService: Service {
     }
 
     func serve(_ connection: WireConnection) async throws {
+        // The leader takes events only after a first report; those from here on are relayed, and the replay below
+        // covers what happened before.
+        try await connection.send(.groupManagerReport(await report()))
         await relay.attach(connection)
         defer { Task { await relay.detach(connection) } }
-        try await connection.send(.groupManagerReport(await report()))
         for host in await registry.all() where host.connected {
             try await connection.send(
                 .groupManagerEvent(GroupManagerEvent(hostID: host.hostID, event: .joined(host.description)))
