@@ -136,7 +136,8 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
     /// + capacity 26 + usage presence 1.
     static let minimumHostSize = 48
 
-    /// The bytes `host` adds to the payload: its fixed fields, its hostPower and its estimates entry (sent or not).
+    /// The bytes `host` adds to the payload: its fixed fields, its hostPower, estimates and groupManagers entries (sent
+    /// or not).
     public static func encodedSize(of host: Host) -> Int {
         minimumHostSize + host.hostID.utf8.count + host.hostname.utf8.count
             + (host.millisecondsSinceReport == nil ? 0 : 8) + (host.usage == nil ? 0 : 20)
@@ -145,11 +146,11 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             + 2 + (host.groupManagerID?.utf8.count ?? 0)
     }
 
-    /// The payload's bytes, at most (exactly when the hostPower, page and estimates fields are sent): without
+    /// The payload's bytes, at most (exactly when the hostPower, page, estimates and groupManagers fields are sent): without
     /// building it, to decide whether it fits in a frame.
     public var encodedSize: Int {
-        // managerID, softwareVersion, uptime, timeout, host count; the extension area with hostPower, page and
-        // estimates.
+        // managerID, softwareVersion, uptime, timeout, host count; the extension area with hostPower, page,
+        // estimates and groupManagers.
         2 + managerID.utf8.count + 2 + softwareVersion.utf8.count + 8 + 4 + 2
             + 2 + (6 + 2) + (6 + HostPageInfo.wireSize) + (6 + 2) + (6 + 2)
             + hosts.reduce(0) { $0 + Self.encodedSize(of: $1) }

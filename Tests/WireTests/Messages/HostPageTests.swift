@@ -187,14 +187,16 @@ import Wire
     // MARK: Sizes
 
     @Test func managerStatusHostSizesMatchTheEncoder() {
-        let hosts = [
+        var hosts = [
             ManagerStatusReplyTests.host("a", inState: 1_000, watts: 96, estimate: ManagerStatusReplyTests.estimate),
             ManagerStatusReplyTests.host(Samples.unicodeName, sinceReport: nil, usage: nil, inState: nil, watts: 1),
             ManagerStatusReplyTests.host(String(repeating: "h", count: 300), inState: 5, watts: nil),
         ]
-        // A host with power and an estimate keeps both extension fields present: their own 6 + 2 bytes each are
-        // overhead, not the measured host's.
-        let anchor = ManagerStatusReplyTests.host("z", inState: 1, watts: 1, estimate: ManagerStatusReplyTests.estimate)
+        hosts[0].groupManagerID = "gm-1"
+        // A host with power, an estimate and a group manager keeps the three extension fields present: their own
+        // 6 + 2 bytes each are overhead, not the measured host's.
+        var anchor = ManagerStatusReplyTests.host("z", inState: 1, watts: 1, estimate: ManagerStatusReplyTests.estimate)
+        anchor.groupManagerID = "gm-9"
         let alone = payloadBytes(.managerStatusReply(ManagerStatusReplyTests.reply(hosts: [anchor]))).readableBytes
         for host in hosts {
             let both = payloadBytes(.managerStatusReply(ManagerStatusReplyTests.reply(hosts: [host, anchor])))
