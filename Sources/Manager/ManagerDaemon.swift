@@ -200,8 +200,15 @@ public struct ManagerDaemon: Sendable {
             logger: logger,
             leadership: leadership
         )
+        let heartbeatInterval = self.configuration.heartbeatInterval
         let groupManagerLinks = remote.map {
-            GroupManagerLinkSession(groupManagers: $0, observer: leader, leadership: leadership, logger: logger)
+            GroupManagerLinkSession(
+                groupManagers: $0,
+                observer: leader,
+                leadership: leadership,
+                heartbeatInterval: heartbeatInterval,
+                logger: logger
+            )
         }
         let assignments = remote.map { AssignmentSession(groupManagers: $0, leadership: leadership, logger: logger) }
         let powerMonitor = PowerMonitor(configuration: configuration, logger: logger)

@@ -10,7 +10,8 @@ import Glibc
 /// hosts to the group managers; orders reach the agents through them. Kill -9 a group manager: its hosts join the
 /// other within the heartbeat timeout (5 s in the lab), none is marked FAILED, their VMs keep running untouched, and
 /// orders reach them through the new group manager. Then kill -9 the leader: the group manager links to the next
-/// leader with its agents, and nothing moves.
+/// leader with its agents, and nothing moves. Then SIGSTOP that leader (a silent one, as behind a partition): the
+/// group manager gives it up within its heartbeat timeout and links to the next.
 @Suite(
     "group managers in processes of their own, in a lab",
     .serialized,
@@ -51,7 +52,7 @@ struct GroupManagerLabTests {
             cores: 16,
             // VMs on every host, so that the hosts that move have some.
             policy: "round-robin",
-            extra: ["--ha", "--managers", "2", "--group-managers", "2", "--host-memory-mib", "8192"],
+            extra: ["--ha", "--managers", "3", "--group-managers", "2", "--host-memory-mib", "8192"],
             portsPerHost: 3,
             timeout: .seconds(120)
         )
@@ -178,8 +179,28 @@ struct GroupManagerLabTests {
         for (name, agent) in runningBefore {
             #expect(try await lab.domains(onAgent: agent)[name] == "running", "\(name) on host-\(agent)")
         }
+        // Stop the new leader without a word (SIGSTOP: its connections stay open, as in a partition): another
+        // leads once its lease expires, and the group manager, hearing nothing, gives it up and links to that one.
+        let stoppedLeader = try #require(newLeader)
+        let frozen = try lab.process(FailoverLabTests.processName(ofManager: stoppedLeader))
+        kill(pid_t(frozen.pid), SIGSTOP)
+        defer { kill(pid_t(frozen.pid), SIGCONT) }
+        let third = await FailoverLabTests.leader(lab.manager, within: .seconds(90))
+        #expect(third != nil && third != stoppedLeader && third != oldLeader, "\(third ?? "nobody") leads")
+        let relinkedAgain = await lab.eventually(timeout: .seconds(90)) {
+            let hosts = try await lab.hosts()
+            return hosts.count == 4
+                && hosts.values.allSatisfy { $0["connected"] as? Bool == true && $0["state"] as? String == "ACTIVE" }
+        }
+        let hostsAfterStop = (try? await lab.hosts()) ?? [:]
+        #expect(relinkedAgain, "\(hostsAfterStop)")
+        #expect(lab.log("group-manager-2").contains("the group leader is silent"))
+        let suspendedAgain = try await lab.torpor(["vc", "suspend", "spread", moved.key])
+        #expect(suspendedAgain.status == 0, "\(suspendedAgain)")
+        #expect((1...4).map { lab.agentPids($0) } == agentPids, "an agent restarted")
+
         // The links carried only what the leaders take (heartbeats, reports, events).
-        for manager in ["manager", "manager-2"] {
+        for manager in ["manager", "manager-2", "manager-3"] {
             #expect(!lab.log(manager).contains("unexpected message from group manager"), "\(manager).log")
         }
     }

@@ -9,9 +9,20 @@ struct GroupManagerLinkSession: Sendable {
     let groupManagers: RemoteGroupManagers
     let observer: any GroupManagerObserver
     let leadership: LeaderReply
+    /// The leader's heartbeats to the group manager, so that one cut off from a leader that is silent (stopped,
+    /// partitioned: no connection reset) notices within its heartbeat timeout and looks for the next leader.
+    let heartbeatInterval: Duration
     let logger: Logger
 
     func serve(_ connection: WireConnection) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.sendHeartbeats(every: heartbeatInterval) }
+            defer { group.cancelAll() }
+            try await receive(connection)
+        }
+    }
+
+    private func receive(_ connection: WireConnection) async throws {
         let id = connection.peer.nodeName
         var logger = logger
         logger[manager: .groupManager] = "\(id)"

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Transport
 import Wire
 
@@ -16,6 +17,9 @@ struct LeaderLinkService: Service {
     let agentAddress: String
     let maxHosts: Int
     let heartbeatInterval: Duration
+    /// A leader silent this long (no heartbeat, no order) is given up: the link is closed and the leader looked for
+    /// again. A stopped or partitioned leader resets no connection, and another may lead by now.
+    let heartbeatTimeout: Duration
     let reportInterval: Duration
     let logger: Logger
 
@@ -53,8 +57,22 @@ struct LeaderLinkService: Service {
             "linked to the group leader",
             metadata: [.peer: "\(connection.peer.nodeName)", .hosts: "\(hostCount)"]
         )
+        let lastHeard = LastHeard()
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await connection.sendHeartbeats(every: heartbeatInterval) }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: heartbeatTimeout / 4)
+                    let silent = ContinuousClock.now - lastHeard.instant.withLock { $0 }
+                    guard silent > heartbeatTimeout else { continue }
+                    logger.error(
+                        "the group leader is silent: looking for the leader again",
+                        metadata: [.peer: "\(connection.peer.nodeName)", .silentFor: "\(silent)"]
+                    )
+                    await connection.close()
+                    throw TransportError.connectionClosed
+                }
+            }
             group.addTask {
                 while true {
                     try await Task.sleep(for: reportInterval)
@@ -62,7 +80,10 @@ struct LeaderLinkService: Service {
                 }
             }
             group.addTask {
-                try await connection.serveRequests { envelope in await answer(envelope.message) }
+                try await connection.serveRequests { envelope in
+                    lastHeard.instant.withLock { $0 = .now }
+                    return await answer(envelope.message)
+                }
                 throw TransportError.connectionClosed
             }
         }
@@ -131,4 +152,9 @@ extension HostRegistry {
         }
         return GroupManagerReport(agentAddress: agentAddress, maxHosts: UInt32(clamping: maxHosts), hosts: hosts)
     }
+}
+
+/// When the group leader was last heard on a link, shared by the task that reads and the one that watches.
+final class LastHeard: Sendable {
+    let instant = Mutex(ContinuousClock.now)
 }

@@ -110,6 +110,7 @@ extension ManagerDaemon {
                 agentAddress: agentAddress,
                 maxHosts: role.maxHosts,
                 heartbeatInterval: configuration.heartbeatInterval,
+                heartbeatTimeout: configuration.heartbeatTimeout,
                 reportInterval: configuration.reportInterval,
                 logger: logger
             )

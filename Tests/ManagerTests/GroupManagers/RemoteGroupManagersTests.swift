@@ -78,6 +78,7 @@ import Wire
             groupManagers: groupManagers,
             observer: observer,
             leadership: LeaderReply(leader: .elected(managerID: "leader", address: "127.0.0.1:1")),
+            heartbeatInterval: .milliseconds(200),
             logger: logger
         )
         let server = try await WireServer.bind(
