@@ -73,6 +73,35 @@ import Wire
         #expect(record?.reports.count == 3)
         #expect(record?.reports.last?.timestampMilliseconds == 9)
     }
+
+    /// An agent's report counts as its heartbeat and lands in its ring in the same call (one hop per report).
+    @Test func aReportIsAHeartbeatRecordedInOneCall() async {
+        let registry = HostRegistry(ringCapacity: 3, logger: Logger(label: "test"))
+        let start = ContinuousClock.now
+        await registry.join(Self.agent("h1"), at: start)
+        #expect(await registry.expire(timeout: .seconds(10), at: start + .seconds(11)).map(\.hostID) == ["h1"])
+        let report = MonitoringReport(
+            timestampMilliseconds: 42,
+            host: MonitoringReport.HostSample(
+                cpuCoresInUse: 1,
+                memoryInUseBytes: 1,
+                networkRxBytesPerSecond: 0,
+                networkTxBytesPerSecond: 0
+            ),
+            vms: []
+        )
+        await registry.heartbeat(from: "h1", recording: report, at: start + .seconds(12))
+        // An unknown host's report changes nothing and adds no host.
+        await registry.heartbeat(from: "h9", recording: report, at: start + .seconds(12))
+
+        let record = await registry.host("h1")
+        #expect(record?.state == .active)
+        #expect(record?.heartbeats == 1)
+        #expect(record?.lastHeartbeat == start + .seconds(12))
+        #expect(record?.lastReport == start + .seconds(12))
+        #expect(record?.reports.elements().map(\.timestampMilliseconds) == [42])
+        #expect(await registry.all().map(\.hostID) == ["h1"])
+    }
 }
 
 extension HostRegistryTests {

@@ -109,10 +109,12 @@ public struct AgentSession: Sendable {
                 ]
             )
         case .monitoringReport(let received):
-            // A report proves the agent is alive as much as a heartbeat does.
-            await registry.heartbeat(from: hostID, at: .now)
-            guard let report = accepted(received, logger: logger) else { return }
-            await registry.record(report, from: hostID, at: .now)
+            // A report proves the agent is alive as much as a heartbeat does, even one whose values are refused.
+            guard let report = accepted(received, logger: logger) else {
+                await registry.heartbeat(from: hostID, at: .now)
+                return
+            }
+            await registry.heartbeat(from: hostID, recording: report, at: .now)
             reportRecorded?(report, hostID)
             logger.debug("report", metadata: [.vms: "\(report.vms.count)"])
         case .powerNotice(let notice):

@@ -150,14 +150,14 @@ public actor HostRegistry {
     func connection(to hostID: String) -> WireConnection? { connections[hostID] }
 
     public func heartbeat(from hostID: String, at now: ContinuousClock.Instant) {
-        guard var host = hosts[hostID] else { return }
-        host.lastHeartbeat = now
-        host.heartbeats += 1
-        if host.state == .failed {
-            host.state = .active
+        // In place: copying the record out and back retains its ring and inventory on every heartbeat.
+        guard let index = hosts.index(forKey: hostID) else { return }
+        hosts.values[index].lastHeartbeat = now
+        hosts.values[index].heartbeats += 1
+        if hosts.values[index].state == .failed {
+            hosts.values[index].state = .active
             logger.notice("host back after failure", metadata: [.host: "\(hostID)"])
         }
-        hosts[hostID] = host
     }
 
     /// Sets a host's state for the energy saver (SLEEPING before it goes down, WAKING, or FAILED when no wake
@@ -193,6 +193,19 @@ public actor HostRegistry {
     public func record(_ report: MonitoringReport, from hostID: String, at now: ContinuousClock.Instant) {
         hosts[hostID]?.reports.append(report)
         hosts[hostID]?.lastReport = now
+    }
+
+    /// A report that proves its agent alive as a heartbeat does, recorded in the same call: one hop to this actor
+    /// per report, where ten thousand agents report every second.
+    public func heartbeat(
+        from hostID: String,
+        recording report: MonitoringReport,
+        at now: ContinuousClock.Instant
+    ) {
+        heartbeat(from: hostID, at: now)
+        guard let index = hosts.index(forKey: hostID) else { return }
+        hosts.values[index].reports.append(report)
+        hosts.values[index].lastReport = now
     }
 
     /// Marks hosts silent for longer than `timeout` as FAILED; returns them with the VMs they were running. Forgets
