@@ -99,7 +99,9 @@ public struct IngestDriver {
             let clock = ContinuousClock()
             let started = clock.now
             try certificates.prepare(agents: options.sizes.max() ?? 0)
-            print("issued a manager certificate and \(options.sizes.max() ?? 0) agent certificates in \(clock.now - started)")
+            print(
+                "issued a manager certificate and \(options.sizes.max() ?? 0) agent certificates in \(clock.now - started)"
+            )
         }
         print(
             "server pinned to core 0, simulated agents to core 1; each agent 1 report/s of "
@@ -107,7 +109,8 @@ public struct IngestDriver {
         )
         print(
             "\n" + pad("SERVICE", 8) + pad("LINK", 10) + pad("AGENTS", 8, right: true) + pad("CONN", 8, right: true)
-                + pad("CPU %", 8, right: true) + pad("%/1000", 8, right: true) + pad("PROCESSED/EXPECTED", 22, right: true)
+                + pad("CPU %", 8, right: true) + pad("%/1000", 8, right: true)
+                + pad("PROCESSED/EXPECTED", 22, right: true)
                 + pad("LATE", 7, right: true) + pad("MAX LAG", 9, right: true) + pad("RSS MB", 8, right: true)
                 + pad("AGENTS CPU", 11, right: true) + "  VERDICT"
         )
@@ -136,7 +139,8 @@ public struct IngestDriver {
                     summary += "sustains \(largest) agents"
                     summary += answer.smallestNotSustained.map { " (not \($0))" } ?? " (the largest size asked)"
                     summary += String(
-                        format: ", %.1f %% of a core per 1,000 agents: about %.0f agents per core", perThousand,
+                        format: ", %.1f %% of a core per 1,000 agents: about %.0f agents per core",
+                        perThousand,
                         agentsPerCore
                     )
                 } else {
@@ -160,7 +164,8 @@ public struct IngestDriver {
             if let grpc = perCore["gRPC mTLS"], grpc > 0 {
                 print(
                     String(
-                        format: "Wire / gRPC agents per core over mTLS: %.2f (target >= 3: %@)", wire / grpc,
+                        format: "Wire / gRPC agents per core over mTLS: %.2f (target >= 3: %@)",
+                        wire / grpc,
                         wire / grpc >= 3 ? "met" : "missed"
                     )
                 )
@@ -207,14 +212,20 @@ public struct IngestDriver {
             processed: serverEnd[0] - serverStart[0],
             late: serverEnd[1] - serverStart[1],
             agentsCPUPercent: ProcessSample.cpuPercent(
-                from: agentsSampleStart, to: agentsSampleEnd, seconds: seconds, ticksPerSecond: ticksPerSecond
+                from: agentsSampleStart,
+                to: agentsSampleEnd,
+                seconds: seconds,
+                ticksPerSecond: ticksPerSecond
             )
         )
         return Row(
             window: window,
             connected: open,
             serverCPUPercent: ProcessSample.cpuPercent(
-                from: serverSampleStart, to: serverSampleEnd, seconds: seconds, ticksPerSecond: ticksPerSecond
+                from: serverSampleStart,
+                to: serverSampleEnd,
+                seconds: seconds,
+                ticksPerSecond: ticksPerSecond
             ),
             serverResidentKiB: serverSampleEnd.residentKiB,
             maximumLatenessMilliseconds: serverEnd[2]
@@ -231,7 +242,8 @@ public struct IngestDriver {
             case .agentsSaturated: "agents' core saturated: says nothing of the server"
             }
         return pad(service.name, 8) + pad(link, 10) + pad("\(window.agents)", 8, right: true)
-            + pad("\(row.connected)", 8, right: true) + pad(String(format: "%.1f", row.serverCPUPercent), 8, right: true)
+            + pad("\(row.connected)", 8, right: true)
+            + pad(String(format: "%.1f", row.serverCPUPercent), 8, right: true)
             + pad(String(format: "%.2f", perThousand), 8, right: true)
             + pad("\(window.processed)/\(window.expected)", 22, right: true) + pad("\(window.late)", 7, right: true)
             + pad("\(row.maximumLatenessMilliseconds) ms", 9, right: true)
@@ -261,6 +273,12 @@ final class Child {
     init(_ command: [String]) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
+        // Each child is pinned to one core (taskset), which NIO's core count does not see (it reads cgroup cpusets,
+        // not the affinity mask): one event loop per child, as a cpuset of one core would give, instead of one per
+        // core of the machine taking turns on the same core. Both services get the same.
+        var environment = ProcessInfo.processInfo.environment
+        environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] = environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] ?? "1"
+        process.environment = environment
         process.standardInput = input
         process.standardOutput = output
         try process.run()
