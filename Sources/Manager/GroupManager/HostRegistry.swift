@@ -257,47 +257,28 @@ public actor HostRegistry {
     /// The estimate of the VM `vmID` (lower-case UUID) from a host whose inventory lists it active (else from any
     /// that lists it), taking `requested` when there are no samples; nil if no host lists it.
     public func estimate(of vmID: String, requested: ResourceVector) -> VMEstimate? {
-        var found: VMDemand?
-        for host in hosts.values {
-            guard let entry = host.inventory?.vms.first(where: { "\($0.uuid)".lowercased() == vmID }) else { continue }
-            guard found == nil || entry.state.isActive else { continue }
-            found = host.demands(window: estimator.window).first { $0.vmID == vmID }
-            if entry.state.isActive { break }
-        }
-        guard let found else { return nil }
-        return VMEstimate(
-            hostID: found.hostID,
-            estimated: estimator.estimate(samples: found.samples, requested: requested),
-            samples: estimator.isStatic ? 0 : found.samples.count
-        )
+        estimates(of: [vmID: requested])[vmID]
     }
 
-    /// The estimates of many VMs (lower-case UUID → requested) in one pass over the hosts: as `estimate(of:)` for
-    /// each, preferring a host whose inventory lists the VM active; VMs no host lists are absent.
+    /// The estimates of many VMs (lower-case UUID → requested) in one pass over the hosts, by the rule of
+    /// `VMEstimateSelection`; VMs no host lists are absent.
     public func estimates(of requested: [String: ResourceVector]) -> [String: VMEstimate] {
-        var found: [String: (demand: VMDemand, active: Bool)] = [:]
+        var selection = VMEstimateSelection(requested: requested)
         for host in hosts.values {
-            guard let inventory = host.inventory else { continue }
-            let wanted = inventory.vms.filter { requested["\($0.uuid)".lowercased()] != nil }
-            guard !wanted.isEmpty else { continue }
-            let demands = Dictionary(
-                host.demands(window: estimator.window).map { ($0.vmID, $0) },
-                uniquingKeysWith: { first, _ in first }
-            )
-            for entry in wanted {
-                let id = "\(entry.uuid)".lowercased()
-                if let seen = found[id], seen.active || !entry.state.isActive { continue }
-                if let demand = demands[id] { found[id] = (demand, entry.state.isActive) }
+            guard let inventory = host.inventory,
+                inventory.vms.contains(where: { selection.wants("\($0.uuid)".lowercased(), active: $0.state.isActive) })
+            else { continue }
+            // Read from the ring once per host that has a VM asked for.
+            for demand in host.demands(window: estimator.window) {
+                selection.offer(
+                    demand.vmID,
+                    active: demand.state.isActive,
+                    hostID: demand.hostID,
+                    samples: demand.samples
+                )
             }
         }
-        return found.reduce(into: [:]) { result, item in
-            guard let wanted = requested[item.key] else { return }
-            result[item.key] = VMEstimate(
-                hostID: item.value.demand.hostID,
-                estimated: estimator.estimate(samples: item.value.demand.samples, requested: wanted),
-                samples: estimator.isStatic ? 0 : item.value.demand.samples.count
-            )
-        }
+        return selection.estimates(by: estimator)
     }
 
     /// Every host as `agentctl manager` shows it, by host id, with ages measured at `now`.

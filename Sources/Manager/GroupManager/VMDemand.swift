@@ -134,3 +134,40 @@ extension HostRecord {
         return total
     }
 }
+
+/// Which host's samples estimate each VM, for the registry (samples from its rings) and the leader's view of remote
+/// group managers (samples from their reports): a host whose inventory lists the VM active, else any host that lists
+/// it; with none of its samples, the estimate is `requested`. VMs no host lists get no estimate.
+struct VMEstimateSelection {
+    private let requested: [String: ResourceVector]
+    private var chosen: [String: (hostID: String, samples: [ResourceVector], active: Bool)] = [:]
+
+    /// `requested`: lower-case UUID → what the VM asked for.
+    init(requested: [String: ResourceVector]) {
+        self.requested = requested
+    }
+
+    /// True when the VM is one asked for and `host` would replace what was chosen for it so far.
+    func wants(_ vmID: String, active: Bool) -> Bool {
+        guard requested[vmID] != nil else { return false }
+        guard let chosen = chosen[vmID] else { return true }
+        return !chosen.active && active
+    }
+
+    /// Offers one host's listing of a VM with its newest samples (at most the estimator's window, oldest first).
+    mutating func offer(_ vmID: String, active: Bool, hostID: String, samples: @autoclosure () -> [ResourceVector]) {
+        guard wants(vmID, active: active) else { return }
+        chosen[vmID] = (hostID, samples(), active)
+    }
+
+    func estimates(by estimator: Estimator) -> [String: VMEstimate] {
+        chosen.reduce(into: [:]) { result, item in
+            guard let wanted = requested[item.key] else { return }
+            result[item.key] = VMEstimate(
+                hostID: item.value.hostID,
+                estimated: estimator.estimate(samples: item.value.samples, requested: wanted),
+                samples: estimator.isStatic ? 0 : item.value.samples.count
+            )
+        }
+    }
+}

@@ -334,26 +334,21 @@ public actor RemoteGroupManagers {
         await estimates(of: [vmID: requested])[vmID]
     }
 
-    /// As `HostRegistry.estimates(of:)`: from a host whose inventory lists the VM active, else from any.
+    /// As `HostRegistry.estimates(of:)` (`VMEstimateSelection`), from the samples the group managers reported.
     public func estimates(of requested: [String: ResourceVector]) async -> [String: VMEstimate] {
-        var found: [String: (hostID: String, samples: [ResourceVector], active: Bool)] = [:]
+        var selection = VMEstimateSelection(requested: requested)
         for host in known.values {
             for entry in host.inventory?.vms ?? [] {
                 let id = "\(entry.uuid)".lowercased()
-                guard requested[id] != nil else { continue }
-                if let seen = found[id], seen.active || !entry.state.isActive { continue }
-                let samples = Array((host.samples[id] ?? []).suffix(estimator.window))
-                found[id] = (host.description.hostID, samples, entry.state.isActive)
+                selection.offer(
+                    id,
+                    active: entry.state.isActive,
+                    hostID: host.description.hostID,
+                    samples: Array((host.samples[id] ?? []).suffix(estimator.window))
+                )
             }
         }
-        return found.reduce(into: [:]) { result, item in
-            guard let wanted = requested[item.key] else { return }
-            result[item.key] = VMEstimate(
-                hostID: item.value.hostID,
-                estimated: estimator.estimate(samples: item.value.samples, requested: wanted),
-                samples: estimator.isStatic ? 0 : item.value.samples.count
-            )
-        }
+        return selection.estimates(by: estimator)
     }
 
     public func statusHosts(at now: ContinuousClock.Instant) -> [ManagerStatusReply.Host] {
