@@ -193,6 +193,10 @@ public struct IngestDriver {
                 throw ChildError("the simulated agents ended before saying 'connected OK FAILED'")
             }
             print("(\(service.name): \(agents) simulated agents had not all connected after \(connectDeadline))")
+            // Their process's CPU over one more second, to show whether their core is what holds them back.
+            let before = try ProcessSample.read(pid: simulated.pid)
+            Thread.sleep(forTimeInterval: 1)
+            let after = try ProcessSample.read(pid: simulated.pid)
             return Row(
                 window: IngestWindow(
                     agents: agents,
@@ -201,7 +205,12 @@ public struct IngestDriver {
                     sentBehind: 0,
                     processed: 0,
                     late: 0,
-                    agentsCPUPercent: 100
+                    agentsCPUPercent: ProcessSample.cpuPercent(
+                        from: before,
+                        to: after,
+                        seconds: 1,
+                        ticksPerSecond: ticksPerSecond
+                    )
                 ),
                 connected: 0,
                 serverCPUPercent: 0,

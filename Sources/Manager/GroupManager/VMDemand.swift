@@ -147,7 +147,7 @@ struct VMEstimateSelection {
         self.requested = requested
     }
 
-    /// True when the VM is one asked for and `host` would replace what was chosen for it so far.
+    /// True when the VM is one asked for and a host listing it (`active` or not) would be chosen over any so far.
     func wants(_ vmID: String, active: Bool) -> Bool {
         guard requested[vmID] != nil else { return false }
         guard let chosen = chosen[vmID] else { return true }
