@@ -203,9 +203,7 @@ public actor HostRegistry {
         at now: ContinuousClock.Instant
     ) {
         heartbeat(from: hostID, at: now)
-        guard let index = hosts.index(forKey: hostID) else { return }
-        hosts.values[index].reports.append(report)
-        hosts.values[index].lastReport = now
+        record(report, from: hostID, at: now)
     }
 
     /// Marks hosts silent for longer than `timeout` as FAILED; returns them with the VMs they were running. Forgets
