@@ -133,7 +133,7 @@ extension GroupLeader {
                 }
             }
         }
-        if !toPlace.isEmpty, ContinuousClock.now < rejoinDeadline {
+        if !toPlace.isEmpty, !rejoinWindow.isClosed {
             await save(&task, detail: "waiting for hosts to rejoin after the manager started")
             await waitForKnownHosts()
         }
@@ -323,14 +323,24 @@ extension GroupLeader {
         return template.domainXML(uuid: vm.id, mac: lease.mac)
     }
 
-    /// Waits until every host the database last saw ACTIVE is connected with an inventory, or the rejoin
-    /// deadline passes.
+    /// Waits until every host the database last saw ACTIVE is connected with an inventory, or the rejoin window
+    /// closes (`RejoinWindow`).
     private func waitForKnownHosts() async {
         let expected = Set(((try? await store.hosts()) ?? []).filter { $0.state == .active }.map(\.id))
-        while ContinuousClock.now < rejoinDeadline {
+        while true {
             let ready = Set(await groupManager.hosts().filter { $0.connected && $0.hasInventory }.map(\.hostID))
-            if ready.isSuperset(of: expected) { return }
-            try? await Task.sleep(for: .milliseconds(250))
+            switch rejoinWindow.step(expected: expected, ready: ready, at: .now) {
+            case .wait:
+                try? await Task.sleep(for: .milliseconds(250))
+            case .place(let missing):
+                if !missing.isEmpty {
+                    logger.warning(
+                        "placing without hosts that have not rejoined since the manager started",
+                        metadata: [.host: "\(missing.sorted().joined(separator: ","))"]
+                    )
+                }
+                return
+            }
         }
     }
 

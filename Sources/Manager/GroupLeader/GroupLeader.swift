@@ -24,9 +24,11 @@ public actor GroupLeader {
     /// energy decisions): store calls suspend, and without it two tasks could plan on the same free capacity.
     var decisionsLocked = false
     var decisionWaiters: [CheckedContinuation<Void, Never>] = []
-    /// Until this instant after start-up, plans wait for hosts the database knew as ACTIVE to rejoin, so work
-    /// submitted right after a restart is not refused for want of hosts that are only reconnecting.
-    let rejoinDeadline: ContinuousClock.Instant
+    /// After start-up, plans wait for hosts the database knew as ACTIVE to rejoin, so work submitted right after a
+    /// restart or a failover is not refused for want of hosts that are only reconnecting.
+    var rejoinWindow: RejoinWindow
+    /// Waiting migrations look at their hosts once this first quiet period after start-up has passed.
+    var rejoinDeadline: ContinuousClock.Instant { rejoinWindow.opened + rejoinWindow.quiet }
     /// Energy: each host's power machine (asleep, waking, idle since, commands in flight), the policy's carried
     /// state, and the origin its times are measured from.
     var power: [String: HostPowerMachine] = [:]
@@ -103,7 +105,11 @@ public actor GroupLeader {
         self.logger = logger
         self.diskExists = diskExists
         self.addresses = try AddressPool(subnets: configuration.vmSubnets, reserved: configuration.reservedAddresses)
-        self.rejoinDeadline = .now + configuration.heartbeatTimeout * 2
+        self.rejoinWindow = RejoinWindow(
+            opened: .now,
+            quiet: configuration.heartbeatTimeout * 2,
+            maximum: configuration.heartbeatTimeout * 6
+        )
         self.fencing = fencing
         self.metrics = metrics
         // An agent's inventory can be sampled while a command runs: trust the command's result for a heartbeat

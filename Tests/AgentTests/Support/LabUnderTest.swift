@@ -265,7 +265,12 @@ final class LabUnderTest: @unchecked Sendable {
             }
             if let bridge = network["bridge"] as? String { Self.ip(["link", "del", bridge]) }
         }
-        try? FileManager.default.removeItem(at: directory)
+        // TORPOR_KEEP_LAB=1 keeps the lab's directory (its logs, lab.json) to read after a failure.
+        if ProcessInfo.processInfo.environment["TORPOR_KEEP_LAB"] == "1" {
+            print("LabUnderTest: kept \(directory.path)")
+        } else {
+            try? FileManager.default.removeItem(at: directory)
+        }
     }
 
     private static func ip(_ arguments: [String]) {

@@ -170,6 +170,49 @@ import Wire
         }
     }
 
+    /// A start submitted right after a manager took over, while its agents are still rejoining one by one and the
+    /// last of them later than one quiet period (twice the heartbeat timeout) after the start: it waits for them
+    /// and starts every VM, rather than leaving them unplaced for want of hosts that were only reconnecting (seen
+    /// in CI as a VM left `pending` after a failover).
+    @Test func aStartAfterATakeoverWaitsForHostsThatKeepRejoining() async throws {
+        let hosts = ["h1", "h2", "h3"]
+        let fake = FakeGroupManager(hosts: hosts, cores: 1)
+        for host in hosts { await fake.disconnect(host) }
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .seconds(3)
+        try await Self.withLeader(fake, configuration: configuration) { leader, store in
+            for host in hosts {
+                try await store.upsertHost(
+                    StoredHost(
+                        id: host,
+                        hostname: host,
+                        state: .active,
+                        cores: 1,
+                        memoryBytes: 64 << 30,
+                        lastSeen: Date()
+                    )
+                )
+            }
+            // Three one-core VMs: each needs a host of its own.
+            try await Self.cluster(leader, "web", count: 3, prefix: "web")
+            let task = try await Self.submit(leader, .start, "web")
+            // Quiet period 6 s: h1 back at 3 s, h2 at 7 s (past the first quiet period), h3 at 10 s.
+            try await Task.sleep(for: .seconds(3))
+            await fake.reconnect("h1")
+            try await Task.sleep(for: .seconds(4))
+            await fake.reconnect("h2")
+            try await Task.sleep(for: .seconds(3))
+            await fake.reconnect("h3")
+            let status = try await Self.finished(leader, task)
+            #expect(status.state == .succeeded, "\(status.message) \(status.outcomes)")
+            for index in 1...3 {
+                let stored = try #require(try await store.vm(named: "web-\(index)"))
+                #expect(stored.state == .running, "web-\(index): \(stored.state) \(stored.reason ?? "")")
+            }
+            #expect(Set(await fake.sent.map(\.hostID)) == Set(hosts))
+        }
+    }
+
     /// A status request waiting for a task is answered when the task ends, not when its wait runs out.
     @Test func aTaskWaitIsAnsweredWhenTheTaskEnds() async throws {
         let fake = FakeGroupManager(hosts: ["h1"])
