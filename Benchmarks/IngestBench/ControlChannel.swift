@@ -9,12 +9,14 @@ public enum ControlChannel {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
-    /// Answers `stats` with `stats()` until stdin closes, then exits the process.
-    public static func serve(stats: @escaping @Sendable () -> String) {
+    /// Answers `stats` with `stats()` until stdin closes, then runs `onClose` (stopping the process's own
+    /// children) and exits the process.
+    public static func serve(stats: @escaping @Sendable () -> String, onClose: @escaping @Sendable () -> Void = {}) {
         let thread = Thread {
             while let line = readLine() {
                 if line == "stats" { say("stats " + stats()) }
             }
+            onClose()
             exit(0)
         }
         thread.start()

@@ -8,11 +8,15 @@ public struct IngestDriver {
     /// A program that speaks the ControlChannel protocol with `ingest-server` and `ingest-agents` subcommands.
     public struct Service {
         public var name: String
+        /// Its `ingest-agents` runs the simulated agents.
         public var executable: String
+        /// Runs the server side: `executable ingest-server` unless given.
+        public var serverCommand: [String]
 
-        public init(name: String, executable: String) {
+        public init(name: String, executable: String, serverCommand: [String]? = nil) {
             self.name = name
             self.executable = executable
+            self.serverCommand = serverCommand ?? [executable, "ingest-server"]
         }
     }
 
@@ -23,10 +27,13 @@ public struct IngestDriver {
         public var plaintextOnly = false
         public var refinements = 2
         public var grpcExecutable: String?
+        /// torpor-manager: also measure a real group-manager process behind a real leader.
+        public var managerExecutable: String?
 
         public init() {}
 
-        /// Parses `--agents "1000 5000" --seconds S --plaintext-only --refinements K --grpc PATH`.
+        /// Parses `--agents "1000 5000" --seconds S --plaintext-only --refinements K --grpc PATH
+        /// --group-manager PATH`.
         public init(arguments: [String]) throws(UsageError) {
             var index = 0
             func value(_ name: String) throws(UsageError) -> String {
@@ -58,6 +65,7 @@ public struct IngestDriver {
                     refinements = count
                 case "--plaintext-only": plaintextOnly = true
                 case "--grpc": grpcExecutable = try value(argument)
+                case "--group-manager": managerExecutable = try value(argument)
                 default: throw UsageError("unknown option '\(argument)'")
                 }
                 index += 1
@@ -175,11 +183,14 @@ public struct IngestDriver {
 
     private func measure(_ service: Service, tls certificates: IngestCertificates?, agents: Int) throws -> Row {
         let tlsArguments = certificates.map { ["--tls", $0.directory] } ?? []
-        let server = try Child(["taskset", "-c", "0", service.executable, "ingest-server"] + tlsArguments)
+        let server = try Child(["taskset", "-c", "0"] + service.serverCommand + tlsArguments)
         defer { server.stop() }
-        guard let ready = server.line(), ready.hasPrefix("ready "), let port = Int(ready.dropFirst(6)), port > 0 else {
+        // `ready PORT`, or `ready PORT PID` when the server is another process the child started.
+        let readyFields = server.line().map { $0.split(separator: " ").map(String.init) } ?? []
+        guard readyFields.first == "ready", readyFields.count >= 2, let port = Int(readyFields[1]), port > 0 else {
             throw ChildError("the \(service.name) server did not say 'ready PORT'")
         }
+        let serverPID = readyFields.count > 2 ? Int32(readyFields[2]) ?? server.pid : server.pid
         let simulated = try Child(
             ["taskset", "-c", "1", service.executable, "ingest-agents", "--port", "\(port)", "--agents", "\(agents)"]
                 + tlsArguments
@@ -225,13 +236,13 @@ public struct IngestDriver {
         let clock = ContinuousClock()
         let serverStart = try server.stats()
         let sentStart = try simulated.stats()
-        let serverSampleStart = try ProcessSample.read(pid: server.pid)
+        let serverSampleStart = try ProcessSample.read(pid: serverPID)
         let agentsSampleStart = try ProcessSample.read(pid: simulated.pid)
         let started = clock.now
         Thread.sleep(forTimeInterval: options.seconds)
         let serverEnd = try server.stats()
         let sentEnd = try simulated.stats()
-        let serverSampleEnd = try ProcessSample.read(pid: server.pid)
+        let serverSampleEnd = try ProcessSample.read(pid: serverPID)
         let agentsSampleEnd = try ProcessSample.read(pid: simulated.pid)
         let elapsed = clock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
@@ -241,7 +252,8 @@ public struct IngestDriver {
             sent: sentEnd[0] - sentStart[0],
             sentBehind: sentEnd[1] - sentStart[1],
             processed: serverEnd[0] - serverStart[0],
-            late: serverEnd[1] - serverStart[1],
+            // -1: the server cannot tell how late it processed reports.
+            late: serverEnd[1] < 0 ? -1 : serverEnd[1] - serverStart[1],
             agentsCPUPercent: ProcessSample.cpuPercent(
                 from: agentsSampleStart,
                 to: agentsSampleEnd,
@@ -276,8 +288,9 @@ public struct IngestDriver {
             + pad("\(row.connected)", 8, right: true)
             + pad(String(format: "%.1f", row.serverCPUPercent), 8, right: true)
             + pad(String(format: "%.2f", perThousand), 8, right: true)
-            + pad("\(window.processed)/\(window.expected)", 22, right: true) + pad("\(window.late)", 7, right: true)
-            + pad("\(row.maximumLatenessMilliseconds) ms", 9, right: true)
+            + pad("\(window.processed)/\(window.expected)", 22, right: true)
+            + pad(window.late < 0 ? "-" : "\(window.late)", 7, right: true)
+            + pad(window.late < 0 ? "-" : "\(row.maximumLatenessMilliseconds) ms", 9, right: true)
             + pad(row.serverResidentKiB.map { String(format: "%.1f", Double($0) / 1024) } ?? "-", 8, right: true)
             + pad(String(format: "%.1f %%", window.agentsCPUPercent), 11, right: true) + "  " + verdict
     }

@@ -8,13 +8,20 @@ public struct IngestWindow: Sendable, Equatable {
     public var sentBehind: Int
     /// Reports the server put into its rings during the window.
     public var processed: Int
-    /// Of those, reports in the rings more than one interval after they were sampled.
+    /// Of those, reports in the rings more than one interval after they were sampled; -1 when the server cannot
+    /// tell (a group-manager process measured from outside: `processed` is then the reports it received).
     public var late: Int
     /// CPU % of one core used by the simulated agents' process (saturated near 100).
     public var agentsCPUPercent: Double
 
     public init(
-        agents: Int, seconds: Double, sent: Int, sentBehind: Int, processed: Int, late: Int, agentsCPUPercent: Double
+        agents: Int,
+        seconds: Double,
+        sent: Int,
+        sentBehind: Int,
+        processed: Int,
+        late: Int,
+        agentsCPUPercent: Double
     ) {
         self.agents = agents
         self.seconds = seconds

@@ -1,7 +1,8 @@
 import Foundation
 import IngestBench
 
-/// `torpor-bench ingest [--agents "1000 5000 10000"] [--seconds S] [--plaintext-only] [--grpc PATH]`.
+/// `torpor-bench ingest [--agents "1000 5000 10000"] [--seconds S] [--plaintext-only] [--grpc PATH]
+/// [--group-manager PATH]`.
 func runIngestBenchmark() {
     let options: IngestDriver.Options
     do {
@@ -11,10 +12,21 @@ func runIngestBenchmark() {
         exit(64)
     }
     // This very binary serves as the Wire server and agents (its ingest-server and ingest-agents commands).
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    let executable =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         ?? CommandLine.arguments[0]
     var services = [IngestDriver.Service(name: "Wire", executable: executable)]
     if let grpc = options.grpcExecutable { services.append(IngestDriver.Service(name: "gRPC", executable: grpc)) }
+    if let manager = options.managerExecutable {
+        // A real group-manager process behind a real leader, fed by the same simulated Wire agents.
+        services.append(
+            IngestDriver.Service(
+                name: "GM",
+                executable: executable,
+                serverCommand: [executable, "ingest-group-manager", "--manager", manager]
+            )
+        )
+    }
     do {
         try IngestDriver(options: options, services: services).run()
     } catch {

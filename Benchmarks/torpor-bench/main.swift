@@ -18,6 +18,9 @@ switch arguments.first {
 case "ingest-server":
     try await WireIngestServer.main(arguments: Array(arguments))
     exit(0)
+case "ingest-group-manager":
+    try GroupManagerIngestServer.main(arguments: Array(arguments))
+    exit(0)
 case "ingest-agents":
     try await WireSimulatedAgents.main(arguments: Array(arguments))
     exit(0)

@@ -4,7 +4,12 @@ import Testing
 struct IngestWindowTests {
     static func window(sent: Int, behind: Int = 0, processed: Int, late: Int = 0) -> IngestWindow {
         IngestWindow(
-            agents: 1000, seconds: 10, sent: sent, sentBehind: behind, processed: processed, late: late,
+            agents: 1000,
+            seconds: 10,
+            sent: sent,
+            sentBehind: behind,
+            processed: processed,
+            late: late,
             agentsCPUPercent: 50
         )
     }
@@ -28,11 +33,15 @@ struct IngestWindowTests {
 }
 
 struct IngestDriverOptionsTests {
-    @Test("options: sizes, seconds, plaintext only, the gRPC binary")
+    @Test("options: sizes, seconds, plaintext only, the gRPC binary, torpor-manager for the group-manager rows")
     func parsed() throws {
         let options = try IngestDriver.Options(
-            arguments: ["--agents", "200 1000,5000", "--seconds", "5", "--plaintext-only", "--grpc", "/x/ingest-grpc"]
+            arguments: [
+                "--agents", "200 1000,5000", "--seconds", "5", "--plaintext-only", "--grpc", "/x/ingest-grpc",
+                "--group-manager", "/x/torpor-manager",
+            ]
         )
+        #expect(options.managerExecutable == "/x/torpor-manager")
         #expect(options.sizes == [200, 1000, 5000])
         #expect(options.seconds == 5)
         #expect(options.warmUp == 2.5)
@@ -46,7 +55,7 @@ struct IngestDriverOptionsTests {
         arguments: [
             (["--agents", "ten"], "--agents"), (["--agents", "0"], "--agents"), (["--seconds", "0.5"], "--seconds"),
             (["--seconds"], "--seconds needs a value"), (["--fast"], "unknown option '--fast'"),
-            (["--refinements", "-1"], "--refinements"),
+            (["--refinements", "-1"], "--refinements"), (["--group-manager"], "--group-manager needs a value"),
         ]
     )
     func refused(_ arguments: [String], _ named: String) {

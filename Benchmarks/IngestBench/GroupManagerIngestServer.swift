@@ -1,0 +1,182 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `torpor-bench ingest-group-manager --manager PATH [--tls DIR]`: the ingest benchmark's server side as the daemon
+/// runs it, not the bench's own WireServer around AgentSession: a real `torpor-manager --role group-manager` linked
+/// to a real group leader (`torpor-manager` with `group_managers:`, its own SQLite file), both children of this
+/// process and so pinned to its core. The simulated agents join the group manager directly, as the leader would
+/// send them. Says `ready PORT PID` (the group manager's agent port and pid: the driver measures that process),
+/// answers `stats` with `RECEIVED -1 -1`: the MonitoringReport frames the group manager has received, from its
+/// own `/metrics` (`torpor_wire_frames_received_total`); how late each was processed is not visible from outside.
+public enum GroupManagerIngestServer {
+    public static func main(arguments: [String]) throws {
+        guard let manager = ControlChannel.option("--manager", in: arguments) else {
+            FileHandle.standardError.write(Data("ingest-group-manager: needs --manager PATH (torpor-manager)\n".utf8))
+            exit(64)
+        }
+        let certificates = ControlChannel.option("--tls", in: arguments).map(IngestCertificates.init(directory:))
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("torpor-ingest-gm-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let leaderPort = try FreeLoopbackPort.pick()
+        let groupManagerPort = try FreeLoopbackPort.pick()
+        let metricsPort = try FreeLoopbackPort.pick()
+        let tls =
+            certificates.map {
+                """
+                tls:
+                  certificate: \($0.managerFiles.certificate)
+                  key: \($0.managerFiles.key)
+                  ca: \($0.caBundlePath)
+                """
+            } ?? "tls: { allow_plaintext: true }"
+        try """
+        manager_id: bench-leader
+        listen: 127.0.0.1:\(leaderPort)
+        database: \(directory)/leader.sqlite
+        group_managers: { assignment: round-robin }
+        \(tls)
+        """.write(toFile: directory + "/leader.yaml", atomically: true, encoding: .utf8)
+        try """
+        role: group-manager
+        manager_id: bench-gm
+        listen: 127.0.0.1:\(groupManagerPort)
+        metrics: { listen: "127.0.0.1:\(metricsPort)" }
+        group_manager:
+          leaders: ["127.0.0.1:\(leaderPort)"]
+        \(tls)
+        """.write(toFile: directory + "/group-manager.yaml", atomically: true, encoding: .utf8)
+
+        let leader = try daemon(manager, config: directory + "/leader.yaml", log: directory + "/leader.log")
+        let groupManager = try daemon(
+            manager,
+            config: directory + "/group-manager.yaml",
+            log: directory + "/group-manager.log"
+        )
+        let stopAll: @Sendable () -> Void = {
+            for process in [groupManager, leader] where process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        // Linked: the group manager registered with the leader, which would send it agents.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !log(directory + "/group-manager.log").contains("linked to the group leader") {
+            guard ContinuousClock.now < deadline, leader.isRunning, groupManager.isRunning else {
+                let leaderLog = String(log(directory + "/leader.log").suffix(2000))
+                let groupManagerLog = String(log(directory + "/group-manager.log").suffix(2000))
+                let message =
+                    "ingest-group-manager: the group manager did not link to its leader\n"
+                    + "--- leader.log\n\(leaderLog)\n--- group-manager.log\n\(groupManagerLog)\n"
+                FileHandle.standardError.write(Data(message.utf8))
+                stopAll()
+                exit(1)
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        ControlChannel.serve(
+            stats: { "\(receivedReports(metricsPort: metricsPort) ?? 0) -1 -1" },
+            onClose: stopAll
+        )
+        ControlChannel.say("ready \(groupManagerPort) \(groupManager.processIdentifier)")
+        while true { Thread.sleep(forTimeInterval: 3600) }
+    }
+
+    static func daemon(_ executable: String, config: String, log: String) throws -> Process {
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["--config", config, "--log", "stderr"]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        return process
+    }
+
+    static func log(_ path: String) -> String {
+        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    /// MonitoringReport frames received, as the group manager's `/metrics` says; nil when it cannot be read.
+    static func receivedReports(metricsPort: Int) -> Int? {
+        guard let text = HTTPGet.text(port: metricsPort, path: "/metrics") else { return nil }
+        return MetricsText.value(of: "torpor_wire_frames_received_total", labels: "type=\"MonitoringReport\"", in: text)
+            .map { Int($0) }
+    }
+}
+
+/// One sample's value in Prometheus' text format.
+public enum MetricsText {
+    /// The value of `name{labels}` (labels exactly as written); nil when the sample is absent.
+    public static func value(of name: String, labels: String, in text: String) -> Double? {
+        let prefix = "\(name){\(labels)} "
+        for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
+            return Double(line.dropFirst(prefix.count).split(separator: " ").first ?? "")
+        }
+        return nil
+    }
+}
+
+/// A blocking HTTP/1.0 GET on loopback, for the benchmark's control thread (never the cooperative pool).
+enum HTTPGet {
+    static func text(port: Int, path: String) -> String? {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return nil }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { return nil }
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        guard write(socket, request, request.count) == request.count else { return nil }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(socket, &buffer, buffer.count)
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1."), text.split(separator: " ").dropFirst().first == "200",
+            let body = text.range(of: "\r\n\r\n")
+        else { return nil }
+        return String(text[body.upperBound...])
+    }
+}
+
+/// A loopback port free when asked (bound to port 0, then closed), for the daemons' configs.
+enum FreeLoopbackPort {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func pick() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(socket, pointer, length) == 0 else { return -1 }
+                return getsockname(socket, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw Failure(description: "bind 127.0.0.1:0: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
