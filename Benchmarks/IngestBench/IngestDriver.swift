@@ -12,11 +12,14 @@ public struct IngestDriver {
         public var executable: String
         /// Runs the server side: `executable ingest-server` unless given.
         public var serverCommand: [String]
+        /// Extra arguments of `ingest-agents`.
+        public var agentArguments: [String]
 
-        public init(name: String, executable: String, serverCommand: [String]? = nil) {
+        public init(name: String, executable: String, serverCommand: [String]? = nil, agentArguments: [String] = []) {
             self.name = name
             self.executable = executable
             self.serverCommand = serverCommand ?? [executable, "ingest-server"]
+            self.agentArguments = agentArguments
         }
     }
 
@@ -193,7 +196,7 @@ public struct IngestDriver {
         let serverPID = readyFields.count > 2 ? Int32(readyFields[2]) ?? server.pid : server.pid
         let simulated = try Child(
             ["taskset", "-c", "1", service.executable, "ingest-agents", "--port", "\(port)", "--agents", "\(agents)"]
-                + tlsArguments
+                + tlsArguments + service.agentArguments
         )
         defer { simulated.stop() }
         // Connecting may never end: gRPC's 20,000 mutual-TLS agents were still opening streams after ten minutes

@@ -3,9 +3,11 @@ import Logging
 import Transport
 import Wire
 
-/// `torpor-bench ingest-agents --port P --agents N [--tls DIR]`: N agents each on its own Wire connection (and,
-/// with TLS, its own certificate), each sending a 20-VM MonitoringReport once a second, the N spread evenly over
-/// the second. Says `connected OK FAILED`, answers `stats` with `SENT BEHIND`.
+/// `torpor-bench ingest-agents --port P --agents N [--tls DIR] [--inventory]`: N agents each on its own Wire
+/// connection (and, with TLS, its own certificate), each sending a 20-VM MonitoringReport once a second, the N
+/// spread evenly over the second. With `--inventory` each first sends an Inventory naming its 20 VMs, as a real
+/// agent does on joining, so a group manager has VMs to relay to its leader. Says `connected OK FAILED`, answers
+/// `stats` with `SENT BEHIND`.
 public enum WireSimulatedAgents {
     public static func main(arguments: [String]) async throws {
         guard let port = ControlChannel.option("--port", in: arguments).flatMap(Int.init),
@@ -15,6 +17,7 @@ public enum WireSimulatedAgents {
             exit(64)
         }
         let certificates = ControlChannel.option("--tls", in: arguments).map(IngestCertificates.init(directory:))
+        let sendsInventory = arguments.contains("--inventory")
         var quiet = Logger(label: "torpor-bench.ingest-agents")
         quiet.logLevel = .critical
         let logger = quiet
@@ -29,7 +32,9 @@ public enum WireSimulatedAgents {
                 logger: logger
             )
             if let certificates { client.security = .tls(try certificates.agentTLS(index)) }
-            return try await client.connect(host: "127.0.0.1", port: port)
+            let connection = try await client.connect(host: "127.0.0.1", port: port)
+            if sendsInventory { try await connection.send(.inventory(SimulatedReport.inventory(index))) }
+            return connection
         }
         let counters = SendCounters()
         ControlChannel.serve {
@@ -81,12 +86,31 @@ public enum SimulatedReport {
                 hostname: hostID,
                 capabilities: [.vmLifecycle],
                 capacity: HostCapacity(
-                    cores: 32, memoryBytes: 128 << 30, nicRxBytesPerSecond: 1_250_000_000,
+                    cores: 32,
+                    memoryBytes: 128 << 30,
+                    nicRxBytesPerSecond: 1_250_000_000,
                     nicTxBytesPerSecond: 1_250_000_000
                 ),
                 wake: WakeSettings(),
                 listenAddress: "127.0.0.1:1"
             )
+        )
+    }
+
+    /// Agent `agent`'s VMs, slot by slot as its reports list them, each with a UUID of its own.
+    public static func inventory(_ agent: Int) -> Inventory {
+        Inventory(
+            hostID: IngestCertificates.hostID(agent),
+            vms: (0..<vmsPerReport).map { slot in
+                Inventory.Entry(
+                    slot: UInt16(slot),
+                    uuid: WireUUID(high: UInt64(agent) + 1, low: UInt64(slot) + 1),
+                    name: "bench-\(agent)-vm-\(slot)",
+                    state: .running,
+                    virtualCPUs: 2,
+                    memoryKiB: 2 << 20
+                )
+            }
         )
     }
 
@@ -109,7 +133,9 @@ public enum SimulatedReport {
         return MonitoringReport(
             timestampMilliseconds: sampledMilliseconds,
             host: MonitoringReport.HostSample(
-                cpuCoresInUse: 7.5, memoryInUseBytes: 40 << 30, networkRxBytesPerSecond: 250_000,
+                cpuCoresInUse: 7.5,
+                memoryInUseBytes: 40 << 30,
+                networkRxBytesPerSecond: 250_000,
                 networkTxBytesPerSecond: 120_000
             ),
             vms: vms

@@ -23,7 +23,8 @@ func runIngestBenchmark() {
             IngestDriver.Service(
                 name: "GM",
                 executable: executable,
-                serverCommand: [executable, "ingest-group-manager", "--manager", manager]
+                serverCommand: [executable, "ingest-group-manager", "--manager", manager],
+                agentArguments: ["--inventory"]
             )
         )
     }
