@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Testing
 import Wire
@@ -9,6 +10,20 @@ import Wire
         #expect(uuid.low == 0x858e_0021_6a97_2a36)
         #expect(uuid.description == "0f476e56-67ea-11e1-858e-00216a972a36")
         #expect(WireUUID("0f476e5667ea11e1858e00216a972a36") == uuid)
+    }
+
+    /// The text matches Foundation's for random UUIDs (lower-cased), and parses back to the same UUID.
+    @Test func printsWhatFoundationPrints() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<1_000 {
+            let uuid = WireUUID(high: generator.next(), low: generator.next())
+            let text = uuid.description
+            #expect(WireUUID(text) == uuid)
+            let foundation = try #require(UUID(uuidString: text))
+            #expect(foundation.uuidString.lowercased() == text)
+        }
+        #expect(WireUUID(high: 0, low: 0).description == "00000000-0000-0000-0000-000000000000")
+        #expect(WireUUID(high: .max, low: .max).description == "ffffffff-ffff-ffff-ffff-ffffffffffff")
     }
 
     @Test(arguments: [

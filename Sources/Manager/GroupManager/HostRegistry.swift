@@ -282,22 +282,33 @@ public actor HostRegistry {
     /// Every host as `agentctl manager` shows it, by host id, with ages measured at `now`.
     public func statusHosts(at now: ContinuousClock.Instant) -> [ManagerStatusReply.Host] {
         all().map { host in
-            ManagerStatusReply.Host(
-                hostID: host.hostID,
-                hostname: host.description.hostname,
-                state: host.state.wire,
-                connected: host.connected,
-                millisecondsSinceHeartbeat: Self.milliseconds(now - host.lastHeartbeat),
-                millisecondsSinceReport: host.lastReport.map { Self.milliseconds(now - $0) },
-                ringFill: UInt16(clamping: host.reports.count),
-                ringCapacity: UInt16(clamping: host.reports.capacity),
-                vmCount: UInt16(clamping: host.inventory?.vms.count ?? 0),
-                capacity: host.description.capacity,
-                usage: host.reports.last?.host,
-                millisecondsInState: host.stateSince.map { Self.milliseconds(now - $0) },
-                estimate: host.inventory == nil ? nil : host.demand(estimator: estimator).wire
-            )
+            statusHost(host, at: now, estimate: host.inventory == nil ? nil : host.demand(estimator: estimator))
         }
+    }
+
+    /// One host as `agentctl manager` shows it, with its VMs' estimate already summed.
+    func statusHost(
+        _ host: HostRecord,
+        at now: ContinuousClock.Instant,
+        estimate: HostDemand?
+    )
+        -> ManagerStatusReply.Host
+    {
+        ManagerStatusReply.Host(
+            hostID: host.hostID,
+            hostname: host.description.hostname,
+            state: host.state.wire,
+            connected: host.connected,
+            millisecondsSinceHeartbeat: Self.milliseconds(now - host.lastHeartbeat),
+            millisecondsSinceReport: host.lastReport.map { Self.milliseconds(now - $0) },
+            ringFill: UInt16(clamping: host.reports.count),
+            ringCapacity: UInt16(clamping: host.reports.capacity),
+            vmCount: UInt16(clamping: host.inventory?.vms.count ?? 0),
+            capacity: host.description.capacity,
+            usage: host.reports.last?.host,
+            millisecondsInState: host.stateSince.map { Self.milliseconds(now - $0) },
+            estimate: estimate?.wire
+        )
     }
 
     /// Whole milliseconds, 0 for a negative duration (an event stamped after `now` by a racing task).

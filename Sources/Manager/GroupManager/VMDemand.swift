@@ -99,7 +99,7 @@ extension HostRecord {
             bySlot[entry.slot] = result.count
             result.append(
                 VMDemand(
-                    vmID: "\(entry.uuid)".lowercased(),
+                    vmID: entry.uuid.description,
                     name: entry.name,
                     hostID: hostID,
                     state: entry.state,
@@ -125,8 +125,13 @@ extension HostRecord {
 
     /// The sum of the active VMs' estimates and requests.
     func demand(estimator: Estimator) -> HostDemand {
+        Self.demand(of: demands(window: estimator.window), estimator: estimator)
+    }
+
+    /// The sum of the active VMs' estimates and requests, from demands already read.
+    static func demand(of demands: [VMDemand], estimator: Estimator) -> HostDemand {
         var total = HostDemand(estimatedUse: .zero, requested: .zero, measuredVMs: 0)
-        for vm in demands(window: estimator.window) where vm.state.isActive {
+        for vm in demands where vm.state.isActive {
             total.estimatedUse += estimator.estimate(samples: vm.samples, requested: vm.configured)
             total.requested += vm.configured
             if !estimator.isStatic, !vm.samples.isEmpty { total.measuredVMs += 1 }

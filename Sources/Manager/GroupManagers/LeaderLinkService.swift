@@ -35,10 +35,16 @@ struct LeaderLinkService: Service {
         await registry.groupManagerReport(agentAddress: agentAddress, maxHosts: maxHosts, at: .now)
     }
 
+    /// Sends the report in as many frames as its hosts need (`GroupManagerReport.parts`): one frame holds about
+    /// 150 hosts of 20 VMs, and a report that did not fit was never sent, losing the leader each time.
+    func sendReport(on connection: WireConnection) async throws {
+        for part in await report().parts() { try await connection.send(.groupManagerReport(part)) }
+    }
+
     func serve(_ connection: WireConnection) async throws {
         // The leader takes events only after a first report; those from here on are relayed, and the replay below
         // covers what happened before.
-        try await connection.send(.groupManagerReport(await report()))
+        try await sendReport(on: connection)
         await relay.attach(connection)
         defer { Task { await relay.detach(connection) } }
         for host in await registry.all() where host.connected {
@@ -51,7 +57,7 @@ struct LeaderLinkService: Service {
                 )
             }
         }
-        try await connection.send(.groupManagerReport(await report()))
+        try await sendReport(on: connection)
         let hostCount = await registry.all().count
         logger.notice(
             "linked to the group leader",
@@ -76,7 +82,7 @@ struct LeaderLinkService: Service {
             group.addTask {
                 while true {
                     try await Task.sleep(for: reportInterval)
-                    try await connection.send(.groupManagerReport(await report()))
+                    try await sendReport(on: connection)
                 }
             }
             group.addTask {
@@ -136,10 +142,14 @@ extension HostRegistry {
         maxHosts: Int,
         at now: ContinuousClock.Instant
     ) -> GroupManagerReport {
-        let rows = Dictionary(statusHosts(at: now).map { ($0.hostID, $0) }, uniquingKeysWith: { first, _ in first })
-        let hosts = all().compactMap { host -> GroupManagerReport.Host? in
-            guard let status = rows[host.hostID] else { return nil }
+        // Each host's ring is read once, for its row's estimate and its VMs' samples both.
+        let hosts = all().map { host -> GroupManagerReport.Host in
             let demands = host.demands(window: estimator.window)
+            let status = statusHost(
+                host,
+                at: now,
+                estimate: host.inventory == nil ? nil : HostRecord.demand(of: demands, estimator: estimator)
+            )
             let vms = zip(host.inventory?.vms ?? [], demands).map { entry, demand in
                 GroupManagerReport.VMSamples(uuid: entry.uuid, samples: demand.samples.map(ResourceAmounts.init))
             }

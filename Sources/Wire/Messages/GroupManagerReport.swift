@@ -61,22 +61,25 @@ public struct GroupManagerReport: WirePayload {
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeWireString(agentAddress)
         buffer.writeInteger(maxHosts)
-        buffer.writeWireArray(hosts) { buffer, host in
-            buffer.writeStatusHost(host.status)
-            // What ManagerStatusReply sends in its extension area (hostPower, estimates), here in place.
-            buffer.writeWireOptional(host.status.millisecondsInState) { buffer, age in buffer.writeInteger(age) }
-            buffer.writeWireOptional(host.status.watts) { buffer, watts in buffer.writeWireFloat64(watts) }
-            buffer.writeWireOptional(host.status.estimate) { buffer, estimate in buffer.writeHostEstimate(estimate) }
-            buffer.writeInteger(host.capabilities.rawValue)
-            buffer.writeWireBool(host.hasInventory)
-            buffer.writeWireArray(host.vms) { buffer, vm in
-                buffer.writeWireUUID(vm.uuid)
-                buffer.writeWireRecords(vm.samples, recordSize: ResourceAmounts.wireSize) { record, sample in
-                    record.write(sample.cpuCores.bitPattern)
-                    record.write(sample.memoryBytes.bitPattern)
-                    record.write(sample.networkRxBytesPerSecond.bitPattern)
-                    record.write(sample.networkTxBytesPerSecond.bitPattern)
-                }
+        buffer.writeWireArray(hosts) { buffer, host in Self.write(host, into: &buffer) }
+    }
+
+    /// One host as `encode` writes it.
+    static func write(_ host: Host, into buffer: inout ByteBuffer) {
+        buffer.writeStatusHost(host.status)
+        // What ManagerStatusReply sends in its extension area (hostPower, estimates), here in place.
+        buffer.writeWireOptional(host.status.millisecondsInState) { buffer, age in buffer.writeInteger(age) }
+        buffer.writeWireOptional(host.status.watts) { buffer, watts in buffer.writeWireFloat64(watts) }
+        buffer.writeWireOptional(host.status.estimate) { buffer, estimate in buffer.writeHostEstimate(estimate) }
+        buffer.writeInteger(host.capabilities.rawValue)
+        buffer.writeWireBool(host.hasInventory)
+        buffer.writeWireArray(host.vms) { buffer, vm in
+            buffer.writeWireUUID(vm.uuid)
+            buffer.writeWireRecords(vm.samples, recordSize: ResourceAmounts.wireSize) { record, sample in
+                record.write(sample.cpuCores.bitPattern)
+                record.write(sample.memoryBytes.bitPattern)
+                record.write(sample.networkRxBytesPerSecond.bitPattern)
+                record.write(sample.networkTxBytesPerSecond.bitPattern)
             }
         }
     }
