@@ -60,6 +60,8 @@ extension GroupLeader: GroupManagerObserver {
         vmLifecycle.expire(at: now)
         _ = migrations.expireSettling(at: now)
         var seen = Set<String>()
+        // VMs the store does not know, written together once the inventory has been read.
+        var adoptions: [StoredVM] = []
         for entry in inventory.vms {
             let uuid = "\(entry.uuid)".lowercased()
             seen.insert(uuid)
@@ -77,14 +79,7 @@ extension GroupLeader: GroupManagerObserver {
                     state: observed,
                     reason: "adopted: found on \(hostID), unknown to the manager"
                 )
-                try await store.adoptVM(adopted)
-                logger.warning(
-                    "adopted a VM the manager did not know",
-                    metadata: [
-                        .host: "\(hostID)", .vm: "\(entry.name)", .uuid: "\(uuid)",
-                        .vc: "\(Self.adoptedCluster)",
-                    ]
-                )
+                if !adoptions.contains(where: { $0.id == uuid }) { adoptions.append(adopted) }
                 continue
             }
             // Moving from or to this host, or just moved: this inventory may show it on either side.
@@ -104,6 +99,12 @@ extension GroupLeader: GroupManagerObserver {
                 at: now
             )
             try await apply(decision, to: vm, on: hostID)
+        }
+        for (vm, found) in zip(try await store.adoptVMs(adoptions), adoptions) {
+            logger.warning(
+                "adopted a VM the manager did not know",
+                metadata: [.host: "\(hostID)", .vm: "\(found.name)", .uuid: "\(vm.id)", .vc: "\(vm.vcName)"]
+            )
         }
         for vm in try await store.vms(onHost: hostID)
         where !seen.contains(vm.id) && !migrations.leavesAlone(vm.id, on: hostID, at: now) {

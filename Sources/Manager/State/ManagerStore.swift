@@ -192,7 +192,10 @@ public final class ManagerStore: Sendable {
         try await write { db in
             try host.upsert(db)
             if let migrationURI {
-                try db.execute(sql: "UPDATE host SET migrationURI = ? WHERE id = ?", arguments: [migrationURI, host.id])
+                try db.execute(
+                    sql: "UPDATE host SET migrationURI = ? WHERE id = ?",
+                    arguments: [migrationURI, host.id]
+                )
             }
         }
     }
@@ -305,17 +308,26 @@ public final class ManagerStore: Sendable {
     }
 
     /// Records a VM found on a host that the database did not know, creating its cluster when needed.
-    public func adoptVM(_ vm: StoredVM) async throws(ManagerStoreError) {
-        try await write { db in
-            if try !StoredVirtualCluster.exists(db, key: vm.vcName) {
-                try StoredVirtualCluster(name: vm.vcName, createdAt: Date()).insert(db)
+    /// Records VMs found on a host that the store did not know, all in one transaction (a host's inventory at
+    /// once: one transaction each made a new leader adopt 460 VMs a second); returns them as stored.
+    @discardableResult
+    public func adoptVMs(_ vms: [StoredVM]) async throws(ManagerStoreError) -> [StoredVM] {
+        guard !vms.isEmpty else { return [] }
+        return try await write { db in
+            var stored: [StoredVM] = []
+            for vm in vms {
+                if try !StoredVirtualCluster.exists(db, key: vm.vcName) {
+                    try StoredVirtualCluster(name: vm.vcName, createdAt: Date()).insert(db)
+                }
+                // A VM of the same name but another UUID keeps its name; the adopted one gets the UUID as a suffix.
+                var adopted = vm
+                if try StoredVM.filter(Column("name") == vm.name).fetchCount(db) > 0 {
+                    adopted.name = "\(vm.name)-\(vm.id.prefix(8))"
+                }
+                try adopted.insert(db)
+                stored.append(adopted)
             }
-            // A VM of the same name but another UUID keeps its name; the adopted one gets the UUID as a suffix.
-            var adopted = vm
-            if try StoredVM.filter(Column("name") == vm.name).fetchCount(db) > 0 {
-                adopted.name = "\(vm.name)-\(vm.id.prefix(8))"
-            }
-            try adopted.insert(db)
+            return stored
         }
     }
 
