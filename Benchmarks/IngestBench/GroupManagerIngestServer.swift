@@ -87,7 +87,7 @@ public enum GroupManagerIngestServer {
     }
 
     static func daemon(_ executable: String, config: String, log: String) throws -> Process {
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--config", config, "--log", "stderr"]
