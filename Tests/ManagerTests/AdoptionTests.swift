@@ -1,4 +1,3 @@
-import Logging
 import Testing
 import Wire
 
@@ -22,12 +21,7 @@ import Wire
         let database = TemporaryStore()
         defer { database.remove() }
         let store = try database.open()
-        let leader = try GroupLeader(
-            store: store,
-            groupManager: ManagerPowerNoticeTests.NoHosts(),
-            configuration: ManagerConfiguration(),
-            logger: Logger(label: "test")
-        )
+        let leader = try ReconciliationLimitsTests.leader(on: store)
         let inventory = Inventory(
             hostID: "h1",
             vms: [Self.entry(0, "web"), Self.entry(1, "db", state: .shutOff), Self.entry(2, "web")]

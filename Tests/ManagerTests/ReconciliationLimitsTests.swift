@@ -7,16 +7,21 @@ import Wire
 /// Reconciliation with values past what `Inventory.validated()` lets in, as a caller that skipped it would pass:
 /// the leader must not trap (before the fix, `memoryKiB * 1024` overflowed while adopting).
 @Suite struct ReconciliationLimitsTests {
-    @Test func anAdoptedVMWithAbsurdMemoryIsClampedNotATrap() async throws {
-        let database = TemporaryStore()
-        defer { database.remove() }
-        let store = try database.open()
-        let leader = try GroupLeader(
+    /// A leader on `store` with no hosts, for reconciling inventories handed to it directly.
+    static func leader(on store: ManagerStore) throws -> GroupLeader {
+        try GroupLeader(
             store: store,
             groupManager: ManagerPowerNoticeTests.NoHosts(),
             configuration: ManagerConfiguration(),
             logger: Logger(label: "test")
         )
+    }
+
+    @Test func anAdoptedVMWithAbsurdMemoryIsClampedNotATrap() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        let leader = try Self.leader(on: store)
         let entry = Inventory.Entry(
             slot: 0,
             uuid: WireUUID(high: 1, low: 2),
