@@ -151,13 +151,22 @@ struct HypervisorCoordinatorLabTests {
             )
             return probe?.status == 0
         }
-        kill(pid_t(try lab.process("manager").pid), SIGTERM)
+        let oldPid = try lab.process("manager").pid
+        kill(pid_t(oldPid), SIGTERM)
         let stopped = await lab.eventually(timeout: .seconds(60)) { await !answers("/pm/list") }
         try #require(stopped, "the manager did not stop")
+        // Gone, not only silent: a manager still shutting down holds its Wire port, and the new one could not bind.
+        let exited = await lab.eventually(timeout: .seconds(60)) { !TorporLabTests.isAlive(oldPid) }
+        try #require(exited, "the manager (pid \(oldPid)) did not exit after SIGTERM")
         let manager = try lab.restart("manager")
         defer { manager.kill() }
         let back = await lab.eventually(timeout: .seconds(90)) { await answers("/vm/query?vmid=\(vmid)") }
-        try #require(back, "the manager did not answer after its restart")
+        let restartedStderr =
+            (try? String(
+                contentsOf: lab.directory.appendingPathComponent("manager-restarted.stderr"),
+                encoding: .utf8
+            )) ?? ""
+        try #require(back, "the manager did not answer after its restart; its stderr: \(restartedStderr.suffix(2000))")
         let again = try await call("/vm/query?vmid=\(vmid)").json()
         #expect(again["name"] as? String == "test_vm" && again["pmid"] as? Int == pmid, "\(again)")
         #expect(try await call("/pm/list").body == #"{"pmids":[1,2]}"#)

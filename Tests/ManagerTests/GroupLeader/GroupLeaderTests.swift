@@ -179,7 +179,7 @@ import Wire
         let fake = FakeGroupManager(hosts: hosts, cores: 1)
         for host in hosts { await fake.disconnect(host) }
         var configuration = ManagerConfiguration()
-        configuration.heartbeatTimeout = .seconds(3)
+        configuration.heartbeatTimeout = .seconds(5)
         try await Self.withLeader(fake, configuration: configuration) { leader, store in
             for host in hosts {
                 try await store.upsertHost(
@@ -196,12 +196,20 @@ import Wire
             // Three one-core VMs: each needs a host of its own.
             try await Self.cluster(leader, "web", count: 3, prefix: "web")
             let task = try await Self.submit(leader, .start, "web")
-            // Quiet period 6 s: h1 back at 3 s, h2 at 7 s (past the first quiet period), h3 at 10 s.
-            try await Task.sleep(for: .seconds(3))
+            // Quiet period 10 s from the leader's start, at most 30 s. Timed from when the task is seen waiting
+            // (setting up took seconds on a loaded CI machine): h1 back then, h2 6 s later, h3 6 s after that, 12 s
+            // or more after the start, past the first quiet period, each within 10 s of the one before.
+            #expect(
+                await Self.eventually {
+                    let reply = await leader.handle(.task(id: task, waitMilliseconds: 0))
+                    guard case .taskStatus(let status) = reply else { return false }
+                    return status.message.contains("waiting for hosts to rejoin")
+                }
+            )
             await fake.reconnect("h1")
-            try await Task.sleep(for: .seconds(4))
+            try await Task.sleep(for: .seconds(6))
             await fake.reconnect("h2")
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .seconds(6))
             await fake.reconnect("h3")
             let status = try await Self.finished(leader, task)
             #expect(status.state == .succeeded, "\(status.message) \(status.outcomes)")
@@ -304,7 +312,7 @@ import Wire
     @Test func anInventorySampledBeforeAStartDoesNotMarkTheVMMissing() async throws {
         let fake = FakeGroupManager(hosts: ["h1"])
         var configuration = ManagerConfiguration()
-        configuration.heartbeatTimeout = .seconds(3)
+        configuration.heartbeatTimeout = .seconds(5)
         try await Self.withLeader(fake, configuration: configuration) { leader, store in
             try await Self.cluster(leader, "web", count: 1, prefix: "web")
             // Sampled before the domain existed, delivered after the start's result.
@@ -325,7 +333,7 @@ import Wire
     @Test func aStaleAbsenceStillCountsWhenNoLaterInventoryShowsTheVM() async throws {
         let fake = FakeGroupManager(hosts: ["h1"])
         var configuration = ManagerConfiguration()
-        configuration.heartbeatTimeout = .seconds(3)
+        configuration.heartbeatTimeout = .seconds(5)
         try await Self.withLeader(fake, configuration: configuration) { leader, store in
             try await Self.cluster(leader, "web", count: 1, prefix: "web")
             let stale = await fake.snapshot("h1")
