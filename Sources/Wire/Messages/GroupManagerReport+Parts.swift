@@ -5,8 +5,8 @@ extension GroupManagerReport {
     /// hosts do not fit in one (about 150 hosts of 20 VMs with 10 samples each fill 1 MiB). Hosts stay in order,
     /// each whole in one part, and every part carries `agentAddress` and `maxHosts`: the leader applies each part
     /// as a report (the hosts it lists replace what it knew of them), so all the parts together say what the whole
-    /// report says. A host too big for a part of its own keeps only its VMs' newest samples, as many as fit, and
-    /// none at all if even that does not fit.
+    /// report says. A host too big for a part of its own keeps only its VMs' newest samples, as many as fit, and is
+    /// sent without its VMs if even none of their samples fit.
     public func parts(maximumPayloadLength: Int = WireFrameDecoder.defaultMaximumPayloadLength) -> [GroupManagerReport]
     {
         let empty = GroupManagerReport(agentAddress: agentAddress, maxHosts: maxHosts, hosts: [])
