@@ -318,11 +318,13 @@ import Wire
             // Sampled before the domain existed, delivered after the start's result.
             let stale = await fake.snapshot("h1")
             _ = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+            // The result came before the task finished, so its settling time is over by then.
+            let settled = ContinuousClock.now + configuration.heartbeatTimeout
             await leader.inventoryReceived(stale, from: "h1")
             #expect(try await store.vm(named: "web-1")?.state == .running)
             // The agent's next round shows it; the leader's look after the settling time keeps it running.
             _ = await fake.snapshot("h1")
-            try await Task.sleep(for: .seconds(4))
+            try await Task.sleep(until: settled + .milliseconds(500))
             #expect(try await store.vm(named: "web-1")?.state == .running)
             // Once the result has settled, an inventory without the VM is the truth again.
             await leader.inventoryReceived(stale, from: "h1")
