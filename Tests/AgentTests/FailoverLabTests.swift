@@ -39,15 +39,21 @@ struct FailoverLabTests {
             backoff: Backoff(initial: .milliseconds(50), maximum: .milliseconds(500)),
             queryTimeout: .seconds(5)
         )
-        guard let connection = try? await following.connectToLeader(until: .now + timeout) else { return nil }
-        // It leads only if it also serves: a status request answered, not refused.
-        let reply = try? await connection.request(
-            .managerStatusRequest(ManagerStatusRequest(page: HostPageRequest())),
-            timeout: .seconds(10)
-        )
-        await connection.close()
-        guard case .managerStatusReply = reply else { return nil }
-        return connection.peer.nodeName
+        let deadline = ContinuousClock.now + timeout
+        // Asked again until the deadline: a manager that has just been elected may still refuse (notLeader) while
+        // it takes over, which says nothing about whether a leader is found in time.
+        while ContinuousClock.now < deadline {
+            guard let connection = try? await following.connectToLeader(until: deadline) else { return nil }
+            // It leads only if it also serves: a status request answered, not refused.
+            let reply = try? await connection.request(
+                .managerStatusRequest(ManagerStatusRequest(page: HostPageRequest())),
+                timeout: .seconds(10)
+            )
+            await connection.close()
+            if case .managerStatusReply = reply { return connection.peer.nodeName }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        return nil
     }
 
     static func addresses(_ list: String) -> [HostPort]? {

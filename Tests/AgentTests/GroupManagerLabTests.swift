@@ -99,6 +99,17 @@ struct GroupManagerLabTests {
         }
         try #require(runningBefore.count == 8, "\(runningBefore)")
         #expect(Set(runningBefore.values) == [1, 2, 3, 4], "not on every host: \(runningBefore)")
+        // The leader's estimates come from the group managers' reports, which after the first send only the
+        // samples taken since: the leader still holds each VM's whole window (15; the agents report every 2 s).
+        var estimated: [String: Int] = [:]
+        let windows = await lab.eventually(timeout: .seconds(90)) {
+            for name in runningBefore.keys where estimated[name] != 15 {
+                let info = try #require(try await lab.json(["vm", "info", name]) as? [String: Any])
+                estimated[name] = (info["estimate"] as? [String: Any])?["samples"] as? Int ?? 0
+            }
+            return estimated.count == 8 && estimated.values.allSatisfy { $0 == 15 }
+        }
+        #expect(windows, "samples the leader holds per VM: \(estimated)")
         let agentPids = (1...4).map { lab.agentPids($0) }
 
         // Kill -9 the first group manager: its two hosts must join the second.

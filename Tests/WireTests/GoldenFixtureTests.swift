@@ -37,6 +37,7 @@ import Wire
         ("host-assignment-request", Samples.goldenHostAssignmentRequest),
         ("host-assignment-group-manager", Samples.goldenHostAssignmentGroupManager),
         ("group-manager-report", Samples.goldenGroupManagerReport),
+        ("group-manager-report-new-samples", Samples.goldenGroupManagerReportNewSamples),
         ("group-manager-event-failed", Samples.goldenGroupManagerEventFailed),
         ("host-order-vmcommand", Samples.goldenHostOrderVMCommand),
     ]

@@ -26,6 +26,10 @@ public struct HostRecord: Sendable {
     public var inventorySinceJoin = false
     public var heartbeats: UInt64 = 0
     public var reports: RingBuffer<MonitoringReport>
+    /// Reports put in `reports` since the join, evicted ones included: a leader link sends only the newer ones.
+    public var reportsRecorded: UInt64 = 0
+    /// Counts the inventories recorded, so a leader link knows the VM list changed since its last report.
+    public var inventoryRevision: UInt64 = 0
     /// The agent's connection is open. FAILED still comes from the heartbeat timeout: a closed connection alone
     /// may be a short network blip the agent reconnects through.
     public var connected = false

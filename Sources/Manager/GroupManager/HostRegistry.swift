@@ -188,10 +188,12 @@ public actor HostRegistry {
     public func record(_ inventory: Inventory, from hostID: String) {
         hosts[hostID]?.inventory = inventory
         hosts[hostID]?.inventorySinceJoin = true
+        hosts[hostID]?.inventoryRevision &+= 1
     }
 
     public func record(_ report: MonitoringReport, from hostID: String, at now: ContinuousClock.Instant) {
         hosts[hostID]?.reports.append(report)
+        hosts[hostID]?.reportsRecorded &+= 1
         hosts[hostID]?.lastReport = now
     }
 

@@ -91,7 +91,13 @@ extension HostRecord {
     /// Every VM of the latest inventory with its newest `window` samples from the ring. Slots are never reused on
     /// one connection and the ring starts empty at each join, so a slot names the same VM in every kept report.
     func demands(window: Int) -> [VMDemand] {
-        guard let inventory else { return [] }
+        demands(window: window, countingNewIn: 0).demands
+    }
+
+    /// `demands(window:)`, and for each VM how many of its samples come from the newest `newestReports` reports:
+    /// the samples a leader link has not sent yet.
+    func demands(window: Int, countingNewIn newestReports: Int) -> (demands: [VMDemand], newSamples: [Int]) {
+        guard let inventory else { return ([], []) }
         var bySlot: [UInt16: Int] = [:]
         var result: [VMDemand] = []
         result.reserveCapacity(inventory.vms.count)
@@ -111,16 +117,18 @@ extension HostRecord {
                 )
             )
         }
-        guard window > 0, !bySlot.isEmpty else { return result }
+        var newSamples = [Int](repeating: 0, count: result.count)
+        guard window > 0, !bySlot.isEmpty else { return (result, newSamples) }
         // Newest first, then reversed: each VM gets its own newest `window` samples.
-        for report in reports.elements().reversed() {
+        for (age, report) in reports.elements().reversed().enumerated() {
             for sample in report.vms {
                 guard let index = bySlot[sample.slot], result[index].samples.count < window else { continue }
                 result[index].samples.append(ResourceVector(sample))
+                if age < newestReports { newSamples[index] += 1 }
             }
         }
         for index in result.indices { result[index].samples.reverse() }
-        return result
+        return (result, newSamples)
     }
 
     /// The sum of the active VMs' estimates and requests.

@@ -31,14 +31,26 @@ struct LeaderLinkService: Service {
         }
     }
 
-    func report() async -> GroupManagerReport {
-        await registry.groupManagerReport(agentAddress: agentAddress, maxHosts: maxHosts, at: .now)
+    func report(
+        after sent: [String: GroupManagerReportCursor] = [:]
+    ) async
+        -> (report: GroupManagerReport, sent: [String: GroupManagerReportCursor])
+    {
+        await registry.groupManagerReport(agentAddress: agentAddress, maxHosts: maxHosts, at: .now, after: sent)
     }
 
     /// Sends the report in as many frames as its hosts need (`GroupManagerReport.parts`): one frame holds about
-    /// 150 hosts of 20 VMs, and a report that did not fit was never sent, losing the leader each time.
-    func sendReport(on connection: WireConnection) async throws {
-        for part in await report().parts() { try await connection.send(.groupManagerReport(part)) }
+    /// 150 hosts of 20 VMs, and a report that did not fit was never sent, losing the leader each time. Hosts in
+    /// `sent` go with only their new samples (a 10,000-host group manager sent 100 MB every 3 s with whole
+    /// windows); returns what the next report may count as sent.
+    @discardableResult
+    func sendReport(
+        on connection: WireConnection,
+        after sent: [String: GroupManagerReportCursor] = [:]
+    ) async throws -> [String: GroupManagerReportCursor] {
+        let (report, cursors) = await report(after: sent)
+        for part in report.parts() { try await connection.send(.groupManagerReport(part)) }
+        return cursors
     }
 
     func serve(_ connection: WireConnection) async throws {
@@ -57,7 +69,8 @@ struct LeaderLinkService: Service {
                 )
             }
         }
-        try await sendReport(on: connection)
+        // The replay's Joined events reset the leader's samples of each host: this report sends whole windows.
+        let sent = try await sendReport(on: connection)
         let hostCount = await registry.all().count
         logger.notice(
             "linked to the group leader",
@@ -80,9 +93,10 @@ struct LeaderLinkService: Service {
                 }
             }
             group.addTask {
+                var sent = sent
                 while true {
                     try await Task.sleep(for: reportInterval)
-                    try await sendReport(on: connection)
+                    sent = try await sendReport(on: connection, after: sent)
                 }
             }
             group.addTask {
@@ -135,32 +149,72 @@ extension HostRecord.State {
     }
 }
 
+/// What a leader link last sent of one host: while the host keeps its join and its inventory, and the ring still
+/// holds every report since, the next report sends only the samples of the newer reports.
+struct GroupManagerReportCursor: Equatable, Sendable {
+    var joinedAt: ContinuousClock.Instant
+    var inventoryRevision: UInt64
+    var reportsRecorded: UInt64
+
+    init(_ host: HostRecord) {
+        joinedAt = host.joinedAt
+        inventoryRevision = host.inventoryRevision
+        reportsRecorded = host.reportsRecorded
+    }
+
+    /// How many of `host`'s newest reports were not sent since this cursor; nil when they cannot be sent alone
+    /// (a new join or inventory, or reports evicted unsent) and the host's whole window must go.
+    func newReports(of host: HostRecord) -> Int? {
+        guard host.inventory != nil, joinedAt == host.joinedAt, inventoryRevision == host.inventoryRevision,
+            host.reportsRecorded >= reportsRecorded
+        else { return nil }
+        let fresh = host.reportsRecorded - reportsRecorded
+        return fresh <= UInt64(host.reports.count) ? Int(fresh) : nil
+    }
+}
+
 extension HostRegistry {
-    /// This group manager's hosts for the leader: each one's row, and its VMs' newest samples.
+    /// This group manager's hosts for the leader: each one's row, and its VMs' samples. A host `sent` has a cursor
+    /// for goes with only the samples taken since (`samplesAreNew`), the others with their whole window. Returns the
+    /// cursors for the next report.
     func groupManagerReport(
         agentAddress: String,
         maxHosts: Int,
-        at now: ContinuousClock.Instant
-    ) -> GroupManagerReport {
+        at now: ContinuousClock.Instant,
+        after sent: [String: GroupManagerReportCursor] = [:]
+    ) -> (report: GroupManagerReport, sent: [String: GroupManagerReportCursor]) {
+        var cursors: [String: GroupManagerReportCursor] = [:]
+        cursors.reserveCapacity(sent.count)
         // Each host's ring is read once, for its row's estimate and its VMs' samples both.
         let hosts = all().map { host -> GroupManagerReport.Host in
-            let demands = host.demands(window: estimator.window)
+            cursors[host.hostID] = GroupManagerReportCursor(host)
+            let newReports = sent[host.hostID]?.newReports(of: host)
+            let (demands, newSamples) = host.demands(window: estimator.window, countingNewIn: newReports ?? 0)
             let status = statusHost(
                 host,
                 at: now,
                 estimate: host.inventory == nil ? nil : HostRecord.demand(of: demands, estimator: estimator)
             )
-            let vms = zip(host.inventory?.vms ?? [], demands).map { entry, demand in
-                GroupManagerReport.VMSamples(uuid: entry.uuid, samples: demand.samples.map(ResourceAmounts.init))
+            let vms = zip(zip(host.inventory?.vms ?? [], demands), newSamples).map { pair, fresh in
+                let (entry, demand) = pair
+                let samples = newReports == nil ? demand.samples[...] : demand.samples.suffix(fresh)
+                return GroupManagerReport.VMSamples(uuid: entry.uuid, samples: samples.map(ResourceAmounts.init))
             }
             return GroupManagerReport.Host(
                 status: status,
                 capabilities: host.description.capabilities,
                 hasInventory: host.inventorySinceJoin,
-                vms: vms
+                vms: vms,
+                samplesAreNew: newReports != nil
             )
         }
-        return GroupManagerReport(agentAddress: agentAddress, maxHosts: UInt32(clamping: maxHosts), hosts: hosts)
+        let report = GroupManagerReport(
+            agentAddress: agentAddress,
+            maxHosts: UInt32(clamping: maxHosts),
+            hosts: hosts,
+            sampleWindow: UInt16(clamping: max(1, estimator.window))
+        )
+        return (report, cursors)
     }
 }
 

@@ -183,10 +183,7 @@ public actor RemoteGroupManagers {
             host.statusAt = now
             host.connected = entry.status.connected
             host.hasInventory = entry.hasInventory
-            host.samples = Dictionary(
-                entry.vms.map { ("\($0.uuid)".lowercased(), $0.samples.map(ResourceVector.init(amounts:))) },
-                uniquingKeysWith: { first, _ in first }
-            )
+            host.samples = Self.samples(of: entry, holding: host.samples, window: Int(report.sampleWindow))
             // A host the group manager saw come back (heartbeats again) while the leader holds it FAILED.
             if host.state == .failed, entry.status.state == .active, entry.status.connected {
                 host.state = .active
@@ -195,6 +192,30 @@ public actor RemoteGroupManagers {
             known[hostID] = host
         }
         for hostID in moved { await record(hostID, with: id) }
+    }
+
+    /// A reported host's samples by VM: its VMs' windows, or, when the report carries only the samples new since
+    /// the last one, those appended to what the leader holds, keeping the newest `window`. VMs it does not list are
+    /// gone from the host.
+    static func samples(
+        of entry: GroupManagerReport.Host,
+        holding held: [String: [ResourceVector]],
+        window: Int
+    ) -> [String: [ResourceVector]] {
+        var samples: [String: [ResourceVector]] = [:]
+        samples.reserveCapacity(entry.vms.count)
+        for vm in entry.vms {
+            let id = "\(vm.uuid)".lowercased()
+            guard samples[id] == nil else { continue }  // listed twice: the first counts
+            let fresh = vm.samples.map(ResourceVector.init(amounts:))
+            guard entry.samplesAreNew else {
+                samples[id] = fresh
+                continue
+            }
+            let kept = held[id] ?? []
+            samples[id] = Array((kept + fresh).suffix(max(window, fresh.count)))
+        }
+        return samples
     }
 
     /// An event: the leader's view changes, then the caller tells the leader (`GroupManagerObserver`).

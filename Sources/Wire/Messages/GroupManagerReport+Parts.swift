@@ -6,11 +6,19 @@ extension GroupManagerReport {
     /// each whole in one part, and every part carries `agentAddress` and `maxHosts`: the leader applies each part
     /// as a report (the hosts it lists replace what it knew of them), so all the parts together say what the whole
     /// report says. A host too big for a part of its own keeps only its VMs' newest samples, as many as fit, and is
-    /// sent without its VMs if even none of their samples fit.
+    /// sent without its VMs if even none of their samples fit. Each part carries its hosts' `samplesAreNew` and the
+    /// report's `sampleWindow`.
     public func parts(maximumPayloadLength: Int = WireFrameDecoder.defaultMaximumPayloadLength) -> [GroupManagerReport]
     {
-        let empty = GroupManagerReport(agentAddress: agentAddress, maxHosts: maxHosts, hosts: [])
-        let room = maximumPayloadLength - Self.payloadSize(of: empty)
+        let empty = GroupManagerReport(
+            agentAddress: agentAddress,
+            maxHosts: maxHosts,
+            hosts: [],
+            sampleWindow: sampleWindow
+        )
+        // The `newSamples` field, if any host needs it: its count, tag, length and window, and a byte per host
+        // below (one bit would do; a byte keeps the sum simple).
+        let room = maximumPayloadLength - Self.payloadSize(of: empty) - 10
         var parts: [GroupManagerReport] = []
         var current = empty
         var used = 0
@@ -49,6 +57,6 @@ extension GroupManagerReport {
     private static func size(of host: Host, scratch: inout ByteBuffer) -> Int {
         scratch.clear()
         write(host, into: &scratch)
-        return scratch.readableBytes
+        return scratch.readableBytes + 1
     }
 }

@@ -28,17 +28,23 @@ public struct GroupManagerReport: WirePayload {
         /// The agent sent an inventory on its current connection.
         public var hasInventory: Bool
         public var vms: [VMSamples]
+        /// `vms` carry only the samples taken since this link's previous report of the host, for the receiver to
+        /// append to what it holds (keeping the report's `sampleWindow` newest); false: each VM's whole window.
+        /// Sent in the `newSamples` extension field.
+        public var samplesAreNew: Bool
 
         public init(
             status: ManagerStatusReply.Host,
             capabilities: AgentCapabilities,
             hasInventory: Bool,
-            vms: [VMSamples] = []
+            vms: [VMSamples] = [],
+            samplesAreNew: Bool = false
         ) {
             self.status = status
             self.capabilities = capabilities
             self.hasInventory = hasInventory
             self.vms = vms
+            self.samplesAreNew = samplesAreNew
         }
 
         /// The status host's fixed fields, three presence bytes (millisecondsInState, watts, estimate),
@@ -46,16 +52,29 @@ public struct GroupManagerReport: WirePayload {
         static let minimumWireSize = ManagerStatusReply.minimumHostSize + 3 + 4 + 1 + 2
     }
 
+    /// Extension tags of this message (docs/protocol.md).
+    public enum ExtensionTag {
+        /// `newSamples`: u16 sampleWindow (at least 1), then one bit per host, host i in byte i / 8 at bit i % 8
+        /// (least significant first), set when `samplesAreNew`. Sent when `sampleWindow` is set or a host's samples
+        /// are new: a receiver that skips it takes a few new samples for a whole window, a worse estimate for one
+        /// window, nothing broken.
+        public static let newSamples: UInt16 = 0x0001
+    }
+
     /// Where the group manager listens for agents (host:port); never empty.
     public var agentAddress: String
     /// How many hosts it takes; 0: no limit.
     public var maxHosts: UInt32
     public var hosts: [Host]
+    /// The most samples per VM a receiver keeps when it appends a host's new samples (the group manager's
+    /// estimator window), in `newSamples`; 0: not sent, and then no host's samples may be new.
+    public var sampleWindow: UInt16
 
-    public init(agentAddress: String, maxHosts: UInt32 = 0, hosts: [Host]) {
+    public init(agentAddress: String, maxHosts: UInt32 = 0, hosts: [Host], sampleWindow: UInt16 = 0) {
         self.agentAddress = agentAddress
         self.maxHosts = maxHosts
         self.hosts = hosts
+        self.sampleWindow = sampleWindow
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -136,5 +155,41 @@ public struct GroupManagerReport: WirePayload {
             )
         }
         return VMSamples(uuid: uuid, samples: samples)
+    }
+
+    public var extensionFields: [WireExtensionField] {
+        guard sampleWindow > 0 || hosts.contains(where: \.samplesAreNew) else { return [] }
+        var value = ByteBuffer()
+        value.writeInteger(sampleWindow)
+        var bits = [UInt8](repeating: 0, count: (hosts.count + 7) / 8)
+        for (index, host) in hosts.enumerated() where host.samplesAreNew {
+            bits[index / 8] |= 1 << UInt8(index % 8)
+        }
+        value.writeBytes(bits)
+        return [WireExtensionField(tag: ExtensionTag.newSamples, value: value)]
+    }
+
+    public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
+        guard field.tag == ExtensionTag.newSamples else { return }
+        var value = field.value
+        let window = try value.readWireInteger(as: UInt16.self, Self.messageType, "newSamples.sampleWindow")
+        guard window > 0 else {
+            throw .invalidValue(message: Self.messageType, field: "newSamples.sampleWindow", value: 0)
+        }
+        // One bit per host, matched by position: a bitmap of another length cannot be applied.
+        guard value.readableBytes == (hosts.count + 7) / 8 else {
+            throw .invalidValue(
+                message: Self.messageType,
+                field: "newSamples.length",
+                value: UInt64(field.value.readableBytes)
+            )
+        }
+        let bits = value.readBytes(length: value.readableBytes) ?? []
+        // Bits past the last host name no host.
+        if hosts.count % 8 != 0, let last = bits.last, last >> UInt8(hosts.count % 8) != 0 {
+            throw .invalidValue(message: Self.messageType, field: "newSamples.hosts", value: UInt64(last))
+        }
+        sampleWindow = window
+        for index in hosts.indices { hosts[index].samplesAreNew = bits[index / 8] & (1 << UInt8(index % 8)) != 0 }
     }
 }

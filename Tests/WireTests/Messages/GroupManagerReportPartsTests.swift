@@ -71,6 +71,21 @@ import Wire
         #expect(parts.flatMap(\.hosts) == report.hosts)
     }
 
+    @Test(arguments: [600, 1_000, 4_096])
+    func partsKeepWhichHostsHaveNewSamplesAndTheWindowWithinTheLimit(_ limit: Int) throws {
+        var hosts = (0..<100).map { Self.host($0, vms: 2, samples: $0 % 4) }
+        for index in hosts.indices { hosts[index].samplesAreNew = index % 3 != 0 }
+        let report = GroupManagerReport(agentAddress: "a:1", hosts: hosts, sampleWindow: 15)
+        let parts = report.parts(maximumPayloadLength: limit)
+        #expect(parts.count > 1)
+        for part in parts {
+            #expect(Self.payloadSize(part) <= limit)
+            #expect(part.sampleWindow == 15)
+            try expectRoundTrip(.groupManagerReport(part))
+        }
+        #expect(parts.flatMap(\.hosts) == report.hosts)
+    }
+
     @Test func aHostTooBigForAPartKeepsItsVMsNewestSamples() throws {
         // 20 VMs × 15 samples × 32 bytes ≈ 10 KB: in a 4 KB part each VM keeps its newest few.
         let newest = ResourceAmounts(cpuCores: 7)

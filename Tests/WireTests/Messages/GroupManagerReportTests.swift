@@ -53,6 +53,47 @@ extension Samples {
     )
 }
 
+extension Samples {
+    /// Two hosts of gm-2 in a link's later report: h1 with the one sample taken since the previous report, h2
+    /// without VMs and with its whole (empty) window.
+    static let goldenGroupManagerReportNewSamples = WireEnvelope(
+        message: .groupManagerReport(
+            GroupManagerReport(
+                agentAddress: "10.0.0.21:7710",
+                hosts: ["h1", "h2"].map { id in
+                    GroupManagerReport.Host(
+                        status: ManagerStatusReply.Host(
+                            hostID: id,
+                            hostname: "",
+                            state: .active,
+                            connected: true,
+                            millisecondsSinceHeartbeat: 0,
+                            millisecondsSinceReport: nil,
+                            ringFill: 0,
+                            ringCapacity: 0,
+                            vmCount: id == "h1" ? 1 : 0,
+                            capacity: HostCapacity(
+                                cores: 0,
+                                memoryBytes: 0,
+                                nicRxBytesPerSecond: 0,
+                                nicTxBytesPerSecond: 0
+                            ),
+                            usage: nil
+                        ),
+                        capabilities: [],
+                        hasInventory: true,
+                        vms: id == "h1"
+                            ? [GroupManagerReport.VMSamples(uuid: webUUID, samples: [ResourceAmounts(cpuCores: 0.75)])]
+                            : [],
+                        samplesAreNew: id == "h1"
+                    )
+                },
+                sampleWindow: 15
+            )
+        )
+    )
+}
+
 /// GroupManagerReport (0x50): round trips, its bytes, and what a decoder refuses.
 @Suite struct GroupManagerReportTests {
     static func host(
@@ -310,6 +351,76 @@ extension Samples {
                 try decodePayload(.groupManagerReport, payload.prefix(length))
             }
         }
+    }
+
+    // MARK: newSamples
+
+    /// Hosts `0..<count`, those in `new` with only their new samples.
+    static func newSamplesReport(count: Int, new: Set<Int>, window: UInt16 = 15) -> GroupManagerReport {
+        GroupManagerReport(
+            agentAddress: "10.0.0.21:7710",
+            hosts: (0..<count).map { index in
+                var host = Self.host("h\(index)", vms: [GroupManagerReport.VMSamples(uuid: .zero, samples: [])])
+                host.samplesAreNew = new.contains(index)
+                return host
+            },
+            sampleWindow: window
+        )
+    }
+
+    @Test(arguments: [(1, [0]), (8, [7]), (9, [0, 8]), (16, [1, 3, 5, 15]), (17, Array(0..<17))])
+    func newSamplesRoundTripForAnyHostCount(count: Int, new: [Int]) throws {
+        try expectRoundTrip(.groupManagerReport(Self.newSamplesReport(count: count, new: Set(new))))
+    }
+
+    @Test func aWindowWithNoNewSamplesRoundTripsAndNoWindowSendsNoField() throws {
+        try expectRoundTrip(.groupManagerReport(Self.newSamplesReport(count: 3, new: [])))
+        let payload = payloadBytes(.groupManagerReport(Self.newSamplesReport(count: 3, new: [], window: 0)))
+        #expect(hex(payload).hasSuffix("0000"), "an empty extension area")
+    }
+
+    /// The payload of `newSamplesReport(count:new:)` with its newSamples field's value replaced by `value`.
+    static func payload(count: Int, newSamplesValue value: [UInt8]) -> ByteBuffer {
+        let plain = payloadBytes(.groupManagerReport(Self.newSamplesReport(count: count, new: [], window: 0)))
+        var payload = plain.prefix(plain.readableBytes - 2)  // without its empty extension area
+        payload.writeInteger(UInt16(1))
+        payload.writeInteger(GroupManagerReport.ExtensionTag.newSamples)
+        payload.writeInteger(UInt32(value.count))
+        payload.writeBytes(value)
+        return payload
+    }
+
+    @Test func aZeroWindowIsRejected() {
+        #expect(
+            throws: WireError.invalidValue(message: .groupManagerReport, field: "newSamples.sampleWindow", value: 0)
+        ) {
+            try decodePayload(.groupManagerReport, Self.payload(count: 3, newSamplesValue: [0, 0, 0b001]))
+        }
+    }
+
+    @Test(arguments: [[UInt8](), [0, 15], [0, 15, 1, 0], [0]])
+    func aBitmapOfAnotherLengthIsRejected(value: [UInt8]) {
+        #expect(throws: WireError.self) {
+            try decodePayload(.groupManagerReport, Self.payload(count: 3, newSamplesValue: value))
+        }
+    }
+
+    @Test func aBitPastTheLastHostIsRejected() {
+        #expect(
+            throws: WireError.invalidValue(message: .groupManagerReport, field: "newSamples.hosts", value: 0b1000_0001)
+        ) {
+            try decodePayload(.groupManagerReport, Self.payload(count: 3, newSamplesValue: [0, 15, 0b1000_0001]))
+        }
+    }
+
+    @Test func theBitsNameTheirHostsLeastSignificantFirst() throws {
+        let payload = Self.payload(count: 10, newSamplesValue: [0, 4, 0b0000_0101, 0b0000_0010])
+        guard case .groupManagerReport(let decoded) = try decodePayload(.groupManagerReport, payload) else {
+            Issue.record("not a report")
+            return
+        }
+        #expect(decoded.sampleWindow == 4)
+        #expect(decoded.hosts.indices.filter { decoded.hosts[$0].samplesAreNew } == [0, 2, 9])
     }
 
     @Test func trailingBytesAreRejected() {
