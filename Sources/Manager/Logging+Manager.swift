@@ -19,6 +19,8 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case failedFor = "torpor.failed_for"
     case failures = "torpor.failures"
     case field = "torpor.field"
+    /// The group manager a host moves from (rebalancing).
+    case from = "torpor.from"
     case groupManager = "torpor.group_manager"
     case flavor = "torpor.flavor"
     case holder = "torpor.holder"
@@ -49,6 +51,8 @@ enum ManagerMetadataKey: String, Sendable, CaseIterable {
     case task = "torpor.task"
     /// This process's TLS certificate (`role/name (serial S)`), or "plaintext".
     case tls = "torpor.tls"
+    /// The group manager a host moves to (rebalancing).
+    case to = "torpor.to"
     case took = "torpor.took"
     case total = "torpor.total"
     case uuid = "torpor.uuid"

@@ -347,6 +347,16 @@ public struct ManagerDaemon: Sendable {
                 )
             )
         }
+        if let remote, let interval = configuration.groupManagers?.rebalanceInterval, interval > .zero {
+            // A group manager linked for two heartbeat timeouts is stable enough to be given hosts.
+            let settle = configuration.heartbeatTimeout * 2
+            services.append(
+                RebalanceService(interval: interval) {
+                    let busy = await leader.hostsBusyForRebalancing(at: .now)
+                    await remote.rebalance(busy: busy, settle: settle, at: .now)
+                }
+            )
+        }
         if let remote {
             // Hosts whose group manager was lost: FAILED unless they join another within the timeout.
             services.append(

@@ -338,7 +338,7 @@ struct LabUp: AsyncParsableCommand {
             coordination:
               etcd: { endpoints: ["http://127.0.0.1:\(etcdPort)"] }
               lease_ttl: 5s
-            \(groupManagers > 0 ? "group_managers: { assignment: round-robin }" : "")
+            \(groupManagers > 0 ? "group_managers: { assignment: round-robin, rebalance_interval: 3s }" : "")
             """ : ""
         // Short intervals so the lab comes up and notices a stopped agent within seconds. With --ha every manager
         // gets the same settings but its own id, address and database file, as on machines of their own: the

@@ -9,9 +9,10 @@ import Glibc
 /// elected group leader), two `torpor-manager --role group-manager` processes and four agents. The leader deals the
 /// hosts to the group managers; orders reach the agents through them. Kill -9 a group manager: its hosts join the
 /// other within the heartbeat timeout (5 s in the lab), none is marked FAILED, their VMs keep running untouched, and
-/// orders reach them through the new group manager. Then kill -9 the leader: the group manager links to the next
-/// leader with its agents, and nothing moves. Then SIGSTOP that leader (a silent one, as behind a partition): the
-/// group manager gives it up within its heartbeat timeout and links to the next.
+/// orders reach them through the new group manager. Restart it: the leader moves hosts back to it one at a time
+/// until each holds two (rebalancing), the agents and their VMs untouched. Then kill -9 the leader: the group managers
+/// link to the next leader with their agents, and nothing moves. Then SIGSTOP that leader (a silent one, as behind a
+/// partition): the group managers give it up within their heartbeat timeout and link to the next.
 @Suite(
     "group managers in processes of their own, in a lab",
     .serialized,
@@ -162,8 +163,36 @@ struct GroupManagerLabTests {
         }
         #expect(gone, "\(moved.key) still runs on host-\(moved.value)")
 
-        // Kill -9 the leader: the group manager links to the next one and keeps its agents; no host moves or fails,
-        // and orders reach them through the new leader.
+        // group-manager-1 back: the leader moves hosts to it, one at a time (rebalance_interval 3 s in the lab, once
+        // it has been linked for two heartbeat timeouts), until round robin's spread holds again. The agents move
+        // without restarting; their VMs keep running where they were; no host is taken for failed.
+        let restarted = try lab.restart("group-manager-1", arguments: ["--log", "stderr"])
+        let restartedAt = ContinuousClock.now
+        var heldByFirst: Set<String> = []
+        var heldBySecond: Set<String> = []
+        let rebalanced = await lab.eventually(timeout: .seconds(90)) {
+            heldByFirst = await Self.held(by: "group-manager-1", lab: lab) ?? []
+            heldBySecond = await Self.held(by: "group-manager-2", lab: lab) ?? []
+            return heldByFirst.count == 2 && heldBySecond.count == 2 && heldByFirst.union(heldBySecond) == allHosts
+        }
+        #expect(
+            rebalanced,
+            "restarted group-manager-1 (pid \(restarted.pid)) holds \(heldByFirst.sorted()), group-manager-2 \(heldBySecond.sorted())"
+        )
+        print("group-manager-1 restarted: two hosts each again after \(restartedAt.duration(to: .now))")
+        let leaderLog = lab.log("manager") + lab.log("manager-2") + lab.log("manager-3")
+        #expect(leaderLog.contains("moved a host to balance the group managers"))
+        #expect(!leaderLog.contains("host failed"))
+        let statesAfterRebalancing = try await lab.vms("spread").mapValues { $0["state"] as? String ?? "" }
+        #expect(statesAfterRebalancing.values.filter { $0 == "running" }.count == 7, "\(statesAfterRebalancing)")
+        #expect((1...4).map { lab.agentPids($0) } == agentPids, "an agent restarted")
+        for (name, agent) in runningBefore where name != moved.key {
+            #expect(try await lab.domains(onAgent: agent)[name] == "running", "\(name) on host-\(agent)")
+        }
+        let heldBeforeFailover = (first: heldByFirst, second: heldBySecond)
+
+        // Kill -9 the leader: the group managers link to the next one and keep their agents; no host moves or
+        // fails, and orders reach them through the new leader.
         let oldLeader = try #require(await FailoverLabTests.leader(lab.manager, within: .seconds(30)), "nobody leads")
         let leaderProcess = try lab.process(FailoverLabTests.processName(ofManager: oldLeader))
         kill(pid_t(leaderProcess.pid), SIGKILL)
@@ -176,7 +205,8 @@ struct GroupManagerLabTests {
         }
         let hostsAfterFailover = (try? await lab.hosts()) ?? [:]
         #expect(relinked, "\(hostsAfterFailover)")
-        #expect(await Self.held(by: "group-manager-2", lab: lab) == allHosts)
+        #expect(await Self.held(by: "group-manager-1", lab: lab) == heldBeforeFailover.first)
+        #expect(await Self.held(by: "group-manager-2", lab: lab) == heldBeforeFailover.second)
         if let newLeader {
             #expect(lab.log(FailoverLabTests.processName(ofManager: newLeader)).contains("group manager linked"))
         }

@@ -129,6 +129,24 @@ extension HostRegistryTests {
         await registry.join(Self.agent("once"), at: start + .seconds(120))
         #expect(await registry.host("once")?.state == .active)
     }
+
+    /// A host the leader moves to another group manager is forgotten at once: its silence that follows is never
+    /// taken for a failure (which would reach the leader and fence it), and its old session's end marks nothing.
+    @Test func aReleasedHostIsForgottenAndNeverFails() async {
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        let start = ContinuousClock.now
+        let connection = await registry.join(Self.agent("moving"), at: start)
+        await registry.join(Self.agent("staying"), at: start)
+        #expect(await registry.release("moving") == nil, "joined without a connection here")
+        await registry.disconnected("moving", connectionID: connection)
+        #expect(await registry.host("moving") == nil)
+        let failed = await registry.expire(timeout: .seconds(10), at: start + .seconds(11))
+        #expect(failed.map(\.hostID) == ["staying"])
+        #expect(await registry.all().map(\.hostID) == ["staying"])
+        // Sent back later, it joins as new.
+        await registry.join(Self.agent("moving"), at: start + .seconds(20))
+        #expect(await registry.host("moving")?.state == .active)
+    }
 }
 
 @Suite struct ManagerConfigurationTests {

@@ -40,6 +40,7 @@ import Wire
         ("group-manager-report-new-samples", Samples.goldenGroupManagerReportNewSamples),
         ("group-manager-event-failed", Samples.goldenGroupManagerEventFailed),
         ("host-order-vmcommand", Samples.goldenHostOrderVMCommand),
+        ("host-order-release", Samples.goldenHostOrderRelease),
     ]
 
     @Test(arguments: golden)

@@ -8,6 +8,8 @@
 ///   gives each host the first group manager in id order with room, filling them one after the other.
 /// - A group manager lost (its lease gone) loses its hosts at once: the action names them, so they can be told to
 ///   ask again (their connections to it are gone anyway) and get another.
+/// - Hosts already dealt are moved one at a time (`rebalancingMove`) towards what the policy would deal now: a group
+///   manager that joins late, or comes back after its hosts went to others, gets its share.
 public struct HostAssignmentMachine: Sendable, Equatable {
     public enum Policy: String, Sendable, CaseIterable {
         case roundRobin = "round-robin"
@@ -39,6 +41,22 @@ public struct HostAssignmentMachine: Sendable, Equatable {
         /// A group manager says a host's agent is with it (it reports its hosts when it links to a new leader):
         /// the host stays there. Ignored for a group manager that is not registered.
         case hostReported(hostID: String, groupManagerID: String)
+        /// The leader moves a host to another group manager (`rebalancingMove`): when its agent asks again, it is
+        /// sent there. Ignored for a group manager that is not registered.
+        case hostMoved(hostID: String, to: String)
+    }
+
+    /// One host to move to balance the group managers.
+    public struct Move: Sendable, Equatable {
+        public var hostID: String
+        public var from: String
+        public var to: String
+
+        public init(hostID: String, from: String, to: String) {
+            self.hostID = hostID
+            self.from = from
+            self.to = to
+        }
     }
 
     public enum Action: Sendable, Equatable {
@@ -119,11 +137,54 @@ public struct HostAssignmentMachine: Sendable, Equatable {
             if let current = assignments.removeValue(forKey: host) { previous[host] = current }
             return []
 
-        case .hostReported(let host, let id):
+        case .hostReported(let host, let id), .hostMoved(let host, let id):
             guard groupManagers.contains(where: { $0.id == id }) else { return [] }
             assignments[host] = id
             previous[host] = nil
             return []
+        }
+    }
+
+    /// The one move that brings the hosts closer to what the policy deals, or nil when nothing needs to move.
+    /// Only `movable` hosts are moved, the first listed first (the caller lists the cheapest to move first), and
+    /// only to group managers in `destinations` with room.
+    ///
+    /// - A group manager over its `maxHosts` (lowered since) gives a host to one with room.
+    /// - `roundRobin`: from the group manager with the most hosts to the one with the fewest, while they differ by
+    ///   two or more: the spread round robin deals.
+    /// - `firstFit`: from the last group manager (in id order) holding a movable host to the first with room before
+    ///   it: the filling first fit deals.
+    public func rebalancingMove(movable: [String], destinations: Set<String>) -> Move? {
+        let counts = Dictionary(uniqueKeysWithValues: groupManagers.map { ($0.id, hostCount(of: $0.id)) })
+        // Each group manager's movable hosts, in the caller's order.
+        var movableOf: [String: [String]] = [:]
+        for host in movable { if let id = assignments[host] { movableOf[id, default: []].append(host) } }
+        let open = groupManagers.filter { destinations.contains($0.id) && hasRoom($0) }
+        func move(from source: String, to target: GroupManager) -> Move? {
+            guard source != target.id, let host = movableOf[source]?.first else { return nil }
+            return Move(hostID: host, from: source, to: target.id)
+        }
+        // Over its limit: to the group manager with the fewest hosts that has room.
+        for source in groupManagers where source.maxHosts > 0 && counts[source.id, default: 0] > source.maxHosts {
+            let target = open.filter { $0.id != source.id }.min { counts[$0.id, default: 0] < counts[$1.id, default: 0] }
+            if let target, let found = move(from: source.id, to: target) { return found }
+        }
+        switch policy {
+        case .roundRobin:
+            guard let target = open.min(by: { counts[$0.id, default: 0] < counts[$1.id, default: 0] }) else { return nil }
+            let fewest = counts[target.id, default: 0]
+            // The fullest group manager that has a host to give; ties go to the first in id order.
+            let sources = groupManagers.filter { movableOf[$0.id] != nil && counts[$0.id, default: 0] >= fewest + 2 }
+            guard let source = sources.max(by: { counts[$0.id, default: 0] < counts[$1.id, default: 0] }) else {
+                return nil
+            }
+            return move(from: source.id, to: target)
+        case .firstFit:
+            guard let target = open.first else { return nil }
+            guard let source = groupManagers.last(where: { $0.id > target.id && movableOf[$0.id] != nil }) else {
+                return nil
+            }
+            return move(from: source.id, to: target)
         }
     }
 

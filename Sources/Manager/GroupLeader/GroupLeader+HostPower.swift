@@ -112,3 +112,17 @@ extension GroupLeader {
         return CommandResult(code: .ok, message: "\(id) is going down (\(action.configName))")
     }
 }
+
+extension GroupLeader {
+    /// Hosts that must keep their group manager for now (rebalancing, docs/ha.md): a migration in or out, or one
+    /// just ended whose inventories are still settling; a power change or a command under way; not ACTIVE.
+    public func hostsBusyForRebalancing(at now: ContinuousClock.Instant) -> Set<String> {
+        var busy = Set<String>()
+        for move in migrations.moves.values { busy.formUnion([move.source, move.destination]) }
+        for settled in migrations.settling.values where now < settled.until { busy.formUnion(settled.hosts) }
+        for (host, machine) in power where machine.state != .active || machine.commandsInFlight > 0 {
+            busy.insert(host)
+        }
+        return busy
+    }
+}

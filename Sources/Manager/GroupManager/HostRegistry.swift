@@ -149,6 +149,14 @@ public actor HostRegistry {
 
     func connection(to hostID: String) -> WireConnection? { connections[hostID] }
 
+    /// The leader moves the host to another group manager: forgotten here without being marked FAILED (no failure
+    /// reaches the leader), and its agent's connection handed back to be closed, after which the agent asks the
+    /// leader again. The session's end then finds no record to mark.
+    func release(_ hostID: String) -> WireConnection? {
+        hosts[hostID] = nil
+        return connections.removeValue(forKey: hostID)
+    }
+
     public func heartbeat(from hostID: String, at now: ContinuousClock.Instant) {
         // In place: copying the record out and back retains its ring and inventory on every heartbeat.
         guard let index = hosts.index(forKey: hostID) else { return }

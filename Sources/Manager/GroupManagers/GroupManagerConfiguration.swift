@@ -13,6 +13,9 @@ public enum ManagerRole: String, Sendable, CaseIterable {
 /// managers linked to it (Snooze's `groupLeaderScheduler.assignmentPolicy`).
 public struct GroupManagersConfiguration: Sendable, Equatable {
     public var assignment = HostAssignmentMachine.Policy.roundRobin
+    /// How often the leader moves one host towards the spread `assignment` deals (docs/ha.md, "Rebalancing"), so
+    /// that a group manager that links late or comes back gets its share; 0: never.
+    public var rebalanceInterval: Duration = .seconds(30)
 
     public init() {}
 
@@ -21,6 +24,7 @@ public struct GroupManagersConfiguration: Sendable, Equatable {
         if let value = try section.choice("assignment", from: HostAssignmentMachine.Policy.allCases.map(\.rawValue)) {
             result.assignment = HostAssignmentMachine.Policy(rawValue: value) ?? .roundRobin
         }
+        if let value = try section.duration("rebalance_interval", minimum: .zero) { result.rebalanceInterval = value }
         try section.rejectUnknownKeys()
         return result
     }

@@ -134,6 +134,14 @@ struct LeaderLinkService: Service {
         case .setState(let state):
             await groupManager.setState(HostRecord.State(state), of: order.hostID)
             return .commandResult(CommandResult(code: .ok, message: ""))
+        case .release:
+            let connection = await registry.release(order.hostID)
+            await connection?.close()
+            logger.notice(
+                "host released: the leader moves it to another group manager",
+                metadata: [.host: "\(order.hostID)"]
+            )
+            return .commandResult(CommandResult(code: .ok, message: "released \(order.hostID)"))
         }
     }
 }

@@ -16,6 +16,8 @@ public actor RemoteGroupManagers {
         /// Which link this is, so an old one ending late does not drop a newer one.
         let serial: UInt64
         var groupManager: HostAssignmentMachine.GroupManager
+        /// When it linked: only a group manager linked for a while is given hosts by rebalancing.
+        let linkedAt: ContinuousClock.Instant
     }
 
     /// One host as its group manager last described it.
@@ -38,9 +40,14 @@ public actor RemoteGroupManagers {
         var orphanedAt: ContinuousClock.Instant?
     }
 
-    private var machine: HostAssignmentMachine
-    private var links: [String: Link] = [:]
-    private var known: [String: RemoteHost] = [:]
+    var machine: HostAssignmentMachine
+    var links: [String: Link] = [:]
+    var known: [String: RemoteHost] = [:]
+    /// Orders on their way to each host (sent, not answered): a host with one is not moved.
+    var ordersInFlight: [String: Int] = [:]
+    /// Hosts being moved by rebalancing, with the group manager they leave: its reports may still list them (one
+    /// built before the release), and must not take them back.
+    var released: [String: String] = [:]
     private var nextSerial: UInt64 = 0
     /// Where each host's group manager is recorded (and so copied to etcd); nil in tests that keep none.
     private var store: ManagerStore?
@@ -72,7 +79,7 @@ public actor RemoteGroupManagers {
 
     /// Records that `hostID` is with `groupManagerID`, unless the store has it already. A failed write (a leader
     /// deposed meanwhile) is logged: the group manager's reports tell the next leader the same.
-    private func record(_ hostID: String, with groupManagerID: String) async {
+    func record(_ hostID: String, with groupManagerID: String) async {
         guard let store, recorded[hostID] != groupManagerID else { return }
         recorded[hostID] = groupManagerID
         do {
@@ -124,7 +131,7 @@ public actor RemoteGroupManagers {
             logger.notice("group manager linked again", metadata: [.groupManager: "\(id)"])
             Task { await old.connection.close() }
         }
-        links[id] = Link(connection: connection, serial: nextSerial, groupManager: groupManager)
+        links[id] = Link(connection: connection, serial: nextSerial, groupManager: groupManager, linkedAt: .now)
         _ = machine.handle(.groupManagerJoined(groupManager))
         logger.notice(
             "group manager linked",
@@ -172,6 +179,7 @@ public actor RemoteGroupManagers {
         for entry in report.hosts {
             let hostID = entry.status.hostID
             guard var host = known[hostID] else { continue }  // its Joined event comes first
+            if released[hostID] == id { continue }  // moving away: this report was built before the release
             if host.groupManagerID != id {
                 guard entry.status.connected else { continue }  // another holds it now; this one is late
                 host.groupManagerID = id
@@ -223,6 +231,7 @@ public actor RemoteGroupManagers {
         let hostID = event.hostID
         switch event.event {
         case .joined(let description):
+            released[hostID] = nil
             var host = known[hostID] ?? RemoteHost(description: description, stateSince: now)
             host.description = description
             host.groupManagerID = id
@@ -268,6 +277,7 @@ public actor RemoteGroupManagers {
             guard let orphanedAt = host.orphanedAt, now - orphanedAt > timeout else { continue }
             known[id]?.state = .failed
             known[id]?.stateSince = now
+            released[id] = nil
             failed.append(record(of: known[id]!, at: now))
             logger.error(
                 "host failed: its group manager was lost and it joined no other",
@@ -436,9 +446,20 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
     /// The group manager's answer, which is its agent's (`GroupManager.send`); `.notDelivered` when no group
     /// manager holds the host or its link was lost, `.timedOut` when no answer came within `timeout` plus a margin
     /// for the extra hop. Neither means the order took effect.
-    private func order(_ order: HostOrder.Order, to hostID: String, timeout: Duration) async -> CommandResult {
+    func order(_ order: HostOrder.Order, to hostID: String, timeout: Duration) async -> CommandResult {
         guard let (connection, groupManagerID) = holder(of: hostID) else {
             return CommandResult(code: .notDelivered, message: "\(hostID) is with no group manager now")
+        }
+        if let leaving = released[hostID], order != .release {
+            return CommandResult(
+                code: .notDelivered,
+                message: "\(hostID) is moving from group manager \(leaving) to another; ask again in a moment"
+            )
+        }
+        ordersInFlight[hostID, default: 0] += 1
+        defer {
+            ordersInFlight[hostID, default: 1] -= 1
+            if ordersInFlight[hostID] == 0 { ordersInFlight[hostID] = nil }
         }
         do {
             let reply = try await connection.request(

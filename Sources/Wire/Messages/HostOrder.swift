@@ -11,6 +11,9 @@ public struct HostOrder: WirePayload {
         case migrationCancel(MigrationCancel)
         /// Mark the host in the group manager's registry (SLEEPING, WAKING, …).
         case setState(ManagerStatusReply.HostState)
+        /// The leader moves the host to another group manager: forget it without failing it and close its agent's
+        /// connection, so that the agent asks the leader again and joins the other.
+        case release
     }
 
     /// The host the order is for; never empty.
@@ -27,6 +30,7 @@ public struct HostOrder: WirePayload {
         case powerCommand = 2
         case migrationCancel = 3
         case setState = 4
+        case release = 5
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -43,6 +47,8 @@ public struct HostOrder: WirePayload {
             buffer.writeWireEmbedded(cancel)
         case .setState(let state):
             buffer.writeMultipleIntegers(Kind.setState.rawValue, state.rawValue)
+        case .release:
+            buffer.writeInteger(Kind.release.rawValue)
         }
     }
 
@@ -59,6 +65,8 @@ public struct HostOrder: WirePayload {
             order = .migrationCancel(try buffer.readWireEmbedded(MigrationCancel.self, messageType, "migrationCancel"))
         case .setState:
             order = .setState(try buffer.readWireEnum(as: ManagerStatusReply.HostState.self, messageType, "state"))
+        case .release:
+            order = .release
         }
         return HostOrder(hostID: hostID, order: order)
     }

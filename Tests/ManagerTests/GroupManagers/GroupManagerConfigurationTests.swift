@@ -20,7 +20,17 @@ import Transport
             file: "manager.yaml"
         )
         #expect(configuration.groupManagers?.assignment == .firstFit)
+        #expect(configuration.groupManagers?.rebalanceInterval == .seconds(30), "rebalancing is on by default")
         try configuration.checkRole(file: "manager.yaml")
+    }
+
+    @Test(arguments: [("0s", Duration.zero), ("2m", .seconds(120)), ("500ms", .milliseconds(500))])
+    func theRebalanceIntervalIsRead(text: String, interval: Duration) throws {
+        let configuration = try ManagerConfiguration.load(
+            yaml: "group_managers: { rebalance_interval: \(text) }",
+            file: "manager.yaml"
+        )
+        #expect(configuration.groupManagers?.rebalanceInterval == interval)
     }
 
     @Test func aGroupManagerFollowsItsLeaders() throws {
@@ -45,6 +55,7 @@ import Transport
         arguments: [
             ("group_managers: { assignment: random }", "group_managers.assignment", "round-robin, first-fit"),
             ("group_managers: { assignmnt: first-fit }", "group_managers.assignmnt", "assignment"),
+            ("group_managers: { rebalance_interval: often }", "group_managers.rebalance_interval", "duration"),
             ("role: leader", "role", "manager, group-manager"),
             ("group_manager: { max_hosts: 3 }", "group_manager.leaders", "missing"),
             ("group_manager: { leaders: [nowhere] }", "group_manager.leaders", "'nowhere' is not host:port"),

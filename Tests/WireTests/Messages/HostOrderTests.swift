@@ -23,6 +23,14 @@ extension Samples {
     )
 }
 
+extension Samples {
+    /// The leader moves host h2 to another group manager.
+    static let goldenHostOrderRelease = WireEnvelope(
+        requestID: 601,
+        message: .hostOrder(HostOrder(hostID: "h2", order: .release))
+    )
+}
+
 /// HostOrder (0x52): round trips, its bytes, the payloads it embeds, and what a decoder refuses.
 @Suite struct HostOrderTests {
     static let everyOrder: [HostOrder.Order] =
@@ -34,6 +42,7 @@ extension Samples {
             .migrationCancel(MigrationCancel(vmName: "")),
         ]
         + ManagerStatusReply.HostState.allCases.map { HostOrder.Order.setState($0) }
+        + [.release]
 
     static func order(_ order: HostOrder.Order, hostID: String = "0f2c9e8a7b6d4c3b") -> WireMessage {
         .hostOrder(HostOrder(hostID: hostID, order: order))
@@ -66,14 +75,15 @@ extension Samples {
     @Test func kindBytesAreStable() {
         let orders: [HostOrder.Order] = [
             .vmCommand(.destroy(name: "v")), .powerCommand(PowerCommand(action: .suspendToRam)),
-            .migrationCancel(MigrationCancel(vmName: "v")), .setState(.sleeping),
+            .migrationCancel(MigrationCancel(vmName: "v")), .setState(.sleeping), .release,
         ]
         let kinds = orders.map { payloadBytes(Self.order($0, hostID: "h")).getInteger(at: 3, as: UInt8.self) }
-        #expect(kinds == [1, 2, 3, 4])
+        #expect(kinds == [1, 2, 3, 4, 5])
     }
 
     @Test func layouts() {
         #expect(hex(payloadBytes(Self.order(.setState(.sleeping), hostID: "h"))) == "000168" + "04" + "02" + "0000")
+        #expect(hex(payloadBytes(Self.order(.release, hostID: "h"))) == "000168" + "05" + "0000")
         // An embedded payload is a u32 length, then the payload exactly as its own frame carries it: a
         // PowerCommand's force travels in its own extension area.
         let command = WireMessage.powerCommand(PowerCommand(action: .shutdown, timeoutSeconds: 30, force: true))
@@ -115,7 +125,7 @@ extension Samples {
         }
     }
 
-    @Test(arguments: [UInt8(0), 5, 0xFF])
+    @Test(arguments: [UInt8(0), 6, 0xFF])
     func anUnknownKindIsRejected(kind: UInt8) throws {
         #expect(throws: WireError.invalidValue(message: .hostOrder, field: "kind", value: UInt64(kind))) {
             try decodePayload(.hostOrder, try Self.goldenPayload().settingByte(kind, at: 18))
