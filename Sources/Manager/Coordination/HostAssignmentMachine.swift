@@ -166,12 +166,16 @@ public struct HostAssignmentMachine: Sendable, Equatable {
         }
         // Over its limit: to the group manager with the fewest hosts that has room.
         for source in groupManagers where source.maxHosts > 0 && counts[source.id, default: 0] > source.maxHosts {
-            let target = open.filter { $0.id != source.id }.min { counts[$0.id, default: 0] < counts[$1.id, default: 0] }
+            let target = open.filter { $0.id != source.id }.min {
+                counts[$0.id, default: 0] < counts[$1.id, default: 0]
+            }
             if let target, let found = move(from: source.id, to: target) { return found }
         }
         switch policy {
         case .roundRobin:
-            guard let target = open.min(by: { counts[$0.id, default: 0] < counts[$1.id, default: 0] }) else { return nil }
+            guard let target = open.min(by: { counts[$0.id, default: 0] < counts[$1.id, default: 0] }) else {
+                return nil
+            }
             let fewest = counts[target.id, default: 0]
             // The fullest group manager that has a host to give; ties go to the first in id order.
             let sources = groupManagers.filter { movableOf[$0.id] != nil && counts[$0.id, default: 0] >= fewest + 2 }

@@ -21,7 +21,11 @@ extension RemoteGroupManagers {
                 host.groupManagerID != nil && host.connected && host.state == .active && host.hasInventory
                     && ordersInFlight[host.description.hostID] == nil && !busy.contains(host.description.hostID)
             }
-            .sorted { ($0.inventory?.vms.count ?? 0, $0.description.hostID) < ($1.inventory?.vms.count ?? 0, $1.description.hostID) }
+            .sorted {
+                ($0.inventory?.vms.count ?? 0, $0.description.hostID) < (
+                    $1.inventory?.vms.count ?? 0, $1.description.hostID
+                )
+            }
             .map(\.description.hostID)
         let destinations = Set(links.filter { now - $0.value.linkedAt >= settle }.keys)
         guard let move = machine.rebalancingMove(movable: movable, destinations: destinations) else { return nil }
@@ -52,7 +56,8 @@ extension RemoteGroupManagers {
             "moved a host to balance the group managers",
             metadata: [
                 .host: "\(move.hostID)", .from: "\(move.from)", .to: "\(move.to)",
-                .hosts: "\(machine.groupManagers.map { "\($0.id)=\(machine.hostCount(of: $0.id))" }.joined(separator: ","))",
+                .hosts:
+                    "\(machine.groupManagers.map { "\($0.id)=\(machine.hostCount(of: $0.id))" }.joined(separator: ","))",
             ]
         )
         return move

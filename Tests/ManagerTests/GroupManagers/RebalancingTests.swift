@@ -35,14 +35,20 @@ import Wire
                 )
             }
             try await link.send(
-                .groupManagerEvent(GroupManagerEvent(hostID: host, event: .inventory(Inventory(hostID: host, vms: entries))))
+                .groupManagerEvent(
+                    GroupManagerEvent(hostID: host, event: .inventory(Inventory(hostID: host, vms: entries)))
+                )
             )
         }
         try await link.send(.groupManagerReport(Support.report(address: address, hosts: hosts)))
     }
 
     @Test func aGroupManagerLinkedLateGetsItsShareOneHostARoundTheCheapestFirst() async throws {
-        let groupManagers = RemoteGroupManagers(policy: .roundRobin, estimator: Estimator(window: 5), logger: Support.logger)
+        let groupManagers = RemoteGroupManagers(
+            policy: .roundRobin,
+            estimator: Estimator(window: 5),
+            logger: Support.logger
+        )
         let observer = Support.RecordingObserver()
         try await Support.withLeader(groupManagers, observer: observer) { port in
             let released = Mutex<[String]>([])
@@ -77,7 +83,10 @@ import Wire
             #expect(released.withLock { $0 } == ["h2"])
             // An orphan until it joins gm-2; its agent asking again is sent there.
             #expect(await groupManagers.hosts().first { $0.hostID == "h2" }?.connected == false)
-            #expect(try await groupManagers.assignment(of: "h2").get() == .groupManager(id: "gm-2", address: "10.0.0.2:7702"))
+            #expect(
+                try await groupManagers.assignment(of: "h2").get()
+                    == .groupManager(id: "gm-2", address: "10.0.0.2:7702")
+            )
             // One move at a time: nothing more until h2 has joined.
             #expect(await groupManagers.rebalance(busy: [], settle: .zero, at: .now) == nil)
             // A report gm-1 built before the release still lists h2: it does not take it back.
@@ -108,7 +117,11 @@ import Wire
     }
 
     @Test func aReleaseTheGroupManagerRefusesLeavesTheHostWhereItWas() async throws {
-        let groupManagers = RemoteGroupManagers(policy: .roundRobin, estimator: Estimator(window: 5), logger: Support.logger)
+        let groupManagers = RemoteGroupManagers(
+            policy: .roundRobin,
+            estimator: Estimator(window: 5),
+            logger: Support.logger
+        )
         let observer = Support.RecordingObserver()
         try await Support.withLeader(groupManagers, observer: observer) { port in
             let (gm1, serving1) = try await Support.link(as: "gm-1", port: port) { order in
@@ -126,7 +139,10 @@ import Wire
             #expect(await Support.eventually { await groupManagers.hosts().filter(\.hasInventory).count == 2 })
 
             #expect(await groupManagers.rebalance(busy: [], settle: .zero, at: .now) == nil)
-            #expect(try await groupManagers.assignment(of: "h1").get() == .groupManager(id: "gm-1", address: "10.0.0.1:7702"))
+            #expect(
+                try await groupManagers.assignment(of: "h1").get()
+                    == .groupManager(id: "gm-1", address: "10.0.0.1:7702")
+            )
             #expect(await groupManagers.hosts().allSatisfy(\.connected))
             // Orders still reach it (it is not left half-moved).
             #expect(await groupManagers.send(VMCommand.suspend(name: "x"), to: "h1").message.contains("not with"))
