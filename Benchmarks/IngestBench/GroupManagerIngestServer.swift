@@ -9,8 +9,9 @@ import Glibc
 /// to a real group leader (`torpor-manager` with `group_managers:`, its own SQLite file), both children of this
 /// process and so pinned to its core. The simulated agents join the group manager directly, as the leader would
 /// send them. Says `ready PORT PID` (the group manager's agent port and pid: the driver measures that process),
-/// answers `stats` with `RECEIVED -1 -1`: the MonitoringReport frames the group manager has received, from its
-/// own `/metrics` (`torpor_wire_frames_received_total`); how late each was processed is not visible from outside.
+/// answers `stats` with `RECEIVED -1 -1 FRAMES`: the MonitoringReport frames the group manager has received, from its
+/// own `/metrics` (`torpor_wire_frames_received_total`; how late each was processed is not visible from outside), and
+/// the GroupManagerReport frames the leader has received, from the leader's (-1 when it cannot be read).
 public enum GroupManagerIngestServer {
     public static func main(arguments: [String]) throws {
         guard let manager = ControlChannel.option("--manager", in: arguments) else {
@@ -24,6 +25,7 @@ public enum GroupManagerIngestServer {
         let leaderPort = try FreeLoopbackPort.pick()
         let groupManagerPort = try FreeLoopbackPort.pick()
         let metricsPort = try FreeLoopbackPort.pick()
+        let leaderMetricsPort = try FreeLoopbackPort.pick()
         let tls =
             certificates.map {
                 """
@@ -38,6 +40,7 @@ public enum GroupManagerIngestServer {
         listen: 127.0.0.1:\(leaderPort)
         database: \(directory)/leader.sqlite
         group_managers: { assignment: round-robin }
+        metrics: { listen: "127.0.0.1:\(leaderMetricsPort)" }
         \(tls)
         """.write(toFile: directory + "/leader.yaml", atomically: true, encoding: .utf8)
         try """
@@ -79,7 +82,10 @@ public enum GroupManagerIngestServer {
             Thread.sleep(forTimeInterval: 0.1)
         }
         ControlChannel.serve(
-            stats: { "\(receivedReports(metricsPort: metricsPort) ?? 0) -1 -1" },
+            stats: {
+                let reports = received("MonitoringReport", metricsPort: metricsPort) ?? 0
+                return "\(reports) -1 -1 \(received("GroupManagerReport", metricsPort: leaderMetricsPort) ?? -1)"
+            },
             onClose: stopAll
         )
         ControlChannel.say("ready \(groupManagerPort) \(groupManager.processIdentifier)")
@@ -102,10 +108,10 @@ public enum GroupManagerIngestServer {
         (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     }
 
-    /// MonitoringReport frames received, as the group manager's `/metrics` says; nil when it cannot be read.
-    static func receivedReports(metricsPort: Int) -> Int? {
+    /// Frames of `type` received, as the `/metrics` on `metricsPort` says; nil when it cannot be read.
+    static func received(_ type: String, metricsPort: Int) -> Int? {
         guard let text = HTTPGet.text(port: metricsPort, path: "/metrics") else { return nil }
-        return MetricsText.value(of: "torpor_wire_frames_received_total", labels: "type=\"MonitoringReport\"", in: text)
+        return MetricsText.value(of: "torpor_wire_frames_received_total", labels: "type=\"\(type)\"", in: text)
             .map { Int($0) }
     }
 }

@@ -90,6 +90,9 @@ public struct IngestDriver {
         var serverCPUPercent: Double
         var serverResidentKiB: UInt64?
         var maximumLatenessMilliseconds: Int
+        /// GroupManagerReport frames the leader received in the window (a `GM` row), so that a report loop stuck
+        /// on its socket shows.
+        var leaderReportFrames: Int? = nil
     }
 
     let options: Options
@@ -274,7 +277,8 @@ public struct IngestDriver {
                 ticksPerSecond: ticksPerSecond
             ),
             serverResidentKiB: serverSampleEnd.residentKiB,
-            maximumLatenessMilliseconds: serverEnd[2]
+            maximumLatenessMilliseconds: serverEnd[2],
+            leaderReportFrames: serverEnd.count > 3 && serverEnd[3] >= 0 ? serverEnd[3] - serverStart[3] : nil
         )
     }
 
@@ -296,6 +300,7 @@ public struct IngestDriver {
             + pad(window.late < 0 ? "-" : "\(row.maximumLatenessMilliseconds) ms", 9, right: true)
             + pad(row.serverResidentKiB.map { String(format: "%.1f", Double($0) / 1024) } ?? "-", 8, right: true)
             + pad(String(format: "%.1f %%", window.agentsCPUPercent), 11, right: true) + "  " + verdict
+            + (row.leaderReportFrames.map { "; the leader received \($0) report frames" } ?? "")
     }
 
     private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {

@@ -33,9 +33,12 @@ extension RemoteGroupManagers {
         released[move.hostID] = move.from
         let result = await order(.release, to: move.hostID, timeout: commandTimeout)
         guard result.isOK else {
-            // Still with its group manager: the assignment goes back, and a later round may try again.
+            // Still with its group manager: the assignment goes back, and a later round may try again. One whose
+            // agent joined the other meanwhile (the answer lost, the release done) stays there.
             released[move.hostID] = nil
-            _ = machine.handle(.hostReported(hostID: move.hostID, groupManagerID: move.from))
+            if known[move.hostID]?.groupManagerID == move.from {
+                _ = machine.handle(.hostReported(hostID: move.hostID, groupManagerID: move.from))
+            }
             logger.warning(
                 "could not move a host to balance the group managers",
                 metadata: [
