@@ -62,11 +62,14 @@ extension GroupLeader: GroupManagerObserver {
         var seen = Set<String>()
         // VMs the store does not know, written together once the inventory has been read.
         var adoptions: [StoredVM] = []
+        // Read in one go: one read per VM was most of a leader's time when thousands of hosts joined at once.
+        let stored = try await store.vms(ids: inventory.vms.map { "\($0.uuid)".lowercased() })
         for entry in inventory.vms {
             let uuid = "\(entry.uuid)".lowercased()
-            seen.insert(uuid)
+            // Listed twice: the first entry counts (its decision may have changed the row read above).
+            guard seen.insert(uuid).inserted else { continue }
             let observed = StoredVM.State(observed: entry.state)
-            guard let vm = try await store.vm(id: uuid) else {
+            guard let vm = stored[uuid] else {
                 let adopted = StoredVM(
                     id: uuid,
                     name: entry.name,
@@ -79,7 +82,7 @@ extension GroupLeader: GroupManagerObserver {
                     state: observed,
                     reason: "adopted: found on \(hostID), unknown to the manager"
                 )
-                if !adoptions.contains(where: { $0.id == uuid }) { adoptions.append(adopted) }
+                adoptions.append(adopted)
                 continue
             }
             // Moving from or to this host, or just moved: this inventory may show it on either side.

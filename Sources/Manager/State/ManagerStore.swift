@@ -181,6 +181,11 @@ public final class ManagerStore: Sendable {
                 table.column("assignedAt", .double).notNull()
             }
         }
+        // Every inventory reads its host's VMs: without an index each read scanned the whole table, so a leader
+        // meeting 10,000 hosts of 20 VMs read two billion rows (`bench/run ingest --group-manager`).
+        migrator.registerMigration("v12: VMs by host") { db in
+            try db.create(index: "vm_on_hostID", on: "vm", columns: ["hostID"])
+        }
         return migrator
     }
 
@@ -269,6 +274,21 @@ public final class ManagerStore: Sendable {
 
     public func vms(onHost hostID: String) async throws(ManagerStoreError) -> [StoredVM] {
         try await read { db in try StoredVM.filter(Column("hostID") == hostID).order(Column("name")).fetchAll(db) }
+    }
+
+    /// The stored VMs among `ids` (lower-case UUIDs), by id, in one read: an inventory's VMs.
+    public func vms(ids: [String]) async throws(ManagerStoreError) -> [String: StoredVM] {
+        guard !ids.isEmpty else { return [:] }
+        return try await read { db in
+            var found: [String: StoredVM] = [:]
+            // In chunks, well under SQLite's limit on bound parameters.
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                for vm in try StoredVM.filter(keys: ids[start..<min(start + 500, ids.count)]).fetchAll(db) {
+                    found[vm.id] = vm
+                }
+            }
+            return found
+        }
     }
 
     public func vm(uuid: String) async throws(ManagerStoreError) -> StoredVM? {

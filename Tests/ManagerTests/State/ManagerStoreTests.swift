@@ -37,6 +37,29 @@ import Testing
         #expect(try await reopened.hosts().isEmpty)
     }
 
+    /// A leader meeting 10,000 hosts of 20 VMs read every VM row for each inventory: the host's VMs are found by an
+    /// index now, and an inventory's VMs are read in one go.
+    @Test func aHostsVMsAreFoundByAnIndexAndManyVMsAreReadInOneGo() async throws {
+        let file = TemporaryStore()
+        defer { file.remove() }
+        let store = try file.open()
+        let plan = try await store.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT * FROM vm WHERE hostID = 'h1'")
+                .map { $0["detail"] as String? ?? "" }.joined(separator: "; ")
+        }
+        #expect(plan.contains("USING INDEX vm_on_hostID"), "\(plan)")
+
+        var vms = (0..<1_200).map { Self.vm("vm-\($0)") }
+        for index in vms.indices { vms[index].hostID = "h\(index % 3)" }
+        _ = try await store.adoptVMs(vms)
+        let ids = vms.map(\.id) + ["not-a-vm"]
+        let found = try await store.vms(ids: ids)
+        #expect(found.count == 1_200)
+        #expect(found[vms[1_100].id]?.name == "vm-1100")
+        #expect(try await store.vms(ids: []).isEmpty)
+        #expect(try await store.vms(onHost: "h1").count == 400)
+    }
+
     @Test func unopenablePathIsNamedInError() {
         let path = "/nonexistent-torpor-dir/state.sqlite"
         do {
