@@ -86,6 +86,7 @@ public enum GroupManagerIngestServer {
                 let reports = received("MonitoringReport", metricsPort: metricsPort) ?? 0
                 return "\(reports) -1 -1 \(received("GroupManagerReport", metricsPort: leaderMetricsPort) ?? -1)"
             },
+            settle: { agents in settle(agents, leaderMetricsPort: leaderMetricsPort) },
             onClose: stopAll
         )
         ControlChannel.say("ready \(groupManagerPort) \(groupManager.processIdentifier)")
@@ -106,6 +107,25 @@ public enum GroupManagerIngestServer {
 
     static func log(_ path: String) -> String {
         (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    /// Waits until the leader has received each of `agents` hosts' Joined and Inventory from the group manager, then
+    /// one report interval more (the reports queued behind them drain), at most max(120 s, agents / 40 s); says how
+    /// long it took.
+    static func settle(_ agents: Int, leaderMetricsPort: Int) -> String {
+        let started = ContinuousClock.now
+        let limit = Duration.seconds(max(120, agents / 40))
+        while ContinuousClock.now - started < limit {
+            let events = received("GroupManagerEvent", metricsPort: leaderMetricsPort) ?? 0
+            if events >= 2 * agents {
+                let took = ContinuousClock.now - started
+                Thread.sleep(forTimeInterval: 3)
+                let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) * 1e-18
+                return "the leader took in their joins and inventories in " + String(format: "%.1f s", seconds)
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        return "the leader had not taken in their joins after \(limit)"
     }
 
     /// Frames of `type` received, as the `/metrics` on `metricsPort` says; nil when it cannot be read.

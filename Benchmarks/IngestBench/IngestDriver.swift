@@ -14,12 +14,21 @@ public struct IngestDriver {
         public var serverCommand: [String]
         /// Extra arguments of `ingest-agents`.
         public var agentArguments: [String]
+        /// Its server answers `settle N` (ControlChannel): the window waits until it has taken in the agents' joins.
+        public var settles: Bool
 
-        public init(name: String, executable: String, serverCommand: [String]? = nil, agentArguments: [String] = []) {
+        public init(
+            name: String,
+            executable: String,
+            serverCommand: [String]? = nil,
+            agentArguments: [String] = [],
+            settles: Bool = false
+        ) {
             self.name = name
             self.executable = executable
             self.serverCommand = serverCommand ?? [executable, "ingest-server"]
             self.agentArguments = agentArguments
+            self.settles = settles
         }
     }
 
@@ -238,6 +247,16 @@ public struct IngestDriver {
         guard connected.hasPrefix("connected "), let open = Int(connected.split(separator: " ")[1]) else {
             throw ChildError("the simulated agents did not say 'connected OK FAILED'")
         }
+        if service.settles {
+            // A group manager's leader takes in every agent's Joined and Inventory first (fsync-bound SQLite writes):
+            // until then the group manager's reports queue behind them, and the window would not be its steady state.
+            let limit = Duration.seconds(max(120, agents / 40))
+            if let answer = server.settle(agents, within: limit + .seconds(10)) {
+                print("(\(service.name), \(agents) agents: \(answer))")
+            } else {
+                print("(\(service.name), \(agents) agents: not settled within \(limit); measured anyway)")
+            }
+        }
         Thread.sleep(forTimeInterval: options.warmUp)
         let clock = ContinuousClock()
         let serverStart = try server.stats()
@@ -361,6 +380,13 @@ final class Child {
             if chunk.isEmpty { return nil }
             buffered.append(chunk)
         }
+    }
+
+    /// Asks `settle N` and returns the text of the `settled …` answer; nil when none came within `timeout`.
+    func settle(_ agents: Int, within timeout: Duration) -> String? {
+        input.fileHandleForWriting.write(Data("settle \(agents)\n".utf8))
+        guard let answer = line(within: timeout), answer.hasPrefix("settled ") else { return nil }
+        return String(answer.dropFirst(8))
     }
 
     /// Asks `stats` and returns the numbers of the `stats …` answer.

@@ -24,7 +24,8 @@ func runIngestBenchmark() {
                 name: "GM",
                 executable: executable,
                 serverCommand: [executable, "ingest-group-manager", "--manager", manager],
-                agentArguments: ["--inventory"]
+                agentArguments: ["--inventory"],
+                settles: true
             )
         )
     }
