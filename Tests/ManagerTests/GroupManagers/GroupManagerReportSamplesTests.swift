@@ -68,6 +68,14 @@ import Wire
         report.hosts.first { $0.status.hostID == hostID }?.vms.map { $0.samples.map(\.cpuCores) } ?? []
     }
 
+    /// The registry's report at `a:1`, after the cursors `sent`, with the cursors for the next one.
+    static func report(
+        _ registry: HostRegistry,
+        after sent: [String: GroupManagerReportCursor] = [:]
+    ) async -> (report: GroupManagerReport, sent: [String: GroupManagerReportCursor]) {
+        await registry.groupManagerReport(agentAddress: "a:1", maxHosts: 0, at: .now, after: sent)
+    }
+
     static func samplesAreNew(_ report: GroupManagerReport, _ hostID: String) -> Bool? {
         report.hosts.first { $0.status.hostID == hostID }?.samplesAreNew
     }
@@ -78,25 +86,20 @@ import Wire
         await registry.record(Self.inventory("h1"), from: "h1")
         await Self.record(registry, "h1", cores: 1...7)
 
-        let (first, sent) = await registry.groupManagerReport(agentAddress: "a:1", maxHosts: 0, at: .now)
+        let (first, sent) = await Self.report(registry)
         #expect(Self.samplesAreNew(first, "h1") == false)
         #expect(Self.cores(first, "h1") == [[3, 4, 5, 6, 7], [4, 5, 6, 7, 8]], "the whole window of 5")
         #expect(first.sampleWindow == 5)
 
         await Self.record(registry, "h1", cores: 8...9)
-        let (second, sentAgain) = await registry.groupManagerReport(
-            agentAddress: "a:1",
-            maxHosts: 0,
-            at: .now,
-            after: sent
-        )
+        let (second, sentAgain) = await Self.report(registry, after: sent)
         #expect(Self.samplesAreNew(second, "h1") == true)
         #expect(Self.cores(second, "h1") == [[8, 9], [9, 10]])
         // The row's estimate still comes from the whole window.
         let estimate = await registry.statusHosts(at: .now).first?.estimate
         #expect(estimate != nil && second.hosts.first?.status.estimate == estimate)
 
-        let (third, _) = await registry.groupManagerReport(agentAddress: "a:1", maxHosts: 0, at: .now, after: sentAgain)
+        let (third, _) = await Self.report(registry, after: sentAgain)
         #expect(Self.samplesAreNew(third, "h1") == true)
         #expect(Self.cores(third, "h1") == [[], []], "nothing new: every VM listed, no samples")
     }
@@ -106,39 +109,24 @@ import Wire
         await registry.join(HostRegistryTests.agent("h1"), at: .now)
         await registry.record(Self.inventory("h1"), from: "h1")
         await Self.record(registry, "h1", cores: 1...4)
-        let (_, sent) = await registry.groupManagerReport(agentAddress: "a:1", maxHosts: 0, at: .now)
+        let (_, sent) = await Self.report(registry)
 
         // A new inventory: the VM list may have changed.
         await registry.record(Self.inventory("h1"), from: "h1")
         await Self.record(registry, "h1", cores: 5...5)
-        let (afterInventory, sent2) = await registry.groupManagerReport(
-            agentAddress: "a:1",
-            maxHosts: 0,
-            at: .now,
-            after: sent
-        )
+        let (afterInventory, sent2) = await Self.report(registry, after: sent)
         #expect(Self.samplesAreNew(afterInventory, "h1") == false)
         #expect(Self.cores(afterInventory, "h1") == [[3, 4, 5], [4, 5, 6]])
 
         // Five reports into a ring of four: one was evicted before it was sent.
         await Self.record(registry, "h1", cores: 6...10)
-        let (afterEviction, sent3) = await registry.groupManagerReport(
-            agentAddress: "a:1",
-            maxHosts: 0,
-            at: .now,
-            after: sent2
-        )
+        let (afterEviction, sent3) = await Self.report(registry, after: sent2)
         #expect(Self.samplesAreNew(afterEviction, "h1") == false)
         #expect(Self.cores(afterEviction, "h1") == [[8, 9, 10], [9, 10, 11]])
 
         // Four, exactly the ring: still all there.
         await Self.record(registry, "h1", cores: 11...14)
-        let (fourNew, sent4) = await registry.groupManagerReport(
-            agentAddress: "a:1",
-            maxHosts: 0,
-            at: .now,
-            after: sent3
-        )
+        let (fourNew, sent4) = await Self.report(registry, after: sent3)
         #expect(Self.samplesAreNew(fourNew, "h1") == true)
         #expect(Self.cores(fourNew, "h1") == [[12, 13, 14], [13, 14, 15]], "at most the window")
 
@@ -146,12 +134,7 @@ import Wire
         await registry.join(HostRegistryTests.agent("h1"), at: .now)
         await registry.record(Self.inventory("h1"), from: "h1")
         await Self.record(registry, "h1", cores: 20...20)
-        let (afterRejoin, _) = await registry.groupManagerReport(
-            agentAddress: "a:1",
-            maxHosts: 0,
-            at: .now,
-            after: sent4
-        )
+        let (afterRejoin, _) = await Self.report(registry, after: sent4)
         #expect(Self.samplesAreNew(afterRejoin, "h1") == false)
         #expect(Self.cores(afterRejoin, "h1") == [[20], [21]])
     }
@@ -159,11 +142,11 @@ import Wire
     @Test func aHostWithoutInventoryOrNewToTheLinkGoesWhole() async {
         let registry = Self.registry()
         await registry.join(HostRegistryTests.agent("h1"), at: .now)
-        let (_, sent) = await registry.groupManagerReport(agentAddress: "a:1", maxHosts: 0, at: .now)
+        let (_, sent) = await Self.report(registry)
         await registry.join(HostRegistryTests.agent("h2"), at: .now)
         await registry.record(Self.inventory("h2"), from: "h2")
         await Self.record(registry, "h2", cores: 1...2)
-        let (report, next) = await registry.groupManagerReport(agentAddress: "a:1", maxHosts: 0, at: .now, after: sent)
+        let (report, next) = await Self.report(registry, after: sent)
         #expect(Self.samplesAreNew(report, "h1") == false, "no inventory, no VMs")
         #expect(Self.samplesAreNew(report, "h2") == false, "not in the previous report")
         #expect(Set(next.keys) == ["h1", "h2"])
@@ -244,12 +227,7 @@ import Wire
                 if round % 13 == index { await registry.join(HostRegistryTests.agent(host), at: .now) }
                 if round % 11 == index { await registry.record(Self.inventory(host, vms: 1 + round % 2), from: host) }
             }
-            let (report, cursors) = await registry.groupManagerReport(
-                agentAddress: "a:1",
-                maxHosts: 0,
-                at: .now,
-                after: sent
-            )
+            let (report, cursors) = await Self.report(registry, after: sent)
             sent = cursors
             for part in report.parts(maximumPayloadLength: 900) {
                 var payload = ByteBuffer()

@@ -43,12 +43,12 @@ import Wire
         try await link.send(.groupManagerReport(Support.report(address: address, hosts: hosts)))
     }
 
+    static func leaderSide() -> RemoteGroupManagers {
+        RemoteGroupManagers(policy: .roundRobin, estimator: Estimator(window: 5), logger: Support.logger)
+    }
+
     @Test func aGroupManagerLinkedLateGetsItsShareOneHostARoundTheCheapestFirst() async throws {
-        let groupManagers = RemoteGroupManagers(
-            policy: .roundRobin,
-            estimator: Estimator(window: 5),
-            logger: Support.logger
-        )
+        let groupManagers = Self.leaderSide()
         let observer = Support.RecordingObserver()
         try await Support.withLeader(groupManagers, observer: observer) { port in
             let released = Mutex<[String]>([])
@@ -117,11 +117,7 @@ import Wire
     }
 
     @Test func aReleaseTheGroupManagerRefusesLeavesTheHostWhereItWas() async throws {
-        let groupManagers = RemoteGroupManagers(
-            policy: .roundRobin,
-            estimator: Estimator(window: 5),
-            logger: Support.logger
-        )
+        let groupManagers = Self.leaderSide()
         let observer = Support.RecordingObserver()
         try await Support.withLeader(groupManagers, observer: observer) { port in
             let (gm1, serving1) = try await Support.link(as: "gm-1", port: port) { order in
