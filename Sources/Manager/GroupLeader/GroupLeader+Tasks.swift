@@ -67,6 +67,9 @@ extension GroupLeader {
 
     // MARK: Start
 
+    /// How many times one start task places a VM whose start never reached the host it was placed on.
+    static let startPlacementRounds = 3
+
     private func start(_ requested: [StoredVM], task: inout StoredTask) async {
         do {
             try await store.setDesiredState(vmIDs: requested.map(\.id), .running)
@@ -133,123 +136,148 @@ extension GroupLeader {
                 }
             }
         }
-        if !toPlace.isEmpty, !rejoinWindow.isClosed {
-            await save(&task, detail: "waiting for hosts to rejoin after the manager started")
-            await waitForKnownHosts()
-        }
-        await save(&task, detail: "placing \(toPlace.count) VM\(toPlace.count == 1 ? "" : "s")")
-        // Snapshot, plan and claims happen under the decisions lock, so concurrent tasks never plan on the same
-        // free capacity and the energy saver never puts a host down between a plan and its claims.
-        await lockDecisions()
-        let hosts = await groupManager.hosts()
-        // Awake hosts first; sleeping and waking ones only when the awake ones are full (the policies' tiers).
-        let usable: [(ManagedHost, HostState)] = hosts.compactMap { host in
-            switch power[host.hostID]?.state {
-            case .sleeping?: return (host, .sleeping)
-            case .waking?: return (host, .waking)
-            case .failed?: return nil
-            default: return host.state == .active && host.connected ? (host, .active) : nil
+        // A VM whose start never reached its host (the host was not connected in time, or did not wake) is placed
+        // again on the hosts usable then: nothing runs it anywhere. A start that may have arrived, or one resumed
+        // from an earlier run, is never placed again.
+        let resumedIDs = Set(toResume.map(\.0.id))
+        var notReached: [String: String] = [:]
+        for round in 1...Self.startPlacementRounds {
+            var placeAgain: [StoredVM] = []
+            if !toPlace.isEmpty, !rejoinWindow.isClosed {
+                await save(&task, detail: "waiting for hosts to rejoin after the manager started")
+                await waitForKnownHosts()
             }
-        }
-        var claimed: [(StoredVM, String)] = toResume
-        if !toPlace.isEmpty {
-            let plan: PlacementPlan
-            do {
-                plan = try await self.plan(toPlace, on: usable)
-            } catch {
-                for vm in toPlace + toResume.map(\.0) { releaseClaim(vm.id, by: task.id) }
-                unlockDecisions()
-                await finish(&task, failure: "cannot plan: \(error)")
-                return
+            await save(&task, detail: "placing \(toPlace.count) VM\(toPlace.count == 1 ? "" : "s")")
+            // Snapshot, plan and claims happen under the decisions lock, so concurrent tasks never plan on the same
+            // free capacity and the energy saver never puts a host down between a plan and its claims.
+            await lockDecisions()
+            let hosts = await groupManager.hosts()
+            // Awake hosts first; sleeping and waking ones only when the awake ones are full (the policies' tiers).
+            let usable: [(ManagedHost, HostState)] = hosts.compactMap { host in
+                switch power[host.hostID]?.state {
+                case .sleeping?: return (host, .sleeping)
+                case .waking?: return (host, .waking)
+                case .failed?: return nil
+                default: return host.state == .active && host.connected ? (host, .active) : nil
+                }
             }
-            let byID = Dictionary(uniqueKeysWithValues: toPlace.map { ($0.id, $0) })
-            for unplaced in plan.unplaced {
-                guard let vm = byID[unplaced.vmID] else { continue }
-                try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: unplaced.reason)
-                releaseClaim(vm.id, by: task.id)
-                setOutcome(&task, vm.name, .unplaced, unplaced.reason)
-            }
-            for assignment in plan.assignments {
-                guard let vm = byID[assignment.vmID] else { continue }
-                let claimedNow =
-                    (try? await store.claimStart(
-                        vmID: vm.id,
-                        hostID: assignment.hostID,
-                        from: [.pending, .stopped, .failed, .missing, .unreachable]
-                    )) ?? false
-                if claimedNow {
-                    claimed.append((vm, assignment.hostID))
-                } else {
+            var claimed: [(StoredVM, String)] = toResume
+            if !toPlace.isEmpty {
+                let plan: PlacementPlan
+                do {
+                    plan = try await self.plan(toPlace, on: usable)
+                } catch {
+                    for vm in toPlace + toResume.map(\.0) { releaseClaim(vm.id, by: task.id) }
+                    unlockDecisions()
+                    await finish(&task, failure: "cannot plan: \(error)")
+                    return
+                }
+                let byID = Dictionary(uniqueKeysWithValues: toPlace.map { ($0.id, $0) })
+                for unplaced in plan.unplaced {
+                    guard let vm = byID[unplaced.vmID] else { continue }
+                    try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: unplaced.reason)
                     releaseClaim(vm.id, by: task.id)
-                    setOutcome(&task, vm.name, .done, "started by another task")
+                    setOutcome(&task, vm.name, .unplaced, unplaced.reason)
+                }
+                for assignment in plan.assignments {
+                    guard let vm = byID[assignment.vmID] else { continue }
+                    let claimedNow =
+                        (try? await store.claimStart(
+                            vmID: vm.id,
+                            hostID: assignment.hostID,
+                            from: [.pending, .stopped, .failed, .missing, .unreachable]
+                        )) ?? false
+                    if claimedNow {
+                        claimed.append((vm, assignment.hostID))
+                    } else {
+                        releaseClaim(vm.id, by: task.id)
+                        setOutcome(&task, vm.name, .done, "started by another task")
+                    }
                 }
             }
-        }
-        unlockDecisions()
-        let placedOn = Set(claimed.map(\.1)).sorted().joined(separator: ", ")
-        let asleep = Set(claimed.map(\.1).filter { power[$0]?.state == .sleeping || power[$0]?.state == .waking })
-        for (vm, host) in claimed {
-            setOutcome(
-                &task,
-                vm.name,
-                .inProgress,
-                host: host,
-                asleep.contains(host) ? "waiting for \(host) to wake" : "starting"
-            )
-        }
-        await save(&task, detail: claimed.isEmpty ? "nothing to start" : "starting \(claimed.count) on \(placedOn)")
-        // Agents work in parallel; results are recorded as they come.
-        await withTaskGroup(of: (StoredVM, String, CommandResult).self) { group in
+            unlockDecisions()
+            let placedOn = Set(claimed.map(\.1)).sorted().joined(separator: ", ")
+            let asleep = Set(claimed.map(\.1).filter { power[$0]?.state == .sleeping || power[$0]?.state == .waking })
             for (vm, host) in claimed {
-                let xml = await domainXML(for: vm)
-                let groupManager = self.groupManager
-                let wait = configuration.heartbeatTimeout * 2
-                let needsWake = asleep.contains(host)
-                group.addTask {
-                    if needsWake, case .failure(let failure) = await self.ensureAwake(host) {
-                        return (vm, host, CommandResult(code: .notDelivered, message: failure.description))
-                    }
-                    guard await self.waitUntilConnected(host, within: wait) else {
-                        return (vm, host, CommandResult(code: .notDelivered, message: "\(host) is not connected"))
-                    }
-                    await self.beginCommand(host)
-                    let result = await groupManager.send(.start(domainXML: xml), to: host)
-                    await self.endCommand(host)
-                    return (vm, host, result)
-                }
-            }
-            for await (vm, host, result) in group {
-                await lockDecisions()
-                // A start refused because the domain already runs there (a start resumed after a restart whose
-                // first attempt had worked) leaves the VM running, as the host's inventory says.
-                let runsThere = result.isOK ? false : await latestInventory(of: host, listsActive: vm.id)
-                let started = result.isOK || runsThere
-                if let alert = vmAlerts.removeValue(forKey: vm.id) {
-                    setOutcome(&task, vm.name, .failed, host: host, alert)
-                } else if started {
-                    try? await store.setVMPlacement(id: vm.id, hostID: host, state: .running)
-                    setOutcome(
-                        &task,
-                        vm.name,
-                        .done,
-                        host: host,
-                        runsThere ? "already running on \(host)" : "running on \(host)"
-                    )
-                } else {
-                    try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .failed, reason: result.message)
-                    setOutcome(&task, vm.name, .failed, host: host, result.message)
-                }
-                vmLifecycle.commandEnded(
-                    vm.id,
-                    by: task.id,
-                    state: started ? .running : .failed,
-                    hostID: started ? host : nil,
-                    at: .now
+                setOutcome(
+                    &task,
+                    vm.name,
+                    .inProgress,
+                    host: host,
+                    asleep.contains(host) ? "waiting for \(host) to wake" : "starting"
                 )
-                unlockDecisions()
-                notifyReleased(vm.id)
-                await save(&task, detail: progress(task))
             }
+            await save(&task, detail: claimed.isEmpty ? "nothing to start" : "starting \(claimed.count) on \(placedOn)")
+            // Agents work in parallel; results are recorded as they come.
+            // Each result says whether the start was sent to the host at all.
+            await withTaskGroup(of: (StoredVM, String, CommandResult, Bool).self) { group in
+                for (vm, host) in claimed {
+                    let xml = await domainXML(for: vm)
+                    let groupManager = self.groupManager
+                    let wait = configuration.heartbeatTimeout * 2
+                    let needsWake = asleep.contains(host)
+                    group.addTask {
+                        if needsWake, case .failure(let failure) = await self.ensureAwake(host) {
+                            return (vm, host, CommandResult(code: .notDelivered, message: failure.description), false)
+                        }
+                        guard await self.waitUntilConnected(host, within: wait) else {
+                            let result = CommandResult(code: .notDelivered, message: "\(host) is not connected")
+                            return (vm, host, result, false)
+                        }
+                        await self.beginCommand(host)
+                        let result = await groupManager.send(.start(domainXML: xml), to: host)
+                        await self.endCommand(host)
+                        return (vm, host, result, true)
+                    }
+                }
+                for await (vm, host, result, sent) in group {
+                    await lockDecisions()
+                    if !sent, !resumedIDs.contains(vm.id), round < Self.startPlacementRounds, vmAlerts[vm.id] == nil {
+                        // Still claimed by this task, and pending (no host) until placed again.
+                        try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: result.message)
+                        unlockDecisions()
+                        notReached[vm.id] = result.message
+                        placeAgain.append(vm)
+                        setOutcome(&task, vm.name, .inProgress, host: "", "placing again: \(result.message)")
+                        await save(&task, detail: progress(task))
+                        continue
+                    }
+                    // A start refused because the domain already runs there (a start resumed after a restart whose
+                    // first attempt had worked) leaves the VM running, as the host's inventory says.
+                    let runsThere = result.isOK ? false : await latestInventory(of: host, listsActive: vm.id)
+                    let started = result.isOK || runsThere
+                    if let alert = vmAlerts.removeValue(forKey: vm.id) {
+                        setOutcome(&task, vm.name, .failed, host: host, alert)
+                    } else if started {
+                        try? await store.setVMPlacement(id: vm.id, hostID: host, state: .running)
+                        setOutcome(
+                            &task,
+                            vm.name,
+                            .done,
+                            host: host,
+                            runsThere
+                                ? "already running on \(host)"
+                                : "running on \(host)" + (notReached[vm.id].map { " (placed again: \($0))" } ?? "")
+                        )
+                    } else {
+                        try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .failed, reason: result.message)
+                        setOutcome(&task, vm.name, .failed, host: host, result.message)
+                    }
+                    vmLifecycle.commandEnded(
+                        vm.id,
+                        by: task.id,
+                        state: started ? .running : .failed,
+                        hostID: started ? host : nil,
+                        at: .now
+                    )
+                    unlockDecisions()
+                    notifyReleased(vm.id)
+                    await save(&task, detail: progress(task))
+                }
+            }
+            guard !placeAgain.isEmpty else { break }
+            toPlace = placeAgain
+            toResume = []
         }
         // VMs another live task was starting: their outcome is that task's.
         for (vm, owner) in othersStarting {

@@ -23,6 +23,7 @@ actor FakeGroupManager: GroupManagerEndpoint {
     private var latestInventory: [String: Inventory] = [:]
     /// Starts wait here while `holdingStarts`; `releaseStarts()` lets them through.
     private var holdingStarts = false
+    private var goneAfterNextListing: Set<String> = []
     private var held: [CheckedContinuation<Void, Never>] = []
     /// What the next PowerCommands answer; accepted by default.
     var powerAnswer = CommandResult.ok()
@@ -64,7 +65,12 @@ actor FakeGroupManager: GroupManagerEndpoint {
 
     // MARK: GroupManagerEndpoint
 
-    func hosts() async -> [ManagedHost] { managed.values.sorted { $0.hostID < $1.hostID } }
+    func hosts() async -> [ManagedHost] {
+        let listed = managed.values.sorted { $0.hostID < $1.hostID }
+        for hostID in goneAfterNextListing { disconnect(hostID) }
+        goneAfterNextListing = []
+        return listed
+    }
 
     func inventory(of hostID: String) async -> Inventory? { latestInventory[hostID] }
 
@@ -203,6 +209,9 @@ actor FakeGroupManager: GroupManagerEndpoint {
         managed[hostID]?.connected = false
         latestInventory[hostID] = nil
     }
+
+    /// The host's agent goes away just after the next listing of hosts: a task plans on it, then cannot reach it.
+    func disconnectAfterNextListing(_ hostID: String) { goneAfterNextListing.insert(hostID) }
 
     func holdStarts() { holdingStarts = true }
 

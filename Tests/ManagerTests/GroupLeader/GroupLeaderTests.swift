@@ -242,6 +242,49 @@ import Wire
         }
     }
 
+    // MARK: A start that never reached its host
+
+    @Test func aStartThatNeverReachedItsHostIsPlacedAgain() async throws {
+        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .milliseconds(300)
+        try await Self.withLeader(fake, configuration: configuration) { leader, store in
+            // A first start closes the rejoin window, so the next listing is the start's plan.
+            try await Self.cluster(leader, "first", count: 1, prefix: "first")
+            _ = try await Self.finished(leader, try await Self.submit(leader, .start, "first"))
+            try await Self.cluster(leader, "web", count: 1, prefix: "web")
+            // Planned on h1 (the first with room), whose agent is gone before the start is sent.
+            await fake.disconnectAfterNextListing("h1")
+            let status = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+            #expect(status.state == .succeeded, "\(status.message)")
+            let outcome = try #require(status.outcomes.first)
+            #expect(outcome.message == "running on h2 (placed again: h1 is not connected)")
+            #expect(await fake.starts(of: "web-1") == ["h2"])
+            let vm = try #require(try await store.vm(named: "web-1"))
+            #expect(vm.state == .running && vm.hostID == "h2")
+        }
+    }
+
+    @Test func aStartThatNeverReachedAnyHostFailsAfterItsRounds() async throws {
+        let fake = FakeGroupManager(hosts: ["h1"])
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .milliseconds(300)
+        try await Self.withLeader(fake, configuration: configuration) { leader, store in
+            try await Self.cluster(leader, "first", count: 1, prefix: "first")
+            _ = try await Self.finished(leader, try await Self.submit(leader, .start, "first"))
+            try await Self.cluster(leader, "web", count: 1, prefix: "web")
+            await fake.disconnectAfterNextListing("h1")
+            let status = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+            // Placed again on nothing usable: left pending, unplaced, never started twice.
+            #expect(status.state == .failed, "\(status.message)")
+            #expect(await fake.starts(of: "web-1").isEmpty)
+            let outcome = try #require(status.outcomes.first { $0.vm == "web-1" })
+            #expect(outcome.state == .unplaced, "\(outcome.state): \(outcome.message)")
+            let vm = try #require(try await store.vm(named: "web-1"))
+            #expect(vm.state == .pending && vm.hostID == nil, "\(vm.state) on \(vm.hostID ?? "-")")
+        }
+    }
+
     // MARK: A host whose fate is unknown
 
     @Test func aVMOnAFailedHostIsNeverStartedElsewhereWithoutAFence() async throws {
