@@ -248,7 +248,7 @@ public struct IngestDriver {
             throw ChildError("the simulated agents did not say 'connected OK FAILED'")
         }
         if service.settles {
-            // A group manager's leader takes in every agent's Joined and Inventory first (fsync-bound SQLite writes):
+            // A group manager's leader takes in every agent's Joined and Inventory first (SQLite writes):
             // until then the group manager's reports queue behind them, and the window would not be its steady state.
             let limit = Duration.seconds(max(120, agents / 40))
             if let answer = server.settle(agents, within: limit + .seconds(10)) {

@@ -265,7 +265,7 @@ import Wire
         }
     }
 
-    @Test func aStartThatNeverReachedAnyHostFailsAfterItsRounds() async throws {
+    @Test func aStartThatNeverReachedItsOnlyHostIsLeftUnplaced() async throws {
         let fake = FakeGroupManager(hosts: ["h1"])
         var configuration = ManagerConfiguration()
         configuration.heartbeatTimeout = .milliseconds(300)
