@@ -75,7 +75,11 @@ extension GroupLeader {
         let frontendPrivateMAC = "7a:77:6e:" + leases[0].mac.split(separator: ":").suffix(3).joined(separator: ":")
         let plan = PragmaClusterPlan(
             cluster: cluster,
-            frontend: { var node = shape.frontend; node.privateMAC = frontendPrivateMAC; return node }(),
+            frontend: {
+                var node = shape.frontend
+                node.privateMAC = frontendPrivateMAC
+                return node
+            }(),
             computes: shape.computes.enumerated().map { index, node in
                 var node = node
                 node.privateMAC = leases[index + 1].mac
@@ -223,15 +227,7 @@ extension GroupLeader {
 
     /// Refuses, naming the resource that is short, when the placement policy cannot place every node now.
     private func refuseUnlessFits(_ drafts: [StoredVM], cluster: String) async throws(ClusterRequestError) {
-        let hosts = await groupManager.hosts()
-        let usable: [(ManagedHost, HostState)] = hosts.compactMap { host in
-            switch power[host.hostID]?.state {
-            case .sleeping?: return (host, .sleeping)
-            case .waking?: return (host, .waking)
-            case .failed?: return nil
-            default: return host.state == .active && host.connected ? (host, .active) : nil
-            }
-        }
+        let usable = placementTiers(await groupManager.hosts())
         let plan: PlacementPlan
         do {
             plan = try await self.plan(drafts, on: usable)

@@ -151,16 +151,7 @@ extension GroupLeader {
             // Snapshot, plan and claims happen under the decisions lock, so concurrent tasks never plan on the same
             // free capacity and the energy saver never puts a host down between a plan and its claims.
             await lockDecisions()
-            let hosts = await groupManager.hosts()
-            // Awake hosts first; sleeping and waking ones only when the awake ones are full (the policies' tiers).
-            let usable: [(ManagedHost, HostState)] = hosts.compactMap { host in
-                switch power[host.hostID]?.state {
-                case .sleeping?: return (host, .sleeping)
-                case .waking?: return (host, .waking)
-                case .failed?: return nil
-                default: return host.state == .active && host.connected ? (host, .active) : nil
-                }
-            }
+            let usable = placementTiers(await groupManager.hosts())
             var claimed: [(StoredVM, String)] = toResume
             if !toPlace.isEmpty {
                 let plan: PlacementPlan
@@ -175,9 +166,11 @@ extension GroupLeader {
                 let byID = Dictionary(uniqueKeysWithValues: toPlace.map { ($0.id, $0) })
                 for unplaced in plan.unplaced {
                     guard let vm = byID[unplaced.vmID] else { continue }
-                    try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: unplaced.reason)
+                    // Placed again and now left unplaced: why its first host was not used is said too.
+                    let reason = unplaced.reason + (notReached[vm.id].map { " (placed again: \($0))" } ?? "")
+                    try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: reason)
                     releaseClaim(vm.id, by: task.id)
-                    setOutcome(&task, vm.name, .unplaced, unplaced.reason)
+                    setOutcome(&task, vm.name, .unplaced, reason)
                 }
                 for assignment in plan.assignments {
                     guard let vm = byID[assignment.vmID] else { continue }
@@ -368,6 +361,19 @@ extension GroupLeader {
                     )
                 }
                 return
+            }
+        }
+    }
+
+    /// The hosts a plan may use, each with its tier: awake ones first, sleeping and waking ones only when the awake
+    /// ones are full (the policies' tiers); failed ones and awake ones not connected, never.
+    func placementTiers(_ hosts: [ManagedHost]) -> [(ManagedHost, HostState)] {
+        hosts.compactMap { host in
+            switch power[host.hostID]?.state {
+            case .sleeping?: return (host, .sleeping)
+            case .waking?: return (host, .waking)
+            case .failed?: return nil
+            default: return host.state == .active && host.connected ? (host, .active) : nil
             }
         }
     }

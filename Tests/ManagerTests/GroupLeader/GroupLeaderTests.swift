@@ -244,8 +244,12 @@ import Wire
 
     // MARK: A start that never reached its host
 
-    @Test func aStartThatNeverReachedItsHostIsPlacedAgain() async throws {
-        let fake = FakeGroupManager(hosts: ["h1", "h2"])
+    /// Starts web-1 on a leader whose first choice, h1, loses its agent between the plan and the start.
+    static func startWithH1GoneAfterThePlan(
+        hosts: [String],
+        _ body: (TaskStatus, ManagerStore, FakeGroupManager) async throws -> Void
+    ) async throws {
+        let fake = FakeGroupManager(hosts: hosts)
         var configuration = ManagerConfiguration()
         configuration.heartbeatTimeout = .milliseconds(300)
         try await Self.withLeader(fake, configuration: configuration) { leader, store in
@@ -253,9 +257,14 @@ import Wire
             try await Self.cluster(leader, "first", count: 1, prefix: "first")
             _ = try await Self.finished(leader, try await Self.submit(leader, .start, "first"))
             try await Self.cluster(leader, "web", count: 1, prefix: "web")
-            // Planned on h1 (the first with room), whose agent is gone before the start is sent.
             await fake.disconnectAfterNextListing("h1")
             let status = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+            try await body(status, store, fake)
+        }
+    }
+
+    @Test func aStartThatNeverReachedItsHostIsPlacedAgain() async throws {
+        try await Self.startWithH1GoneAfterThePlan(hosts: ["h1", "h2"]) { status, store, fake in
             #expect(status.state == .succeeded, "\(status.message)")
             let outcome = try #require(status.outcomes.first)
             #expect(outcome.message == "running on h2 (placed again: h1 is not connected)")
@@ -266,20 +275,13 @@ import Wire
     }
 
     @Test func aStartThatNeverReachedItsOnlyHostIsLeftUnplaced() async throws {
-        let fake = FakeGroupManager(hosts: ["h1"])
-        var configuration = ManagerConfiguration()
-        configuration.heartbeatTimeout = .milliseconds(300)
-        try await Self.withLeader(fake, configuration: configuration) { leader, store in
-            try await Self.cluster(leader, "first", count: 1, prefix: "first")
-            _ = try await Self.finished(leader, try await Self.submit(leader, .start, "first"))
-            try await Self.cluster(leader, "web", count: 1, prefix: "web")
-            await fake.disconnectAfterNextListing("h1")
-            let status = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+        try await Self.startWithH1GoneAfterThePlan(hosts: ["h1"]) { status, store, fake in
             // Placed again on nothing usable: left pending, unplaced, never started twice.
             #expect(status.state == .failed, "\(status.message)")
             #expect(await fake.starts(of: "web-1").isEmpty)
             let outcome = try #require(status.outcomes.first { $0.vm == "web-1" })
             #expect(outcome.state == .unplaced, "\(outcome.state): \(outcome.message)")
+            #expect(outcome.message.hasSuffix("(placed again: h1 is not connected)"), "\(outcome.message)")
             let vm = try #require(try await store.vm(named: "web-1"))
             #expect(vm.state == .pending && vm.hostID == nil, "\(vm.state) on \(vm.hostID ?? "-")")
         }
