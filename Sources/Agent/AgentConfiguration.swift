@@ -24,6 +24,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var sampleInterval: Duration = .seconds(3)
     public var heartbeatInterval: Duration = .seconds(3)
     public var ringCapacity = 60
+    /// How long after start the agent gives back the pages it touched only while starting (`StartupPages`);
+    /// zero keeps them.
+    public var releaseStartupPagesAfter: Duration = .seconds(10)
     public var procRoot = "/"
     /// Where the host's own sample comes from: `/proc` under `procRoot`, or the sum of its VMs (a simulated host).
     public var hostMetrics = HostMetricsSource.proc
@@ -164,6 +167,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             result.heartbeatInterval = interval
         }
         if let capacity = try config.int("ring_capacity", in: 2...100_000) { result.ringCapacity = capacity }
+        if let delay = try config.duration("release_startup_pages_after") { result.releaseStartupPagesAfter = delay }
         if let root = try config.string("proc_root") { result.procRoot = root }
         if let source = try config.choice("host_metrics", from: HostMetricsSource.allCases.map(\.rawValue)) {
             result.hostMetrics = HostMetricsSource(rawValue: source) ?? .proc

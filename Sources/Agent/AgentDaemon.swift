@@ -84,7 +84,8 @@ public struct AgentDaemon: Service {
         connection.observeCalls { agentMetrics.libvirtCall($0) }
         let linkStatus = ManagerLinkStatus(
             address: configuration.managers.isEmpty
-                ? configuration.manager.map { "\($0)" } : configuration.managers.map(\.description).joined(separator: ",")
+                ? configuration.manager.map { "\($0)" }
+                : configuration.managers.map(\.description).joined(separator: ",")
         )
         let monitor = try await AgentMonitor(
             configuration: configuration,
@@ -190,6 +191,14 @@ public struct AgentDaemon: Service {
         services.append(.init(service: ServerService(server: server)))
         if let metricsListener { services.append(.init(service: metricsListener)) }
         services.append(.init(service: SamplingService(monitor: monitor)))
+        if configuration.releaseStartupPagesAfter > .zero {
+            services.append(
+                .init(
+                    service: StartupPagesService(delay: configuration.releaseStartupPagesAfter, logger: logger),
+                    successTerminationBehavior: .ignore
+                )
+            )
+        }
         services.append(
             .init(
                 service: LifecycleEventService(monitor: monitor, connection: connection),

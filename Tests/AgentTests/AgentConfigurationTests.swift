@@ -26,6 +26,7 @@ import Wire
                 manager: "[::1]:7700"
                 sample_interval: 1s
                 ring_capacity: 30
+                release_startup_pages_after: 0s
                 nic_capacity_mbit: 10000
                 host_metrics: vms
                 power:
@@ -47,6 +48,8 @@ import Wire
         #expect(config.wake.drivers == [.ipmi, .wakeOnLAN])
         #expect(config.capacityNICBytesPerSecond == 1_250_000_000)
         #expect(config.hostMetrics == .vms)
+        #expect(config.releaseStartupPagesAfter == .zero)
+        #expect(AgentConfiguration(hostname: "h").releaseStartupPagesAfter == .seconds(10))
     }
 
     @Test(arguments: [
@@ -58,6 +61,7 @@ import Wire
         ("power:\n  shutdown: ['']\n", "power.shutdown", "program name is empty"),
         ("log: syslog\n", "log", "not one of"),
         ("host_metrics: cpu\n", "host_metrics", "not one of"),
+        ("release_startup_pages_after: soon\n", "release_startup_pages_after", "duration"),
     ])
     func badInputNamesTheKey(yaml: String, key: String, problem: String) throws {
         let error = try #require(throws: ConfigError.self) {

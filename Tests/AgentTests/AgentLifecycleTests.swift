@@ -35,4 +35,46 @@ import Testing
         let closed = try #require(log.range(of: "stopped listening"), "\(log)")
         #expect(announced.lowerBound < closed.lowerBound, "\(log)")
     }
+
+    /// `release_startup_pages_after`: once started, the agent gives back the pages it touched only while starting,
+    /// says so with what was resident before and after, and keeps running.
+    @Test func startUpPagesAreGivenBackOnceStarted() async throws {
+        let port = try AgentUnderTest.freePort()
+        let directory = try ProcessRunner.scratchDirectory(prefix: "torpor-agent-pages")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("agent.yaml")
+        try """
+        libvirt_uri: "test:///default"
+        listen: 127.0.0.1:\(port)
+        log: stderr
+        release_startup_pages_after: 500ms
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let agent = try BackgroundProcess(
+            [try KVMLab.product("torpor-agent"), "--config", config.path],
+            stdout: directory.appendingPathComponent("stdout"),
+            stderr: directory.appendingPathComponent("stderr")
+        )
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !agent.stderr.contains("released start-up pages"), agent.exitStatus == nil, ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let line = try #require(
+            agent.stderr.split(separator: "\n").first { $0.contains("released start-up pages") },
+            "\(agent.stderr)"
+        )
+        func value(_ key: String) -> Int? {
+            line.split(separator: " ").first { $0.hasPrefix("torpor.\(key)=") }.flatMap {
+                Int($0.dropFirst("torpor.\(key)=".count))
+            }
+        }
+        let mappings = try #require(value("mappings"), "\(line)")
+        let before = try #require(value("resident_file_kib_before"), "\(line)")
+        let after = try #require(value("resident_file_kib_after"), "\(line)")
+        #expect(mappings > 0)
+        // Pages other processes map as well (other agents started by other tests, libvirt's libraries) stay.
+        #expect(after <= before && before > 0, "\(line)")
+        #expect(agent.exitStatus == nil, "\(agent.stderr)")
+        #expect(await agent.terminate(grace: .seconds(20)) == 0, "\(agent.stderr)")
+    }
 }

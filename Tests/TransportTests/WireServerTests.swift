@@ -163,13 +163,15 @@ import Wire
     }
 
     @Test func silentPeerIsDroppedAfterTheHandshakeTimeout() async throws {
-        let impatient = WireConnectionConfiguration(handshakeTimeout: .milliseconds(200))
+        // Nothing else drops a silent peer for ten minutes, so an end within two says the handshake timeout did it,
+        // however loaded the machine.
+        let impatient = WireConnectionConfiguration(handshakeTimeout: .milliseconds(200), idleTimeout: .seconds(600))
         try await withServer(configuration: impatient, handler: drainInbound) { server in
             let clock = ContinuousClock()
             let start = clock.now
             let reply = try await rawExchange(port: server.port!, sending: [])
             #expect(reply.readableBytes == 0)
-            #expect(clock.now - start < .seconds(5))
+            #expect(clock.now - start < .seconds(120))
         }
     }
 

@@ -1,0 +1,39 @@
+import Dispatch
+import Logging
+import ServiceLifecycle
+
+/// Once the agent has run for `delay` (started, sampled, linked), gives back the pages it touched only while
+/// starting (`StartupPages`), once, and ends. The work blocks, so it runs on a dispatch queue of its own.
+struct StartupPagesService: Service {
+    let delay: Duration
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await Task.sleep(for: delay)
+        } catch {
+            return  // stopping before the delay ran out
+        }
+        let outcome: Result<StartupPages.Release, StartupPages.ReleaseError> = await withCheckedContinuation {
+            continuation in
+            DispatchQueue(label: "torpor.agent.startup-pages").async {
+                continuation.resume(
+                    returning: Result { () throws(StartupPages.ReleaseError) in try StartupPages.releaseNow() }
+                )
+            }
+        }
+        switch outcome {
+        case .success(let release):
+            logger.info(
+                "released start-up pages",
+                metadata: [
+                    "torpor.mappings": "\(release.mappings)",
+                    "torpor.resident_file_kib_before": "\(release.residentFileKiBBefore)",
+                    "torpor.resident_file_kib_after": "\(release.residentFileKiBAfter)",
+                ]
+            )
+        case .failure(let error):
+            logger.notice("start-up pages kept", metadata: ["torpor.error": "\(error)"])
+        }
+    }
+}
