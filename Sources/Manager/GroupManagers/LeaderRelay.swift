@@ -7,8 +7,8 @@ import Wire
 /// for) events are dropped: the next link starts with every host's hello and inventory again.
 ///
 /// Events are queued in order, one queue per link, and a task sends them: an agent's session never waits for the
-/// leader. It did (`bench/run ingest --group-manager`): a leader taking in 10,000 new hosts is bound by its disk, and
-/// the sessions waiting behind it stopped reading their agents, whose silence made them FAILED. A leader so far
+/// leader. It did (`bench/run ingest --group-manager`): a leader busy taking in 10,000 new hosts reads its links
+/// slowly, and the sessions waiting behind it stopped reading their agents, whose silence made them FAILED. A leader so far
 /// behind that `maximumQueued` events wait loses the link; the next one replays every host.
 actor LeaderRelay: GroupManagerObserver {
     private struct Link {

@@ -14,15 +14,9 @@ import Wire
 
     /// A leader that takes the link and never reads from it; `body` gets the group manager's end.
     static func withStalledLeader(_ body: (WireConnection) async throws -> Void) async throws {
-        let server = try await WireServer.bind(
-            host: "127.0.0.1",
-            port: 0,
-            logger: logger,
-            welcome: { _, version in
-                Welcome(version: version, role: .manager, softwareVersion: "test", nodeName: "leader", assignment: nil)
-            },
-            handler: { _ in try await Task.sleep(for: .seconds(120)) }
-        )
+        let server = try await RemoteGroupManagersTests.leaderServer(logger: logger) { _ in
+            try await Task.sleep(for: .seconds(120))
+        }
         let running = Task { try await server.run() }
         defer { running.cancel() }
         let client = WireClient(hello: Hello(role: .manager, softwareVersion: "test", nodeName: "gm-1"), logger: logger)

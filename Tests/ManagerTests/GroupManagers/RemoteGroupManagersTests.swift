@@ -68,6 +68,23 @@ import Wire
         )
     }
 
+    /// A server on loopback that welcomes group managers as their leader "leader" would, each link served by
+    /// `handler`.
+    static func leaderServer(
+        logger: Logger,
+        handler: @escaping WireServer.ConnectionHandler
+    ) async throws -> WireServer {
+        try await WireServer.bind(
+            host: "127.0.0.1",
+            port: 0,
+            logger: logger,
+            welcome: { _, version in
+                Welcome(version: version, role: .manager, softwareVersion: "test", nodeName: "leader", assignment: nil)
+            },
+            handler: handler
+        )
+    }
+
     /// The leader's side, listening on loopback; `body` gets its port.
     static func withLeader<T: Sendable>(
         _ groupManagers: RemoteGroupManagers,
@@ -81,15 +98,7 @@ import Wire
             heartbeatInterval: .milliseconds(200),
             logger: logger
         )
-        let server = try await WireServer.bind(
-            host: "127.0.0.1",
-            port: 0,
-            logger: logger,
-            welcome: { _, version in
-                Welcome(version: version, role: .manager, softwareVersion: "test", nodeName: "leader", assignment: nil)
-            },
-            handler: { connection in try await session.serve(connection) }
-        )
+        let server = try await leaderServer(logger: logger) { connection in try await session.serve(connection) }
         let running = Task { try await server.run() }
         defer { running.cancel() }
         return try await body(try #require(server.port))
