@@ -80,7 +80,7 @@ public enum StartupPages {
     /// never on the cooperative pool.
     public static func releaseNow() throws(ReleaseError) -> Release {
         let before = try residentFileKiB()
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else {
+        guard let maps = ProcFile.read("/proc/self/maps") else {
             throw .unreadable(path: "/proc/self/maps")
         }
         let advised = try release(releasable(in: maps))
@@ -106,7 +106,7 @@ public enum StartupPages {
 
     /// `RssFile` of `/proc/self/status`, in KiB.
     public static func residentFileKiB() throws(ReleaseError) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        guard let status = ProcFile.read("/proc/self/status"),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssFile:") }),
             let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({
                 Int($0.trimmingCharacters(in: .whitespaces))

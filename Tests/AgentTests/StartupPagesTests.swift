@@ -78,7 +78,7 @@ import Glibc
             path: path
         )
         // Found in this process's maps as one to give back.
-        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        let maps = try #require(ProcFile.read("/proc/self/maps"))
         #expect(StartupPages.releasable(in: maps).contains(mapping))
         #expect(try StartupPages.release([mapping]) == 1)
         #expect(residentPages() < 256 / 2, "\(residentPages()) of 256 pages still resident")

@@ -82,10 +82,7 @@ public struct HostCollector: Collector {
 
     private func read(_ relative: String) throws -> String {
         let path = path(relative)
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
-            throw CollectError.unreadable(path: path)
-        }
+        guard let text = ProcFile.read(path) else { throw CollectError.unreadable(path: path) }
         return text
     }
 
