@@ -89,6 +89,123 @@ import Glibc
         #expect(sum == 2 * 7 * 256)
     }
 
+    static let smaps = """
+        55d0c0a00000-55d0c1e00000 r-xp 00200000 fd:01 1048                       /usr/bin/torpor-agent
+        Size:              20480 kB
+        Rss:                6144 kB
+        Anonymous:             0 kB
+        Swap:                  0 kB
+        SwapPss:               0 kB
+        VmFlags: rd ex mr mw me
+        55d0c1e00000-55d0c1f00000 r--p 01600000 fd:01 1048                       /usr/bin/torpor-agent
+        Size:               1024 kB
+        Rss:                1024 kB
+        Anonymous:           812 kB
+        AnonHugePages:         0 kB
+        Swap:                  0 kB
+        VmFlags: rd mr mw me ac
+        7f3a1c000000-7f3a1c300000 r--p 00000000 fd:01 2077                       /usr/lib/x86_64-linux-gnu/libvirt.so.0
+        Size:               3072 kB
+        Rss:                  64 kB
+        Anonymous:             0 kB
+        Swap:                 16 kB
+        VmFlags: rd mr mw me
+        7f3a20000000-7f3a20021000 rw-p 00000000 00:00 0
+        Size:                132 kB
+        Rss:                   8 kB
+        Anonymous:             8 kB
+        Swap:                  0 kB
+        VmFlags: rd wr mr mw me ac
+        """
+
+    @Test func smapsIsReadMappingByMapping() {
+        let holdings = StartupPages.holdings(in: Self.smaps)
+        #expect(
+            holdings.map(\.mapping.start) == [0x55d0_c0a0_0000, 0x55d0_c1e0_0000, 0x7f3a_1c00_0000, 0x7f3a_2000_0000]
+        )
+        #expect(holdings.map(\.residentKiB) == [6144, 1024, 64, 8])
+        #expect(holdings.map(\.anonymousKiB) == [0, 812, 0, 8])
+        #expect(holdings.map(\.swapKiB) == [0, 0, 16, 0])
+    }
+
+    /// Only the code: the relocated data holds written pages, the library has some swapped out, the last mapping
+    /// is anonymous.
+    @Test func onlyMappingsHoldingNoPageOfTheirOwnAreDropped() {
+        #expect(StartupPages.droppable(in: Self.smaps).map(\.start) == [0x55d0_c0a0_0000])
+    }
+
+    /// A file mapped twice, as a library is by the agent and libvirtd: paging out leaves its pages (another
+    /// mapping holds them), dropping takes them out of this mapping while the other keeps them, and reading again
+    /// finds the file's bytes.
+    @Test func sharedPagesAreDroppedFromOneMappingAndReadBackUnchanged() throws {
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let length = 64 * pageSize
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shared-pages-\(getpid())").path
+        defer { unlink(path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 9, count: length)))
+        let descriptor = open(path, O_RDONLY)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        #expect(fsync(descriptor) == 0)
+        let ours = try #require(mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0))
+        try #require(ours != MAP_FAILED)
+        defer { munmap(ours, length) }
+        let theirs = try #require(mmap(nil, length, PROT_READ, MAP_SHARED, descriptor, 0))
+        try #require(theirs != MAP_FAILED)
+        defer { munmap(theirs, length) }
+        func readAll(_ base: UnsafeMutableRawPointer) -> Int {
+            stride(from: 0, to: length, by: pageSize).reduce(0) {
+                $0 + Int(base.load(fromByteOffset: $1, as: UInt8.self))
+            }
+        }
+        #expect(readAll(ours) == 9 * 64 && readAll(theirs) == 9 * 64)
+        func resident(_ base: UnsafeMutableRawPointer) throws -> Int {
+            let smaps = try #require(ProcFile.read("/proc/self/smaps"))
+            let holding = try #require(
+                StartupPages.holdings(in: smaps).first { $0.mapping.start == UInt(bitPattern: base) }
+            )
+            return holding.residentKiB
+        }
+        let pageKiB = pageSize / 1024
+        #expect(try resident(ours) == 64 * pageKiB)
+
+        let smaps = try #require(ProcFile.read("/proc/self/smaps"))
+        let mapping = try #require(StartupPages.droppable(in: smaps).first { $0.start == UInt(bitPattern: ours) })
+        #expect(try StartupPages.release([mapping]) == 1)
+        #expect(try resident(ours) == 64 * pageKiB, "paging out took pages another mapping holds")
+        #expect(try StartupPages.release([mapping], advice: MADV_DONTNEED) == 1)
+        #expect(try resident(ours) == 0)
+        #expect(try resident(theirs) == 64 * pageKiB)
+        #expect(readAll(ours) == 9 * 64)
+    }
+
+    /// A page written and then made read-only, as the loader leaves relocated data (RELRO): never dropped, and
+    /// still holding what was written once the rest is given back.
+    @Test func aWrittenReadOnlyPageIsNeverDropped() throws {
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let length = 8 * pageSize
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("relocated-\(getpid())").path
+        defer { unlink(path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 1, count: length)))
+        let descriptor = open(path, O_RDONLY)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        let base = try #require(mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE, descriptor, 0))
+        try #require(base != MAP_FAILED)
+        defer { munmap(base, length) }
+        base.storeBytes(of: 42, toByteOffset: pageSize, as: UInt8.self)
+        #expect(mprotect(base, length, PROT_READ) == 0)
+
+        let smaps = try #require(ProcFile.read("/proc/self/smaps"))
+        let start = UInt(bitPattern: base)
+        #expect(StartupPages.releasable(in: smaps).contains { $0.start == start })
+        #expect(!StartupPages.droppable(in: smaps).contains { $0.start == start })
+        let written = try #require(StartupPages.holdings(in: smaps).first { $0.mapping.start == start })
+        #expect(written.anonymousKiB == pageSize / 1024)
+        _ = try StartupPages.release(StartupPages.releasable(in: smaps).filter { $0.start == start })
+        #expect(base.load(fromByteOffset: pageSize, as: UInt8.self) == 42)
+    }
+
     @Test func residentFileMemoryIsRead() throws {
         #expect(try StartupPages.residentFileKiB() > 0)
     }

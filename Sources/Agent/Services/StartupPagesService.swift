@@ -28,6 +28,7 @@ struct StartupPagesService: Service {
                 "released start-up pages",
                 metadata: [
                     "torpor.mappings": "\(release.mappings)",
+                    "torpor.mappings_dropped": "\(release.dropped)",
                     "torpor.resident_file_kib_before": "\(release.residentFileKiBBefore)",
                     "torpor.resident_file_kib_after": "\(release.residentFileKiBAfter)",
                 ]
