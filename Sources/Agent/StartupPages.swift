@@ -8,7 +8,8 @@ import Glibc
 /// configuration, TLS set-up) stay resident long after: the kernel maps 64 KB around each file fault, and nothing
 /// reclaims clean file pages until memory runs short. Once started, the agent gives them back in two steps:
 /// 1. It asks the kernel to reclaim the read-only file-backed pages it maps (`madvise(MADV_PAGEOUT)`, Linux 5.4).
-///    The kernel skips pages other processes map too (libc; libvirt's libraries beside libvirtd).
+///    The kernel skips pages other processes map too (libc; libvirt's libraries beside libvirtd), and, for a
+///    caller that could not write the file (the packaged agent and root's files), every page of it.
 /// 2. From the mappings that hold no page of their own (`Anonymous` and `Swap` of `/proc/self/smaps` both 0: no
 ///    relocation was written there), it drops its hold on those shared pages (`MADV_DONTNEED`). They stay in
 ///    memory for the processes using them; were the agent to touch one again, it is mapped back from the page
