@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import ServiceLifecycle
 import Testing
 
 @testable import Agent
@@ -167,6 +169,23 @@ import Glibc
         #expect(written.anonymousKiB == pageSize / 1024)
         _ = try StartupPages.release(StartupPages.releasable(in: smaps).filter { $0.start == start })
         #expect(base.load(fromByteOffset: pageSize, as: UInt8.self) == 42)
+    }
+
+    /// An agent stopped before the delay ran out exits at once: the group waits for every service, and this one
+    /// used to sleep its delay through (CI's socket-activation and KVM tests stopped agents in their first seconds
+    /// and killed them 10 s later). With an hour's delay, the test's time limit stands for "never".
+    @Test(.timeLimit(.minutes(1))) func aStopBeforeTheDelayRanOutIsNotHeldBack() async throws {
+        let logger = Logger(label: "test")
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: StartupPagesService(delay: .seconds(3600), logger: logger))],
+                logger: logger
+            )
+        )
+        async let running: Void = group.run()
+        try await Task.sleep(for: .milliseconds(100))
+        await group.triggerGracefulShutdown()
+        try await running
     }
 
     @Test func residentFileMemoryIsRead() throws {

@@ -10,7 +10,8 @@ struct StartupPagesService: Service {
 
     func run() async throws {
         do {
-            try await Task.sleep(for: delay)
+            // A stop must not wait for the delay: the group waits for every service before the agent exits.
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
         } catch {
             return  // stopping before the delay ran out
         }
