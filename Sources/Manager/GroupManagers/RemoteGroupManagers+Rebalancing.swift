@@ -31,11 +31,13 @@ extension RemoteGroupManagers {
         guard let move = machine.rebalancingMove(movable: movable, destinations: destinations) else { return nil }
         _ = machine.handle(.hostMoved(hostID: move.hostID, to: move.to))
         released[move.hostID] = move.from
+        releasedBy[move.hostID] = move.from
         let result = await order(.release, to: move.hostID, timeout: commandTimeout)
         guard result.isOK else {
             // Still with its group manager: the assignment goes back, and a later round may try again. One whose
             // agent joined the other meanwhile (the answer lost, the release done) stays there.
             released[move.hostID] = nil
+            releasedBy[move.hostID] = nil
             if known[move.hostID]?.groupManagerID == move.from {
                 _ = machine.handle(.hostReported(hostID: move.hostID, groupManagerID: move.from))
             }

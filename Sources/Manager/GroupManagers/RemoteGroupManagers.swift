@@ -48,6 +48,10 @@ public actor RemoteGroupManagers {
     /// Hosts being moved by rebalancing, with the group manager they leave: its reports may still list them (one
     /// built before the release), and must not take them back.
     var released: [String: String] = [:]
+    /// Hosts a group manager released, with that group manager, until the host joins it again or its link ends. A
+    /// report from it still listing the host was built before the release, even one that arrives after the host
+    /// joined another: the two group managers' links race.
+    var releasedBy: [String: String] = [:]
     private var nextSerial: UInt64 = 0
     /// Where each host's group manager is recorded (and so copied to etcd); nil in tests that keep none.
     private var store: ManagerStore?
@@ -153,6 +157,7 @@ public actor RemoteGroupManagers {
         for action in machine.handle(.groupManagerLost(id: id)) {
             if case .reassign(let hostIDs, _) = action { orphans = hostIDs }
         }
+        releasedBy = releasedBy.filter { $0.value != id }  // its next link's reports are built afresh
         for hostID in known.keys where known[hostID]?.groupManagerID == id {
             known[hostID]?.groupManagerID = nil
             known[hostID]?.connected = false
@@ -179,7 +184,7 @@ public actor RemoteGroupManagers {
         for entry in report.hosts {
             let hostID = entry.status.hostID
             guard var host = known[hostID] else { continue }  // its Joined event comes first
-            if released[hostID] == id { continue }  // moving away: this report was built before the release
+            if releasedBy[hostID] == id { continue }  // released: this report was built before the release
             if host.groupManagerID != id {
                 guard entry.status.connected else { continue }  // another holds it now; this one is late
                 host.groupManagerID = id
@@ -232,6 +237,7 @@ public actor RemoteGroupManagers {
         switch event.event {
         case .joined(let description):
             released[hostID] = nil
+            if releasedBy[hostID] == id { releasedBy[hostID] = nil }  // back with the one that released it
             var host = known[hostID] ?? RemoteHost(description: description, stateSince: now)
             host.description = description
             host.groupManagerID = id

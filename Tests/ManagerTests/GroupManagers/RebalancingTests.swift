@@ -116,6 +116,48 @@ import Wire
         }
     }
 
+    /// The two group managers' links race: gm-1's report built before it released h1 may arrive after h1 joined
+    /// gm-2 (a loaded CI machine did this to the test above). It does not take h1 back; a later join on gm-1 does.
+    @Test func aReportBuiltBeforeTheReleaseArrivingAfterTheJoinLeavesTheHostWhereItWent() async throws {
+        let groupManagers = Self.leaderSide()
+        try await Support.withLeader(groupManagers, observer: Support.RecordingObserver()) { port in
+            let (gm1, serving1) = try await Support.link(as: "gm-1", port: port)
+            defer { serving1.cancel() }
+            try await gm1.send(.groupManagerReport(Support.report(address: "10.0.0.1:7702", hosts: [])))
+            #expect(await Support.eventually { await groupManagers.groupManagers().count == 1 })
+            for host in ["h1", "h2"] { _ = await groupManagers.assignment(of: host) }
+            try await Self.join(["h1", "h2"], vms: ["h1": 1, "h2": 2], on: gm1, address: "10.0.0.1:7702")
+            #expect(await Support.eventually { await groupManagers.hosts().filter(\.hasInventory).count == 2 })
+            let (gm2, serving2) = try await Support.link(as: "gm-2", port: port)
+            defer { serving2.cancel() }
+            try await gm2.send(.groupManagerReport(Support.report(address: "10.0.0.2:7702", hosts: [])))
+            #expect(await Support.eventually { await groupManagers.groupManagers().count == 2 })
+            let move = await groupManagers.rebalance(busy: [], settle: .zero, at: .now)
+            #expect(move == HostAssignmentMachine.Move(hostID: "h1", from: "gm-1", to: "gm-2"))
+            func holder(of host: String) async -> String? {
+                await groupManagers.statusHosts(at: .now).first { $0.hostID == host }?.groupManagerID
+            }
+
+            try await Self.join(["h1"], vms: ["h1": 1], on: gm2, address: "10.0.0.2:7702")
+            #expect(await Support.eventually { await holder(of: "h1") == "gm-2" })
+            // gm-1's stale report, then one that changes its address: the link is read in order, so once the new
+            // address shows, the stale report was applied.
+            try await gm1.send(.groupManagerReport(Support.report(address: "10.0.0.1:7702", hosts: ["h1", "h2"])))
+            try await gm1.send(.groupManagerReport(Support.report(address: "10.0.0.1:7703", hosts: ["h2"])))
+            #expect(
+                await Support.eventually {
+                    await groupManagers.groupManagers().first { $0.id == "gm-1" }?.address == "10.0.0.1:7703"
+                }
+            )
+            #expect(await holder(of: "h1") == "gm-2")
+            #expect(await groupManagers.hosts().first { $0.hostID == "h1" }?.connected == true)
+
+            // h1's agent joins gm-1 again (an operator's move, say): gm-1's reports count for it from then on.
+            try await Self.join(["h1"], vms: ["h1": 1], on: gm1, address: "10.0.0.1:7703")
+            #expect(await Support.eventually { await holder(of: "h1") == "gm-1" })
+        }
+    }
+
     @Test func aReleaseTheGroupManagerRefusesLeavesTheHostWhereItWas() async throws {
         let groupManagers = Self.leaderSide()
         let observer = Support.RecordingObserver()
