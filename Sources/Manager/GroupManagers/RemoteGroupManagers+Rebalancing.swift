@@ -37,8 +37,8 @@ extension RemoteGroupManagers {
             // Still with its group manager: the assignment goes back, and a later round may try again. One whose
             // agent joined the other meanwhile (the answer lost, the release done) stays there.
             released[move.hostID] = nil
-            releasedBy[move.hostID] = nil
             if known[move.hostID]?.groupManagerID == move.from {
+                releasedBy[move.hostID] = nil  // its group manager's reports count for it again
                 _ = machine.handle(.hostReported(hostID: move.hostID, groupManagerID: move.from))
             }
             logger.warning(

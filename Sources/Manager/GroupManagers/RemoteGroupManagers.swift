@@ -45,8 +45,8 @@ public actor RemoteGroupManagers {
     var known: [String: RemoteHost] = [:]
     /// Orders on their way to each host (sent, not answered): a host with one is not moved.
     var ordersInFlight: [String: Int] = [:]
-    /// Hosts being moved by rebalancing, with the group manager they leave: its reports may still list them (one
-    /// built before the release), and must not take them back.
+    /// Hosts being moved by rebalancing, with the group manager they leave, until they join another: one move at a
+    /// time, and no order reaches them meanwhile.
     var released: [String: String] = [:]
     /// Hosts a group manager released, with that group manager, until the host joins it again or its link ends. A
     /// report from it still listing the host was built before the release, even one that arrives after the host
