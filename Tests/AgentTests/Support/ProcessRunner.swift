@@ -1,5 +1,6 @@
 import Commands
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -251,21 +252,6 @@ final class BackgroundProcess: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         return reap()
-    }
-}
-
-/// glibc's posix_spawn extensions, which Swift's Glibc module does not import (they need _GNU_SOURCE).
-private enum SpawnExtensions {
-    typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    typealias AddChdir =
-        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-
-    static let addClosefrom: AddClosefrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
-    static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np")
-
-    private static func symbol<T>(_ name: String) -> T? {
-        guard let pointer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
-        return unsafeBitCast(pointer, to: T.self)
     }
 }
 
