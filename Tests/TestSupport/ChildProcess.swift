@@ -35,17 +35,9 @@ public enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
         if let closeFrom = SpawnExtensions.addClosefrom { _ = closeFrom(&actions, 3) }
 
-        // Default signal dispositions and an empty mask (the test runner may ignore SIGPIPE or block signals).
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        SpawnExtensions.initWithDefaultSignals(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let cArguments = ([executable] + arguments).map { strdup($0) } + [nil]
         let cEnvironment = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

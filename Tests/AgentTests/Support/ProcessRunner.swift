@@ -149,17 +149,9 @@ final class BackgroundProcess: @unchecked Sendable {
             _ = addChdir(&actions, currentDirectory.path)
         }
 
-        // Default signal dispositions and an empty mask (the test runner may ignore SIGPIPE or block signals).
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        SpawnExtensions.initWithDefaultSignals(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         // The Systemd tests set NOTIFY_SOCKET, WATCHDOG_* and LISTEN_* in this process for a moment: a child
         // spawned then (a lab's daemons) would notify their listener. Children get them only when asked for.
