@@ -325,7 +325,9 @@ let package = Package(
         .testTarget(
             name: "SystemdTests",
             // Agent and Manager: their default paths, checked against what the units let them write.
-            dependencies: ["Systemd", "Agent", "Manager", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Systemd", "Agent", "Manager", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Rings", "TestSupport"]),
         .testTarget(
@@ -365,7 +367,7 @@ let package = Package(
         // Runs torpor-sim as a process for the bad-input cases (it must be built: swift build --build-tests does).
         .testTarget(
             name: "SimulationTests",
-            dependencies: ["Simulation", "Placement", "Energy"],
+            dependencies: ["Simulation", "Placement", "Energy", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The torpor-agent binary as systemd runs it: READY=1 once it listens, and on SIGTERM its services stop in reverse

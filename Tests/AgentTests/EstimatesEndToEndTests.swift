@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// End to end with the real binaries: torpor-manager and a torpor-agent on libvirt's test driver, whose reports fill

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -20,7 +21,8 @@ struct EventsLabTests {
     static func frames(_ text: String, _ name: String) -> [[String: Any]] {
         text.components(separatedBy: "\n\n").compactMap { frame in
             let lines = frame.split(separator: "\n")
-            guard lines.contains("event: \(name)"), let data = lines.first(where: { $0.hasPrefix("data: ") })?.dropFirst(6)
+            guard lines.contains("event: \(name)"),
+                let data = lines.first(where: { $0.hasPrefix("data: ") })?.dropFirst(6)
             else { return nil }
             return try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any]
         }
@@ -29,7 +31,8 @@ struct EventsLabTests {
     @Test("curl -N /events sees LC_FAILED and LC_JOIN as an agent leaves and rejoins, and START PENDING then PROCESSED")
     func sseFromALab() async throws {
         try #require(
-            FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "TORPOR_REQUIRE_E2E=1 but curl is missing"
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"),
+            "TORPOR_REQUIRE_E2E=1 but curl is missing"
         )
         let lab = try await LabUnderTest.up(hosts: 2, httpFront: true)
         defer { lab.tearDown() }
@@ -60,7 +63,10 @@ struct EventsLabTests {
         // Subscribed once the manager's pushes can reach it: give the CLI a moment to connect, checked by its
         // still running (a refused subscription exits at once).
         try await Task.sleep(for: .seconds(2))
-        #expect(wireFollower.isRunning, "torpor events exited: \(lab.directory.appendingPathComponent("events-cli.stderr"))")
+        #expect(
+            wireFollower.isRunning,
+            "torpor events exited: \(lab.directory.appendingPathComponent("events-cli.stderr"))"
+        )
 
         // host-2's agent killed, then started again: LC_FAILED once the heartbeat timeout passes, then LC_JOIN.
         kill(pid_t(try lab.process("agent-2").pid), SIGKILL)
@@ -76,7 +82,9 @@ struct EventsLabTests {
         #expect(joined, "\(text())")
         let system = Self.frames(text(), "system")
         let failure = try #require(system.first { $0["eventType"] as? String == "LC_FAILED" })
-        #expect(failure["message"] as? String == "host-2" && failure["routingKey"] as? String == "groupmanager.lab-manager")
+        #expect(
+            failure["message"] as? String == "host-2" && failure["routingKey"] as? String == "groupmanager.lab-manager"
+        )
         let join = try #require(system.first { $0["eventType"] as? String == "LC_JOIN" })
         #expect(join["routingKey"] as? String == "groupmanager.lab-manager", "\(join)")
         #expect((join["message"] as? [String: Any])?["id"] as? String == "host-2", "\(join)")
@@ -108,7 +116,8 @@ struct EventsLabTests {
         let wire = wireEvents()
         #expect(
             wire.contains {
-                $0["eventType"] as? String == "LC_JOIN" && ($0["message"] as? [String: Any])?["id"] as? String == "host-2"
+                $0["eventType"] as? String == "LC_JOIN"
+                    && ($0["message"] as? [String: Any])?["id"] as? String == "host-2"
             },
             "\(wire)"
         )

@@ -1,5 +1,6 @@
 import Commands
 import Foundation
+import TestSupport
 import Testing
 
 /// What the image catalog's end-to-end test needs installed, or nil.

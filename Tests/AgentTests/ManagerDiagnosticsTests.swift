@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// End to end with the real binaries: torpor-manager, torpor-agent on libvirt's test driver, and

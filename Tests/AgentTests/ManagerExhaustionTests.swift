@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 import Wire
 
@@ -9,7 +10,10 @@ import Wire
 @Suite(
     .serialized,
     .timeLimit(.minutes(6)),
-    .enabled(if: ProcessRunner.resolve("prlimit") != nil, "needs prlimit (util-linux) to start the manager at a low descriptor limit")
+    .enabled(
+        if: ProcessRunner.resolve("prlimit") != nil,
+        "needs prlimit (util-linux) to start the manager at a low descriptor limit"
+    )
 )
 struct ManagerExhaustionTests {
     /// A manager on 127.0.0.1 with `connections:` settings, under `prlimit` when `descriptors` is given.
@@ -92,7 +96,10 @@ struct ManagerExhaustionTests {
 
         let served = try await manager.eventuallyServed(timeout: .seconds(90))
         let log = manager.process.stderr
-        #expect(served.served, "agentctl was never served (\(served.tries) tries):\n\(served.last)\n--- manager\n\(log)")
+        #expect(
+            served.served,
+            "agentctl was never served (\(served.tries) tries):\n\(served.last)\n--- manager\n\(log)"
+        )
         #expect(manager.process.isRunning, "the manager died: \(manager.process.exitStatus ?? -1)\n\(log)")
         #expect(log.contains("not accepting connections") || log.contains("refusing connections"), "\(log)")
         #expect(log.contains("closing an idle connection"), "\(log)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The agent and a manager that is not there yet: the agent keeps sampling, keeps trying with backoff, and

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,18 +12,13 @@ private let python = "/usr/bin/python3"
 /// Why the Prometheus parser cannot run here, or nil. Skipped then, unless TORPOR_REQUIRE_E2E=1 (CI), which runs
 /// the suite so that it fails naming what is missing.
 private let parserProblem: String? = {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = ["-c", "import prometheus_client.parser"]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
+    let probe: (status: Int32, output: String)
     do {
-        try process.run()
-        process.waitUntilExit()
+        probe = try ChildProcess.runBlocking(python, ["-c", "import prometheus_client.parser"])
     } catch {
         return "\(python) cannot run: \(error)"
     }
-    return process.terminationStatus == 0
+    return probe.status == 0
         ? nil : "\(python) cannot import prometheus_client (apt-get install python3-prometheus-client)"
 }()
 
@@ -77,8 +73,13 @@ struct Scrape {
     }
 
     static func take(_ address: String) async throws -> Scrape {
-        let output = try await ProcessRunner.run([python, "-c", scrapeScript, "http://\(address)"], timeout: .seconds(60))
-        guard output.status == 0 else { throw ProcessRunnerError(description: "scrape of \(address) failed:\n\(output)") }
+        let output = try await ProcessRunner.run(
+            [python, "-c", scrapeScript, "http://\(address)"],
+            timeout: .seconds(60)
+        )
+        guard output.status == 0 else {
+            throw ProcessRunnerError(description: "scrape of \(address) failed:\n\(output)")
+        }
         let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
         var scrape = Scrape(
             contentType: object["contentType"] as? String ?? "",
@@ -87,7 +88,8 @@ struct Scrape {
             post: object["post"] as? Int ?? 0
         )
         for (name, family) in (object["families"] as? [String: [String: Any]]) ?? [:] {
-            let samples = ((family["samples"] as? [[Any]]) ?? []).compactMap { sample -> (String, [String: String], Double)? in
+            let samples = ((family["samples"] as? [[Any]]) ?? []).compactMap {
+                sample -> (String, [String: String], Double)? in
                 guard sample.count == 3, let name = sample[0] as? String, let labels = sample[1] as? [String: String],
                     let value = (sample[2] as? NSNumber)?.doubleValue
                 else { return nil }
@@ -118,10 +120,12 @@ struct MetricsLabTests {
 
         // Hosts by state equal `torpor hosts`, once both agents are in.
         var scrape = try await Scrape.take(manager)
-        #expect(await lab.eventually(timeout: .seconds(60)) {
-            scrape = (try? await Scrape.take(manager)) ?? scrape
-            return scrape.value("torpor_agents_connected") == 2
-        })
+        #expect(
+            await lab.eventually(timeout: .seconds(60)) {
+                scrape = (try? await Scrape.take(manager)) ?? scrape
+                return scrape.value("torpor_agents_connected") == 2
+            }
+        )
         #expect(scrape.contentType == "text/plain; version=0.0.4; charset=utf-8")
         #expect(scrape.notFound == 404)
         #expect(scrape.post == 405)
@@ -130,7 +134,9 @@ struct MetricsLabTests {
             let expected = hosts.values.count { ($0["state"] as? String)?.lowercased() == state }
             #expect(scrape.value("torpor_hosts", ["state": state]) == Double(expected), "hosts \(state)")
         }
-        #expect(scrape.value("torpor_agents_connected") == Double(hosts.values.count { $0["connected"] as? Bool == true }))
+        #expect(
+            scrape.value("torpor_agents_connected") == Double(hosts.values.count { $0["connected"] as? Bool == true })
+        )
         for (name, type) in [
             ("torpor_hosts", "gauge"), ("torpor_agents_connected", "gauge"), ("torpor_vms", "gauge"),
             ("torpor_cluster_power_watts", "gauge"), ("torpor_energy_used_joules", "counter"),
@@ -160,8 +166,10 @@ struct MetricsLabTests {
 
         // Wire traffic by message type: both agents' Hellos and reports in, the Welcomes and the VM's start out, the
         // CLI's cluster requests in; every series exists from the start, at zero when nothing was seen.
-        for family in ["torpor_wire_frames_received", "torpor_wire_frames_sent", "torpor_wire_frames_refused",
-                       "torpor_wire_decode_errors"] {
+        for family in [
+            "torpor_wire_frames_received", "torpor_wire_frames_sent", "torpor_wire_frames_refused",
+            "torpor_wire_decode_errors",
+        ] {
             #expect(scrape.families[family]?.type == "counter", "\(family)")
         }
         #expect(scrape.value("torpor_wire_frames_received_total", ["type": "Hello"]) ?? 0 >= 2)
@@ -173,20 +181,26 @@ struct MetricsLabTests {
         #expect(scrape.value("torpor_wire_decode_errors_total", ["error": "bad_magic"]) == 0)
         // An HTTP request on the Wire port: its first bytes are no frame's magic, counted as such.
         _ = try await ProcessRunner.run(["curl", "-s", "-m", "5", "http://\(lab.manager)/"])
-        #expect(await lab.eventually(timeout: .seconds(30)) {
-            scrape = (try? await Scrape.take(manager)) ?? scrape
-            return scrape.value("torpor_wire_decode_errors_total", ["error": "bad_magic"]) == 1
-        }, "\(String(describing: scrape.families["torpor_wire_decode_errors"]))")
+        #expect(
+            await lab.eventually(timeout: .seconds(30)) {
+                scrape = (try? await Scrape.take(manager)) ?? scrape
+                return scrape.value("torpor_wire_decode_errors_total", ["error": "bad_magic"]) == 1
+            },
+            "\(String(describing: scrape.families["torpor_wire_decode_errors"]))"
+        )
 
         // Each agent: its collectors' duration and success, libvirt call latencies, the samples in its rings.
         for index in 1...2 {
             let address = "127.0.0.1:\(metricsPort + index)"
             var agent = try await Scrape.take(address)
-            #expect(await lab.eventually(timeout: .seconds(60)) {
-                agent = (try? await Scrape.take(address)) ?? agent
-                return agent.value("torpor_agent_vms") == (index == runningIndex ? 1 : 0)
-                    && (index != runningIndex || agent.value("torpor_agent_ring_samples", ["ring": "vm"]) ?? 0 > 0)
-            }, "agent \(index)")
+            #expect(
+                await lab.eventually(timeout: .seconds(60)) {
+                    agent = (try? await Scrape.take(address)) ?? agent
+                    return agent.value("torpor_agent_vms") == (index == runningIndex ? 1 : 0)
+                        && (index != runningIndex || agent.value("torpor_agent_ring_samples", ["ring": "vm"]) ?? 0 > 0)
+                },
+                "agent \(index)"
+            )
             #expect(agent.contentType == "text/plain; version=0.0.4; charset=utf-8")
             #expect(agent.notFound == 404)
             #expect(agent.post == 405)
@@ -194,11 +208,16 @@ struct MetricsLabTests {
             #expect(agent.families["torpor_agent_scrape_collector_duration_seconds"]?.type == "gauge")
             // host_metrics: vms in a lab: the domains collector is the only one that runs.
             #expect(agent.value("torpor_agent_scrape_collector_success", ["collector": "domains"]) == 1)
-            let took = try #require(agent.value("torpor_agent_scrape_collector_duration_seconds", ["collector": "domains"]))
+            let took = try #require(
+                agent.value("torpor_agent_scrape_collector_duration_seconds", ["collector": "domains"])
+            )
             #expect(took > 0 && took < 60)
             #expect(agent.families["torpor_agent_libvirt_call_duration_seconds"]?.type == "histogram")
             #expect(agent.sum("torpor_agent_libvirt_call_duration_seconds_count") > 0)
-            #expect(agent.value("torpor_agent_libvirt_call_duration_seconds_count", ["function": "virNodeGetInfo"]) ?? 0 >= 1)
+            #expect(
+                agent.value("torpor_agent_libvirt_call_duration_seconds_count", ["function": "virNodeGetInfo"]) ?? 0
+                    >= 1
+            )
             #expect(agent.value("torpor_agent_ring_samples", ["ring": "host"]) ?? 0 > 0)
             #expect(agent.families["torpor_agent_ring_samples"]?.type == "gauge")
             // Its link to the manager: the Hello and reports out, the Welcome in.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -180,16 +181,16 @@ struct RabbitMQLabTests {
         let entry = line.replacingOccurrences(of: "PASSWORD", with: password)
             .replacingOccurrences(of: "DIR", with: directory.path)
         try """
-            manager_id: m
-            listen: 127.0.0.1:\(port)
-            database: \(directory.path)/manager.sqlite
-            events:
-              rabbitmq:
-                host: 127.0.0.1
-                \(entry)
-                port: 12120
-                retry_initial: 100ms
-            """.write(to: config, atomically: true, encoding: .utf8)
+        manager_id: m
+        listen: 127.0.0.1:\(port)
+        database: \(directory.path)/manager.sqlite
+        events:
+          rabbitmq:
+            host: 127.0.0.1
+            \(entry)
+            port: 12120
+            retry_initial: 100ms
+        """.write(to: config, atomically: true, encoding: .utf8)
         let manager = try BackgroundProcess(
             [try KVMLab.product("torpor-manager"), "--config", config.path, "--log", "stderr"],
             stdout: directory.appendingPathComponent("stdout"),

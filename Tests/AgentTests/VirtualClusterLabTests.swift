@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -108,7 +109,8 @@ struct VirtualClusterLabTests {
             $0.contains("host failed: no heartbeat") && $0.contains("torpor.host=host-1")
         }
         let markedAt = marked.flatMap { Self.logTimestamp().date(from: String($0.prefix { $0 != " " })) }
-        let detection = try #require(markedAt, "no 'host failed' line for host-1 in the manager's log").timeIntervalSince(killedAt)
+        let detection = try #require(markedAt, "no 'host failed' line for host-1 in the manager's log")
+            .timeIntervalSince(killedAt)
         print("host-1 marked FAILED \(detection) s after its agent was killed (log time, to the second)")
         #expect(detection < 15)
         // The leader hears of the failure after the registry marks it: its VMs follow once the leader's decision

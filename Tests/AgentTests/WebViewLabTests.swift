@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Debian's Python, Chromium and chromedriver with Debian's `python3-selenium` (scripts/install-deps).
@@ -12,18 +13,13 @@ private let browserProblem: String? = {
     for path in [python, chromium, chromedriver] where !FileManager.default.isExecutableFile(atPath: path) {
         return "\(path) is missing (apt-get install chromium chromium-driver python3-selenium)"
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = ["-c", "import selenium.webdriver"]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
+    let probe: (status: Int32, output: String)
     do {
-        try process.run()
-        process.waitUntilExit()
+        probe = try ChildProcess.runBlocking(python, ["-c", "import selenium.webdriver"])
     } catch {
         return "\(python) cannot run: \(error)"
     }
-    return process.terminationStatus == 0 ? nil : "\(python) cannot import selenium (apt-get install python3-selenium)"
+    return probe.status == 0 ? nil : "\(python) cannot import selenium (apt-get install python3-selenium)"
 }()
 
 private let browserRuns = ProcessInfo.processInfo.environment["TORPOR_REQUIRE_E2E"] == "1" || browserProblem == nil

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// torpor-sim run as a process: bad input exits 64 with a message naming the file, line and key; good input runs.
@@ -34,34 +35,31 @@ struct TorporSimCommandTests {
         var standardError: String
     }
 
-    /// Runs torpor-sim on a thread of its own: waiting for it on the cooperative pool (2 threads on 2 cores) held
-    /// one of them for the whole run, and two such tests at once starved every other test of the process.
+    /// Runs torpor-sim to its end, polling for its exit with Task.sleep: blocking on the cooperative pool (2 threads
+    /// on 2 cores) held one of them for the whole run, and two such tests at once starved every other test of the
+    /// process. The status is 128 + the signal's number when a signal ended it.
     static func run(_ arguments: [String]) async throws -> Outcome {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try runBlocking(arguments) }) }.start()
+        let directory = try folder()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let process = try BackgroundProcess(
+            [try binary()] + arguments,
+            stdout: directory.appendingPathComponent("stdout"),
+            stderr: directory.appendingPathComponent("stderr"),
+            // An explicit environment: copying this process's own would read `environ` while other suites
+            // (SystemdTests) may be changing it with setenv, which reallocates the array under the reader (seen
+            // crash a full run).
+            environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+        )
+        // Far beyond a run's few seconds: a torpor-sim that hangs fails its test instead of the whole test run.
+        guard await process.waitForExit(timeout: .seconds(600)) else {
+            process.kill()
+            _ = await process.waitForExit(timeout: .seconds(5))
+            throw CommandFailure(description: "torpor-sim \(arguments) did not exit within 600 s:\n\(process.stderr)")
         }
-    }
-
-    private static func runBlocking(_ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binary())
-        process.arguments = arguments
-        // An explicit environment: copying this process's own would read `environ` while other suites (SystemdTests)
-        // may be changing it with setenv, which reallocates the array under the reader (seen crash a full run).
-        process.environment = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        // Read both before waiting so a full pipe cannot stall the child.
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
         return Outcome(
-            status: process.terminationStatus,
-            standardOutput: String(decoding: outputData, as: UTF8.self),
-            standardError: String(decoding: errorData, as: UTF8.self)
+            status: process.exitStatus ?? -1,
+            standardOutput: process.stdout,
+            standardError: process.stderr
         )
     }
 

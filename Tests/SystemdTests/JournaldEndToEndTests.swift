@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Systemd
+import TestSupport
 import Testing
 
 extension SystemdSuite {

@@ -1,5 +1,6 @@
 import Foundation
 import Systemd
+import TestSupport
 import Testing
 
 extension SystemdSuite {
@@ -85,7 +86,7 @@ extension SystemdSuite {
             // systemd-socket-activate hands the child a minimal environment: the role goes in explicitly.
             arguments.append("--setenv=\(TestChild.roleVariable)=listen-fds")
             arguments += TestChild.command(running: "listenFdsThroughSystemdSocketActivate")
-            let activator = try ChildProcess(
+            let activator = try BackgroundProcess(
                 arguments,
                 environment: TestChild.environment(role: nil),
                 outputPath: directory.file("output")
@@ -98,12 +99,12 @@ extension SystemdSuite {
                 connection = try connectUnixStream(path: socketPath)
                 if connection == nil { try await Task.sleep(for: .milliseconds(10)) }
             }
-            let fd = try #require(connection, "systemd-socket-activate never listened:\n\(activator.output)")
+            let fd = try #require(connection, "systemd-socket-activate never listened:\n\(activator.stdout)")
             defer { close(fd) }
 
             #expect(readAll(fd) == "3 torpor-agent\n")
-            let status = await activator.wait()
-            #expect(status == 0, "child failed:\n\(activator.output)")
+            let status = await activator.waitForExitStatus(terminatingAfter: .seconds(60))
+            #expect(status == 0, "child failed:\n\(activator.stdout)")
         }
 
         /// Child side: takes the passed socket, accepts the parent's connection on it, and reports.

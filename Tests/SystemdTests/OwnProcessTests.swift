@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 extension SystemdSuite {
     /// Runs the environment-changing suites (`OwnProcess.suites`) in a child of this test binary and checks that
     /// every one of them ran there, and that nothing in them failed or was skipped.
     @Suite(.disabled(if: OwnProcess.isChild, "this is the child it starts")) struct OwnProcessTests {
-        @Test func environmentChangingSuitesPassInTheirOwnProcess() async throws {
+        @Test func environmentChangingSuitesPassInAChildOfThisBinary() async throws {
             let directory = try TemporaryDirectory("own-process")
             defer { directory.remove() }
             let binary =

@@ -63,7 +63,7 @@ extension SystemdSuite {
             #expect(try self.notifier.watchdogInterval == .seconds(15))
         }
 
-        @Test func noWatchdogWhenUnsetOrMeantForAnotherProcess() throws {
+        @Test func noWatchdogWhenUnsetOrMeantForAnotherPid() throws {
             let unset = EnvironmentOverride(["WATCHDOG_USEC": nil, "WATCHDOG_PID": nil])
             defer { unset.restore() }
             #expect(try self.notifier.watchdogInterval == nil)

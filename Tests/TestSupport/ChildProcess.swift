@@ -8,10 +8,6 @@ import Glibc
 /// on this toolchain `Process.run()` reads past a buffer while it lists `/proc/self/fd`, and a test process with
 /// a thousand descriptors open crashed there (swift-corelibs-foundation#5472, fixed after Swift 6.3.1).
 public enum ChildProcess {
-    public struct SpawnError: Error, CustomStringConvertible {
-        public var description: String
-    }
-
     /// Blocks the calling thread: call it from a thread of its own (`run`) when the cooperative pool is busy.
     /// Returns the exit status (the signal's number when a signal ended it, as `Process` did) and stdout and
     /// stderr together. Standard input is /dev/null; no other descriptor of this process is passed on.

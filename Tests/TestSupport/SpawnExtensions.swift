@@ -2,6 +2,13 @@
 import Glibc
 #endif
 
+/// A program that could not be started (`ChildProcess`, `BackgroundProcess`): not found, or posix_spawn failed.
+public struct SpawnError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) { self.description = description }
+}
+
 /// glibc's posix_spawn extensions, which Swift's Glibc module does not import (they need _GNU_SOURCE).
 public enum SpawnExtensions {
     public typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32

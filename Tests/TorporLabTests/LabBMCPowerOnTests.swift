@@ -1,5 +1,5 @@
-import Foundation
 import Commands
+import Foundation
 import Testing
 
 @testable import TorporLab
@@ -33,16 +33,16 @@ struct LabBMCPowerOnTests {
             let calls = directory.appendingPathComponent("calls.log").path
             try ExecutableFile.write(
                 """
-            #!/bin/sh
-            echo "$LAB_LIBVIRTD_NETNS $LAB_LIBVIRTD_TCP $*" >>'\(calls)'
-            if [ "$1" = stop ]; then
-              while [ \(holdStop ? 1 : 0) = 1 ] && [ ! -e '\(directory.path)/release' ]; do sleep 0.05; done
-              echo stopped >>'\(calls)'
-            fi
-            [ "$1" = start ] && exit \(startStatus)
-            exit 0
+                #!/bin/sh
+                echo "$LAB_LIBVIRTD_NETNS $LAB_LIBVIRTD_TCP $*" >>'\(calls)'
+                if [ "$1" = stop ]; then
+                  while [ \(holdStop ? 1 : 0) = 1 ] && [ ! -e '\(directory.path)/release' ]; do sleep 0.05; done
+                  echo stopped >>'\(calls)'
+                fi
+                [ "$1" = start ] && exit \(startStatus)
+                exit 0
 
-            """,
+                """,
                 to: script
             )
             libvirtd = LabState.LibvirtDaemon(
@@ -75,7 +75,7 @@ struct LabBMCPowerOnTests {
         }
 
         /// Starts the power-on script as ipmi_sim does (empty signal mask, default dispositions).
-        func powerOnProcess() throws -> pid_t {
+        func startPowerOnScript() throws -> pid_t {
             try LabProcesses.spawn(
                 [powerOn],
                 stdout: directory.appendingPathComponent("power-on.out").path,
@@ -123,7 +123,7 @@ struct LabBMCPowerOnTests {
     @Test func powerOffEndsTheHostAtOnceAndStopsTheLibvirtdBehindIt() async throws {
         let host = try Host(holdStop: true)
         defer { host.remove() }
-        let pid = try host.powerOnProcess()
+        let pid = try host.startPowerOnScript()
         defer { kill(pid, SIGKILL) }
         #expect(await Self.eventually { !host.agentProcesses.isEmpty }, "the agent never started")
         #expect(host.calls == "\(host.startLine)\n", "\(host.calls)")
@@ -142,7 +142,7 @@ struct LabBMCPowerOnTests {
     @Test func anAgentThatEndsTakesTheLibvirtdWithIt() async throws {
         let host = try Host(agent: ["/bin/sh", "-c", "sleep 0.3"])
         defer { host.remove() }
-        let pid = try host.powerOnProcess()
+        let pid = try host.startPowerOnScript()
         defer { kill(pid, SIGKILL) }
         #expect(await Self.exitStatus(pid) != nil, "the power-on script did not end")
         #expect(await Self.eventually { host.calls.hasSuffix("stopped\n") }, "\(host.calls)")
@@ -152,7 +152,7 @@ struct LabBMCPowerOnTests {
     @Test func aLibvirtdThatDoesNotStartKeepsTheHostOff() async throws {
         let host = try Host(startStatus: 1)
         defer { host.remove() }
-        let pid = try host.powerOnProcess()
+        let pid = try host.startPowerOnScript()
         defer { kill(pid, SIGKILL) }
         #expect(await Self.exitStatus(pid) == 1)
         #expect(host.agentProcesses.isEmpty, "an agent started without its libvirtd")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// End-to-end prerequisites (KVM, root, journald, systemd-socket-activate …) as visible skips, never as tests that
@@ -34,18 +35,16 @@ enum EndToEnd {
         guard FileManager.default.isExecutableFile(atPath: journald) else {
             return "\(journald) not found (apt-get install systemd)"
         }
-        let unshare = Process()
-        unshare.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        unshare.arguments = ["--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "true"]
-        unshare.standardOutput = FileHandle.nullDevice
-        unshare.standardError = FileHandle.nullDevice
+        let unshare: (status: Int32, output: String)
         do {
-            try unshare.run()
-            unshare.waitUntilExit()
+            unshare = try ChildProcess.runBlocking(
+                "/usr/bin/unshare",
+                ["--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "true"]
+            )
         } catch {
             return "cannot run unshare: \(error)"
         }
-        return unshare.terminationStatus == 0 ? nil : "cannot unshare mount and PID namespaces here (needs root)"
+        return unshare.status == 0 ? nil : "cannot unshare mount and PID namespaces here (needs root)"
     }()
 
     static let socketActivateProblem: String? =

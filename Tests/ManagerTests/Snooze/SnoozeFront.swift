@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import TestSupport
 import Testing
 import Wire
 
@@ -132,23 +133,23 @@ enum Curl {
         defer { try? FileManager.default.removeItem(at: directory) }
         let bodyFile = directory.appendingPathComponent("body").path
         let headerFile = directory.appendingPathComponent("headers").path
-        let outFile = directory.appendingPathComponent("out").path
-        _ = FileManager.default.createFile(atPath: outFile, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments =
-            ["-sS", "--max-time", "90", "-o", bodyFile, "-D", headerFile, "-w", "%{http_code} %{content_type}"]
-            + arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "LANG": "C"]
-        process.standardOutput = FileHandle(forWritingAtPath: outFile)
-        process.standardError = FileHandle(forWritingAtPath: outFile)
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+        let outFile = directory.appendingPathComponent("out")
+        let process = try BackgroundProcess(
+            [path, "-sS", "--max-time", "90", "-o", bodyFile, "-D", headerFile, "-w", "%{http_code} %{content_type}"]
+                + arguments,
+            stdout: outFile,
+            stderr: outFile,
+            environment: ["PATH": "/usr/bin:/bin", "LANG": "C"]
+        )
+        // curl gives up after its --max-time; this only bounds a curl that hangs regardless.
+        if await !process.waitForExit(timeout: .seconds(120)) {
+            process.kill()
+            _ = await process.waitForExit(timeout: .seconds(5))
+            throw Failure(description: "curl \(arguments) did not exit within 120 s: \(process.stdout)")
         }
-        let out = (try? String(contentsOfFile: outFile, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "curl \(arguments) exited \(process.terminationStatus): \(out)")
+        let out = process.stdout
+        guard process.exitStatus == 0 else {
+            throw Failure(description: "curl \(arguments) exited \(process.exitStatus ?? -1): \(out)")
         }
         let parts = out.split(separator: " ", maxSplits: 1)
         return Reply(
@@ -229,7 +230,9 @@ enum RawHTTP {
         var headers: [String: String] = [:]
         for line in head.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces
+            )
         }
         let bodyStart = headerEnd + 4
         if let length = headers["content-length"].flatMap(Int.init) {
@@ -241,9 +244,11 @@ enum RawHTTP {
             var index = bodyStart
             var body: [UInt8] = []
             while true {
-                guard let lineEnd = (index..<max(index, bytes.count - 1)).first(where: {
-                    bytes[$0] == 13 && bytes[$0 + 1] == 10
-                }) else { return nil }
+                guard
+                    let lineEnd = (index..<max(index, bytes.count - 1)).first(where: {
+                        bytes[$0] == 13 && bytes[$0 + 1] == 10
+                    })
+                else { return nil }
                 let size = Int(String(decoding: bytes[index..<lineEnd], as: UTF8.self), radix: 16) ?? 0
                 let chunkStart = lineEnd + 2
                 guard bytes.count >= chunkStart + size + 2 else { return nil }
@@ -267,7 +272,9 @@ final class CapturedLogs: @unchecked Sendable {
     private let lock = NSLock()
     private var records: [(message: String, metadata: Logger.Metadata)] = []
 
-    func append(_ message: String, _ metadata: Logger.Metadata) { lock.withLock { records.append((message, metadata)) } }
+    func append(_ message: String, _ metadata: Logger.Metadata) {
+        lock.withLock { records.append((message, metadata)) }
+    }
     var all: [(message: String, metadata: Logger.Metadata)] { lock.withLock { records } }
 }
 

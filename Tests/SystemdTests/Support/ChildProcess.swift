@@ -1,60 +1,11 @@
 import Foundation
+import TestSupport
 
-/// A process started by a test, its stdout and stderr going to files (no pipe to drain).
-final class ChildProcess {
-    let process: Process
-    let outputPath: String
-    let errorPath: String?
-
-    /// - Parameter errorPath: where stderr goes, if not to `outputPath` as well.
-    init(_ arguments: [String], environment: [String: String], outputPath: String, errorPath: String? = nil) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        let output = try Self.create(outputPath)
-        defer { try? output.close() }
-        let error = try errorPath.map(Self.create)
-        defer { try? error?.close() }
-        process.standardOutput = output
-        process.standardError = error ?? output
-        try process.run()
-        self.process = process
-        self.outputPath = outputPath
-        self.errorPath = errorPath
-    }
-
-    private static func create(_ path: String) throws -> FileHandle {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
-        return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-    }
-
-    /// Waits for the exit status; kills the process and returns `nil` after `timeout`.
-    func wait(timeout: Duration = .seconds(60)) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while self.process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                self.process.terminate()
-                self.process.waitUntilExit()
-                return nil
-            }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return self.process.terminationStatus
-    }
-
-    var output: String {
-        (try? String(contentsOfFile: self.outputPath, encoding: .utf8)) ?? ""
-    }
-
-    var errorOutput: String {
-        self.errorPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
-    }
-
-    /// Runs to completion: exit status (`nil` on timeout) and output.
+extension ChildProcess {
+    /// Runs `arguments` to completion with stdin from /dev/null and stdout, and stderr unless `errorPath` is given,
+    /// going to `outputPath` (no pipe to drain). Returns the exit status (128 + the signal's number when a signal
+    /// ended it; nil when it ran past `timeout` and was terminated), the output and the error output (empty without
+    /// `errorPath`).
     static func run(
         _ arguments: [String],
         environment: [String: String] = TestChild.environment(role: nil),
@@ -62,9 +13,42 @@ final class ChildProcess {
         errorPath: String? = nil,
         timeout: Duration = .seconds(60)
     ) async throws -> (status: Int32?, output: String, errorOutput: String) {
-        let child = try ChildProcess(arguments, environment: environment, outputPath: outputPath, errorPath: errorPath)
-        let status = await child.wait(timeout: timeout)
-        return (status, child.output, child.errorOutput)
+        let child = try BackgroundProcess(
+            arguments,
+            environment: environment,
+            outputPath: outputPath,
+            errorPath: errorPath
+        )
+        let status = await child.waitForExitStatus(terminatingAfter: timeout)
+        return (status, child.stdout, errorPath == nil ? "" : child.stderr)
+    }
+}
+
+extension BackgroundProcess {
+    /// Starts `arguments` with stdout, and stderr unless `errorPath` is given, going to `outputPath`.
+    convenience init(
+        _ arguments: [String],
+        environment: [String: String],
+        outputPath: String,
+        errorPath: String? = nil
+    ) throws {
+        let output = URL(fileURLWithPath: outputPath)
+        try self.init(
+            arguments,
+            stdout: output,
+            stderr: errorPath.map { URL(fileURLWithPath: $0) } ?? output,
+            environment: environment
+        )
+    }
+
+    /// Waits for the exit status (128 + the signal's number when a signal ended it); after `timeout`, terminates
+    /// the process and returns nil.
+    func waitForExitStatus(terminatingAfter timeout: Duration) async -> Int32? {
+        guard await waitForExit(timeout: timeout) else {
+            await terminate()
+            return nil
+        }
+        return exitStatus
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// What the end-to-end tests need from the machine; a missing piece skips them with the reason shown, except under
 /// `TORPOR_REQUIRE_E2E=1` (CI): then the test runs and `require` fails it naming the missing piece.
@@ -33,17 +34,6 @@ enum Prerequisites {
     static let systemdAnalyze = FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")
 
     private static func succeeds(_ arguments: [String]) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            return false
-        }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        (try? ChildProcess.runBlocking(arguments[0], Array(arguments.dropFirst())))?.status == 0
     }
 }
