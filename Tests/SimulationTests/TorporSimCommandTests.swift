@@ -51,13 +51,11 @@ struct TorporSimCommandTests {
             environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
         )
         // Far beyond a run's few seconds: a torpor-sim that hangs fails its test instead of the whole test run.
-        guard await process.waitForExit(timeout: .seconds(600)) else {
-            process.kill()
-            _ = await process.waitForExit(timeout: .seconds(5))
+        guard let status = await process.exitStatus(killingAfter: .seconds(600)) else {
             throw CommandFailure(description: "torpor-sim \(arguments) did not exit within 600 s:\n\(process.stderr)")
         }
         return Outcome(
-            status: process.exitStatus ?? -1,
+            status: status,
             standardOutput: process.stdout,
             standardError: process.stderr
         )

@@ -103,7 +103,7 @@ extension SystemdSuite {
             defer { close(fd) }
 
             #expect(readAll(fd) == "3 torpor-agent\n")
-            let status = await activator.waitForExitStatus(terminatingAfter: .seconds(60))
+            let status = await activator.exitStatus(killingAfter: .seconds(60))
             #expect(status == 0, "child failed:\n\(activator.stdout)")
         }
 

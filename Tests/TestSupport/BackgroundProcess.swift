@@ -156,6 +156,17 @@ public final class BackgroundProcess: @unchecked Sendable {
         return reap()
     }
 
+    /// The exit status once the process exits (128 + the signal's number when a signal ended it); past `timeout`,
+    /// kills it and returns nil, so that a child that hangs fails its test instead of holding up the run.
+    public func exitStatus(killingAfter timeout: Duration) async -> Int32? {
+        guard await waitForExit(timeout: timeout) else {
+            kill()
+            _ = await waitForExit(timeout: .seconds(5))
+            return nil
+        }
+        return exitStatus
+    }
+
     /// True once the process has exited (and is reaped); false if `timeout` passed first.
     public func waitForExit(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout

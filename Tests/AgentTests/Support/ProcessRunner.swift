@@ -46,17 +46,13 @@ enum ProcessRunner {
             environment: environment,
             currentDirectory: currentDirectory
         )
-        let exited = await process.waitForExit(timeout: timeout)
-        if !exited {
-            process.kill()
-            _ = await process.waitForExit(timeout: .seconds(5))
-        }
+        let status = await process.exitStatus(killingAfter: timeout)
         return ProcessOutput(
             argv: argv,
-            status: process.exitStatus ?? -1,
+            status: status ?? process.exitStatus ?? -1,
             stdout: process.stdout,
             stderr: process.stderr,
-            timedOut: !exited
+            timedOut: status == nil
         )
     }
 

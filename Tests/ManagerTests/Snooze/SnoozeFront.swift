@@ -142,14 +142,12 @@ enum Curl {
             environment: ["PATH": "/usr/bin:/bin", "LANG": "C"]
         )
         // curl gives up after its --max-time; this only bounds a curl that hangs regardless.
-        if await !process.waitForExit(timeout: .seconds(120)) {
-            process.kill()
-            _ = await process.waitForExit(timeout: .seconds(5))
+        guard let status = await process.exitStatus(killingAfter: .seconds(120)) else {
             throw Failure(description: "curl \(arguments) did not exit within 120 s: \(process.stdout)")
         }
         let out = process.stdout
-        guard process.exitStatus == 0 else {
-            throw Failure(description: "curl \(arguments) exited \(process.exitStatus ?? -1): \(out)")
+        guard status == 0 else {
+            throw Failure(description: "curl \(arguments) exited \(status): \(out)")
         }
         let parts = out.split(separator: " ", maxSplits: 1)
         return Reply(

@@ -4,7 +4,7 @@ import TestSupport
 extension ChildProcess {
     /// Runs `arguments` to completion with stdin from /dev/null and stdout, and stderr unless `errorPath` is given,
     /// going to `outputPath` (no pipe to drain). Returns the exit status (128 + the signal's number when a signal
-    /// ended it; nil when it ran past `timeout` and was terminated), the output and the error output (empty without
+    /// ended it; nil when it ran past `timeout` and was killed), the output and the error output (empty without
     /// `errorPath`).
     static func run(
         _ arguments: [String],
@@ -19,7 +19,7 @@ extension ChildProcess {
             outputPath: outputPath,
             errorPath: errorPath
         )
-        let status = await child.waitForExitStatus(terminatingAfter: timeout)
+        let status = await child.exitStatus(killingAfter: timeout)
         return (status, child.stdout, errorPath == nil ? "" : child.stderr)
     }
 }
@@ -39,16 +39,6 @@ extension BackgroundProcess {
             stderr: errorPath.map { URL(fileURLWithPath: $0) } ?? output,
             environment: environment
         )
-    }
-
-    /// Waits for the exit status (128 + the signal's number when a signal ended it); after `timeout`, terminates
-    /// the process and returns nil.
-    func waitForExitStatus(terminatingAfter timeout: Duration) async -> Int32? {
-        guard await waitForExit(timeout: timeout) else {
-            await terminate()
-            return nil
-        }
-        return exitStatus
     }
 }
 
