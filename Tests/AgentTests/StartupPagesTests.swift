@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 @testable import Agent
@@ -186,6 +187,55 @@ import Glibc
         try await Task.sleep(for: .milliseconds(100))
         await group.triggerGracefulShutdown()
         try await running
+    }
+
+    /// Released while the agent is stopping, before the group has told this service to stop: the group must still
+    /// end cleanly. A service the group has not yet told to stop that returns fails a stopping group, whatever its
+    /// `successTerminationBehavior`, and a CI run's agent exited 1 so when stopped 10 s after it started. Here a
+    /// later service (stopped first) holds the shutdown open until the pages have been released.
+    @Test(.timeLimit(.minutes(1))) func pagesReleasedWhileTheAgentStopsLeaveItToStopCleanly() async throws {
+        let lines = LogLines()
+        let logger = Logger(label: "test") { _ in LogLines.Handler(lines: lines) }
+        struct StopsOnceThePagesAreReleased: Service {
+            let lines: LogLines
+            func run() async throws {
+                try? await gracefulShutdown()
+                while !lines.contains("start-up pages") { try await Task.sleep(for: .milliseconds(10)) }
+            }
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(
+                        service: StartupPagesService(delay: .seconds(1), logger: logger),
+                        successTerminationBehavior: .ignore
+                    ),
+                    .init(service: StopsOnceThePagesAreReleased(lines: lines)),
+                ],
+                logger: logger
+            )
+        )
+        async let running: Void = group.run()
+        try await Task.sleep(for: .milliseconds(100))
+        await group.triggerGracefulShutdown()
+        try await running
+        #expect(lines.contains("start-up pages"), "the pages were never released")
+    }
+
+    final class LogLines: Sendable {
+        private let lines = Mutex<[String]>([])
+        func contains(_ text: String) -> Bool { lines.withLock { $0.contains { $0.contains(text) } } }
+
+        struct Handler: LogHandler {
+            let lines: LogLines
+            var logLevel: Logger.Level = .trace
+            var metadata: Logger.Metadata = [:]
+            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+                get { metadata[key] }
+                set { metadata[key] = newValue }
+            }
+            func log(event: LogEvent) { lines.lines.withLock { $0.append("\(event.message)") } }
+        }
     }
 
     @Test func residentFileMemoryIsRead() throws {

@@ -2,7 +2,7 @@ import Libvirt
 import ServiceLifecycle
 
 /// Samples at once when libvirt reports a domain starting, stopping, pausing or vanishing. Without lifecycle
-/// events it returns early, and the group carries on (`AgentDaemon` sets `successTerminationBehavior: .ignore`).
+/// events it stops following early and waits for its turn to stop; the agent carries on sampling on its period.
 struct LifecycleEventService: Service {
     let monitor: AgentMonitor
     let connection: LibvirtConnection
@@ -11,5 +11,6 @@ struct LifecycleEventService: Service {
         let monitor = monitor
         let connection = connection
         await cancelWhenGracefulShutdown { await monitor.followLifecycleEvents(of: connection) }
+        await waitForItsTurnToStop()
     }
 }

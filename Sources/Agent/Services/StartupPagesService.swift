@@ -3,7 +3,8 @@ import Logging
 import ServiceLifecycle
 
 /// Once the agent has run for `delay` (started, sampled, linked), gives back the pages it touched only while
-/// starting (`StartupPages`), once, and ends. The work blocks, so it runs on a dispatch queue of its own.
+/// starting (`StartupPages`), once, then waits for its turn to stop. The work blocks, so it runs on a dispatch
+/// queue of its own.
 struct StartupPagesService: Service {
     let delay: Duration
     let logger: Logger
@@ -37,5 +38,6 @@ struct StartupPagesService: Service {
         case .failure(let error):
             logger.notice("start-up pages kept", metadata: ["torpor.error": "\(error)"])
         }
+        await waitForItsTurnToStop()
     }
 }
