@@ -7,10 +7,12 @@ import Placement
 /// 3. every other active host, least utilised first, is evacuated if all its VMs fit on active hosts that are
 ///    neither overloaded nor already evacuated, all or nothing; a host that received VMs is not evacuated.
 ///
-/// One deliberate difference: CloudSim means to keep hosts that received VMs in step 2 out of step 3 but passes
-/// an empty list (a known bug), which can plan the same VM twice; here they are kept out.
+/// CloudSim means to keep hosts that received VMs in step 2 out of step 3 but passes an empty list, which can
+/// move the same VM twice in one interval; they are kept out unless `followsCloudSimCode`, which also prices PABFD's
+/// hosts from their power measured at the interval's start (`Scenario.followsCloudSimCode`).
 struct BeloglazovPlanner {
     var detector: OverloadDetector
+    var followsCloudSimCode = false
 
     struct Migration: Hashable {
         var vm: Int
@@ -25,6 +27,7 @@ struct BeloglazovPlanner {
         var scratch = Array(repeating: 0.0, count: SimulatedCluster.historyLength)
         // What CloudSim measured at the start of the interval: who is off, and the order of evacuation.
         let measured = (0..<hostCount).map { min(cluster.allocated($0) / cluster.hostCapacity[$0], 1) }
+        let pricedFrom = followsCloudSimCode ? measured : nil
 
         let overloaded = (0..<hostCount).filter {
             !cluster.hostVMs[$0].isEmpty && cluster.isOverloaded($0, detector: detector, scratch: &scratch)
@@ -63,7 +66,8 @@ struct BeloglazovPlanner {
                 for: vm,
                 excluding: isOverloaded,
                 detector: detector,
-                scratch: &scratch
+                scratch: &scratch,
+                pricedFrom: pricedFrom
             ) {
                 attach(vm, to: target, in: &cluster)
                 received[target] = true
@@ -80,7 +84,9 @@ struct BeloglazovPlanner {
             excludedSource[host] = true
             excludedTarget[host] = true
         }
-        for host in 0..<hostCount where received[host] { excludedSource[host] = true }
+        if !followsCloudSimCode {
+            for host in 0..<hostCount where received[host] { excludedSource[host] = true }
+        }
         let candidates = (0..<hostCount).filter { measured[$0] > 0 && measured[$0] < 1 }
             .sorted { measured[$0] < measured[$1] || (measured[$0] == measured[$1] && $0 < $1) }
         for source in candidates where !excludedSource[source] {
@@ -100,7 +106,8 @@ struct BeloglazovPlanner {
                         for: vm,
                         excluding: excludedTarget,
                         detector: detector,
-                        scratch: &scratch
+                        scratch: &scratch,
+                        pricedFrom: pricedFrom
                     )
                 else { break }
                 cluster.move(vm, to: target)

@@ -5,21 +5,23 @@ import Placement
 /// skipping those the overload detector would call overloaded with it, the one whose power grows least with it on
 /// the plan so far; the first of equals.
 ///
-/// CloudSim's code prices a host from its utilisation measured at the start of the interval (3.0.3 mixes that
-/// with the plan so far); the paper's rule, used here, is the one that lands within 10 % of the reference energy
-/// (docs/sim.md has the figures of the other two readings).
+/// `pricedFrom`: each host's utilisation measured at the interval's start, to price the increase from there as
+/// CloudSim 3.0.3's code does (its power with the VM on the plan so far minus its measured power); nil for the
+/// paper's rule (docs/sim.md has the figures of both).
 extension SimulatedCluster {
     func powerAwareHost(
         for vm: Int,
         excluding excluded: [Bool],
         detector: OverloadDetector,
-        scratch: inout [Double]
+        scratch: inout [Double],
+        pricedFrom measured: [Double]? = nil
     ) -> Int? {
         let need = demand[vm]
         return PowerAwarePlacement.leastPowerIncrease(
             hosts: 0..<hostCount,
             model: { hostPower[$0] },
             plannedUtilization: { load[$0] / hostCapacity[$0] },
+            pricedFrom: measured.map { measured in { measured[$0] } },
             share: { host in
                 guard !excluded[host], need <= hostCoreMips[host], hostCapacity[host] - load[host] >= need else {
                     return nil

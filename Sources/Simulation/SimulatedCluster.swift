@@ -13,8 +13,10 @@ struct SimulatedCluster {
     let vmMemory: [Double]
     let intervalSeconds: Double
 
-    /// Host of each VM, -1 before its first placement.
+    /// Host of each VM, -1 before its first placement and once finished.
     var vmHost: [Int]
+    /// VMs that left the simulation (`Scenario.followsCloudSimCode`); they ask for nothing from then on.
+    var finished: [Bool]
     /// VMs on each host in arrival order (MMT takes the first of equals in this order).
     var hostVMs: [[Int]]
     /// CPU demand (MIPS) each VM asks for in the current interval.
@@ -40,6 +42,7 @@ struct SimulatedCluster {
         vmMemory = vmTypes.map(\.memoryBytes)
         intervalSeconds = scenario.intervalSeconds
         vmHost = Array(repeating: -1, count: vmCount)
+        finished = Array(repeating: false, count: vmCount)
         hostVMs = Array(repeating: [], count: types.count)
         demand = Array(repeating: 0, count: vmCount)
         load = Array(repeating: 0, count: types.count)
@@ -56,7 +59,8 @@ struct SimulatedCluster {
         let length = Self.historyLength
         let available = min(step + 1, length)
         for vm in 0..<vmCount {
-            demand[vm] = fullDemand ? vmMips[vm] : workload.utilization(vm: vm, step: step) * vmMips[vm]
+            demand[vm] =
+                finished[vm] ? 0 : fullDemand ? vmMips[vm] : workload.utilization(vm: vm, step: step) * vmMips[vm]
             let base = vm * length
             for offset in 0..<length {
                 vmHistory[base + offset] = offset < available ? workload.utilization(vm: vm, step: step - offset) : 0
@@ -69,6 +73,27 @@ struct SimulatedCluster {
         for vm in 0..<vmCount where vmHost[vm] >= 0 {
             addToHostSums(vm, host: vmHost[vm], sign: 1)
         }
+    }
+
+    /// Takes off their hosts, for good, the VMs CloudSim would find finished at `step`'s start: those asking for
+    /// nothing there and at the next sample (CloudSim samples a moment after the interval starts and interpolates
+    /// towards the next value, so one zero between two non-zero samples is not nothing). Returns how many left.
+    mutating func finishIdleVMs(step: Int, of workload: Workload) -> Int {
+        let next = min(step + 1, workload.stepCount - 1)
+        var count = 0
+        for vm in 0..<vmCount where vmHost[vm] >= 0 && !finished[vm] {
+            guard workload.utilization(vm: vm, step: step) == 0, workload.utilization(vm: vm, step: next) == 0 else {
+                continue
+            }
+            let host = vmHost[vm]
+            if let index = hostVMs[host].firstIndex(of: vm) { hostVMs[host].remove(at: index) }
+            addToHostSums(vm, host: host, sign: -1)
+            vmHost[vm] = -1
+            finished[vm] = true
+            demand[vm] = 0
+            count += 1
+        }
+        return count
     }
 
     /// Puts `vm` on `host` (taking it off its current host first).

@@ -45,6 +45,8 @@ public struct SimulationResult: Sendable, Hashable {
     public var pdm: Double
     public var migrations: Int
     public var intervals: [Interval]
+    /// VMs that left the simulation as CloudSim's finished ones (`Scenario.followsCloudSimCode`).
+    public var vmsFinished: Int
 
     public init(
         policy: String,
@@ -56,7 +58,8 @@ public struct SimulationResult: Sendable, Hashable {
         slatah: Double,
         pdm: Double,
         migrations: Int,
-        intervals: [Interval]
+        intervals: [Interval],
+        vmsFinished: Int = 0
     ) {
         self.policy = policy
         self.profile = profile
@@ -68,6 +71,7 @@ public struct SimulationResult: Sendable, Hashable {
         self.pdm = pdm
         self.migrations = migrations
         self.intervals = intervals
+        self.vmsFinished = vmsFinished
     }
 
     /// SLA violation: SLATAH × PDM.

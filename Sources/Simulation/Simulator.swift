@@ -22,6 +22,7 @@ public struct Simulator: Sendable {
         var intervals: [SimulationResult.Interval] = []
         intervals.reserveCapacity(steps)
         var migrationCount = 0
+        var vmsFinished = 0
 
         placeInitially(&cluster)
         var torporPlanner: TorporPlanner?
@@ -36,13 +37,18 @@ public struct Simulator: Sendable {
         for step in 0..<steps {
             let time = Double(step) * interval
             cluster.enter(step: step, of: workload)
+            // CloudSim's first update comes one interval after the VMs are created at their full MIPS.
+            if scenario.followsCloudSimCode, step > 0 { vmsFinished += cluster.finishIdleVMs(step: step, of: workload) }
             power?.enter(time: time)
             // Before this interval's migrations: who runs what, for the time the migrations take.
             let before = HostView(cluster, awake: power)
             var migrations: [BeloglazovPlanner.Migration] = []
             var overloaded = 0
             if step > 0, case .beloglazov(let detector) = policy.migration {
-                (migrations, overloaded) = BeloglazovPlanner(detector: detector).plan(&cluster)
+                (migrations, overloaded) = BeloglazovPlanner(
+                    detector: detector,
+                    followsCloudSimCode: scenario.followsCloudSimCode
+                ).plan(&cluster)
             } else if let torporPlanner {
                 // From the first interval: the manager plans on every refresh, also the one right after placement.
                 overloaded = (0..<cluster.hostCount).count { cluster.utilization($0) > torporPlanner.maximumCPU }
@@ -135,7 +141,8 @@ public struct Simulator: Sendable {
             slatah: accounting.activeSeconds > 0 ? accounting.violatingSeconds / accounting.activeSeconds : 0,
             pdm: accounting.requested > 0 ? accounting.lostToMigration / accounting.requested : 0,
             migrations: migrationCount,
-            intervals: intervals
+            intervals: intervals,
+            vmsFinished: vmsFinished
         )
     }
 
@@ -154,6 +161,8 @@ public struct Simulator: Sendable {
         }
         var scratch = Array(repeating: 0.0, count: SimulatedCluster.historyLength)
         let excluded = Array(repeating: false, count: cluster.hostCount)
+        // CloudSim's code prices a host from its measured power, and nothing has been measured yet.
+        let measured = scenario.followsCloudSimCode ? Array(repeating: 0.0, count: cluster.hostCount) : nil
         for vm in 0..<cluster.vmCount {
             let host: Int?
             switch policy.initialPlacement {
@@ -162,7 +171,8 @@ public struct Simulator: Sendable {
                     for: vm,
                     excluding: excluded,
                     detector: detector,
-                    scratch: &scratch
+                    scratch: &scratch,
+                    pricedFrom: measured
                 )
             case .firstFit:
                 host = cluster.firstFitHost(for: vm)

@@ -12,6 +12,7 @@ import Simulation
 ///     hosts: { count: 800, types: [hp-ml110-g4, hp-ml110-g5] }   # types repeat in this order
 ///     vm_types:                                                # contiguous equal shares of the sorted traces
 ///       large: { mips: 2500, memory_mb: 870 }
+///     cloudsim_code: false                                     # cloudsim profile: run as CloudSim 3.0.3's code
 ///     power_management:                                        # the realistic profile's sleep and wake
 ///       method: suspend                                        # or shutdown: sets the defaults below
 ///       sleep_seconds: 10                                      # shutdown: 60
@@ -138,6 +139,15 @@ enum ScenarioFile {
                 powerManagement.minimumAsleepSeconds = Double(value.components.seconds)
             }
         }
+        let followsCloudSimCode = try config.bool("cloudsim_code") ?? false
+        if followsCloudSimCode, profile != .cloudsim {
+            throw ConfigError(
+                file: file,
+                line: config.line(of: "cloudsim_code"),
+                key: "cloudsim_code",
+                problem: "CloudSim's code is followed only in the cloudsim profile"
+            )
+        }
         try config.rejectUnknownKeys()
         return try Scenario(
             profile: profile,
@@ -146,7 +156,8 @@ enum ScenarioFile {
             hosts: hosts,
             vmTypes: vmTypes,
             migrationPerformance: migrationPerformance,
-            powerManagement: powerManagement
+            powerManagement: powerManagement,
+            followsCloudSimCode: followsCloudSimCode
         )
     }
 

@@ -10,6 +10,8 @@ enum SimulationOutput {
             lines.append(
                 "\(first.vmCount) VMs × \(workload.stepCount) intervals of \(Int(first.intervalSeconds)) s on "
                     + "\(first.hostCount) hosts (\(first.profile.rawValue) profile)"
+                    + (first.vmsFinished > 0
+                        ? "; as CloudSim 3.0.3's code, \(first.vmsFinished) VMs finished when idle" : "")
             )
         }
         let header = [
@@ -51,6 +53,7 @@ enum SimulationOutput {
                 "profile": result.profile.rawValue,
                 "hosts": result.hostCount,
                 "vms": result.vmCount,
+                "vms_finished": result.vmsFinished,
                 "interval_seconds": result.intervalSeconds,
                 "energy_kwh": result.energyKWh,
                 "slatah": result.slatah,

@@ -81,6 +81,16 @@ struct SimulationOptions: ParsableArguments {
     @Option(name: .long, help: "Hosts in the built-in CloudSim scenario.")
     var hosts = 800
 
+    @Flag(
+        name: .customLong("cloudsim-code"),
+        help: """
+            Built-in CloudSim scenario: run as CloudSim 3.0.3's code ran the reference figures (idle VMs finish, \
+            PABFD prices hosts from their measured power, a host may receive and be evacuated in one interval; \
+            docs/sim.md).
+            """
+    )
+    var cloudSimCode = false
+
     @Flag(name: .long, help: "No progress line, even on a terminal.")
     var quiet = false
 
@@ -128,8 +138,14 @@ struct SimulationOptions: ParsableArguments {
         let built: Scenario
         if scenario == "cloudsim" {
             guard (1...1_000_000).contains(hosts) else { throw ConfigError.flag("hosts", "must be 1...1000000") }
-            built = try Scenario.cloudSim(hostCount: hosts)
+            built = try Scenario.cloudSim(hostCount: hosts, followsCloudSimCode: cloudSimCode)
         } else {
+            guard !cloudSimCode else {
+                throw ConfigError.flag(
+                    "cloudsim-code",
+                    "applies to the built-in scenario; in a file, set cloudsim_code"
+                )
+            }
             built = try ScenarioFile.load(scenario)
         }
         if built.profile == .realistic {

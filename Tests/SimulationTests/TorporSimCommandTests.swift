@@ -242,6 +242,49 @@ struct TorporSimCommandTests {
         #expect(outcome.standardError.contains("profile: the realistic profile runs Torpor's policies and dvfs"))
     }
 
+    /// A VM idle for the second half of the day finishes as CloudSim 3.0.3's code has it, and only then.
+    @Test func cloudSimsCodeFinishesAnIdleVM() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let traces = folder.appendingPathComponent("traces")
+        try FileManager.default.createDirectory(at: traces, withIntermediateDirectories: true)
+        try Self.write(
+            Self.trace(Array(repeating: 50, count: 144) + Array(repeating: 0, count: 144)),
+            to: traces.appendingPathComponent("idle later")
+        )
+        try Self.write(Self.trace(Array(repeating: 30, count: 288)), to: traces.appendingPathComponent("busy"))
+        for (flags, finished) in [([String](), 0), (["--cloudsim-code"], 1)] {
+            let outcome = try await Self.run([traces.path, "--hosts", "4", "--policy", "dvfs", "--json"] + flags)
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+            let parsed = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [[String: Any]]
+            let results = try #require(parsed)
+            #expect(results.map { $0["vms_finished"] as? Int } == [finished], "\(flags)")
+        }
+    }
+
+    @Test func cloudSimsCodeIsRefusedForAScenarioFileAndOutsideTheCloudSimProfile() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scenario = try Self.realisticScenario(in: folder)
+        let flag = try await Self.run([Self.fixtures, "--scenario", scenario.path, "--cloudsim-code"])
+        #expect(flag.status == 64)
+        #expect(
+            flag.standardError.contains("--cloudsim-code: applies to the built-in scenario"),
+            "\(flag.standardError)"
+        )
+
+        let text = try String(contentsOf: scenario, encoding: .utf8)
+        try Self.write("cloudsim_code: true\n" + text, to: scenario)
+        let key = try await Self.run([Self.fixtures, "--scenario", scenario.path, "--policy", "dvfs"])
+        #expect(key.status == 64)
+        #expect(
+            key.standardError.contains(
+                "realistic.yaml:1: cloudsim_code: CloudSim's code is followed only in the cloudsim profile"
+            ),
+            "\(key.standardError)"
+        )
+    }
+
     @Test func aGoodRunPrintsEveryPolicyAsJSON() async throws {
         let outcome = try await Self.run([
             Self.fixtures, "--hosts", "4", "--policy", "thr-mmt-0.8", "--policy", "dvfs", "--json",
