@@ -123,7 +123,10 @@ struct VirtualClusterLabTests {
         }
         // Printed to find what holds the leader's decision lock when this is slow (30 s was once not enough).
         print("db-1 read unreachable \(ContinuousClock.now - waitedFrom) after host-1 was seen FAILED")
-        #expect(reported, "\(String(describing: unreachable))")
+        #expect(
+            reported,
+            "\(String(describing: unreachable))\nthe manager's log since the kill:\n\(lab.log("manager").split(separator: "\n").suffix(120).joined(separator: "\n"))"
+        )
         #expect((unreachable?["reason"] as? String)?.contains("host-1 FAILED") == true)
         #expect(lab.log("manager").contains("host failed with VMs"))
 
