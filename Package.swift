@@ -290,7 +290,10 @@ let package = Package(
         // pool.
         .target(
             name: "TestSupport",
-            dependencies: ["Wire", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "Wire", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(

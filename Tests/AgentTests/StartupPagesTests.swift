@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
+import TestSupport
 import Testing
 
 @testable import Agent
@@ -194,13 +194,13 @@ import Glibc
     /// `successTerminationBehavior`, and a CI run's agent exited 1 so when stopped 10 s after it started. Here a
     /// later service (stopped first) holds the shutdown open until the pages have been released.
     @Test(.timeLimit(.minutes(1))) func pagesReleasedWhileTheAgentStopsLeaveItToStopCleanly() async throws {
-        let lines = LogLines()
-        let logger = Logger(label: "test") { _ in LogLines.Handler(lines: lines) }
+        let logs = CapturedLogs(label: "test")
+        let logger = logs.logger
         struct StopsOnceThePagesAreReleased: Service {
-            let lines: LogLines
+            let logs: CapturedLogs
             func run() async throws {
                 try? await gracefulShutdown()
-                while !lines.contains("start-up pages") { try await Task.sleep(for: .milliseconds(10)) }
+                _ = await logs.waitFor("start-up pages")
             }
         }
         let group = ServiceGroup(
@@ -210,7 +210,7 @@ import Glibc
                         service: StartupPagesService(delay: .seconds(1), logger: logger),
                         successTerminationBehavior: .ignore
                     ),
-                    .init(service: StopsOnceThePagesAreReleased(lines: lines)),
+                    .init(service: StopsOnceThePagesAreReleased(logs: logs)),
                 ],
                 logger: logger
             )
@@ -219,23 +219,7 @@ import Glibc
         try await Task.sleep(for: .milliseconds(100))
         await group.triggerGracefulShutdown()
         try await running
-        #expect(lines.contains("start-up pages"), "the pages were never released")
-    }
-
-    final class LogLines: Sendable {
-        private let lines = Mutex<[String]>([])
-        func contains(_ text: String) -> Bool { lines.withLock { $0.contains { $0.contains(text) } } }
-
-        struct Handler: LogHandler {
-            let lines: LogLines
-            var logLevel: Logger.Level = .trace
-            var metadata: Logger.Metadata = [:]
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { metadata[key] }
-                set { metadata[key] = newValue }
-            }
-            func log(event: LogEvent) { lines.lines.withLock { $0.append("\(event.message)") } }
-        }
+        #expect(!logs.matching("start-up pages").isEmpty, "the pages were never released")
     }
 
     @Test func residentFileMemoryIsRead() throws {

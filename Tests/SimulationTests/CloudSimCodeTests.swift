@@ -6,24 +6,9 @@ import Testing
 /// Where CloudSim 3.0.3's code departs from the experiment described (`Scenario.followsCloudSimCode`), each
 /// departure on a cluster small enough to work out by hand.
 struct CloudSimCodeTests {
-    /// `hosts` hosts of 2 × 1000 MIPS drawing 100 W idle + 100 W at full load (linear); VMs of 1000 MIPS and 30 MB.
+    /// CloudSimMetricsTests' hosts and VMs: 2 × 1000 MIPS, 100 W idle + 100 W at full load; VMs of 1000 MIPS.
     static func scenario(hosts: Int, followsCloudSimCode: Bool) throws -> Scenario {
-        let host = Scenario.HostType(
-            name: "test",
-            cores: 2,
-            mipsPerCore: 1000,
-            memoryBytes: 4e9,
-            bandwidthBytesPerSecond: 2e6,
-            power: try .specPower((0...10).map { 100 + 10 * Double($0) })
-        )
-        return try Scenario(
-            profile: .cloudsim,
-            intervalSeconds: 300,
-            hostTypes: [host],
-            hosts: Array(repeating: 0, count: hosts),
-            vmTypes: [Scenario.VMType(mips: 1000, memoryBytes: 30e6)],
-            followsCloudSimCode: followsCloudSimCode
-        )
+        try CloudSimMetricsTests.scenario(hosts: hosts, followsCloudSimCode: followsCloudSimCode)
     }
 
     /// A: 50 0 0 60 %, B: 20 0 40 40 %; first fit puts both on h0. At interval 1, A asks for nothing there and at

@@ -4,9 +4,9 @@ import Testing
 
 /// The CloudSim profile's metrics on two hosts, three VMs and three intervals, worked out by hand below.
 struct CloudSimMetricsTests {
-    /// Two hosts of 2 × 1000 MIPS drawing 100 W idle + 100 W at full load (linear); VMs of 1000 MIPS and 30 MB,
-    /// migrating at 1 MB/s (half of a 2 MB/s link): 30 s each.
-    static func scenario() throws -> Scenario {
+    /// `hosts` hosts (two by default) of 2 × 1000 MIPS drawing 100 W idle + 100 W at full load (linear); VMs of
+    /// 1000 MIPS and 30 MB, migrating at 1 MB/s (half of a 2 MB/s link): 30 s each.
+    static func scenario(hosts: Int = 2, followsCloudSimCode: Bool = false) throws -> Scenario {
         let host = Scenario.HostType(
             name: "test",
             cores: 2,
@@ -19,8 +19,9 @@ struct CloudSimMetricsTests {
             profile: .cloudsim,
             intervalSeconds: 300,
             hostTypes: [host],
-            hosts: [0, 0],
-            vmTypes: [Scenario.VMType(mips: 1000, memoryBytes: 30e6)]
+            hosts: Array(repeating: 0, count: hosts),
+            vmTypes: [Scenario.VMType(mips: 1000, memoryBytes: 30e6)],
+            followsCloudSimCode: followsCloudSimCode
         )
     }
 

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import TestSupport
 import Transport
 import Wire
 
@@ -19,6 +20,11 @@ let testLogger: Logger = {
     }
     return Logger(label: "torpor.transport.tests", factory: { _ in SwiftLogNoOpLogHandler() })
 }()
+
+extension CapturedLogs {
+    /// Echoed to stderr with `testLogger` when TORPOR_TEST_LOG is set.
+    convenience init() { self.init(label: "torpor.transport.tests", echo: testLogger) }
+}
 
 func makeHello(node: String = "test-client", versions: [UInt8] = Array(WireVersion.supported)) -> Hello {
     Hello(supportedVersions: versions, role: .control, softwareVersion: "0.0.0-test", nodeName: node)
@@ -87,7 +93,8 @@ func rawChannel(port: Int, receiveBuffer: Int? = nil) async throws -> NIOAsyncCh
     if let receiveBuffer {
         bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
     }
-    return try await bootstrap
+    return
+        try await bootstrap
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
@@ -132,7 +139,6 @@ func encode(_ envelope: WireEnvelope) -> [UInt8] {
     envelope.encode(into: &buffer)
     return Array(buffer.readableBytesView)
 }
-
 
 /// Collects values from concurrent tasks for a test to wait on.
 actor Recorder<Value: Sendable> {

@@ -1,7 +1,7 @@
 import Foundation
 import Libvirt
 import Logging
-import Synchronization
+import TestSupport
 import Testing
 
 @testable import Agent
@@ -70,10 +70,13 @@ import Testing
                 <os><type>hvm</type></os></domain>
                 """
         )
-        let logs = Lines()
-        let logger = Logger(label: "torpor.agent.tests") { _ in Lines.Handler(lines: logs) }
-        let aborted = await OrphanedMigrationCleanup(connection: connection, logger: logger, clock: ContinuousClock())
-            .run()
+        let logs = CapturedLogs(label: "torpor.agent.tests")
+        let aborted = await OrphanedMigrationCleanup(
+            connection: connection,
+            logger: logs.logger,
+            clock: ContinuousClock()
+        )
+        .run()
         #expect(aborted.isEmpty)
         #expect(try await domain.stateReason().state == .running)
         #expect(logs.all.filter { $0.level >= .notice }.isEmpty, "\(logs.all)")
@@ -81,21 +84,4 @@ import Testing
         await connection.close()
     }
 
-    final class Lines: Sendable {
-        private let lines = Mutex<[(level: Logger.Level, message: String)]>([])
-        var all: [(level: Logger.Level, message: String)] { lines.withLock { $0 } }
-
-        struct Handler: LogHandler {
-            let lines: Lines
-            var logLevel: Logger.Level = .trace
-            var metadata: Logger.Metadata = [:]
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { metadata[key] }
-                set { metadata[key] = newValue }
-            }
-            func log(event: LogEvent) {
-                lines.lines.withLock { $0.append((event.level, "\(event.message) \(event.metadata ?? [:])")) }
-            }
-        }
-    }
 }

@@ -1,35 +1,47 @@
 import Logging
 import Synchronization
 
-/// Log lines kept for a test to look at; also printed to stderr when TORPOR_TEST_LOG is set.
-final class CapturedLogs: Sendable {
-    struct Line: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: Logger.Metadata
+/// Log lines kept for a test to look at; each also goes to `echo` when that logger logs at trace level.
+public final class CapturedLogs: Sendable {
+    public struct Line: Sendable, CustomStringConvertible {
+        public var level: Logger.Level
+        public var message: String
+        public var metadata: Logger.Metadata
+
+        public var description: String { "\(level) \(message) \(metadata)" }
     }
 
+    private let label: String
+    private let echo: Logger?
     private let lines = Mutex<[Line]>([])
 
-    var logger: Logger {
-        var logger = Logger(label: "torpor.transport.tests") { _ in Handler(logs: self) }
+    public init(label: String, echo: Logger? = nil) {
+        self.label = label
+        self.echo = echo
+    }
+
+    /// A logger at debug level whose lines are kept here.
+    public var logger: Logger {
+        var logger = Logger(label: label) { _ in Handler(logs: self) }
         logger.logLevel = .debug
         return logger
     }
 
+    public var all: [Line] { lines.withLock { $0 } }
+
     func record(_ line: Line) {
         lines.withLock { $0.append(line) }
-        if testLogger.logLevel == .trace {
-            testLogger.log(level: line.level, "\(line.message)", metadata: line.metadata)
+        if let echo, echo.logLevel == .trace {
+            echo.log(level: line.level, "\(line.message)", metadata: line.metadata)
         }
     }
 
-    func matching(_ message: String) -> [Line] {
+    public func matching(_ message: String) -> [Line] {
         lines.withLock { $0.filter { $0.message.contains(message) } }
     }
 
     /// Polls until a line containing `message` was logged; nil after `timeout`.
-    func waitFor(_ message: String, timeout: Duration = .seconds(30)) async -> Line? {
+    public func waitFor(_ message: String, timeout: Duration = .seconds(30)) async -> Line? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let line = matching(message).first { return line }
