@@ -45,6 +45,11 @@ extension GroupLeader: GroupManagerObserver {
     public func inventoryReceived(_ inventory: Inventory, from hostID: String) async {
         await lockDecisions()
         defer { unlockDecisions() }
+        await reconcileLoggingFailure(inventory, from: hostID)
+    }
+
+    /// `reconcile`, under the decisions lock the caller holds; a store that fails is logged.
+    private func reconcileLoggingFailure(_ inventory: Inventory, from hostID: String) async {
         do {
             try await reconcile(inventory, from: hostID)
         } catch {
@@ -177,10 +182,22 @@ extension GroupLeader: GroupManagerObserver {
     }
 
     /// Reconciles the host's latest inventory again, once command results it contradicted have settled.
+    ///
+    /// Only while the host is heard from (connected, not FAILED), looked at under the decisions lock: the group
+    /// manager keeps a FAILED host's last inventory, sent before it went silent, and reconciling it after
+    /// `hostsFailed` turned its VMs `unreachable` would record them running there again ("VM back"), for good,
+    /// since a dead agent sends nothing newer (a loaded CI run's killed agent left its VM `running`). A host that
+    /// comes back sends a fresh inventory on its join, and that one is reconciled.
     func recheck(_ hostID: String) async {
         pendingRechecks.remove(hostID)
+        await lockDecisions()
+        defer { unlockDecisions() }
+        guard let host = await groupManager.host(hostID), host.connected, host.state != .failed else {
+            logger.info("recheck skipped: the host is not heard from", metadata: [.host: "\(hostID)"])
+            return
+        }
         guard let inventory = await groupManager.inventory(of: hostID) else { return }
-        await inventoryReceived(inventory, from: hostID)
+        await reconcileLoggingFailure(inventory, from: hostID)
     }
 
     public func hostsFailed(_ hosts: [HostRecord]) async {

@@ -352,6 +352,58 @@ import Wire
         }
     }
 
+    /// How the host of a VM `hostsFailed` made unreachable stands when a recheck queued earlier (an inventory had
+    /// contradicted the VM's start) looks at the host's latest inventory, and what the VM then reads.
+    enum HostAtRecheck: String, CaseIterable, Sendable {
+        /// The agent died: the group manager keeps the inventory it sent before.
+        case failedAndGone
+        /// Silent past the timeout on a connection still open (half-dead).
+        case failedButConnected
+        /// The agent came back: its host is heard from again.
+        case back
+
+        var vmState: StoredVM.State {
+            switch self {
+            case .failedAndGone, .failedButConnected: .unreachable
+            case .back: .running
+            }
+        }
+    }
+
+    /// A killed agent's host was marked FAILED and its VM unreachable, then the recheck a start had queued
+    /// reconciled the dead host's last inventory and recorded the VM running there again, for good (a loaded CI
+    /// run's lab saw db-1 `running` with no reason 120 s after host-1 FAILED).
+    @Test(arguments: HostAtRecheck.allCases)
+    func aRecheckAfterItsHostFailedLeavesItsVMsUnreachable(_ host: HostAtRecheck) async throws {
+        let fake = FakeGroupManager(hosts: ["h1"])
+        try await Self.withLeader(fake) { leader, store in
+            try await Self.cluster(leader, "db", count: 1, prefix: "db")
+            _ = try await Self.finished(leader, try await Self.submit(leader, .start, "db"))
+            #expect(try await store.vm(named: "db-1")?.hostID == "h1")
+            // The agent's last inventory lists db-1 running; the group manager keeps it once the agent is gone.
+            _ = await fake.snapshot("h1")
+            await fake.fail("h1")
+            await leader.hostsFailed([Self.failedRecord("h1")])
+            #expect(try await store.vm(named: "db-1")?.state == .unreachable)
+            switch host {
+            case .failedAndGone:
+                break
+            case .failedButConnected:
+                await fake.reconnect("h1")
+                await fake.setState(.failed, of: "h1")
+            case .back:
+                await fake.reconnect("h1")
+            }
+
+            await leader.recheck("h1")
+
+            let vm = try #require(try await store.vm(named: "db-1"))
+            #expect(vm.state == host.vmState, "\(vm.state): \(vm.reason ?? "")")
+            #expect(vm.hostID == "h1")
+            if host.vmState == .unreachable { #expect(vm.reason?.contains("h1 FAILED") == true, "\(vm.reason ?? "")") }
+        }
+    }
+
     // MARK: Inventories during a start
 
     @Test func anInventorySampledBeforeAStartDoesNotMarkTheVMMissing() async throws {
