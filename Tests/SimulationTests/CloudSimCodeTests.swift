@@ -4,19 +4,15 @@ import Testing
 @testable import Simulation
 
 /// Where CloudSim 3.0.3's code departs from the experiment described (`Scenario.followsCloudSimCode`), each
-/// departure on a cluster small enough to work out by hand.
+/// departure on a cluster small enough to work out by hand: CloudSimMetricsTests' hosts (2 × 1000 MIPS, 100 W
+/// idle + 100 W at full load, linear) and VMs (1000 MIPS, 30 MB).
 struct CloudSimCodeTests {
-    /// CloudSimMetricsTests' hosts and VMs: 2 × 1000 MIPS, 100 W idle + 100 W at full load; VMs of 1000 MIPS.
-    static func scenario(hosts: Int, followsCloudSimCode: Bool) throws -> Scenario {
-        try CloudSimMetricsTests.scenario(hosts: hosts, followsCloudSimCode: followsCloudSimCode)
-    }
-
     /// A: 50 0 0 60 %, B: 20 0 40 40 %; first fit puts both on h0. At interval 1, A asks for nothing there and at
     /// the next sample: it is finished and its 60 % of interval 3 never comes. B's single zero does not end it.
     @Test(arguments: [false, true])
     func aVMIdleTwoSamplesRunningFinishesOnlyAsInCloudSimsCode(followsCloudSimCode: Bool) throws {
         let workload = try Workload(stepCount: 4, traces: [("a", [50, 0, 0, 60]), ("b", [20, 0, 40, 40])])
-        let scenario = try Self.scenario(hosts: 2, followsCloudSimCode: followsCloudSimCode)
+        let scenario = try CloudSimMetricsTests.scenario(hosts: 2, followsCloudSimCode: followsCloudSimCode)
         let result = Simulator(scenario: scenario, workload: workload, policy: .dvfs).run()
         // Interval 0: h0 at 700 MIPS (35 %, 135 W) → 0 (100 W): 117.5 W × 300 s. Interval 1 starts at 0 %: off.
         // Interval 2: B's 400 (20 %, 120 W) → interval 3's load.
@@ -68,7 +64,7 @@ struct CloudSimCodeTests {
             traces: [("a", [90]), ("b", [80]), ("c", [10]), ("d", [40])]
         )
         var cluster = SimulatedCluster(
-            scenario: try Self.scenario(hosts: 4, followsCloudSimCode: followsCloudSimCode),
+            scenario: try CloudSimMetricsTests.scenario(hosts: 4, followsCloudSimCode: followsCloudSimCode),
             vmCount: 4
         )
         cluster.enter(step: 0, of: workload)
@@ -96,7 +92,7 @@ struct CloudSimCodeTests {
     }
 
     @Test func cloudSimsCodeIsRefusedOutsideTheCloudSimProfile() throws {
-        let cloudSim = try Self.scenario(hosts: 1, followsCloudSimCode: false)
+        let cloudSim = try CloudSimMetricsTests.scenario(hosts: 1, followsCloudSimCode: false)
         #expect(throws: SimulationInputError.self) {
             try Scenario(
                 profile: .realistic,
