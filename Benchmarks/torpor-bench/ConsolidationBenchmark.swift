@@ -7,8 +7,8 @@ import Placement
 /// host) to show how it grows.
 func runConsolidationBenchmark() {
     let arguments = Array(CommandLine.arguments.dropFirst(2))
-    guard let size = ConsolidationBenchmarkCluster.size(from: arguments) else {
-        print("usage: torpor-bench consolidation [--vms N --hosts M]")
+    guard let size = ConsolidationBenchmarkCluster.options(from: arguments) else {
+        print("usage: torpor-bench consolidation [--vms N --hosts M] [--spread proportional|round-robin]")
         exit(64)
     }
     let policies: [(name: String, policy: any ConsolidationPolicy)] = [
@@ -16,7 +16,7 @@ func runConsolidationBenchmark() {
         ("CostAware", CostAwareConsolidation()),
     ]
 
-    let snapshot = ConsolidationBenchmarkCluster.make(vms: size.vms, hosts: size.hosts)
+    let snapshot = ConsolidationBenchmarkCluster.make(vms: size.vms, hosts: size.hosts, spread: size.spread)
     let pinned = ConsolidationBenchmarkCluster.PinnedHosts(snapshot)
     let pinnedBound = ConsolidationBenchmarkCluster.lowerBoundKeepingPinnedHosts(snapshot, pinned: pinned)
     print(
@@ -24,6 +24,7 @@ func runConsolidationBenchmark() {
             + "MID 0.8, 1 Gbit/s per migration"
     )
     print(ConsolidationBenchmarkCluster.describe(snapshot, pinned: pinned))
+    print(ConsolidationBenchmarkCluster.describeSpread(snapshot, spread: size.spread))
     print(
         ConsolidationBenchmarkCluster.row([
             "policy", "ms/plan", "freed", "migrations", "per freed", "GiB moved", "migr. hours", "used after",
@@ -95,7 +96,7 @@ func runConsolidationBenchmark() {
         )
     )
     for vmCount in [3_000, 30_000, 300_000] {
-        let scaled = ConsolidationBenchmarkCluster.make(vms: vmCount, hosts: vmCount / 6)
+        let scaled = ConsolidationBenchmarkCluster.make(vms: vmCount, hosts: vmCount / 6, spread: size.spread)
         var cells = ["\(vmCount)", "\(vmCount / 6)"]
         var last: ConsolidationPlan?
         for (_, policy) in policies {
@@ -120,12 +121,31 @@ private enum ConsolidationBenchmarkCluster {
     static let gibibyte = 1024.0 * 1024 * 1024
     static let megabyte = 1e6
 
-    static func size(from arguments: [String]) -> (vms: Int, hosts: Int, isExplicit: Bool)? {
-        guard !arguments.isEmpty else { return (30_000, 5_000, false) }
+    /// `[--vms N --hosts M] [--spread proportional|round-robin]`; nil for anything else.
+    static func options(from arguments: [String]) -> (vms: Int, hosts: Int, isExplicit: Bool, spread: Spread)? {
+        var arguments = arguments
+        var spread = Spread.proportional
+        if let flag = arguments.firstIndex(of: "--spread") {
+            guard flag + 1 < arguments.count, let named = Spread(rawValue: arguments[flag + 1]) else { return nil }
+            spread = named
+            arguments.removeSubrange(flag...(flag + 1))
+        }
+        guard !arguments.isEmpty else { return (30_000, 5_000, false, spread) }
         guard arguments.count == 4, arguments[0] == "--vms", arguments[2] == "--hosts",
             let vms = Int(arguments[1]), let hosts = Int(arguments[3]), vms >= 0, hosts > 0
         else { return nil }
-        return (vms, hosts, true)
+        return (vms, hosts, true, spread)
+    }
+
+    /// Where the cluster's VMs were placed before consolidation.
+    enum Spread: String, CaseIterable {
+        /// Random hosts in proportion to their cores, as a spreading placement (one that weighs free capacity)
+        /// leaves them: larger hosts carry more VMs.
+        case proportional
+        /// Round robin over the hosts (Snooze's default placement), then as many departures as arrivals, each VM
+        /// as likely to leave as any other and each departure followed by an arrival placed round robin: every host
+        /// carries about as many VMs, whatever its size.
+        case roundRobin = "round-robin"
     }
 
     /// Hosts of 16, 32 or 64 cores with 4 GiB per core, all active, 1 % busy with a migration. VMs of 1–8 cores
@@ -136,10 +156,9 @@ private enum ConsolidationBenchmarkCluster {
     ///   back to the host);
     /// - dirty rate 0.1–100 MB/s (log-uniform), and for 1 % of VMs 150–400 MB/s, faster than a 1 Gbit/s
     ///   (125 MB/s) migration copies: such a VM would not converge and pins its host (about 6 % of the hosts).
-    /// VMs are spread over random hosts in proportion to their cores, each below 85 % of capacity, as a cluster
-    /// looks after a day of arrivals and departures: about 20 % of the memory is used, so the load fits on a sixth
-    /// of the hosts.
-    static func make(vms vmCount: Int, hosts hostCount: Int) -> ClusterSnapshot {
+    /// VMs are spread as `spread` says, each below 85 % of capacity, as a cluster looks after a day of arrivals and
+    /// departures: about 20 % of the memory is used, so the load fits on a sixth of the hosts.
+    static func make(vms vmCount: Int, hosts hostCount: Int, spread: Spread = .proportional) -> ClusterSnapshot {
         var random = SplitMix64(state: 0x636F_6E73_6F6C)
         var hosts = (0..<hostCount).map { index in
             let cores = [16.0, 32, 64][Int.random(in: 0..<3, using: &random)]
@@ -161,7 +180,9 @@ private enum ConsolidationBenchmarkCluster {
         }
         var vms: [VMSnapshot] = []
         vms.reserveCapacity(vmCount)
-        for index in 0..<vmCount {
+        var hostIndexOfVM: [Int] = []
+        var nextHost = 0
+        func arrive(_ index: Int) {
             let cores = [1.0, 1, 2, 2, 4, 8][Int.random(in: 0..<6, using: &random)]
             let memory = cores * [1.0, 2, 4][Int.random(in: 0..<3, using: &random)] * gibibyte
             let cpuShare = 0.02 + 0.9 * pow(Double.random(in: 0..<1, using: &random), 3)
@@ -176,8 +197,15 @@ private enum ConsolidationBenchmarkCluster {
                 ? Double.random(in: 150...400, using: &random) * megabyte
                 : pow(10, Double.random(in: -1...2, using: &random)) * megabyte
             for _ in 0..<20 {
-                let point = Double.random(in: 0..<total, using: &random)
-                let hostIndex = min(firstIndex(atLeast: point, in: cumulativeCores), hosts.count - 1)
+                let hostIndex: Int
+                switch spread {
+                case .proportional:
+                    let point = Double.random(in: 0..<total, using: &random)
+                    hostIndex = min(firstIndex(atLeast: point, in: cumulativeCores), hosts.count - 1)
+                case .roundRobin:
+                    hostIndex = nextHost
+                    nextHost = (nextHost + 1) % hosts.count
+                }
                 let limit = hosts[hostIndex].capacity.scaled(by: 0.85)
                 guard (hosts[hostIndex].estimatedUse + estimated).isComponentwiseLessThanOrEqual(to: limit) else {
                     continue
@@ -194,7 +222,34 @@ private enum ConsolidationBenchmarkCluster {
                         memoryDirtyRateBytesPerSecond: dirtyRate
                     )
                 )
+                hostIndexOfVM.append(hostIndex)
                 break
+            }
+        }
+        for index in 0..<vmCount {
+            arrive(index)
+        }
+        if spread == .roundRobin {
+            for index in vmCount..<(2 * vmCount) where !vms.isEmpty {
+                let leaving = Int.random(in: 0..<vms.count, using: &random)
+                let hostIndex = hostIndexOfVM[leaving]
+                hosts[hostIndex].vmIDs.removeAll { $0 == vms[leaving].id }
+                hosts[hostIndex].estimatedUse = ResourceVector.maximum(
+                    hosts[hostIndex].estimatedUse - vms[leaving].estimated,
+                    .zero
+                )
+                vms.swapAt(leaving, vms.count - 1)
+                hostIndexOfVM.swapAt(leaving, hostIndexOfVM.count - 1)
+                vms.removeLast()
+                hostIndexOfVM.removeLast()
+                arrive(index)
+            }
+            // Summed afresh: what departures subtracted leaves rounding the policies would read as unaccounted load.
+            for hostIndex in hosts.indices {
+                hosts[hostIndex].estimatedUse = .zero
+            }
+            for (vm, hostIndex) in zip(vms, hostIndexOfVM) {
+                hosts[hostIndex].estimatedUse += vm.estimated
             }
         }
         let busy = Set(stride(from: 0, to: hostCount, by: 100).map { hosts[$0].id })
@@ -289,6 +344,27 @@ private enum ConsolidationBenchmarkCluster {
             + "most nearly idle) and " + String(format: "%.0f %%", 100 * memoryShare / count) + " of their memory; "
             + "\(nonConverging) VMs (" + String(format: "%.1f %%", 100 * Double(nonConverging) / count)
             + ") dirty memory faster than 1 Gbit/s copies and would not converge, on \(pinned.nonConverging) hosts"
+    }
+
+    /// How the VMs were placed, and how many each size of host carries on average.
+    static func describeSpread(_ snapshot: ClusterSnapshot, spread: Spread) -> String {
+        var counts: [Double: (hosts: Int, vms: Int)] = [:]
+        for host in snapshot.hosts {
+            counts[host.capacity.cpuCores, default: (0, 0)].hosts += 1
+            counts[host.capacity.cpuCores, default: (0, 0)].vms += host.vmIDs.count
+        }
+        let perSize = counts.keys.sorted().map { cores in
+            let (hosts, vms) = counts[cores]!
+            return String(format: "%.1f on %.0f-core hosts", Double(vms) / Double(max(hosts, 1)), cores)
+        }
+        let how =
+            switch spread {
+            case .proportional: "placed on random hosts in proportion to their cores (--spread proportional)"
+            case .roundRobin:
+                "placed round robin, then as many departures as arrivals, each arrival placed round robin "
+                    + "(--spread round-robin)"
+            }
+        return "VMs \(how); VMs per host: " + perSize.joined(separator: ", ")
     }
 
     /// The fewest active hosts if every busy host carrying load and every host with a VM that would not converge
