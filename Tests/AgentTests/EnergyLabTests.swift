@@ -104,6 +104,58 @@ struct EnergyLabTests {
         for password in passwords { #expect(!logs.contains(password), "a BMC password is in a log") }
     }
 
+    @Test("a manager restarted while hosts sleep knows them asleep and wakes one through IPMI when a start needs it")
+    func sleepingHostsOutliveAManagerRestart() async throws {
+        let lab = try await Self.bmcLab(hosts: 3)
+        defer { lab.tearDown() }
+        let slept = await lab.eventually(timeout: .seconds(30)) { try await Self.sleeping(lab).count == 2 }
+        let asleep = try await Self.sleeping(lab)
+        try #require(slept, "sleeping: \(asleep)")
+        for host in asleep {
+            let index = Int(host.dropFirst("host-".count))!
+            let off = await lab.eventually(timeout: .seconds(30)) {
+                try await Self.chassisPower(lab, host: index, hosts: 3) == "Chassis Power is off"
+            }
+            try #require(off, "\(host)'s BMC does not report power off")
+        }
+        let pid = try lab.process("manager").pid
+        kill(pid_t(pid), SIGTERM)
+        let exited = await lab.eventually(timeout: .seconds(60)) { !TorporLabTests.isAlive(pid) }
+        try #require(exited, "the manager (pid \(pid)) did not exit after SIGTERM")
+        let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
+        defer { manager.kill() }
+        let restartedLog = {
+            (try? String(
+                contentsOf: lab.directory.appendingPathComponent("manager-restarted.stderr"),
+                encoding: .utf8
+            )) ?? ""
+        }
+
+        // Their agents cannot rejoin by themselves: the new manager lists them asleep from its database.
+        let listed = await lab.eventually(timeout: .seconds(60)) { try await Self.sleeping(lab) == asleep }
+        let sleepingNow = try await Self.sleeping(lab)
+        #expect(listed, "sleeping after the restart: \(sleepingNow); log: \(restartedLog().suffix(3000))")
+        let awake = try #require(Set(["host-1", "host-2", "host-3"]).subtracting(asleep).first)
+        let rejoined = await lab.eventually(timeout: .seconds(60)) {
+            try await lab.hosts()[awake]?["state"] as? String == "ACTIVE"
+        }
+        try #require(rejoined, "\(awake) did not rejoin the restarted manager")
+
+        // Eight cores where the awake host has four: one sleeping host is woken through its BMC.
+        #expect(try await lab.torpor(["vc", "define", "big"]).status == 0)
+        #expect(
+            try await lab.torpor(["vc", "add", "big", try lab.template(cores: 4), "--name", "b", "--count", "2"]).status
+                == 0
+        )
+        let start = try await lab.torpor(["vc", "start", "big", "--json"])
+        #expect(start.status == 0, "\(start); log: \(restartedLog().suffix(3000))")
+        let hosts = Set(try await lab.vms("big").values.compactMap { $0["host"] as? String })
+        #expect(hosts.count == 2 && hosts.contains(awake), "\(hosts)")
+        #expect(try await Self.sleeping(lab).count == 1)
+        #expect(restartedLog().contains("torpor.driver=IPMI"))
+        #expect(!restartedLog().contains("placing without hosts that have not rejoined"))
+    }
+
     @Test("an unreachable BMC: the host becomes FAILED and the task fails naming the host and the driver")
     func unreachableBMC() async throws {
         let lab = try await Self.bmcLab(hosts: 2)

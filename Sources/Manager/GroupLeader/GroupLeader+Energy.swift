@@ -105,7 +105,73 @@ extension GroupLeader {
         var machine = power[host] ?? HostPowerMachine(since: now)
         let action = machine.handle(event, at: now)
         power[host] = machine
+        let stored = Self.storedState(machine.state)
+        if stored != storedPowerStates[host] ?? .active {
+            storedPowerStates[host] = stored
+            enqueue.yield(.storePowerState(host))
+        }
         return action
+    }
+
+    /// How a power state is kept in the store: a host being woken is still asleep until its agent rejoins.
+    static func storedState(_ state: EnergyHost.PowerState) -> HostRecord.State {
+        switch state {
+        case .active: .active
+        case .sleeping, .waking: .sleeping
+        case .failed: .failed
+        }
+    }
+
+    /// Writes the host's power state as it is now; writes queued for earlier changes write the same, so their
+    /// order does not matter.
+    func storePowerState(_ host: String) async {
+        let state = storedPowerStates[host] ?? .active
+        do {
+            try await store.setHostState(state, ofHost: host)
+        } catch {
+            logger.error(
+                "cannot record a host's power state",
+                metadata: [.host: "\(host)", .state: "\(state.rawValue)", .error: "\(error)"]
+            )
+        }
+    }
+
+    /// Hosts the store records asleep (this manager, or the one before it, put them to sleep, and none has
+    /// rejoined since) are known asleep again: listed, planned on as sleeping hosts and woken through their
+    /// drivers when needed, instead of forgotten until someone powers them on. A host that rejoined meanwhile is
+    /// left as it is.
+    func restoreSleepingHosts() async {
+        let stored: [StoredHost]
+        do {
+            stored = try await store.hosts()
+        } catch {
+            logger.error("cannot read the hosts asleep before the start", metadata: [.error: "\(error)"])
+            return
+        }
+        for host in stored where host.state == .sleeping || host.state == .waking {
+            let description = AgentDescription(
+                hostID: host.id,
+                hostname: host.hostname,
+                capabilities: AgentCapabilities(rawValue: UInt32(clamping: host.capabilities)),
+                capacity: HostCapacity(
+                    cores: UInt16(clamping: host.cores),
+                    memoryBytes: UInt64(clamping: host.memoryBytes),
+                    nicRxBytesPerSecond: UInt64(clamping: host.nicRxBytesPerSecond),
+                    nicTxBytesPerSecond: UInt64(clamping: host.nicTxBytesPerSecond)
+                ),
+                wake: WakeSettings(),
+                listenAddress: "",
+                migrationURI: migrationURIs[host.id] ?? ""
+            )
+            guard await groupManager.restoreAsleep(description), power[host.id] == nil,
+                await groupManager.host(host.id)?.connected == false
+            else { continue }
+            var machine = HostPowerMachine(state: .sleeping, since: .now)
+            machine.sleptAt = machine.since
+            power[host.id] = machine
+            storedPowerStates[host.id] = .sleeping
+            logger.notice("host asleep since before the start: tracked as asleep", metadata: [.host: "\(host.id)"])
+        }
     }
 
     /// Runs a power machine's action against the group manager.
@@ -133,6 +199,9 @@ extension GroupLeader {
             metadata: [.host: "\(host)", .action: "\(action.configName)", .reason: "\(reason)"]
         )
         await groupManager.setState(.sleeping, of: host)
+        // Recorded before the order goes out: a manager stopped from here on finds the host asleep at its next
+        // start, and one stopped before it never sent the order.
+        await storePowerState(host)
         let timeout = UInt32(clamping: configuration.energy.powerCommandTimeout.components.seconds)
         let ordered = ContinuousClock.now
         let result = await groupManager.send(PowerCommand(action: action.wire, timeoutSeconds: timeout), to: host)

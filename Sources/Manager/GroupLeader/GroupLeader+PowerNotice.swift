@@ -11,6 +11,7 @@ extension GroupLeader {
             .host: "\(hostID)", .action: "\(action)", .reason: "\(reason)",
         ]
         powerEvent(.goingDownAnnounced, for: hostID)
+        await storePowerState(hostID)
         switch previous {
         case .sleeping?:
             // The energy saver's own order: recorded when it decided, keep that time.

@@ -10,35 +10,31 @@ extension GroupLeader: GroupManagerObserver {
     public func hostJoined(_ description: AgentDescription) async {
         noteJoined(description.hostID)
         migrationURIs[description.hostID] = description.migrationURI
-        await record(
-            host: description.hostID,
-            hostname: description.hostname,
-            capacity: description.capacity,
-            .active,
-            migrationURI: description.migrationURI
-        )
+        await record(description, .active, migrationURI: description.migrationURI)
         await announceJoined(description.hostID)
     }
 
     private func record(
-        host: String,
-        hostname: String,
-        capacity: HostCapacity,
+        _ description: AgentDescription,
         _ state: HostRecord.State,
         migrationURI: String? = nil
     ) async {
+        let capacity = description.capacity
         let stored = StoredHost(
-            id: host,
-            hostname: hostname,
+            id: description.hostID,
+            hostname: description.hostname,
             state: state,
             cores: Int(capacity.cores),
             memoryBytes: Int(clamping: capacity.memoryBytes),
-            lastSeen: Date()
+            lastSeen: Date(),
+            nicRxBytesPerSecond: Int(clamping: capacity.nicRxBytesPerSecond),
+            nicTxBytesPerSecond: Int(clamping: capacity.nicTxBytesPerSecond),
+            capabilities: Int(description.capabilities.rawValue)
         )
         do {
             try await store.upsertHost(stored, migrationURI: migrationURI)
         } catch {
-            logger.error("cannot record host", metadata: [.host: "\(host)", .error: "\(error)"])
+            logger.error("cannot record host", metadata: [.host: "\(description.hostID)", .error: "\(error)"])
         }
     }
 
@@ -204,12 +200,7 @@ extension GroupLeader: GroupManagerObserver {
         await lockDecisions()
         defer { unlockDecisions() }
         for host in hosts {
-            await record(
-                host: host.hostID,
-                hostname: host.description.hostname,
-                capacity: host.description.capacity,
-                .failed
-            )
+            await record(host.description, .failed)
             announceFailed(host.hostID)
             do {
                 let affected = try await store.vms(onHost: host.hostID).filter {

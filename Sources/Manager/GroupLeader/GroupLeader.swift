@@ -32,6 +32,9 @@ public actor GroupLeader {
     /// Energy: each host's power machine (asleep, waking, idle since, commands in flight), the policy's carried
     /// state, and the origin its times are measured from.
     var power: [String: HostPowerMachine] = [:]
+    /// The power state last handed to the store for each host (none: ACTIVE), so a restarted manager knows which
+    /// hosts sleep (`restoreSleepingHosts`).
+    var storedPowerStates: [String: HostRecord.State] = [:]
     var energyState = EnergyPolicy.State()
     let origin = ContinuousClock.now
     /// Which live task owns each VM, and which command results are still settling.
@@ -73,6 +76,8 @@ public actor GroupLeader {
         case wake(String)
         case recheck(String, at: ContinuousClock.Instant)
         case evacuate(String)
+        /// Write the host's power state as it is by then (`storedPowerStates`).
+        case storePowerState(String)
     }
 
     /// The longest a task status request waits for the task to end (`TaskStatus` wait): longer waits are cut to it,
@@ -123,6 +128,7 @@ public actor GroupLeader {
     public func run() async {
         await announceLeadership()
         await restoreMigrationURIs()
+        await restoreSleepingHosts()
         do {
             try await restoreAddresses()
         } catch {
@@ -158,6 +164,8 @@ public actor GroupLeader {
                     }
                 case .evacuate(let host):
                     group.addTask { await self.evacuate(host) }
+                case .storePowerState(let host):
+                    group.addTask { await self.storePowerState(host) }
                 }
             }
         }

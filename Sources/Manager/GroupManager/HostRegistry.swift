@@ -176,6 +176,24 @@ public actor HostRegistry {
         hosts[hostID]?.stateSince = now
     }
 
+    /// A host asleep before the manager started: SLEEPING and not connected, as its agent last described it, until
+    /// it joins. False when the host is already known.
+    public func restoreAsleep(_ description: AgentDescription, at now: ContinuousClock.Instant) -> Bool {
+        guard hosts[description.hostID] == nil else { return false }
+        var record = HostRecord(
+            description: description,
+            state: .sleeping,
+            joinedAt: now,
+            lastHeartbeat: now,
+            lastReport: nil,
+            inventory: nil,
+            reports: RingBuffer(capacity: ringCapacity)
+        )
+        record.stateSince = now
+        hosts[description.hostID] = record
+        return true
+    }
+
     /// The agent announced that its host goes down: SLEEPING at once, so the expiry never turns its silence into
     /// FAILED. A rejoin makes it ACTIVE again.
     public func goingDown(_ hostID: String, at now: ContinuousClock.Instant) {

@@ -436,6 +436,16 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
     }
 
     /// Set here at once (the leader's next read sees it), then in the group manager's registry.
+    /// Known to the leader alone, held by no group manager until its agent, woken, joins one.
+    public func restoreAsleep(_ description: AgentDescription) async -> Bool {
+        guard known[description.hostID] == nil else { return false }
+        var host = RemoteHost(description: description, stateSince: .now)
+        host.state = .sleeping
+        host.connected = false
+        known[description.hostID] = host
+        return true
+    }
+
     public func setState(_ state: HostRecord.State, of hostID: String) async {
         guard let connection = setLocalState(state, of: hostID) else { return }
         let order = HostOrder(hostID: hostID, order: .setState(state.wire))

@@ -186,6 +186,14 @@ public final class ManagerStore: Sendable {
         migrator.registerMigration("v12: VMs by host") { db in
             try db.create(index: "vm_on_hostID", on: "vm", columns: ["hostID"])
         }
+        // A host asleep when the manager stops is restored asleep at its next start, with what its agent said.
+        migrator.registerMigration("v13: host NICs and capabilities") { db in
+            try db.alter(table: "host") { table in
+                table.add(column: "nicRxBytesPerSecond", .integer).notNull().defaults(to: 0)
+                table.add(column: "nicTxBytesPerSecond", .integer).notNull().defaults(to: 0)
+                table.add(column: "capabilities", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 
@@ -202,6 +210,14 @@ public final class ManagerStore: Sendable {
                     arguments: [migrationURI, host.id]
                 )
             }
+        }
+    }
+
+    /// Records a host's power state (SLEEPING, ACTIVE, FAILED) without touching the rest of its row; nothing for
+    /// a host never recorded.
+    public func setHostState(_ state: HostRecord.State, ofHost id: String) async throws(ManagerStoreError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE host SET state = ? WHERE id = ?", arguments: [state.rawValue, id])
         }
     }
 

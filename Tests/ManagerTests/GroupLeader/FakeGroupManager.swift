@@ -190,6 +190,19 @@ actor FakeGroupManager: GroupManagerEndpoint {
         managed[hostID]?.state = state
     }
 
+    func restoreAsleep(_ description: AgentDescription) async -> Bool {
+        guard managed[description.hostID] == nil else { return false }
+        managed[description.hostID] = ManagedHost(
+            hostID: description.hostID,
+            capacity: description.capacity,
+            state: .sleeping,
+            connected: false,
+            hasInventory: false,
+            capabilities: description.capabilities
+        )
+        return true
+    }
+
     // MARK: Test controls
 
     /// Migrations under way, by VM name.

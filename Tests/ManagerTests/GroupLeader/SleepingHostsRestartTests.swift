@@ -1,0 +1,164 @@
+import Logging
+import Testing
+import Wire
+
+@testable import Manager
+
+/// A manager that restarts while hosts sleep: they do not rejoin by themselves, so the store keeps their power
+/// state and the next leader knows them asleep again, instead of forgetting them until someone powers them on.
+@Suite struct SleepingHostsRestartTests {
+    /// A leader over `store` with its own registry, running until `stop()`.
+    struct RunningLeader {
+        let leader: GroupLeader
+        let registry: HostRegistry
+        let runner: Task<Void, Never>
+
+        init(store: ManagerStore) throws {
+            registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+            let leader = try GroupLeader(
+                store: store,
+                groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
+                configuration: ManagerConfiguration(),
+                logger: Logger(label: "test")
+            )
+            self.leader = leader
+            runner = Task { await leader.run() }
+        }
+
+        func stop() async {
+            runner.cancel()
+            await runner.value
+        }
+
+        /// The agent's Hello as the registry and the leader take it.
+        func join(_ description: AgentDescription) async {
+            await registry.join(description, at: .now)
+            await leader.hostJoined(description)
+        }
+    }
+
+    static func agent(_ id: String) -> AgentDescription {
+        AgentDescription(
+            hostID: id,
+            hostname: "\(id).lab",
+            capabilities: [.vmLifecycle, .suspendToRam, .liveMigration],
+            capacity: HostCapacity(
+                cores: 12,
+                memoryBytes: 48 << 30,
+                nicRxBytesPerSecond: 125_000_000,
+                nicTxBytesPerSecond: 62_500_000
+            ),
+            wake: WakeSettings(),
+            listenAddress: "127.0.0.1:7701"
+        )
+    }
+
+    static func storedState(_ store: ManagerStore, _ id: String) async throws -> HostRecord.State? {
+        try await store.hosts().first { $0.id == id }?.state
+    }
+
+    static func eventually(_ condition: () async throws -> Bool) async rethrows -> Bool {
+        for _ in 0..<200 {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        return try await condition()
+    }
+
+    @Test func aHostAsleepWhenTheManagerStopsIsKnownAsleepByTheNextOne() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        let first = try RunningLeader(store: store)
+        await first.join(Self.agent("h1"))
+        await first.join(Self.agent("h2"))
+        await first.join(Self.agent("h3"))
+        // h1 goes down (its agent's PowerNotice), h2 too and comes back, h3 stays up.
+        for id in ["h1", "h2"] {
+            await first.registry.goingDown(id, at: .now)
+            await first.leader.hostGoingDown(id, action: .suspendToRam, reason: "manager order")
+        }
+        await first.join(Self.agent("h2"))
+        let recorded = try await Self.eventually {
+            let h1 = try await Self.storedState(store, "h1")
+            let h2 = try await Self.storedState(store, "h2")
+            return h1 == .sleeping && h2 == .active
+        }
+        let stored = try await store.hosts().map { "\($0.id) \($0.state)" }
+        #expect(recorded, "stored: \(stored)")
+        #expect(try await Self.storedState(store, "h3") == .active)
+        await first.stop()
+
+        // The next manager: h1 is listed asleep as its agent described it, and tracked asleep; the others are
+        // not known until they rejoin.
+        let second = try RunningLeader(store: store)
+        defer { second.runner.cancel() }
+        let restored = await Self.eventually { await second.registry.host("h1") != nil }
+        #expect(restored)
+        let host = try #require(await second.registry.host("h1"))
+        #expect(host.state == .sleeping)
+        #expect(!host.connected)
+        #expect(host.description.hostname == "h1.lab")
+        #expect(host.description.capacity == Self.agent("h1").capacity)
+        #expect(host.description.capabilities == Self.agent("h1").capabilities)
+        #expect(await second.leader.power["h1"]?.state == .sleeping)
+        #expect(await second.registry.host("h2") == nil)
+        #expect(await second.registry.host("h3") == nil)
+        // Asleep is not failed: the heartbeat timeout leaves it alone.
+        #expect(await second.registry.expire(timeout: .seconds(1), at: .now + .seconds(60)).isEmpty)
+
+        // Woken (by anyone), its agent rejoins: awake again, in the store too.
+        await second.join(Self.agent("h1"))
+        #expect(await second.leader.power["h1"]?.state == .active)
+        let awake = try await Self.eventually { try await Self.storedState(store, "h1") == .active }
+        #expect(awake)
+        await second.stop()
+    }
+
+    @Test func aHostThatRejoinedBeforeTheLeaderRanIsLeftAwake() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        try await store.upsertHost(
+            StoredHost(id: "h1", hostname: "h1.lab", state: .sleeping, cores: 4, memoryBytes: 8 << 30, lastSeen: .now)
+        )
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        await registry.join(Self.agent("h1"), at: .now)
+        let leader = try GroupLeader(
+            store: store,
+            groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
+            configuration: ManagerConfiguration(),
+            logger: Logger(label: "test")
+        )
+        await leader.restoreSleepingHosts()
+        #expect(await registry.host("h1")?.state == .active)
+        #expect(await registry.host("h1")?.connected == true)
+        #expect(await leader.power["h1"] == nil)
+    }
+
+    @Test func theStoreKeepsWhatAHostsAgentSaid() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        let leader = try GroupLeader(
+            store: store,
+            groupManager: GroupManager(
+                registry: HostRegistry(ringCapacity: 4, logger: Logger(label: "test")),
+                logger: Logger(label: "test")
+            ),
+            configuration: ManagerConfiguration(),
+            logger: Logger(label: "test")
+        )
+        await leader.hostJoined(Self.agent("h1"))
+        let stored = try #require(try await store.hosts().first)
+        #expect(stored.nicRxBytesPerSecond == 125_000_000)
+        #expect(stored.nicTxBytesPerSecond == 62_500_000)
+        #expect(AgentCapabilities(rawValue: UInt32(stored.capabilities)) == Self.agent("h1").capabilities)
+        #expect(stored.state == .active)
+        // A power state written alone leaves the rest of the row.
+        try await store.setHostState(.sleeping, ofHost: "h1")
+        let asleep = try #require(try await store.hosts().first)
+        #expect(asleep.state == .sleeping)
+        #expect(asleep.cores == 12 && asleep.nicRxBytesPerSecond == 125_000_000)
+    }
+}
