@@ -124,13 +124,16 @@ import Glibc
     /// A file mapped twice, as a library is by the agent and by libvirtd: dropping takes its pages out of one
     /// mapping only, they stay in memory (`mincore` reports the page cache) for the other, and reading again finds
     /// the file's bytes. (Paging out is not checked here: the kernel counts both mappings as one process's and may
-    /// reclaim pages they share.)
+    /// reclaim pages they share.) The other mapping is locked in memory, as reclaim (DAMON's on this machine, or
+    /// memory pressure from a build) may otherwise take the shared pages at any moment.
     @Test func sharedPagesAreDroppedFromOneMappingAndReadBackUnchanged() throws {
         let file = try TemporaryFile("shared-pages", pages: 64, byte: 9)
         defer { file.close() }
         let ours = try file.map()
         let theirs = try file.map(flags: MAP_SHARED)
         #expect(file.readEveryPage(ours) == 9 * 64 && file.readEveryPage(theirs) == 9 * 64)
+        try #require(mlock(theirs, file.length) == 0, "mlock: \(String(cString: strerror(errno)))")
+        defer { munlock(theirs, file.length) }
         func resident(_ base: UnsafeMutableRawPointer) throws -> Int {
             let smaps = try #require(ProcFile.read("/proc/self/smaps"))
             let holding = try #require(
