@@ -139,7 +139,8 @@ extension GroupLeader {
     /// Hosts the store records asleep (this manager, or the one before it, put them to sleep, and none has
     /// rejoined since) are known asleep again: listed, planned on as sleeping hosts and woken through their
     /// drivers when needed, instead of forgotten until someone powers them on. A host that rejoined meanwhile is
-    /// left as it is.
+    /// left as it is; one with no wake driver configured (`hosts.ID.wake`) is not restored, as nothing could bring
+    /// it back: taking a host out of manager.yaml is how a sleeping one is retired.
     func restoreSleepingHosts() async {
         let stored: [StoredHost]
         do {
@@ -149,6 +150,13 @@ extension GroupLeader {
             return
         }
         for host in stored where host.state == .sleeping || host.state == .waking {
+            guard !(configuration.hostWake[host.id]?.drivers.isEmpty ?? true) else {
+                logger.notice(
+                    "host recorded asleep has no wake driver configured: not restored",
+                    metadata: [.host: "\(host.id)"]
+                )
+                continue
+            }
             let description = AgentDescription(
                 hostID: host.id,
                 hostname: host.hostname,

@@ -18,7 +18,7 @@ import Wire
             let leader = try GroupLeader(
                 store: store,
                 groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
-                configuration: ManagerConfiguration(),
+                configuration: SleepingHostsRestartTests.configuration(wakeable: ["h1", "h2", "h3"]),
                 logger: Logger(label: "test")
             )
             self.leader = leader
@@ -35,6 +35,15 @@ import Wire
             await registry.join(description, at: .now)
             await leader.hostJoined(description)
         }
+    }
+
+    /// A command wake driver for each of `wakeable`; never run here.
+    static func configuration(wakeable: [String]) -> ManagerConfiguration {
+        var configuration = ManagerConfiguration()
+        for id in wakeable {
+            configuration.hostWake[id] = HostWakeConfiguration(drivers: [.command(["/bin/false", id])])
+        }
+        return configuration
     }
 
     static func agent(_ id: String) -> AgentDescription {
@@ -127,13 +136,36 @@ import Wire
         let leader = try GroupLeader(
             store: store,
             groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
-            configuration: ManagerConfiguration(),
+            configuration: Self.configuration(wakeable: ["h1"]),
             logger: Logger(label: "test")
         )
         await leader.restoreSleepingHosts()
         #expect(await registry.host("h1")?.state == .active)
         #expect(await registry.host("h1")?.connected == true)
         #expect(await leader.power["h1"] == nil)
+    }
+
+    @Test func aHostNothingCanWakeIsNotRestored() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        for id in ["h1", "h2"] {
+            try await store.upsertHost(
+                StoredHost(id: id, hostname: id, state: .sleeping, cores: 4, memoryBytes: 8 << 30, lastSeen: .now)
+            )
+        }
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        let leader = try GroupLeader(
+            store: store,
+            groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
+            configuration: Self.configuration(wakeable: ["h2"]),
+            logger: Logger(label: "test")
+        )
+        await leader.restoreSleepingHosts()
+        #expect(await registry.host("h1") == nil)
+        #expect(await leader.power["h1"] == nil)
+        #expect(await registry.host("h2")?.state == .sleeping)
+        #expect(await leader.power["h2"]?.state == .sleeping)
     }
 
     @Test func theStoreKeepsWhatAHostsAgentSaid() async throws {
