@@ -3,6 +3,10 @@ import NIOCore
 import NIOPosix
 import Wire
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Dials Wire servers: connects over TCP, sends `hello`, and returns the connection once the Welcome arrived.
 public struct WireClient: Sendable {
     /// Sent as the first frame; its `supportedVersions` are the versions this side offers.
@@ -100,10 +104,23 @@ public struct WireClient: Sendable {
             if let dns = error.dnsAError ?? error.dnsAAAAError {
                 return "cannot resolve the host: \(dns)"
             }
+            if error.connectionErrors.count == 1 {
+                return reason(error.connectionErrors[0].error)
+            }
             if !error.connectionErrors.isEmpty {
-                return error.connectionErrors.map { "\($0.target): \($0.error)" }.joined(separator: "; ")
+                return error.connectionErrors.map { attempt in
+                    let address = attempt.target.ipAddress.map { "\($0):\(attempt.target.port ?? 0)" }
+                    return "\(address ?? "\(attempt.target)"): \(reason(attempt.error))"
+                }.joined(separator: "; ")
             }
         }
+        return reason(error)
+    }
+
+    /// A system call's failure as the C library words it ("Connection refused"); NIO's own wording repeats it
+    /// inside other text.
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
         return "\(error)"
     }
 }

@@ -220,7 +220,7 @@ import Wire
             return
         }
         #expect(host == "127.0.0.1" && failedPort == port)
-        #expect(String(describing: error!).hasPrefix("cannot connect to 127.0.0.1:\(port)"))
+        #expect(String(describing: error!) == "cannot connect to 127.0.0.1:\(port): Connection refused")
     }
 
     @Test func cancellingTheServerEndsRunAndClosesConnections() async throws {
