@@ -15,11 +15,10 @@ import Wire
 
         init(store: ManagerStore) throws {
             registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
-            let leader = try GroupLeader(
-                store: store,
-                groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
-                configuration: SleepingHostsRestartTests.configuration(wakeable: ["h1", "h2", "h3"]),
-                logger: Logger(label: "test")
+            let leader = try SleepingHostsRestartTests.leader(
+                over: store,
+                registry: registry,
+                wakeable: ["h1", "h2", "h3"]
             )
             self.leader = leader
             runner = Task { await leader.run() }
@@ -44,6 +43,16 @@ import Wire
             configuration.hostWake[id] = HostWakeConfiguration(drivers: [.command(["/bin/false", id])])
         }
         return configuration
+    }
+
+    /// A leader over `store` and `registry`, not running.
+    static func leader(over store: ManagerStore, registry: HostRegistry, wakeable: [String]) throws -> GroupLeader {
+        try GroupLeader(
+            store: store,
+            groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
+            configuration: configuration(wakeable: wakeable),
+            logger: Logger(label: "test")
+        )
     }
 
     static func agent(_ id: String) -> AgentDescription {
@@ -133,12 +142,7 @@ import Wire
         )
         let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
         await registry.join(Self.agent("h1"), at: .now)
-        let leader = try GroupLeader(
-            store: store,
-            groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
-            configuration: Self.configuration(wakeable: ["h1"]),
-            logger: Logger(label: "test")
-        )
+        let leader = try Self.leader(over: store, registry: registry, wakeable: ["h1"])
         await leader.restoreSleepingHosts()
         #expect(await registry.host("h1")?.state == .active)
         #expect(await registry.host("h1")?.connected == true)
@@ -155,12 +159,7 @@ import Wire
             )
         }
         let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
-        let leader = try GroupLeader(
-            store: store,
-            groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
-            configuration: Self.configuration(wakeable: ["h2"]),
-            logger: Logger(label: "test")
-        )
+        let leader = try Self.leader(over: store, registry: registry, wakeable: ["h2"])
         await leader.restoreSleepingHosts()
         #expect(await registry.host("h1") == nil)
         #expect(await leader.power["h1"] == nil)
