@@ -435,7 +435,6 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
         await order(.migrationCancel(cancel), to: hostID, timeout: commandTimeout)
     }
 
-    /// Set here at once (the leader's next read sees it), then in the group manager's registry.
     /// Known to the leader alone, held by no group manager until its agent, woken, joins one.
     public func restoreAsleep(_ description: AgentDescription) async -> Bool {
         guard known[description.hostID] == nil else { return false }
@@ -446,6 +445,7 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
         return true
     }
 
+    /// Set here at once (the leader's next read sees it), then in the group manager's registry.
     public func setState(_ state: HostRecord.State, of hostID: String) async {
         guard let connection = setLocalState(state, of: hostID) else { return }
         let order = HostOrder(hostID: hostID, order: .setState(state.wire))
