@@ -105,6 +105,6 @@ import Wire
         func send(_ command: PowerCommand, to hostID: String) async -> CommandResult { .ok() }
         func send(_ cancel: MigrationCancel, to hostID: String) async -> CommandResult { .ok() }
         func setState(_ state: HostRecord.State, of hostID: String) async {}
-        func restoreAsleep(_ description: AgentDescription) async -> Bool { false }
+        func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool { false }
     }
 }

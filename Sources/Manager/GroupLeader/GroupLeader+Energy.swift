@@ -127,7 +127,7 @@ extension GroupLeader {
     func storePowerState(_ host: String) async {
         let state = storedPowerStates[host] ?? .active
         do {
-            try await store.setHostState(state, ofHost: host)
+            try await store.setHostState(state, ofHost: host, at: wallClock())
         } catch {
             logger.error(
                 "cannot record a host's power state",
@@ -171,11 +171,13 @@ extension GroupLeader {
                 listenAddress: "",
                 migrationURI: migrationURIs[host.id] ?? ""
             )
-            guard await groupManager.restoreAsleep(description), power[host.id] == nil,
+            // Asleep since it was last seen: the store's time of its going down.
+            let since = ContinuousClock.now - .seconds(max(0, wallClock().timeIntervalSince(host.lastSeen)))
+            guard await groupManager.restoreAsleep(description, since: since), power[host.id] == nil,
                 await groupManager.host(host.id)?.connected == false
             else { continue }
-            var machine = HostPowerMachine(state: .sleeping, since: .now)
-            machine.sleptAt = machine.since
+            var machine = HostPowerMachine(state: .sleeping, since: since)
+            machine.sleptAt = since
             power[host.id] = machine
             storedPowerStates[host.id] = .sleeping
             logger.notice("host asleep since before the start: tracked as asleep", metadata: [.host: "\(host.id)"])

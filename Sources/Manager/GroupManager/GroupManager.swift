@@ -28,9 +28,9 @@ public protocol GroupManagerEndpoint: Sendable {
     /// Cancels the migration of a VM at its source (MigrationCancel).
     func send(_ cancel: MigrationCancel, to hostID: String) async -> CommandResult
     func setState(_ state: HostRecord.State, of hostID: String) async
-    /// A host the store records asleep, known again after a restart as SLEEPING and not connected, as its agent
-    /// last described it; false (nothing changed) when the host is already known, e.g. because it rejoined.
-    func restoreAsleep(_ description: AgentDescription) async -> Bool
+    /// A host the store records asleep, known again after a restart as SLEEPING since `since` and not connected, as
+    /// its agent last described it; false (nothing changed) when the host is already known, e.g. because it rejoined.
+    func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool
     /// The VM's estimated demand from its host's monitoring (`requested` when it has no samples); nil when no
     /// host lists it.
     func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate?
@@ -124,8 +124,8 @@ public struct GroupManager: GroupManagerEndpoint {
         await registry.setState(state, of: hostID, at: .now)
     }
 
-    public func restoreAsleep(_ description: AgentDescription) async -> Bool {
-        await registry.restoreAsleep(description, at: .now)
+    public func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool {
+        await registry.restoreAsleep(description, since: since)
     }
 
     public func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate? {

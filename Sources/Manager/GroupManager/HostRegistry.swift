@@ -176,20 +176,20 @@ public actor HostRegistry {
         hosts[hostID]?.stateSince = now
     }
 
-    /// A host asleep before the manager started: SLEEPING and not connected, as its agent last described it, until
-    /// it joins. False when the host is already known.
-    public func restoreAsleep(_ description: AgentDescription, at now: ContinuousClock.Instant) -> Bool {
+    /// A host asleep before the manager started: SLEEPING since `since` (when it was last heard from, going down)
+    /// and not connected, as its agent last described it, until it joins. False when the host is already known.
+    public func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) -> Bool {
         guard hosts[description.hostID] == nil else { return false }
         var record = HostRecord(
             description: description,
             state: .sleeping,
-            joinedAt: now,
-            lastHeartbeat: now,
+            joinedAt: since,
+            lastHeartbeat: since,
             lastReport: nil,
             inventory: nil,
             reports: RingBuffer(capacity: ringCapacity)
         )
-        record.stateSince = now
+        record.stateSince = since
         hosts[description.hostID] = record
         return true
     }

@@ -436,9 +436,9 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
     }
 
     /// Known to the leader alone, held by no group manager until its agent, woken, joins one.
-    public func restoreAsleep(_ description: AgentDescription) async -> Bool {
+    public func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool {
         guard known[description.hostID] == nil else { return false }
-        var host = RemoteHost(description: description, stateSince: .now)
+        var host = RemoteHost(description: description, stateSince: since)
         host.state = .sleeping
         host.connected = false
         known[description.hostID] = host

@@ -213,11 +213,23 @@ public final class ManagerStore: Sendable {
         }
     }
 
-    /// Records a host's power state (SLEEPING, ACTIVE, FAILED) without touching the rest of its row; nothing for
-    /// a host never recorded.
-    public func setHostState(_ state: HostRecord.State, ofHost id: String) async throws(ManagerStoreError) {
+    /// Records a host's power state (SLEEPING, ACTIVE, FAILED) without touching the rest of its row, but for
+    /// SLEEPING, which also makes `at` its last seen (a manager started later counts its sleep from then); nothing
+    /// for a host never recorded.
+    public func setHostState(
+        _ state: HostRecord.State,
+        ofHost id: String,
+        at now: Date = Date()
+    ) async throws(ManagerStoreError) {
         try await write { db in
-            try db.execute(sql: "UPDATE host SET state = ? WHERE id = ?", arguments: [state.rawValue, id])
+            if state == .sleeping {
+                try db.execute(
+                    sql: "UPDATE host SET state = ?, lastSeen = ? WHERE id = ?",
+                    arguments: [state.rawValue, now.timeIntervalSince1970, id]
+                )
+            } else {
+                try db.execute(sql: "UPDATE host SET state = ? WHERE id = ?", arguments: [state.rawValue, id])
+            }
         }
     }
 

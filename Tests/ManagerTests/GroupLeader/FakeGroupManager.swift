@@ -190,7 +190,7 @@ actor FakeGroupManager: GroupManagerEndpoint {
         managed[hostID]?.state = state
     }
 
-    func restoreAsleep(_ description: AgentDescription) async -> Bool {
+    func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool {
         guard managed[description.hostID] == nil else { return false }
         managed[description.hostID] = ManagedHost(
             hostID: description.hostID,

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Testing
 import Wire
@@ -147,6 +148,31 @@ import Wire
         #expect(await registry.host("h1")?.state == .active)
         #expect(await registry.host("h1")?.connected == true)
         #expect(await leader.power["h1"] == nil)
+    }
+
+    @Test func aRestoredHostIsAsleepSinceItWasLastSeen() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        try await store.upsertHost(
+            StoredHost(id: "h1", hostname: "h1", state: .active, cores: 4, memoryBytes: 8 << 30, lastSeen: .now)
+        )
+        // Gone down an hour ago: the power state's write makes that its last seen.
+        try await store.setHostState(.sleeping, ofHost: "h1", at: Date(timeIntervalSinceNow: -3600))
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        let leader = try Self.leader(over: store, registry: registry, wakeable: ["h1"])
+        await leader.restoreSleepingHosts()
+        let restoredAt = ContinuousClock.now
+        let host = try #require(await registry.host("h1"))
+        let since = try #require(host.stateSince)
+        #expect(restoredAt - since > .seconds(3590) && restoredAt - since < .seconds(3700))
+        #expect(host.lastHeartbeat == since)
+        #expect(await leader.power["h1"]?.sleptAt == since)
+        #expect(await leader.power["h1"]?.since == since)
+        // A later awake state leaves the last seen alone.
+        try await store.setHostState(.failed, ofHost: "h1", at: Date())
+        let row = try #require(try await store.hosts().first)
+        #expect(Date().timeIntervalSince(row.lastSeen) > 3590)
     }
 
     @Test func aHostNothingCanWakeIsNotRestored() async throws {
