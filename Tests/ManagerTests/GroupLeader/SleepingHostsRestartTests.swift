@@ -76,8 +76,10 @@ import Wire
         try await store.hosts().first { $0.id == id }?.state
     }
 
+    /// True as soon as `condition` holds; false after 60 s (a loaded machine is slow, a healthy run is not).
     static func eventually(_ condition: () async throws -> Bool) async rethrows -> Bool {
-        for _ in 0..<200 {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
             if try await condition() { return true }
             try? await Task.sleep(for: .milliseconds(25))
         }
