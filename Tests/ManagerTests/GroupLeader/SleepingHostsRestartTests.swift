@@ -76,16 +76,6 @@ import Wire
         try await store.hosts().first { $0.id == id }?.state
     }
 
-    /// True as soon as `condition` holds; false after 60 s (a loaded machine is slow, a healthy run is not).
-    static func eventually(_ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(25))
-        }
-        return try await condition()
-    }
-
     @Test func aHostAsleepWhenTheManagerStopsIsKnownAsleepByTheNextOne() async throws {
         let database = TemporaryStore()
         defer { database.remove() }
@@ -100,7 +90,7 @@ import Wire
             await first.leader.hostGoingDown(id, action: .suspendToRam, reason: "manager order")
         }
         await first.join(Self.agent("h2"))
-        let recorded = try await Self.eventually {
+        let recorded = try await GroupLeaderTests.eventually {
             let h1 = try await Self.storedState(store, "h1")
             let h2 = try await Self.storedState(store, "h2")
             return h1 == .sleeping && h2 == .active
@@ -114,7 +104,7 @@ import Wire
         // not known until they rejoin.
         let second = try RunningLeader(store: store)
         defer { second.runner.cancel() }
-        let restored = await Self.eventually { await second.registry.host("h1") != nil }
+        let restored = await GroupLeaderTests.eventually { await second.registry.host("h1") != nil }
         #expect(restored)
         let host = try #require(await second.registry.host("h1"))
         #expect(host.state == .sleeping)
@@ -131,7 +121,7 @@ import Wire
         // Woken (by anyone), its agent rejoins: awake again, in the store too.
         await second.join(Self.agent("h1"))
         #expect(await second.leader.power["h1"]?.state == .active)
-        let awake = try await Self.eventually { try await Self.storedState(store, "h1") == .active }
+        let awake = try await GroupLeaderTests.eventually { try await Self.storedState(store, "h1") == .active }
         #expect(awake)
         await second.stop()
     }
