@@ -145,6 +145,17 @@ struct ConsolidationCluster {
         return (before, after, HostCountLowerBound.hosts(covering: demand, capacities: capacities))
     }
 
+    /// Why a plan has nothing to work on: fewer than two hosts that carry VMs may take part in moves. Names the
+    /// active hosts with VMs left out as busy, so "0 hosts" is not read as an idle cluster.
+    func nothingToConsolidate(candidateCount: Int) -> String {
+        let busy = hosts.indices.filter { hosts[$0].state == .active && isUsed[$0] && !isMovable[$0] }.count
+        let movable = "nothing to consolidate: \(ConsolidationPlan.count(candidateCount, "active host")) with VMs"
+        guard busy > 0 else { return movable }
+        return movable + " can take part in moves; "
+            + "\(ConsolidationPlan.count(busy, "other")) \(busy == 1 ? "is" : "are") busy "
+            + "(a migration in or out, or no live migration on the host)"
+    }
+
     func move(_ vmIndex: Int, from source: Int, to destination: Int) -> MigrationMove {
         MigrationMove(
             vmID: vms[vmIndex].id,

@@ -168,7 +168,7 @@ public struct CostAwareConsolidation: ConsolidationPolicy {
 
         let why: String
         if candidates.count < 2 {
-            why = "nothing to consolidate: \(ConsolidationPlan.count(candidates.count, "active host")) with VMs"
+            why = cluster.nothingToConsolidate(candidateCount: candidates.count)
         } else if stoppedByBudget || overBudget > 0 {
             why = "over budget: emptying the cheapest host costs more than \(budget)"
         } else {

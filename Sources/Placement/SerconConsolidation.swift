@@ -77,7 +77,7 @@ public struct SerconConsolidation: ConsolidationPolicy {
             cluster: cluster,
             budget: budget,
             whyNothingFreed: candidates.count < 2
-                ? "nothing to consolidate: \(ConsolidationPlan.count(candidates.count, "active host")) with VMs"
+                ? cluster.nothingToConsolidate(candidateCount: candidates.count)
                 : "no host can be freed: the VMs of each do not all fit on the more loaded hosts within MID"
         )
     }

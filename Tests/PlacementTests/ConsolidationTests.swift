@@ -94,7 +94,29 @@ struct ConsolidationTests {
             ],
             busy: ["h4"],
             expected: Case.same(
-                Expected(moves: [], freed: [], reason: "nothing to consolidate: 1 active host with VMs")
+                Expected(
+                    moves: [],
+                    freed: [],
+                    reason: "nothing to consolidate: 1 active host with VMs can take part in moves; 1 other is busy "
+                        + "(a migration in or out, or no live migration on the host)"
+                )
+            )
+        ),
+        Case(
+            name: "hosts with VMs that cannot migrate are named busy, not counted as none",
+            hosts: [
+                M.host("h0", [M.vm("a", cores: 1)]),
+                M.host("h1", [M.vm("b", cores: 1)]),
+                M.host("h2"),
+            ],
+            busy: ["h0", "h1"],
+            expected: Case.same(
+                Expected(
+                    moves: [],
+                    freed: [],
+                    reason: "nothing to consolidate: 0 active hosts with VMs can take part in moves; 2 others are "
+                        + "busy (a migration in or out, or no live migration on the host)"
+                )
             )
         ),
         Case(
