@@ -110,7 +110,8 @@ struct LabUp: AsyncParsableCommand {
             "Give every host an ipmi_sim BMC and turn the energy saver on.",
             discussion: """
                 BMC power on starts the host's agent, power off stops it; the agent's power actions ask its own BMC \
-                for power off, and the manager wakes hosts through IPMI. BMC ports follow the agents' ports.
+                for power off, and the manager wakes hosts through IPMI. BMC ports follow the agents' ports (with --ha, the \
+                group managers').
                 """
         )
     )
@@ -154,10 +155,11 @@ struct LabUp: AsyncParsableCommand {
             "Managers that fail over: a private etcd and --managers torpor-manager processes (docs/ha.md).",
             discussion: """
                 The managers campaign in an election on the lab's etcd (Debian's etcd-server, on the two ports after \
-                the managers'); the elected one runs the group leader, the others stand by and say who leads. They \
-                share one SQLite file (only the leader opens it). The agents, and `torpor --manager A,B,C`, follow the \
-                leader through the list of the managers' addresses. The first manager is on --base-port, the others \
-                on the ports after the agents'. Not with --bmc or --wol.
+                the managers'); the elected one runs the group leader, the others stand by and say who leads. Each has \
+                its own SQLite file; what carries over a failover is the leader's copy in etcd. The agents, and \
+                `torpor --manager A,B,C`, follow the leader through the list of the managers' addresses. The first \
+                manager is on --base-port, the others on the ports after the agents'. With --bmc every manager has \
+                the BMCs and the power model follows the leader. Not with --wol.
                 """
         )
     )
@@ -195,7 +197,7 @@ struct LabUp: AsyncParsableCommand {
         guard (1...64).contains(hosts) else { throw ValidationError("--hosts must be between 1 and 64") }
         if ha {
             guard (2...9).contains(managers) else { throw ValidationError("--managers must be between 2 and 9") }
-            guard !bmc, !wol else { throw ValidationError("--ha is not available with --bmc or --wol yet") }
+            guard !wol else { throw ValidationError("--ha is not available with --wol yet") }
             guard (0...9).contains(groupManagers) else {
                 throw ValidationError("--group-managers must be between 0 and 9")
             }
@@ -298,14 +300,16 @@ struct LabUp: AsyncParsableCommand {
         } else {
             LabTLS.remove(in: directory.path)
         }
+        // With --ha the BMCs' ports come after the other managers', etcd's and the group managers'.
+        let bmcPortOffset = ha ? managers + 1 + groupManagers : 0
         let bmcHosts =
             bmc
             ? (1...hosts).map { index in
                 LabBMC.Host(
                     index: index,
                     directory: path("bmc-\(index)"),
-                    lanPort: basePort + hosts + index,
-                    serialPort: basePort + 2 * hosts + index,
+                    lanPort: basePort + bmcPortOffset + hosts + index,
+                    serialPort: basePort + bmcPortOffset + 2 * hosts + index,
                     password: LabBMC.randomPassword(),
                     address: managerHost
                 )
@@ -653,7 +657,8 @@ struct LabUp: AsyncParsableCommand {
             let modelLog = path("power-model.log")
             let modelPid = try LabProcesses.spawnDetached(
                 [
-                    labBinary, "power-model", "--manager", managerAddress, "--dir", directory.path,
+                    labBinary, "power-model", "--manager", managerAddresses.joined(separator: ","), "--dir",
+                    directory.path,
                     "--hosts", "\(hosts)",
                 ],
                 log: modelLog

@@ -38,6 +38,8 @@ public actor RemoteGroupManagers {
         var samples: [String: [ResourceVector]] = [:]
         /// When its group manager was lost; nil while one holds it.
         var orphanedAt: ContinuousClock.Instant?
+        /// When the agent was last heard of, for a host restored asleep (no group manager has reported it yet).
+        var lastSeen: ContinuousClock.Instant?
     }
 
     var machine: HostAssignmentMachine
@@ -298,7 +300,7 @@ public actor RemoteGroupManagers {
             description: host.description,
             state: host.state,
             joinedAt: now,
-            lastHeartbeat: host.orphanedAt ?? now,
+            lastHeartbeat: host.orphanedAt ?? host.lastSeen ?? now,
             lastReport: host.statusAt,
             inventory: host.inventory,
             reports: RingBuffer(capacity: 1)
@@ -398,7 +400,7 @@ public actor RemoteGroupManagers {
                     hostname: host.description.hostname,
                     state: host.state.wire,
                     connected: host.connected,
-                    millisecondsSinceHeartbeat: 0,
+                    millisecondsSinceHeartbeat: host.lastSeen.map { HostRegistry.milliseconds(now - $0) } ?? 0,
                     millisecondsSinceReport: nil,
                     ringFill: 0,
                     ringCapacity: 0,
@@ -441,6 +443,7 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
         var host = RemoteHost(description: description, stateSince: since)
         host.state = .sleeping
         host.connected = false
+        host.lastSeen = since
         known[description.hostID] = host
         return true
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Placement
 import Testing
 import Wire
 
@@ -165,6 +166,25 @@ import Wire
         try await store.setHostState(.failed, ofHost: "h1", at: Date())
         let row = try #require(try await store.hosts().first)
         #expect(Date().timeIntervalSince(row.lastSeen) > 3590)
+    }
+
+    @Test func aHostRestoredAsleepBehindGroupManagerProcessesWasLastHeardOfWhenItWentDown() async throws {
+        let groupManagers = RemoteGroupManagers(
+            policy: .roundRobin,
+            estimator: Estimator(window: 5),
+            logger: Logger(label: "test")
+        )
+        let now = ContinuousClock.now
+        #expect(await groupManagers.restoreAsleep(Self.agent("h1"), since: now - .seconds(3600)))
+        let row = try #require(await groupManagers.statusHosts(at: now).first)
+        #expect(row.state == .sleeping)
+        #expect(row.connected == false)
+        #expect(row.millisecondsInState == 3_600_000)
+        // Not "0.0 s ago": no group manager has reported the host since the restart.
+        #expect(row.millisecondsSinceHeartbeat == 3_600_000)
+        #expect(row.millisecondsSinceReport == nil)
+        // Restored only once: a host the leader knows is left as it is.
+        #expect(await groupManagers.restoreAsleep(Self.agent("h1"), since: now) == false)
     }
 
     @Test func aHostNothingCanWakeIsNotRestored() async throws {
