@@ -9,8 +9,8 @@ import Rings
 ///
 /// The always-on estimate counts the measured energy for intervals where the host was awake at both ends, and
 /// for any other interval the host's idle-awake power: the mean of its awake readings before the interval, or
-/// `defaultIdleWatts` when there are none yet (or, without a default, the measured energy: no saving is
-/// claimed for a host never seen awake).
+/// when there are none yet the estimate an earlier run kept (`remember(idleWatts:of:)`), else `defaultIdleWatts`
+/// (or, without a default, the measured energy: no saving is claimed for a host never seen awake).
 public struct PowerMeter: Sendable {
     public let ringCapacity: Int
     public let maximumGap: Duration
@@ -63,9 +63,28 @@ public struct PowerMeter: Sendable {
         meters[hostID]?.samples.elements() ?? []
     }
 
-    /// The host's idle-awake power estimate: the mean of its awake readings, else `defaultIdleWatts`.
+    /// The host's idle-awake power estimate: the mean of its awake readings, else what an earlier run measured,
+    /// else `defaultIdleWatts`.
     public func idleWatts(of hostID: String) -> Double? {
         meters[hostID]?.idleWatts ?? defaultIdleWatts
+    }
+
+    /// The mean of the host's awake readings in this run; nil before the first.
+    public func measuredIdleWatts(of hostID: String) -> Double? {
+        meters[hostID]?.measuredIdleWatts
+    }
+
+    /// Hosts with awake readings in this run and the mean of them: what a later run may `remember`.
+    public var measuredIdleWatts: [String: Double] {
+        meters.compactMapValues(\.measuredIdleWatts)
+    }
+
+    /// What an earlier run measured as the host's idle-awake power: the estimate until the host is read awake in
+    /// this one (a host asleep across a manager restart would otherwise count as saving nothing). Ignored unless
+    /// finite and not negative.
+    public mutating func remember(idleWatts watts: Double, of hostID: String) {
+        guard watts.isFinite, watts >= 0 else { return }
+        meters[hostID, default: HostMeter(capacity: ringCapacity)].rememberedIdleWatts = watts
     }
 
     /// Drops a removed host: its samples and energy leave the report.
@@ -85,12 +104,16 @@ private struct HostMeter: Sendable {
     // The running mean of awake readings lives outside the ring so it survives wrap-around.
     var awakeWattsSum = 0.0
     var awakeCount = 0
+    /// An earlier run's estimate, used until this run has an awake reading.
+    var rememberedIdleWatts: Double?
 
     init(capacity: Int) {
         samples = RingBuffer(capacity: capacity)
     }
 
-    var idleWatts: Double? { awakeCount > 0 ? awakeWattsSum / Double(awakeCount) : nil }
+    var measuredIdleWatts: Double? { awakeCount > 0 ? awakeWattsSum / Double(awakeCount) : nil }
+
+    var idleWatts: Double? { measuredIdleWatts ?? rememberedIdleWatts }
 
     mutating func record(_ sample: PowerSample, maximumGap: Duration, defaultIdleWatts: Double?) -> Bool {
         if let previous = samples.last {

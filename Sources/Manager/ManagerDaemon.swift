@@ -328,7 +328,9 @@ public struct ManagerDaemon: Sendable {
                 PowerMonitorService(
                     monitor: powerMonitor,
                     registry: hostStatus,
-                    interval: configuration.energy.powerReadingInterval
+                    interval: configuration.energy.powerReadingInterval,
+                    store: store,
+                    logger: logger
                 )
             )
         }

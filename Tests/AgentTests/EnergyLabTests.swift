@@ -141,6 +141,19 @@ struct EnergyLabTests {
         }
         try #require(rejoined, "\(awake) did not rejoin the restarted manager")
 
+        // The first run recorded what each host drew awake: the sleeping hosts save against it from the restart on,
+        // though this run has never read them awake.
+        var saved: [String: Double] = [:]
+        let saving = await lab.eventually(timeout: .seconds(30)) {
+            let energy = try #require(try await lab.json(["energy"]) as? [String: Any])
+            for host in (energy["hosts"] as? [[String: Any]]) ?? [] {
+                guard let id = host["hostId"] as? String, asleep.contains(id) else { continue }
+                saved[id] = host["savedKilowattHours"] as? Double ?? 0
+            }
+            return saved.count == asleep.count && saved.values.allSatisfy { $0 > 0 }
+        }
+        #expect(saving, "saved by the sleeping hosts after the restart: \(saved)")
+
         // Eight cores where the awake host has four: one sleeping host is woken through its BMC.
         #expect(try await lab.torpor(["vc", "define", "big"]).status == 0)
         #expect(

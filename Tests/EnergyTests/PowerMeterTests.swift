@@ -79,6 +79,39 @@ import Testing
         #expect(plain.savedKWh == 0)
     }
 
+    @Test func aHostAsleepSinceAnEarlierRunIsEstimatedAtWhatThatRunMeasured() {
+        var meter = PowerMeter(ringCapacity: 10, maximumGap: .seconds(60), defaultIdleWatts: 150)
+        meter.remember(idleWatts: 90, of: "h1")
+        meter.remember(idleWatts: .nan, of: "h2")
+        meter.remember(idleWatts: -1, of: "h2")
+        for second in [0, 20, 40] {
+            meter.record(hostID: "h1", watts: 4, at: .seconds(second), awake: false)
+            meter.record(hostID: "h2", watts: 4, at: .seconds(second), awake: false)
+        }
+        let report = meter.report(at: .seconds(40))
+        // The remembered 90 W, not the default 150 W; invalid values leave the default.
+        #expect(Self.close(report.hosts[0].alwaysOnKWh, Self.kWh(watts: 90, seconds: 40)))
+        #expect(Self.close(report.hosts[1].alwaysOnKWh, Self.kWh(watts: 150, seconds: 40)))
+        #expect(meter.idleWatts(of: "h1") == 90)
+        // Only this run's readings are "measured": nothing to record yet.
+        #expect(meter.measuredIdleWatts.isEmpty)
+        #expect(meter.measuredIdleWatts(of: "h1") == nil)
+
+        // Read awake in this run: its own mean replaces what was remembered.
+        meter.record(hostID: "h1", watts: 120, at: .seconds(60), awake: true)
+        meter.record(hostID: "h1", watts: 4, at: .seconds(80), awake: false)
+        meter.record(hostID: "h1", watts: 4, at: .seconds(100), awake: false)
+        #expect(meter.idleWatts(of: "h1") == 120)
+        #expect(meter.measuredIdleWatts == ["h1": 120])
+    }
+
+    @Test func aRememberedHostWithoutReadingsIsNotReported() {
+        var meter = PowerMeter(ringCapacity: 10, maximumGap: .seconds(60))
+        meter.remember(idleWatts: 90, of: "h1")
+        #expect(meter.report(at: .seconds(10)).hosts.isEmpty)
+        #expect(meter.idleWatts(of: "h1") == 90)
+    }
+
     @Test func clusterTotalsSumTheHosts() {
         var meter = PowerMeter(ringCapacity: 10, maximumGap: .seconds(60), defaultIdleWatts: 100)
         for second in stride(from: 0, through: 3600, by: 36) {

@@ -61,6 +61,37 @@ public actor PowerMonitor {
 
     public nonisolated var hasSources: Bool { !sources.isEmpty }
 
+    /// Idle-awake watts last handed out to be recorded, per host.
+    private var recordedIdleWatts: [String: Double] = [:]
+
+    /// What an earlier run measured (`ManagerStore.idleWatts()`), for the hosts that have a BMC here: each one's
+    /// estimate until it is read awake in this run.
+    public func remember(idleWatts: [String: Double]) {
+        for (host, watts) in idleWatts where sources[host] != nil {
+            meter.remember(idleWatts: watts, of: host)
+            recordedIdleWatts[host] = watts
+        }
+    }
+
+    /// The hosts whose measured idle-awake watts were never handed out, and with `changes` those that moved by at
+    /// least `minimumChange` since, with the new values; they count as recorded from now on.
+    public func idleWattsToRecord(changes: Bool, minimumChange: Double = 1) -> [String: Double] {
+        var changed: [String: Double] = [:]
+        for (host, watts) in meter.measuredIdleWatts {
+            if let recorded = recordedIdleWatts[host] {
+                guard changes, abs(recorded - watts) >= minimumChange else { continue }
+            }
+            changed[host] = watts
+        }
+        recordedIdleWatts.merge(changed) { _, new in new }
+        return changed
+    }
+
+    /// Values handed out by `idleWattsToRecord` that could not be written: handed out again next time.
+    public func notRecorded(_ idleWatts: [String: Double]) {
+        for host in idleWatts.keys { recordedIdleWatts[host] = nil }
+    }
+
     /// BMC reads in flight at once (each blocks a thread of its own for up to the session timeout).
     static let maximumConcurrentReads = 32
 

@@ -194,6 +194,14 @@ public final class ManagerStore: Sendable {
                 table.add(column: "capabilities", .integer).notNull().defaults(to: 0)
             }
         }
+        // What each host draws awake, as its BMC measured it: `torpor energy` counts a host asleep across a restart
+        // as saving against it. No foreign key: a host's BMC is read before its agent joins.
+        migrator.registerMigration("v14: hosts' idle power") { db in
+            try db.create(table: "hostIdlePower") { table in
+                table.primaryKey("hostID", .text)
+                table.column("watts", .double).notNull()
+            }
+        }
         return migrator
     }
 

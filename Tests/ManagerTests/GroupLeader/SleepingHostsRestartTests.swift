@@ -205,6 +205,19 @@ import Wire
         #expect(await leader.power["h2"]?.state == .sleeping)
     }
 
+    @Test func theStoreKeepsEachHostsIdlePower() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        #expect(try await store.idleWatts().isEmpty)
+        try await store.setIdleWatts(["h1": 120.5, "h2": 98])
+        try await store.setIdleWatts(["h1": 131])
+        try await store.setIdleWatts([:])
+        #expect(try await store.idleWatts() == ["h1": 131, "h2": 98])
+        // Another run over the same file reads them back.
+        #expect(try await database.open().idleWatts() == ["h1": 131, "h2": 98])
+    }
+
     @Test func theStoreKeepsWhatAHostsAgentSaid() async throws {
         let database = TemporaryStore()
         defer { database.remove() }
