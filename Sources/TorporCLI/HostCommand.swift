@@ -2,12 +2,12 @@ import AgentControl
 import ArgumentParser
 import Wire
 
-/// `torpor host wake|sleep HOST`: one host's power, through the manager.
+/// `torpor host wake|sleep|cordon|uncordon|drain HOST`: one host's power and service, through the manager.
 struct HostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host",
-        abstract: "Wake a sleeping host, or put an idle one to sleep, through the manager.",
-        subcommands: [HostWake.self, HostSleep.self]
+        abstract: "Wake a sleeping host or put an idle one to sleep; take one out of service and drain it.",
+        subcommands: [HostWake.self, HostSleep.self, HostCordon.self, HostUncordon.self, HostDrain.self]
     )
 }
 

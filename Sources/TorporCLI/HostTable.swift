@@ -33,6 +33,9 @@ package enum HostTable {
                 if let estimate = host.estimate { entry[stale ? "lastEstimate" : "estimate"] = json(estimate) }
                 // With group manager processes: the one holding the host (docs/ha.md).
                 if let groupManager = host.groupManagerID { entry["groupManager"] = groupManager }
+                // Out of service for maintenance (`torpor host cordon`).
+                entry["cordoned"] = host.cordonReason != nil
+                if let reason = host.cordonReason, !reason.isEmpty { entry["cordonReason"] = reason }
                 return entry
             },
         ]
@@ -50,7 +53,7 @@ package enum HostTable {
             rows.append([
                 host.hostID,
                 host.hostname,
-                ManagerHostFormat.stateName(host.state),
+                ManagerHostFormat.stateName(host.state) + (host.cordonReason == nil ? "" : " (cordoned)"),
                 host.millisecondsInState.map { EnergyFormat.duration(milliseconds: $0) } ?? "-",
                 host.connected ? "yes" : "no",
                 "\(host.capacity.cores)",
@@ -65,7 +68,10 @@ package enum HostTable {
                 ManagerHostFormat.age(milliseconds: host.millisecondsSinceHeartbeat),
             ])
         }
-        return header + "\n\n" + Output.table(rows)
+        let cordons = status.hosts.compactMap { host in
+            host.cordonReason.map { "\(host.hostID) is cordoned" + ($0.isEmpty ? "" : ": \($0)") }
+        }
+        return header + "\n\n" + Output.table(rows) + (cordons.isEmpty ? "" : "\n\n" + cordons.joined(separator: "\n"))
     }
 
     /// Estimated cores in use over the cores the VMs were given ("1.25/4"); "-" without an estimate or when the

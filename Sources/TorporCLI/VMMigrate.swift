@@ -2,7 +2,7 @@ import AgentControl
 import ArgumentParser
 import Wire
 
-/// `torpor vm migrate VM --to HOST [--method …]`: a live migration through the manager, as a task.
+/// `torpor vm migrate VM [--to HOST] [--method …]`: a live migration through the manager, as a task.
 struct VMMigrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
@@ -53,19 +53,22 @@ struct VMMigrate: AsyncParsableCommand {
     }
 
     @Argument(help: "The VM's name.") var vm: String
-    @Option(name: .long, help: "The destination host's id.") var to: String
+    @Option(
+        name: .long,
+        help: "The destination host's id; without it the manager chooses as its placement policy would."
+    ) var to: String?
     @Option(name: .long, help: "live (shared storage), copy-storage-all or copy-storage-inc.")
     var method: Method = .live
     @OptionGroup var options: ManagerOptions
     @OptionGroup var wait: WaitOptions
 
     func validate() throws {
-        guard !to.isEmpty else { throw ValidationError("--to needs a host id") }
+        if let to, to.isEmpty { throw ValidationError("--to needs a host id") }
     }
 
     func run() async throws {
         let client = ClusterClient(options: options)
-        let accepted = try await client.task(.migrate(vm: vm, to: to, method: method.wire))
+        let accepted = try await client.task(.migrate(vm: vm, to: to ?? "", method: method.wire))
         guard !wait.noWait, !accepted.state.isFinished else {
             try client.report(accepted)
             return

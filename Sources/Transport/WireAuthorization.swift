@@ -61,7 +61,8 @@ public enum WireAuthorization {
         case .info, .list, .vmInfo, .task, .flavorList, .imageList: .read
         case .consolidate(let dryRun): dryRun ? .read : .operate
         case .define, .undefine, .add, .remove, .act, .migrate, .migrateCancel, .flavorCreate, .flavorDelete,
-            .imageAdd, .imageRemove, .addFromImage, .bootPragma, .reserve, .renewReservation, .releaseReservation:
+            .imageAdd, .imageRemove, .addFromImage, .bootPragma, .reserve, .renewReservation, .releaseReservation,
+            .cordon, .uncordon:
             .operate
         }
     }
@@ -157,6 +158,8 @@ extension ClusterRequest {
         case .reserve(let cluster, _): "vc reserve \(cluster)"
         case .renewReservation(let cluster, _): "vc renew \(cluster)"
         case .releaseReservation(let cluster): "vc release \(cluster)"
+        case .cordon(let host, _): "host cordon \(host)"
+        case .uncordon(let host): "host uncordon \(host)"
         }
     }
 }

@@ -12,6 +12,8 @@ public enum WireLimits {
     public static let maximumTaskWaitMilliseconds: UInt32 = 600_000
     /// Host ids, VM and cluster names: 255 UTF-8 bytes.
     public static let maximumIdentifierBytes = 255
+    /// Why a host is cordoned (`ClusterRequest.cordon`): a sentence, 255 UTF-8 bytes.
+    public static let maximumCordonReasonBytes = 255
 }
 
 /// A message that decoded but carries a value a daemon refuses (see `WireLimits`): names the message, the field and
@@ -128,9 +130,12 @@ extension ClusterRequest {
         case .addFromImage(_, let vms):
             try validateAtMost(vms.networkRxBytesPerSecond, WireLimits.maximumBytesPerSecond, type, "networkRx")
             try validateAtMost(vms.networkTxBytesPerSecond, WireLimits.maximumBytesPerSecond, type, "networkTx")
+        case .cordon(_, let reason):
+            // Shown in every `torpor hosts` row of the host and kept in the state.
+            try validateAtMost(UInt64(reason.utf8.count), UInt64(WireLimits.maximumCordonReasonBytes), type, "reason")
         case .define, .undefine, .remove, .act, .info, .list, .vmInfo, .migrate, .migrateCancel, .consolidate,
             .flavorList, .flavorCreate, .flavorDelete, .imageList, .imageAdd, .imageRemove, .bootPragma, .reserve,
-            .renewReservation, .releaseReservation:
+            .renewReservation, .releaseReservation, .uncordon:
             break
         }
         return self

@@ -26,6 +26,7 @@ import Wire
         ("task-status-migration", Samples.goldenTaskStatusMigration),
         ("hello-agent-migration-uri", Samples.goldenHelloMigrationURI),
         ("cluster-request-consolidate", Samples.goldenClusterRequestConsolidate),
+        ("cluster-request-cordon", Samples.goldenClusterRequestCordon),
         ("consolidation-reply", Samples.goldenConsolidationReply),
         ("cluster-request-add-from-image", Samples.goldenClusterRequestAddFromImage),
         ("catalog-reply", Samples.goldenCatalogReply),

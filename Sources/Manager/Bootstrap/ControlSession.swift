@@ -184,6 +184,9 @@ public struct ControlSession: Sendable {
         if let power = await powerMonitor?.snapshot(at: now).hosts {
             for index in hosts.indices { hosts[index].watts = power[hosts[index].hostID]?.watts }
         }
+        if let cordons = await leader?.cordonReasons(), !cordons.isEmpty {
+            for index in hosts.indices { hosts[index].cordonReason = cordons[hosts[index].hostID] }
+        }
         var reply = ManagerStatusReply(
             managerID: managerID,
             softwareVersion: softwareVersion,

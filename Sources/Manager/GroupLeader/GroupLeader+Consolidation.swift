@@ -46,10 +46,11 @@ extension GroupLeader: MigrationStarting {
         }
     }
 
-    /// Hosts with a migration in or out, and hosts whose agent did not announce `liveMigration` (its libvirt driver
-    /// cannot migrate, like the test driver): relocation and consolidation would only make failed tasks there.
+    /// Hosts with a migration in or out, hosts whose agent did not announce `liveMigration` (its libvirt driver
+    /// cannot migrate, like the test driver): relocation and consolidation would only make failed tasks there; and
+    /// cordoned hosts, out of service (a drain empties them).
     public func hostsPlanningLeavesAlone() async -> Set<String> {
-        var hosts = Set(hostsWithMigrations().keys)
+        var hosts = Set(hostsWithMigrations().keys).union(cordons.keys)
         for host in await groupManager.hosts() where !host.capabilities.contains(.liveMigration) {
             hosts.insert(host.hostID)
         }

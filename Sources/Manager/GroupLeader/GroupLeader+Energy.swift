@@ -53,7 +53,9 @@ extension GroupLeader {
     func energyHosts(_ hosts: [ManagedHost], at now: ContinuousClock.Instant) async throws -> [EnergyHost] {
         let vms = try await store.vms()
         var result: [EnergyHost] = []
-        for host in hosts {
+        // A cordoned host is out of service: the saver neither puts it to sleep nor wakes it, nor counts it in the
+        // reserve.
+        for host in hosts where cordons[host.hostID] == nil {
             let onHost = vms.filter { $0.hostID == host.hostID }
             let stored = onHost.filter { Self.occupying.contains($0.state) }.count
             // A migration in or out keeps both hosts awake, waiting ones included.

@@ -69,7 +69,7 @@ extension GroupLeader {
 
     private func acceptMigration(
         vm vmName: String,
-        to host: String,
+        to requestedHost: String,
         method: VMCommand.Migration.Method,
         reason: String
     ) async throws(MigrationRequestError) -> TaskStatus {
@@ -80,6 +80,12 @@ extension GroupLeader {
             vm = try await store.vm(named: vmName)
         } catch {
             throw MigrationRequestError(code: .internalError, message: "\(error)")
+        }
+        var host = requestedHost
+        if host.isEmpty, let vm, vm.state == .running, let source = vm.hostID,
+            migrations.move(ofVM: vm.id) == nil
+        {
+            host = try await chosenDestination(for: vm, leaving: source)
         }
         let destination = await hostFacts(host)
         let facts = vm.map {
@@ -157,6 +163,36 @@ extension GroupLeader {
         await publishManagement(.migrate, .pending, vm: vm)
         enqueue.yield(.task(task.id))
         return task.wireStatus
+    }
+
+    /// Where the configured placement policy would put `vm` among the awake hosts it may migrate to (connected, in
+    /// service, whose agent announced live migration and a URI), counting what other migrations hold there; refused
+    /// naming why when none can take it.
+    private func chosenDestination(
+        for vm: StoredVM,
+        leaving source: String
+    ) async throws(MigrationRequestError) -> String {
+        let candidates = placementTiers(await groupManager.hosts()).filter { host, state in
+            state == .active && host.hostID != source && host.capabilities.contains(.liveMigration)
+                && !(migrationURIs[host.hostID] ?? "").isEmpty
+        }
+        let plan: PlacementPlan
+        do {
+            plan = try await self.plan([vm], on: candidates)
+        } catch {
+            throw MigrationRequestError(code: .internalError, message: "\(error)")
+        }
+        guard let destination = plan.assignments.first(where: { $0.vmID == vm.id })?.hostID else {
+            let why =
+                candidates.isEmpty
+                ? "no other host is awake, connected, in service and able to take migrations"
+                : plan.unplaced.first?.reason ?? "no host has room"
+            throw MigrationRequestError(
+                code: .conflict,
+                message: "no destination for \(vm.name) outside \(source): \(why)"
+            )
+        }
+        return destination
     }
 
     /// Task kinds that act on placed VMs: refused while one of their VMs migrates (`submit`), and a migration is
@@ -656,15 +692,19 @@ extension GroupLeader {
     func hostFacts(_ id: String) async -> MigrationMachine.HostFacts? {
         guard let host = await groupManager.hosts().first(where: { $0.hostID == id }) else { return nil }
         let availability: MigrationMachine.Availability =
-            switch (power[id]?.state, host.state, host.connected) {
-            case (.sleeping?, _, true): .goingDown
-            case (.sleeping?, _, false): .asleep
-            case (.waking?, _, _): .waking
-            case (.failed?, _, _), (_, .failed, _): .failed
-            case (_, .sleeping, _): host.connected ? .goingDown : .asleep
-            case (_, .waking, _): .waking
-            case (_, .active, false): .disconnected
-            case (_, .active, true): .active
+            if let cordon = cordons[id] {
+                .cordoned(reason: cordon.reason)
+            } else {
+                switch (power[id]?.state, host.state, host.connected) {
+                case (.sleeping?, _, true): .goingDown
+                case (.sleeping?, _, false): .asleep
+                case (.waking?, _, _): .waking
+                case (.failed?, _, _), (_, .failed, _): .failed
+                case (_, .sleeping, _): host.connected ? .goingDown : .asleep
+                case (_, .waking, _): .waking
+                case (_, .active, false): .disconnected
+                case (_, .active, true): .active
+                }
             }
         let placed = ((try? await store.vms(onHost: id)) ?? [])
             .filter { [.starting, .running, .suspended].contains($0.state) }

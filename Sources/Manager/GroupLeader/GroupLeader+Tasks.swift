@@ -366,9 +366,10 @@ extension GroupLeader {
     }
 
     /// The hosts a plan may use, each with its tier: awake ones first, sleeping and waking ones only when the awake
-    /// ones are full (the policies' tiers); failed ones and awake ones not connected, never.
+    /// ones are full (the policies' tiers); failed ones, awake ones not connected and cordoned ones, never.
     func placementTiers(_ hosts: [ManagedHost]) -> [(ManagedHost, HostState)] {
         hosts.compactMap { host in
+            guard cordons[host.hostID] == nil else { return nil }
             switch power[host.hostID]?.state {
             case .sleeping?: return (host, .sleeping)
             case .waking?: return (host, .waking)

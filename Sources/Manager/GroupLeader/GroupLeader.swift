@@ -56,6 +56,8 @@ public actor GroupLeader {
     var migrations: MigrationMachine
     var migrationRuns: [String: MigrationRun] = [:]
     var migrationURIs: [String: String] = [:]
+    /// Hosts taken out of service for maintenance (`torpor host cordon`), as the store records them.
+    var cordons: [String: HostCordon] = [:]
     /// Tasks, wakes, sleeps and migrations are counted as they end (docs/metrics.md).
     let metrics: ManagerMetrics
     /// Reservations and their ends (docs/reservations.md), loaded from the store on first use.
@@ -128,6 +130,7 @@ public actor GroupLeader {
     public func run() async {
         await announceLeadership()
         await restoreMigrationURIs()
+        await restoreCordons()
         await restoreSleepingHosts()
         do {
             try await restoreAddresses()
@@ -235,6 +238,8 @@ public actor GroupLeader {
             case .renewReservation(let cluster, let until):
                 return .clusterReply(try await renewReservation(cluster: cluster, untilUnixMilliseconds: until))
             case .releaseReservation(let cluster): return .clusterReply(try await releaseReservation(cluster: cluster))
+            case .cordon(let host, let reason): return .commandResult(await cordon(host, reason: reason))
+            case .uncordon(let host): return .commandResult(await uncordon(host))
             }
         } catch {
             logger.notice("request refused", metadata: [.error: "\(error)"])

@@ -75,6 +75,8 @@ struct MigrationMachine: Sendable {
         case goingDown
         /// Its agent's connection is closed.
         case disconnected
+        /// Out of service for maintenance (`torpor host cordon`).
+        case cordoned(reason: String)
 
         var description: String {
             switch self {
@@ -84,6 +86,7 @@ struct MigrationMachine: Sendable {
             case .failed: "FAILED"
             case .goingDown: "going down"
             case .disconnected: "not connected"
+            case .cordoned(let reason): reason.isEmpty ? "cordoned" : "cordoned (\(reason))"
             }
         }
     }
@@ -114,6 +117,9 @@ struct MigrationMachine: Sendable {
                 "no host '\(host)'"
             case .sameHost(let vm, let host):
                 "\(vm) already runs on \(host)"
+            case .unavailable(let host, .cordoned(let reason)):
+                "\(host) is \(MigrationMachine.Availability.cordoned(reason: reason)): no VM is migrated onto it until "
+                    + "`torpor host uncordon \(host)`"
             case .unavailable(let host, let availability):
                 "\(host) is \(availability): a VM is migrated only to an awake host"
             case .noMigrationURI(let host):

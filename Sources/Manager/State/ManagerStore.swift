@@ -202,6 +202,15 @@ public final class ManagerStore: Sendable {
                 table.column("watts", .double).notNull()
             }
         }
+        // Hosts taken out of service for maintenance (`torpor host cordon`), so a restarted or newly elected leader
+        // keeps them out. No foreign key: a sleeping host may be cordoned before its row is written again.
+        migrator.registerMigration("v15: cordoned hosts") { db in
+            try db.create(table: "hostCordon") { table in
+                table.primaryKey("hostID", .text)
+                table.column("reason", .text).notNull()
+                table.column("since", .double).notNull()
+            }
+        }
         return migrator
     }
 

@@ -18,7 +18,8 @@ public enum ClusterRequest: WirePayload {
     case vmInfo(vm: String)
     /// Answers at once when `waitMilliseconds` is 0, otherwise when the task ends or the wait is over.
     case task(id: String, waitMilliseconds: UInt32)
-    /// Moves a running VM to another host as a task; the task's status carries the migration's progress.
+    /// Moves a running VM to another host as a task; the task's status carries the migration's progress. An empty
+    /// `to` lets the manager choose the host as its placement policy would (`torpor host drain`).
     case migrate(vm: String, to: String, method: VMCommand.Migration.Method)
     /// Cancels the running migration of a VM (MigrationCancel to its source); the VM stays on the source.
     case migrateCancel(vm: String)
@@ -51,6 +52,12 @@ public enum ClusterRequest: WirePayload {
     case renewReservation(cluster: String, untilUnixMilliseconds: UInt64)
     /// Ends the cluster's reservation now: its VMs are stopped as at expiry. Answered like `reserve`.
     case releaseReservation(cluster: String)
+    /// Takes a host out of service for maintenance: no VM is placed or migrated onto it and the energy saver leaves
+    /// it alone, until `uncordon`; its VMs keep running. `reason` is shown by `torpor hosts`. Answered by a
+    /// CommandResult.
+    case cordon(host: String, reason: String)
+    /// Puts a cordoned host back in service. Answered by a CommandResult.
+    case uncordon(host: String)
 
     public enum VMAction: UInt8, Hashable, Sendable, CaseIterable {
         case start = 1
@@ -185,6 +192,8 @@ public enum ClusterRequest: WirePayload {
         case reserve = 21
         case renewReservation = 22
         case releaseReservation = 23
+        case cordon = 24
+        case uncordon = 25
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -278,6 +287,13 @@ public enum ClusterRequest: WirePayload {
         case .releaseReservation(let cluster):
             buffer.writeInteger(Kind.releaseReservation.rawValue)
             buffer.writeWireString(cluster)
+        case .cordon(let host, let reason):
+            buffer.writeInteger(Kind.cordon.rawValue)
+            buffer.writeWireString(host)
+            buffer.writeWireString(reason)
+        case .uncordon(let host):
+            buffer.writeInteger(Kind.uncordon.rawValue)
+            buffer.writeWireString(host)
         }
     }
 
@@ -389,6 +405,11 @@ public enum ClusterRequest: WirePayload {
             return .renewReservation(cluster: cluster, untilUnixMilliseconds: until)
         case .releaseReservation:
             return .releaseReservation(cluster: try buffer.readWireString(messageType, "cluster"))
+        case .cordon:
+            let host = try buffer.readWireString(messageType, "host")
+            return .cordon(host: host, reason: try buffer.readWireString(messageType, "reason"))
+        case .uncordon:
+            return .uncordon(host: try buffer.readWireString(messageType, "host"))
         }
     }
 

@@ -47,6 +47,9 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         /// The group manager process holding the host's agent (extension tag groupManagers); nil when the manager
         /// holds it itself, or none holds it now.
         public var groupManagerID: String?
+        /// Why the host is cordoned (extension tag cordons; empty when no reason was given); nil when it is in
+        /// service or the manager does not send it.
+        public var cordonReason: String?
 
         public init(
             hostID: String,
@@ -112,6 +115,9 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         /// `groupManagers`: one string per host, in the order of `hosts`, the id of the group manager holding it
         /// (empty: none). Sent only by a leader with group managers; an old decoder skips it.
         public static let groupManagers: UInt16 = 0x0004
+        /// `cordons`: one optional string per host, in the order of `hosts`, the reason a cordoned host was taken
+        /// out of service (absent: in service). Sent only when some host is cordoned; an old decoder skips it.
+        public static let cordons: UInt16 = 0x0005
     }
 
     public init(
@@ -136,23 +142,24 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
     /// + capacity 26 + usage presence 1.
     static let minimumHostSize = 48
 
-    /// The bytes `host` adds to the payload: its fixed fields, its hostPower, estimates and groupManagers entries (sent
-    /// or not).
+    /// The bytes `host` adds to the payload: its fixed fields, its hostPower, estimates, groupManagers and cordons
+    /// entries (sent or not).
     public static func encodedSize(of host: Host) -> Int {
         minimumHostSize + host.hostID.utf8.count + host.hostname.utf8.count
             + (host.millisecondsSinceReport == nil ? 0 : 8) + (host.usage == nil ? 0 : 20)
             + 2 + (host.millisecondsInState == nil ? 0 : 8) + (host.watts == nil ? 0 : 8)
             + 1 + (host.estimate == nil ? 0 : HostEstimate.wireSize)
             + 2 + (host.groupManagerID?.utf8.count ?? 0)
+            + 1 + (host.cordonReason.map { 2 + $0.utf8.count } ?? 0)
     }
 
-    /// The payload's bytes, at most (exactly when the hostPower, page, estimates and groupManagers fields are sent): without
+    /// The payload's bytes, at most (exactly when the hostPower, page, estimates, groupManagers and cordons fields are sent): without
     /// building it, to decide whether it fits in a frame.
     public var encodedSize: Int {
         // managerID, softwareVersion, uptime, timeout, host count; the extension area with hostPower, page,
-        // estimates and groupManagers.
+        // estimates, groupManagers and cordons.
         2 + managerID.utf8.count + 2 + softwareVersion.utf8.count + 8 + 4 + 2
-            + 2 + (6 + 2) + (6 + HostPageInfo.wireSize) + (6 + 2) + (6 + 2)
+            + 2 + (6 + 2) + (6 + HostPageInfo.wireSize) + (6 + 2) + (6 + 2) + (6 + 2)
             + hosts.reduce(0) { $0 + Self.encodedSize(of: $1) }
     }
 
@@ -209,6 +216,13 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             value.writeWireArray(hosts) { buffer, host in buffer.writeWireString(host.groupManagerID ?? "") }
             fields.append(WireExtensionField(tag: ExtensionTag.groupManagers, value: value))
         }
+        if hosts.contains(where: { $0.cordonReason != nil }) {
+            var value = ByteBuffer()
+            value.writeWireArray(hosts) { buffer, host in
+                buffer.writeWireOptional(host.cordonReason) { buffer, reason in buffer.writeWireString(reason) }
+            }
+            fields.append(WireExtensionField(tag: ExtensionTag.cordons, value: value))
+        }
         return fields
     }
 
@@ -218,8 +232,32 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         case ExtensionTag.page: page = try field.hostPageInfo(Self.messageType)
         case ExtensionTag.estimates: try applyEstimates(field)
         case ExtensionTag.groupManagers: try applyGroupManagers(field)
+        case ExtensionTag.cordons: try applyCordons(field)
         default: break
         }
+    }
+
+    private mutating func applyCordons(_ field: WireExtensionField) throws(WireError) {
+        var value = field.value
+        // A presence byte per host at least.
+        let reasons = try value.readWireArray(minimumElementSize: 1, Self.messageType, "cordons") {
+            (buffer) throws(WireError) -> String? in
+            try buffer.readWireOptional(Self.messageType, "cordons.present") { (buffer) throws(WireError) -> String in
+                try buffer.readWireString(Self.messageType, "cordons.reason")
+            }
+        }
+        // Matched to hosts by position, so a list of another length cannot be applied.
+        guard reasons.count == hosts.count else {
+            throw .invalidValue(message: Self.messageType, field: "cordons.count", value: UInt64(reasons.count))
+        }
+        guard value.readableBytes == 0 else {
+            throw .invalidValue(
+                message: Self.messageType,
+                field: "cordons.length",
+                value: UInt64(field.value.readableBytes)
+            )
+        }
+        for (index, reason) in reasons.enumerated() { hosts[index].cordonReason = reason }
     }
 
     private mutating func applyGroupManagers(_ field: WireExtensionField) throws(WireError) {

@@ -67,6 +67,10 @@ import Wire
         .reserve(cluster: "", untilUnixMilliseconds: .max),
         .renewReservation(cluster: "web", untilUnixMilliseconds: 0),
         .releaseReservation(cluster: "web"),
+        .cordon(host: "host-2", reason: "new DIMMs"),
+        .cordon(host: "", reason: ""),
+        .cordon(host: Samples.unicodeName, reason: Samples.unicodeName),
+        .uncordon(host: "host-2"),
     ]
 
     @Test(arguments: requests)
@@ -147,10 +151,26 @@ import Wire
         }
     }
 
+    @Test func cordonIsKindTwentyFourAndUncordonTwentyFive() {
+        #expect(
+            hex(payloadBytes(.clusterRequest(.cordon(host: "a", reason: "b")))) == "18" + "000161" + "000162" + "0000"
+        )
+        #expect(hex(payloadBytes(.clusterRequest(.uncordon(host: "a")))) == "19" + "000161" + "0000")
+        #expect(throws: WireError.truncated(message: .clusterRequest, field: "reason")) {
+            try decodePayload(.clusterRequest, hexBytes("18 0001 61"))
+        }
+        #expect(throws: WireError.truncated(message: .clusterRequest, field: "host")) {
+            try decodePayload(.clusterRequest, hexBytes("19 0002 61"))
+        }
+        #expect(throws: WireError.invalidUTF8(message: .clusterRequest, field: "reason")) {
+            try decodePayload(.clusterRequest, hexBytes("18 0001 61 0002 c080 0000"))
+        }
+    }
+
     @Test func unknownKindAndActionAreRejected() {
         var kind = ByteBuffer()
-        kind.writeInteger(UInt8(24))
-        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 24)) {
+        kind.writeInteger(UInt8(26))
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 26)) {
             try decodePayload(.clusterRequest, kind)
         }
         var action = ByteBuffer()

@@ -425,4 +425,66 @@ import Wire
             )
         }
     }
+
+    // Extension tag 0x0005, cordons: hosts out of service for maintenance, with why.
+
+    @Test func cordonsRoundTripAndTravelUnderTagFive() throws {
+        var hosts = [Self.host("a"), Self.host("b"), Self.host("c")]
+        hosts[1].cordonReason = "ram"
+        hosts[2].cordonReason = ""
+        let reply = Self.reply(hosts: hosts)
+        try expectRoundTrip(.managerStatusReply(reply), requestID: 9, flags: .response)
+        let bytes = hex(payloadBytes(.managerStatusReply(reply)))
+        let area = [
+            "0005", "0000000c",  // tag cordons, 12 bytes
+            "0003",  // three hosts
+            "00",  // a: in service
+            "01", "0003", "72616d",  // b: "ram"
+            "01", "0000",  // c: cordoned, no reason
+        ]
+        #expect(bytes.hasSuffix(area.joined()))
+        // The size used for paging counts it.
+        #expect(payloadBytes(.managerStatusReply(reply)).readableBytes <= reply.encodedSize)
+        // Not sent while no host is cordoned.
+        var plain = payloadBytes(.managerStatusReply(Self.reply(hosts: [Self.host("a")])))
+        _ = try ManagerStatusReply.decode(from: &plain)
+        #expect(try plain.readWireExtensionArea(.managerStatusReply).isEmpty)
+    }
+
+    @Test func anOldDecoderSkipsCordons() throws {
+        var host = Self.host("a")
+        host.cordonReason = "ram"
+        var payload = payloadBytes(.managerStatusReply(Self.reply(hosts: [host])))
+        let fixed = try ManagerStatusReply.decode(from: &payload)
+        #expect(try payload.readWireExtensionArea(.managerStatusReply).map(\.tag) == [0x0005])
+        #expect(fixed == Self.reply(hosts: [Self.host("a")]))
+    }
+
+    @Test func malformedCordonsAreRejected() {
+        // Two entries for one host.
+        #expect(throws: WireError.invalidValue(message: .managerStatusReply, field: "cordons.count", value: 2)) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0005 00000004 0002 00 00")
+            )
+        }
+        // A presence byte that is neither 0 nor 1.
+        #expect(throws: WireError.self) {
+            try decodePayload(.managerStatusReply, Self.minimalHostPayload(extensionArea: "0001 0005 00000003 0001 02"))
+        }
+        // A reason promised but cut short.
+        #expect(throws: WireError.truncated(message: .managerStatusReply, field: "cordons.reason")) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0005 00000006 0001 01 0004 67")
+            )
+        }
+        // Bytes after the list.
+        #expect(throws: WireError.invalidValue(message: .managerStatusReply, field: "cordons.length", value: 4)) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0005 00000004 0001 00 ee")
+            )
+        }
+    }
 }

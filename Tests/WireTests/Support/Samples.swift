@@ -275,6 +275,11 @@ enum Samples {
         message: .leaderReply(LeaderReply(leader: .nobody))
     )
 
+    static let goldenClusterRequestCordon = WireEnvelope(
+        requestID: 516,
+        message: .clusterRequest(.cordon(host: "kvm-08", reason: "fw"))
+    )
+
     static let goldenClusterRequestConsolidate = WireEnvelope(
         requestID: 12,
         message: .clusterRequest(.consolidate(dryRun: true))
