@@ -100,4 +100,29 @@ import Wire
         #expect(hosts[1]["lastCpuUsedCores"] as? Double == 2.5)
         #expect(hosts[1]["millisecondsSinceReport"] as? Int == 2_000)
     }
+
+    @Test func aCordonedHostIsMarkedInTheTableAndTheJSON() {
+        var cordoned = Self.host("h2", state: .active, connected: true)
+        cordoned.cordonReason = "new DIMMs"
+        var silent = Self.host("h3", state: .active, connected: true)
+        silent.cordonReason = ""
+        let reply = Self.reply([Self.host("h1", state: .active, connected: true), cordoned, silent])
+        let text = HostTable.text(reply, address: "m:1")
+        #expect(text.contains("ACTIVE (cordoned)"))
+        #expect(text.hasSuffix("h2 is cordoned: new DIMMs\nh3 is cordoned"), "\(text)")
+        let rows = (HostTable.json(reply, address: "m:1")["hosts"] as? [[String: Any]]) ?? []
+        #expect(rows.map { $0["cordoned"] as? Bool } == [false, true, true])
+        #expect(rows.map { $0["cordonReason"] as? String } == [nil, "new DIMMs", nil])
+    }
+
+    @Test func hostMaintenanceCommandsParse() throws {
+        #expect(try HostCordon.parse(["h2", "--reason", "fw"]).reason == "fw")
+        #expect(try HostCordon.parse(["h2"]).reason == "")
+        #expect(try HostUncordon.parse(["h2"]).host == "h2")
+        let drain = try HostDrain.parse(["h2", "--method", "copy-storage-all", "--wait-timeout", "30"])
+        #expect(drain.reason == "drained")
+        #expect(drain.method == .copyStorageAll)
+        #expect(throws: (any Error).self) { try HostDrain.parse(["h2", "--wait-timeout", "0"]) }
+        #expect(throws: (any Error).self) { try HostCordon.parse([]) }
+    }
 }

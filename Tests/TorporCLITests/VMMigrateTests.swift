@@ -52,8 +52,12 @@ import Wire
         #expect(ClusterClient.nextWait(left: left) == expected)
     }
 
+    @Test func withoutADestinationTheManagerChooses() throws {
+        #expect(try VMMigrate.parse(["web-1"]).to == nil)
+        #expect(try VMMigrate.parse(["web-1", "--to", "kvm-08"]).to == "kvm-08")
+    }
+
     @Test(arguments: [
-        ["web-1"],
         ["web-1", "--to", ""],
         ["web-1", "--to", "kvm-08", "--method", "offline"],
         ["--to", "kvm-08"],

@@ -193,10 +193,12 @@ import Wire
             ManagerStatusReplyTests.host(String(repeating: "h", count: 300), inState: 5, watts: nil),
         ]
         hosts[0].groupManagerID = "gm-1"
-        // A host with power, an estimate and a group manager keeps the three extension fields present: their own
-        // 6 + 2 bytes each are overhead, not the measured host's.
+        hosts[1].cordonReason = "new DIMMs"
+        // A host with power, an estimate, a group manager and a cordon keeps the four extension fields present: their
+        // own 6 + 2 bytes each are overhead, not the measured host's.
         var anchor = ManagerStatusReplyTests.host("z", inState: 1, watts: 1, estimate: ManagerStatusReplyTests.estimate)
         anchor.groupManagerID = "gm-9"
+        anchor.cordonReason = ""
         let alone = payloadBytes(.managerStatusReply(ManagerStatusReplyTests.reply(hosts: [anchor]))).readableBytes
         for host in hosts {
             let both = payloadBytes(.managerStatusReply(ManagerStatusReplyTests.reply(hosts: [host, anchor])))
