@@ -81,6 +81,14 @@ public struct IPMIFenceDriver: FenceDriver {
         )
     }
 
+    /// `chassis power status`: true on, false off, nil when the BMC does not answer or says something else.
+    public func chassisPowerIsOn() async -> Bool? {
+        guard case .success(let output) = await call(["chassis", "power", "status"], timeout: callTimeout) else {
+            return nil
+        }
+        return Self.chassisPower(output)
+    }
+
     /// ipmitool's output, or why the call failed.
     private func call(_ command: [String], timeout: Duration) async -> Result<String, CallFailure> {
         do {

@@ -159,30 +159,86 @@ extension GroupLeader {
                 )
                 continue
             }
-            let description = AgentDescription(
-                hostID: host.id,
-                hostname: host.hostname,
-                capabilities: AgentCapabilities(rawValue: UInt32(clamping: host.capabilities)),
-                capacity: HostCapacity(
-                    cores: UInt16(clamping: host.cores),
-                    memoryBytes: UInt64(clamping: host.memoryBytes),
-                    nicRxBytesPerSecond: UInt64(clamping: host.nicRxBytesPerSecond),
-                    nicTxBytesPerSecond: UInt64(clamping: host.nicTxBytesPerSecond)
-                ),
-                wake: WakeSettings(),
-                listenAddress: "",
-                migrationURI: migrationURIs[host.id] ?? ""
-            )
-            // Asleep since it was last seen: the store's time of its going down.
-            let since = ContinuousClock.now - .seconds(max(0, wallClock().timeIntervalSince(host.lastSeen)))
-            guard await groupManager.restoreAsleep(description, since: since), power[host.id] == nil,
-                await groupManager.host(host.id)?.connected == false
+            if await trackAsleep(host) {
+                logger.notice("host asleep since before the start: tracked as asleep", metadata: [.host: "\(host.id)"])
+            }
+        }
+    }
+
+    /// Tracks a host nobody has heard from since the start as asleep since it was last seen, with what its agent
+    /// last said of it; false when the group manager knows it already (it rejoined) or its power is tracked.
+    func trackAsleep(_ host: StoredHost) async -> Bool {
+        let description = AgentDescription(
+            hostID: host.id,
+            hostname: host.hostname,
+            capabilities: AgentCapabilities(rawValue: UInt32(clamping: host.capabilities)),
+            capacity: HostCapacity(
+                cores: UInt16(clamping: host.cores),
+                memoryBytes: UInt64(clamping: host.memoryBytes),
+                nicRxBytesPerSecond: UInt64(clamping: host.nicRxBytesPerSecond),
+                nicTxBytesPerSecond: UInt64(clamping: host.nicTxBytesPerSecond)
+            ),
+            wake: WakeSettings(),
+            listenAddress: "",
+            migrationURI: migrationURIs[host.id] ?? ""
+        )
+        // Asleep since it was last seen: the store's time of its going down.
+        let since = ContinuousClock.now - .seconds(max(0, wallClock().timeIntervalSince(host.lastSeen)))
+        guard power[host.id] == nil, await groupManager.restoreAsleep(description, since: since),
+            await groupManager.host(host.id)?.connected == false
+        else { return false }
+        var machine = HostPowerMachine(state: .sleeping, since: since)
+        machine.sleptAt = since
+        power[host.id] = machine
+        storedPowerStates[host.id] = .sleeping
+        return true
+    }
+
+    /// Once the rejoin window has passed: hosts the store records ACTIVE whose agents have not come back, and whose
+    /// BMC reports chassis power off, are off, not lost: tracked asleep like `restoreSleepingHosts` (and recorded
+    /// so), so plans wake them through their drivers. A host put down by hand while no manager ran, one whose
+    /// SLEEPING write was lost in a crash, or one put to sleep by a manager from before power states were stored.
+    /// A BMC that reports power on, or does not answer, leaves the host as it is.
+    func trackPoweredOffHosts() async {
+        try? await Task.sleep(until: rejoinWindow.deadline, clock: .continuous)
+        guard let stored = try? await store.hosts() else { return }
+        var missing: [(StoredHost, HostWakeConfiguration.BMCAccess)] = []
+        for host in stored where host.state == .active && power[host.id] == nil {
+            guard let wake = configuration.hostWake[host.id], !wake.drivers.isEmpty, let bmc = wake.bmc,
+                await groupManager.host(host.id) == nil
             else { continue }
-            var machine = HostPowerMachine(state: .sleeping, since: since)
-            machine.sleptAt = since
-            power[host.id] = machine
-            storedPowerStates[host.id] = .sleeping
-            logger.notice("host asleep since before the start: tracked as asleep", metadata: [.host: "\(host.id)"])
+            missing.append((host, bmc))
+        }
+        // A few BMCs at once: an unreachable one takes seconds to give up on.
+        let chassisPower = self.chassisPower
+        let off = await withTaskGroup(of: String?.self) { group in
+            var pending = missing.makeIterator()
+            func probeNext() {
+                guard let (host, bmc) = pending.next() else { return }
+                group.addTask { await chassisPower(bmc) == false ? host.id : nil }
+            }
+            for _ in 0..<16 { probeNext() }
+            var off: Set<String> = []
+            for await id in group {
+                if let id { off.insert(id) }
+                probeNext()
+            }
+            return off
+        }
+        for (host, _) in missing where off.contains(host.id) {
+            guard await trackAsleep(host) else { continue }
+            logger.notice(
+                "host not back since the start and its BMC reports power off: tracked as asleep",
+                metadata: [.host: "\(host.id)"]
+            )
+            do {
+                try await store.setHostState(.sleeping, ofHost: host.id, at: host.lastSeen)
+            } catch {
+                logger.error(
+                    "cannot record a host's power state",
+                    metadata: [.host: "\(host.id)", .state: "SLEEPING", .error: "\(error)"]
+                )
+            }
         }
     }
 

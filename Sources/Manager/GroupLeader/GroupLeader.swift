@@ -65,6 +65,9 @@ public actor GroupLeader {
     var reservationsLoaded = false
     /// Wall-clock time, which reservations end by; injected so tests decide it.
     let wallClock: @Sendable () -> Date
+    /// Whether a BMC reports chassis power on (nil: no answer); `IPMIFenceDriver.chassisPowerIsOn` unless a test
+    /// injects one.
+    let chassisPower: @Sendable (HostWakeConfiguration.BMCAccess) async -> Bool?
     /// Where Snooze's notifications of what the leader does are published (docs/snooze-api.md, "Events").
     public let events: EventBus
     let queue: AsyncStream<Work>
@@ -80,6 +83,8 @@ public actor GroupLeader {
         case evacuate(String)
         /// Write the host's power state as it is by then (`storedPowerStates`).
         case storePowerState(String)
+        /// After the rejoin window, ask the BMCs of hosts that did not come back whether they are off.
+        case trackPoweredOffHosts
     }
 
     /// The longest a task status request waits for the task to end (`TaskStatus` wait): longer waits are cut to it,
@@ -101,10 +106,14 @@ public actor GroupLeader {
         fencing: (any HostFencing)? = nil,
         metrics: ManagerMetrics = .none,
         events: EventBus = EventBus(),
-        wallClock: @escaping @Sendable () -> Date = { Date() }
+        wallClock: @escaping @Sendable () -> Date = { Date() },
+        chassisPower: @escaping @Sendable (HostWakeConfiguration.BMCAccess) async -> Bool? = {
+            await IPMIFenceDriver(bmc: $0).chassisPowerIsOn()
+        }
     ) throws {
         self.events = events
         self.wallClock = wallClock
+        self.chassisPower = chassisPower
         self.reservationMachine = ReservationMachine(limits: configuration.reservations.limits)
         self.store = store
         self.groupManager = groupManager
@@ -132,6 +141,7 @@ public actor GroupLeader {
         await restoreMigrationURIs()
         await restoreCordons()
         await restoreSleepingHosts()
+        enqueue.yield(.trackPoweredOffHosts)
         do {
             try await restoreAddresses()
         } catch {
@@ -169,6 +179,8 @@ public actor GroupLeader {
                     group.addTask { await self.evacuate(host) }
                 case .storePowerState(let host):
                     group.addTask { await self.storePowerState(host) }
+                case .trackPoweredOffHosts:
+                    group.addTask { await self.trackPoweredOffHosts() }
                 }
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Placement
+import Synchronization
 import Testing
 import Wire
 
@@ -185,6 +186,65 @@ import Wire
         #expect(row.millisecondsSinceReport == nil)
         // Restored only once: a host the leader knows is left as it is.
         #expect(await groupManagers.restoreAsleep(Self.agent("h1"), since: now) == false)
+    }
+
+    @Test func aHostStoredActiveWhoseBMCReportsPowerOffIsTrackedAsleepAfterTheRejoinWindow() async throws {
+        let database = TemporaryStore()
+        defer { database.remove() }
+        let store = try database.open()
+        let wentDown = Date(timeIntervalSinceNow: -600)
+        for id in ["off", "on", "silent", "no-bmc", "back"] {
+            try await store.upsertHost(
+                StoredHost(id: id, hostname: id, state: .active, cores: 4, memoryBytes: 8 << 30, lastSeen: wentDown)
+            )
+        }
+        var configuration = ManagerConfiguration()
+        configuration.heartbeatTimeout = .milliseconds(100)
+        for id in ["off", "on", "silent", "back"] {
+            configuration.hostWake[id] = HostWakeConfiguration(
+                drivers: [.command(["/bin/false", id])],
+                bmc: .init(address: "bmc-\(id):623", user: "admin", passwordFile: "/dev/null")
+            )
+        }
+        configuration.hostWake["no-bmc"] = HostWakeConfiguration(drivers: [.command(["/bin/false"])])
+        let asked = Mutex<[String]>([])
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        let leader = try GroupLeader(
+            store: store,
+            groupManager: GroupManager(registry: registry, logger: Logger(label: "test")),
+            configuration: configuration,
+            logger: Logger(label: "test"),
+            chassisPower: { bmc in
+                asked.withLock { $0.append(bmc.address) }
+                switch bmc.address {
+                case "bmc-off:623", "bmc-back:623": return false
+                case "bmc-on:623": return true
+                default: return nil
+                }
+            }
+        )
+        // "back" rejoins before the window closes: its agent answers, whatever its BMC would say.
+        await registry.join(Self.agent("back"), at: .now)
+        await leader.hostJoined(Self.agent("back"))
+        let runner = Task { await leader.run() }
+        defer { runner.cancel() }
+        #expect(await GroupLeaderTests.eventually { await registry.host("off")?.state == .sleeping })
+        let host = try #require(await registry.host("off"))
+        #expect(host.connected == false)
+        #expect(await leader.power["off"]?.state == .sleeping)
+        // Asleep since it was last seen, and recorded so for the next start.
+        let since = try #require(host.stateSince)
+        #expect(ContinuousClock.now - since > .seconds(590))
+        #expect(try await Self.storedState(store, "off") == .sleeping)
+        let lastSeen = try #require(try await store.hosts().first { $0.id == "off" }?.lastSeen)
+        #expect(abs(lastSeen.timeIntervalSince(wentDown)) < 0.001)
+        // Powered on, not answering, without a BMC, or back: left as they are, and only BMCs of missing hosts asked.
+        for id in ["on", "silent", "no-bmc"] {
+            #expect(await registry.host(id) == nil, "\(id)")
+            #expect(try await Self.storedState(store, id) == .active, "\(id)")
+        }
+        #expect(await registry.host("back")?.state == .active)
+        #expect(asked.withLock { $0.sorted() } == ["bmc-off:623", "bmc-on:623", "bmc-silent:623"])
     }
 
     @Test func aHostNothingCanWakeIsNotRestored() async throws {
