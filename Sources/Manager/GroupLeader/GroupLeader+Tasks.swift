@@ -7,6 +7,9 @@ import Wire
 /// what is recorded: VMs already `starting` on a host are asked of that host again, never placed anew.
 extension GroupLeader {
     func execute(taskID: String) async {
+        // Once at a time: a task submitted while `run()` reads the unfinished ones is queued by both.
+        guard executingTaskIDs.insert(taskID).inserted else { return }
+        defer { executingTaskIDs.remove(taskID) }
         guard var task = try? await store.task(id: taskID), task.state == .pending || task.state == .running else {
             return
         }

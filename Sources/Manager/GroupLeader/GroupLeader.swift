@@ -56,6 +56,8 @@ public actor GroupLeader {
     var migrations: MigrationMachine
     var migrationRuns: [String: MigrationRun] = [:]
     var migrationURIs: [String: String] = [:]
+    /// Tasks being executed now (`execute(taskID:)`), so that one queued twice runs once.
+    var executingTaskIDs: Set<String> = []
     /// Hosts taken out of service for maintenance (`torpor host cordon`), as the store records them.
     var cordons: [String: HostCordon] = [:]
     /// Tasks, wakes, sleeps and migrations are counted as they end (docs/metrics.md).
