@@ -118,6 +118,18 @@ import Wire
             expected: "h2 is not connected: a VM is migrated only to an awake host"
         ),
         RefusalCase(
+            name: "cordoned",
+            vm: vm("web-1"),
+            destination: host("h2", .cordoned(reason: "new DIMMs")),
+            expected: "h2 is cordoned (new DIMMs): no VM is migrated onto it until `torpor host uncordon h2`"
+        ),
+        RefusalCase(
+            name: "cordoned without a reason",
+            vm: vm("web-1"),
+            destination: host("h2", .cordoned(reason: "")),
+            expected: "h2 is cordoned: no VM is migrated onto it until `torpor host uncordon h2`"
+        ),
+        RefusalCase(
             name: "no URI",
             vm: vm("web-1"),
             destination: host("h2", uri: ""),
