@@ -169,6 +169,58 @@ struct EnergyLabTests {
         #expect(!restartedLog().contains("placing without hosts that have not rejoined"))
     }
 
+    @Test("hosts recorded awake but powered off are found asleep through their BMCs after a manager restart")
+    func poweredOffHostsAreFoundThroughTheirBMCs() async throws {
+        let lab = try await Self.bmcLab(hosts: 2)
+        defer { lab.tearDown() }
+        let slept = await lab.eventually(timeout: .seconds(30)) { try await Self.sleeping(lab).count == 1 }
+        let asleep = try await Self.sleeping(lab)
+        try #require(slept, "sleeping: \(asleep)")
+        let index = Int(try #require(asleep.first).dropFirst("host-".count))!
+        let off = await lab.eventually(timeout: .seconds(30)) {
+            try await Self.chassisPower(lab, host: index, hosts: 2) == "Chassis Power is off"
+        }
+        try #require(off, "host-\(index)'s BMC does not report power off")
+        let pid = try lab.process("manager").pid
+        kill(pid_t(pid), SIGTERM)
+        let exited = await lab.eventually(timeout: .seconds(60)) { !TorporLabTests.isAlive(pid) }
+        try #require(exited, "the manager (pid \(pid)) did not exit after SIGTERM")
+        // As a manager from before power states were stored left it, or one whose SLEEPING write a crash lost.
+        let forget = try await ProcessRunner.run([
+            "sqlite3", "\(lab.lab)/manager.sqlite", "UPDATE host SET state = 'ACTIVE'",
+        ])
+        try #require(forget.succeeded, "\(forget)")
+        let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
+        defer { manager.kill() }
+        let restartedLog = {
+            (try? String(
+                contentsOf: lab.directory.appendingPathComponent("manager-restarted.stderr"),
+                encoding: .utf8
+            )) ?? ""
+        }
+
+        // Its agent cannot rejoin; once the rejoin window has passed, its BMC says it is off.
+        let found = await lab.eventually(timeout: .seconds(90)) { try await Self.sleeping(lab) == asleep }
+        let sleepingNow = try await Self.sleeping(lab)
+        #expect(found, "sleeping: \(sleepingNow); log: \(restartedLog().suffix(3000))")
+        #expect(restartedLog().contains("its BMC reports power off: tracked as asleep"))
+        let stored = try await ProcessRunner.run([
+            "sqlite3", "\(lab.lab)/manager.sqlite", "SELECT state FROM host WHERE id = 'host-\(index)'",
+        ])
+        #expect(stored.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "SLEEPING", "\(stored)")
+
+        // Eight cores where the awake host has four: the found host is woken through its BMC.
+        #expect(try await lab.torpor(["vc", "define", "big"]).status == 0)
+        #expect(
+            try await lab.torpor(["vc", "add", "big", try lab.template(cores: 4), "--name", "b", "--count", "2"]).status
+                == 0
+        )
+        let start = try await lab.torpor(["vc", "start", "big", "--json"])
+        #expect(start.status == 0, "\(start); log: \(restartedLog().suffix(3000))")
+        #expect(try await Self.sleeping(lab).isEmpty)
+        #expect(try await Self.chassisPower(lab, host: index, hosts: 2) == "Chassis Power is on")
+    }
+
     @Test("an unreachable BMC: the host becomes FAILED and the task fails naming the host and the driver")
     func unreachableBMC() async throws {
         let lab = try await Self.bmcLab(hosts: 2)
