@@ -19,6 +19,8 @@ struct ClusterTopology {
         var cores: Int
         var memoryBytes: UInt64
         var vms: [VM]
+        /// Why the host is out of service (`torpor host cordon`); nil in service.
+        var cordonReason: String? = nil
     }
 
     var leader: String
@@ -51,7 +53,8 @@ struct ClusterTopology {
                     state: ManagerHostFormat.stateName(host.state),
                     cores: Int(host.capacity.cores),
                     memoryBytes: host.capacity.memoryBytes,
-                    vms: (byHost[host.hostID] ?? []).sorted { $0.name < $1.name }
+                    vms: (byHost[host.hostID] ?? []).sorted { $0.name < $1.name },
+                    cordonReason: host.cordonReason
                 )
             )
         }
@@ -68,8 +71,10 @@ struct ClusterTopology {
         for manager in groupManagers {
             lines.append("  group manager \(manager.id)")
             for host in manager.hosts {
+                let cordon = host.cordonReason.map { $0.isEmpty ? " cordoned" : " cordoned: \($0)" } ?? ""
                 lines.append(
                     "    host \(host.id) \(host.state) (\(host.cores) cores, \(Output.bytes(Double(host.memoryBytes))))"
+                        + cordon
                 )
                 for vm in host.vms {
                     lines.append("      vm \(vm.name) \(vm.state) \(vm.ip.isEmpty ? "" : vm.ip) [vc \(vm.cluster)]")
@@ -91,10 +96,12 @@ struct ClusterTopology {
                 [
                     "id": manager.id,
                     "hosts": manager.hosts.map { host in
-                        [
+                        var entry: [String: Any] = [
                             "id": host.id, "state": host.state, "cores": host.cores, "memoryBytes": host.memoryBytes,
-                            "vms": host.vms.map(vm),
-                        ] as [String: Any]
+                            "vms": host.vms.map(vm), "cordoned": host.cordonReason != nil,
+                        ]
+                        if let reason = host.cordonReason, !reason.isEmpty { entry["cordonReason"] = reason }
+                        return entry
                     },
                 ] as [String: Any]
             },

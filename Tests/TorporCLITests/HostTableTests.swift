@@ -125,4 +125,19 @@ import Wire
         #expect(throws: (any Error).self) { try HostDrain.parse(["h2", "--wait-timeout", "0"]) }
         #expect(throws: (any Error).self) { try HostCordon.parse([]) }
     }
+
+    @Test func theTreeMarksACordonedHost() throws {
+        var cordoned = Self.host("h2", state: .active, connected: true)
+        cordoned.cordonReason = "new DIMMs"
+        let tree = ClusterTopology(
+            status: Self.reply([Self.host("h1", state: .active, connected: true), cordoned]),
+            clusters: ClusterReply(clusters: [])
+        )
+        #expect(tree.text.contains("host h1 ACTIVE (8 cores, 16.0 GiB)\n"), "\(tree.text)")
+        #expect(tree.text.hasSuffix("host h2 ACTIVE (8 cores, 16.0 GiB) cordoned: new DIMMs"), "\(tree.text)")
+        let managers = try #require(tree.json["groupManagers"] as? [[String: Any]])
+        let hosts = (managers.first?["hosts"] as? [[String: Any]]) ?? []
+        #expect(hosts.map { $0["cordoned"] as? Bool } == [false, true])
+        #expect(hosts.last?["cordonReason"] as? String == "new DIMMs")
+    }
 }
