@@ -41,6 +41,18 @@ struct ClusterClient {
         return clusters
     }
 
+    /// The manager's CommandResult when it is ok; otherwise its message printed and exit 1.
+    func commandResult(_ request: ClusterRequest) async throws -> CommandResult {
+        let reply = try await self.request(request)
+        guard case .commandResult(let result) = reply else {
+            throw session.unexpected(reply, expected: "CommandResult")
+        }
+        guard result.isOK else {
+            throw session.failure(result.message.isEmpty ? "\(result.code)" : result.message, code: TorporExit.failed)
+        }
+        return result
+    }
+
     func task(_ request: ClusterRequest) async throws -> TaskStatus {
         let reply = try await self.request(request)
         guard case .taskStatus(let status) = reply else { throw session.unexpected(reply, expected: "TaskStatus") }

@@ -19,7 +19,7 @@ struct HostCordon: AsyncParsableCommand {
 
     func run() async throws {
         let client = ClusterClient(options: options)
-        let result = try await HostMaintenance.command(.cordon(host: host, reason: reason), client: client)
+        let result = try await client.commandResult(.cordon(host: host, reason: reason))
         HostMaintenance.print(result, host: host, options: options)
     }
 }
@@ -36,7 +36,7 @@ struct HostUncordon: AsyncParsableCommand {
 
     func run() async throws {
         let client = ClusterClient(options: options)
-        let result = try await HostMaintenance.command(.uncordon(host: host), client: client)
+        let result = try await client.commandResult(.uncordon(host: host))
         HostMaintenance.print(result, host: host, options: options)
     }
 }
@@ -84,7 +84,7 @@ struct HostDrain: AsyncParsableCommand {
 
     func run() async throws {
         let client = ClusterClient(options: options)
-        let cordoned = try await HostMaintenance.command(.cordon(host: host, reason: reason), client: client)
+        let cordoned = try await client.commandResult(.cordon(host: host, reason: reason))
         if !options.json { print(cordoned.message) }
         let onHost = try await client.clusters(.list).clusters.flatMap(\.vms).filter { $0.hostID == host }
         var rows: [Row] = []
@@ -167,23 +167,8 @@ struct HostDrain: AsyncParsableCommand {
     }
 }
 
-/// What cordon, uncordon and drain share: the request and its answer.
+/// What cordon and uncordon share: printing the manager's answer.
 enum HostMaintenance {
-    /// The manager's answer when it is ok; otherwise its message printed and exit 1.
-    static func command(_ request: ClusterRequest, client: ClusterClient) async throws -> CommandResult {
-        let reply = try await client.request(request)
-        guard case .commandResult(let result) = reply else {
-            throw client.session.unexpected(reply, expected: "CommandResult")
-        }
-        guard result.isOK else {
-            throw client.session.failure(
-                result.message.isEmpty ? "\(result.code)" : result.message,
-                code: TorporExit.failed
-            )
-        }
-        return result
-    }
-
     static func print(_ result: CommandResult, host: String, options: ManagerOptions) {
         if options.json {
             Output.printJSON(["host": host, "message": result.message])

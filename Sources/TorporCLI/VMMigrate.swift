@@ -90,17 +90,7 @@ struct VMMigrateCancel: AsyncParsableCommand {
     @OptionGroup var options: ManagerOptions
 
     func run() async throws {
-        let client = ClusterClient(options: options)
-        let reply = try await client.request(.migrateCancel(vm: vm))
-        guard case .commandResult(let result) = reply else {
-            throw client.session.unexpected(reply, expected: "CommandResult")
-        }
-        guard result.isOK else {
-            throw client.session.failure(
-                result.message.isEmpty ? "\(result.code)" : result.message,
-                code: TorporExit.failed
-            )
-        }
+        let result = try await ClusterClient(options: options).commandResult(.migrateCancel(vm: vm))
         if options.json {
             Output.printJSON(["vm": vm, "message": result.message])
         } else {

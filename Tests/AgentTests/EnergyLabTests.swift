@@ -28,6 +28,20 @@ struct EnergyLabTests {
         return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// SIGTERMs the lab's manager and waits until it has exited.
+    static func stopManager(_ lab: LabUnderTest) async throws {
+        let pid = try lab.process("manager").pid
+        kill(pid_t(pid), SIGTERM)
+        let exited = await lab.eventually(timeout: .seconds(60)) { !TorporLabTests.isAlive(pid) }
+        try #require(exited, "the manager (pid \(pid)) did not exit after SIGTERM")
+    }
+
+    /// What the manager started again by `lab.restart("manager", arguments: ["--log", "stderr"])` has logged.
+    static func restartedManagerLog(_ lab: LabUnderTest) -> String {
+        (try? String(contentsOf: lab.directory.appendingPathComponent("manager-restarted.stderr"), encoding: .utf8))
+            ?? ""
+    }
+
     static func sleeping(_ lab: LabUnderTest) async throws -> Set<String> {
         Set(try await lab.hosts().filter { $0.value["state"] as? String == "SLEEPING" }.keys)
     }
@@ -118,18 +132,10 @@ struct EnergyLabTests {
             }
             try #require(off, "\(host)'s BMC does not report power off")
         }
-        let pid = try lab.process("manager").pid
-        kill(pid_t(pid), SIGTERM)
-        let exited = await lab.eventually(timeout: .seconds(60)) { !TorporLabTests.isAlive(pid) }
-        try #require(exited, "the manager (pid \(pid)) did not exit after SIGTERM")
+        try await Self.stopManager(lab)
         let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
         defer { manager.kill() }
-        let restartedLog = {
-            (try? String(
-                contentsOf: lab.directory.appendingPathComponent("manager-restarted.stderr"),
-                encoding: .utf8
-            )) ?? ""
-        }
+        let restartedLog = { Self.restartedManagerLog(lab) }
 
         // Their agents cannot rejoin by themselves: the new manager lists them asleep from its database.
         let listed = await lab.eventually(timeout: .seconds(60)) { try await Self.sleeping(lab) == asleep }
@@ -181,10 +187,7 @@ struct EnergyLabTests {
             try await Self.chassisPower(lab, host: index, hosts: 2) == "Chassis Power is off"
         }
         try #require(off, "host-\(index)'s BMC does not report power off")
-        let pid = try lab.process("manager").pid
-        kill(pid_t(pid), SIGTERM)
-        let exited = await lab.eventually(timeout: .seconds(60)) { !TorporLabTests.isAlive(pid) }
-        try #require(exited, "the manager (pid \(pid)) did not exit after SIGTERM")
+        try await Self.stopManager(lab)
         // As a manager from before power states were stored left it, or one whose SLEEPING write a crash lost.
         let forget = try await ProcessRunner.run([
             "sqlite3", "\(lab.lab)/manager.sqlite", "UPDATE host SET state = 'ACTIVE'",
@@ -192,12 +195,7 @@ struct EnergyLabTests {
         try #require(forget.succeeded, "\(forget)")
         let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
         defer { manager.kill() }
-        let restartedLog = {
-            (try? String(
-                contentsOf: lab.directory.appendingPathComponent("manager-restarted.stderr"),
-                encoding: .utf8
-            )) ?? ""
-        }
+        let restartedLog = { Self.restartedManagerLog(lab) }
 
         // Its agent cannot rejoin; once the rejoin window has passed, its BMC says it is off.
         let found = await lab.eventually(timeout: .seconds(90)) { try await Self.sleeping(lab) == asleep }
