@@ -144,6 +144,14 @@ struct MetricsLabTests {
         ] {
             #expect(scrape.families[name]?.type == type, "\(name): \(String(describing: scrape.families[name]?.type))")
         }
+        // Cordoned hosts counted as `torpor hosts` marks them.
+        #expect(scrape.value("torpor_hosts_cordoned") == 0)
+        #expect(try await lab.torpor(["host", "cordon", "host-2", "--reason", "metrics"]).status == 0)
+        scrape = try await Scrape.take(manager)
+        #expect(scrape.value("torpor_hosts_cordoned") == 1)
+        #expect(scrape.families["torpor_hosts_cordoned"]?.type == "gauge")
+        #expect(try await lab.torpor(["host", "uncordon", "host-2"]).status == 0)
+
         // No BMC in this lab: no watts per host, a cluster total of zero, and no energy counted.
         #expect(scrape.families["torpor_host_power_watts"] == nil)
         #expect(scrape.value("torpor_cluster_power_watts") == 0)

@@ -90,6 +90,8 @@ public struct ManagerMetrics: Sendable {
                 .record(status.hosts.count { $0.state == state })
         }
         Gauge(label: "torpor_agents_connected", factory: factory).record(status.hosts.count(where: \.connected))
+        // Out of service for maintenance (`torpor host cordon`).
+        Gauge(label: "torpor_hosts_cordoned", factory: factory).record(status.hosts.count { $0.cordonReason != nil })
         for state in StoredVM.State.allCases {
             guard let vmStates else { break }
             Gauge(label: "torpor_vms", dimensions: [("state", state.rawValue)], factory: factory)
