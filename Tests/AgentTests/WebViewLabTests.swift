@@ -193,6 +193,10 @@ struct WebViewLabTests {
         let unknown = try await Self.curl("\(base)/ui/nope")
         #expect(unknown.status == 404 && unknown.body.hasPrefix("nothing is served at /ui/nope"), "\(unknown)")
 
+        // host-1 cordoned for maintenance: the page says so in its line.
+        let cordon = try await lab.torpor(["host", "cordon", "host-1", "--reason", "web test"])
+        #expect(cordon.status == 0, "\(cordon)")
+
         // The browser: the page, then host-2 put to sleep by the operator while it watches.
         let screenshot = lab.directory.appendingPathComponent("web-view.png").path
         // Inside the lab's directory: teardown kills whatever names it, so a Chromium left by a crashed script goes too.
@@ -223,6 +227,8 @@ struct WebViewLabTests {
             let lines = (row["text"] ?? "").components(separatedBy: "\n")
             #expect(lines.contains("100 W") && lines.contains("on"), "\(host): \(row)")
         }
+        #expect(before["host-1"]?["text"]?.contains("cordoned: web test") == true, "\(before)")
+        #expect(before["host-2"]?["text"]?.contains("cordoned") == false, "\(before)")
         let ran = try #require(seen["command"] as? [String: Any], "\(seen)")
         #expect(ran["status"] as? Int == 0, "torpor host sleep: \(ran)")
         let after = try #require(seen["after"] as? [String: [String: String]], "\(seen)")

@@ -260,7 +260,10 @@ enum WebViewPage {
           const meta = [`${host.cores} cores`, bytes(host.memoryBytes)];
           if (host.secondsInState !== undefined) meta.push(`${label} for ${duration(host.secondsInState)}`);
           if (!host.connected && host.state === "active") meta.push("agent not connected");
-          return element("div", { class: "host", "data-host": host.id, "data-state": host.state },
+          const cordoned = host.cordonReason !== undefined;
+          if (cordoned) meta.push(host.cordonReason ? `cordoned: ${host.cordonReason}` : "cordoned");
+          return element("div", { class: "host", "data-host": host.id, "data-state": host.state,
+                                  "data-cordoned": cordoned ? "yes" : "no" },
             element("header", {},
               element("span", { class: "name" }, host.id),
               element("span", { class: `badge ${host.state}` }, label)),

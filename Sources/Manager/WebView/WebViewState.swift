@@ -32,6 +32,8 @@ struct WebViewState: Codable, Equatable, Sendable {
         var cores: Int
         var memoryBytes: UInt64
         var vms: [VM]
+        /// Why the host is out of service (`torpor host cordon`; empty: no reason given); absent in service.
+        var cordonReason: String? = nil
     }
 
     struct VM: Codable, Equatable, Sendable {
@@ -117,7 +119,8 @@ struct WebViewState: Codable, Equatable, Sendable {
                 alwaysOnKilowattHours: measured?.alwaysOnKilowattHours,
                 cores: Int(host.capacity.cores),
                 memoryBytes: host.capacity.memoryBytes,
-                vms: (byHost[host.hostID] ?? []).sorted { $0.name < $1.name }
+                vms: (byHost[host.hostID] ?? []).sorted { $0.name < $1.name },
+                cordonReason: host.cordonReason
             )
         }
         let used = energy?.hosts.reduce(0) { $0 + $1.usedKilowattHours } ?? 0

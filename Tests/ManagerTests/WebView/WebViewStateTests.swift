@@ -37,8 +37,15 @@ import Wire
         #expect(
             state.cluster
                 == WebViewState.Cluster(
-                    hosts: 3, hostsAwake: 1, hostsAsleep: 1, hostsWaking: 1, hostsFailed: 0, watts: 158,
-                    usedKilowattHours: 2.5, savedKilowattHours: 1.5, savedShare: 0.375
+                    hosts: 3,
+                    hostsAwake: 1,
+                    hostsAsleep: 1,
+                    hostsWaking: 1,
+                    hostsFailed: 0,
+                    watts: 158,
+                    usedKilowattHours: 2.5,
+                    savedKilowattHours: 1.5,
+                    savedShare: 0.375
                 )
         )
         #expect(state.host("h2")?.groupManager == "manager-1")
@@ -79,6 +86,26 @@ import Wire
         #expect(vm["name"] as? String == "web-1" && vm["cluster"] as? String == "vc-a")
     }
 
+    @Test func aCordonedHostCarriesItsReasonAndOthersNone() throws {
+        var status = WebViewFixture.status
+        for index in status.hosts.indices {
+            status.hosts[index].cordonReason = ["h2": "new DIMMs", "h3": ""][status.hosts[index].hostID]
+        }
+        let object = try Self.json(
+            WebViewState(
+                at: WebViewFixture.date,
+                status: status,
+                energy: WebViewFixture.energy,
+                vms: WebViewFixture.vms
+            )
+        )
+        let manager = try #require((object["groupManagers"] as? [[String: Any]])?.first)
+        let hosts = try #require(manager["hosts"] as? [[String: Any]])
+        // In service: no key at all; cordoned: the reason, empty when none was given.
+        #expect(hosts.map { $0["cordonReason"] as? String } == [nil, "new DIMMs", ""])
+        #expect(hosts[0].keys.contains("cordonReason") == false)
+    }
+
     @Test func withoutEnergyMeasuredThereIsNoSavedShare() throws {
         let state = WebViewState(at: WebViewFixture.date, status: WebViewFixture.status, energy: nil, vms: [])
         #expect(state.cluster.savedShare == nil)
@@ -90,7 +117,11 @@ import Wire
 
     @Test func anEmptyClusterStillHasItsLeaderAndGroupManager() throws {
         let status = ManagerStatusReply(
-            managerID: "m", softwareVersion: "t", uptimeSeconds: 0, heartbeatTimeoutMilliseconds: 1, hosts: []
+            managerID: "m",
+            softwareVersion: "t",
+            uptimeSeconds: 0,
+            heartbeatTimeoutMilliseconds: 1,
+            hosts: []
         )
         let state = WebViewState(at: WebViewFixture.date, status: status, energy: nil, vms: [])
         #expect(state.groupManagers.map(\.id) == ["m"])
