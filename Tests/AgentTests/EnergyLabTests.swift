@@ -28,6 +28,31 @@ struct EnergyLabTests {
         return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Waits until `count` hosts are asleep and each one's BMC reports power off; returns them.
+    static func asleepAndOff(_ lab: LabUnderTest, count: Int, hosts: Int) async throws -> Set<String> {
+        let slept = await lab.eventually(timeout: .seconds(30)) { try await Self.sleeping(lab).count == count }
+        let asleep = try await Self.sleeping(lab)
+        try #require(slept, "sleeping: \(asleep)")
+        for host in asleep {
+            let index = Int(host.dropFirst("host-".count))!
+            let off = await lab.eventually(timeout: .seconds(30)) {
+                try await Self.chassisPower(lab, host: index, hosts: hosts) == "Chassis Power is off"
+            }
+            try #require(off, "\(host)'s BMC does not report power off")
+        }
+        return asleep
+    }
+
+    /// `vc start` of a cluster of two 4-core VMs: more than one 4-core lab host holds.
+    static func startEightCores(_ lab: LabUnderTest) async throws -> ProcessOutput {
+        #expect(try await lab.torpor(["vc", "define", "big"]).status == 0)
+        #expect(
+            try await lab.torpor(["vc", "add", "big", try lab.template(cores: 4), "--name", "b", "--count", "2"]).status
+                == 0
+        )
+        return try await lab.torpor(["vc", "start", "big", "--json"])
+    }
+
     /// SIGTERMs the lab's manager and waits until it has exited.
     static func stopManager(_ lab: LabUnderTest) async throws {
         let pid = try lab.process("manager").pid
@@ -122,16 +147,7 @@ struct EnergyLabTests {
     func sleepingHostsOutliveAManagerRestart() async throws {
         let lab = try await Self.bmcLab(hosts: 3)
         defer { lab.tearDown() }
-        let slept = await lab.eventually(timeout: .seconds(30)) { try await Self.sleeping(lab).count == 2 }
-        let asleep = try await Self.sleeping(lab)
-        try #require(slept, "sleeping: \(asleep)")
-        for host in asleep {
-            let index = Int(host.dropFirst("host-".count))!
-            let off = await lab.eventually(timeout: .seconds(30)) {
-                try await Self.chassisPower(lab, host: index, hosts: 3) == "Chassis Power is off"
-            }
-            try #require(off, "\(host)'s BMC does not report power off")
-        }
+        let asleep = try await Self.asleepAndOff(lab, count: 2, hosts: 3)
         try await Self.stopManager(lab)
         let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
         defer { manager.kill() }
@@ -161,12 +177,7 @@ struct EnergyLabTests {
         #expect(saving, "saved by the sleeping hosts after the restart: \(saved)")
 
         // Eight cores where the awake host has four: one sleeping host is woken through its BMC.
-        #expect(try await lab.torpor(["vc", "define", "big"]).status == 0)
-        #expect(
-            try await lab.torpor(["vc", "add", "big", try lab.template(cores: 4), "--name", "b", "--count", "2"]).status
-                == 0
-        )
-        let start = try await lab.torpor(["vc", "start", "big", "--json"])
+        let start = try await Self.startEightCores(lab)
         #expect(start.status == 0, "\(start); log: \(restartedLog().suffix(3000))")
         let hosts = Set(try await lab.vms("big").values.compactMap { $0["host"] as? String })
         #expect(hosts.count == 2 && hosts.contains(awake), "\(hosts)")
@@ -179,14 +190,8 @@ struct EnergyLabTests {
     func poweredOffHostsAreFoundThroughTheirBMCs() async throws {
         let lab = try await Self.bmcLab(hosts: 2)
         defer { lab.tearDown() }
-        let slept = await lab.eventually(timeout: .seconds(30)) { try await Self.sleeping(lab).count == 1 }
-        let asleep = try await Self.sleeping(lab)
-        try #require(slept, "sleeping: \(asleep)")
+        let asleep = try await Self.asleepAndOff(lab, count: 1, hosts: 2)
         let index = Int(try #require(asleep.first).dropFirst("host-".count))!
-        let off = await lab.eventually(timeout: .seconds(30)) {
-            try await Self.chassisPower(lab, host: index, hosts: 2) == "Chassis Power is off"
-        }
-        try #require(off, "host-\(index)'s BMC does not report power off")
         try await Self.stopManager(lab)
         // As a manager from before power states were stored left it, or one whose SLEEPING write a crash lost.
         let forget = try await ProcessRunner.run([
@@ -208,12 +213,7 @@ struct EnergyLabTests {
         #expect(stored.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "SLEEPING", "\(stored)")
 
         // Eight cores where the awake host has four: the found host is woken through its BMC.
-        #expect(try await lab.torpor(["vc", "define", "big"]).status == 0)
-        #expect(
-            try await lab.torpor(["vc", "add", "big", try lab.template(cores: 4), "--name", "b", "--count", "2"]).status
-                == 0
-        )
-        let start = try await lab.torpor(["vc", "start", "big", "--json"])
+        let start = try await Self.startEightCores(lab)
         #expect(start.status == 0, "\(start); log: \(restartedLog().suffix(3000))")
         #expect(try await Self.sleeping(lab).isEmpty)
         #expect(try await Self.chassisPower(lab, host: index, hosts: 2) == "Chassis Power is on")
