@@ -111,7 +111,11 @@ struct HostDrain: AsyncParsableCommand {
         let deadline = waitTimeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
         var timedOut = false
         for (index, taskID) in accepted {
-            let left = deadline.map { max(0.001, Double(($0 - ContinuousClock.now).components.seconds)) }
+            // What is left of --wait-timeout, fractions included (a whole-second count cut 10.7 s to 10).
+            let left = deadline.map { deadline -> Double in
+                let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
+                return max(0.001, Double(seconds) + Double(attoseconds) / 1e18)
+            }
             let status = try await client.wait(for: taskID, timeout: left, showProgress: false)
             guard status.state.isFinished else {
                 timedOut = true
