@@ -238,53 +238,28 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
     }
 
     private mutating func applyCordons(_ field: WireExtensionField) throws(WireError) {
-        var value = field.value
         // A presence byte per host at least.
-        let reasons = try value.readWireArray(minimumElementSize: 1, Self.messageType, "cordons") {
+        let reasons = try perHostEntries(field, "cordons", minimumEntrySize: 1) {
             (buffer) throws(WireError) -> String? in
             try buffer.readWireOptional(Self.messageType, "cordons.present") { (buffer) throws(WireError) -> String in
                 try buffer.readWireString(Self.messageType, "cordons.reason")
             }
         }
-        // Matched to hosts by position, so a list of another length cannot be applied.
-        guard reasons.count == hosts.count else {
-            throw .invalidValue(message: Self.messageType, field: "cordons.count", value: UInt64(reasons.count))
-        }
-        guard value.readableBytes == 0 else {
-            throw .invalidValue(
-                message: Self.messageType,
-                field: "cordons.length",
-                value: UInt64(field.value.readableBytes)
-            )
-        }
         for (index, reason) in reasons.enumerated() { hosts[index].cordonReason = reason }
     }
 
     private mutating func applyGroupManagers(_ field: WireExtensionField) throws(WireError) {
-        var value = field.value
         // A string's length per host at least.
-        let ids = try value.readWireArray(minimumElementSize: 2, Self.messageType, "groupManagers") {
+        let ids = try perHostEntries(field, "groupManagers", minimumEntrySize: 2) {
             (buffer) throws(WireError) -> String in
             try buffer.readWireString(Self.messageType, "groupManagers.id")
-        }
-        // Matched to hosts by position, so a list of another length cannot be applied.
-        guard ids.count == hosts.count else {
-            throw .invalidValue(message: Self.messageType, field: "groupManagers.count", value: UInt64(ids.count))
-        }
-        guard value.readableBytes == 0 else {
-            throw .invalidValue(
-                message: Self.messageType,
-                field: "groupManagers.length",
-                value: UInt64(field.value.readableBytes)
-            )
         }
         for (index, id) in ids.enumerated() { hosts[index].groupManagerID = id.isEmpty ? nil : id }
     }
 
     private mutating func applyEstimates(_ field: WireExtensionField) throws(WireError) {
-        var value = field.value
         // A presence byte per host at least.
-        let estimates = try value.readWireArray(minimumElementSize: 1, Self.messageType, "estimates") {
+        let estimates = try perHostEntries(field, "estimates", minimumEntrySize: 1) {
             (buffer) throws(WireError) -> HostEstimate? in
             try buffer.readWireOptional(Self.messageType, "estimates.present") {
                 (buffer) throws(WireError) -> HostEstimate in
@@ -295,24 +270,12 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
                 )
             }
         }
-        // Matched to hosts by position, so a list of another length cannot be applied.
-        guard estimates.count == hosts.count else {
-            throw .invalidValue(message: Self.messageType, field: "estimates.count", value: UInt64(estimates.count))
-        }
-        guard value.readableBytes == 0 else {
-            throw .invalidValue(
-                message: Self.messageType,
-                field: "estimates.length",
-                value: UInt64(field.value.readableBytes)
-            )
-        }
         for (index, estimate) in estimates.enumerated() { hosts[index].estimate = estimate }
     }
 
     private mutating func applyHostPower(_ field: WireExtensionField) throws(WireError) {
-        var value = field.value
         // Two presence bytes per host at least.
-        let power = try value.readWireArray(minimumElementSize: 2, Self.messageType, "hostPower") {
+        let power = try perHostEntries(field, "hostPower", minimumEntrySize: 2) {
             (buffer) throws(WireError) -> (millisecondsInState: UInt64?, watts: Double?) in
             let inState = try buffer.readWireOptional(Self.messageType, "hostPower.millisecondsInState") {
                 (buffer) throws(WireError) -> UInt64 in
@@ -324,21 +287,38 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             }
             return (inState, watts)
         }
-        // Matched to hosts by position, so a list of another length cannot be applied.
-        guard power.count == hosts.count else {
-            throw .invalidValue(message: Self.messageType, field: "hostPower.count", value: UInt64(power.count))
-        }
-        guard value.readableBytes == 0 else {
-            throw .invalidValue(
-                message: Self.messageType,
-                field: "hostPower.length",
-                value: UInt64(field.value.readableBytes)
-            )
-        }
         for (index, entry) in power.enumerated() {
             hosts[index].millisecondsInState = entry.millisecondsInState
             hosts[index].watts = entry.watts
         }
+    }
+
+    /// A per-host extension field's entries, one per host in the order of `hosts`: refused when there are more or
+    /// fewer (they are matched to hosts by position) or when bytes follow the last.
+    private func perHostEntries<Entry>(
+        _ field: WireExtensionField,
+        _ name: StaticString,
+        minimumEntrySize: Int,
+        entry: (inout ByteBuffer) throws(WireError) -> Entry
+    ) throws(WireError) -> [Entry] {
+        var value = field.value
+        let entries = try value.readWireArray(
+            minimumElementSize: minimumEntrySize,
+            Self.messageType,
+            name,
+            element: entry
+        )
+        guard entries.count == hosts.count else {
+            throw .invalidValue(message: Self.messageType, field: "\(name).count", value: UInt64(entries.count))
+        }
+        guard value.readableBytes == 0 else {
+            throw .invalidValue(
+                message: Self.messageType,
+                field: "\(name).length",
+                value: UInt64(field.value.readableBytes)
+            )
+        }
+        return entries
     }
 }
 
