@@ -30,6 +30,7 @@ extension GroupLeader {
             code: .ok,
             message: (earlier == nil ? "\(hostID) cordoned" : "\(hostID) was already cordoned; reason updated")
                 + ": no VM is placed or migrated onto it and the energy saver leaves it alone; \(vms)"
+                + Self.incomingMigrationsNote(migrations.moves.values.filter { $0.destination == hostID })
         )
     }
 
@@ -48,6 +49,31 @@ extension GroupLeader {
         cordons[hostID] = nil
         logger.notice("host back in service", metadata: [.host: "\(hostID)"])
         return CommandResult(code: .ok, message: "\(hostID) is back in service")
+    }
+
+    /// What a cordon does to migrations already accepted onto the host: one under way finishes (the operator can
+    /// cancel it), one still waiting for a slot is refused when its turn comes.
+    static func incomingMigrationsNote(_ moves: [MigrationMachine.Move]) -> String {
+        let sorted = moves.sorted { $0.vmName < $1.vmName }
+        let running = sorted.filter(\.running)
+        let waiting = sorted.filter { !$0.running }
+        var note = ""
+        if !running.isEmpty {
+            let named = running.map { "\($0.vmName) (task \($0.taskID))" }.joined(separator: ", ")
+            note +=
+                running.count == 1
+                ? "; the migration of \(named) onto it is under way and finishes unless cancelled "
+                    + "(`torpor vm migrate-cancel \(running[0].vmName)`)"
+                : "; the migrations of \(named) onto it are under way and finish unless cancelled "
+                    + "(`torpor vm migrate-cancel VM`)"
+        }
+        if !waiting.isEmpty {
+            let named = waiting.map { "\($0.vmName) (task \($0.taskID))" }.joined(separator: ", ")
+            note +=
+                "; the waiting migration\(waiting.count == 1 ? "" : "s") of \(named) onto it "
+                + "will be refused"
+        }
+        return note
     }
 
     /// Every cordoned host's reason, for `torpor hosts`.

@@ -64,6 +64,40 @@ import Wire
         }
     }
 
+    /// A cordon does not stop a migration onto the host already under way; one still waiting for its slot is
+    /// refused when its turn comes. The cordon's answer says which is which.
+    @Test func aCordonLetsARunningMigrationFinishAndRefusesAWaitingOne() async throws {
+        var configuration = ManagerConfiguration()
+        configuration.migration.maximumIncomingPerHost = 1
+        try await Migrations.withRunningVMs(hosts: ["h1", "h2"], count: 2, configuration: configuration) {
+            leader,
+            store,
+            fake in
+            #expect(try await store.vms(inCluster: "web").map(\.hostID) == ["h1", "h1"])
+            let running = try await Migrations.accepted(leader, "vm-1", to: "h2")
+            #expect(await Support.eventually { await fake.migrating == ["vm-1"] })
+            let waiting = try await Migrations.accepted(leader, "vm-2", to: "h2")
+            let cordoned = try #require(await Self.command(leader, .cordon(host: "h2", reason: "fan")))
+            #expect(cordoned.code == .ok)
+            #expect(
+                cordoned.message.hasSuffix(
+                    "it runs no VM; the migration of vm-1 (task \(running.id)) onto it is under way and finishes "
+                        + "unless cancelled (`torpor vm migrate-cancel vm-1`); the waiting migration of vm-2 "
+                        + "(task \(waiting.id)) onto it will be refused"
+                ),
+                "\(cordoned.message)"
+            )
+            await fake.endMigration("vm-1", .complete)
+            #expect(try await Support.finished(leader, running.id).state == .succeeded)
+            let refused = try await Support.finished(leader, waiting.id)
+            #expect(refused.state == .failed)
+            #expect(refused.message.contains("h2 is cordoned (fan)"), "\(refused.message)")
+            #expect(try await store.vm(named: "vm-1")?.hostID == "h2")
+            #expect(try await store.vm(named: "vm-2")?.hostID == "h1")
+            #expect(await fake.sent.filter { $0.command == "migrate" }.map(\.vm) == ["vm-1"])
+        }
+    }
+
     @Test func unknownHostsAndOverlongReasonsAreRefused() async throws {
         try await Migrations.withRunningVMs(hosts: ["h1"], count: 1) { leader, store, _ in
             let unknown = try #require(await Self.command(leader, .cordon(host: "h9", reason: "")))
