@@ -159,7 +159,8 @@ struct LabUp: AsyncParsableCommand {
                 its own SQLite file; what carries over a failover is the leader's copy in etcd. The agents, and \
                 `torpor --manager A,B,C`, follow the leader through the list of the managers' addresses. The first \
                 manager is on --base-port, the others on the ports after the agents'. With --bmc every manager has \
-                the BMCs and the power model follows the leader. Not with --wol.
+                the BMCs and the power model follows the leader; with --wol every manager listens on the bridge and \
+                the leader sends the magic packets.
                 """
         )
     )
@@ -197,7 +198,6 @@ struct LabUp: AsyncParsableCommand {
         guard (1...64).contains(hosts) else { throw ValidationError("--hosts must be between 1 and 64") }
         if ha {
             guard (2...9).contains(managers) else { throw ValidationError("--managers must be between 2 and 9") }
-            guard !wol else { throw ValidationError("--ha is not available with --wol yet") }
             guard (0...9).contains(groupManagers) else {
                 throw ValidationError("--group-managers must be between 0 and 9")
             }

@@ -24,13 +24,26 @@ struct FailoverLabTests {
     static let etcd = EtcdForLabs.path
 
     /// Who leads, as the managers say over Wire (LeaderQuery through the bootstrap list): the leader's manager id.
-    static func leader(_ managers: String, within timeout: Duration) async -> String? {
+    /// The lab operator's mutual TLS for `leader` (a `--tls` or `--wol` lab), or plaintext.
+    static func security(of lab: LabUnderTest) throws -> WireSecurity {
+        guard let environment = lab.cliEnvironment, let ca = environment["TORPOR_CA"],
+            let certificate = environment["TORPOR_CERT"], let key = environment["TORPOR_KEY"]
+        else { return .plaintext }
+        return .tls(try WireTLS.load(certificatePath: certificate, keyPath: key, caBundlePath: ca))
+    }
+
+    static func leader(
+        _ managers: String,
+        within timeout: Duration,
+        security: WireSecurity = .plaintext
+    ) async -> String? {
         guard let addresses = Self.addresses(managers) else { return nil }
         var logger = Logger(label: "failover-test")
         logger.logLevel = .critical
         let client = WireClient(
             hello: Hello(role: .control, softwareVersion: "test", nodeName: "failover-test"),
             connectTimeout: .seconds(5),
+            security: security,
             logger: logger
         )
         let following = LeaderFollowingClient(

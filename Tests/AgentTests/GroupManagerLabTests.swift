@@ -28,6 +28,7 @@ struct GroupManagerLabTests {
         guard
             let output = try? await ProcessRunner.run(
                 [try KVMLab.product("agentctl"), "manager", "--manager", address, "--json"],
+                environment: lab.cliEnvironment,
                 timeout: .seconds(10)
             ), output.status == 0,
             let status = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]

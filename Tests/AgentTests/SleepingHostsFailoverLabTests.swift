@@ -5,11 +5,12 @@ import Testing
 import Glibc
 #endif
 
-/// `torpor-lab up --ha --managers 2 --group-managers 1 --bmc`: managers that fail over through a real etcd, a group
-/// manager process holding the agents, and a real ipmi_sim BMC per host. The energy saver puts idle hosts to sleep;
-/// kill -9 the leader: the next one knows them asleep from the state it restores from etcd (no group manager holds
-/// a sleeping host, so nothing else would tell it), and wakes one through IPMI when a start needs it; the woken
-/// agent joins the group manager and its VMs start there.
+/// `torpor-lab up --ha --managers 2 --group-managers 1 --bmc` (or `--wol`): managers that fail over through a real
+/// etcd, a group manager process holding the agents, and a real ipmi_sim BMC per host (or each host in a network
+/// namespace with a NIC that starts its agent on a magic packet). The energy saver puts idle hosts to sleep; kill -9
+/// the leader: the next one knows them asleep from the state it restores from etcd (no group manager holds a
+/// sleeping host, so nothing else would tell it), and wakes one through IPMI (or a magic packet across the bridge)
+/// when a start needs it; the woken agent joins the group manager and its VMs start there.
 @Suite(
     "sleeping hosts across a leader failover, in a lab",
     .serialized,
@@ -31,8 +32,30 @@ struct SleepingHostsFailoverLabTests {
         return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test("kill -9 the leader while hosts sleep: the next knows them asleep and wakes one through IPMI for a start")
-    func sleepingHostsOutliveALeaderFailover() async throws {
+    /// How the lab's sleeping hosts are woken.
+    enum WakeDriver: String, CaseIterable, CustomTestStringConvertible {
+        case ipmi, wakeOnLAN
+
+        var testDescription: String { self == .ipmi ? "IPMI" : "Wake-on-LAN" }
+        var labOption: String { self == .ipmi ? "--bmc" : "--wol" }
+        /// What the manager's log names the driver.
+        var logName: String { self == .ipmi ? "IPMI" : "Wake-on-LAN" }
+    }
+
+    /// Whether host `index` is down: its BMC reports power off, or its NIC stopped its agent and waits.
+    static func isDown(_ lab: LabUnderTest, host index: Int, _ wake: WakeDriver) async throws -> Bool {
+        switch wake {
+        case .ipmi: try await chassisPower(lab, host: index) == "Chassis Power is off"
+        case .wakeOnLAN:
+            EnergyLabTests.nicLog(lab, host: index).hasSuffix("host asleep, waiting for a magic packet\n")
+        }
+    }
+
+    @Test(
+        "kill -9 the leader while hosts sleep: the next knows them asleep and wakes one for a start",
+        arguments: WakeDriver.allCases
+    )
+    func sleepingHostsOutliveALeaderFailover(wake: WakeDriver) async throws {
         try #require(
             FileManager.default.isExecutableFile(atPath: EtcdForLabs.path),
             "TORPOR_REQUIRE_E2E=1 but \(EtcdForLabs.path) is missing"
@@ -41,7 +64,7 @@ struct SleepingHostsFailoverLabTests {
             hosts: Self.hosts,
             cores: 4,
             extra: [
-                "--ha", "--managers", "\(Self.managers)", "--group-managers", "\(Self.groupManagers)", "--bmc",
+                "--ha", "--managers", "\(Self.managers)", "--group-managers", "\(Self.groupManagers)", wake.labOption,
                 "--idle-time", "2", "--reserved", "1", "--minimum-awake", "0",
             ],
             // Agents, the other manager, etcd's two ports, the group manager and two ports per BMC.
@@ -55,20 +78,22 @@ struct SleepingHostsFailoverLabTests {
         try #require(slept, "sleeping: \(asleep)")
         for host in asleep {
             let index = Int(host.dropFirst("host-".count))!
-            let off = await lab.eventually(timeout: .seconds(30)) {
-                try await Self.chassisPower(lab, host: index) == "Chassis Power is off"
-            }
-            try #require(off, "\(host)'s BMC does not report power off")
+            let down = await lab.eventually(timeout: .seconds(30)) { try await Self.isDown(lab, host: index, wake) }
+            try #require(down, "\(host) did not go down")
         }
         let awake = try #require(Set((1...Self.hosts).map { "host-\($0)" }).subtracting(asleep).first)
+        let security = try FailoverLabTests.security(of: lab)
 
-        let oldLeader = try #require(await FailoverLabTests.leader(lab.manager, within: .seconds(30)), "nobody leads")
+        let oldLeader = try #require(
+            await FailoverLabTests.leader(lab.manager, within: .seconds(30), security: security),
+            "nobody leads"
+        )
         let oldProcess = try lab.process(FailoverLabTests.processName(ofManager: oldLeader))
         // Long enough asleep that a heartbeat age counted from the failover would show.
         try await Task.sleep(for: .seconds(3))
         let killedAt = ContinuousClock.now
         kill(pid_t(oldProcess.pid), SIGKILL)
-        let newLeader = await FailoverLabTests.leader(lab.manager, within: .seconds(60))
+        let newLeader = await FailoverLabTests.leader(lab.manager, within: .seconds(60), security: security)
         #expect(newLeader != nil && newLeader != oldLeader, "\(oldLeader) killed, \(newLeader ?? "nobody") leads")
         let leaderName = FailoverLabTests.processName(ofManager: try #require(newLeader))
         print("kill -9 of leader \(oldLeader): \(newLeader ?? "nobody") leads after \(killedAt.duration(to: .now))")
@@ -88,7 +113,7 @@ struct SleepingHostsFailoverLabTests {
         }
         #expect(lab.log(leaderName).contains("host asleep since before the start: tracked as asleep"))
 
-        // Eight cores where the awake host has four: one sleeping host is woken through its BMC, its agent joins
+        // Eight cores where the awake host has four: one sleeping host is woken through its driver, its agent joins
         // the group manager, and the VMs start on both hosts.
         #expect(try await lab.torpor(["vc", "define", "big"]).status == 0)
         let added = try await lab.torpor([
@@ -103,8 +128,13 @@ struct SleepingHostsFailoverLabTests {
         #expect(asleep.contains(woken))
         #expect(try await EnergyLabTests.sleeping(lab) == asleep.subtracting([woken]))
         let wokenIndex = Int(woken.dropFirst("host-".count))!
-        #expect(try await Self.chassisPower(lab, host: wokenIndex) == "Chassis Power is on")
-        #expect(lab.log(leaderName).contains("torpor.driver=IPMI torpor.host=\(woken)"))
+        switch wake {
+        case .ipmi: #expect(try await Self.chassisPower(lab, host: wokenIndex) == "Chassis Power is on")
+        case .wakeOnLAN:
+            let nic = EnergyLabTests.nicLog(lab, host: wokenIndex)
+            #expect(nic.contains(": magic packet from "), "\(nic)")
+        }
+        #expect(lab.log(leaderName).contains("torpor.driver=\(wake.logName) torpor.host=\(woken)"))
         let held = await GroupManagerLabTests.held(by: "group-manager-1", lab: lab) ?? []
         #expect(held == [awake, woken], "group-manager-1 holds \(held.sorted())")
         for (name, host) in placed {
