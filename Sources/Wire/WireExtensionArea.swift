@@ -16,6 +16,26 @@ public struct WireExtensionField: Hashable, Sendable {
         self.tag = tag
         self.value = value
     }
+
+    /// A list with one entry per element of the message's own list (`count` of them), matched by position: a list of
+    /// another length, or bytes after it, cannot be applied (`NAME.count`, `NAME.length`).
+    public func positionalEntries<Entry>(
+        count: Int,
+        minimumEntrySize: Int,
+        _ message: WireMessageType,
+        _ name: StaticString,
+        entry: (inout ByteBuffer) throws(WireError) -> Entry
+    ) throws(WireError) -> [Entry] {
+        var rest = value
+        let entries = try rest.readWireArray(minimumElementSize: minimumEntrySize, message, name, element: entry)
+        guard entries.count == count else {
+            throw .invalidValue(message: message, field: "\(name).count", value: UInt64(entries.count))
+        }
+        guard rest.readableBytes == 0 else {
+            throw .invalidValue(message: message, field: "\(name).length", value: UInt64(value.readableBytes))
+        }
+        return entries
+    }
 }
 
 extension ByteBuffer {

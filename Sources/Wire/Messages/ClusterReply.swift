@@ -243,9 +243,15 @@ public struct ClusterReply: WirePayload {
     }
 
     public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
+        let vmCount = clusters.reduce(0) { $0 + $1.vms.count }
         switch field.tag {
         case ExtensionTag.estimates:
-            let estimates = try Self.perVM(field, "estimates", count: clusters.reduce(0) { $0 + $1.vms.count }) {
+            let estimates = try field.positionalEntries(
+                count: vmCount,
+                minimumEntrySize: 1,
+                Self.messageType,
+                "estimates"
+            ) {
                 (buffer) throws(WireError) -> VMEstimate? in
                 try buffer.readWireOptional(Self.messageType, "estimates.present") {
                     (buffer) throws(WireError) -> VMEstimate in
@@ -257,7 +263,8 @@ public struct ClusterReply: WirePayload {
             }
             assign(estimates) { $0.estimate = $1 }
         case ExtensionTag.origins:
-            let origins = try Self.perVM(field, "origins", count: clusters.reduce(0) { $0 + $1.vms.count }) {
+            let origins = try field.positionalEntries(count: vmCount, minimumEntrySize: 1, Self.messageType, "origins")
+            {
                 (buffer) throws(WireError) -> VMOrigin? in
                 try buffer.readWireOptional(Self.messageType, "origins.present") {
                     (buffer) throws(WireError) -> VMOrigin in
@@ -271,7 +278,12 @@ public struct ClusterReply: WirePayload {
             }
             assign(origins) { $0.origin = $1 }
         case ExtensionTag.reservations:
-            let reservations = try Self.perVM(field, "reservations", count: clusters.count) {
+            let reservations = try field.positionalEntries(
+                count: clusters.count,
+                minimumEntrySize: 1,
+                Self.messageType,
+                "reservations"
+            ) {
                 (buffer) throws(WireError) -> Reservation? in
                 try buffer.readWireOptional(Self.messageType, "reservations.present") {
                     (buffer) throws(WireError) -> Reservation in
@@ -294,25 +306,6 @@ public struct ClusterReply: WirePayload {
         default:
             return
         }
-    }
-
-    /// A list with one element per VM (or per cluster), matched by position: a list of another length, or bytes after
-    /// it, cannot be applied (`NAME.count`, `NAME.length`).
-    private static func perVM<Element>(
-        _ field: WireExtensionField,
-        _ name: StaticString,
-        count: Int,
-        element: (inout ByteBuffer) throws(WireError) -> Element
-    ) throws(WireError) -> [Element] {
-        var value = field.value
-        let elements = try value.readWireArray(minimumElementSize: 1, messageType, name, element: element)
-        guard elements.count == count else {
-            throw .invalidValue(message: messageType, field: "\(name).count", value: UInt64(elements.count))
-        }
-        guard value.readableBytes == 0 else {
-            throw .invalidValue(message: messageType, field: "\(name).length", value: UInt64(field.value.readableBytes))
-        }
-        return elements
     }
 
     private mutating func assign<Element>(_ elements: [Element], _ set: (inout VM, Element) -> Void) {
