@@ -2,12 +2,15 @@ import AgentControl
 import ArgumentParser
 import Wire
 
-/// `torpor host wake|sleep|cordon|uncordon|drain HOST`: one host's power and service, through the manager.
+/// `torpor host wake|sleep|cordon|uncordon|drain|remove HOST`: one host's power and service, through the manager.
 struct HostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host",
-        abstract: "Wake a sleeping host or put an idle one to sleep; take one out of service and drain it.",
-        subcommands: [HostWake.self, HostSleep.self, HostCordon.self, HostUncordon.self, HostDrain.self]
+        abstract:
+            "Wake a sleeping host or put an idle one to sleep; take one out of service, drain it, or remove it.",
+        subcommands: [
+            HostWake.self, HostSleep.self, HostCordon.self, HostUncordon.self, HostDrain.self, HostRemove.self,
+        ]
     )
 }
 

@@ -41,6 +41,29 @@ struct HostUncordon: AsyncParsableCommand {
     }
 }
 
+/// `torpor host remove HOST`: forget a retired host.
+struct HostRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Forget a retired host: no longer listed, counted or woken.",
+        discussion: """
+            For a machine that leaves the cluster for good. The manager refuses while its agent is connected (stop \
+            the agent first), while a VM is placed on it (`torpor host drain` moves running ones away) or while a \
+            migration goes to or from it. VMs stopped there are placed anew when started. If the agent comes back \
+            anyway, the host joins again as a new one.
+            """
+    )
+
+    @Argument(help: "The host's id, as `torpor hosts` lists it.") var host: String
+    @OptionGroup var options: ManagerOptions
+
+    func run() async throws {
+        let client = ClusterClient(options: options)
+        let result = try await client.commandResult(.removeHost(host: host))
+        HostMaintenance.print(result, host: host, options: options)
+    }
+}
+
 /// `torpor host drain HOST`: cordon, then live-migrate every running VM away to where the manager's placement
 /// policy puts it, and wait for every migration to end.
 struct HostDrain: AsyncParsableCommand {
@@ -171,7 +194,7 @@ struct HostDrain: AsyncParsableCommand {
     }
 }
 
-/// What cordon and uncordon share: printing the manager's answer.
+/// What cordon, uncordon and remove share: printing the manager's answer.
 enum HostMaintenance {
     static func print(_ result: CommandResult, host: String, options: ManagerOptions) {
         if options.json {

@@ -62,7 +62,7 @@ public enum WireAuthorization {
         case .consolidate(let dryRun): dryRun ? .read : .operate
         case .define, .undefine, .add, .remove, .act, .migrate, .migrateCancel, .flavorCreate, .flavorDelete,
             .imageAdd, .imageRemove, .addFromImage, .bootPragma, .reserve, .renewReservation, .releaseReservation,
-            .cordon, .uncordon:
+            .cordon, .uncordon, .removeHost:
             .operate
         }
     }
@@ -160,6 +160,7 @@ extension ClusterRequest {
         case .releaseReservation(let cluster): "vc release \(cluster)"
         case .cordon(let host, _): "host cordon \(host)"
         case .uncordon(let host): "host uncordon \(host)"
+        case .removeHost(let host): "host remove \(host)"
         }
     }
 }

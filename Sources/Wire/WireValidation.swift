@@ -135,7 +135,7 @@ extension ClusterRequest {
             try validateAtMost(UInt64(reason.utf8.count), UInt64(WireLimits.maximumCordonReasonBytes), type, "reason")
         case .define, .undefine, .remove, .act, .info, .list, .vmInfo, .migrate, .migrateCancel, .consolidate,
             .flavorList, .flavorCreate, .flavorDelete, .imageList, .imageAdd, .imageRemove, .bootPragma, .reserve,
-            .renewReservation, .releaseReservation, .uncordon:
+            .renewReservation, .releaseReservation, .uncordon, .removeHost:
             break
         }
         return self

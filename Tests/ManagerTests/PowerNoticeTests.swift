@@ -106,5 +106,6 @@ import Wire
         func send(_ cancel: MigrationCancel, to hostID: String) async -> CommandResult { .ok() }
         func setState(_ state: HostRecord.State, of hostID: String) async {}
         func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool { false }
+        func forget(_ hostID: String) async -> Bool { true }
     }
 }

@@ -27,6 +27,7 @@ import Wire
         ("hello-agent-migration-uri", Samples.goldenHelloMigrationURI),
         ("cluster-request-consolidate", Samples.goldenClusterRequestConsolidate),
         ("cluster-request-cordon", Samples.goldenClusterRequestCordon),
+        ("cluster-request-remove-host", Samples.goldenClusterRequestRemoveHost),
         ("consolidation-reply", Samples.goldenConsolidationReply),
         ("cluster-request-add-from-image", Samples.goldenClusterRequestAddFromImage),
         ("catalog-reply", Samples.goldenCatalogReply),

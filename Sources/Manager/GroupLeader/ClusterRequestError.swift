@@ -10,7 +10,7 @@ enum ClusterRequestError: Error, CustomStringConvertible {
     init(_ error: ManagerStoreError) {
         switch error {
         case .duplicateVirtualCluster, .duplicateVM, .duplicateUUID, .duplicateFlavor, .duplicateImage,
-            .duplicateImagePath, .flavorInUse, .imageInUse:
+            .duplicateImagePath, .flavorInUse, .imageInUse, .hostInUse:
             self = .conflict(error.description)
         case .unknownVirtualCluster, .unknownVM, .unknownTask, .unknownFlavor, .unknownImage:
             self = .notFound(error.description)

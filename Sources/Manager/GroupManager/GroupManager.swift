@@ -31,6 +31,8 @@ public protocol GroupManagerEndpoint: Sendable {
     /// A host the store records asleep, known again after a restart as SLEEPING since `since` and not connected, as
     /// its agent last described it; false (nothing changed) when the host is already known, e.g. because it rejoined.
     func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool
+    /// Forgets a retired host (`torpor host remove`); false, changing nothing, when its agent is connected now.
+    func forget(_ hostID: String) async -> Bool
     /// The VM's estimated demand from its host's monitoring (`requested` when it has no samples); nil when no
     /// host lists it.
     func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate?
@@ -126,6 +128,10 @@ public struct GroupManager: GroupManagerEndpoint {
 
     public func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool {
         await registry.restoreAsleep(description, since: since)
+    }
+
+    public func forget(_ hostID: String) async -> Bool {
+        await registry.forget(hostID)
     }
 
     public func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate? {

@@ -157,6 +157,14 @@ public actor HostRegistry {
         return connections.removeValue(forKey: hostID)
     }
 
+    /// Forgets a retired host (`torpor host remove`); false, changing nothing, when its agent is connected now.
+    public func forget(_ hostID: String) -> Bool {
+        guard hosts[hostID]?.connected != true else { return false }
+        hosts[hostID] = nil
+        connections[hostID] = nil
+        return true
+    }
+
     public func heartbeat(from hostID: String, at now: ContinuousClock.Instant) {
         // In place: copying the record out and back retains its ring and inventory on every heartbeat.
         guard let index = hosts.index(forKey: hostID) else { return }

@@ -448,6 +448,30 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
         return true
     }
 
+    /// Forgets a retired host here and in the assignments; the group manager that held it (FAILED, its agent gone)
+    /// is told to release it, so its reports stop naming it.
+    public func forget(_ hostID: String) async -> Bool {
+        guard let host = known[hostID] else { return true }
+        guard !host.connected else { return false }
+        if host.groupManagerID != nil {
+            let result = await order(.release, to: hostID, timeout: commandTimeout)
+            if !result.isOK {
+                logger.warning(
+                    "a removed host's group manager did not release it; it forgets it at its retention",
+                    metadata: [.host: "\(hostID)", .error: "\(result.code): \(result.message)"]
+                )
+            }
+        }
+        // Looked at again: the order suspended, and the agent may have joined meanwhile.
+        guard known[hostID]?.connected != true else { return false }
+        known[hostID] = nil
+        _ = machine.handle(.hostLeft(hostID: hostID))
+        recorded[hostID] = nil
+        released[hostID] = nil
+        releasedBy[hostID] = nil
+        return true
+    }
+
     /// Set here at once (the leader's next read sees it), then in the group manager's registry.
     public func setState(_ state: HostRecord.State, of hostID: String) async {
         guard let connection = setLocalState(state, of: hostID) else { return }

@@ -13,6 +13,8 @@ public enum ManagerStoreError: Error, Equatable, Sendable, CustomStringConvertib
     case duplicateImagePath(String, image: String)
     case unknownImage(String)
     case imageInUse(String, vms: [String])
+    /// A host cannot be forgotten while these VMs (name and state) are placed on it.
+    case hostInUse(String, vms: [String])
     /// A GRDB or SQLite failure, with the database path so several stores can be told apart in logs.
     case database(path: String, message: String)
     /// The replicated state (a coordinated leader's etcd) could not be read, restored or written.
@@ -40,6 +42,8 @@ public enum ManagerStoreError: Error, Equatable, Sendable, CustomStringConvertib
             "no flavor named '\(name)'"
         case .flavorInUse(let name, let vms):
             "flavor '\(name)' is in use by VMs \(vms.joined(separator: ", "))\(vms.count == 5 ? " and maybe more" : "")"
+        case .hostInUse(let host, let vms):
+            "\(host) still has VMs: \(vms.joined(separator: ", "))"
         case .duplicateImage(let name):
             "an image named '\(name)' already exists"
         case .duplicateImagePath(let path, let image):

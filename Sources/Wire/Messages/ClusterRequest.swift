@@ -58,6 +58,9 @@ public enum ClusterRequest: WirePayload {
     case cordon(host: String, reason: String)
     /// Puts a cordoned host back in service. Answered by a CommandResult.
     case uncordon(host: String)
+    /// Forgets a retired host: its records go, the energy saver never wakes it again. Refused while its agent is
+    /// connected or a VM is placed on it or migrates to or from it. Answered by a CommandResult.
+    case removeHost(host: String)
 
     public enum VMAction: UInt8, Hashable, Sendable, CaseIterable {
         case start = 1
@@ -194,6 +197,7 @@ public enum ClusterRequest: WirePayload {
         case releaseReservation = 23
         case cordon = 24
         case uncordon = 25
+        case removeHost = 26
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -293,6 +297,9 @@ public enum ClusterRequest: WirePayload {
             buffer.writeWireString(reason)
         case .uncordon(let host):
             buffer.writeInteger(Kind.uncordon.rawValue)
+            buffer.writeWireString(host)
+        case .removeHost(let host):
+            buffer.writeInteger(Kind.removeHost.rawValue)
             buffer.writeWireString(host)
         }
     }
@@ -410,6 +417,8 @@ public enum ClusterRequest: WirePayload {
             return .cordon(host: host, reason: try buffer.readWireString(messageType, "reason"))
         case .uncordon:
             return .uncordon(host: try buffer.readWireString(messageType, "host"))
+        case .removeHost:
+            return .removeHost(host: try buffer.readWireString(messageType, "host"))
         }
     }
 

@@ -153,8 +153,8 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             + 1 + (host.cordonReason.map { 2 + $0.utf8.count } ?? 0)
     }
 
-    /// The payload's bytes, at most (exactly when the hostPower, page, estimates, groupManagers and cordons fields are sent): without
-    /// building it, to decide whether it fits in a frame.
+    /// The payload's bytes, at most (exactly when the hostPower, page, estimates, groupManagers and cordons fields
+    /// are sent): without building it, to decide whether it fits in a frame.
     public var encodedSize: Int {
         // managerID, softwareVersion, uptime, timeout, host count; the extension area with hostPower, page,
         // estimates, groupManagers and cordons.
@@ -239,7 +239,8 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
 
     private mutating func applyCordons(_ field: WireExtensionField) throws(WireError) {
         // A presence byte per host at least.
-        let reasons = try perHostEntries(field, "cordons", minimumEntrySize: 1) {
+        let reasons = try field.positionalEntries(count: hosts.count, minimumEntrySize: 1, Self.messageType, "cordons")
+        {
             (buffer) throws(WireError) -> String? in
             try buffer.readWireOptional(Self.messageType, "cordons.present") { (buffer) throws(WireError) -> String in
                 try buffer.readWireString(Self.messageType, "cordons.reason")
@@ -250,7 +251,12 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
 
     private mutating func applyGroupManagers(_ field: WireExtensionField) throws(WireError) {
         // A string's length per host at least.
-        let ids = try perHostEntries(field, "groupManagers", minimumEntrySize: 2) {
+        let ids = try field.positionalEntries(
+            count: hosts.count,
+            minimumEntrySize: 2,
+            Self.messageType,
+            "groupManagers"
+        ) {
             (buffer) throws(WireError) -> String in
             try buffer.readWireString(Self.messageType, "groupManagers.id")
         }
@@ -259,7 +265,12 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
 
     private mutating func applyEstimates(_ field: WireExtensionField) throws(WireError) {
         // A presence byte per host at least.
-        let estimates = try perHostEntries(field, "estimates", minimumEntrySize: 1) {
+        let estimates = try field.positionalEntries(
+            count: hosts.count,
+            minimumEntrySize: 1,
+            Self.messageType,
+            "estimates"
+        ) {
             (buffer) throws(WireError) -> HostEstimate? in
             try buffer.readWireOptional(Self.messageType, "estimates.present") {
                 (buffer) throws(WireError) -> HostEstimate in
@@ -275,7 +286,8 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
 
     private mutating func applyHostPower(_ field: WireExtensionField) throws(WireError) {
         // Two presence bytes per host at least.
-        let power = try perHostEntries(field, "hostPower", minimumEntrySize: 2) {
+        let power = try field.positionalEntries(count: hosts.count, minimumEntrySize: 2, Self.messageType, "hostPower")
+        {
             (buffer) throws(WireError) -> (millisecondsInState: UInt64?, watts: Double?) in
             let inState = try buffer.readWireOptional(Self.messageType, "hostPower.millisecondsInState") {
                 (buffer) throws(WireError) -> UInt64 in
@@ -291,34 +303,6 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             hosts[index].millisecondsInState = entry.millisecondsInState
             hosts[index].watts = entry.watts
         }
-    }
-
-    /// A per-host extension field's entries, one per host in the order of `hosts`: refused when there are more or
-    /// fewer (they are matched to hosts by position) or when bytes follow the last.
-    private func perHostEntries<Entry>(
-        _ field: WireExtensionField,
-        _ name: StaticString,
-        minimumEntrySize: Int,
-        entry: (inout ByteBuffer) throws(WireError) -> Entry
-    ) throws(WireError) -> [Entry] {
-        var value = field.value
-        let entries = try value.readWireArray(
-            minimumElementSize: minimumEntrySize,
-            Self.messageType,
-            name,
-            element: entry
-        )
-        guard entries.count == hosts.count else {
-            throw .invalidValue(message: Self.messageType, field: "\(name).count", value: UInt64(entries.count))
-        }
-        guard value.readableBytes == 0 else {
-            throw .invalidValue(
-                message: Self.messageType,
-                field: "\(name).length",
-                value: UInt64(field.value.readableBytes)
-            )
-        }
-        return entries
     }
 }
 

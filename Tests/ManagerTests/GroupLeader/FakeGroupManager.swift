@@ -203,6 +203,14 @@ actor FakeGroupManager: GroupManagerEndpoint {
         return true
     }
 
+    func forget(_ hostID: String) async -> Bool {
+        guard managed[hostID]?.connected != true else { return false }
+        managed[hostID] = nil
+        domains[hostID] = nil
+        latestInventory[hostID] = nil
+        return true
+    }
+
     // MARK: Test controls
 
     /// Migrations under way, by VM name.

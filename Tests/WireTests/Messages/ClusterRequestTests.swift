@@ -71,6 +71,8 @@ import Wire
         .cordon(host: "", reason: ""),
         .cordon(host: Samples.unicodeName, reason: Samples.unicodeName),
         .uncordon(host: "host-2"),
+        .removeHost(host: "host-9"),
+        .removeHost(host: ""),
     ]
 
     @Test(arguments: requests)
@@ -167,10 +169,20 @@ import Wire
         }
     }
 
+    @Test func removeHostIsKindTwentySix() {
+        #expect(hex(payloadBytes(.clusterRequest(.removeHost(host: "a")))) == "1a" + "000161" + "0000")
+        #expect(throws: WireError.truncated(message: .clusterRequest, field: "host")) {
+            try decodePayload(.clusterRequest, hexBytes("1a 0002 61"))
+        }
+        #expect(throws: WireError.invalidUTF8(message: .clusterRequest, field: "host")) {
+            try decodePayload(.clusterRequest, hexBytes("1a 0002 c080 0000"))
+        }
+    }
+
     @Test func unknownKindAndActionAreRejected() {
         var kind = ByteBuffer()
-        kind.writeInteger(UInt8(26))
-        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 26)) {
+        kind.writeInteger(UInt8(27))
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "kind", value: 27)) {
             try decodePayload(.clusterRequest, kind)
         }
         var action = ByteBuffer()

@@ -280,6 +280,11 @@ enum Samples {
         message: .clusterRequest(.cordon(host: "kvm-08", reason: "fw"))
     )
 
+    static let goldenClusterRequestRemoveHost = WireEnvelope(
+        requestID: 517,
+        message: .clusterRequest(.removeHost(host: "kvm-08"))
+    )
+
     static let goldenClusterRequestConsolidate = WireEnvelope(
         requestID: 12,
         message: .clusterRequest(.consolidate(dryRun: true))
