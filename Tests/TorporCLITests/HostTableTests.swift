@@ -124,6 +124,9 @@ import Wire
         #expect(drain.method == .copyStorageAll)
         #expect(throws: (any Error).self) { try HostDrain.parse(["h2", "--wait-timeout", "0"]) }
         #expect(throws: (any Error).self) { try HostCordon.parse([]) }
+        #expect(try HostRemove.parse(["h9"]).host == "h9")
+        #expect(throws: (any Error).self) { try HostRemove.parse([]) }
+        #expect(throws: (any Error).self) { try HostRemove.parse(["h9", "h10"]) }
     }
 
     @Test func theTreeMarksACordonedHost() throws {

@@ -273,4 +273,55 @@ import Wire
             await gm2.close()
         }
     }
+
+    /// `torpor host remove` behind group managers: a host held connected is kept; once its group manager reports it
+    /// FAILED, it is forgotten at the leader and in the assignments, and its group manager is told to release it.
+    @Test func aRemovedHostIsForgottenAndReleasedByItsGroupManager() async throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let groupManagers = RemoteGroupManagers(
+            policy: .roundRobin,
+            estimator: Estimator(window: 5),
+            logger: Self.logger
+        )
+        try await groupManagers.restore(from: store)
+        try await Self.withLeader(groupManagers, observer: RecordingObserver()) { port in
+            let orders = Mutex<[HostOrder]>([])
+            let (gm1, serving) = try await Self.link(as: "gm-1", port: port) { order in
+                orders.withLock { $0.append(order) }
+                return CommandResult(code: .ok, message: "")
+            }
+            defer { serving.cancel() }
+            try await gm1.send(.groupManagerReport(Self.report(address: "10.0.0.1:7702", hosts: [])))
+            #expect(await Self.eventually { await groupManagers.groupManagers().count == 1 })
+            #expect(
+                try await groupManagers.assignment(of: "h1").get()
+                    == .groupManager(id: "gm-1", address: "10.0.0.1:7702")
+            )
+            try await gm1.send(
+                .groupManagerEvent(GroupManagerEvent(hostID: "h1", event: .joined(HostRegistryTests.agent("h1"))))
+            )
+            #expect(await Self.eventually { await groupManagers.host("h1")?.connected == true })
+            #expect(await groupManagers.forget("h1") == false)
+            #expect(await groupManagers.host("h1") != nil)
+
+            let agent = HostRegistryTests.agent("h1")
+            try await gm1.send(
+                .groupManagerEvent(GroupManagerEvent(hostID: "h1", event: .failed(agent, lastInventory: nil)))
+            )
+            #expect(await Self.eventually { await groupManagers.host("h1")?.connected == false })
+            #expect(await groupManagers.forget("h1"))
+            #expect(await groupManagers.hosts().isEmpty)
+            #expect(orders.withLock { $0 } == [HostOrder(hostID: "h1", order: .release)])
+            // The assignment row is the store's to delete (ManagerStore.removeHost); dealt again, it is recorded again.
+            _ = try await store.removeHost("h1")
+            #expect(try await store.hostAssignments().isEmpty)
+            #expect(
+                try await groupManagers.assignment(of: "h1").get()
+                    == .groupManager(id: "gm-1", address: "10.0.0.1:7702")
+            )
+            #expect(try await store.hostAssignments() == ["h1": "gm-1"])
+            await gm1.close()
+        }
+    }
 }
