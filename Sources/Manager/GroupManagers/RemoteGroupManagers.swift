@@ -449,26 +449,38 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
     }
 
     /// Forgets a retired host here and in the assignments; the group manager that held it (FAILED, its agent gone)
-    /// is told to release it, so its reports stop naming it.
+    /// is told to release it, so its reports stop naming it. The order goes in the background: the leader calls
+    /// this under its decisions lock, which must not wait for a group manager's answer.
     public func forget(_ hostID: String) async -> Bool {
         guard let host = known[hostID] else { return true }
         guard !host.connected else { return false }
-        if host.groupManagerID != nil {
-            let result = await order(.release, to: hostID, timeout: commandTimeout)
-            if !result.isOK {
-                logger.warning(
-                    "a removed host's group manager did not release it; it forgets it at its retention",
-                    metadata: [.host: "\(hostID)", .error: "\(result.code): \(result.message)"]
-                )
-            }
-        }
-        // Looked at again: the order suspended, and the agent may have joined meanwhile.
-        guard known[hostID]?.connected != true else { return false }
+        let holder = holder(of: hostID)
         known[hostID] = nil
         _ = machine.handle(.hostLeft(hostID: hostID))
         recorded[hostID] = nil
         released[hostID] = nil
         releasedBy[hostID] = nil
+        if let (connection, groupManagerID) = holder {
+            let logger = self.logger
+            let timeout = commandTimeout
+            Task {
+                let outcome: String
+                do {
+                    let reply = try await connection.request(
+                        .hostOrder(HostOrder(hostID: hostID, order: .release)),
+                        timeout: timeout
+                    )
+                    guard case .commandResult(let result) = reply, !result.isOK else { return }
+                    outcome = "\(result.code): \(result.message)"
+                } catch {
+                    outcome = "\(error)"
+                }
+                logger.warning(
+                    "a removed host's group manager did not release it; it forgets it at its retention",
+                    metadata: [.host: "\(hostID)", .groupManager: "\(groupManagerID)", .error: "\(outcome)"]
+                )
+            }
+        }
         return true
     }
 
