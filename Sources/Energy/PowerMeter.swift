@@ -8,7 +8,7 @@ import Rings
 /// unreachable are not invented.
 ///
 /// The always-on estimate counts the measured energy for intervals where the host was awake at both ends, and
-/// for any other interval the host's idle-awake power: the mean of its awake readings before the interval, or
+/// for any other interval the host's idle-awake power: the mean of its non-zero awake readings before the interval, or
 /// when there are none yet the estimate an earlier run kept (`remember(idleWatts:of:)`), else `defaultIdleWatts`
 /// (or, without a default, the measured energy: no saving is claimed for a host never seen awake).
 public struct PowerMeter: Sendable {
@@ -138,8 +138,11 @@ private struct HostMeter: Sendable {
                 alwaysOnJoules += measured
             }
         }
-        // Counted after the interval: its estimate uses only the readings up to its start.
-        if sample.awake {
+        // Counted after the interval: its estimate uses only the readings up to its start. A host that is up never
+        // draws nothing: 0 W is a sensor not updated yet (ipmi_sim's before its first poll, a BMC just started),
+        // and as the first measured value it would be recorded as the host's idle power and spoil what later runs
+        // count as saved.
+        if sample.awake, sample.watts > 0 {
             awakeWattsSum += sample.watts
             awakeCount += 1
         }

@@ -66,6 +66,20 @@ import Testing
         #expect(!row.awake)
     }
 
+    /// A BMC whose sensor has not been updated yet reads 0 W for a host that is up (seen in a lab rehearsal: the
+    /// first reading recorded 0 W as the host's idle power, and the next run counted its sleep as costing energy).
+    @Test func aZeroReadingOfAnAwakeHostDoesNotFeedTheIdleEstimate() {
+        var meter = PowerMeter(ringCapacity: 10, maximumGap: .seconds(60))
+        meter.record(hostID: "h1", watts: 0, at: .zero, awake: true)
+        #expect(meter.measuredIdleWatts(of: "h1") == nil)
+        #expect(meter.measuredIdleWatts.isEmpty)
+        meter.record(hostID: "h1", watts: 120, at: .seconds(1), awake: true)
+        meter.record(hostID: "h1", watts: 0, at: .seconds(2), awake: true)
+        #expect(meter.measuredIdleWatts(of: "h1") == 120)
+        // Still measured energy: the zero is a reading, only not an idle one.
+        #expect(meter.report(at: .seconds(2)).hosts[0].sampleCount == 3)
+    }
+
     @Test func hostNeverSeenAwakeUsesTheDefaultOrClaimsNoSaving() {
         var withDefault = PowerMeter(ringCapacity: 10, maximumGap: .seconds(60), defaultIdleWatts: 150)
         var withoutDefault = PowerMeter(ringCapacity: 10, maximumGap: .seconds(60))
