@@ -12,6 +12,10 @@ public struct ManagerConfiguration: Sendable, Equatable {
     /// How often agents send heartbeats, and how long silence means a host has failed (Snooze: 3 s / 10 s).
     public var heartbeatInterval: Duration = .seconds(3)
     public var heartbeatTimeout: Duration = .seconds(10)
+    /// The longest an agent waits before trying its manager again (its reconnect backoff's cap): after a start, a
+    /// host recorded up that has not rejoined within this plus two heartbeat timeouts (and the rejoin window) is
+    /// declared FAILED. Not in manager.yaml: it follows the agents' code; tests shorten it.
+    public var agentRetryMaximum: Duration = Backoff().maximum
     public var reportInterval: Duration = .seconds(3)
     /// Samples kept per VM and per host (Snooze: 30).
     public var ringCapacity = 30

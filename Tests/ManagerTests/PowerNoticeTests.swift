@@ -107,5 +107,10 @@ import Wire
         func setState(_ state: HostRecord.State, of hostID: String) async {}
         func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool { false }
         func forget(_ hostID: String) async -> Bool { true }
+        func restoreFailed(
+            _ description: AgentDescription,
+            lastSeen: ContinuousClock.Instant,
+            failedSince: ContinuousClock.Instant
+        ) async -> Bool { false }
     }
 }

@@ -168,7 +168,27 @@ extension GroupLeader {
     /// Tracks a host nobody has heard from since the start as asleep since it was last seen, with what its agent
     /// last said of it; false when the group manager knows it already (it rejoined) or its power is tracked.
     func trackAsleep(_ host: StoredHost) async -> Bool {
-        let description = AgentDescription(
+        let description = agentDescription(of: host)
+        // Asleep since it was last seen: the store's time of its going down.
+        let since = instant(of: host.lastSeen)
+        guard power[host.id] == nil, await groupManager.restoreAsleep(description, since: since),
+            await groupManager.host(host.id)?.connected == false
+        else { return false }
+        var machine = HostPowerMachine(state: .sleeping, since: since)
+        machine.sleptAt = since
+        power[host.id] = machine
+        storedPowerStates[host.id] = .sleeping
+        return true
+    }
+
+    /// A wall-clock time of the store as an instant of the monotonic clock (not later than now).
+    func instant(of date: Date) -> ContinuousClock.Instant {
+        ContinuousClock.now - .seconds(max(0, wallClock().timeIntervalSince(date)))
+    }
+
+    /// What the host's agent last said of it, as the store keeps it.
+    func agentDescription(of host: StoredHost) -> AgentDescription {
+        AgentDescription(
             hostID: host.id,
             hostname: host.hostname,
             capabilities: AgentCapabilities(rawValue: UInt32(clamping: host.capabilities)),
@@ -182,16 +202,6 @@ extension GroupLeader {
             listenAddress: "",
             migrationURI: migrationURIs[host.id] ?? ""
         )
-        // Asleep since it was last seen: the store's time of its going down.
-        let since = ContinuousClock.now - .seconds(max(0, wallClock().timeIntervalSince(host.lastSeen)))
-        guard power[host.id] == nil, await groupManager.restoreAsleep(description, since: since),
-            await groupManager.host(host.id)?.connected == false
-        else { return false }
-        var machine = HostPowerMachine(state: .sleeping, since: since)
-        machine.sleptAt = since
-        power[host.id] = machine
-        storedPowerStates[host.id] = .sleeping
-        return true
     }
 
     /// Once the rejoin window has passed: hosts the store records ACTIVE whose agents have not come back, and whose
@@ -239,6 +249,66 @@ extension GroupLeader {
                     metadata: [.host: "\(host.id)", .state: "SLEEPING", .error: "\(error)"]
                 )
             }
+        }
+        await recordHostsNotBack()
+    }
+
+    /// Once agents have had time to come back (the longer of the rejoin window's maximum and an agent's longest
+    /// retry plus two heartbeat timeouts) and the BMCs were asked (`trackPoweredOffHosts`): a host the store
+    /// records ACTIVE whose agent has not come back, and which is not known to be off, is lost as if its heartbeats
+    /// had stopped: listed FAILED, last heard of when the store last saw it, its VMs `unreachable` and highly available
+    /// ones restarted elsewhere once it is fenced. Without this, a host that died while no manager ran was absent
+    /// from `torpor hosts` and its VMs stayed `running` in the state for good. A host the store records FAILED is
+    /// listed FAILED again (its VMs were dealt with when it failed) until the registry's retention forgets it. An
+    /// agent that comes back later joins as from any failure, and its inventory sets its VMs right.
+    /// How long after a start a host recorded up has to rejoin before it is declared FAILED: the rejoin window's
+    /// maximum, or an agent's longest retry plus two heartbeat timeouts if that is longer.
+    static func timeToComeBack(_ configuration: ManagerConfiguration, window: RejoinWindow) -> Duration {
+        max(window.maximum, configuration.agentRetryMaximum + configuration.heartbeatTimeout * 2)
+    }
+
+    func recordHostsNotBack() async {
+        // Later than the rejoin window: an agent retries its manager with a backoff of up to 30 s, so one whose
+        // manager was away for long may take that long to come back, and a host declared FAILED here is fenced
+        // before its highly available VMs start elsewhere.
+        let deadline = rejoinWindow.opened + Self.timeToComeBack(configuration, window: rejoinWindow)
+        guard (try? await Task.sleep(until: deadline, clock: .continuous)) != nil else { return }
+        let stored: [StoredHost]
+        do {
+            stored = try await store.hosts()
+        } catch {
+            logger.error("cannot read the hosts to find those not back", metadata: [.error: "\(error)"])
+            return
+        }
+        await lockDecisions()
+        defer { unlockDecisions() }
+        for host in stored where host.state == .active || host.state == .failed {
+            guard power[host.id] == nil else { continue }
+            let lastSeen = instant(of: host.lastSeen)
+            let failedSince = host.state == .failed ? lastSeen : .now
+            guard
+                await groupManager.restoreFailed(
+                    agentDescription(of: host),
+                    lastSeen: lastSeen,
+                    failedSince: failedSince
+                )
+            else { continue }  // it rejoined
+            guard host.state == .active else { continue }
+            logger.error(
+                "host not back since the manager started: FAILED",
+                metadata: [.host: "\(host.id)", .silentFor: "\(ContinuousClock.now - lastSeen)"]
+            )
+            do {
+                // Its last-seen time is kept: it says when the host was last heard from.
+                try await store.setHostState(.failed, ofHost: host.id)
+            } catch {
+                logger.error(
+                    "cannot record a host's state",
+                    metadata: [.host: "\(host.id)", .state: "FAILED", .error: "\(error)"]
+                )
+            }
+            announceFailed(host.id)
+            await markVMsUnreachable(onFailed: host.id, reason: "\(host.id) FAILED: not back since the manager started")
         }
     }
 

@@ -202,32 +202,27 @@ extension GroupLeader: GroupManagerObserver {
         for host in hosts {
             await record(host.description, .failed)
             announceFailed(host.hostID)
-            do {
-                let affected = try await store.vms(onHost: host.hostID).filter {
-                    [.starting, .running, .suspended, .shuttingDown].contains($0.state)
-                }
-                for vm in affected {
-                    try await store.setVMPlacement(
-                        id: vm.id,
-                        hostID: host.hostID,
-                        state: .unreachable,
-                        reason: "\(host.hostID) FAILED: no heartbeat"
-                    )
-                }
-                if affected.contains(where: \.highlyAvailable) { enqueue.yield(.evacuate(host.hostID)) }
-                logger.error(
-                    "host failed with VMs",
-                    metadata: [
-                        .host: "\(host.hostID)",
-                        .vms: "\(affected.map(\.name).joined(separator: ","))",
-                    ]
-                )
-            } catch {
-                logger.error(
-                    "cannot record a failed host's VMs",
-                    metadata: [.host: "\(host.hostID)", .error: "\(error)"]
-                )
+            await markVMsUnreachable(onFailed: host.hostID, reason: "\(host.hostID) FAILED: no heartbeat")
+        }
+    }
+
+    /// Under the decisions lock: the VMs the store places on a FAILED host may still run there, unseen: they are
+    /// `unreachable`, and highly available ones are restarted elsewhere once the host is fenced (`evacuate`).
+    func markVMsUnreachable(onFailed hostID: String, reason: String) async {
+        do {
+            let affected = try await store.vms(onHost: hostID).filter {
+                [.starting, .running, .suspended, .shuttingDown].contains($0.state)
             }
+            for vm in affected {
+                try await store.setVMPlacement(id: vm.id, hostID: hostID, state: .unreachable, reason: reason)
+            }
+            if affected.contains(where: \.highlyAvailable) { enqueue.yield(.evacuate(hostID)) }
+            logger.error(
+                "host failed with VMs",
+                metadata: [.host: "\(hostID)", .vms: "\(affected.map(\.name).joined(separator: ","))"]
+            )
+        } catch {
+            logger.error("cannot record a failed host's VMs", metadata: [.host: "\(hostID)", .error: "\(error)"])
         }
     }
 }

@@ -33,6 +33,13 @@ public protocol GroupManagerEndpoint: Sendable {
     func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool
     /// Forgets a retired host (`torpor host remove`); false, changing nothing, when its agent is connected now.
     func forget(_ hostID: String) async -> Bool
+    /// A host the store records whose agent has not come back since the start, known again as FAILED since
+    /// `failedSince` and not connected, last heard from at `lastSeen`; false (nothing changed) when it is known.
+    func restoreFailed(
+        _ description: AgentDescription,
+        lastSeen: ContinuousClock.Instant,
+        failedSince: ContinuousClock.Instant
+    ) async -> Bool
     /// The VM's estimated demand from its host's monitoring (`requested` when it has no samples); nil when no
     /// host lists it.
     func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate?
@@ -132,6 +139,14 @@ public struct GroupManager: GroupManagerEndpoint {
 
     public func forget(_ hostID: String) async -> Bool {
         await registry.forget(hostID)
+    }
+
+    public func restoreFailed(
+        _ description: AgentDescription,
+        lastSeen: ContinuousClock.Instant,
+        failedSince: ContinuousClock.Instant
+    ) async -> Bool {
+        await registry.restoreFailed(description, lastSeen: lastSeen, failedSince: failedSince)
     }
 
     public func estimate(of vmID: String, requested: ResourceVector) async -> VMEstimate? {

@@ -202,6 +202,29 @@ public actor HostRegistry {
         return true
     }
 
+    /// A host whose agent has not come back since the manager started: FAILED since `failedSince` and not
+    /// connected, last heard from at `lastSeen`, as its agent last described it, until it joins (and forgotten
+    /// past the retention like any FAILED host). False when the host is already known.
+    public func restoreFailed(
+        _ description: AgentDescription,
+        lastSeen: ContinuousClock.Instant,
+        failedSince: ContinuousClock.Instant
+    ) -> Bool {
+        guard hosts[description.hostID] == nil else { return false }
+        var record = HostRecord(
+            description: description,
+            state: .failed,
+            joinedAt: lastSeen,
+            lastHeartbeat: lastSeen,
+            lastReport: nil,
+            inventory: nil,
+            reports: RingBuffer(capacity: ringCapacity)
+        )
+        record.stateSince = failedSince
+        hosts[description.hostID] = record
+        return true
+    }
+
     /// The agent announced that its host goes down: SLEEPING at once, so the expiry never turns its silence into
     /// FAILED. A rejoin makes it ACTIVE again.
     public func goingDown(_ hostID: String, at now: ContinuousClock.Instant) {

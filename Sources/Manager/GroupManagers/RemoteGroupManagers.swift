@@ -448,6 +448,20 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
         return true
     }
 
+    public func restoreFailed(
+        _ description: AgentDescription,
+        lastSeen: ContinuousClock.Instant,
+        failedSince: ContinuousClock.Instant
+    ) async -> Bool {
+        guard known[description.hostID] == nil else { return false }
+        var host = RemoteHost(description: description, stateSince: failedSince)
+        host.state = .failed
+        host.connected = false
+        host.lastSeen = lastSeen
+        known[description.hostID] = host
+        return true
+    }
+
     /// Forgets a retired host here and in the assignments; the group manager that held it (FAILED, its agent gone)
     /// is told to release it, so its reports stop naming it. The order goes in the background: the leader calls
     /// this under its decisions lock, which must not wait for a group manager's answer.

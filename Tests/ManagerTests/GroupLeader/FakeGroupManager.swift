@@ -203,6 +203,23 @@ actor FakeGroupManager: GroupManagerEndpoint {
         return true
     }
 
+    func restoreFailed(
+        _ description: AgentDescription,
+        lastSeen: ContinuousClock.Instant,
+        failedSince: ContinuousClock.Instant
+    ) async -> Bool {
+        guard managed[description.hostID] == nil else { return false }
+        managed[description.hostID] = ManagedHost(
+            hostID: description.hostID,
+            capacity: description.capacity,
+            state: .failed,
+            connected: false,
+            hasInventory: false,
+            capabilities: description.capabilities
+        )
+        return true
+    }
+
     func forget(_ hostID: String) async -> Bool {
         guard managed[hostID]?.connected != true else { return false }
         managed[hostID] = nil

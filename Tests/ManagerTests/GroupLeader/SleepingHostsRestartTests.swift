@@ -188,18 +188,40 @@ import Wire
         #expect(await groupManagers.restoreAsleep(Self.agent("h1"), since: now) == false)
     }
 
-    @Test func aHostStoredActiveWhoseBMCReportsPowerOffIsTrackedAsleepAfterTheRejoinWindow() async throws {
+    /// After a start: a host stored ACTIVE that has not come back is asleep if its BMC says power off, and FAILED
+    /// (its VMs unreachable) once agents have had time to come back; one stored FAILED is listed FAILED again.
+    @Test func hostsStoredActiveThatAreNotBackAreAsleepIfTheirBMCSaysOffElseFailed() async throws {
         let database = TemporaryStore()
         defer { database.remove() }
         let store = try database.open()
         let wentDown = Date(timeIntervalSinceNow: -600)
-        for id in ["off", "on", "silent", "no-bmc", "back"] {
+        for id in ["off", "on", "silent", "no-bmc", "back", "gone"] {
             try await store.upsertHost(
-                StoredHost(id: id, hostname: id, state: .active, cores: 4, memoryBytes: 8 << 30, lastSeen: wentDown)
+                StoredHost(
+                    id: id,
+                    hostname: id,
+                    state: id == "gone" ? .failed : .active,
+                    cores: 4,
+                    memoryBytes: 8 << 30,
+                    lastSeen: wentDown
+                )
             )
         }
+        // A VM the store has running on "no-bmc", which never comes back.
+        try await store.defineVirtualCluster("web")
+        try await store.addVM(
+            StoredVM(
+                id: "0b8e3c52-3b54-4b67-9f9a-6a1b3c1d2e01",
+                name: "web-1",
+                vcName: "web",
+                templateXML: "<domain/>",
+                hostID: "no-bmc",
+                state: .running
+            )
+        )
         var configuration = ManagerConfiguration()
         configuration.heartbeatTimeout = .milliseconds(100)
+        configuration.agentRetryMaximum = .milliseconds(500)
         for id in ["off", "on", "silent", "back"] {
             configuration.hostWake[id] = HostWakeConfiguration(
                 drivers: [.command(["/bin/false", id])],
@@ -238,13 +260,52 @@ import Wire
         #expect(try await Self.storedState(store, "off") == .sleeping)
         let lastSeen = try #require(try await store.hosts().first { $0.id == "off" }?.lastSeen)
         #expect(abs(lastSeen.timeIntervalSince(wentDown)) < 0.001)
-        // Powered on, not answering, without a BMC, or back: left as they are, and only BMCs of missing hosts asked.
-        for id in ["on", "silent", "no-bmc"] {
-            #expect(await registry.host(id) == nil, "\(id)")
-            #expect(try await Self.storedState(store, id) == .active, "\(id)")
-        }
+        // Only the BMCs of missing hosts asked.
         #expect(await registry.host("back")?.state == .active)
         #expect(asked.withLock { $0.sorted() } == ["bmc-off:623", "bmc-on:623", "bmc-silent:623"])
+        // Powered on, not answering, or without a BMC: once agents have had time to come back (`timeToComeBack`),
+        // lost: FAILED, listed, last heard of when the store last saw them; their VMs unreachable.
+        let lostIDs = ["on", "silent", "no-bmc", "gone"]
+        #expect(
+            try await GroupLeaderTests.eventually {
+                for id in lostIDs where await registry.host(id)?.state != .failed { return false }
+                return try await store.vm(named: "web-1")?.state == .unreachable
+            }
+        )
+        for id in lostIDs {
+            let lost = try #require(await registry.host(id), "\(id)")
+            #expect(lost.state == .failed && !lost.connected, "\(id)")
+            #expect(ContinuousClock.now - lost.lastHeartbeat > .seconds(590), "\(id)")
+            #expect(try await Self.storedState(store, id) == .failed, "\(id)")
+            let stored = try #require(try await store.hosts().first { $0.id == id })
+            #expect(abs(stored.lastSeen.timeIntervalSince(wentDown)) < 0.001, "\(id)")
+        }
+        let web = try #require(try await store.vm(named: "web-1"))
+        #expect(web.state == .unreachable && web.hostID == "no-bmc")
+        #expect(web.reason == "no-bmc FAILED: not back since the manager started")
+        #expect(await registry.host("off")?.state == .sleeping)
+        #expect(await registry.host("back")?.state == .active)
+
+        // The agent of a lost host comes back: ACTIVE again.
+        await registry.join(Self.agent("on"), at: .now)
+        await leader.hostJoined(Self.agent("on"))
+        #expect(await registry.host("on")?.state == .active)
+        #expect(try await Self.storedState(store, "on") == .active)
+    }
+
+    /// A host not back is declared FAILED no sooner than an agent retrying its manager could be back.
+    @Test func hostsHaveTimeToComeBackBeforeTheyAreDeclaredFailed() {
+        var configuration = ManagerConfiguration()
+        let window = { (timeout: Duration) in
+            RejoinWindow(opened: .now, quiet: timeout * 2, maximum: timeout * 6)
+        }
+        // Defaults: 10 s heartbeat timeout, agents retry at most every 30 s: max(60 s, 30 s + 20 s).
+        #expect(GroupLeader.timeToComeBack(configuration, window: window(.seconds(10))) == .seconds(60))
+        // The lab's 5 s: max(30 s, 30 s + 10 s).
+        configuration.heartbeatTimeout = .seconds(5)
+        #expect(GroupLeader.timeToComeBack(configuration, window: window(.seconds(5))) == .seconds(40))
+        configuration.heartbeatTimeout = .seconds(30)
+        #expect(GroupLeader.timeToComeBack(configuration, window: window(.seconds(30))) == .seconds(180))
     }
 
     @Test func aHostNothingCanWakeIsNotRestored() async throws {

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A host that dies while no manager runs (`torpor-lab up`, libvirt's test driver): the restarted manager, once
+/// agents have had time to come back, lists it FAILED and its VM `unreachable`, instead of leaving the host out of
+/// `torpor hosts` and the VM `running` in its state for good.
+@Suite("hosts not back after a manager restart, in a lab", .serialized)
+struct HostsNotBackLabTests {
+    @Test("a host lost while the manager was down is FAILED after the restart, its VM unreachable")
+    func aHostLostWhileTheManagerWasDownIsFailed() async throws {
+        let lab = try await LabUnderTest.up(hosts: 2, cores: 2)
+        defer { lab.tearDown() }
+        // Two 2-core VMs: one per host.
+        #expect(try await lab.torpor(["vc", "define", "w"]).status == 0)
+        let added = try await lab.torpor(["vc", "add", "w", try lab.template(cores: 2), "--name", "w", "--count", "2"])
+        #expect(added.status == 0, "\(added)")
+        let start = try await lab.torpor(["vc", "start", "w", "--json"])
+        try #require(start.status == 0, "\(start)")
+        let placed = try await lab.vms("w").compactMapValues { $0["host"] as? String }
+        try #require(Set(placed.values) == ["host-1", "host-2"], "\(placed)")
+        let lostVM = try #require(placed.first { $0.value == "host-2" }?.key)
+        let keptVM = try #require(placed.first { $0.value == "host-1" }?.key)
+
+        // The manager stops; host-2 dies meanwhile; the manager starts again on the same database.
+        try await EnergyLabTests.stopManager(lab)
+        kill(pid_t(try lab.process("agent-2").pid), SIGKILL)
+        let restartedAt = ContinuousClock.now
+        let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
+        defer { manager.kill() }
+
+        var hosts: [String: [String: Any]] = [:]
+        var vms: [String: [String: Any]] = [:]
+        let lost = await lab.eventually(timeout: .seconds(120)) {
+            hosts = try await lab.hosts()
+            vms = try await lab.vms("w")
+            return hosts["host-2"]?["state"] as? String == "FAILED" && vms[lostVM]?["state"] as? String == "unreachable"
+        }
+        print("host-2 listed FAILED \(restartedAt.duration(to: .now)) after the manager's restart")
+        #expect(lost, "hosts: \(hosts); VMs: \(vms); log: \(EnergyLabTests.restartedManagerLog(lab).suffix(3000))")
+        #expect(hosts["host-2"]?["connected"] as? Bool == false)
+        #expect(hosts["host-1"]?["state"] as? String == "ACTIVE")
+        #expect(vms[keptVM]?["state"] as? String == "running")
+        #expect(EnergyLabTests.restartedManagerLog(lab).contains("host not back since the manager started: FAILED"))
+    }
+}
