@@ -187,19 +187,7 @@ public actor HostRegistry {
     /// A host asleep before the manager started: SLEEPING since `since` (when it was last heard from, going down)
     /// and not connected, as its agent last described it, until it joins. False when the host is already known.
     public func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) -> Bool {
-        guard hosts[description.hostID] == nil else { return false }
-        var record = HostRecord(
-            description: description,
-            state: .sleeping,
-            joinedAt: since,
-            lastHeartbeat: since,
-            lastReport: nil,
-            inventory: nil,
-            reports: RingBuffer(capacity: ringCapacity)
-        )
-        record.stateSince = since
-        hosts[description.hostID] = record
-        return true
+        restore(description, .sleeping, lastSeen: since, stateSince: since)
     }
 
     /// A host whose agent has not come back since the manager started: FAILED since `failedSince` and not
@@ -210,17 +198,27 @@ public actor HostRegistry {
         lastSeen: ContinuousClock.Instant,
         failedSince: ContinuousClock.Instant
     ) -> Bool {
+        restore(description, .failed, lastSeen: lastSeen, stateSince: failedSince)
+    }
+
+    /// A host known again after a restart, not connected, as its agent last described it; false when known.
+    private func restore(
+        _ description: AgentDescription,
+        _ state: HostRecord.State,
+        lastSeen: ContinuousClock.Instant,
+        stateSince: ContinuousClock.Instant
+    ) -> Bool {
         guard hosts[description.hostID] == nil else { return false }
         var record = HostRecord(
             description: description,
-            state: .failed,
+            state: state,
             joinedAt: lastSeen,
             lastHeartbeat: lastSeen,
             lastReport: nil,
             inventory: nil,
             reports: RingBuffer(capacity: ringCapacity)
         )
-        record.stateSince = failedSince
+        record.stateSince = stateSince
         hosts[description.hostID] = record
         return true
     }

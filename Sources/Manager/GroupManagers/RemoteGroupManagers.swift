@@ -439,13 +439,7 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
 
     /// Known to the leader alone, held by no group manager until its agent, woken, joins one.
     public func restoreAsleep(_ description: AgentDescription, since: ContinuousClock.Instant) async -> Bool {
-        guard known[description.hostID] == nil else { return false }
-        var host = RemoteHost(description: description, stateSince: since)
-        host.state = .sleeping
-        host.connected = false
-        host.lastSeen = since
-        known[description.hostID] = host
-        return true
+        restore(description, .sleeping, lastSeen: since, stateSince: since)
     }
 
     public func restoreFailed(
@@ -453,9 +447,19 @@ extension RemoteGroupManagers: GroupManagerEndpoint, HostStatusSource {
         lastSeen: ContinuousClock.Instant,
         failedSince: ContinuousClock.Instant
     ) async -> Bool {
+        restore(description, .failed, lastSeen: lastSeen, stateSince: failedSince)
+    }
+
+    /// A host known again after a restart, held by no group manager and not connected; false when known.
+    private func restore(
+        _ description: AgentDescription,
+        _ state: HostRecord.State,
+        lastSeen: ContinuousClock.Instant,
+        stateSince: ContinuousClock.Instant
+    ) -> Bool {
         guard known[description.hostID] == nil else { return false }
-        var host = RemoteHost(description: description, stateSince: failedSince)
-        host.state = .failed
+        var host = RemoteHost(description: description, stateSince: stateSince)
+        host.state = state
         host.connected = false
         host.lastSeen = lastSeen
         known[description.hostID] = host
