@@ -48,18 +48,25 @@ struct HostRemove: AsyncParsableCommand {
         abstract: "Forget a retired host: no longer listed, counted or woken.",
         discussion: """
             For a machine that leaves the cluster for good. The manager refuses while its agent is connected (stop \
-            the agent first), while a VM is placed on it (`torpor host drain` moves running ones away) or while a \
-            migration goes to or from it. VMs stopped there are placed anew when started. If the agent comes back \
-            anyway, the host joins again as a new one.
+            the agent first), while a migration goes to or from it, or while a VM is placed on it (`torpor host \
+            drain` moves running ones away). VMs stopped there are placed anew when started. If the agent comes \
+            back anyway, the host joins again as a new one.
+
+            A host that died with VMs on it (listed FAILED, its VMs unreachable) cannot be drained: with \
+            --confirm-off you confirm the machine is off and stays off (unplugged, its disks wiped), and its VMs are \
+            recorded stopped, without a host, to be started elsewhere. Were it still running them, they would run \
+            twice.
             """
     )
 
     @Argument(help: "The host's id, as `torpor hosts` lists it.") var host: String
+    @Flag(name: .customLong("confirm-off"), help: "Confirm the machine is off for good: its VMs are recorded stopped.")
+    var confirmOff = false
     @OptionGroup var options: ManagerOptions
 
     func run() async throws {
         let client = ClusterClient(options: options)
-        let result = try await client.commandResult(.removeHost(host: host))
+        let result = try await client.commandResult(.removeHost(host: host, confirmedOff: confirmOff))
         HostMaintenance.print(result, host: host, options: options)
     }
 }

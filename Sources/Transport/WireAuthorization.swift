@@ -160,7 +160,7 @@ extension ClusterRequest {
         case .releaseReservation(let cluster): "vc release \(cluster)"
         case .cordon(let host, _): "host cordon \(host)"
         case .uncordon(let host): "host uncordon \(host)"
-        case .removeHost(let host): "host remove \(host)"
+        case .removeHost(let host, _): "host remove \(host)"
         }
     }
 }

@@ -7,12 +7,13 @@ import Glibc
 
 /// A host that dies while no manager runs (`torpor-lab up`, libvirt's test driver): the restarted manager, once
 /// agents have had time to come back, lists it FAILED and its VM `unreachable`, instead of leaving the host out of
-/// `torpor hosts` and the VM `running` in its state for good.
+/// `torpor hosts` and the VM `running` in its state for good. The operator then confirms the machine off with
+/// `torpor host remove --confirm-off`, and the VM starts on the host that is left.
 @Suite("hosts not back after a manager restart, in a lab", .serialized)
 struct HostsNotBackLabTests {
     @Test("a host lost while the manager was down is FAILED after the restart, its VM unreachable")
     func aHostLostWhileTheManagerWasDownIsFailed() async throws {
-        let lab = try await LabUnderTest.up(hosts: 2, cores: 2)
+        let lab = try await LabUnderTest.up(hosts: 2, cores: 4, policy: "round-robin")
         defer { lab.tearDown() }
         // Two 2-core VMs: one per host.
         #expect(try await lab.torpor(["vc", "define", "w"]).status == 0)
@@ -45,5 +46,21 @@ struct HostsNotBackLabTests {
         #expect(hosts["host-1"]?["state"] as? String == "ACTIVE")
         #expect(vms[keptVM]?["state"] as? String == "running")
         #expect(EnergyLabTests.restartedManagerLog(lab).contains("host not back since the manager started: FAILED"))
+
+        // Retired: its VM keeps it until the operator confirms the machine off; then the VM starts on host-1.
+        let refused = try await lab.torpor(["host", "remove", "host-2"])
+        #expect(refused.status == 1 && refused.stderr.contains("\(lostVM) (unreachable)"), "\(refused)")
+        #expect(refused.stderr.contains("--confirm-off"), "\(refused)")
+        let removed = try await lab.torpor(["host", "remove", "host-2", "--confirm-off"])
+        #expect(
+            removed.status == 0 && removed.stdout.contains("\(lostVM), recorded on it, is stopped now"),
+            "\(removed)"
+        )
+        #expect(try await lab.hosts().keys.sorted() == ["host-1"])
+        let again = try await lab.torpor(["vc", "start", "w", "--json"])
+        #expect(again.status == 0, "\(again)")
+        let now = try await lab.vms("w")
+        #expect(now[lostVM]?["host"] as? String == "host-1" && now[lostVM]?["state"] as? String == "running", "\(now)")
+        #expect(try await lab.domains(onAgent: 1)[lostVM] == "running")
     }
 }

@@ -125,6 +125,8 @@ import Wire
         #expect(throws: (any Error).self) { try HostDrain.parse(["h2", "--wait-timeout", "0"]) }
         #expect(throws: (any Error).self) { try HostCordon.parse([]) }
         #expect(try HostRemove.parse(["h9"]).host == "h9")
+        #expect(try HostRemove.parse(["h9"]).confirmOff == false)
+        #expect(try HostRemove.parse(["h9", "--confirm-off"]).confirmOff)
         #expect(throws: (any Error).self) { try HostRemove.parse([]) }
         #expect(throws: (any Error).self) { try HostRemove.parse(["h9", "h10"]) }
     }

@@ -4,13 +4,14 @@ import Wire
 
 /// `torpor host remove HOST`: a host retired from the cluster (sold, broken for good, renamed) is forgotten, so it
 /// stops being listed, counted and woken. Only a host that is down and empty can go: its agent not connected, no
-/// VM placed on it, no migration to or from it (docs/manager.md, "Retiring a host"). Should its agent come back
-/// anyway, it joins as a new host.
+/// migration to or from it, and no VM placed on it unless the operator confirms the machine is off for good
+/// (`--confirm-off`, as Pacemaker's `stonith_admin --confirm`), when its VMs are recorded stopped without a host
+/// (docs/manager.md, "Retiring a host"). Should its agent come back anyway, it joins as a new host.
 extension GroupLeader {
-    func removeHost(_ hostID: String) async -> CommandResult {
+    func removeHost(_ hostID: String, confirmedOff: Bool = false) async -> CommandResult {
         await lockDecisions()
         let removal: ManagerStore.HostRemoval
-        switch await removeHostRecords(hostID) {
+        switch await removeHostRecords(hostID, confirmedOff: confirmedOff) {
         case .success(let done): removal = done
         case .failure(let refusal):
             unlockDecisions()
@@ -21,9 +22,18 @@ extension GroupLeader {
         unlockDecisions()
         logger.notice(
             "host removed",
-            metadata: [.host: "\(hostID)", .vms: "\(removal.vmsUnplaced.joined(separator: ","))"]
+            metadata: [
+                .host: "\(hostID)", .vms: "\((removal.vmsStopped + removal.vmsUnplaced).joined(separator: ","))",
+                .reason: "\(confirmedOff ? "confirmed off by the operator" : "down and empty")",
+            ]
         )
         var message = "\(hostID) removed: no longer listed, counted or woken"
+        if !removal.vmsStopped.isEmpty {
+            let names = removal.vmsStopped.joined(separator: ", ")
+            message +=
+                "; \(names), recorded on it, \(removal.vmsStopped.count == 1 ? "is" : "are") stopped now, without a "
+                + "host: start \(removal.vmsStopped.count == 1 ? "it" : "them") again elsewhere with `torpor vc start`"
+        }
         if !removal.vmsUnplaced.isEmpty {
             let names = removal.vmsUnplaced.joined(separator: ", ")
             message +=
@@ -38,7 +48,10 @@ extension GroupLeader {
 
     /// Under the decisions lock: checks that the host may go, then deletes its records in the store and the
     /// leader's own state.
-    private func removeHostRecords(_ hostID: String) async -> Result<ManagerStore.HostRemoval, ClusterRequestError> {
+    private func removeHostRecords(
+        _ hostID: String,
+        confirmedOff: Bool
+    ) async -> Result<ManagerStore.HostRemoval, ClusterRequestError> {
         let managed = await groupManager.host(hostID)
         let stored = ((try? await store.hosts()) ?? []).contains { $0.id == hostID }
         guard managed != nil || stored || power[hostID] != nil || cordons[hostID] != nil else {
@@ -63,14 +76,28 @@ extension GroupLeader {
                 )
             )
         }
+        if confirmedOff {
+            // A task acting on one of its VMs decides that VM's state itself: not taken from under it.
+            let onHost = (try? await store.vms(onHost: hostID)) ?? []
+            if let owned = onHost.first(where: { vmLifecycle.owner(of: $0.id) != nil }),
+                let task = vmLifecycle.owner(of: owned.id)
+            {
+                return .failure(.conflict("\(owned.name) on \(hostID) is being acted on by task \(task): wait for it"))
+            }
+        }
         let removal: ManagerStore.HostRemoval
         do {
-            removal = try await store.removeHost(hostID)
+            removal = try await store.removeHost(
+                hostID,
+                confirmedOff: confirmedOff,
+                reason: "\(hostID) removed, confirmed off by the operator"
+            )
         } catch .hostInUse(let host, let vms) {
             return .failure(
                 .conflict(
                     "\(host) still has VMs: \(vms.joined(separator: ", ")); `torpor host drain \(host)` moves running "
-                        + "ones away, destroy the others first"
+                        + "ones away; if the machine is off for good, `torpor host remove \(host) --confirm-off` "
+                        + "records them stopped"
                 )
             )
         } catch {

@@ -254,7 +254,8 @@ public actor GroupLeader {
             case .releaseReservation(let cluster): return .clusterReply(try await releaseReservation(cluster: cluster))
             case .cordon(let host, let reason): return .commandResult(await cordon(host, reason: reason))
             case .uncordon(let host): return .commandResult(await uncordon(host))
-            case .removeHost(let host): return .commandResult(await removeHost(host))
+            case .removeHost(let host, let confirmedOff):
+                return .commandResult(await removeHost(host, confirmedOff: confirmedOff))
             }
         } catch {
             logger.notice("request refused", metadata: [.error: "\(error)"])

@@ -5,36 +5,49 @@ import GRDB
 extension ManagerStore {
     /// What a host's removal did to the state.
     public struct HostRemoval: Sendable, Equatable {
-        /// The host had a row (it joined at least once).
-        public var hadRow: Bool
         /// Stopped, failed or pending VMs that still named the host: they lose it and are placed anew when started.
         public var vmsUnplaced: [String]
+        /// VMs recorded on the host in any other state (running, unreachable…), recorded stopped without a host
+        /// because the operator confirmed the machine off.
+        public var vmsStopped: [String]
     }
 
     /// Deletes `hostID`'s rows (the host, its power and capabilities, its cordon, measured idle power, group manager
     /// assignment and Hypervisor-Coordinator number) in one transaction, and takes the host away from VMs that are
-    /// stopped, failed or pending there. Refuses, changing nothing, when a VM in any other state names the host:
-    /// the caller checked, and this checks again in the same transaction.
-    public func removeHost(_ hostID: String) async throws(ManagerStoreError) -> HostRemoval {
+    /// stopped, failed or pending there. A VM in any other state keeps the host: the removal is refused, changing
+    /// nothing, unless `confirmedOff` (the operator says the machine is off for good), which records such VMs
+    /// stopped, without a host, with `reason`. The caller checked; this checks again in the same transaction.
+    public func removeHost(
+        _ hostID: String,
+        confirmedOff: Bool = false,
+        reason: String = ""
+    ) async throws(ManagerStoreError) -> HostRemoval {
         try await write { db in
             let idle: [StoredVM.State] = [.stopped, .failed, .pending]
             let vms = try StoredVM.filter(Column("hostID") == hostID).order(Column("name")).fetchAll(db)
             let busy = vms.filter { !idle.contains($0.state) }
-            guard busy.isEmpty else {
+            guard busy.isEmpty || confirmedOff else {
                 throw ManagerStoreError.hostInUse(hostID, vms: busy.map { "\($0.name) (\($0.state.rawValue))" })
             }
-            try db.execute(
-                sql: "UPDATE vm SET hostID = NULL WHERE hostID = ?",
-                arguments: [hostID]
-            )
-            let hadRow = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM host WHERE id = ?", arguments: [hostID]) ?? 0
+            for vm in busy {
+                try StoredVM.filter(key: vm.id).updateAll(
+                    db,
+                    Column("hostID").set(to: nil),
+                    Column("state").set(to: StoredVM.State.stopped.rawValue),
+                    Column("reason").set(to: reason)
+                )
+            }
+            try db.execute(sql: "UPDATE vm SET hostID = NULL WHERE hostID = ?", arguments: [hostID])
             for (table, column) in [
                 ("host", "id"), ("hostIdlePower", "hostID"), ("hostCordon", "hostID"), ("hostAssignment", "hostID"),
                 ("hostNumber", "hostID"),
             ] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE \(column) = ?", arguments: [hostID])
             }
-            return HostRemoval(hadRow: hadRow > 0, vmsUnplaced: vms.map(\.name))
+            return HostRemoval(
+                vmsUnplaced: vms.filter { idle.contains($0.state) }.map(\.name),
+                vmsStopped: busy.map(\.name)
+            )
         }
     }
 }

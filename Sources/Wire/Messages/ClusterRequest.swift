@@ -59,8 +59,9 @@ public enum ClusterRequest: WirePayload {
     /// Puts a cordoned host back in service. Answered by a CommandResult.
     case uncordon(host: String)
     /// Forgets a retired host: its records go, the energy saver never wakes it again. Refused while its agent is
-    /// connected or a VM is placed on it or migrates to or from it. Answered by a CommandResult.
-    case removeHost(host: String)
+    /// connected, a migration touches it, or a VM is placed on it, unless `confirmedOff`: the operator confirms the
+    /// machine is off for good, and its VMs are recorded stopped, without a host. Answered by a CommandResult.
+    case removeHost(host: String, confirmedOff: Bool)
 
     public enum VMAction: UInt8, Hashable, Sendable, CaseIterable {
         case start = 1
@@ -298,9 +299,10 @@ public enum ClusterRequest: WirePayload {
         case .uncordon(let host):
             buffer.writeInteger(Kind.uncordon.rawValue)
             buffer.writeWireString(host)
-        case .removeHost(let host):
+        case .removeHost(let host, let confirmedOff):
             buffer.writeInteger(Kind.removeHost.rawValue)
             buffer.writeWireString(host)
+            buffer.writeWireBool(confirmedOff)
         }
     }
 
@@ -418,7 +420,8 @@ public enum ClusterRequest: WirePayload {
         case .uncordon:
             return .uncordon(host: try buffer.readWireString(messageType, "host"))
         case .removeHost:
-            return .removeHost(host: try buffer.readWireString(messageType, "host"))
+            let host = try buffer.readWireString(messageType, "host")
+            return .removeHost(host: host, confirmedOff: try buffer.readWireBool(messageType, "confirmedOff"))
         }
     }
 

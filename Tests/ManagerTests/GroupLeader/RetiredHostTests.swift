@@ -10,8 +10,8 @@ import Wire
     typealias Support = GroupLeaderTests
     typealias Migrations = GroupLeaderMigrationTests
 
-    static func remove(_ leader: GroupLeader, _ host: String) async -> CommandResult? {
-        await CordonTests.command(leader, .removeHost(host: host))
+    static func remove(_ leader: GroupLeader, _ host: String, confirmedOff: Bool = false) async -> CommandResult? {
+        await CordonTests.command(leader, .removeHost(host: host, confirmedOff: confirmedOff))
     }
 
     @Test func aConnectedHostAHostWithVMsAndAnUnknownOneAreRefusedNamingWhy() async throws {
@@ -31,12 +31,46 @@ import Wire
             #expect(busy.code == .conflict)
             #expect(
                 busy.message
-                    == "h1 still has VMs: vm-1 (running); `torpor host drain h1` moves running ones away, destroy the "
-                    + "others first"
+                    == "h1 still has VMs: vm-1 (running); `torpor host drain h1` moves running ones away; if the "
+                    + "machine is off for good, `torpor host remove h1 --confirm-off` records them stopped"
             )
             #expect(try await store.hosts().map(\.id).sorted() == ["h1", "h2"])
             #expect(await fake.host("h1") != nil)
             #expect(try await store.vm(named: "vm-1")?.hostID == "h1")
+        }
+    }
+
+    /// A host that died with VMs on it cannot be drained: the operator confirms it off, and its VMs are recorded
+    /// stopped without a host, to start elsewhere. Never while its agent is connected.
+    @Test func aDeadHostConfirmedOffIsRemovedAndItsVMsStartElsewhere() async throws {
+        try await Migrations.withRunningVMs(hosts: ["h1", "h2"], count: 2, cores: 2) { leader, store, fake in
+            // vm-1 and vm-2 on h1.
+            #expect(try await store.vms(inCluster: "web").map(\.hostID) == ["h1", "h1"])
+            let connected = try #require(await Self.remove(leader, "h1", confirmedOff: true))
+            #expect(connected.code == .conflict && connected.message.hasPrefix("h1 is connected"), "\(connected)")
+            #expect(try await store.vm(named: "vm-1")?.hostID == "h1")
+
+            await fake.fail("h1")
+            await leader.hostsFailed([GroupLeaderTests.failedRecord("h1")])
+            #expect(try await store.vm(named: "vm-1")?.state == .unreachable)
+            let removed = try #require(await Self.remove(leader, "h1", confirmedOff: true))
+            #expect(removed.code == .ok, "\(removed.message)")
+            #expect(
+                removed.message.hasPrefix(
+                    "h1 removed: no longer listed, counted or woken; vm-1, vm-2, recorded on it, are stopped now, "
+                        + "without a host: start them again elsewhere with `torpor vc start`"
+                ),
+                "\(removed.message)"
+            )
+            for name in ["vm-1", "vm-2"] {
+                let vm = try #require(try await store.vm(named: name))
+                #expect(vm.state == .stopped && vm.hostID == nil, "\(name)")
+                #expect(vm.reason == "h1 removed, confirmed off by the operator", "\(name)")
+            }
+            #expect(try await store.hosts().map(\.id) == ["h2"])
+            let started = try await Support.finished(leader, try await Support.submit(leader, .start, "web"))
+            #expect(started.state == .succeeded, "\(started.message) \(started.outcomes)")
+            #expect(try await store.vms(inCluster: "web").map(\.hostID) == ["h2", "h2"])
         }
     }
 

@@ -71,8 +71,8 @@ import Wire
         .cordon(host: "", reason: ""),
         .cordon(host: Samples.unicodeName, reason: Samples.unicodeName),
         .uncordon(host: "host-2"),
-        .removeHost(host: "host-9"),
-        .removeHost(host: ""),
+        .removeHost(host: "host-9", confirmedOff: false),
+        .removeHost(host: "", confirmedOff: true),
     ]
 
     @Test(arguments: requests)
@@ -170,12 +170,21 @@ import Wire
     }
 
     @Test func removeHostIsKindTwentySix() {
-        #expect(hex(payloadBytes(.clusterRequest(.removeHost(host: "a")))) == "1a" + "000161" + "0000")
+        #expect(
+            hex(payloadBytes(.clusterRequest(.removeHost(host: "a", confirmedOff: true)))) == "1a" + "000161" + "01"
+                + "0000"
+        )
         #expect(throws: WireError.truncated(message: .clusterRequest, field: "host")) {
             try decodePayload(.clusterRequest, hexBytes("1a 0002 61"))
         }
         #expect(throws: WireError.invalidUTF8(message: .clusterRequest, field: "host")) {
-            try decodePayload(.clusterRequest, hexBytes("1a 0002 c080 0000"))
+            try decodePayload(.clusterRequest, hexBytes("1a 0002 c080 00 0000"))
+        }
+        #expect(throws: WireError.truncated(message: .clusterRequest, field: "confirmedOff")) {
+            try decodePayload(.clusterRequest, hexBytes("1a 0001 61"))
+        }
+        #expect(throws: WireError.invalidValue(message: .clusterRequest, field: "confirmedOff", value: 2)) {
+            try decodePayload(.clusterRequest, hexBytes("1a 0001 61 02 0000"))
         }
     }
 

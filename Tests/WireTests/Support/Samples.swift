@@ -282,7 +282,7 @@ enum Samples {
 
     static let goldenClusterRequestRemoveHost = WireEnvelope(
         requestID: 517,
-        message: .clusterRequest(.removeHost(host: "kvm-08"))
+        message: .clusterRequest(.removeHost(host: "kvm-08", confirmedOff: false))
     )
 
     static let goldenClusterRequestConsolidate = WireEnvelope(
