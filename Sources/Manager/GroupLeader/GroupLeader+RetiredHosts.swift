@@ -20,19 +20,38 @@ extension GroupLeader {
         // Under the lock, so that no energy decision meets the host between its records and its registry entry.
         _ = await groupManager.forget(hostID)
         unlockDecisions()
+        let stoppedNames = removal.vmsStopped.map(\.name)
         logger.notice(
             "host removed",
             metadata: [
-                .host: "\(hostID)", .vms: "\((removal.vmsStopped + removal.vmsUnplaced).joined(separator: ","))",
+                .host: "\(hostID)", .vms: "\((stoppedNames + removal.vmsUnplaced).joined(separator: ","))",
                 .reason: "\(confirmedOff ? "confirmed off by the operator" : "down and empty")",
             ]
         )
         var message = "\(hostID) removed: no longer listed, counted or woken"
-        if !removal.vmsStopped.isEmpty {
-            let names = removal.vmsStopped.joined(separator: ", ")
+        // The operator's confirmation is the fence: highly available VMs restart elsewhere at once, as after one.
+        let restarting = removal.vmsStopped.filter(\.highlyAvailable)
+        var restarts: [String] = []
+        for vm in restarting {
+            do throws(ClusterRequestError) {
+                let task = try await submit("start", cluster: vm.vcName, vm: vm.name)
+                restarts.append("\(vm.name) (task \(task.id))")
+                logger.notice(
+                    "restarting a highly available VM elsewhere",
+                    metadata: [.vm: "\(vm.name)", .host: "\(hostID)", .task: "\(task.id)"]
+                )
+            } catch {
+                restarts.append("\(vm.name) (not restarted: \(error))")
+            }
+        }
+        let others = removal.vmsStopped.filter { !$0.highlyAvailable }.map(\.name)
+        if !others.isEmpty {
             message +=
-                "; \(names), recorded on it, \(removal.vmsStopped.count == 1 ? "is" : "are") stopped now, without a "
-                + "host: start \(removal.vmsStopped.count == 1 ? "it" : "them") again elsewhere with `torpor vc start`"
+                "; \(others.joined(separator: ", ")), recorded on it, \(others.count == 1 ? "is" : "are") stopped now, "
+                + "without a host: start \(others.count == 1 ? "it" : "them") again elsewhere with `torpor vc start`"
+        }
+        if !restarts.isEmpty {
+            message += "; highly available, restarting elsewhere: \(restarts.joined(separator: ", "))"
         }
         if !removal.vmsUnplaced.isEmpty {
             let names = removal.vmsUnplaced.joined(separator: ", ")

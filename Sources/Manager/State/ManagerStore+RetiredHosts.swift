@@ -8,8 +8,8 @@ extension ManagerStore {
         /// Stopped, failed or pending VMs that still named the host: they lose it and are placed anew when started.
         public var vmsUnplaced: [String]
         /// VMs recorded on the host in any other state (running, unreachable…), recorded stopped without a host
-        /// because the operator confirmed the machine off.
-        public var vmsStopped: [String]
+        /// because the operator confirmed the machine off: as they were before.
+        public var vmsStopped: [StoredVM]
     }
 
     /// Deletes `hostID`'s rows (the host, its power and capabilities, its cordon, measured idle power, group manager
@@ -46,7 +46,7 @@ extension ManagerStore {
             }
             return HostRemoval(
                 vmsUnplaced: vms.filter { idle.contains($0.state) }.map(\.name),
-                vmsStopped: busy.map(\.name)
+                vmsStopped: busy
             )
         }
     }

@@ -41,10 +41,17 @@ import Wire
     }
 
     /// A host that died with VMs on it cannot be drained: the operator confirms it off, and its VMs are recorded
-    /// stopped without a host, to start elsewhere. Never while its agent is connected.
+    /// stopped without a host, to start elsewhere; a highly available one restarts at once, the confirmation being
+    /// its fence. Never while the host's agent is connected.
     @Test func aDeadHostConfirmedOffIsRemovedAndItsVMsStartElsewhere() async throws {
-        try await Migrations.withRunningVMs(hosts: ["h1", "h2"], count: 2, cores: 2) { leader, store, fake in
-            // vm-1 and vm-2 on h1.
+        let fake = FakeGroupManager(hosts: ["h1", "h2"], cores: 2)
+        try await Support.withLeader(fake) { leader, store in
+            await Migrations.join(leader, ["h1", "h2"], cores: 2)
+            try await Support.cluster(leader, "web", count: 2, highlyAvailable: [2])
+            let first = try await Support.finished(leader, try await Support.submit(leader, .start, "web"))
+            #expect(first.state == .succeeded, "\(first.message)")
+            for host in ["h1", "h2"] { _ = await fake.snapshot(host) }
+            // vm-1 and vm-2 (highly available) on h1.
             #expect(try await store.vms(inCluster: "web").map(\.hostID) == ["h1", "h1"])
             let connected = try #require(await Self.remove(leader, "h1", confirmedOff: true))
             #expect(connected.code == .conflict && connected.message.hasPrefix("h1 is connected"), "\(connected)")
@@ -57,17 +64,22 @@ import Wire
             #expect(removed.code == .ok, "\(removed.message)")
             #expect(
                 removed.message.hasPrefix(
-                    "h1 removed: no longer listed, counted or woken; vm-1, vm-2, recorded on it, are stopped now, "
-                        + "without a host: start them again elsewhere with `torpor vc start`"
+                    "h1 removed: no longer listed, counted or woken; vm-1, recorded on it, is stopped now, without a "
+                        + "host: start it again elsewhere with `torpor vc start`; highly available, restarting "
+                        + "elsewhere: vm-2 (task t-"
                 ),
                 "\(removed.message)"
             )
-            for name in ["vm-1", "vm-2"] {
-                let vm = try #require(try await store.vm(named: name))
-                #expect(vm.state == .stopped && vm.hostID == nil, "\(name)")
-                #expect(vm.reason == "h1 removed, confirmed off by the operator", "\(name)")
-            }
+            let vm = try #require(try await store.vm(named: "vm-1"))
+            #expect(vm.state == .stopped && vm.hostID == nil)
+            #expect(vm.reason == "h1 removed, confirmed off by the operator")
             #expect(try await store.hosts().map(\.id) == ["h2"])
+            #expect(
+                try await Support.eventually {
+                    let restarted = try await store.vm(named: "vm-2")
+                    return restarted?.state == .running && restarted?.hostID == "h2"
+                }
+            )
             let started = try await Support.finished(leader, try await Support.submit(leader, .start, "web"))
             #expect(started.state == .succeeded, "\(started.message) \(started.outcomes)")
             #expect(try await store.vms(inCluster: "web").map(\.hostID) == ["h2", "h2"])
