@@ -253,20 +253,20 @@ extension GroupLeader {
         await recordHostsNotBack()
     }
 
-    /// Once agents have had time to come back (the longer of the rejoin window's maximum and an agent's longest
-    /// retry plus two heartbeat timeouts) and the BMCs were asked (`trackPoweredOffHosts`): a host the store
-    /// records ACTIVE whose agent has not come back, and which is not known to be off, is lost as if its heartbeats
-    /// had stopped: listed FAILED, last heard of when the store last saw it, its VMs `unreachable` and highly available
-    /// ones restarted elsewhere once it is fenced. Without this, a host that died while no manager ran was absent
-    /// from `torpor hosts` and its VMs stayed `running` in the state for good. A host the store records FAILED is
-    /// listed FAILED again (its VMs were dealt with when it failed) until the registry's retention forgets it. An
-    /// agent that comes back later joins as from any failure, and its inventory sets its VMs right.
     /// How long after a start a host recorded up has to rejoin before it is declared FAILED: the rejoin window's
     /// maximum, or an agent's longest retry plus two heartbeat timeouts if that is longer.
     static func timeToComeBack(_ configuration: ManagerConfiguration, window: RejoinWindow) -> Duration {
         max(window.maximum, configuration.agentRetryMaximum + configuration.heartbeatTimeout * 2)
     }
 
+    /// Once agents have had time to come back (the longer of the rejoin window's maximum and an agent's longest
+    /// retry plus two heartbeat timeouts) and the BMCs were asked (`trackPoweredOffHosts`): a host the store
+    /// records ACTIVE whose agent has not come back, and which is not known to be off, is lost as if its
+    /// heartbeats had stopped: listed FAILED, last heard of when the store last saw it, its VMs `unreachable` and
+    /// highly available ones restarted elsewhere once it is fenced. Without this, a host that died while no manager
+    /// ran was absent from `torpor hosts` and its VMs stayed `running` in the state for good. A host the store
+    /// records FAILED is listed FAILED again (its VMs were dealt with when it failed) until the registry's retention
+    /// forgets it. An agent that comes back later joins as from any failure, and its inventory sets its VMs right.
     func recordHostsNotBack() async {
         // Later than the rejoin window: an agent retries its manager with a backoff of up to 30 s, so one whose
         // manager was away for long may take that long to come back, and a host declared FAILED here is fenced
