@@ -142,10 +142,7 @@ struct HostDrain: AsyncParsableCommand {
         var timedOut = false
         for (index, taskID) in accepted {
             // What is left of --wait-timeout, fractions included (a whole-second count cut 10.7 s to 10).
-            let left = deadline.map { deadline -> Double in
-                let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
-                return max(0.001, Double(seconds) + Double(attoseconds) / 1e18)
-            }
+            let left = deadline.map { max(0.001, ($0 - ContinuousClock.now) / .seconds(1)) }
             let status = try await client.wait(for: taskID, timeout: left, showProgress: false)
             guard status.state.isFinished else {
                 timedOut = true

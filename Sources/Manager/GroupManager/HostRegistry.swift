@@ -160,8 +160,7 @@ public actor HostRegistry {
     /// Forgets a retired host (`torpor host remove`); false, changing nothing, when its agent is connected now.
     public func forget(_ hostID: String) -> Bool {
         guard hosts[hostID]?.connected != true else { return false }
-        hosts[hostID] = nil
-        connections[hostID] = nil
+        _ = release(hostID)
         return true
     }
 
