@@ -21,6 +21,9 @@ public struct EnergyHost: Sendable, Hashable {
     public var sleptAt: Duration?
     /// What the host can do (from its agent's capabilities and configuration).
     public var supportedActions: Set<PowerAction>
+    /// Whether anything could wake it (a wake driver is configured): a sleeping host nothing can wake is never
+    /// picked to refill the reserve.
+    public var canWake: Bool
     /// Cores it offers and cores its VMs ask for, for the reserve by load.
     public var capacityCores: Double
     public var usedCores: Double
@@ -35,6 +38,7 @@ public struct EnergyHost: Sendable, Hashable {
         wokeAt: Duration? = nil,
         sleptAt: Duration? = nil,
         supportedActions: Set<PowerAction> = Set(PowerAction.allCases),
+        canWake: Bool = true,
         capacityCores: Double = 1,
         usedCores: Double = 0
     ) {
@@ -47,6 +51,7 @@ public struct EnergyHost: Sendable, Hashable {
         self.wokeAt = wokeAt
         self.sleptAt = sleptAt
         self.supportedActions = supportedActions
+        self.canWake = canWake
         self.capacityCores = capacityCores
         self.usedCores = usedCores
     }

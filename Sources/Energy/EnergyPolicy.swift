@@ -49,15 +49,17 @@ public struct EnergyPolicy: Sendable {
             decisions[host.id] = powerDownDecision(host, kept: kept.contains(host.id), reserve: reserve, at: now)
         }
 
-        // Refill the reserve from sleeping hosts once the shortfall has lasted the power-on window.
+        // Refill the reserve from sleeping hosts that can be woken once the shortfall has lasted the power-on
+        // window.
         var next = state
         let shortfall = reserve - idleAwake.count
-        if shortfall > 0, hosts.contains(where: { $0.state == .sleeping }) {
+        if shortfall > 0, hosts.contains(where: { $0.state == .sleeping && $0.canWake }) {
             let since = state.reserveShortSince ?? now
             next.reserveShortSince = since
             if now - since >= configuration.powerOnWindow {
                 let rested = hosts.filter { host in
-                    host.state == .sleeping && now - (host.sleptAt ?? .zero) >= configuration.minimumAsleep
+                    host.state == .sleeping && host.canWake
+                        && now - (host.sleptAt ?? .zero) >= configuration.minimumAsleep
                 }
                 let oldestFirst = rested.sorted { ($0.sleptAt ?? .zero) < ($1.sleptAt ?? .zero) }
                 for host in oldestFirst.prefix(shortfall) {

@@ -113,6 +113,22 @@ import Testing
         #expect(enough.state.reserveShortSince == nil)
     }
 
+    @Test func aSleepingHostNothingCanWakeNeverRefillsTheReserve() {
+        let policy = EnergyPolicy()
+        let hosts = [
+            EnergyHost(id: "busy", state: .active, vmCount: 1),
+            EnergyHost(id: "stranded", state: .sleeping, sleptAt: .seconds(0), canWake: false),
+        ]
+        let first = policy.evaluate(hosts, at: .seconds(550))
+        #expect(first.state.reserveShortSince == nil, "no host could refill it: the shortfall is not timed")
+        let later = policy.evaluate(hosts, at: .seconds(5_000), state: first.state)
+        #expect(Self.actions(later.decisions) == ["busy": .none, "stranded": .none])
+        let wakeable = EnergyHost(id: "s1", state: .sleeping, sleptAt: .seconds(0))
+        let second = policy.evaluate(hosts + [wakeable], at: .seconds(600))
+        let third = policy.evaluate(hosts + [wakeable], at: .seconds(700), state: second.state)
+        #expect(Self.actions(third.decisions) == ["busy": .none, "stranded": .none, "s1": .wake])
+    }
+
     /// Random event sequences: VMs arrive and leave, migrations and commands start and end, hosts sleep and wake,
     /// time passes; after every evaluation the decisions are applied. The invariants must hold throughout.
     @Test(arguments: 0..<40)

@@ -64,7 +64,7 @@ extension GroupLeader {
             let listed = (await groupManager.inventory(of: host.hostID))?.vms.filter(\.state.isActive).count ?? 0
             let running = max(stored, listed)
             _ = powerEvent(.occupied(vms: running + incoming), for: host.hostID, at: now)
-            let wakeable = !(configuration.hostWake[host.hostID]?.drivers.isEmpty ?? true)
+            let wakeable = canWake(host.hostID)
             let machine = power[host.hostID] ?? HostPowerMachine(since: now)
             result.append(
                 machine.energyHost(
@@ -75,6 +75,7 @@ extension GroupLeader {
                     incomingVMs: incoming,
                     // A host nobody can wake is never put to sleep.
                     supportedActions: wakeable ? Self.actions(host.capabilities) : [],
+                    canWake: wakeable,
                     capacityCores: Double(host.capacity.cores),
                     usedCores: onHost.filter { $0.state == .running }.reduce(0) { $0 + Double($1.virtualCPUs) },
                     origin: origin
@@ -138,11 +139,17 @@ extension GroupLeader {
         }
     }
 
+    /// Whether a wake driver is configured for the host (`hosts.ID.wake`): without one nothing can wake it.
+    func canWake(_ host: String) -> Bool {
+        !(configuration.hostWake[host]?.drivers.isEmpty ?? true)
+    }
+
     /// Hosts the store records asleep (this manager, or the one before it, put them to sleep, and none has
     /// rejoined since) are known asleep again: listed, planned on as sleeping hosts and woken through their
     /// drivers when needed, instead of forgotten until someone powers them on. A host that rejoined meanwhile is
-    /// left as it is; one with no wake driver configured (`hosts.ID.wake`) is not restored, as nothing could bring
-    /// it back: taking a host out of manager.yaml is how a sleeping one is retired.
+    /// left as it is. One with no wake driver configured (its `hosts.ID.wake` taken out of manager.yaml while it
+    /// slept) is listed SLEEPING all the same, so the operator sees it, but nothing plans on it or tries to wake
+    /// it; `torpor host remove` retires it, or a wake driver configured again brings it back into use.
     func restoreSleepingHosts() async {
         let stored: [StoredHost]
         do {
@@ -152,15 +159,14 @@ extension GroupLeader {
             return
         }
         for host in stored where host.state == .sleeping || host.state == .waking {
-            guard !(configuration.hostWake[host.id]?.drivers.isEmpty ?? true) else {
-                logger.notice(
-                    "host recorded asleep has no wake driver configured: not restored",
+            guard await trackAsleep(host) else { continue }
+            if canWake(host.id) {
+                logger.notice("host asleep since before the start: tracked as asleep", metadata: [.host: "\(host.id)"])
+            } else {
+                logger.warning(
+                    "host asleep since before the start has no wake driver configured: listed SLEEPING, never woken",
                     metadata: [.host: "\(host.id)"]
                 )
-                continue
-            }
-            if await trackAsleep(host) {
-                logger.notice("host asleep since before the start: tracked as asleep", metadata: [.host: "\(host.id)"])
             }
         }
     }

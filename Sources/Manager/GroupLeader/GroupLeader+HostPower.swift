@@ -33,6 +33,14 @@ extension GroupLeader {
             }
             return CommandResult(code: .ok, message: "\(id) is already awake")
         }
+        guard canWake(id) else {
+            // Trying would only mark it FAILED: nothing can send the power-on.
+            return CommandResult(
+                code: .conflict,
+                message: "\(id) has no wake driver configured (hosts.\(id).wake): power it on by hand, or configure one"
+                    + " and restart the manager; `torpor host remove \(id)` retires it"
+            )
+        }
         logger.notice("operator wakes a host", metadata: [.host: "\(id)"])
         let started = ContinuousClock.now
         switch await ensureAwake(id) {
@@ -49,7 +57,7 @@ extension GroupLeader {
         guard host.connected, host.state == .active, power[id]?.state ?? .active == .active else {
             return CommandResult(code: .conflict, message: "\(id) is not awake (\(host.state))")
         }
-        guard !(configuration.hostWake[id]?.drivers.isEmpty ?? true) else {
+        guard canWake(id) else {
             return CommandResult(
                 code: .conflict,
                 message: "\(id) has no wake driver configured (hosts.\(id).wake): nothing could wake it again"

@@ -369,12 +369,13 @@ extension GroupLeader {
     }
 
     /// The hosts a plan may use, each with its tier: awake ones first, sleeping and waking ones only when the awake
-    /// ones are full (the policies' tiers); failed ones, awake ones not connected and cordoned ones, never.
+    /// ones are full (the policies' tiers); failed ones, awake ones not connected, cordoned ones and sleeping ones
+    /// nothing can wake, never.
     func placementTiers(_ hosts: [ManagedHost]) -> [(ManagedHost, HostState)] {
         hosts.compactMap { host in
             guard cordons[host.hostID] == nil else { return nil }
             switch power[host.hostID]?.state {
-            case .sleeping?: return (host, .sleeping)
+            case .sleeping?: return canWake(host.hostID) ? (host, .sleeping) : nil
             case .waking?: return (host, .waking)
             case .failed?: return nil
             default: return host.state == .active && host.connected ? (host, .active) : nil

@@ -170,6 +170,7 @@ struct HostPowerMachine: Sendable, Equatable {
         vmCount: Int,
         incomingVMs: Int,
         supportedActions: Set<PowerAction>,
+        canWake: Bool = true,
         capacityCores: Double,
         usedCores: Double,
         origin: ContinuousClock.Instant
@@ -191,6 +192,7 @@ struct HostPowerMachine: Sendable, Equatable {
             wokeAt: wokeAt.map { $0 - origin },
             sleptAt: sleptAt.map { $0 - origin },
             supportedActions: supportedActions,
+            canWake: canWake,
             capacityCores: capacityCores,
             usedCores: usedCores
         )

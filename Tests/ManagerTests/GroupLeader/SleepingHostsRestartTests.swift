@@ -308,7 +308,9 @@ import Wire
         #expect(GroupLeader.timeToComeBack(configuration, window: window(.seconds(30))) == .seconds(180))
     }
 
-    @Test func aHostNothingCanWakeIsNotRestored() async throws {
+    /// A host whose wake driver was taken out of manager.yaml while it slept: listed SLEEPING so the operator sees
+    /// it, but no plan, reserve or operator's wake tries it (that would only mark it FAILED).
+    @Test func aHostNothingCanWakeIsListedAsleepAndNeverWoken() async throws {
         let database = TemporaryStore()
         defer { database.remove() }
         let store = try database.open()
@@ -320,10 +322,23 @@ import Wire
         let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
         let leader = try Self.leader(over: store, registry: registry, wakeable: ["h2"])
         await leader.restoreSleepingHosts()
-        #expect(await registry.host("h1") == nil)
-        #expect(await leader.power["h1"] == nil)
+        #expect(await registry.host("h1")?.state == .sleeping)
+        #expect(await leader.power["h1"]?.state == .sleeping)
         #expect(await registry.host("h2")?.state == .sleeping)
         #expect(await leader.power["h2"]?.state == .sleeping)
+
+        let hosts = await leader.groupManager.hosts()
+        #expect(await leader.placementTiers(hosts).map(\.0.hostID) == ["h2"])
+        let energyHosts = try await leader.energyHosts(hosts, at: .now).sorted { $0.id < $1.id }
+        #expect(energyHosts.map(\.id) == ["h1", "h2"])
+        #expect(energyHosts.map(\.canWake) == [false, true])
+
+        let wake = await leader.handle(HostPowerRequest(operation: .wake, hostID: "h1"))
+        #expect(wake.code == .conflict)
+        #expect(wake.message.contains("h1 has no wake driver configured"))
+        #expect(wake.message.contains("torpor host remove h1"))
+        #expect(await leader.power["h1"]?.state == .sleeping)
+        #expect(try await Self.storedState(store, "h1") == .sleeping)
     }
 
     @Test func theStoreKeepsEachHostsIdlePower() async throws {
