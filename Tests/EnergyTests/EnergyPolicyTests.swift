@@ -206,4 +206,3 @@ import Testing
         }
     }
 }
-

@@ -82,4 +82,20 @@ import Testing
             #expect(await next.idleWattsToRecord(changes: true).isEmpty)
         }
     }
+
+    /// `torpor host remove`: the retired host's BMC is no longer read, listed or recorded.
+    @Test func aForgottenHostIsNoLongerReadOrListed() async throws {
+        try await BMCUnderTest.with(powerValue: 60) { bmc in
+            try LabBMC.writePassword(bmc.host)
+            let monitor = Self.monitor(bmc)
+            try await Self.waitUntilReading(bmc, 120)
+            await monitor.sample(awake: ["h1"])
+            #expect(await monitor.snapshot(at: .now).hosts["h1"]?.watts == 120)
+            await monitor.forget("h1")
+            #expect(await monitor.snapshot(at: .now).hosts.isEmpty)
+            #expect(await monitor.idleWattsToRecord(changes: false).isEmpty)
+            await monitor.sample(awake: ["h1"])
+            #expect(await monitor.snapshot(at: .now).hosts.isEmpty, "read again after it was forgotten")
+        }
+    }
 }

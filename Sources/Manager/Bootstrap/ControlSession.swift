@@ -133,11 +133,17 @@ public struct ControlSession: Sendable {
             guard let leader else {
                 return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))
             }
+            let reply: WireMessage
             do throws(WireValidationError) {
-                return await leader.handle(try request.validated())
+                reply = await leader.handle(try request.validated())
             } catch {
                 return .commandResult(CommandResult(code: .invalidArgument, message: "\(error)"))
             }
+            // A retired host's BMC is no longer read.
+            if case .removeHost(let host, _) = request, case .commandResult(let result) = reply, result.isOK {
+                await powerMonitor?.forget(host)
+            }
+            return reply
         case .hostPowerRequest(let request):
             guard let leader else {
                 return .commandResult(CommandResult(code: .unsupported, message: "this manager is not a group leader"))

@@ -21,7 +21,7 @@ public actor PowerMonitor {
     private var errors: [String: String] = [:]
     private var firstReading: ContinuousClock.Instant?
     private let origin: ContinuousClock.Instant
-    private let sources: [String: HostWakeConfiguration.BMCAccess]
+    private var sources: [String: HostWakeConfiguration.BMCAccess]
     private let sdrCacheDirectory: String
     private let reader = IPMIPowerReader()
     private let logger: Logger
@@ -35,6 +35,7 @@ public actor PowerMonitor {
         logger: Logger
     ) {
         self.sources = sources
+        hasSources = !sources.isEmpty
         self.sdrCacheDirectory = sdrCacheDirectory
         self.origin = origin
         self.logger = logger
@@ -59,7 +60,8 @@ public actor PowerMonitor {
         )
     }
 
-    public nonisolated var hasSources: Bool { !sources.isEmpty }
+    /// Whether any host had a BMC to read at the start.
+    public nonisolated let hasSources: Bool
 
     /// Idle-awake watts last handed out to be recorded, per host.
     private var recordedIdleWatts: [String: Double] = [:]
@@ -90,6 +92,16 @@ public actor PowerMonitor {
     /// Values handed out by `idleWattsToRecord` that could not be written: handed out again next time.
     public func notRecorded(_ idleWatts: [String: Double]) {
         for host in idleWatts.keys { recordedIdleWatts[host] = nil }
+    }
+
+    /// A host retired with `torpor host remove`: its BMC is no longer read and `torpor energy` no longer lists it
+    /// (until a restart, should manager.yaml still name it).
+    public func forget(_ host: String) {
+        guard sources.removeValue(forKey: host) != nil else { return }
+        meter.forget(hostID: host)
+        errors[host] = nil
+        recordedIdleWatts[host] = nil
+        logger.notice("host removed: its BMC is no longer read", metadata: [.host: "\(host)"])
     }
 
     /// BMC reads in flight at once (each blocks a thread of its own for up to the session timeout).

@@ -60,7 +60,8 @@ extension GroupLeader {
                 + "when started"
         }
         if configuration.hostWake[hostID] != nil {
-            message += "; remove its entry under `hosts:` in manager.yaml too, or its BMC is still read"
+            message +=
+                "; remove its entry under `hosts:` in manager.yaml too, or its BMC is read again at the next start"
         }
         return CommandResult(code: .ok, message: message + "; if its agent comes back, it joins as a new host")
     }
