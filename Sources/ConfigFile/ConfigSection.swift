@@ -172,8 +172,7 @@ public final class ConfigSection {
     }
 
     private static func milliseconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+        duration / .milliseconds(1)
     }
 
     private static func describe(_ duration: Duration) -> String {

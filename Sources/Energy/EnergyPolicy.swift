@@ -134,8 +134,7 @@ public struct EnergyPolicy: Sendable {
     static func count(_ value: Int, _ noun: String) -> String { "\(value) \(noun)\(value == 1 ? "" : "s")" }
 
     static func seconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let value = Double(seconds) + Double(attoseconds) / 1e18
+        let value = duration / .seconds(1)
         return value == value.rounded() ? "\(Int(value)) s" : "\((value * 10).rounded() / 10) s"
     }
 }

@@ -152,7 +152,6 @@ private struct HostMeter: Sendable {
     }
 
     private func seconds(_ duration: Duration) -> Double {
-        let (whole, attoseconds) = duration.components
-        return Double(whole) + Double(attoseconds) / 1e18
+        duration / .seconds(1)
     }
 }

@@ -131,7 +131,6 @@ extension PlacementLoadPlanner {
 extension Duration {
     /// Whole and fractional seconds.
     var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
+        self / .seconds(1)
     }
 }

@@ -258,7 +258,6 @@ extension StoredReservation {
 
 extension Duration {
     var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+        self / .seconds(1)
     }
 }

@@ -76,9 +76,8 @@ struct WebViewRoutes: HTTPFrontRoutes {
             }
             since = value
         }
-        let interval = history.interval.components
         return EnergyHistoryReply(
-            intervalSeconds: Double(interval.seconds) + Double(interval.attoseconds) / 1e18,
+            intervalSeconds: history.interval / .seconds(1),
             capacity: history.capacity,
             samples: history.samples(after: since)
         )
