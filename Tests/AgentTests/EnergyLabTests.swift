@@ -219,6 +219,54 @@ struct EnergyLabTests {
         #expect(try await Self.chassisPower(lab, host: index, hosts: 2) == "Chassis Power is on")
     }
 
+    /// Drops `host`'s section under `hosts:` from the lab's manager.yaml (its wake drivers and BMC).
+    static func removeHostSection(_ host: String, from path: String) throws {
+        var lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
+        let start = try #require(lines.firstIndex(of: "  \(host):"), "no \(host) under hosts: in \(path)")
+        var end = start + 1
+        while end < lines.count, lines[end].hasPrefix("    ") || lines[end].isEmpty { end += 1 }
+        lines.removeSubrange(start..<end)
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    @Test("a host asleep whose wake settings left manager.yaml is listed SLEEPING, never woken, and can be removed")
+    func aSleepingHostNothingCanWake() async throws {
+        let lab = try await Self.bmcLab(hosts: 2)
+        defer { lab.tearDown() }
+        let asleep = try await Self.asleepAndOff(lab, count: 1, hosts: 2)
+        let host = try #require(asleep.first)
+        let index = Int(host.dropFirst("host-".count))!
+        try await Self.stopManager(lab)
+        let config = try lab.process("manager").config
+        try Self.removeHostSection(host, from: config)
+        let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
+        defer { manager.kill() }
+        let restartedLog = { Self.restartedManagerLog(lab) }
+
+        // Listed, so the operator sees it, though nothing can wake it.
+        let listed = await lab.eventually(timeout: .seconds(60)) { try await Self.sleeping(lab) == asleep }
+        let sleepingNow = try await Self.sleeping(lab)
+        #expect(listed, "sleeping after the restart: \(sleepingNow); log: \(restartedLog().suffix(3000))")
+        #expect(restartedLog().contains("has no wake driver configured: listed SLEEPING, never woken"))
+        let wake = try await lab.torpor(["host", "wake", host])
+        #expect(wake.status != 0)
+        #expect(wake.stderr.contains("\(host) has no wake driver configured"), "\(wake)")
+
+        // Eight cores where the awake host has four: the start cannot use the host that nothing can wake.
+        let start = try await Self.startEightCores(lab)
+        #expect(start.status != 0, "\(start)")
+        let placed = Set(try await lab.vms("big").values.compactMap { $0["host"] as? String })
+        #expect(!placed.contains(host), "\(placed)")
+        #expect(try await Self.sleeping(lab) == asleep, "still asleep, not FAILED")
+        #expect(try await Self.chassisPower(lab, host: index, hosts: 2) == "Chassis Power is off")
+        #expect(!restartedLog().contains("torpor.driver=IPMI"))
+
+        // Retired: no longer listed.
+        let remove = try await lab.torpor(["host", "remove", host])
+        #expect(remove.status == 0, "\(remove)")
+        #expect(try await lab.hosts()[host] == nil)
+    }
+
     @Test("an unreachable BMC: the host becomes FAILED and the task fails naming the host and the driver")
     func unreachableBMC() async throws {
         let lab = try await Self.bmcLab(hosts: 2)
