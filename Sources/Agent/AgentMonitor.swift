@@ -61,6 +61,26 @@ public actor AgentMonitor {
 
     private var roundInProgress = false
     private var anotherRoundRequested = false
+    /// The domain collector's latest error while it keeps failing; nil while it succeeds.
+    private var domainCollectorFailure: String?
+    /// The libvirt connection's reopen count when last looked at.
+    private var libvirtReconnections = 0
+
+    private func noteDomainCollectorSucceeded(reconnections: Int) {
+        if reconnections != libvirtReconnections {
+            libvirtReconnections = reconnections
+            logger.notice(
+                "libvirt connection lost and opened again (libvirtd restarted)",
+                metadata: [
+                    "torpor.libvirt_uri": "\(configuration.libvirtURI)", "torpor.reconnections": "\(reconnections)",
+                ]
+            )
+        }
+        if domainCollectorFailure != nil {
+            domainCollectorFailure = nil
+            logger.notice("domain collector back", metadata: ["torpor.collector": "domains"])
+        }
+    }
 
     private func runRound() async {
         let time = SampleTime(monotonic: .now, wallClockMilliseconds: Self.nowMilliseconds())
@@ -91,12 +111,18 @@ public actor AgentMonitor {
             metrics.collectorRan(domains.name, took: .now - started, succeeded: true)
             if configuration.hostMetrics == .vms { hostOutput = HostFromVMs.output(of: vms, capacity: capacity) }
             store.record(time: time, host: hostOutput, vms: vms)
+            noteDomainCollectorSucceeded(reconnections: domains.connection.reconnections)
         } catch {
             metrics.collectorRan(domains.name, took: .now - started, succeeded: false)
-            logger.warning(
-                "domain collector failed",
-                metadata: ["torpor.collector": "domains", "torpor.error": "\(error)"]
-            )
+            // Once per new error: libvirtd down for an hour would otherwise log a line every round.
+            let description = "\(error)"
+            if description != domainCollectorFailure {
+                logger.warning(
+                    "domain collector failed",
+                    metadata: ["torpor.collector": "domains", "torpor.error": "\(description)"]
+                )
+            }
+            domainCollectorFailure = description
             // A gap: the VMs keep their last state and samples, and no report is made from this round.
             store.record(time: time, host: hostOutput, vms: nil)
         }
@@ -116,19 +142,32 @@ public actor AgentMonitor {
     /// Runs a round whenever libvirt reports a domain starting, stopping, pausing or vanishing, so the
     /// inventory reaches the manager without waiting for the next interval. Returns when cancelled.
     public func followLifecycleEvents(of connection: LibvirtConnection) async {
-        let events: AsyncStream<DomainLifecycleEvent>
-        do {
-            events = try await connection.domainLifecycleEvents()
-        } catch {
-            logger.notice(
-                "no lifecycle events; inventory follows the sampling interval",
-                metadata: ["torpor.error": "\(error)"]
-            )
-            return
-        }
-        for await event in events {
-            logger.info("domain event", metadata: ["torpor.vm": "\(event.name)", "torpor.event": "\(event.kind)"])
-            await sampleOnce()
+        // The stream survives a libvirtd restart (the connection carries it over when it reopens); should it end
+        // anyway while the agent runs, the agent subscribes again.
+        var loggedFailure = false
+        while !Task.isCancelled {
+            let events: AsyncStream<DomainLifecycleEvent>
+            do {
+                events = try await connection.domainLifecycleEvents()
+                loggedFailure = false
+            } catch {
+                if !loggedFailure {
+                    logger.notice(
+                        "no lifecycle events; inventory follows the sampling interval",
+                        metadata: ["torpor.error": "\(error)"]
+                    )
+                    loggedFailure = true
+                }
+                // A driver without events, or the agent closing the connection: nothing to wait for.
+                if [.noSupport, .invalidConnection].contains(error.errorCode) { return }
+                try? await Task.sleep(for: configuration.sampleInterval)
+                continue
+            }
+            for await event in events {
+                logger.info("domain event", metadata: ["torpor.vm": "\(event.name)", "torpor.event": "\(event.kind)"])
+                await sampleOnce()
+            }
+            try? await Task.sleep(for: configuration.sampleInterval)
         }
     }
 

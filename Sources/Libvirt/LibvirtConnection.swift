@@ -1,5 +1,6 @@
 import CLibvirt
 import Foundation
+import Synchronization
 
 /// An open libvirt connection (`virConnectPtr`) to any URI: `test:///default`, `test:///ABS/PATH/node.xml`,
 /// `qemu:///system?socket=...`, `qemu+tcp://HOST/system`.
@@ -78,6 +79,12 @@ public final class LibvirtConnection: Sendable {
         try await hop { blocking throws(LibvirtError) in try blocking.hostname() }
     }
 
+    /// How many times the connection was lost (libvirtd restarted or stopped) and opened again: a call that finds
+    /// it closed reopens it first (`virConnectIsAlive`), so a restarted libvirtd is used again from the next call
+    /// on, with the lifecycle event streams carried over. Domain handles from before a reopen fail; look them up
+    /// again.
+    public var reconnections: Int { handle.reconnections.load(ordering: .relaxed) }
+
     /// Reports every later call of this connection and its domains to `observer` (for latency metrics). It runs
     /// on the caller's thread, often the connection's own: keep it short and never call libvirt from it.
     public func observeCalls(_ observer: @escaping @Sendable (LibvirtCallRecord) -> Void) {
@@ -108,7 +115,7 @@ public final class LibvirtConnection: Sendable {
             let handle = connection.handle
             return try connection.callObserver.timed(function) { () throws(LibvirtError) in
                 try connection.executor.runSync { () throws(LibvirtError) in
-                    try body(try handle.requirePointer(for: function))
+                    try body(try handle.livePointer(for: function, deviceCache: connection.deviceCache))
                 }
             }
         }
@@ -138,12 +145,16 @@ public final class LibvirtConnection: Sendable {
 
 /// Owns the `virConnectPtr` and the event callbacks registered on it.
 final class ConnectionHandle: @unchecked Sendable {
-    // @unchecked: `pointer` and `lifecycleSinks` are only touched on the connection's executor thread, which runs
-    // one job at a time (and in deinit, when nothing else can reach the handle).
+    // @unchecked: `pointer` and `lifecycleSubscriptions` are only touched on the connection's executor thread,
+    // which runs one job at a time (and in deinit, when nothing else can reach the handle).
     /// nil once closed.
     private(set) var pointer: virConnectPtr?
-    /// Lifecycle callbacks by libvirt callback ID; each sink is also retained once by libvirt (see Events).
-    var lifecycleSinks: [Int32: LifecycleEventSink] = [:]
+    /// Lifecycle listeners by subscription number, each with its registration on the current pointer (libvirt's
+    /// callback ID); a reopen registers them again on the new pointer (see Events).
+    var lifecycleSubscriptions: [Int: (registration: LifecycleRegistration, callbackID: Int32)] = [:]
+    var nextSubscription = 0
+    /// Times the connection was found closed and opened again.
+    let reconnections = Atomic<Int>(0)
     let uri: String
 
     private init(uri: String, pointer: virConnectPtr) {
@@ -162,6 +173,55 @@ final class ConnectionHandle: @unchecked Sendable {
             throw .wrapper(.invalidConnection, "the connection is closed", function: function, subject: uri)
         }
         return pointer
+    }
+
+    /// The open pointer for a call, opened again first if libvirt says the connection is no longer alive (the
+    /// daemon restarted or stopped: a remote connection never comes back by itself). Lifecycle listeners move to
+    /// the new connection; a reopen that fails throws, naming the call and why, and the next call tries again.
+    func livePointer(for function: String, deviceCache: DomainDeviceCache) throws(LibvirtError) -> virConnectPtr {
+        let current = try requirePointer(for: function)
+        // 1: alive; -1: cannot tell, and the call itself will say what is wrong.
+        let alive = virConnectIsAlive(current)
+        if alive != 0 {
+            if alive < 0 { virResetLastError() }
+            return current
+        }
+        guard let fresh = virConnectOpen(uri) else {
+            let cause = LibvirtError.copyLast(function: "virConnectOpen", subject: uri)
+            throw LibvirtError(
+                code: cause.code,
+                domain: cause.domain,
+                message: "the connection to libvirt was lost (libvirtd stopped or restarted) and reopening it "
+                    + "failed: \(cause.message)",
+                function: function,
+                subject: uri
+            )
+        }
+        for entry in lifecycleSubscriptions.values {
+            entry.registration.replaced.store(true, ordering: .relaxed)
+            if virConnectDomainEventDeregisterAny(current, entry.callbackID) < 0 {
+                virResetLastError()
+            }
+        }
+        if virConnectClose(current) < 0 {
+            virResetLastError()
+        }
+        pointer = fresh
+        // Events were missed meanwhile: every domain's devices are read again.
+        deviceCache.keepOnly([])
+        for (subscription, entry) in lifecycleSubscriptions {
+            let registration = LifecycleRegistration(sink: entry.registration.sink)
+            do {
+                let callbackID = try register(registration, on: fresh)
+                lifecycleSubscriptions[subscription] = (registration, callbackID)
+            } catch {
+                // Its listener sees the stream end and may ask again.
+                lifecycleSubscriptions[subscription] = nil
+                entry.registration.sink.continuation.finish()
+            }
+        }
+        reconnections.add(1, ordering: .relaxed)
+        return fresh
     }
 
     func close() {

@@ -13,7 +13,9 @@ extension KVMSuites {
         .timeLimit(.minutes(3))
     )
     struct KVMEndToEndTests {
-        static let users: Set<String> = ["agentReportsRealCPUAndTapCounters", "agentRestartLeavesTheGuestRunning"]
+        static let users: Set<String> = [
+            "agentReportsRealCPUAndTapCounters", "agentRestartLeavesTheGuestRunning", "libvirtdRestartIsRiddenOut",
+        ]
 
         @Test func agentReportsRealCPUAndTapCounters() async throws {
             try EndToEnd.require(KVMLab.kvmProblem)
@@ -121,6 +123,66 @@ extension KVMSuites {
                 #expect(vm.state == "running")
                 #expect(vm.uuid.lowercased() == guest.uuid.lowercased())
                 await second.stop()
+            }
+        }
+
+        /// `systemctl restart libvirtd` on a host (a libvirt upgrade does it): the guest keeps running, and the agent
+        /// opens its connection again instead of failing every round from then on (it did: no more reports, every
+        /// command refused, until someone restarted the agent).
+        @Test func libvirtdRestartIsRiddenOut() async throws {
+            try EndToEnd.require(KVMLab.kvmProblem)
+            try await KVMLab.shared.withGuest(user: "libvirtdRestartIsRiddenOut", users: Self.users) { lab, guest in
+                let logs = try await lab.directory
+                let agent = try AgentUnderTest(
+                    arguments: ["--libvirt-uri", try await lab.uri, "--sample-interval", "1s"],
+                    logDirectory: logs,
+                    label: "agent-libvirtd-restart"
+                )
+                defer { agent.process.kill() }
+                func state(_ status: AgentUnderTest.Status) -> String? {
+                    status.vms.first { $0.name == guest.name }?.state
+                }
+                let before = try await agent.waitForStatus(timeout: .seconds(30)) { state($0) == "running" }
+                try #require(before.map { state($0.status) } == "running", "\(agent.process.stderr)")
+                let domainID = try await lab.virsh("domid", guest.name).stdout
+
+                try await ProcessRunner.check([KVMLab.script, "restart", logs.path], timeout: .seconds(90))
+                // The same guest, never stopped: libvirtd took it over.
+                #expect(try await lab.virsh("domstate", guest.name).stdout.contains("running"))
+                #expect(try await lab.virsh("domid", guest.name).stdout == domainID)
+
+                // The agent opens its connection again and reports fresh samples of the guest.
+                let clock = ContinuousClock()
+                let deadline = clock.now + .seconds(30)
+                while !agent.process.stderr.contains("libvirt connection lost and opened again"), clock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+                #expect(
+                    agent.process.stderr.contains("libvirt connection lost and opened again"),
+                    "\(agent.process.stderr.suffix(3000))"
+                )
+                let reopened = try await agent.status()
+                let time = reopened.status.vms.first { $0.name == guest.name }?.latest?.time
+                func isFresh(_ status: AgentUnderTest.Status) -> Bool {
+                    let latest = status.vms.first { $0.name == guest.name }?.latest?.time
+                    return latest != nil && latest != time
+                }
+                let fresh = try await agent.waitForStatus(timeout: .seconds(15), until: isFresh)
+                #expect(
+                    fresh.map { isFresh($0.status) } == true,
+                    "no new sample after the reopen:\n\(agent.process.stderr.suffix(3000))"
+                )
+
+                // Commands work on the reopened connection.
+                let suspend = try await agent.agentctl("vm", "suspend", guest.name)
+                #expect(suspend.succeeded, "\(suspend)")
+                let paused = try await agent.waitForStatus(timeout: .seconds(15)) { state($0) == "paused" }
+                #expect(paused.map { state($0.status) } == "paused", "the agent never saw the guest paused")
+                let resume = try await agent.agentctl("vm", "resume", guest.name)
+                #expect(resume.succeeded, "\(resume)")
+                let running = try await agent.waitForStatus(timeout: .seconds(15)) { state($0) == "running" }
+                #expect(running.map { state($0.status) } == "running", "the agent never saw the guest running again")
+                #expect(await agent.stop() == 0, "\(agent.process.stderr.suffix(3000))")
             }
         }
     }

@@ -36,7 +36,7 @@ import Testing
     @Test func closingTheConnectionFinishesTheStream() async throws {
         let connection = try await NodeFixture.open()
         let events = try await connection.domainLifecycleEvents()
-        #expect(try connection.executor.runSync { connection.handle.lifecycleSinks.count } == 1)
+        #expect(try connection.executor.runSync { connection.handle.lifecycleSubscriptions.count } == 1)
         await connection.close()
         let ended = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -59,10 +59,10 @@ import Testing
         do {
             let events = try await connection.domainLifecycleEvents()
             _ = events
-            #expect(try connection.executor.runSync { connection.handle.lifecycleSinks.count } == 1)
+            #expect(try connection.executor.runSync { connection.handle.lifecycleSubscriptions.count } == 1)
         }
         // onTermination queued the deregistration; this job runs after it.
-        #expect(try connection.executor.runSync { connection.handle.lifecycleSinks.count } == 0)
+        #expect(try connection.executor.runSync { connection.handle.lifecycleSubscriptions.count } == 0)
         // And the connection still works, with new subscriptions too.
         _ = try await connection.domainLifecycleEvents()
         #expect(try await connection.allDomains().count == 3)
