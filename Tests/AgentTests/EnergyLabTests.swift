@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -65,6 +66,24 @@ struct EnergyLabTests {
     static func restartedManagerLog(_ lab: LabUnderTest) -> String {
         (try? String(contentsOf: lab.directory.appendingPathComponent("manager-restarted.stderr"), encoding: .utf8))
             ?? ""
+    }
+
+    /// Stops the lab's manager, runs `change` while it is down, and starts it again logging to stderr
+    /// (`restartedManagerLog`).
+    static func restartManager(
+        _ lab: LabUnderTest,
+        changing change: () async throws -> Void = {}
+    ) async throws -> BackgroundProcess {
+        try await stopManager(lab)
+        try await change()
+        return try lab.restart("manager", arguments: ["--log", "stderr"])
+    }
+
+    /// Waits until the restarted manager lists exactly `hosts` SLEEPING; records an issue with its log if not.
+    static func expectListedAsleep(_ lab: LabUnderTest, _ hosts: Set<String>, within timeout: Duration) async throws {
+        let listed = await lab.eventually(timeout: timeout) { try await Self.sleeping(lab) == hosts }
+        let sleepingNow = try await Self.sleeping(lab)
+        #expect(listed, "sleeping: \(sleepingNow), expected \(hosts); log: \(restartedManagerLog(lab).suffix(3000))")
     }
 
     static func sleeping(_ lab: LabUnderTest) async throws -> Set<String> {
@@ -148,15 +167,12 @@ struct EnergyLabTests {
         let lab = try await Self.bmcLab(hosts: 3)
         defer { lab.tearDown() }
         let asleep = try await Self.asleepAndOff(lab, count: 2, hosts: 3)
-        try await Self.stopManager(lab)
-        let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
+        let manager = try await Self.restartManager(lab)
         defer { manager.kill() }
         let restartedLog = { Self.restartedManagerLog(lab) }
 
         // Their agents cannot rejoin by themselves: the new manager lists them asleep from its database.
-        let listed = await lab.eventually(timeout: .seconds(60)) { try await Self.sleeping(lab) == asleep }
-        let sleepingNow = try await Self.sleeping(lab)
-        #expect(listed, "sleeping after the restart: \(sleepingNow); log: \(restartedLog().suffix(3000))")
+        try await Self.expectListedAsleep(lab, asleep, within: .seconds(60))
         let awake = try #require(Set(["host-1", "host-2", "host-3"]).subtracting(asleep).first)
         let rejoined = await lab.eventually(timeout: .seconds(60)) {
             try await lab.hosts()[awake]?["state"] as? String == "ACTIVE"
@@ -192,20 +208,18 @@ struct EnergyLabTests {
         defer { lab.tearDown() }
         let asleep = try await Self.asleepAndOff(lab, count: 1, hosts: 2)
         let index = Int(try #require(asleep.first).dropFirst("host-".count))!
-        try await Self.stopManager(lab)
-        // As a manager from before power states were stored left it, or one whose SLEEPING write a crash lost.
-        let forget = try await ProcessRunner.run([
-            "sqlite3", "\(lab.lab)/manager.sqlite", "UPDATE host SET state = 'ACTIVE'",
-        ])
-        try #require(forget.succeeded, "\(forget)")
-        let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
+        let manager = try await Self.restartManager(lab) {
+            // As a manager from before power states were stored left it, or one whose SLEEPING write a crash lost.
+            let forget = try await ProcessRunner.run([
+                "sqlite3", "\(lab.lab)/manager.sqlite", "UPDATE host SET state = 'ACTIVE'",
+            ])
+            try #require(forget.succeeded, "\(forget)")
+        }
         defer { manager.kill() }
         let restartedLog = { Self.restartedManagerLog(lab) }
 
         // Its agent cannot rejoin; once the rejoin window has passed, its BMC says it is off.
-        let found = await lab.eventually(timeout: .seconds(90)) { try await Self.sleeping(lab) == asleep }
-        let sleepingNow = try await Self.sleeping(lab)
-        #expect(found, "sleeping: \(sleepingNow); log: \(restartedLog().suffix(3000))")
+        try await Self.expectListedAsleep(lab, asleep, within: .seconds(90))
         #expect(restartedLog().contains("its BMC reports power off: tracked as asleep"))
         let stored = try await ProcessRunner.run([
             "sqlite3", "\(lab.lab)/manager.sqlite", "SELECT state FROM host WHERE id = 'host-\(index)'",
@@ -236,17 +250,13 @@ struct EnergyLabTests {
         let asleep = try await Self.asleepAndOff(lab, count: 1, hosts: 2)
         let host = try #require(asleep.first)
         let index = Int(host.dropFirst("host-".count))!
-        try await Self.stopManager(lab)
         let config = try lab.process("manager").config
-        try Self.removeHostSection(host, from: config)
-        let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
+        let manager = try await Self.restartManager(lab) { try Self.removeHostSection(host, from: config) }
         defer { manager.kill() }
         let restartedLog = { Self.restartedManagerLog(lab) }
 
         // Listed, so the operator sees it, though nothing can wake it.
-        let listed = await lab.eventually(timeout: .seconds(60)) { try await Self.sleeping(lab) == asleep }
-        let sleepingNow = try await Self.sleeping(lab)
-        #expect(listed, "sleeping after the restart: \(sleepingNow); log: \(restartedLog().suffix(3000))")
+        try await Self.expectListedAsleep(lab, asleep, within: .seconds(60))
         #expect(restartedLog().contains("has no wake driver configured: listed SLEEPING, never woken"))
         let wake = try await lab.torpor(["host", "wake", host])
         #expect(wake.status != 0)

@@ -27,10 +27,9 @@ struct HostsNotBackLabTests {
         let keptVM = try #require(placed.first { $0.value == "host-1" }?.key)
 
         // The manager stops; host-2 dies meanwhile; the manager starts again on the same database.
-        try await EnergyLabTests.stopManager(lab)
-        kill(pid_t(try lab.process("agent-2").pid), SIGKILL)
+        let agent2 = try lab.process("agent-2").pid
+        let manager = try await EnergyLabTests.restartManager(lab) { kill(pid_t(agent2), SIGKILL) }
         let restartedAt = ContinuousClock.now
-        let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
         defer { manager.kill() }
 
         var hosts: [String: [String: Any]] = [:]

@@ -35,8 +35,7 @@ struct RetiredHostLabTests {
         #expect(again.status == 1 && again.stderr.contains("no host host-2"), "\(again)")
 
         // A restart on the same database: host-1 rejoins, host-2 is not restored from the state.
-        try await EnergyLabTests.stopManager(lab)
-        let manager = try lab.restart("manager", arguments: ["--log", "stderr"])
+        let manager = try await EnergyLabTests.restartManager(lab)
         defer { manager.kill() }
         let rejoined = await lab.eventually(timeout: .seconds(60)) {
             try await lab.hosts()["host-1"]?["connected"] as? Bool == true
