@@ -189,6 +189,71 @@ extension KVMSuites {
             #expect(postCopied.stepNames == ["post_copy"], "\(postCopied)")
             try await pair.expectRunningExactlyOnce(guest, on: 0)
             #expect(await postCopying.stop() == 0, "\(postCopying.process.stderr)")
+
+            // 4. libvirtd restarted (as a libvirt upgrade does) while the migration runs with the guest paused by the
+            // watchdog: the migration fails, the guest runs once, on the source, not paused (libvirt records a pause
+            // taken during an outgoing migration as the migration's, and resumes the guest when it cancels it), and
+            // the agent, its connection reopened, sees it running.
+            let restarted = try AgentUnderTest(
+                arguments: ["--libvirt-uri", source.socketURI, "--host-id", source.name],
+                logDirectory: pair.base,
+                label: "agent-libvirtd-restart",
+                configuration: common.replacingOccurrences(of: "step_interval: 4s", with: "step_interval: 120s")
+                    + "  steps: [pause, abort]\n"
+            )
+            defer { restarted.process.kill() }
+            // 200 kbit/s out of the source: the paused guest's last pages take seconds, not the fraction of a
+            // second 1 MiB/s gives them, so libvirtd goes while the migration runs.
+            try await ProcessRunner.check([
+                KVMLab.script, "exec", pair.base.appendingPathComponent(source.name).path, "tc", "qdisc", "add", "dev",
+                "eth0", "root", "tbf", "rate", "200kbit", "burst", "8kb", "latency", "500ms",
+            ])
+            let interrupted = try await MigrationPair.startMigrating(guest, with: restarted, to: destination.tcpURI)
+            defer { interrupted.kill() }
+            func paused() -> Bool {
+                restarted.process.stderr.split(separator: "\n").contains {
+                    $0.contains("migration watchdog acted") && $0.contains("torpor.action=pause")
+                }
+            }
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(60)
+            while !paused(), interrupted.isRunning, clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            if paused() {
+                try await ProcessRunner.check(
+                    [KVMLab.script, "restart", pair.base.appendingPathComponent(source.name).path],
+                    timeout: .seconds(90)
+                )
+            } else {
+                // A guest starved of CPU may converge before the pause is due (see 2.): nothing to interrupt then.
+                #expect(!interrupted.isRunning, "no pause within 60 s:\n\(restarted.process.stderr.suffix(3000))")
+            }
+            let ended = try await MigrationPair.outcome(of: interrupted, agent: restarted)
+            print("MigrationEndToEndTests: libvirtd restarted under a paused migration: \(ended)")
+            if ended.ok {
+                // It converged before libvirtd went: nothing was interrupted, and it runs on the destination.
+                try await pair.expectRunningExactlyOnce(guest, on: 1)
+            } else {
+                #expect(ended.stepNames.contains("resume on source"), "\(ended)")
+                // The destination's libvirtd ends its half of the migration on its own once the source's is gone.
+                let settled = ContinuousClock.now
+                var states = try await pair.states(of: guest)
+                while states != ["running", "absent"], ContinuousClock.now < settled + .seconds(90) {
+                    try await Task.sleep(for: .milliseconds(500))
+                    states = try await pair.states(of: guest)
+                }
+                print("MigrationEndToEndTests: after libvirtd's restart \(states), \(settled.duration(to: .now)) later")
+                try await pair.expectRunningExactlyOnce(guest, on: 0)
+                let seen = try await restarted.waitForStatus(timeout: .seconds(30)) { status in
+                    status.vms.contains { $0.name == guest && $0.state == "running" }
+                }
+                #expect(
+                    seen?.status.vms.contains { $0.name == guest && $0.state == "running" } == true,
+                    "the agent does not see the guest running after libvirtd's restart:\n\(restarted.process.stderr.suffix(3000))"
+                )
+            }
+            #expect(await restarted.stop() == 0, "\(restarted.process.stderr.suffix(3000))")
         }
     }
 }
