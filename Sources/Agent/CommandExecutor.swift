@@ -91,6 +91,8 @@ public struct CommandExecutor: Sendable {
         switch error.errorCode {
         case .noDomain: .notFound
         case .invalidArgument, .xmlError, .xmlDetail, .operationInvalid, .domainExists: .invalidArgument
+        // libvirtd is down and the connection could not be reopened: the command did not run.
+        case .noConnect: .hypervisorUnavailable
         default: .hypervisorError
         }
     }

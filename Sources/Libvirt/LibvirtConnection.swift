@@ -177,7 +177,8 @@ final class ConnectionHandle: @unchecked Sendable {
 
     /// The open pointer for a call, opened again first if libvirt says the connection is no longer alive (the
     /// daemon restarted or stopped: a remote connection never comes back by itself). Lifecycle listeners move to
-    /// the new connection; a reopen that fails throws, naming the call and why, and the next call tries again.
+    /// the new connection; a reopen that fails throws `noConnect`, naming the call and why (the call did not
+    /// run), and the next call tries again.
     func livePointer(for function: String, deviceCache: DomainDeviceCache) throws(LibvirtError) -> virConnectPtr {
         let current = try requirePointer(for: function)
         // 1: alive; -1: cannot tell, and the call itself will say what is wrong.
@@ -188,8 +189,9 @@ final class ConnectionHandle: @unchecked Sendable {
         }
         guard let fresh = virConnectOpen(uri) else {
             let cause = LibvirtError.copyLast(function: "virConnectOpen", subject: uri)
+            // VIR_ERR_NO_CONNECT whatever libvirt's own code: callers can tell that the call never ran.
             throw LibvirtError(
-                code: cause.code,
+                code: LibvirtError.Code.noConnect.rawValue,
                 domain: cause.domain,
                 message: "the connection to libvirt was lost (libvirtd stopped or restarted) and reopening it "
                     + "failed: \(cause.message)",

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 extension KVMSuites {
@@ -184,6 +185,47 @@ extension KVMSuites {
                 #expect(running.map { state($0.status) } == "running", "the agent never saw the guest running again")
                 #expect(await agent.stop() == 0, "\(agent.process.stderr.suffix(3000))")
             }
+        }
+
+        /// libvirtd stopped for good under a running agent: commands are answered `hypervisorUnavailable` (nothing
+        /// ran, so the manager places the VM elsewhere); once libvirtd is back, the agent's next call reopens the
+        /// connection. A daemon of its own, without guests, so the shared one's guest is not touched.
+        @Test func libvirtdDownIsAnsweredHypervisorUnavailable() async throws {
+            try EndToEnd.require(KVMLab.kvmProblem)
+            let base = FileManager.default.temporaryDirectory
+                .appendingPathComponent("\(KVMLab.basePrefix)down-\(getpid())-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+            LabExitGuard.shared.register(base: base.path)
+            defer {
+                let null = URL(fileURLWithPath: "/dev/null")
+                if let stop = try? BackgroundProcess([KVMLab.script, "stop", base.path], stdout: null, stderr: null),
+                    !stop.waitForExitBlocking(timeout: .seconds(60))
+                {
+                    stop.kill()
+                }
+                try? FileManager.default.removeItem(at: base)
+                LabExitGuard.shared.unregister(base: base.path)
+            }
+            let uri = try await ProcessRunner.check([KVMLab.script, "start", base.path], timeout: .seconds(90)).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let agent = try AgentUnderTest(
+                arguments: ["--libvirt-uri", uri, "--sample-interval", "1s"],
+                logDirectory: base,
+                label: "agent-libvirtd-down"
+            )
+            defer { agent.process.kill() }
+            _ = try await agent.waitForStatus(timeout: .seconds(30)) { _ in true }
+
+            try await ProcessRunner.check([KVMLab.script, "stop", base.path], timeout: .seconds(60))
+            let refused = try await agent.agentctl("vm", "suspend", "web-1")
+            #expect(!refused.succeeded)
+            #expect(refused.stdout.contains("hypervisorUnavailable"), "\(refused)")
+            #expect(refused.stdout.contains("the connection to libvirt was lost"), "\(refused)")
+
+            try await ProcessRunner.check([KVMLab.script, "start", base.path], timeout: .seconds(90))
+            let answered = try await agent.agentctl("vm", "suspend", "web-1")
+            #expect(answered.stdout.contains("notFound"), "libvirtd answers again: no such domain\n\(answered)")
+            #expect(await agent.stop() == 0, "\(agent.process.stderr.suffix(3000))")
         }
     }
 }

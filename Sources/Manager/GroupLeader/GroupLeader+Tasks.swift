@@ -144,6 +144,8 @@ extension GroupLeader {
         // from an earlier run, is never placed again.
         let resumedIDs = Set(toResume.map(\.0.id))
         var notReached: [String: String] = [:]
+        // Hosts whose agent answered that it cannot reach its hypervisor: no later round of this task uses them.
+        var withoutHypervisor: Set<String> = []
         for round in 1...Self.startPlacementRounds {
             var placeAgain: [StoredVM] = []
             if !toPlace.isEmpty, !rejoinWindow.isClosed {
@@ -154,7 +156,7 @@ extension GroupLeader {
             // Snapshot, plan and claims happen under the decisions lock, so concurrent tasks never plan on the same
             // free capacity and the energy saver never puts a host down between a plan and its claims.
             await lockDecisions()
-            let usable = placementTiers(await groupManager.hosts())
+            let usable = placementTiers(await groupManager.hosts()).filter { !withoutHypervisor.contains($0.0.hostID) }
             var claimed: [(StoredVM, String)] = toResume
             if !toPlace.isEmpty {
                 let plan: PlacementPlan
@@ -226,8 +228,12 @@ extension GroupLeader {
                         return (vm, host, result, true)
                     }
                 }
-                for await (vm, host, result, sent) in group {
+                for await (vm, host, result, delivered) in group {
                     await lockDecisions()
+                    // An agent that cannot reach its libvirtd did nothing: as if the start had never reached it.
+                    let unavailable = result.code == .hypervisorUnavailable
+                    if unavailable { withoutHypervisor.insert(host) }
+                    let sent = delivered && !unavailable
                     if !sent, !resumedIDs.contains(vm.id), round < Self.startPlacementRounds, vmAlerts[vm.id] == nil {
                         // Still claimed by this task, and pending (no host) until placed again.
                         try? await store.setVMPlacement(id: vm.id, hostID: nil, state: .pending, reason: result.message)

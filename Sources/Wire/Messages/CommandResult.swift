@@ -23,6 +23,9 @@ public struct CommandResult: WirePayload {
         /// Local to the sender, never sent by an agent: the command may not have reached its peer (not connected,
         /// or the connection failed before an answer), so nothing is known to have happened.
         public static let notDelivered = Code(rawValue: 10)
+        /// The agent cannot reach its hypervisor (libvirtd stopped, or restarting): nothing was done, so the
+        /// command may go to another host.
+        public static let hypervisorUnavailable = Code(rawValue: 11)
 
         public var description: String {
             switch self {
@@ -37,6 +40,7 @@ public struct CommandResult: WirePayload {
             case .internalError: "internalError"
             case .conflict: "conflict"
             case .notDelivered: "notDelivered"
+            case .hypervisorUnavailable: "hypervisorUnavailable"
             default: "code\(rawValue)"
             }
         }

@@ -27,6 +27,10 @@ actor FakeGroupManager: GroupManagerEndpoint {
     private var held: [CheckedContinuation<Void, Never>] = []
     /// What the next PowerCommands answer; accepted by default.
     var powerAnswer = CommandResult.ok()
+    /// Hosts whose agent cannot reach its libvirtd: every VM command is answered `hypervisorUnavailable`.
+    private var withoutHypervisor: Set<String> = []
+
+    func loseHypervisor(_ hostID: String) { withoutHypervisor.insert(hostID) }
     /// What a shutdown does to the guest: off at once, or ignored (the guest keeps running).
     var guestsIgnoreShutdown = false
     /// How a migration ends when the test lets it: moved, stopped by the watchdog, or failed by libvirt.
@@ -77,6 +81,13 @@ actor FakeGroupManager: GroupManagerEndpoint {
     func send(_ command: VMCommand, to hostID: String) async -> CommandResult {
         guard managed[hostID]?.connected == true else {
             return CommandResult(code: .notDelivered, message: "\(hostID) is not connected")
+        }
+        if withoutHypervisor.contains(hostID) {
+            sent.append(Sent(hostID: hostID, command: "unavailable", vm: ""))
+            return CommandResult(
+                code: .hypervisorUnavailable,
+                message: "virDomainCreateXML failed: the connection to libvirt was lost (libvirtd stopped or restarted)"
+            )
         }
         switch command {
         case .start(let xml):

@@ -287,6 +287,30 @@ import Wire
         }
     }
 
+    /// A host whose libvirtd is down: its agent is connected but answers that it cannot reach it, so nothing ran
+    /// there and the VM goes to another host; that host is not tried again by the task.
+    @Test func aStartOnAHostWhoseLibvirtdIsDownIsPlacedElsewhere() async throws {
+        let fake = FakeGroupManager(hosts: ["h1", "h2"], cores: 2)
+        await fake.loseHypervisor("h1")
+        try await Self.withLeader(fake) { leader, store in
+            try await Self.cluster(leader, "web", count: 2, prefix: "web")
+            let status = try await Self.finished(leader, try await Self.submit(leader, .start, "web"))
+            // Both 1-core VMs fit the 2 cores of either host; whichever went to h1 first is placed again on h2.
+            for name in ["web-1", "web-2"] {
+                let vm = try #require(try await store.vm(named: name))
+                #expect(vm.hostID == "h2" && vm.state == .running, "\(name): \(vm.state) on \(vm.hostID ?? "-")")
+            }
+            #expect(status.state == .succeeded, "\(status.message)")
+            #expect(await fake.sent.filter { $0.hostID == "h1" }.map(\.command).allSatisfy { $0 == "unavailable" })
+            #expect(await fake.sent.contains { $0.hostID == "h1" }, "the plan chose h1 first (first fit)")
+            let messages = status.outcomes.map(\.message)
+            #expect(
+                messages.contains { $0.hasPrefix("running on h2 (placed again:") && $0.contains("libvirt") },
+                "\(messages)"
+            )
+        }
+    }
+
     // MARK: A host whose fate is unknown
 
     @Test func aVMOnAFailedHostIsNeverStartedElsewhereWithoutAFence() async throws {

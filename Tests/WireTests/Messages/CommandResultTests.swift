@@ -5,7 +5,7 @@ import Wire
 @Suite struct CommandResultTests {
     static let knownCodes: [CommandResult.Code] = [
         .ok, .notFound, .invalidArgument, .hypervisorError, .commandFailed, .timedOut, .busy, .unsupported,
-        .internalError, .conflict, .notDelivered,
+        .internalError, .conflict, .notDelivered, .hypervisorUnavailable,
     ]
 
     @Test func goldenErrorResultRoundTrips() throws {
@@ -18,11 +18,11 @@ import Wire
     }
 
     @Test func codeValuesAndNamesAreStable() {
-        #expect(Self.knownCodes.map(\.rawValue) == Array(0...10))
+        #expect(Self.knownCodes.map(\.rawValue) == Array(0...11))
         #expect(
             Self.knownCodes.map(\.description) == [
                 "ok", "notFound", "invalidArgument", "hypervisorError", "commandFailed", "timedOut", "busy",
-                "unsupported", "internalError", "conflict", "notDelivered",
+                "unsupported", "internalError", "conflict", "notDelivered", "hypervisorUnavailable",
             ]
         )
         #expect(CommandResult.Code(rawValue: 4242).description == "code4242")
