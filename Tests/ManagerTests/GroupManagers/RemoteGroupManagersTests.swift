@@ -141,15 +141,29 @@ import Wire
         return (try ManagerStore(path: directory.appendingPathComponent("manager.sqlite").path), directory)
     }
 
+    /// Group managers dealt round robin, their assignments recorded in and restored from `store`.
+    static func groupManagers(restoredFrom store: ManagerStore) async throws -> RemoteGroupManagers {
+        let groupManagers = RemoteGroupManagers(policy: .roundRobin, estimator: Estimator(window: 5), logger: logger)
+        try await groupManagers.restore(from: store)
+        return groupManagers
+    }
+
+    /// Links a group manager `id` announcing `address` in its first report, answering orders with `answer`.
+    static func register(
+        _ id: String,
+        address: String,
+        port: Int,
+        answer: @escaping @Sendable (HostOrder) -> CommandResult = { _ in CommandResult(code: .ok, message: "") }
+    ) async throws -> (WireConnection, Task<Void, any Error>) {
+        let (connection, serving) = try await link(as: id, port: port, answer: answer)
+        try await connection.send(.groupManagerReport(report(address: address, hosts: [])))
+        return (connection, serving)
+    }
+
     @Test func hostsAreDealtEventsRelayedOrdersCarriedAndALostGroupManagersHostsFail() async throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let groupManagers = RemoteGroupManagers(
-            policy: .roundRobin,
-            estimator: Estimator(window: 5),
-            logger: Self.logger
-        )
-        try await groupManagers.restore(from: store)
+        let groupManagers = try await Self.groupManagers(restoredFrom: store)
         let observer = RecordingObserver()
         // Nobody to deal to yet.
         guard case .failure(let refusal) = await groupManagers.assignment(of: "h1") else {
@@ -160,17 +174,15 @@ import Wire
 
         try await Self.withLeader(groupManagers, observer: observer) { port in
             let orders = Mutex<[HostOrder]>([])
-            let (gm1, serving1) = try await Self.link(as: "gm-1", port: port) { order in
+            let (gm1, serving1) = try await Self.register("gm-1", address: "10.0.0.1:7702", port: port) { order in
                 orders.withLock { $0.append(order) }
                 return CommandResult(code: .ok, message: "done by gm-1")
             }
-            let (gm2, serving2) = try await Self.link(as: "gm-2", port: port)
+            let (gm2, serving2) = try await Self.register("gm-2", address: "10.0.0.2:7702", port: port)
             defer {
                 serving1.cancel()
                 serving2.cancel()
             }
-            try await gm1.send(.groupManagerReport(Self.report(address: "10.0.0.1:7702", hosts: [])))
-            try await gm2.send(.groupManagerReport(Self.report(address: "10.0.0.2:7702", hosts: [])))
             #expect(await Self.eventually { await groupManagers.groupManagers().count == 2 })
 
             // Round robin, in id order; the choice is recorded in the state.
@@ -255,17 +267,14 @@ import Wire
         }
 
         // The next leader starts from the recorded assignments: a host asking gets its group manager back.
-        let next = RemoteGroupManagers(policy: .roundRobin, estimator: Estimator(window: 5), logger: Self.logger)
-        try await next.restore(from: store)
+        let next = try await Self.groupManagers(restoredFrom: store)
         try await Self.withLeader(next, observer: RecordingObserver()) { port in
-            let (gm1, serving1) = try await Self.link(as: "gm-1", port: port)
-            let (gm2, serving2) = try await Self.link(as: "gm-2", port: port)
+            let (gm1, serving1) = try await Self.register("gm-1", address: "10.0.0.1:7702", port: port)
+            let (gm2, serving2) = try await Self.register("gm-2", address: "10.0.0.2:7702", port: port)
             defer {
                 serving1.cancel()
                 serving2.cancel()
             }
-            try await gm1.send(.groupManagerReport(Self.report(address: "10.0.0.1:7702", hosts: [])))
-            try await gm2.send(.groupManagerReport(Self.report(address: "10.0.0.2:7702", hosts: [])))
             #expect(await Self.eventually { await next.groupManagers().count == 2 })
             #expect(try await next.assignment(of: "h1").get() == .groupManager(id: "gm-2", address: "10.0.0.2:7702"))
             #expect(try await next.assignment(of: "h3").get() == .groupManager(id: "gm-1", address: "10.0.0.1:7702"))
@@ -279,20 +288,14 @@ import Wire
     @Test func aRemovedHostIsForgottenAndReleasedByItsGroupManager() async throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let groupManagers = RemoteGroupManagers(
-            policy: .roundRobin,
-            estimator: Estimator(window: 5),
-            logger: Self.logger
-        )
-        try await groupManagers.restore(from: store)
+        let groupManagers = try await Self.groupManagers(restoredFrom: store)
         try await Self.withLeader(groupManagers, observer: RecordingObserver()) { port in
             let orders = Mutex<[HostOrder]>([])
-            let (gm1, serving) = try await Self.link(as: "gm-1", port: port) { order in
+            let (gm1, serving) = try await Self.register("gm-1", address: "10.0.0.1:7702", port: port) { order in
                 orders.withLock { $0.append(order) }
                 return CommandResult(code: .ok, message: "")
             }
             defer { serving.cancel() }
-            try await gm1.send(.groupManagerReport(Self.report(address: "10.0.0.1:7702", hosts: [])))
             #expect(await Self.eventually { await groupManagers.groupManagers().count == 1 })
             #expect(
                 try await groupManagers.assignment(of: "h1").get()
