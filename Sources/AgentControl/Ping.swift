@@ -11,8 +11,7 @@ struct Ping: AsyncParsableCommand {
     func run() async throws {
         let session = AgentSession(options: options)
         let rtt = try await session.run { connection in try await connection.ping(timeout: options.timeoutDuration) }
-        let (seconds, attoseconds) = rtt.components
-        let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+        let milliseconds = rtt / .milliseconds(1)
         if options.json {
             Output.printJSON(["agent": options.agent, "roundTripMilliseconds": milliseconds])
         } else {

@@ -73,7 +73,11 @@ public struct ClusterAuthority: Sendable {
         }
         try SecretFile.create(keyPath(directory), contents: Data(key.pemRepresentation.utf8 + [0x0A]))
         try Self.writePublic(certificatePath, try Self.pem(certificate))
-        let authority = ClusterAuthority(directory: directory, certificate: certificate, keyBytes: key.rawRepresentation)
+        let authority = ClusterAuthority(
+            directory: directory,
+            certificate: certificate,
+            keyBytes: key.rawRepresentation
+        )
         var list = RevocationList(
             issuer: certificate.subject,
             thisUpdate: now,
@@ -90,7 +94,10 @@ public struct ClusterAuthority: Sendable {
         let certificatePath = certificatePath(directory)
         let certificates = try TrustBundle.certificates(at: certificatePath)
         guard certificates.count == 1 else {
-            throw .malformed(path: certificatePath, reason: "holds \(certificates.count) certificates, not the CA's one")
+            throw .malformed(
+                path: certificatePath,
+                reason: "holds \(certificates.count) certificates, not the CA's one"
+            )
         }
         let keyPath = keyPath(directory)
         let keyText = String(decoding: try SecretFile.read(keyPath), as: UTF8.self)
@@ -230,13 +237,18 @@ public struct ClusterAuthority: Sendable {
     }
 
     private static func writePublic(_ path: String, _ text: String) throws(TrustError) {
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644])
+        guard
+            FileManager.default.createFile(
+                atPath: path,
+                contents: Data(text.utf8),
+                attributes: [.posixPermissions: 0o644]
+            )
         else {
             throw .unreadable(path: path, reason: "cannot write it")
         }
     }
 
     static func seconds(_ duration: Duration) -> TimeInterval {
-        TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
+        duration / .seconds(1)
     }
 }

@@ -138,8 +138,7 @@ enum PolicyFile {
                 policy.scheduleSeconds = Double(minutes) * 60
             }
             if let value = try consolidation.duration("budget", minimum: .seconds(1)) {
-                let (seconds, attoseconds) = value.components
-                policy.budgetSeconds = Double(seconds) + Double(attoseconds) / 1e18
+                policy.budgetSeconds = value / .seconds(1)
             }
             if let value = try consolidation.int("bandwidth", in: 1_000_000...1_000_000_000_000) {
                 policy.bandwidthBytesPerSecond = Double(value)

@@ -116,7 +116,7 @@ struct SimulationOptions: ParsableArguments {
             }
             if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             let elapsed = clock.now - start
-            results.append((result, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+            results.append((result, elapsed / .seconds(1)))
         }
         return (workload, results)
     }

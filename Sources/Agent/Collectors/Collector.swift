@@ -20,9 +20,7 @@ public struct SampleTime: Sendable, Hashable {
 
     /// Seconds from `earlier` to `self`.
     public func seconds(since earlier: SampleTime) -> Double {
-        let duration = monotonic - earlier.monotonic
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        (monotonic - earlier.monotonic) / .seconds(1)
     }
 }
 

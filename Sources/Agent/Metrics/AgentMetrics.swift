@@ -114,7 +114,6 @@ extension PowerCommand.Action {
 
 extension Duration {
     var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        self / .seconds(1)
     }
 }

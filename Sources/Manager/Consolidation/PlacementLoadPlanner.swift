@@ -11,7 +11,7 @@ public struct PlacementLoadPlanner: LoadPlanner {
     public init(configuration: ManagerConfiguration) {
         let thresholds = configuration.relocation.thresholds
         let costModel = MigrationCostModel(bandwidthBytesPerSecond: configuration.consolidation.bandwidthBytesPerSecond)
-        let budget = MigrationBudget(maximumSeconds: configuration.consolidation.budget.seconds)
+        let budget = MigrationBudget(maximumSeconds: configuration.consolidation.budget / .seconds(1))
         self.costModel = costModel
         self.policyName = configuration.consolidation.policy.rawValue
         // Destinations as initial placement chooses them, under the MID cap.
@@ -125,12 +125,5 @@ extension PlacementLoadPlanner {
             costBytes: move.cost.bytes,
             costSeconds: move.cost.seconds
         )
-    }
-}
-
-extension Duration {
-    /// Whole and fractional seconds.
-    var seconds: Double {
-        self / .seconds(1)
     }
 }

@@ -27,7 +27,7 @@ struct AccessLogResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Conte
 
     private func log(_ request: Request, _ context: Context, status: Int, since started: ContinuousClock.Instant) {
         let took = ContinuousClock.now - started
-        let milliseconds = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
+        let milliseconds = took / .milliseconds(1)
         logger.log(
             level: AccessLogLevel.of(method: request.method.rawValue, path: request.uri.path, status: status),
             "http request",
