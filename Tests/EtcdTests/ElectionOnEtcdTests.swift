@@ -243,7 +243,9 @@ struct ElectionOnEtcdTests {
                 )
                 // Its own clock, not etcd's word: m1 stops before etcd could expire its lease.
                 #expect(stepDown < .seconds(Self.ttl))
-                #expect(takeover < .seconds(Self.ttl) + .seconds(5))
+                // Liveness, not safety: the others wait out m1's lease, and on a loaded machine their own calls to
+                // etcd may time out first (CI once saw 11.8 s). The safety check is the order just below.
+                #expect(takeover < .seconds(Self.ttl) * 4)
                 let stop = log.all.first { $0.name == "m1" && $0.change == .stoppedLeading(.leaseUnconfirmed) }
                 let start = log.all.first { $0.name != "m1" && $0.isLeading }
                 if let stop, let start { #expect(stop.at < start.at) }

@@ -211,7 +211,12 @@ extension EtcdServer {
         let server = try EtcdServer(clientPort: clientPort)
         do {
             try await server.start()
-            let client = try EtcdClient(EtcdConfiguration(endpoints: [server.endpoint]), logger: Logger(label: "test"))
+            // A generous request timeout: these suites test what etcd answers, not how fast, and on a loaded CI
+            // machine a delete once waited more than the default 5 s.
+            let client = try EtcdClient(
+                EtcdConfiguration(endpoints: [server.endpoint], requestTimeout: .seconds(30)),
+                logger: Logger(label: "test")
+            )
             do {
                 try await body(server, client)
             } catch {
