@@ -105,7 +105,7 @@ enum HandlerHarness {
             switch message {
             case .hello(let hello):
                 if let joined = await manager.join(hello) { hostID = joined }
-            case .heartbeat, .inventory, .monitoringReport, .powerNotice:
+            case .heartbeat, .inventory, .monitoringReport, .powerNotice, .hypervisorStatus:
                 await manager.session.handle(message, from: hostID, logger: logger)
             case .clusterRequest, .hostPowerRequest, .managerStatusRequest, .energyRequest:
                 checkReply(await manager.control.answer(withoutWaiting(message), at: .now))
@@ -351,6 +351,8 @@ enum HandlerFuzzMain {
                 .powerNotice(.goingDown(.suspendToRam, reason: "seed")),
                 .hostPowerRequest(.wake(agent.hostID)),
                 .powerNotice(.resumed(reason: "seed")),
+                .hypervisorStatus(.unreachable("seed")),
+                .hypervisorStatus(.answering),
                 .hostPowerRequest(.sleep(agent.hostID)),
             ],
             "cluster-lifecycle": [

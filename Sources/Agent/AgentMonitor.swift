@@ -65,6 +65,9 @@ public actor AgentMonitor {
     private var domainCollectorFailure: String?
     /// The libvirt connection's reopen count when last looked at.
     private var libvirtReconnections = 0
+    /// What libvirt said when the latest round found libvirtd unreachable (the connection could not be opened
+    /// again); nil once a round reads the domains. The manager link tells the manager (HypervisorStatus).
+    public private(set) var hypervisorProblem: String?
 
     private func noteDomainCollectorSucceeded(reconnections: Int) {
         if reconnections != libvirtReconnections {
@@ -112,7 +115,11 @@ public actor AgentMonitor {
             if configuration.hostMetrics == .vms { hostOutput = HostFromVMs.output(of: vms, capacity: capacity) }
             store.record(time: time, host: hostOutput, vms: vms)
             noteDomainCollectorSucceeded(reconnections: domains.connection.reconnections)
+            hypervisorProblem = nil
         } catch {
+            if let libvirtError = error as? LibvirtError, libvirtError.errorCode == .noConnect {
+                hypervisorProblem = libvirtError.message
+            }
             metrics.collectorRan(domains.name, took: .now - started, succeeded: false)
             // Once per new error: libvirtd down for an hour would otherwise log a line every round.
             let description = "\(error)"
@@ -205,7 +212,7 @@ public actor AgentMonitor {
     public func samples(vm: String, last: Int?) -> SamplesReply? { store.samples(vm: vm, last: last) }
 
     public func status(agentVersion: String) -> StatusReply {
-        StatusReply(
+        var reply = StatusReply(
             hostID: configuration.hostID,
             hostname: configuration.hostname,
             agentVersion: agentVersion,
@@ -215,5 +222,7 @@ public actor AgentMonitor {
             host: store.host.last?.sample,
             vms: store.statusVMs()
         )
+        reply.hypervisorProblem = hypervisorProblem
+        return reply
     }
 }

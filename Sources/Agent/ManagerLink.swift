@@ -151,6 +151,12 @@ public struct ManagerLink: Sendable {
             // Inventory first, so the manager knows every VM (and its slot) before any report names it.
             var sentGeneration = await monitor.inventoryGeneration
             try await connection.send(.inventory(await monitor.inventory()))
+            // The manager takes a joining host's libvirtd to answer; it is told when it does not, and each change.
+            var toldProblem: String? = nil
+            if let problem = await monitor.hypervisorProblem {
+                try await tell(.unreachable(problem), on: connection)
+                toldProblem = problem
+            }
             var reported = try await sendReport(on: connection, after: nil)
             if control.takeResumePending() {
                 try await connection.sendIgnorable(.powerNotice(.resumed(reason: "system resume")))
@@ -158,6 +164,11 @@ public struct ManagerLink: Sendable {
             }
             var lastReport: ContinuousClock.Instant? = reported == nil ? nil : .now
             for await _ in rounds {
+                let problem = await monitor.hypervisorProblem
+                if (problem == nil) != (toldProblem == nil) {
+                    try await tell(problem.map { .unreachable($0) } ?? .answering, on: connection)
+                    toldProblem = problem
+                }
                 let generation = await monitor.inventoryGeneration
                 if generation != sentGeneration {
                     try await connection.send(.inventory(await monitor.inventory()))
@@ -173,6 +184,16 @@ public struct ManagerLink: Sendable {
             }
             group.cancelAll()
         }
+    }
+
+    /// Ignorable: a manager from before HypervisorStatus skips it.
+    private func tell(_ status: HypervisorStatus, on connection: WireConnection) async throws {
+        try await connection.sendIgnorable(.hypervisorStatus(status))
+        logger.notice(
+            status.state == .unreachable
+                ? "told the manager libvirtd does not answer" : "told the manager libvirtd answers again",
+            metadata: ["torpor.problem": "\(status.problem)"]
+        )
     }
 
     /// Sends the newest round's report if it is newer than `round`; returns the round sent.

@@ -62,6 +62,9 @@ struct Status: AsyncParsableCommand {
                 "networkTxBytesPerSecond": Double(sample.networkTxBytesPerSecond),
             ]
         }
+        // What the agent's latest sampling round found.
+        host["hypervisorAnswers"] = status.hypervisorProblem == nil
+        if let problem = status.hypervisorProblem { host["hypervisorProblem"] = problem }
         return [
             "host": host,
             "manager": [
@@ -100,6 +103,9 @@ struct Status: AsyncParsableCommand {
             lines.append(
                 "usage     \(String(format: "%.2f", host.cpuCoresInUse)) cores, \(Output.bytes(Double(host.memoryInUseBytes))) memory"
             )
+        }
+        if let problem = status.hypervisorProblem {
+            lines.append("libvirt   does not answer: \(problem)")
         }
         let link = status.manager
         lines.append(

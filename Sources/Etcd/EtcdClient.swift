@@ -29,7 +29,7 @@ public final class EtcdClient: Sendable {
         self.logger = logger
         var httpConfiguration = HTTPClient.Configuration(
             tlsConfiguration: try configuration.tls.map { (tls) throws(EtcdError) in try Self.tlsConfiguration(tls) },
-            timeout: .init(connect: .seconds(2))
+            timeout: .init(connect: .init(configuration.connectTimeout))
         )
         // etcd's port also speaks gRPC over HTTP/2; the gateway is plain HTTP/1.1 JSON.
         httpConfiguration.httpVersion = .http1Only

@@ -12,6 +12,8 @@ public struct EtcdConfiguration: Sendable, Hashable {
     public var credentialsFile: String?
     /// How long one unary call may take.
     public var requestTimeout: Duration
+    /// How long opening a connection to an endpoint may take before the call moves to the next one.
+    public var connectTimeout: Duration
 
     public struct TLS: Sendable, Hashable {
         public var caFile: String
@@ -29,12 +31,14 @@ public struct EtcdConfiguration: Sendable, Hashable {
         endpoints: [String],
         tls: TLS? = nil,
         credentialsFile: String? = nil,
-        requestTimeout: Duration = .seconds(5)
+        requestTimeout: Duration = .seconds(5),
+        connectTimeout: Duration = .seconds(2)
     ) {
         self.endpoints = endpoints
         self.tls = tls
         self.credentialsFile = credentialsFile
         self.requestTimeout = requestTimeout
+        self.connectTimeout = connectTimeout
     }
 
     /// Checks the endpoints' form: a non-empty list of http:// or https:// URLs with a host and port.

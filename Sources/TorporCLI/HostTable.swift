@@ -36,6 +36,9 @@ package enum HostTable {
                 // Out of service for maintenance (`torpor host cordon`).
                 entry["cordoned"] = host.cordonReason != nil
                 if let reason = host.cordonReason, !reason.isEmpty { entry["cordonReason"] = reason }
+                // Its agent said its libvirtd does not answer: nothing is placed there meanwhile.
+                entry["hypervisorAnswers"] = host.hypervisorProblem == nil
+                if let problem = host.hypervisorProblem { entry["hypervisorProblem"] = problem }
                 return entry
             },
         ]
@@ -53,7 +56,8 @@ package enum HostTable {
             rows.append([
                 host.hostID,
                 host.hostname,
-                ManagerHostFormat.stateName(host.state) + (host.cordonReason == nil ? "" : " (cordoned)"),
+                ManagerHostFormat.stateName(host.state) + (host.cordonReason == nil ? "" : " (cordoned)")
+                    + (host.hypervisorProblem == nil ? "" : " (no libvirtd)"),
                 host.millisecondsInState.map { EnergyFormat.duration(milliseconds: $0) } ?? "-",
                 host.connected ? "yes" : "no",
                 "\(host.capacity.cores)",
@@ -68,10 +72,16 @@ package enum HostTable {
                 ManagerHostFormat.age(milliseconds: host.millisecondsSinceHeartbeat),
             ])
         }
-        let cordons = status.hosts.compactMap { host in
-            host.cordonReason.map { "\(host.hostID) is cordoned" + ($0.isEmpty ? "" : ": \($0)") }
-        }
-        return header + "\n\n" + Output.table(rows) + (cordons.isEmpty ? "" : "\n\n" + cordons.joined(separator: "\n"))
+        let notes =
+            status.hosts.compactMap { host in
+                host.cordonReason.map { "\(host.hostID) is cordoned" + ($0.isEmpty ? "" : ": \($0)") }
+            }
+            + status.hosts.compactMap { host in
+                host.hypervisorProblem.map {
+                    "\(host.hostID)'s libvirtd does not answer (nothing is placed there until it does): \($0)"
+                }
+            }
+        return header + "\n\n" + Output.table(rows) + (notes.isEmpty ? "" : "\n\n" + notes.joined(separator: "\n"))
     }
 
     /// Estimated cores in use over the cores the VMs were given ("1.25/4"); "-" without an estimate or when the

@@ -43,7 +43,8 @@ public enum WireAuthorization {
         // Who leads: agents and clients ask it before they know where to go.
         case .heartbeat, .error, .leaderQuery: .session
         case .hello, .welcome: .none
-        case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress, .hostAssignmentRequest:
+        case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress, .hostAssignmentRequest,
+            .hypervisorStatus:
             .hostReport
         case .vmCommand, .powerCommand, .migrationCancel, .hostPowerRequest: .operate
         case .statusRequest, .samplesRequest, .managerStatusRequest, .energyRequest, .eventSubscription: .read

@@ -12,6 +12,7 @@ public enum WireMessage: Hashable, Sendable {
     case powerNotice(PowerNotice)
     case migrationProgress(MigrationProgress)
     case hostAssignmentRequest(HostAssignmentRequest)
+    case hypervisorStatus(HypervisorStatus)
     case vmCommand(VMCommand)
     case powerCommand(PowerCommand)
     case migrationCancel(MigrationCancel)
@@ -52,6 +53,7 @@ public enum WireMessage: Hashable, Sendable {
         case .powerNotice: .powerNotice
         case .migrationProgress: .migrationProgress
         case .hostAssignmentRequest: .hostAssignmentRequest
+        case .hypervisorStatus: .hypervisorStatus
         case .vmCommand: .vmCommand
         case .powerCommand: .powerCommand
         case .migrationCancel: .migrationCancel
@@ -93,6 +95,7 @@ public enum WireMessage: Hashable, Sendable {
         case .powerNotice(let payload): Self.encode(payload, &buffer)
         case .migrationProgress(let payload): Self.encode(payload, &buffer)
         case .hostAssignmentRequest(let payload): Self.encode(payload, &buffer)
+        case .hypervisorStatus(let payload): Self.encode(payload, &buffer)
         case .vmCommand(let payload): Self.encode(payload, &buffer)
         case .powerCommand(let payload): Self.encode(payload, &buffer)
         case .migrationCancel(let payload): Self.encode(payload, &buffer)
@@ -141,6 +144,7 @@ public enum WireMessage: Hashable, Sendable {
         case .powerNotice: .powerNotice(try decode(PowerNotice.self, &payload))
         case .migrationProgress: .migrationProgress(try decode(MigrationProgress.self, &payload))
         case .hostAssignmentRequest: .hostAssignmentRequest(try decode(HostAssignmentRequest.self, &payload))
+        case .hypervisorStatus: .hypervisorStatus(try decode(HypervisorStatus.self, &payload))
         case .vmCommand: .vmCommand(try decode(VMCommand.self, &payload))
         case .powerCommand: .powerCommand(try decode(PowerCommand.self, &payload))
         case .migrationCancel: .migrationCancel(try decode(MigrationCancel.self, &payload))

@@ -14,6 +14,7 @@ public enum WireMessageType: UInt8, CaseIterable, Hashable, Sendable {
     case powerNotice = 0x13
     case migrationProgress = 0x14
     case hostAssignmentRequest = 0x15
+    case hypervisorStatus = 0x16
 
     case vmCommand = 0x20
     case powerCommand = 0x21
@@ -58,6 +59,7 @@ extension WireMessageType: CustomStringConvertible {
         case .powerNotice: "PowerNotice"
         case .migrationProgress: "MigrationProgress"
         case .hostAssignmentRequest: "HostAssignmentRequest"
+        case .hypervisorStatus: "HypervisorStatus"
         case .vmCommand: "VMCommand"
         case .powerCommand: "PowerCommand"
         case .migrationCancel: "MigrationCancel"

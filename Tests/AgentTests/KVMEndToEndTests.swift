@@ -190,6 +190,23 @@ extension KVMSuites {
         /// libvirtd stopped for good under a running agent: commands are answered `hypervisorUnavailable` (nothing
         /// ran, so the manager places the VM elsewhere); once libvirtd is back, the agent's next call reopens the
         /// connection. A daemon of its own, without guests, so the shared one's guest is not touched.
+        /// `agentctl status --json`'s host object.
+        static func statusHost(_ agent: AgentUnderTest) async throws -> [String: Any] {
+            let output = try await agent.agentctl("status")
+            let status = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+            return try #require(status?["host"] as? [String: Any], "\(output)")
+        }
+
+        /// True as soon as `condition` holds (errors count as not yet), false after `timeout`.
+        static func eventually(timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if (try? await condition()) == true { return true }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            return try await condition()
+        }
+
         @Test func libvirtdDownIsAnsweredHypervisorUnavailable() async throws {
             try EndToEnd.require(KVMLab.kvmProblem)
             let base = FileManager.default.temporaryDirectory
@@ -217,6 +234,14 @@ extension KVMSuites {
             _ = try await agent.waitForStatus(timeout: .seconds(30)) { _ in true }
 
             try await ProcessRunner.check([KVMLab.script, "stop", base.path], timeout: .seconds(60))
+            // The next sampling round finds libvirtd gone: agentctl status says so.
+            var host: [String: Any] = [:]
+            let noticed = try await Self.eventually(timeout: .seconds(30)) {
+                host = try await Self.statusHost(agent)
+                return host["hypervisorAnswers"] as? Bool == false
+            }
+            #expect(noticed, "\(host)")
+            #expect((host["hypervisorProblem"] as? String)?.contains("the connection to libvirt was lost") == true)
             let refused = try await agent.agentctl("vm", "suspend", "web-1")
             #expect(!refused.succeeded)
             #expect(refused.stdout.contains("hypervisorUnavailable"), "\(refused)")
@@ -225,6 +250,11 @@ extension KVMSuites {
             try await ProcessRunner.check([KVMLab.script, "start", base.path], timeout: .seconds(90))
             let answered = try await agent.agentctl("vm", "suspend", "web-1")
             #expect(answered.stdout.contains("notFound"), "libvirtd answers again: no such domain\n\(answered)")
+            let answering = try await Self.eventually(timeout: .seconds(30)) {
+                host = try await Self.statusHost(agent)
+                return host["hypervisorAnswers"] as? Bool == true && host["hypervisorProblem"] == nil
+            }
+            #expect(answering, "\(host)")
             #expect(await agent.stop() == 0, "\(agent.process.stderr.suffix(3000))")
         }
     }

@@ -129,8 +129,13 @@ struct ElectionOnEtcdTests {
         let log = ChangeLog()
         do {
             try await server.start()
+            // Patient: it checks what etcd holds, and a loaded machine once kept a connect waiting over 2 s.
             let observer = try EtcdClient(
-                EtcdConfiguration(endpoints: [server.endpoint]),
+                EtcdConfiguration(
+                    endpoints: [server.endpoint],
+                    requestTimeout: .seconds(30),
+                    connectTimeout: .seconds(30)
+                ),
                 logger: Logger(label: "observer")
             )
             do {

@@ -214,7 +214,11 @@ extension EtcdServer {
             // A generous request timeout: these suites test what etcd answers, not how fast, and on a loaded CI
             // machine a delete once waited more than the default 5 s.
             let client = try EtcdClient(
-                EtcdConfiguration(endpoints: [server.endpoint], requestTimeout: .seconds(30)),
+                EtcdConfiguration(
+                    endpoints: [server.endpoint],
+                    requestTimeout: .seconds(30),
+                    connectTimeout: .seconds(30)
+                ),
                 logger: Logger(label: "test")
             )
             do {

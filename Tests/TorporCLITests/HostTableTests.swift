@@ -145,4 +145,20 @@ import Wire
         #expect(hosts.map { $0["cordoned"] as? Bool } == [false, true])
         #expect(hosts.last?["cordonReason"] as? String == "new DIMMs")
     }
+
+    /// A host whose agent said its libvirtd does not answer: marked in the table, what the agent said under it, and
+    /// both in JSON.
+    @Test func aHostWithoutLibvirtdIsMarkedWithWhatItsAgentSaid() {
+        var down = Self.host("h1", state: .active, connected: true)
+        down.hypervisorProblem = "cannot connect"
+        let up = Self.host("h2", state: .active, connected: true)
+        let status = Self.reply([down, up])
+        let text = HostTable.text(status, address: "127.0.0.1:7700")
+        #expect(text.contains("ACTIVE (no libvirtd)"), "\(text)")
+        #expect(text.hasSuffix("h1's libvirtd does not answer (nothing is placed there until it does): cannot connect"))
+        #expect(!text.contains("h2's libvirtd"))
+        let hosts = HostTable.json(status, address: "127.0.0.1:7700")["hosts"] as? [[String: Any]] ?? []
+        #expect(hosts.map { $0["hypervisorAnswers"] as? Bool } == [false, true])
+        #expect(hosts.map { $0["hypervisorProblem"] as? String } == ["cannot connect", nil])
+    }
 }

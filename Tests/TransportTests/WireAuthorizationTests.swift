@@ -24,6 +24,7 @@ struct WireAuthorizationTests {
         (.welcome(Welcome(version: 1, role: .manager, softwareVersion: "", nodeName: "m")), []),
         (.inventory(Inventory(hostID: "someone", vms: [])), [.agent]),
         (.powerNotice(.goingDown(.suspendToRam, reason: "test")), [.agent]),
+        (.hypervisorStatus(.unreachable("libvirtd down")), [.agent]),
         // Only for its own host (see agentOwnHost); "someone" is the name of every identity here.
         (.hostAssignmentRequest(HostAssignmentRequest(hostID: "someone")), [.agent]),
         (

@@ -87,7 +87,7 @@ import Wire
                 switch type {
                 case .hello, .welcome, .heartbeat, .error: 0x01...0x0F
                 case .monitoringReport, .inventory, .commandResult, .powerNotice, .migrationProgress,
-                    .hostAssignmentRequest:
+                    .hostAssignmentRequest, .hypervisorStatus:
                     0x10...0x1F
                 case .vmCommand, .powerCommand, .migrationCancel, .hostAssignment: 0x20...0x2F
                 case .statusRequest, .statusReply, .samplesRequest, .samplesReply, .managerStatusRequest,

@@ -15,6 +15,7 @@ import Wire
         ("command-result-error", Samples.goldenCommandResultError),
         ("vmcommand-migrate", Samples.goldenMigrate),
         ("power-command-suspend", Samples.goldenPowerCommand),
+        ("hypervisor-status-unreachable", Samples.goldenHypervisorStatus),
         ("status-reply", Samples.goldenStatusReply),
         ("manager-status-request-page", Samples.goldenManagerStatusRequestPage),
         ("manager-status-reply-page", Samples.goldenManagerStatusReplyPage),

@@ -14,13 +14,13 @@ extension GroupLeader {
     }
 
     /// As the start tasks see a host: the energy saver's view first (asleep, waking, failed to wake), then the
-    /// group manager's (ACTIVE and connected; anything else is never used).
+    /// group manager's (ACTIVE, connected and its libvirtd answering; anything else is never used).
     func placementState(of host: ManagedHost) -> HostState {
         switch power[host.hostID]?.state {
         case .sleeping?: .sleeping
         case .waking?: .waking
         case .failed?: .failed
-        default: host.state == .active && host.connected ? .active : .failed
+        default: host.state == .active && host.connected && host.hypervisorProblem == nil ? .active : .failed
         }
     }
 }

@@ -70,7 +70,9 @@ extension GroupLeader {
                 machine.energyHost(
                     id: host.hostID,
                     registryState: host.state,
-                    connected: host.connected,
+                    // A host whose libvirtd does not answer counts as FAILED: never put to sleep (its VMs cannot be
+                    // checked), and no room in the reserve.
+                    connected: host.connected && host.hypervisorProblem == nil,
                     vmCount: running,
                     incomingVMs: incoming,
                     // A host nobody can wake is never put to sleep.

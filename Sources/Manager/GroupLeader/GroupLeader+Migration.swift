@@ -694,6 +694,10 @@ extension GroupLeader {
         let availability: MigrationMachine.Availability =
             if let cordon = cordons[id] {
                 .cordoned(reason: cordon.reason)
+            } else if let problem = host.hypervisorProblem, host.connected, host.state == .active,
+                power[id]?.state ?? .active == .active
+            {
+                .hypervisorUnreachable(problem: problem)
             } else {
                 switch (power[id]?.state, host.state, host.connected) {
                 case (.sleeping?, _, true): .goingDown

@@ -384,7 +384,10 @@ extension GroupLeader {
             case .sleeping?: return canWake(host.hostID) ? (host, .sleeping) : nil
             case .waking?: return (host, .waking)
             case .failed?: return nil
-            default: return host.state == .active && host.connected ? (host, .active) : nil
+            // A host whose libvirtd does not answer would only answer hypervisorUnavailable.
+            default:
+                let usable = host.state == .active && host.connected && host.hypervisorProblem == nil
+                return usable ? (host, .active) : nil
             }
         }
     }

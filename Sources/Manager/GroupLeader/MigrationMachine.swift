@@ -77,6 +77,8 @@ struct MigrationMachine: Sendable {
         case disconnected
         /// Out of service for maintenance (`torpor host cordon`).
         case cordoned(reason: String)
+        /// Its agent said its libvirtd does not answer (HypervisorStatus), with what it said.
+        case hypervisorUnreachable(problem: String)
 
         var description: String {
             switch self {
@@ -87,6 +89,7 @@ struct MigrationMachine: Sendable {
             case .goingDown: "going down"
             case .disconnected: "not connected"
             case .cordoned(let reason): reason.isEmpty ? "cordoned" : "cordoned (\(reason))"
+            case .hypervisorUnreachable(let problem): "without a hypervisor: its libvirtd does not answer (\(problem))"
             }
         }
     }
@@ -120,6 +123,9 @@ struct MigrationMachine: Sendable {
             case .unavailable(let host, .cordoned(let reason)):
                 "\(host) is \(MigrationMachine.Availability.cordoned(reason: reason)): no VM is migrated onto it until "
                     + "`torpor host uncordon \(host)`"
+            case .unavailable(let host, .hypervisorUnreachable(let problem)):
+                "\(host)'s libvirtd does not answer (\(problem)): a VM is migrated only to a host whose libvirtd "
+                    + "answers"
             case .unavailable(let host, let availability):
                 "\(host) is \(availability): a VM is migrated only to an awake host"
             case .noMigrationURI(let host):

@@ -119,6 +119,17 @@ public struct AgentSession: Sendable {
             logger.debug("report", metadata: [.vms: "\(report.vms.count)"])
         case .powerNotice(let notice):
             await receive(notice, from: hostID, logger: logger)
+        case .hypervisorStatus(let status):
+            guard await registry.record(status, from: hostID) else { return }
+            switch status.state {
+            case .unreachable:
+                logger.warning(
+                    "the host's libvirtd does not answer: nothing is placed or migrated there until it does",
+                    metadata: [.reason: "\(status.problem)"]
+                )
+            case .answering:
+                logger.notice("the host's libvirtd answers again")
+            }
         case .migrationProgress(let progress):
             let metadata: [ManagerMetadataKey: Logger.MetadataValue] = [
                 .vm: "\(progress.vmName)", .phase: "\(progress.phase)",

@@ -12,6 +12,9 @@ public struct ManagedHost: Sendable, Hashable {
     /// The agent has reported its VMs since it last joined.
     public var hasInventory: Bool
     public var capabilities: AgentCapabilities
+    /// What its agent said when its libvirtd stopped answering (HypervisorStatus); nil while it answers. Nothing is
+    /// placed or migrated there meanwhile.
+    public var hypervisorProblem: String? = nil
 }
 
 /// What the group leader asks of the group manager role: its hosts, and commands carried to their agents. Today
@@ -107,7 +110,8 @@ public struct GroupManager: GroupManagerEndpoint {
             state: record.state,
             connected: record.connected,
             hasInventory: record.inventorySinceJoin,
-            capabilities: record.description.capabilities
+            capabilities: record.description.capabilities,
+            hypervisorProblem: record.hypervisorProblem
         )
     }
 

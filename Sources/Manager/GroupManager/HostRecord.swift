@@ -33,6 +33,9 @@ public struct HostRecord: Sendable {
     /// The agent's connection is open. FAILED still comes from the heartbeat timeout: a closed connection alone
     /// may be a short network blip the agent reconnects through.
     public var connected = false
+    /// What the agent said when its libvirtd stopped answering (HypervisorStatus); nil while it answers. A rejoin
+    /// clears it: an agent whose libvirtd still does not answer says so again after its hello.
+    public var hypervisorProblem: String?
     /// Which connection `connected` belongs to, so an old connection ending late does not clear a newer one.
     var connectionID: UInt64 = 0
 

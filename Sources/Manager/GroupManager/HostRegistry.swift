@@ -239,6 +239,16 @@ public actor HostRegistry {
         hosts[hostID]?.lastHeartbeat = now
     }
 
+    /// The agent's word on its libvirtd; returns whether that changed what the registry held.
+    @discardableResult
+    public func record(_ status: HypervisorStatus, from hostID: String) -> Bool {
+        guard let host = hosts[hostID] else { return false }
+        let problem = status.state == .unreachable ? status.problem : nil
+        guard host.hypervisorProblem != problem else { return false }
+        hosts[hostID]?.hypervisorProblem = problem
+        return true
+    }
+
     public func record(_ inventory: Inventory, from hostID: String) {
         hosts[hostID]?.inventory = inventory
         hosts[hostID]?.inventorySinceJoin = true
@@ -350,7 +360,7 @@ public actor HostRegistry {
     )
         -> ManagerStatusReply.Host
     {
-        ManagerStatusReply.Host(
+        var row = ManagerStatusReply.Host(
             hostID: host.hostID,
             hostname: host.description.hostname,
             state: host.state.wire,
@@ -365,6 +375,8 @@ public actor HostRegistry {
             millisecondsInState: host.stateSince.map { Self.milliseconds(now - $0) },
             estimate: estimate?.wire
         )
+        row.hypervisorProblem = host.hypervisorProblem
+        return row
     }
 
     /// Whole milliseconds, 0 for a negative duration (an event stamped after `now` by a racing task).

@@ -247,6 +247,8 @@ public actor RemoteGroupManagers {
             host.connected = true
             host.hasInventory = false
             host.samples = [:]
+            // The agent says it again after its hello if its libvirtd still does not answer.
+            host.status?.hypervisorProblem = nil
             host.state = .active
             host.stateSince = now
             known[hostID] = host
@@ -338,7 +340,8 @@ public actor RemoteGroupManagers {
                 state: host.state,
                 connected: host.connected,
                 hasInventory: host.hasInventory,
-                capabilities: host.description.capabilities
+                capabilities: host.description.capabilities,
+                hypervisorProblem: host.status?.hypervisorProblem
             )
         }
     }

@@ -92,6 +92,9 @@ public struct ManagerMetrics: Sendable {
         Gauge(label: "torpor_agents_connected", factory: factory).record(status.hosts.count(where: \.connected))
         // Out of service for maintenance (`torpor host cordon`).
         Gauge(label: "torpor_hosts_cordoned", factory: factory).record(status.hosts.count { $0.cordonReason != nil })
+        // Their agent said their libvirtd does not answer (HypervisorStatus): nothing is placed there.
+        Gauge(label: "torpor_hosts_without_hypervisor", factory: factory)
+            .record(status.hosts.count { $0.hypervisorProblem != nil })
         for state in StoredVM.State.allCases {
             guard let vmStates else { break }
             Gauge(label: "torpor_vms", dimensions: [("state", state.rawValue)], factory: factory)

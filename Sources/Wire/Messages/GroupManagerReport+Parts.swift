@@ -17,8 +17,9 @@ extension GroupManagerReport {
             sampleWindow: sampleWindow
         )
         // The `newSamples` field, if any host needs it: its count, tag, length and window, and a byte per host
-        // below (one bit would do; a byte keeps the sum simple).
-        let room = maximumPayloadLength - Self.payloadSize(of: empty) - 10
+        // below (one bit would do; a byte keeps the sum simple); the `hypervisorProblems` field's tag, length and
+        // count, and each host's entry below.
+        let room = maximumPayloadLength - Self.payloadSize(of: empty) - 10 - 8
         var parts: [GroupManagerReport] = []
         var current = empty
         var used = 0
@@ -57,6 +58,6 @@ extension GroupManagerReport {
     private static func size(of host: Host, scratch: inout ByteBuffer) -> Int {
         scratch.clear()
         write(host, into: &scratch)
-        return scratch.readableBytes + 1
+        return scratch.readableBytes + 1 + 1 + (host.status.hypervisorProblem.map { 2 + $0.utf8.count } ?? 0)
     }
 }

@@ -59,6 +59,10 @@ public struct GroupManagerReport: WirePayload {
         /// are new: a receiver that skips it takes a few new samples for a whole window, a worse estimate for one
         /// window, nothing broken.
         public static let newSamples: UInt16 = 0x0001
+        /// `hypervisorProblems`: as ManagerStatusReply's, one optional string per host (`status.hypervisorProblem`),
+        /// in the order of `hosts`. Sent only when some host has one: a receiver that skips it places VMs on a host
+        /// whose libvirtd does not answer, where the start fails with hypervisorUnavailable and is placed again.
+        public static let hypervisorProblems: UInt16 = 0x0002
     }
 
     /// Where the group manager listens for agents (host:port); never empty.
@@ -158,19 +162,52 @@ public struct GroupManagerReport: WirePayload {
     }
 
     public var extensionFields: [WireExtensionField] {
-        guard sampleWindow > 0 || hosts.contains(where: \.samplesAreNew) else { return [] }
-        var value = ByteBuffer()
-        value.writeInteger(sampleWindow)
-        var bits = [UInt8](repeating: 0, count: (hosts.count + 7) / 8)
-        for (index, host) in hosts.enumerated() where host.samplesAreNew {
-            bits[index / 8] |= 1 << UInt8(index % 8)
+        var fields: [WireExtensionField] = []
+        if sampleWindow > 0 || hosts.contains(where: \.samplesAreNew) {
+            var value = ByteBuffer()
+            value.writeInteger(sampleWindow)
+            var bits = [UInt8](repeating: 0, count: (hosts.count + 7) / 8)
+            for (index, host) in hosts.enumerated() where host.samplesAreNew {
+                bits[index / 8] |= 1 << UInt8(index % 8)
+            }
+            value.writeBytes(bits)
+            fields.append(WireExtensionField(tag: ExtensionTag.newSamples, value: value))
         }
-        value.writeBytes(bits)
-        return [WireExtensionField(tag: ExtensionTag.newSamples, value: value)]
+        if hosts.contains(where: { $0.status.hypervisorProblem != nil }) {
+            var value = ByteBuffer()
+            value.writeWireArray(hosts) { buffer, host in
+                buffer.writeWireOptional(host.status.hypervisorProblem) { buffer, problem in
+                    buffer.writeWireString(problem)
+                }
+            }
+            fields.append(WireExtensionField(tag: ExtensionTag.hypervisorProblems, value: value))
+        }
+        return fields
     }
 
     public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
-        guard field.tag == ExtensionTag.newSamples else { return }
+        switch field.tag {
+        case ExtensionTag.newSamples: try applyNewSamples(field)
+        case ExtensionTag.hypervisorProblems:
+            // A presence byte per host at least.
+            let problems = try field.positionalEntries(
+                count: hosts.count,
+                minimumEntrySize: 1,
+                Self.messageType,
+                "hypervisorProblems"
+            ) {
+                (buffer) throws(WireError) -> String? in
+                try buffer.readWireOptional(Self.messageType, "hypervisorProblems.present") {
+                    (buffer) throws(WireError) -> String in
+                    try buffer.readWireString(Self.messageType, "hypervisorProblems.problem")
+                }
+            }
+            for (index, problem) in problems.enumerated() { hosts[index].status.hypervisorProblem = problem }
+        default: break
+        }
+    }
+
+    private mutating func applyNewSamples(_ field: WireExtensionField) throws(WireError) {
         var value = field.value
         let window = try value.readWireInteger(as: UInt16.self, Self.messageType, "newSamples.sampleWindow")
         guard window > 0 else {

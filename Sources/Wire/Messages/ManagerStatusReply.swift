@@ -50,6 +50,9 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         /// Why the host is cordoned (extension tag cordons; empty when no reason was given); nil when it is in
         /// service or the manager does not send it.
         public var cordonReason: String?
+        /// Why the host's hypervisor does not answer, as its agent said (extension tag hypervisorProblems); nil when
+        /// it answers, or the manager does not send it.
+        public var hypervisorProblem: String?
 
         public init(
             hostID: String,
@@ -118,6 +121,10 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         /// `cordons`: one optional string per host, in the order of `hosts`, the reason a cordoned host was taken
         /// out of service (absent: in service). Sent only when some host is cordoned; an old decoder skips it.
         public static let cordons: UInt16 = 0x0005
+        /// `hypervisorProblems`: one optional string per host, in the order of `hosts`, what its agent said when its
+        /// hypervisor stopped answering (absent: it answers). Sent only when some host has one; an old decoder skips
+        /// it.
+        public static let hypervisorProblems: UInt16 = 0x0006
     }
 
     public init(
@@ -142,8 +149,8 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
     /// + capacity 26 + usage presence 1.
     static let minimumHostSize = 48
 
-    /// The bytes `host` adds to the payload: its fixed fields, its hostPower, estimates, groupManagers and cordons
-    /// entries (sent or not).
+    /// The bytes `host` adds to the payload: its fixed fields, its hostPower, estimates, groupManagers, cordons and
+    /// hypervisorProblems entries (sent or not).
     public static func encodedSize(of host: Host) -> Int {
         minimumHostSize + host.hostID.utf8.count + host.hostname.utf8.count
             + (host.millisecondsSinceReport == nil ? 0 : 8) + (host.usage == nil ? 0 : 20)
@@ -151,15 +158,16 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             + 1 + (host.estimate == nil ? 0 : HostEstimate.wireSize)
             + 2 + (host.groupManagerID?.utf8.count ?? 0)
             + 1 + (host.cordonReason.map { 2 + $0.utf8.count } ?? 0)
+            + 1 + (host.hypervisorProblem.map { 2 + $0.utf8.count } ?? 0)
     }
 
-    /// The payload's bytes, at most (exactly when the hostPower, page, estimates, groupManagers and cordons fields
-    /// are sent): without building it, to decide whether it fits in a frame.
+    /// The payload's bytes, at most (exactly when the hostPower, page, estimates, groupManagers, cordons and
+    /// hypervisorProblems fields are sent): without building it, to decide whether it fits in a frame.
     public var encodedSize: Int {
         // managerID, softwareVersion, uptime, timeout, host count; the extension area with hostPower, page,
-        // estimates, groupManagers and cordons.
+        // estimates, groupManagers, cordons and hypervisorProblems.
         2 + managerID.utf8.count + 2 + softwareVersion.utf8.count + 8 + 4 + 2
-            + 2 + (6 + 2) + (6 + HostPageInfo.wireSize) + (6 + 2) + (6 + 2) + (6 + 2)
+            + 2 + (6 + 2) + (6 + HostPageInfo.wireSize) + (6 + 2) + (6 + 2) + (6 + 2) + (6 + 2)
             + hosts.reduce(0) { $0 + Self.encodedSize(of: $1) }
     }
 
@@ -223,6 +231,13 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             }
             fields.append(WireExtensionField(tag: ExtensionTag.cordons, value: value))
         }
+        if hosts.contains(where: { $0.hypervisorProblem != nil }) {
+            var value = ByteBuffer()
+            value.writeWireArray(hosts) { buffer, host in
+                buffer.writeWireOptional(host.hypervisorProblem) { buffer, problem in buffer.writeWireString(problem) }
+            }
+            fields.append(WireExtensionField(tag: ExtensionTag.hypervisorProblems, value: value))
+        }
         return fields
     }
 
@@ -233,8 +248,26 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
         case ExtensionTag.estimates: try applyEstimates(field)
         case ExtensionTag.groupManagers: try applyGroupManagers(field)
         case ExtensionTag.cordons: try applyCordons(field)
+        case ExtensionTag.hypervisorProblems: try applyHypervisorProblems(field)
         default: break
         }
+    }
+
+    private mutating func applyHypervisorProblems(_ field: WireExtensionField) throws(WireError) {
+        // A presence byte per host at least.
+        let problems = try field.positionalEntries(
+            count: hosts.count,
+            minimumEntrySize: 1,
+            Self.messageType,
+            "hypervisorProblems"
+        ) {
+            (buffer) throws(WireError) -> String? in
+            try buffer.readWireOptional(Self.messageType, "hypervisorProblems.present") {
+                (buffer) throws(WireError) -> String in
+                try buffer.readWireString(Self.messageType, "hypervisorProblems.problem")
+            }
+        }
+        for (index, problem) in problems.enumerated() { hosts[index].hypervisorProblem = problem }
     }
 
     private mutating func applyCordons(_ field: WireExtensionField) throws(WireError) {

@@ -62,14 +62,14 @@ public struct PowerNotice: WirePayload {
         return PowerNotice(phase: phase, action: action, reason: reason)
     }
 
-    /// Cuts `text` to `maximumReasonBytes` at a scalar boundary.
-    static func bounded(_ text: String) -> String {
-        guard text.utf8.count > maximumReasonBytes else { return text }
+    /// Cuts `text` to `limit` UTF-8 bytes (`maximumReasonBytes` unless told) at a scalar boundary.
+    static func bounded(_ text: String, to limit: Int = maximumReasonBytes) -> String {
+        guard text.utf8.count > limit else { return text }
         var bytes = 0
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             let size = String(scalar).utf8.count
-            guard bytes + size <= maximumReasonBytes else { break }
+            guard bytes + size <= limit else { break }
             bytes += size
             scalars.append(scalar)
         }

@@ -13,6 +13,16 @@ public struct StatusReply: WirePayload {
     /// Latest host sample, nil before the first sampling round.
     public var host: MonitoringReport.HostSample?
     public var vms: [VM]
+    /// What libvirt said when the agent's latest sampling round found libvirtd unreachable (extension tag
+    /// hypervisorProblem); nil while it answers, or from an agent that does not send it.
+    public var hypervisorProblem: String?
+
+    /// Extension tags of this message (docs/protocol.md).
+    public enum ExtensionTag {
+        /// `hypervisorProblem`: one string, at most `HypervisorStatus.maximumProblemBytes`. Sent only while libvirtd
+        /// does not answer; an old decoder skips it.
+        public static let hypervisorProblem: UInt16 = 0x0001
+    }
 
     public struct ManagerLink: Hashable, Sendable {
         public enum State: UInt8, Hashable, Sendable, CaseIterable {
@@ -181,5 +191,28 @@ public struct StatusReply: WirePayload {
             host: host,
             vms: vms
         )
+    }
+}
+
+extension StatusReply {
+    public var extensionFields: [WireExtensionField] {
+        guard let hypervisorProblem else { return [] }
+        var value = ByteBuffer()
+        value.writeWireString(PowerNotice.bounded(hypervisorProblem, to: HypervisorStatus.maximumProblemBytes))
+        return [WireExtensionField(tag: ExtensionTag.hypervisorProblem, value: value)]
+    }
+
+    public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
+        guard field.tag == ExtensionTag.hypervisorProblem else { return }
+        var value = field.value
+        let problem = try value.readWireString(Self.messageType, "hypervisorProblem")
+        guard value.readableBytes == 0, problem.utf8.count <= HypervisorStatus.maximumProblemBytes else {
+            throw .invalidValue(
+                message: Self.messageType,
+                field: "hypervisorProblem.length",
+                value: UInt64(field.value.readableBytes)
+            )
+        }
+        hypervisorProblem = problem
     }
 }

@@ -31,6 +31,8 @@ actor FakeGroupManager: GroupManagerEndpoint {
     private var withoutHypervisor: Set<String> = []
 
     func loseHypervisor(_ hostID: String) { withoutHypervisor.insert(hostID) }
+    /// The host's agent said its libvirtd does not answer (nil: it answers again), as the registry would record.
+    func setHypervisorProblem(_ problem: String?, of hostID: String) { managed[hostID]?.hypervisorProblem = problem }
     /// What a shutdown does to the guest: off at once, or ignored (the guest keeps running).
     var guestsIgnoreShutdown = false
     /// How a migration ends when the test lets it: moved, stopped by the watchdog, or failed by libvirt.

@@ -130,6 +130,13 @@ import Wire
             expected: "h2 is cordoned: no VM is migrated onto it until `torpor host uncordon h2`"
         ),
         RefusalCase(
+            name: "libvirtd does not answer",
+            vm: vm("web-1"),
+            destination: host("h2", .hypervisorUnreachable(problem: "libvirtd down")),
+            expected: "h2's libvirtd does not answer (libvirtd down): a VM is migrated only to a host whose libvirtd "
+                + "answers"
+        ),
+        RefusalCase(
             name: "no URI",
             vm: vm("web-1"),
             destination: host("h2", uri: ""),

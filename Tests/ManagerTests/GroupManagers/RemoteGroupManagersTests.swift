@@ -327,4 +327,38 @@ import Wire
             await gm1.close()
         }
     }
+
+    /// A group manager's report says a host's libvirtd does not answer: the leader's view of the host (what placement
+    /// reads) and its status row carry it until a report says otherwise, or the agent joins again.
+    @Test func aHostsHypervisorProblemReachesTheLeaderThroughReports() async throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let groupManagers = try await Self.groupManagers(restoredFrom: store)
+        try await Self.withLeader(groupManagers, observer: RecordingObserver()) { port in
+            let (gm1, serving) = try await Self.register("gm-1", address: "10.0.0.1:7702", port: port)
+            defer { serving.cancel() }
+            #expect(await Self.eventually { await groupManagers.groupManagers().count == 1 })
+            _ = try await groupManagers.assignment(of: "h1").get()
+            let joined = GroupManagerEvent(hostID: "h1", event: .joined(HostRegistryTests.agent("h1")))
+            try await gm1.send(.groupManagerEvent(joined))
+            #expect(await Self.eventually { await groupManagers.host("h1")?.connected == true })
+
+            var report = Self.report(address: "10.0.0.1:7702", hosts: ["h1"])
+            report.hosts[0].status.hypervisorProblem = "libvirtd down"
+            try await gm1.send(.groupManagerReport(report))
+            #expect(await Self.eventually { await groupManagers.host("h1")?.hypervisorProblem == "libvirtd down" })
+            #expect(await groupManagers.statusHosts(at: .now).first?.hypervisorProblem == "libvirtd down")
+
+            // Answering again: the next report says so.
+            try await gm1.send(.groupManagerReport(Self.report(address: "10.0.0.1:7702", hosts: ["h1"])))
+            #expect(await Self.eventually { await groupManagers.host("h1")?.hypervisorProblem == nil })
+
+            // A rejoin clears it at once (the agent says it again after its hello if it still holds).
+            try await gm1.send(.groupManagerReport(report))
+            #expect(await Self.eventually { await groupManagers.host("h1")?.hypervisorProblem != nil })
+            try await gm1.send(.groupManagerEvent(joined))
+            #expect(await Self.eventually { await groupManagers.host("h1")?.hypervisorProblem == nil })
+            await gm1.close()
+        }
+    }
 }

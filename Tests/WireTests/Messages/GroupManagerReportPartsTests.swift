@@ -86,6 +86,23 @@ import Wire
         #expect(parts.flatMap(\.hosts) == report.hosts)
     }
 
+    @Test(arguments: [700, 1_000, 4_096])
+    func partsKeepHypervisorProblemsWithinTheLimit(_ limit: Int) throws {
+        var hosts = (0..<60).map { Self.host($0, vms: 2, samples: 2) }
+        for index in hosts.indices where index % 4 == 0 {
+            hosts[index].status.hypervisorProblem = String(repeating: "x", count: HypervisorStatus.maximumProblemBytes)
+        }
+        hosts[1].samplesAreNew = true
+        let report = GroupManagerReport(agentAddress: "a:1", hosts: hosts, sampleWindow: 15)
+        let parts = report.parts(maximumPayloadLength: limit)
+        #expect(parts.count > 1)
+        for part in parts {
+            #expect(Self.payloadSize(part) <= limit)
+            try expectRoundTrip(.groupManagerReport(part))
+        }
+        #expect(parts.flatMap(\.hosts) == report.hosts)
+    }
+
     @Test func aHostTooBigForAPartKeepsItsVMsNewestSamples() throws {
         // 20 VMs × 15 samples × 32 bytes ≈ 10 KB: in a 4 KB part each VM keeps its newest few.
         let newest = ResourceAmounts(cpuCores: 7)

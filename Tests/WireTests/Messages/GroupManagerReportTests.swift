@@ -430,4 +430,56 @@ extension Samples {
             try decodePayload(.groupManagerReport, payload)
         }
     }
+
+    // MARK: hypervisorProblems
+
+    @Test func hypervisorProblemsRoundTripAndTravelUnderTagTwo() throws {
+        var hosts = [Self.host("a"), Self.host("b")]
+        hosts[1].status.hypervisorProblem = "down"
+        hosts[0].samplesAreNew = true
+        let report = GroupManagerReport(agentAddress: "10.0.0.21:7710", hosts: hosts, sampleWindow: 15)
+        try expectRoundTrip(.groupManagerReport(report))
+        let area = [
+            "0002", "0000000a",  // tag hypervisorProblems, 10 bytes
+            "0002",  // two hosts
+            "00",  // a: answers
+            "01", "0004", "646f776e",  // b: "down"
+        ]
+        #expect(hex(payloadBytes(.groupManagerReport(report))).hasSuffix(area.joined()))
+        // An old decoder skips it: the hosts come without a problem.
+        var payload = payloadBytes(.groupManagerReport(report))
+        var fixed = try GroupManagerReport.decode(from: &payload)
+        let fields = try payload.readWireExtensionArea(.groupManagerReport)
+        #expect(fields.map(\.tag) == [0x0001, 0x0002])
+        try fixed.apply(extensionField: fields[0])
+        #expect(fixed.hosts.map(\.status.hypervisorProblem) == [nil, nil])
+    }
+
+    @Test func malformedHypervisorProblemsAreRejected() {
+        let plain = payloadBytes(.groupManagerReport(GroupManagerReport(agentAddress: "a:1", hosts: [Self.host("a")])))
+        func with(_ value: [UInt8]) -> ByteBuffer {
+            var payload = plain.prefix(plain.readableBytes - 2)
+            payload.writeInteger(UInt16(1))
+            payload.writeInteger(GroupManagerReport.ExtensionTag.hypervisorProblems)
+            payload.writeInteger(UInt32(value.count))
+            payload.writeBytes(value)
+            return payload
+        }
+        // Two entries for one host.
+        #expect(
+            throws: WireError.invalidValue(message: .groupManagerReport, field: "hypervisorProblems.count", value: 2)
+        ) {
+            try decodePayload(.groupManagerReport, with([0, 2, 0, 0]))
+        }
+        // A problem promised but cut short.
+        #expect(throws: WireError.truncated(message: .groupManagerReport, field: "hypervisorProblems.problem")) {
+            try decodePayload(.groupManagerReport, with([0, 1, 1, 0, 4, 0x67]))
+        }
+        // Bytes after the list.
+        #expect(
+            throws: WireError.invalidValue(message: .groupManagerReport, field: "hypervisorProblems.length", value: 4)
+        ) {
+            try decodePayload(.groupManagerReport, with([0, 1, 0, 0xEE]))
+        }
+    }
 }

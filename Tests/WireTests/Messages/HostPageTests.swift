@@ -194,11 +194,13 @@ import Wire
         ]
         hosts[0].groupManagerID = "gm-1"
         hosts[1].cordonReason = "new DIMMs"
-        // A host with power, an estimate, a group manager and a cordon keeps the four extension fields present: their
-        // own 6 + 2 bytes each are overhead, not the measured host's.
+        hosts[2].hypervisorProblem = "libvirtd down"
+        // A host with power, an estimate, a group manager, a cordon and a hypervisor problem keeps the five extension
+        // fields present: their own 6 + 2 bytes each are overhead, not the measured host's.
         var anchor = ManagerStatusReplyTests.host("z", inState: 1, watts: 1, estimate: ManagerStatusReplyTests.estimate)
         anchor.groupManagerID = "gm-9"
         anchor.cordonReason = ""
+        anchor.hypervisorProblem = ""
         let alone = payloadBytes(.managerStatusReply(ManagerStatusReplyTests.reply(hosts: [anchor]))).readableBytes
         for host in hosts {
             let both = payloadBytes(.managerStatusReply(ManagerStatusReplyTests.reply(hosts: [host, anchor])))

@@ -487,4 +487,43 @@ import Wire
             )
         }
     }
+
+    // Extension tag 0x0006, hypervisorProblems: hosts whose libvirtd does not answer, with what their agent said.
+
+    @Test func hypervisorProblemsRoundTripAndTravelUnderTagSix() throws {
+        var hosts = [Self.host("a"), Self.host("b")]
+        hosts[0].hypervisorProblem = "down"
+        let reply = Self.reply(hosts: hosts)
+        try expectRoundTrip(.managerStatusReply(reply), requestID: 9, flags: .response)
+        let area = [
+            "0006", "0000000a",  // tag hypervisorProblems, 10 bytes
+            "0002",  // two hosts
+            "01", "0004", "646f776e",  // a: "down"
+            "00",  // b: answers
+        ]
+        #expect(hex(payloadBytes(.managerStatusReply(reply))).hasSuffix(area.joined()))
+        #expect(payloadBytes(.managerStatusReply(reply)).readableBytes <= reply.encodedSize)
+        // An old decoder skips it.
+        var payload = payloadBytes(.managerStatusReply(reply))
+        let fixed = try ManagerStatusReply.decode(from: &payload)
+        #expect(try payload.readWireExtensionArea(.managerStatusReply).map(\.tag) == [0x0006])
+        #expect(fixed == Self.reply(hosts: [Self.host("a"), Self.host("b")]))
+    }
+
+    @Test func malformedHypervisorProblemsAreRejected() {
+        #expect(
+            throws: WireError.invalidValue(message: .managerStatusReply, field: "hypervisorProblems.count", value: 2)
+        ) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0006 00000004 0002 00 00")
+            )
+        }
+        #expect(throws: WireError.truncated(message: .managerStatusReply, field: "hypervisorProblems.problem")) {
+            try decodePayload(
+                .managerStatusReply,
+                Self.minimalHostPayload(extensionArea: "0001 0006 00000006 0001 01 0004 67")
+            )
+        }
+    }
 }
