@@ -262,6 +262,7 @@ enum WebViewPage {
           if (!host.connected && host.state === "active") meta.push("agent not connected");
           const cordoned = host.cordonReason !== undefined;
           if (cordoned) meta.push(host.cordonReason ? `cordoned: ${host.cordonReason}` : "cordoned");
+          if (host.hypervisorProblem !== undefined) meta.push(`libvirtd does not answer: ${host.hypervisorProblem}`);
           return element("div", { class: "host", "data-host": host.id, "data-state": host.state,
                                   "data-cordoned": cordoned ? "yes" : "no" },
             element("header", {},

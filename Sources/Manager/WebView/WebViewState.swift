@@ -34,6 +34,8 @@ struct WebViewState: Codable, Equatable, Sendable {
         var vms: [VM]
         /// Why the host is out of service (`torpor host cordon`; empty: no reason given); absent in service.
         var cordonReason: String? = nil
+        /// What its agent said when its libvirtd stopped answering; absent while it answers.
+        var hypervisorProblem: String? = nil
     }
 
     struct VM: Codable, Equatable, Sendable {
@@ -120,7 +122,8 @@ struct WebViewState: Codable, Equatable, Sendable {
                 cores: Int(host.capacity.cores),
                 memoryBytes: host.capacity.memoryBytes,
                 vms: (byHost[host.hostID] ?? []).sorted { $0.name < $1.name },
-                cordonReason: host.cordonReason
+                cordonReason: host.cordonReason,
+                hypervisorProblem: host.hypervisorProblem
             )
         }
         let used = energy?.hosts.reduce(0) { $0 + $1.usedKilowattHours } ?? 0

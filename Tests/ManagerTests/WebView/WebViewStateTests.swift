@@ -106,6 +106,20 @@ import Wire
         #expect(hosts[0].keys.contains("cordonReason") == false)
     }
 
+    @Test func aHostWithoutHypervisorCarriesWhatItsAgentSaidAndOthersNothing() throws {
+        var status = WebViewFixture.status
+        for index in status.hosts.indices where status.hosts[index].hostID == "h2" {
+            status.hosts[index].hypervisorProblem = "libvirtd down"
+        }
+        let object = try Self.json(
+            WebViewState(at: WebViewFixture.date, status: status, energy: WebViewFixture.energy, vms: WebViewFixture.vms)
+        )
+        let manager = try #require((object["groupManagers"] as? [[String: Any]])?.first)
+        let hosts = try #require(manager["hosts"] as? [[String: Any]])
+        #expect(hosts.map { $0["hypervisorProblem"] as? String } == [nil, "libvirtd down", nil])
+        #expect(hosts[0].keys.contains("hypervisorProblem") == false)
+    }
+
     @Test func withoutEnergyMeasuredThereIsNoSavedShare() throws {
         let state = WebViewState(at: WebViewFixture.date, status: WebViewFixture.status, energy: nil, vms: [])
         #expect(state.cluster.savedShare == nil)
