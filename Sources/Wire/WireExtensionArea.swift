@@ -36,6 +36,33 @@ public struct WireExtensionField: Hashable, Sendable {
         }
         return entries
     }
+
+    /// `positionalEntries` of `optional<string>`: one per element of the message's list (cordons, hypervisor
+    /// problems). `present` and `value` name the parts in errors (`NAME.present`, `NAME.VALUE`).
+    public func positionalOptionalStrings(
+        count: Int,
+        _ message: WireMessageType,
+        _ name: StaticString,
+        present: StaticString,
+        value: StaticString
+    ) throws(WireError) -> [String?] {
+        // A presence byte per element at least.
+        try positionalEntries(count: count, minimumEntrySize: 1, message, name) {
+            (buffer) throws(WireError) -> String? in
+            try buffer.readWireOptional(message, present) { (buffer) throws(WireError) -> String in
+                try buffer.readWireString(message, value)
+            }
+        }
+    }
+
+    /// The value `positionalOptionalStrings` reads.
+    public static func optionalStrings(tag: UInt16, _ values: [String?]) -> WireExtensionField {
+        var value = ByteBuffer()
+        value.writeWireArray(values) { buffer, string in
+            buffer.writeWireOptional(string) { buffer, string in buffer.writeWireString(string) }
+        }
+        return WireExtensionField(tag: tag, value: value)
+    }
 }
 
 extension ByteBuffer {

@@ -129,15 +129,7 @@ struct ElectionOnEtcdTests {
         let log = ChangeLog()
         do {
             try await server.start()
-            // Patient: it checks what etcd holds, and a loaded machine once kept a connect waiting over 2 s.
-            let observer = try EtcdClient(
-                EtcdConfiguration(
-                    endpoints: [server.endpoint],
-                    requestTimeout: .seconds(30),
-                    connectTimeout: .seconds(30)
-                ),
-                logger: Logger(label: "observer")
-            )
+            let observer = try EtcdClient(server.patientConfiguration, logger: Logger(label: "observer"))
             do {
                 try await body(server, observer, log)
             } catch {

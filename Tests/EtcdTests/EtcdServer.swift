@@ -204,6 +204,12 @@ final class Relay: @unchecked Sendable {
 }
 
 extension EtcdServer {
+    /// For a client that checks what etcd answers, not how fast: on a loaded CI machine a delete once waited more
+    /// than the default 5 s, and a connect on loopback more than the default 2 s.
+    var patientConfiguration: EtcdConfiguration {
+        EtcdConfiguration(endpoints: [endpoint], requestTimeout: .seconds(30), connectTimeout: .seconds(30))
+    }
+
     /// Runs `body` with a fresh etcd on `clientPort` and a client of it; both are stopped afterwards, whatever
     /// happens. Under TORPOR_REQUIRE_E2E=1 a missing etcd fails naming it.
     static func with(clientPort: Int, _ body: (EtcdServer, EtcdClient) async throws -> Void) async throws {
@@ -211,16 +217,7 @@ extension EtcdServer {
         let server = try EtcdServer(clientPort: clientPort)
         do {
             try await server.start()
-            // A generous request timeout: these suites test what etcd answers, not how fast, and on a loaded CI
-            // machine a delete once waited more than the default 5 s.
-            let client = try EtcdClient(
-                EtcdConfiguration(
-                    endpoints: [server.endpoint],
-                    requestTimeout: .seconds(30),
-                    connectTimeout: .seconds(30)
-                ),
-                logger: Logger(label: "test")
-            )
+            let client = try EtcdClient(server.patientConfiguration, logger: Logger(label: "test"))
             do {
                 try await body(server, client)
             } catch {

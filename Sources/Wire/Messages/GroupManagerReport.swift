@@ -174,13 +174,7 @@ public struct GroupManagerReport: WirePayload {
             fields.append(WireExtensionField(tag: ExtensionTag.newSamples, value: value))
         }
         if hosts.contains(where: { $0.status.hypervisorProblem != nil }) {
-            var value = ByteBuffer()
-            value.writeWireArray(hosts) { buffer, host in
-                buffer.writeWireOptional(host.status.hypervisorProblem) { buffer, problem in
-                    buffer.writeWireString(problem)
-                }
-            }
-            fields.append(WireExtensionField(tag: ExtensionTag.hypervisorProblems, value: value))
+            fields.append(.optionalStrings(tag: ExtensionTag.hypervisorProblems, hosts.map(\.status.hypervisorProblem)))
         }
         return fields
     }
@@ -189,19 +183,13 @@ public struct GroupManagerReport: WirePayload {
         switch field.tag {
         case ExtensionTag.newSamples: try applyNewSamples(field)
         case ExtensionTag.hypervisorProblems:
-            // A presence byte per host at least.
-            let problems = try field.positionalEntries(
+            let problems = try field.positionalOptionalStrings(
                 count: hosts.count,
-                minimumEntrySize: 1,
                 Self.messageType,
-                "hypervisorProblems"
-            ) {
-                (buffer) throws(WireError) -> String? in
-                try buffer.readWireOptional(Self.messageType, "hypervisorProblems.present") {
-                    (buffer) throws(WireError) -> String in
-                    try buffer.readWireString(Self.messageType, "hypervisorProblems.problem")
-                }
-            }
+                "hypervisorProblems",
+                present: "hypervisorProblems.present",
+                value: "hypervisorProblems.problem"
+            )
             for (index, problem) in problems.enumerated() { hosts[index].status.hypervisorProblem = problem }
         default: break
         }

@@ -225,18 +225,10 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
             fields.append(WireExtensionField(tag: ExtensionTag.groupManagers, value: value))
         }
         if hosts.contains(where: { $0.cordonReason != nil }) {
-            var value = ByteBuffer()
-            value.writeWireArray(hosts) { buffer, host in
-                buffer.writeWireOptional(host.cordonReason) { buffer, reason in buffer.writeWireString(reason) }
-            }
-            fields.append(WireExtensionField(tag: ExtensionTag.cordons, value: value))
+            fields.append(.optionalStrings(tag: ExtensionTag.cordons, hosts.map(\.cordonReason)))
         }
         if hosts.contains(where: { $0.hypervisorProblem != nil }) {
-            var value = ByteBuffer()
-            value.writeWireArray(hosts) { buffer, host in
-                buffer.writeWireOptional(host.hypervisorProblem) { buffer, problem in buffer.writeWireString(problem) }
-            }
-            fields.append(WireExtensionField(tag: ExtensionTag.hypervisorProblems, value: value))
+            fields.append(.optionalStrings(tag: ExtensionTag.hypervisorProblems, hosts.map(\.hypervisorProblem)))
         }
         return fields
     }
@@ -254,31 +246,24 @@ public struct ManagerStatusReply: WirePayload, HostPagedReply {
     }
 
     private mutating func applyHypervisorProblems(_ field: WireExtensionField) throws(WireError) {
-        // A presence byte per host at least.
-        let problems = try field.positionalEntries(
+        let problems = try field.positionalOptionalStrings(
             count: hosts.count,
-            minimumEntrySize: 1,
             Self.messageType,
-            "hypervisorProblems"
-        ) {
-            (buffer) throws(WireError) -> String? in
-            try buffer.readWireOptional(Self.messageType, "hypervisorProblems.present") {
-                (buffer) throws(WireError) -> String in
-                try buffer.readWireString(Self.messageType, "hypervisorProblems.problem")
-            }
-        }
+            "hypervisorProblems",
+            present: "hypervisorProblems.present",
+            value: "hypervisorProblems.problem"
+        )
         for (index, problem) in problems.enumerated() { hosts[index].hypervisorProblem = problem }
     }
 
     private mutating func applyCordons(_ field: WireExtensionField) throws(WireError) {
-        // A presence byte per host at least.
-        let reasons = try field.positionalEntries(count: hosts.count, minimumEntrySize: 1, Self.messageType, "cordons")
-        {
-            (buffer) throws(WireError) -> String? in
-            try buffer.readWireOptional(Self.messageType, "cordons.present") { (buffer) throws(WireError) -> String in
-                try buffer.readWireString(Self.messageType, "cordons.reason")
-            }
-        }
+        let reasons = try field.positionalOptionalStrings(
+            count: hosts.count,
+            Self.messageType,
+            "cordons",
+            present: "cordons.present",
+            value: "cordons.reason"
+        )
         for (index, reason) in reasons.enumerated() { hosts[index].cordonReason = reason }
     }
 

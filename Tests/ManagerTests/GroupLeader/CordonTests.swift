@@ -160,17 +160,8 @@ import Wire
             fake in
             // h2 and h3 are idle past idle_time; h2 is cordoned for maintenance: only h3 goes to sleep.
             _ = await Self.command(leader, .cordon(host: "h2", reason: "maintenance"))
-            #expect(
-                await Support.eventually {
-                    await leader.evaluateEnergy()
-                    return await fake.powerCommands.contains { $0.hostID == "h3" }
-                }
-            )
-            for _ in 0..<3 {
-                await leader.evaluateEnergy()
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(await fake.powerCommands.map(\.hostID) == ["h3"])
+            let orderedDown = try await Support.hostsOrderedDown(leader, fake, waitingFor: "h3")
+            #expect(orderedDown == ["h3"])
         }
     }
 

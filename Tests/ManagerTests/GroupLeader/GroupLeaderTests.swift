@@ -97,6 +97,25 @@ import Wire
         return try await condition()
     }
 
+    /// Runs the energy saver until it orders `host` down, then three rounds more; every host a power command went to.
+    static func hostsOrderedDown(
+        _ leader: GroupLeader,
+        _ fake: FakeGroupManager,
+        waitingFor host: String
+    ) async throws -> [String] {
+        #expect(
+            await eventually {
+                await leader.evaluateEnergy()
+                return await fake.powerCommands.contains { $0.hostID == host }
+            }
+        )
+        for _ in 0..<3 {
+            await leader.evaluateEnergy()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return await fake.powerCommands.map(\.hostID)
+    }
+
     static func failedRecord(_ hostID: String) -> HostRecord {
         HostRecord(
             description: HostRegistryTests.agent(hostID),
