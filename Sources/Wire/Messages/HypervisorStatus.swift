@@ -14,8 +14,8 @@ public struct HypervisorStatus: WirePayload {
     }
 
     public var state: State
-    /// What the agent's libvirt connection said ("cannot connect to libvirtd at qemu:///system: …"); empty when
-    /// `answering`.
+    /// What the agent's libvirt connection said ("the connection to libvirt was lost (libvirtd stopped or
+    /// restarted) and reopening it failed: …"); empty when `answering`.
     public var problem: String
 
     public init(state: State, problem: String = "") {
