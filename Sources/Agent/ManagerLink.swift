@@ -152,10 +152,10 @@ public struct ManagerLink: Sendable {
             var sentGeneration = await monitor.inventoryGeneration
             try await connection.send(.inventory(await monitor.inventory()))
             // The manager takes a joining host's libvirtd to answer; it is told when it does not, and each change.
-            var toldProblem: String? = nil
+            var toldUnreachable = false
             if let problem = await monitor.hypervisorProblem {
                 try await tell(.unreachable(problem), on: connection)
-                toldProblem = problem
+                toldUnreachable = true
             }
             var reported = try await sendReport(on: connection, after: nil)
             if control.takeResumePending() {
@@ -165,9 +165,9 @@ public struct ManagerLink: Sendable {
             var lastReport: ContinuousClock.Instant? = reported == nil ? nil : .now
             for await _ in rounds {
                 let problem = await monitor.hypervisorProblem
-                if (problem == nil) != (toldProblem == nil) {
+                if (problem != nil) != toldUnreachable {
                     try await tell(problem.map { .unreachable($0) } ?? .answering, on: connection)
-                    toldProblem = problem
+                    toldUnreachable = problem != nil
                 }
                 let generation = await monitor.inventoryGeneration
                 if generation != sentGeneration {

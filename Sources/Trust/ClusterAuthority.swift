@@ -57,7 +57,7 @@ public struct ClusterAuthority: Sendable {
                 serialNumber: Certificate.SerialNumber(),
                 publicKey: publicKey,
                 notValidBefore: now.addingTimeInterval(-300),
-                notValidAfter: now.addingTimeInterval(Self.seconds(validity)),
+                notValidAfter: now.addingTimeInterval(validity / .seconds(1)),
                 issuer: subject,
                 subject: subject,
                 signatureAlgorithm: .ecdsaWithSHA256,
@@ -132,7 +132,7 @@ public struct ClusterAuthority: Sendable {
                 serialNumber: Certificate.SerialNumber(),
                 publicKey: publicKey,
                 notValidBefore: notBefore,
-                notValidAfter: notBefore.addingTimeInterval(Self.seconds(validity)),
+                notValidAfter: notBefore.addingTimeInterval(validity / .seconds(1)),
                 issuer: self.certificate.subject,
                 subject: try DistinguishedName {
                     OrganizationName("torpor")
@@ -246,9 +246,5 @@ public struct ClusterAuthority: Sendable {
         else {
             throw .unreadable(path: path, reason: "cannot write it")
         }
-    }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        duration / .seconds(1)
     }
 }

@@ -24,7 +24,7 @@ public struct AgentMetrics: Sendable {
             label: "torpor_agent_scrape_collector_duration_seconds",
             dimensions: [("collector", collector)],
             factory: factory
-        ).record(took.seconds)
+        ).record(took / .seconds(1))
         Gauge(label: "torpor_agent_scrape_collector_success", dimensions: [("collector", collector)], factory: factory)
             .record(succeeded ? 1 : 0)
     }
@@ -109,11 +109,5 @@ extension PowerCommand.Action {
         case .suspendToBoth: "suspend_to_both"
         case .shutdown: "shutdown"
         }
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        self / .seconds(1)
     }
 }

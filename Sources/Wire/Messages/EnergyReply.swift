@@ -51,7 +51,7 @@ public struct EnergyReply: WirePayload, HostPagedReply {
             self.millisecondsSinceReading = millisecondsSinceReading
             self.usedKilowattHours = usedKilowattHours
             self.alwaysOnKilowattHours = alwaysOnKilowattHours
-            self.readingError = readingError.map(EnergyReply.bounded)
+            self.readingError = readingError.map { $0.prefix(utf8Bytes: EnergyReply.maximumReadingErrorBytes) }
         }
     }
 
@@ -76,7 +76,7 @@ public struct EnergyReply: WirePayload, HostPagedReply {
     public static func encodedSize(of host: Host) -> Int {
         minimumHostSize + host.hostID.utf8.count + (host.watts == nil ? 0 : 8)
             + (host.millisecondsSinceReading == nil ? 0 : 8)
-            + (host.readingError.map { 2 + bounded($0).utf8.count } ?? 0)
+            + (host.readingError.map { 2 + $0.prefix(utf8Bytes: maximumReadingErrorBytes).utf8.count } ?? 0)
     }
 
     /// The payload's bytes, at most (exactly when the page field is sent): without building it, to decide whether it
@@ -97,7 +97,9 @@ public struct EnergyReply: WirePayload, HostPagedReply {
             buffer.writeWireFloat64(host.usedKilowattHours)
             buffer.writeWireFloat64(host.alwaysOnKilowattHours)
             // Bounded again: the property may have been set after init.
-            buffer.writeWireOptional(host.readingError) { buffer, error in buffer.writeWireString(Self.bounded(error)) }
+            buffer.writeWireOptional(host.readingError) { buffer, error in
+                buffer.writeWireString(error.prefix(utf8Bytes: Self.maximumReadingErrorBytes))
+            }
         }
     }
 
@@ -154,18 +156,5 @@ public struct EnergyReply: WirePayload, HostPagedReply {
     public mutating func apply(extensionField field: WireExtensionField) throws(WireError) {
         guard field.tag == ExtensionTag.page else { return }
         page = try field.hostPageInfo(Self.messageType)
-    }
-
-    /// Cuts `text` to `maximumReadingErrorBytes` at a scalar boundary.
-    static func bounded(_ text: String) -> String {
-        guard text.utf8.count > maximumReadingErrorBytes else { return text }
-        var bytes = 0
-        var scalars = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            bytes += UTF8.width(scalar)
-            guard bytes <= maximumReadingErrorBytes else { break }
-            scalars.append(scalar)
-        }
-        return String(scalars)
     }
 }

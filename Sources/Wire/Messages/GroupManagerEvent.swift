@@ -56,7 +56,7 @@ public struct GroupManagerEvent: WirePayload {
         case .goingDown(let action, let reason):
             buffer.writeInteger(Kind.goingDown.rawValue)
             buffer.writeInteger(action.rawValue)
-            buffer.writeWireString(PowerNotice.bounded(reason))
+            buffer.writeWireString(reason.prefix(utf8Bytes: PowerNotice.maximumReasonBytes))
         case .resumed:
             buffer.writeInteger(Kind.resumed.rawValue)
         case .migrationProgress(let progress):

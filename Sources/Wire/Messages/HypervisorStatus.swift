@@ -20,7 +20,7 @@ public struct HypervisorStatus: WirePayload {
 
     public init(state: State, problem: String = "") {
         self.state = state
-        self.problem = state == .answering ? "" : PowerNotice.bounded(problem, to: Self.maximumProblemBytes)
+        self.problem = state == .answering ? "" : problem.prefix(utf8Bytes: Self.maximumProblemBytes)
     }
 
     public static let answering = HypervisorStatus(state: .answering)

@@ -22,7 +22,7 @@ public struct PowerNotice: WirePayload {
     public init(phase: Phase, action: PowerCommand.Action? = nil, reason: String) {
         self.phase = phase
         self.action = action
-        self.reason = Self.bounded(reason)
+        self.reason = reason.prefix(utf8Bytes: Self.maximumReasonBytes)
     }
 
     public static func goingDown(_ action: PowerCommand.Action, reason: String) -> PowerNotice {
@@ -37,7 +37,7 @@ public struct PowerNotice: WirePayload {
         buffer.writeInteger(phase.rawValue)
         // 0 stands for "no action": Action starts at 1.
         buffer.writeInteger(action?.rawValue ?? 0)
-        buffer.writeWireString(Self.bounded(reason))
+        buffer.writeWireString(reason.prefix(utf8Bytes: Self.maximumReasonBytes))
     }
 
     public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> PowerNotice {
@@ -60,19 +60,5 @@ public struct PowerNotice: WirePayload {
             throw .invalidValue(message: messageType, field: "reason.length", value: UInt64(reason.utf8.count))
         }
         return PowerNotice(phase: phase, action: action, reason: reason)
-    }
-
-    /// Cuts `text` to `limit` UTF-8 bytes (`maximumReasonBytes` unless told) at a scalar boundary.
-    static func bounded(_ text: String, to limit: Int = maximumReasonBytes) -> String {
-        guard text.utf8.count > limit else { return text }
-        var bytes = 0
-        var scalars = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            let size = String(scalar).utf8.count
-            guard bytes + size <= limit else { break }
-            bytes += size
-            scalars.append(scalar)
-        }
-        return String(scalars)
     }
 }

@@ -198,7 +198,7 @@ extension StatusReply {
     public var extensionFields: [WireExtensionField] {
         guard let hypervisorProblem else { return [] }
         var value = ByteBuffer()
-        value.writeWireString(PowerNotice.bounded(hypervisorProblem, to: HypervisorStatus.maximumProblemBytes))
+        value.writeWireString(hypervisorProblem.prefix(utf8Bytes: HypervisorStatus.maximumProblemBytes))
         return [WireExtensionField(tag: ExtensionTag.hypervisorProblem, value: value)]
     }
 
