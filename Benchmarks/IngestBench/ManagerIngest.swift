@@ -48,9 +48,13 @@ public struct ManagerIngest: Sendable {
         return await registry.join(agent, at: .now)
     }
 
-    /// One report from the agent of `hostID`, handled as the Wire session handles a MonitoringReport frame.
-    public func report(_ report: MonitoringReport, from hostID: String) async {
-        await session.handle(.monitoringReport(report), from: hostID, logger: logger)
+    /// One report from the agent of `hostID` on its connection `connectionID` (from `join`), handled as the Wire
+    /// session handles a MonitoringReport frame once its agent has joined: taken for the registry's next batch if
+    /// valid, else refused and logged.
+    public func report(_ report: MonitoringReport, from hostID: String, connectionID: UInt64) async {
+        let message = WireMessage.monitoringReport(report)
+        guard !session.take(message, from: hostID, connectionID: connectionID, logger: logger) else { return }
+        await session.handle(message, from: hostID, logger: logger)
     }
 
     /// The agent's stream ended.

@@ -2,6 +2,9 @@ import Logging
 import NIOCore
 import Wire
 
+/// Takes a push on the connection's event loop (`WireConnection.tapPushes`): true when it handled the message.
+public typealias WirePushTap = @Sendable (WireMessage) -> Bool
+
 /// One established Wire connection, on either side.
 ///
 /// Requests get increasing request ids and are matched to the frame that carries the `.response` flag and the same
@@ -74,6 +77,15 @@ public final class WireConnection: Sendable {
     /// closing the connection (for message types newer than the protocol version).
     public func sendIgnorable(_ message: WireMessage) async throws(TransportError) {
         try await write(message, flags: .ignorable, requestID: 0)
+    }
+
+    /// From now on, hands each push the peer sends (request id 0) to `tap` on the connection's event loop first;
+    /// a push `tap` returns true for is taken and never reaches `inbound`. For messages so frequent that waking
+    /// the consuming task for each costs more than handling it: `tap` must be quick and must not block. Pushes
+    /// already waiting in `inbound` stay there.
+    public func tapPushes(_ tap: @escaping WirePushTap) async {
+        let session = self.session
+        try? await session.eventLoop.submit { session.value.setPushTap(tap) }.get()
     }
 
     /// Answers the peer's request `requestID` (from an inbound envelope) with `message`.

@@ -38,6 +38,8 @@ final class WireSessionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var requests = PendingRequests()
     private var inboundSource: WireInboundSequence.Source?
+    /// Takes some pushes here, on the event loop, instead of the inbound sequence (`WireConnection.tapPushes`).
+    private var pushTap: WirePushTap?
     private var handshakeTimer: Scheduled<Void>?
     private var lingerTimer: Scheduled<Void>?
     /// Why the connection is closing, when something other than an orderly close caused it.
@@ -96,6 +98,10 @@ final class WireSessionHandler: ChannelDuplexHandler {
     /// Set once, before the handler joins the pipeline (the sequence's delegate needs the handler first).
     func attach(inboundSource: WireInboundSequence.Source) {
         self.inboundSource = inboundSource
+    }
+
+    func setPushTap(_ tap: @escaping WirePushTap) {
+        pushTap = tap
     }
 
     // MARK: Channel events
@@ -446,6 +452,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
                 return
             }
         }
+        if envelope.requestID == 0, let pushTap, pushTap(envelope.message) { return }
         guard let inboundSource else { return }
         let result = inboundSource.yield(envelope)
         if envelope.requestID != 0, result != .dropped {

@@ -13,6 +13,8 @@ public struct AgentSession: Sendable {
     let leadership: LeaderReply?
     /// Told of each report once it is in the host's ring (bench/run ingest measures how late); nil in the daemon.
     let reportRecorded: (@Sendable (MonitoringReport, _ hostID: String) -> Void)?
+    /// Where reports and heartbeats go once the agent has joined: straight from its connection, in batches.
+    let intake: ReportIntake
 
     public init(
         registry: HostRegistry,
@@ -28,6 +30,7 @@ public struct AgentSession: Sendable {
         self.observer = observer
         self.logHeartbeats = logHeartbeats
         self.logger = logger
+        intake = ReportIntake(registry: registry, recorded: reportRecorded)
     }
 
     /// Serves an agent's connection after its Welcome until it ends: what the daemon's WireServer handler runs.
@@ -46,6 +49,9 @@ public struct AgentSession: Sendable {
             return
         }
         await observer?.hostJoined(description)
+        await connection.tapPushes { [self, logger] message in
+            take(message, from: hostID, connectionID: connectionID, logger: logger)
+        }
         defer { logger.notice("agent connection closed") }
         // Cleared here rather than in the defer, which cannot await the registry.
         do {
@@ -144,6 +150,25 @@ public struct AgentSession: Sendable {
             await observer?.migrationProgress(progress, from: hostID)
         default:
             logger.notice("unexpected message from agent", metadata: [.message: "\(message.type)"])
+        }
+    }
+
+    /// Takes a valid report, or a heartbeat when heartbeats are not logged at info, for the registry's next batch,
+    /// on the connection's event loop. False for anything else: the session's `handle` takes it (and logs a report
+    /// it refuses).
+    public func take(_ message: WireMessage, from hostID: String, connectionID: UInt64, logger: Logger) -> Bool {
+        switch message {
+        case .monitoringReport(let received):
+            guard let report = try? received.validated() else { return false }
+            intake.take(.init(hostID: hostID, connectionID: connectionID, report: report, at: .now))
+            logger.debug("report", metadata: [.vms: "\(report.vms.count)"])
+            return true
+        case .heartbeat(let heartbeat) where !logHeartbeats:
+            intake.take(.init(hostID: hostID, connectionID: connectionID, report: nil, at: .now))
+            logger.debug("heartbeat", metadata: [.sequence: "\(heartbeat.sequence)"])
+            return true
+        default:
+            return false
         }
     }
 

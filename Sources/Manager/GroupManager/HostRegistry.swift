@@ -272,6 +272,19 @@ public actor HostRegistry {
         record(report, from: hostID, at: now)
     }
 
+    /// Reports and heartbeats taken on the agents' connections (`ReportIntake`), in arrival order: each proves its
+    /// agent alive as a heartbeat does. One from a connection the host no longer uses is dropped; one that arrived
+    /// before its connection closed is kept, without making a FAILED host ACTIVE.
+    func record(_ arrivals: [ReportIntake.Arrival]) {
+        for arrival in arrivals {
+            guard let index = hosts.index(forKey: arrival.hostID) else { continue }
+            // One mutating call: reading fields through `hosts.values[index]` copies the whole record each time.
+            if hosts.values[index].absorb(arrival) == .backFromFailure {
+                logger.notice("host back after failure", metadata: [.host: "\(arrival.hostID)"])
+            }
+        }
+    }
+
     /// Marks hosts silent for longer than `timeout` as FAILED; returns them with the VMs they were running. Forgets
     /// hosts FAILED and disconnected for longer than `retention` (a SLEEPING host, put to sleep by our order, stays).
     public func expire(timeout: Duration, at now: ContinuousClock.Instant) -> [HostRecord] {
@@ -416,5 +429,29 @@ extension HostRecord.State {
         case .waking: .waking
         case .failed: .failed
         }
+    }
+}
+
+extension HostRecord {
+    enum Absorbed {
+        case dropped
+        case recorded
+        /// The host was FAILED and is ACTIVE again.
+        case backFromFailure
+    }
+
+    /// Takes an arrival from the intake as `HostRegistry.record(_:)` says.
+    fileprivate mutating func absorb(_ arrival: ReportIntake.Arrival) -> Absorbed {
+        guard connectionID == arrival.connectionID else { return .dropped }
+        if lastHeartbeat < arrival.at { lastHeartbeat = arrival.at }
+        heartbeats += 1
+        if let report = arrival.report {
+            reports.append(report)
+            reportsRecorded &+= 1
+            lastReport = arrival.at
+        }
+        guard state == .failed, connected else { return .recorded }
+        state = .active
+        return .backFromFailure
     }
 }

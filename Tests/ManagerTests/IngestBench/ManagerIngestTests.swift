@@ -30,11 +30,16 @@ struct ManagerIngestTests {
         let ingest = ManagerIngest()
         let hostID = IngestCertificates.hostID(2)
         let connection = try await ingest.join(SimulatedReport.hello(hostID))
-        await ingest.report(SimulatedReport.report(2, at: 1000), from: hostID)
+        await ingest.report(SimulatedReport.report(2, at: 1000), from: hostID, connectionID: connection)
         var invalid = SimulatedReport.report(2, at: 2000)
         invalid.host.cpuCoresInUse = .nan
-        await ingest.report(invalid, from: hostID)
-        #expect(ingest.counters.snapshot.processed == 1)
+        await ingest.report(invalid, from: hostID, connectionID: connection)
+        await ingest.report(SimulatedReport.report(2, at: 3000), from: hostID, connectionID: connection)
+        // Valid reports reach the ring in the registry's next batch, a few milliseconds later (at most 30 s here).
+        for _ in 0..<6_000 where ingest.counters.snapshot.processed < 2 {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(ingest.counters.snapshot.processed == 2)
         await ingest.left(hostID, connectionID: connection)
     }
 }

@@ -78,7 +78,8 @@ struct AgentIngestService: Torpor_Ingest_AgentIngest.SimpleServiceProtocol {
                     throw RPCError(code: .invalidArgument, message: "after the hello an agent sends only reports")
                 }
                 do {
-                    await ingest.report(try MonitoringReport(reportMessage), from: hostID)
+                    let report = try MonitoringReport(reportMessage)
+                    await ingest.report(report, from: hostID, connectionID: connectionID)
                 } catch {
                     throw RPCError(code: .invalidArgument, message: error.description)
                 }

@@ -1,0 +1,72 @@
+import Synchronization
+import Wire
+
+/// Takes agents' monitoring reports and heartbeat pushes where they are decoded, on their connections' event
+/// loops, and hands them to the registry in batches: a hop to the registry for all that arrived within
+/// `coalescing`, instead of waking each connection's task and hopping once per message when ten thousand agents
+/// report every second.
+final class ReportIntake: Sendable {
+    /// One report (or a heartbeat: no report) from the agent on connection `connectionID` of `hostID`.
+    struct Arrival: Sendable {
+        let hostID: String
+        let connectionID: UInt64
+        let report: MonitoringReport?
+        let at: ContinuousClock.Instant
+    }
+
+    private struct Queue {
+        var arrivals: [Arrival] = []
+        /// A task is handing arrivals to the registry; it goes on until a `coalescing` wait brings none.
+        var draining = false
+    }
+
+    private let registry: HostRegistry
+    private let coalescing: Duration
+    /// Told of each report once it is in the host's ring.
+    private let recorded: (@Sendable (MonitoringReport, _ hostID: String) -> Void)?
+    private let queue = Mutex(Queue())
+
+    /// The default wait before a batch goes to the registry: a report is one second's sample, so a few
+    /// milliseconds more cost nothing, and one wake-up takes in every report of those milliseconds.
+    static let defaultCoalescing: Duration = .milliseconds(5)
+
+    init(
+        registry: HostRegistry,
+        coalescing: Duration = ReportIntake.defaultCoalescing,
+        recorded: (@Sendable (MonitoringReport, _ hostID: String) -> Void)?
+    ) {
+        self.registry = registry
+        self.coalescing = coalescing
+        self.recorded = recorded
+    }
+
+    /// Queues `arrival`; never blocks, so it may run on an event loop.
+    func take(_ arrival: Arrival) {
+        let startDraining = queue.withLock { queue in
+            queue.arrivals.append(arrival)
+            guard !queue.draining else { return false }
+            queue.draining = true
+            return true
+        }
+        guard startDraining else { return }
+        Task { await self.drain() }
+    }
+
+    private func drain() async {
+        while true {
+            try? await Task.sleep(for: coalescing)
+            let batch = queue.withLock { queue in
+                let batch = queue.arrivals
+                queue.arrivals.removeAll(keepingCapacity: true)
+                if batch.isEmpty { queue.draining = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            await registry.record(batch)
+            guard let recorded else { continue }
+            for arrival in batch {
+                if let report = arrival.report { recorded(report, arrival.hostID) }
+            }
+        }
+    }
+}

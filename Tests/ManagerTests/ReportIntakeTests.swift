@@ -1,0 +1,122 @@
+import Logging
+import Synchronization
+import Testing
+import Wire
+
+@testable import Manager
+
+/// Reports and heartbeats taken on the agents' connections reach the registry in batches (`ReportIntake`), with
+/// the registry's rules for which connection they came from.
+@Suite struct ReportIntakeTests {
+    static func report(_ timestamp: Int64) -> MonitoringReport {
+        MonitoringReport(
+            timestampMilliseconds: timestamp,
+            host: MonitoringReport.HostSample(
+                cpuCoresInUse: 1,
+                memoryInUseBytes: 1,
+                networkRxBytesPerSecond: 0,
+                networkTxBytesPerSecond: 0
+            ),
+            vms: []
+        )
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        let name: String
+        /// Fail the host by silence before the arrival, and close its connection.
+        let failedFirst: Bool
+        let disconnectedFirst: Bool
+        /// The arrival comes from the host's connection, or from an older one.
+        let fromCurrentConnection: Bool
+        let carriesReport: Bool
+        let state: HostRecord.State
+        let ring: [Int64]
+        let heartbeats: UInt64
+
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(
+            name: "a report from the host's connection is a heartbeat and lands in its ring",
+            failedFirst: false, disconnectedFirst: false, fromCurrentConnection: true, carriesReport: true,
+            state: .active, ring: [7], heartbeats: 1
+        ),
+        Case(
+            name: "a heartbeat push is a heartbeat and adds no sample",
+            failedFirst: false, disconnectedFirst: false, fromCurrentConnection: true, carriesReport: false,
+            state: .active, ring: [], heartbeats: 1
+        ),
+        Case(
+            name: "a report brings a FAILED host whose agent is connected back",
+            failedFirst: true, disconnectedFirst: false, fromCurrentConnection: true, carriesReport: true,
+            state: .active, ring: [7], heartbeats: 1
+        ),
+        Case(
+            name: "a report that arrived before its connection closed is kept, the FAILED host stays FAILED",
+            failedFirst: true, disconnectedFirst: true, fromCurrentConnection: true, carriesReport: true,
+            state: .failed, ring: [7], heartbeats: 1
+        ),
+        Case(
+            name: "a report from a connection the host no longer uses is dropped",
+            failedFirst: false, disconnectedFirst: false, fromCurrentConnection: false, carriesReport: true,
+            state: .active, ring: [], heartbeats: 0
+        ),
+    ]
+
+    @Test(arguments: cases)
+    func arrivalsFollowTheRegistrysRules(_ test: Case) async throws {
+        let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
+        let start = ContinuousClock.now
+        let old = await registry.join(HostRegistryTests.agent("h1"), at: start)
+        let current = await registry.join(HostRegistryTests.agent("h1"), at: start)
+        if test.failedFirst {
+            #expect(await registry.expire(timeout: .seconds(5), at: start + .seconds(6)).map(\.hostID) == ["h1"])
+        }
+        if test.disconnectedFirst { await registry.disconnected("h1", connectionID: current) }
+        let arrival = ReportIntake.Arrival(
+            hostID: "h1",
+            connectionID: test.fromCurrentConnection ? current : old,
+            report: test.carriesReport ? Self.report(7) : nil,
+            at: start + .seconds(7)
+        )
+        // Another host's arrival in the same batch changes nothing here, and adds no host.
+        let stranger = ReportIntake.Arrival(hostID: "h9", connectionID: current, report: Self.report(8), at: start)
+        await registry.record([arrival, stranger])
+
+        let host = try #require(await registry.host("h1"))
+        #expect(host.state == test.state)
+        #expect(host.reports.elements().map(\.timestampMilliseconds) == test.ring)
+        #expect(host.heartbeats == test.heartbeats)
+        #expect(host.lastHeartbeat == (test.heartbeats == 0 ? start : start + .seconds(7)))
+        #expect(host.lastReport == (test.ring.isEmpty ? nil : start + .seconds(7)))
+        #expect(await registry.all().map(\.hostID) == ["h1"])
+    }
+
+    @Test("arrivals taken one by one reach the ring in order, and each report is told once it is there")
+    func takenArrivalsReachTheRingInOrder() async throws {
+        let registry = HostRegistry(ringCapacity: 8, logger: Logger(label: "test"))
+        let connection = await registry.join(HostRegistryTests.agent("h1"), at: .now)
+        let told = Mutex<[Int64]>([])
+        let intake = ReportIntake(registry: registry, coalescing: .milliseconds(1)) { report, hostID in
+            #expect(hostID == "h1")
+            told.withLock { $0.append(report.timestampMilliseconds) }
+        }
+        for timestamp in 1...5 as ClosedRange<Int64> {
+            intake.take(.init(hostID: "h1", connectionID: connection, report: Self.report(timestamp), at: .now))
+            intake.take(.init(hostID: "h1", connectionID: connection, report: nil, at: .now))
+            // Some arrive while a batch is being handed over, some after the intake went idle.
+            if timestamp.isMultiple(of: 2) { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        // The last batch may still be on its way: wait for it (at most 30 s) before looking.
+        for _ in 0..<6_000 {
+            let heartbeats = await registry.host("h1")?.heartbeats
+            if heartbeats == 10, told.withLock({ $0.count }) == 5 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let host = try #require(await registry.host("h1"))
+        #expect(host.reports.elements().map(\.timestampMilliseconds) == [1, 2, 3, 4, 5])
+        #expect(host.heartbeats == 10)
+        #expect(told.withLock { $0 } == [1, 2, 3, 4, 5])
+    }
+}
