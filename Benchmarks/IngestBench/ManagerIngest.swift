@@ -53,7 +53,7 @@ public struct ManagerIngest: Sendable {
     /// valid, else refused and logged.
     public func report(_ report: MonitoringReport, from hostID: String, connectionID: UInt64) async {
         let message = WireMessage.monitoringReport(report)
-        guard !session.take(message, from: hostID, connectionID: connectionID, logger: logger) else { return }
+        guard !session.take(message, from: hostID, connectionID: connectionID) else { return }
         await session.handle(message, from: hostID, logger: logger)
     }
 
