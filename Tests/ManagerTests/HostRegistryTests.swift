@@ -22,6 +22,20 @@ import Wire
         )
     }
 
+    /// A report of a host with no VMs, sampled at `timestamp`.
+    static func report(_ timestamp: Int64) -> MonitoringReport {
+        MonitoringReport(
+            timestampMilliseconds: timestamp,
+            host: MonitoringReport.HostSample(
+                cpuCoresInUse: 1,
+                memoryInUseBytes: 1,
+                networkRxBytesPerSecond: 0,
+                networkTxBytesPerSecond: 0
+            ),
+            vms: []
+        )
+    }
+
     @Test func silentHostFailsAfterTimeoutAndRejoinsUnderSameIdentity() async {
         let registry = HostRegistry(ringCapacity: 4, logger: Logger(label: "test"))
         let start = ContinuousClock.now
@@ -56,18 +70,8 @@ import Wire
     @Test func reportsAreKeptInABoundedRing() async {
         let registry = HostRegistry(ringCapacity: 3, logger: Logger(label: "test"))
         await registry.join(Self.agent("h1"), at: .now)
-        let host = MonitoringReport.HostSample(
-            cpuCoresInUse: 1,
-            memoryInUseBytes: 1,
-            networkRxBytesPerSecond: 0,
-            networkTxBytesPerSecond: 0
-        )
         for time in 0..<10 {
-            await registry.record(
-                MonitoringReport(timestampMilliseconds: Int64(time), host: host, vms: []),
-                from: "h1",
-                at: .now
-            )
+            await registry.record(Self.report(Int64(time)), from: "h1", at: .now)
         }
         let record = await registry.host("h1")
         #expect(record?.reports.count == 3)
@@ -80,16 +84,7 @@ import Wire
         let start = ContinuousClock.now
         await registry.join(Self.agent("h1"), at: start)
         #expect(await registry.expire(timeout: .seconds(10), at: start + .seconds(11)).map(\.hostID) == ["h1"])
-        let report = MonitoringReport(
-            timestampMilliseconds: 42,
-            host: MonitoringReport.HostSample(
-                cpuCoresInUse: 1,
-                memoryInUseBytes: 1,
-                networkRxBytesPerSecond: 0,
-                networkTxBytesPerSecond: 0
-            ),
-            vms: []
-        )
+        let report = Self.report(42)
         await registry.heartbeat(from: "h1", recording: report, at: start + .seconds(12))
         // An unknown host's report changes nothing and adds no host.
         await registry.heartbeat(from: "h9", recording: report, at: start + .seconds(12))

@@ -8,19 +8,6 @@ import Wire
 /// Reports and heartbeats taken on the agents' connections reach the registry in batches (`ReportIntake`), with
 /// the registry's rules for which connection they came from.
 @Suite struct ReportIntakeTests {
-    static func report(_ timestamp: Int64) -> MonitoringReport {
-        MonitoringReport(
-            timestampMilliseconds: timestamp,
-            host: MonitoringReport.HostSample(
-                cpuCoresInUse: 1,
-                memoryInUseBytes: 1,
-                networkRxBytesPerSecond: 0,
-                networkTxBytesPerSecond: 0
-            ),
-            vms: []
-        )
-    }
-
     struct Case: Sendable, CustomTestStringConvertible {
         let name: String
         /// Fail the host by silence before the arrival, and close its connection.
@@ -77,11 +64,13 @@ import Wire
         let arrival = ReportIntake.Arrival(
             hostID: "h1",
             connectionID: test.fromCurrentConnection ? current : old,
-            report: test.carriesReport ? Self.report(7) : nil,
+            report: test.carriesReport ? HostRegistryTests.report(7) : nil,
             at: start + .seconds(7)
         )
         // Another host's arrival in the same batch changes nothing here, and adds no host.
-        let stranger = ReportIntake.Arrival(hostID: "h9", connectionID: current, report: Self.report(8), at: start)
+        let stranger = ReportIntake.Arrival(
+            hostID: "h9", connectionID: current, report: HostRegistryTests.report(8), at: start
+        )
         await registry.record([arrival, stranger])
 
         let host = try #require(await registry.host("h1"))
@@ -103,8 +92,9 @@ import Wire
             told.withLock { $0.append(report.timestampMilliseconds) }
         }
         for timestamp in 1...5 as ClosedRange<Int64> {
-            intake.take(.init(hostID: "h1", connectionID: connection, report: Self.report(timestamp), at: .now))
-            intake.take(.init(hostID: "h1", connectionID: connection, report: nil, at: .now))
+            let report = HostRegistryTests.report(timestamp)
+            #expect(intake.take(.init(hostID: "h1", connectionID: connection, report: report, at: .now)))
+            #expect(intake.take(.init(hostID: "h1", connectionID: connection, report: nil, at: .now)))
             // Some arrive while a batch is being handed over, some after the intake went idle.
             if timestamp.isMultiple(of: 2) { try await Task.sleep(for: .milliseconds(20)) }
         }
@@ -118,5 +108,28 @@ import Wire
         #expect(host.reports.elements().map(\.timestampMilliseconds) == [1, 2, 3, 4, 5])
         #expect(host.heartbeats == 10)
         #expect(told.withLock { $0 } == [1, 2, 3, 4, 5])
+    }
+
+    @Test("a full intake refuses an arrival, queuing nothing, and takes again once its batch went to the registry")
+    func aFullIntakeRefuses() async throws {
+        let registry = HostRegistry(ringCapacity: 8, logger: Logger(label: "test"))
+        let connection = await registry.join(HostRegistryTests.agent("h1"), at: .now)
+        // The batch waits 2 s: the three takes below run one after the other, well within it.
+        let intake = ReportIntake(registry: registry, coalescing: .seconds(2), capacity: 2, recorded: nil)
+        func arrival(_ timestamp: Int64) -> ReportIntake.Arrival {
+            .init(hostID: "h1", connectionID: connection, report: HostRegistryTests.report(timestamp), at: .now)
+        }
+        #expect(intake.take(arrival(1)))
+        #expect(intake.take(arrival(2)))
+        #expect(!intake.take(arrival(3)))
+        for _ in 0..<600 where await registry.host("h1")?.reports.count ?? 0 < 2 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(intake.take(arrival(4)))
+        for _ in 0..<600 where await registry.host("h1")?.reports.count ?? 0 < 3 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let ring = try #require(await registry.host("h1")).reports.elements().map(\.timestampMilliseconds)
+        #expect(ring == [1, 2, 4])
     }
 }

@@ -152,18 +152,16 @@ public struct AgentSession: Sendable {
     }
 
     /// Takes a valid report, or a heartbeat when heartbeats are not logged at info, for the registry's next batch,
-    /// on the connection's event loop. False for anything else: the session's `handle` takes it (and logs a report
-    /// it refuses). Nothing is logged here: at ten thousand reports a second even a debug line's level check and
+    /// on the connection's event loop. False for anything else, and when the intake is full: the session's `handle`
+    /// takes it (and logs a report it refuses). Nothing is logged here: at ten thousand reports a second even a debug line's level check and
     /// its logger's copy show in a profile.
     public func take(_ message: WireMessage, from hostID: String, connectionID: UInt64) -> Bool {
         switch message {
         case .monitoringReport(let received):
             guard let report = try? received.validated() else { return false }
-            intake.take(.init(hostID: hostID, connectionID: connectionID, report: report, at: .now))
-            return true
+            return intake.take(.init(hostID: hostID, connectionID: connectionID, report: report, at: .now))
         case .heartbeat where !logHeartbeats:
-            intake.take(.init(hostID: hostID, connectionID: connectionID, report: nil, at: .now))
-            return true
+            return intake.take(.init(hostID: hostID, connectionID: connectionID, report: nil, at: .now))
         default:
             return false
         }

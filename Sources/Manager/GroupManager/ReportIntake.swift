@@ -22,6 +22,7 @@ final class ReportIntake: Sendable {
 
     private let registry: HostRegistry
     private let coalescing: Duration
+    private let capacity: Int
     /// Told of each report once it is in the host's ring.
     private let recorded: (@Sendable (MonitoringReport, _ hostID: String) -> Void)?
     private let queue = Mutex(Queue())
@@ -30,29 +31,39 @@ final class ReportIntake: Sendable {
     /// nothing, and one wake-up takes in every report of those milliseconds (each wait costs a timer and two
     /// thread wake-ups, which showed in a profile at 5 ms).
     static let defaultCoalescing: Duration = .milliseconds(20)
+    /// How many arrivals may wait by default: five seconds of 10,000 agents' reports, about 50 MB.
+    static let defaultCapacity = 50_000
 
     init(
         registry: HostRegistry,
         coalescing: Duration = ReportIntake.defaultCoalescing,
+        capacity: Int = ReportIntake.defaultCapacity,
         recorded: (@Sendable (MonitoringReport, _ hostID: String) -> Void)?
     ) {
         self.registry = registry
         self.coalescing = coalescing
+        self.capacity = capacity
         self.recorded = recorded
     }
 
-    /// Queues `arrival`; never blocks, so it may run on an event loop.
-    func take(_ arrival: Arrival) {
-        let startDraining = queue.withLock { queue in
+    /// Queues `arrival`; never blocks, so it may run on an event loop. False, queuing nothing, when `capacity`
+    /// arrivals are already waiting (the registry is held up, or agents send faster than it takes them in): the
+    /// caller then hands the message to its connection's session, whose inbound buffer stops reading the socket
+    /// when full, so a flood is held back by TCP instead of growing here.
+    func take(_ arrival: Arrival) -> Bool {
+        enum Outcome { case full, queued, queuedFirst }
+        let outcome = queue.withLock { queue -> Outcome in
+            guard queue.arrivals.count < capacity else { return .full }
             queue.arrivals.append(arrival)
-            guard !queue.draining else { return false }
+            guard !queue.draining else { return .queued }
             queue.draining = true
-            return true
+            return .queuedFirst
         }
-        guard startDraining else { return }
+        guard outcome == .queuedFirst else { return outcome != .full }
         // Detached: the drain serves every connection, so it takes nothing (priority, executor preference) from
         // whichever caller happened to start it.
         Task.detached { await self.drain() }
+        return true
     }
 
     private func drain() async {
