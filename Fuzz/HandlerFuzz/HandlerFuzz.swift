@@ -10,9 +10,9 @@ import Wire
 // A libFuzzer target over the daemons' *handlers*: the input is read as Wire frames (so the fuzzer explores the
 // message space through the real decoders), and every message that decodes is handed to the code a daemon runs on
 // it, with fresh state per input:
-// - the manager's side of an agent (AgentSession.handle: heartbeats, inventories, reports, power notices, with the
-//   real HostRegistry and a GroupLeader over a temporary SQLite store; a Hello as an agent joins like the Welcome
-//   path does);
+// - the manager's side of an agent (AgentSession.take and .handle: heartbeats, inventories, reports, power notices,
+//   hypervisor status, with the real HostRegistry and a GroupLeader over a temporary SQLite store; a Hello as an
+//   agent joins like the Welcome path does);
 // - the manager's control requests (ControlSession.answer: cluster requests, host power, status, energy);
 // - the agent's commands (AgentRequestHandler.answer over libvirt's test:///default, power commands running
 //   /bin/true).
@@ -99,13 +99,17 @@ enum HandlerHarness {
         } catch {
             fatalError("HandlerFuzz: cannot set up the handlers: \(error)")
         }
-        await manager.join(seedHost)
         var hostID = seedHost.hostID
+        var connectionID = await manager.join(seedHost)
         for message in messages {
             switch message {
             case .hello(let hello):
-                if let joined = await manager.join(hello) { hostID = joined }
-            case .heartbeat, .inventory, .monitoringReport, .powerNotice, .hypervisorStatus:
+                if let joined = await manager.join(hello) { (hostID, connectionID) = joined }
+            case .heartbeat, .monitoringReport:
+                // As a connection's event loop does once its agent joined: the intake first, the session if refused.
+                guard !manager.session.take(message, from: hostID, connectionID: connectionID) else { continue }
+                await manager.session.handle(message, from: hostID, logger: logger)
+            case .inventory, .powerNotice, .hypervisorStatus:
                 await manager.session.handle(message, from: hostID, logger: logger)
             case .clusterRequest, .hostPowerRequest, .managerStatusRequest, .energyRequest:
                 checkReply(await manager.control.answer(withoutWaiting(message), at: .now))
@@ -195,14 +199,16 @@ enum HandlerHarness {
             )
         }
 
-        func join(_ description: AgentDescription) async {
-            await registry.join(description, at: .now)
+        /// Returns the connection id the registry gave the join.
+        func join(_ description: AgentDescription) async -> UInt64 {
+            let connectionID = await registry.join(description, at: .now)
             await leader.hostJoined(description)
+            return connectionID
         }
 
         /// A Hello as the manager's Welcome closure and AgentSession take it: validated, admitted, joined. The
-        /// host id that joined, or nil when refused.
-        func join(_ hello: Hello) async -> String? {
+        /// host id that joined and its connection id, or nil when refused.
+        func join(_ hello: Hello) async -> (String, UInt64)? {
             guard hello.role == .agent, let validated = try? hello.validated(), let agent = validated.agent else {
                 return nil
             }
@@ -211,8 +217,7 @@ enum HandlerHarness {
             } catch {
                 return nil
             }
-            await join(agent)
-            return agent.hostID
+            return (agent.hostID, await join(agent))
         }
     }
 
