@@ -20,7 +20,7 @@ extension GroupLeader {
         case .sleeping?: .sleeping
         case .waking?: .waking
         case .failed?: .failed
-        default: host.state == .active && host.connected && host.hypervisorProblem == nil ? .active : .failed
+        default: host.isUsable ? .active : .failed
         }
     }
 }

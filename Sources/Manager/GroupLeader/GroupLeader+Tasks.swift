@@ -386,8 +386,7 @@ extension GroupLeader {
             case .failed?: return nil
             // A host whose libvirtd does not answer would only answer hypervisorUnavailable.
             default:
-                let usable = host.state == .active && host.connected && host.hypervisorProblem == nil
-                return usable ? (host, .active) : nil
+                return host.isUsable ? (host, .active) : nil
             }
         }
     }
@@ -456,7 +455,18 @@ extension GroupLeader {
             }
         var work: [(StoredVM, String)] = []
         for vm in vms {
-            if let host = vm.hostID, eligible.contains(vm.state) {
+            if let host = vm.hostID, eligible.contains(vm.state),
+                let problem = await groupManager.host(host)?.hypervisorProblem
+            {
+                // Its agent would only answer hypervisorUnavailable: said here, naming the host, and nothing sent.
+                setOutcome(
+                    &task,
+                    vm.name,
+                    .failed,
+                    host: host,
+                    "\(host)'s libvirtd does not answer (\(problem)): cannot \(action) \(vm.name) until it does"
+                )
+            } else if let host = vm.hostID, eligible.contains(vm.state) {
                 work.append((vm, host))
                 setOutcome(&task, vm.name, .inProgress, host: host, "\(action)")
             } else if action == .shutdown, vm.hostID == nil || vm.state == .stopped {

@@ -15,6 +15,10 @@ public struct ManagedHost: Sendable, Hashable {
     /// What its agent said when its libvirtd stopped answering (HypervisorStatus); nil while it answers. Nothing is
     /// placed or migrated there meanwhile.
     public var hypervisorProblem: String? = nil
+
+    /// ACTIVE, its agent connected and its libvirtd answering: a host VMs may be started on or moved to, as far as
+    /// the group manager knows (the energy saver's view of its power comes on top).
+    public var isUsable: Bool { state == .active && connected && hypervisorProblem == nil }
 }
 
 /// What the group leader asks of the group manager role: its hosts, and commands carried to their agents. Today

@@ -65,4 +65,30 @@ import Wire
             #expect(orderedDown == ["h3"])
         }
     }
+
+    @Test func aVMCommandForAHostWithoutHypervisorIsRefusedWithoutSendingIt() async throws {
+        try await Migrations.withRunningVMs(hosts: ["h1", "h2"], count: 3, cores: 2) { leader, _, fake in
+            // Whichever host runs VMs of "web" loses its libvirtd; the VMs elsewhere are suspended as usual.
+            let domains = await fake.domains
+            let troubled = try #require(domains.keys.sorted().first { !(domains[$0] ?? [:]).isEmpty })
+            await fake.setHypervisorProblem("libvirtd down", of: troubled)
+            let sentBefore = await fake.sent.count
+
+            let task = try await Support.finished(leader, try await Support.submit(leader, .suspend, "web"))
+            #expect(task.outcomes.count == 3)
+            for outcome in task.outcomes where outcome.hostID == troubled {
+                #expect(outcome.state == .failed)
+                #expect(
+                    outcome.message
+                        == "\(troubled)'s libvirtd does not answer (libvirtd down): cannot suspend \(outcome.vm) "
+                        + "until it does"
+                )
+            }
+            let elsewhere = task.outcomes.filter { $0.hostID != troubled }
+            #expect(elsewhere.allSatisfy { $0.state == .done }, "\(elsewhere)")
+            let sent = await fake.sent.dropFirst(sentBefore)
+            #expect(sent.map(\.vm).sorted() == elsewhere.map(\.vm).sorted(), "\(sent)")
+            #expect(!sent.contains { $0.hostID == troubled })
+        }
+    }
 }
