@@ -10,7 +10,7 @@ import Wire
 @Suite struct ReportIntakeTests {
     struct Case: Sendable, CustomTestStringConvertible {
         let name: String
-        /// Fail the host by silence before the arrival, and close its connection.
+        /// Before the arrival, the host is failed by silence, and its connection closed.
         let failedFirst: Bool
         let disconnectedFirst: Bool
         /// The arrival comes from the host's connection, or from an older one.

@@ -453,22 +453,22 @@ extension GroupLeader {
             case .reboot: [.running]
             case .shutdown: [.running, .suspended, .shuttingDown]
             }
+        // A host whose libvirtd does not answer gets no command: its agent could only answer hypervisorUnavailable.
+        let hypervisorProblems = Dictionary(
+            await groupManager.hosts().compactMap { host in host.hypervisorProblem.map { (host.hostID, $0) } },
+            uniquingKeysWith: { first, _ in first }
+        )
         var work: [(StoredVM, String)] = []
         for vm in vms {
-            if let host = vm.hostID, eligible.contains(vm.state),
-                let problem = await groupManager.host(host)?.hypervisorProblem
-            {
-                // Its agent would only answer hypervisorUnavailable: said here, naming the host, and nothing sent.
-                setOutcome(
-                    &task,
-                    vm.name,
-                    .failed,
-                    host: host,
-                    "\(host)'s libvirtd does not answer (\(problem)): cannot \(action) \(vm.name) until it does"
-                )
-            } else if let host = vm.hostID, eligible.contains(vm.state) {
-                work.append((vm, host))
-                setOutcome(&task, vm.name, .inProgress, host: host, "\(action)")
+            if let host = vm.hostID, eligible.contains(vm.state) {
+                if let problem = hypervisorProblems[host] {
+                    let refusal =
+                        "\(host)'s libvirtd does not answer (\(problem)): cannot \(action) \(vm.name) until it does"
+                    setOutcome(&task, vm.name, .failed, host: host, refusal)
+                } else {
+                    work.append((vm, host))
+                    setOutcome(&task, vm.name, .inProgress, host: host, "\(action)")
+                }
             } else if action == .shutdown, vm.hostID == nil || vm.state == .stopped {
                 setOutcome(&task, vm.name, .done, host: vm.hostID ?? "", "not running")
             } else {

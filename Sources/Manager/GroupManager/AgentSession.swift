@@ -153,8 +153,8 @@ public struct AgentSession: Sendable {
 
     /// Takes a valid report, or a heartbeat when heartbeats are not logged at info, for the registry's next batch,
     /// on the connection's event loop. False for anything else, and when the intake is full: the session's `handle`
-    /// takes it (and logs a report it refuses). Nothing is logged here: at ten thousand reports a second even a debug line's level check and
-    /// its logger's copy show in a profile.
+    /// takes it (and logs a report it refuses). Nothing is logged here: at ten thousand reports a second even a debug
+    /// line's level check and its logger's copy show in a profile.
     public func take(_ message: WireMessage, from hostID: String, connectionID: UInt64) -> Bool {
         switch message {
         case .monitoringReport(let received):

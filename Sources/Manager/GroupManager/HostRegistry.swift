@@ -256,9 +256,7 @@ public actor HostRegistry {
     }
 
     public func record(_ report: MonitoringReport, from hostID: String, at now: ContinuousClock.Instant) {
-        hosts[hostID]?.reports.append(report)
-        hosts[hostID]?.reportsRecorded &+= 1
-        hosts[hostID]?.lastReport = now
+        hosts[hostID]?.append(report, at: now)
     }
 
     /// A report that proves its agent alive as a heartbeat does, recorded in the same call: one hop to this actor
@@ -279,7 +277,7 @@ public actor HostRegistry {
         for arrival in arrivals {
             guard let index = hosts.index(forKey: arrival.hostID) else { continue }
             // One mutating call: reading fields through `hosts.values[index]` copies the whole record each time.
-            if hosts.values[index].absorb(arrival) == .backFromFailure {
+            if hosts.values[index].absorb(arrival) {
                 logger.notice("host back after failure", metadata: [.host: "\(arrival.hostID)"])
             }
         }
@@ -433,25 +431,21 @@ extension HostRecord.State {
 }
 
 extension HostRecord {
-    enum Absorbed {
-        case dropped
-        case recorded
-        /// The host was FAILED and is ACTIVE again.
-        case backFromFailure
+    /// Puts `report` into the ring, received at `now`.
+    fileprivate mutating func append(_ report: MonitoringReport, at now: ContinuousClock.Instant) {
+        reports.append(report)
+        reportsRecorded &+= 1
+        lastReport = now
     }
 
-    /// Takes an arrival from the intake as `HostRegistry.record(_:)` says.
-    fileprivate mutating func absorb(_ arrival: ReportIntake.Arrival) -> Absorbed {
-        guard connectionID == arrival.connectionID else { return .dropped }
+    /// Takes an arrival from the intake as `HostRegistry.record(_:)` says; true when it made a FAILED host ACTIVE.
+    fileprivate mutating func absorb(_ arrival: ReportIntake.Arrival) -> Bool {
+        guard connectionID == arrival.connectionID else { return false }
         if lastHeartbeat < arrival.at { lastHeartbeat = arrival.at }
         heartbeats += 1
-        if let report = arrival.report {
-            reports.append(report)
-            reportsRecorded &+= 1
-            lastReport = arrival.at
-        }
-        guard state == .failed, connected else { return .recorded }
+        if let report = arrival.report { append(report, at: arrival.at) }
+        guard state == .failed, connected else { return false }
         state = .active
-        return .backFromFailure
+        return true
     }
 }
