@@ -266,6 +266,7 @@ let package = Package(
             name: "IngestBench",
             dependencies: [
                 "Manager", "Transport", "Trust", "Wire", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/IngestBench"
         ),

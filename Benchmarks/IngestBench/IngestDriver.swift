@@ -1,4 +1,5 @@
 import Foundation
+import Transport
 
 /// `bench/run ingest`: for each service (Wire, and the gRPC service when its binary is given) and each security
 /// (mutual TLS, plaintext), runs the server pinned to core 0 and the simulated agents pinned to core 1 at growing
@@ -41,11 +42,19 @@ public struct IngestDriver {
         public var grpcExecutable: String?
         /// torpor-manager: also measure a real group-manager process behind a real leader.
         public var managerExecutable: String?
+        /// `--no-coalescing`: the Wire and gRPC servers run without the manager's wakeup coalescing.
+        public var coalescing = true
+        /// `--alternate K`: instead of searching for the largest size, measure each size K times with the services
+        /// taking turns, and report the median of each and of the per-turn ratios (the machine's state moves a
+        /// single window's figure by 15 % or more between runs minutes apart).
+        public var alternations = 0
+        /// `--mtls-only`: skip plaintext.
+        public var mutualTLSOnly = false
 
         public init() {}
 
         /// Parses `--agents "1000 5000" --seconds S --plaintext-only --refinements K --grpc PATH
-        /// --group-manager PATH`.
+        /// --group-manager PATH --no-coalescing --alternate K --mtls-only`.
         public init(arguments: [String]) throws(UsageError) {
             var index = 0
             func value(_ name: String) throws(UsageError) -> String {
@@ -76,6 +85,14 @@ public struct IngestDriver {
                     }
                     refinements = count
                 case "--plaintext-only": plaintextOnly = true
+                case "--no-coalescing": coalescing = false
+                case "--mtls-only": mutualTLSOnly = true
+                case "--alternate":
+                    let text = try value(argument)
+                    guard let count = Int(text), count >= 1 else {
+                        throw UsageError("--alternate wants a count >= 1, not '\(text)'")
+                    }
+                    alternations = count
                 case "--grpc": grpcExecutable = try value(argument)
                 case "--group-manager": managerExecutable = try value(argument)
                 default: throw UsageError("unknown option '\(argument)'")
@@ -130,6 +147,16 @@ public struct IngestDriver {
             "server pinned to core 0, simulated agents to core 1; each agent 1 report/s of "
                 + "\(SimulatedReport.vmsPerReport) VMs; \(Int(options.warmUp)) s warm-up, CPU over \(Int(options.seconds)) s"
         )
+        if let coalescing = ManagerIngest.wakeupCoalescing(arguments: options.coalescing ? [] : ["--no-coalescing"]) {
+            print(
+                "wake-ups coalesced as the manager does (connections.wakeup_pause "
+                    + "\(milliseconds(coalescing.window)) ms from "
+                    + "\(coalescing.minimumConnectionsPerLoop) connections per event loop), Wire and gRPC alike; "
+                    + "--no-coalescing turns it off for both"
+            )
+        } else {
+            print("wake-ups not coalesced (--no-coalescing), Wire and gRPC alike")
+        }
         print(
             "\n" + pad("SERVICE", 8) + pad("LINK", 10) + pad("AGENTS", 8, right: true) + pad("CONN", 8, right: true)
                 + pad("CPU %", 8, right: true) + pad("%/1000", 8, right: true)
@@ -140,8 +167,14 @@ public struct IngestDriver {
         var perCore: [String: Double] = [:]
         var largestSustained: [String: Int] = [:]
         var summaries: [String] = []
+        let links = options.plaintextOnly ? [false] : options.mutualTLSOnly ? [true] : [true, false]
+        if options.alternations > 0 {
+            try alternate(links: links, certificates: certificates)
+            return
+        }
         for service in services {
-            for tls in options.plaintextOnly ? [false] : [true, false] {
+            if options.alternations > 0 { break }
+            for tls in links {
                 let link = tls ? "mTLS" : "plaintext"
                 var search = SustainSearch(sizes: options.sizes, refinements: options.refinements)
                 var action = search.start()
@@ -194,6 +227,65 @@ public struct IngestDriver {
                 )
             }
         }
+    }
+
+    /// `--alternate K`: each size and link K times, the services taking turns; medians and the per-turn ratios.
+    private func alternate(links: [Bool], certificates: IngestCertificates) throws {
+        var summaries: [String] = []
+        for agents in options.sizes {
+            for tls in links {
+                let link = tls ? "mTLS" : "plaintext"
+                var cpu: [String: [Double]] = [:]
+                var ratios: [Double] = []
+                var unsustained: Set<String> = []
+                for _ in 0..<options.alternations {
+                    var turn: [String: Double] = [:]
+                    for service in services {
+                        let row = try measure(service, tls: tls ? certificates : nil, agents: agents)
+                        print(format(service, link, row))
+                        if row.window.verdict != .sustained { unsustained.insert(service.name) }
+                        cpu[service.name, default: []].append(row.serverCPUPercent)
+                        turn[service.name] = row.serverCPUPercent
+                    }
+                    if let wire = turn["Wire"], let grpc = turn["gRPC"], wire > 0 { ratios.append(grpc / wire) }
+                }
+                var summary = "\(agents) agents over \(link), \(options.alternations) turns: "
+                summary += services.map { service in
+                    let values = cpu[service.name] ?? []
+                    return String(
+                        format: "%@ median %.1f %% of a core (%.1f–%.1f)%@",
+                        service.name,
+                        Self.median(values),
+                        values.min() ?? 0,
+                        values.max() ?? 0,
+                        unsustained.contains(service.name) ? ", NOT sustained in some turn" : ""
+                    )
+                }.joined(separator: "; ")
+                if !ratios.isEmpty {
+                    summary += String(
+                        format: "; gRPC / Wire CPU per agent: median of the turns %.2f (%.2f–%.2f)%@",
+                        Self.median(ratios),
+                        ratios.min() ?? 0,
+                        ratios.max() ?? 0,
+                        tls ? (Self.median(ratios) >= 3 ? ", target >= 3: met" : ", target >= 3: missed") : ""
+                    )
+                }
+                summaries.append(summary)
+            }
+        }
+        print("")
+        for summary in summaries { print(summary) }
+    }
+
+    private func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
     private func measure(_ service: Service, tls certificates: IngestCertificates?, agents: Int) throws -> Row {

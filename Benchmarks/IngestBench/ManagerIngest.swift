@@ -1,4 +1,6 @@
 import Logging
+import NIOPosix
+import Synchronization
 import Manager
 import Transport
 import Wire
@@ -8,6 +10,9 @@ import Wire
 /// the same HostRegistry, and each report through the manager's AgentSession (validated, into the host's ring).
 public struct ManagerIngest: Sendable {
     public let counters: IngestCounters
+    /// Agents joined and not gone: what a `WakeupCoalescer` on the gRPC side weighs, as the Wire server weighs the
+    /// connections it serves.
+    let connected: ConnectedAgents
     let registry: HostRegistry
     let session: AgentSession
     let logger: Logger
@@ -18,6 +23,7 @@ public struct ManagerIngest: Sendable {
         let counters = IngestCounters()
         let registry = HostRegistry(ringCapacity: ManagerConfiguration().ringCapacity, logger: logger)
         self.counters = counters
+        self.connected = ConnectedAgents()
         self.registry = registry
         self.logger = logger
         session = AgentSession(
@@ -45,7 +51,9 @@ public struct ManagerIngest: Sendable {
     /// Admits and joins the agent saying `hello`; returns its connection id for `left`.
     public func join(_ hello: Hello) async throws(HandshakeRejection) -> UInt64 {
         let agent = try await admit(hello)
-        return await registry.join(agent, at: .now)
+        let connectionID = await registry.join(agent, at: .now)
+        connected.count.add(1, ordering: .relaxed)
+        return connectionID
     }
 
     /// One report from the agent of `hostID` on its connection `connectionID` (from `join`), handled as the Wire
@@ -59,6 +67,27 @@ public struct ManagerIngest: Sendable {
 
     /// The agent's stream ended.
     public func left(_ hostID: String, connectionID: UInt64) async {
+        connected.count.subtract(1, ordering: .relaxed)
         await registry.disconnected(hostID, connectionID: connectionID)
     }
+
+    /// The manager daemon's wakeup coalescing (`connections.wakeup_pause`), unless the arguments say
+    /// `--no-coalescing`.
+    public static func wakeupCoalescing(arguments: [String]) -> WakeupCoalescing? {
+        arguments.contains("--no-coalescing") ? nil : ManagerConfiguration().wakeupCoalescing
+    }
+
+    /// For a server that is not a WireServer (the gRPC side): the same coalescing on NIO's shared event loops,
+    /// weighing the agents joined here.
+    public func coalesceWakeups(arguments: [String]) -> WakeupCoalescer? {
+        guard let coalescing = Self.wakeupCoalescing(arguments: arguments) else { return nil }
+        let connected = self.connected
+        return WakeupCoalescer.start(on: MultiThreadedEventLoopGroup.singleton, coalescing) {
+            connected.count.load(ordering: .relaxed)
+        }
+    }
+}
+
+final class ConnectedAgents: Sendable {
+    let count = Atomic<Int>(0)
 }

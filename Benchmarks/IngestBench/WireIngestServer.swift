@@ -8,8 +8,8 @@ import Wire
 /// AgentSession and HostRegistry (the daemon's code path: Hello checked and admitted, reports validated and put
 /// into the host's ring), with nothing else of the daemon around it.
 public enum WireIngestServer {
-    /// `torpor-bench ingest-server [--tls DIR]`: listens on a free loopback port, says `ready PORT`, answers
-    /// `stats` with `PROCESSED LATE MAX_LATENESS_MS`.
+    /// `torpor-bench ingest-server [--tls DIR] [--no-coalescing]`: listens on a free loopback port, says
+    /// `ready PORT`, answers `stats` with `PROCESSED LATE MAX_LATENESS_MS`.
     public static func main(arguments: [String]) async throws {
         var logger = Logger(label: "torpor-bench.ingest-server")
         logger.logLevel = .error
@@ -26,6 +26,8 @@ public enum WireIngestServer {
             port: 0,
             limits: WireServerLimits(maximumConnections: 30_000),
             security: security,
+            // The daemon's default, which the gRPC side gets too (ManagerIngest.coalesceWakeups).
+            wakeupCoalescing: ManagerIngest.wakeupCoalescing(arguments: arguments),
             logger: logger,
             welcome: { hello, version in
                 _ = try await ingest.admit(hello)

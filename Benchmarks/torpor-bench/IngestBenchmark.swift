@@ -2,7 +2,7 @@ import Foundation
 import IngestBench
 
 /// `torpor-bench ingest [--agents "1000 5000 10000"] [--seconds S] [--plaintext-only] [--grpc PATH]
-/// [--group-manager PATH]`.
+/// [--group-manager PATH] [--no-coalescing]`.
 func runIngestBenchmark() {
     let options: IngestDriver.Options
     do {
@@ -15,8 +15,20 @@ func runIngestBenchmark() {
     let executable =
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         ?? CommandLine.arguments[0]
-    var services = [IngestDriver.Service(name: "Wire", executable: executable)]
-    if let grpc = options.grpcExecutable { services.append(IngestDriver.Service(name: "gRPC", executable: grpc)) }
+    // Both servers coalesce wake-ups as the manager does, or neither does.
+    let serverOptions = options.coalescing ? [] : ["--no-coalescing"]
+    var services = [
+        IngestDriver.Service(
+            name: "Wire",
+            executable: executable,
+            serverCommand: [executable, "ingest-server"] + serverOptions
+        )
+    ]
+    if let grpc = options.grpcExecutable {
+        services.append(
+            IngestDriver.Service(name: "gRPC", executable: grpc, serverCommand: [grpc, "ingest-server"] + serverOptions)
+        )
+    }
     if let manager = options.managerExecutable {
         // A real group-manager process behind a real leader, fed by the same simulated Wire agents.
         services.append(

@@ -47,6 +47,9 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var connection = WireConnectionConfiguration()
     /// How many peers (`connections:`): enough for 10,000 agents and their control clients.
     public var serverLimits = WireServerLimits(maximumConnections: 16_384)
+    /// How the event loops wait between turns while many agents are connected (`connections.wakeup_pause`,
+    /// `connections.wakeup_min_connections`); nil: they never pause.
+    public var wakeupCoalescing: WakeupCoalescing? = WakeupCoalescing()
     // Estimates, relocation and consolidation (`estimator:`, `relocation:`, `consolidation:`; docs/manager.md).
     public var estimator = EstimatorConfiguration()
     public var relocation = RelocationConfiguration()
@@ -134,6 +137,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         if let section = try config.section("migration") { result.migration = try MigrationConfiguration.load(section) }
         if let section = try config.section("connections") {
             try loadConnectionLimits(section, into: &result.connection, &result.serverLimits)
+            try loadWakeupCoalescing(section, into: &result.wakeupCoalescing)
         }
         // Estimates, relocation and consolidation.
         if let section = try config.section("estimator") {
@@ -194,6 +198,20 @@ public struct ManagerConfiguration: Sendable, Equatable {
             )
         }
         return result
+    }
+}
+
+/// The manager's own `connections:` keys: `wakeup_pause` (whole milliseconds, 0 turns pausing off) and
+/// `wakeup_min_connections` (per event loop).
+func loadWakeupCoalescing(_ section: ConfigSection, into coalescing: inout WakeupCoalescing?) throws {
+    if let pause = try section.duration("wakeup_pause", maximum: .milliseconds(100)) {
+        coalescing = pause == .zero ? nil : WakeupCoalescing(
+            window: pause,
+            minimumConnectionsPerLoop: coalescing?.minimumConnectionsPerLoop ?? 1_000
+        )
+    }
+    if let value = try section.int("wakeup_min_connections", in: 1...1_000_000) {
+        coalescing?.minimumConnectionsPerLoop = value
     }
 }
 

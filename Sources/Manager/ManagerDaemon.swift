@@ -262,6 +262,7 @@ public struct ManagerDaemon: Sendable {
                 limits: configuration.serverLimits,
                 security: security,
                 frameCounters: WireFrameCounters(factory: metrics.factory),
+                wakeupCoalescing: configuration.wakeupCoalescing,
                 logger: logger,
                 welcome: { [registry] hello, version in
                     // With group managers the leader admits no agent: it only tells each where to go.

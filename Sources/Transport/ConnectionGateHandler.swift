@@ -21,6 +21,9 @@ final class SharedConnectionGate: Sendable {
         self.maximumOpen = gate.maximumOpen
     }
 
+    /// Connections served now.
+    var served: Int { state.withLock { $0.gate.served } }
+
     func acceptWanted() -> ConnectionGate.AcceptDecision {
         state.withLock { $0.gate.acceptWanted() }
     }

@@ -11,6 +11,8 @@ final class SessionSecurity {
     let isListener: Bool
     /// Set by the verification callback during the TLS handshake.
     var verdict: PeerVerdict?
+    /// The revocation list's generation at which the peer's certificate was last found not revoked.
+    private var notRevokedAtGeneration: Int?
 
     init(trust: TrustStore, isListener: Bool) {
         self.trust = trust
@@ -66,8 +68,13 @@ final class SessionSecurity {
 
     /// Nil when `identity` may still send `message`: its certificate is not revoked since and its role allows it.
     func refusal(of message: WireMessage, from identity: CertificateIdentity) -> Refusal? {
-        if trust.isRevoked(serial: identity.serial) {
-            return Refusal(identity: identity, reason: "\(identity) has been revoked", closes: true)
+        // The revocation list is looked up again only when it was reloaded since the peer last passed.
+        let generation = trust.revocationGeneration
+        if notRevokedAtGeneration != generation {
+            if trust.isRevoked(serial: identity.serial) {
+                return Refusal(identity: identity, reason: "\(identity) has been revoked", closes: true)
+            }
+            notRevokedAtGeneration = generation
         }
         return WireAuthorization.refusal(of: message, from: identity).map {
             Refusal(identity: identity, reason: $0, closes: false)

@@ -37,6 +37,18 @@ public enum WireAuthorization {
         }
     }
 
+    /// `roles(for:).contains(role)` without building the set: asked once per inbound message.
+    public static func allows(_ role: CertificateRole, _ permission: Permission) -> Bool {
+        switch permission {
+        case .session: true
+        case .hostReport: role == .agent
+        case .read: role == .viewer || role == .operator || role == .manager
+        case .operate: role == .operator || role == .manager
+        case .notify, .groupManager: role == .manager
+        case .none: false
+        }
+    }
+
     /// The permission `message` needs; a cluster request needs `operate` unless it only reads.
     public static func permission(for message: WireMessage) -> Permission {
         switch message {
@@ -71,7 +83,7 @@ public enum WireAuthorization {
     /// Nil when `identity` may send `message`; otherwise why not, for the Error frame and the log.
     public static func refusal(of message: WireMessage, from identity: CertificateIdentity) -> String? {
         let needed = permission(for: message)
-        guard roles(for: needed).contains(identity.role) else {
+        guard allows(identity.role, needed) else {
             let allowed = roles(for: needed).map(\.rawValue).sorted()
             return "a \(identity.role) certificate may not send \(describe(message))"
                 + (allowed.isEmpty ? " (it is only ever a response)" : " (allowed: \(allowed.joined(separator: ", ")))")

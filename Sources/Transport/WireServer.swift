@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import Wire
 
 /// Accepts Wire connections: answers each dialler's Hello with a Welcome the application decides, then runs the
@@ -10,8 +11,10 @@ import Wire
 /// `run()` once. `limits` bounds the connections it holds (see `WireServerLimits`); `configuration` bounds each
 /// connection (idle time, requests at once, bytes queued for a peer that does not read). With `security: .tls`
 /// every dialler must present a certificate the trust store accepts, matching its Hello, and may send only what
-/// its role allows (`WireAuthorization`). `run()` returns when its task is cancelled, after closing the listening socket and every
-/// connection; that is all swift-service-lifecycle needs (`extension WireServer: Service {}` in the daemon).
+/// its role allows (`WireAuthorization`). With `wakeupCoalescing`, the group's event loops pause between turns
+/// while many connections are served (`WakeupCoalescing`); only one server of a group should ask for it. `run()`
+/// returns when its task is cancelled, after closing the listening socket and every connection; that is all
+/// swift-service-lifecycle needs (`extension WireServer: Service {}` in the daemon).
 public final class WireServer: Sendable {
     /// Decides the Welcome for a dialler's Hello; the Welcome's `version` is replaced by the negotiated version.
     /// Throw `HandshakeRejection` to refuse the peer.
@@ -26,6 +29,9 @@ public final class WireServer: Sendable {
     private let listener: NIOAsyncChannel<EstablishingConnection, Never>
     private let gate: SharedConnectionGate
     private let limits: WireServerLimits
+    private let eventLoopGroup: any EventLoopGroup
+    private let wakeupCoalescing: WakeupCoalescing?
+    private let coalescer = Mutex<WakeupCoalescer?>(nil)
     private let welcome: WelcomeProvider
     private let handler: ConnectionHandler
     private let logger: Logger
@@ -43,6 +49,7 @@ public final class WireServer: Sendable {
         security: WireSecurity = .plaintext,
         frameCounters: WireFrameCounters = .none,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        wakeupCoalescing: WakeupCoalescing? = nil,
         logger: Logger,
         welcome: @escaping WelcomeProvider,
         handler: @escaping ConnectionHandler
@@ -71,6 +78,8 @@ public final class WireServer: Sendable {
                 listener: listener,
                 gate: gate,
                 limits: limits,
+                eventLoopGroup: eventLoopGroup,
+                wakeupCoalescing: wakeupCoalescing,
                 welcome: welcome,
                 handler: handler,
                 logger: logger
@@ -90,6 +99,7 @@ public final class WireServer: Sendable {
         security: WireSecurity = .plaintext,
         frameCounters: WireFrameCounters = .none,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        wakeupCoalescing: WakeupCoalescing? = nil,
         logger: Logger,
         welcome: @escaping WelcomeProvider,
         handler: @escaping ConnectionHandler
@@ -114,6 +124,8 @@ public final class WireServer: Sendable {
                 listener: listener,
                 gate: gate,
                 limits: limits,
+                eventLoopGroup: eventLoopGroup,
+                wakeupCoalescing: wakeupCoalescing,
                 welcome: welcome,
                 handler: handler,
                 logger: logger
@@ -127,6 +139,8 @@ public final class WireServer: Sendable {
         listener: NIOAsyncChannel<EstablishingConnection, Never>,
         gate: SharedConnectionGate,
         limits: WireServerLimits,
+        eventLoopGroup: any EventLoopGroup,
+        wakeupCoalescing: WakeupCoalescing?,
         welcome: @escaping WelcomeProvider,
         handler: @escaping ConnectionHandler,
         logger: Logger
@@ -134,6 +148,8 @@ public final class WireServer: Sendable {
         self.listener = listener
         self.gate = gate
         self.limits = limits
+        self.eventLoopGroup = eventLoopGroup
+        self.wakeupCoalescing = wakeupCoalescing
         self.localAddress = listener.channel.localAddress
         self.welcome = welcome
         self.handler = handler
@@ -144,6 +160,9 @@ public final class WireServer: Sendable {
 
     /// Connections served at once: `limits.maximumConnections`, or fewer when the descriptor limit allows fewer.
     public var maximumConnections: Int { gate.maximumServed }
+
+    /// Pauses the event loops took to coalesce wake-ups (`wakeupCoalescing`), since `run()` started.
+    public var wakeupPauses: Int { coalescer.withLock { $0?.pauses ?? 0 } }
 
     /// Accepts connections until the task is cancelled or the listening socket fails. Call it once.
     public func run() async throws {
@@ -158,7 +177,13 @@ public final class WireServer: Sendable {
                 ]
             )
         }
-        defer { logger.info("stopped listening") }
+        let gate = self.gate
+        let coalescer = wakeupCoalescing.map { WakeupCoalescer.start(on: eventLoopGroup, $0, load: { gate.served }) }
+        self.coalescer.withLock { $0 = coalescer }
+        defer {
+            coalescer?.stop()
+            logger.info("stopped listening")
+        }
         do {
             try await listener.executeThenClose { accepted in
                 try await withThrowingDiscardingTaskGroup { group in

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import X509
 
 /// What the trust store decided about a peer's certificate chain.
@@ -22,6 +23,7 @@ public final class TrustStore: Sendable {
     public let caBundlePath: String
     public let revocationListPath: String?
     private let revoked: LockedValue<Set<String>>
+    private let revocationGenerationCount = Atomic<Int>(0)
 
     /// Loads the CA bundle and, when given, the revocation list (which must be signed by a CA in the bundle).
     public init(caBundlePath: String, revocationListPath: String?) throws(TrustError) {
@@ -40,8 +42,14 @@ public final class TrustStore: Sendable {
         guard let revocationListPath else { return 0 }
         let serials = try Self.load(revocationListPath, authorities)
         revoked.withLock { $0 = serials }
+        // After the swap: a reader that saw the old generation checks again.
+        revocationGenerationCount.add(1, ordering: .releasing)
         return serials.count
     }
+
+    /// Changes each time the revocation list is reloaded: a connection that found its peer not revoked at one
+    /// generation needs to look again only when it changes (read it before `isRevoked`).
+    public var revocationGeneration: Int { revocationGenerationCount.load(ordering: .acquiring) }
 
     public func isRevoked(serial: String) -> Bool {
         revoked.withLock { $0.contains(serial) }

@@ -1,6 +1,7 @@
 import ConfigFile
 import Foundation
 import Testing
+import Transport
 
 @testable import Manager
 
@@ -13,6 +14,22 @@ import Testing
         #expect(configuration.connection.idleTimeout == .seconds(60))
         #expect(configuration.connection.outboundBufferHighWatermark == 1 << 20)
         #expect(configuration.connection.outboundStallTimeout == .seconds(30))
+        #expect(
+            configuration.wakeupCoalescing == WakeupCoalescing(window: .milliseconds(5), minimumConnectionsPerLoop: 1_000)
+        )
+    }
+
+    @Test(
+        arguments: [
+            ("wakeup_pause: 2ms", WakeupCoalescing(window: .milliseconds(2), minimumConnectionsPerLoop: 1_000)),
+            ("wakeup_min_connections: 50", WakeupCoalescing(window: .milliseconds(5), minimumConnectionsPerLoop: 50)),
+            ("wakeup_pause: 0", nil),
+            ("wakeup_pause: 0ms\n  wakeup_min_connections: 50", nil),
+        ] as [(String, WakeupCoalescing?)]
+    )
+    func wakeupCoalescing(keys: String, expected: WakeupCoalescing?) throws {
+        let configuration = try ManagerConfiguration.load(yaml: "connections:\n  \(keys)", file: "manager.yaml")
+        #expect(configuration.wakeupCoalescing == expected)
     }
 
     /// The packaged unit's descriptor limit serves the default connections without eating into the reserve.
@@ -63,6 +80,8 @@ import Testing
             ("connections:\n  idle_timeout: 500ms", "connections.idle_timeout", "shorter than the minimum"),
             ("connections:\n  idle_timeout: 10s", "connections.idle_timeout", "longer than heartbeat_timeout"),
             ("connections:\n  max_connection: 5", "connections.max_connection", "did you mean 'max_connections'"),
+            ("connections:\n  wakeup_pause: 1s", "connections.wakeup_pause", "longer than the maximum"),
+            ("connections:\n  wakeup_min_connections: 0", "connections.wakeup_min_connections", "outside"),
         ]
     )
     func badValuesNameTheKey(yaml: String, key: String, hint: String) {

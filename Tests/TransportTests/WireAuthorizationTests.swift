@@ -120,6 +120,19 @@ struct WireAuthorizationTests {
         #expect(WireAuthorization.roles(for: .groupManager) == [.manager])
     }
 
+    @Test("allows(_:_:) answers as roles(for:) does, for every role and permission")
+    func allowsAgreesWithRoles() {
+        for permission in WireAuthorization.Permission.allCases {
+            for role in CertificateRole.allCases {
+                #expect(
+                    WireAuthorization.allows(role, permission)
+                        == WireAuthorization.roles(for: permission).contains(role),
+                    "\(role) \(permission)"
+                )
+            }
+        }
+    }
+
     @Test("the table covers every message type")
     func coversEveryType() {
         #expect(Set(Self.table.map(\.0.type)).isSuperset(of: Set(WireMessageType.allCases).subtracting(Self.untabled)))

@@ -45,7 +45,10 @@ struct TrustStoreTests {
         let foreign = try other.issue(role: .operator, name: "mallory")
         let revoked = try fixture.authority.issue(role: .viewer, name: "bob")
         try fixture.authority.revoke(serial: revoked.identity.serial)
+        let generation = fixture.store.revocationGeneration
         #expect(try fixture.store.reloadRevocations() == 1)
+        // Connections look the list up again only when this changes.
+        #expect(fixture.store.revocationGeneration == generation + 1)
 
         let cases: [(ClusterAuthority.Issued, String)] = [
             (expired, "expired on"),
@@ -80,8 +83,10 @@ struct TrustStoreTests {
         try fixture.authority.revoke(serial: revoked.identity.serial)
         try fixture.store.reloadRevocations()
         try "garbage".write(toFile: fixture.authority.revocationListPath, atomically: true, encoding: .utf8)
+        let generation = fixture.store.revocationGeneration
         #expect(throws: TrustError.self) { try fixture.store.reloadRevocations() }
         #expect(fixture.store.isRevoked(serial: revoked.identity.serial))
+        #expect(fixture.store.revocationGeneration == generation)
     }
 
     @Test("secret files: world-readable refused naming the file, group-readable and private accepted")

@@ -56,6 +56,7 @@ extension ManagerDaemon {
                 limits: configuration.serverLimits,
                 security: security,
                 frameCounters: WireFrameCounters(factory: metrics.factory),
+                wakeupCoalescing: configuration.wakeupCoalescing,
                 logger: logger,
                 welcome: { hello, version in
                     try await Self.welcome(hello, version: version, configuration: configuration, admitting: registry)

@@ -3,9 +3,10 @@ import GRPCNIOTransportHTTP2
 import IngestBench
 import Wire
 
-/// `torpor-ingest-grpc ingest-server [--tls DIR]`: the gRPC twin of torpor-bench's Wire ingest server. Listens on
-/// a free loopback port (mutual TLS with the bench's CA when given --tls), says `ready PORT`, answers `stats` with
-/// `PROCESSED LATE MAX_LATENESS_MS`; each agent's stream feeds the manager's own HostRegistry rings (ManagerIngest).
+/// `torpor-ingest-grpc ingest-server [--tls DIR] [--no-coalescing]`: the gRPC twin of torpor-bench's Wire ingest
+/// server. Listens on a free loopback port (mutual TLS with the bench's CA when given --tls), says `ready PORT`,
+/// answers `stats` with `PROCESSED LATE MAX_LATENESS_MS`; each agent's stream feeds the manager's own HostRegistry
+/// rings (ManagerIngest). Its event loops coalesce wake-ups as the Wire server's do unless --no-coalescing.
 public enum GRPCIngestServer {
     public static func main(arguments: [String]) async throws {
         let security: HTTP2ServerTransport.Posix.TransportSecurity
@@ -22,6 +23,9 @@ public enum GRPCIngestServer {
             security = .plaintext
         }
         let ingest = ManagerIngest()
+        // The Wire server's wakeup coalescing, on the event loops gRPC's transport runs on.
+        let coalescer = ingest.coalesceWakeups(arguments: arguments)
+        defer { coalescer?.stop() }
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: "127.0.0.1", port: 0),
             transportSecurity: security
