@@ -4,8 +4,8 @@ import Wire
 
 /// A channel with the Wire pipeline installed whose handshake has not finished yet.
 ///
-/// The pipeline is framing first (`ByteToMessageHandler(WireMessageDecoder)`,
-/// `MessageToByteHandler(WireMessageEncoder)`) and the session last; with TLS, `NIOSSLServerHandler` or
+/// The pipeline is the outbound frame size guard, `MessageToByteHandler(WireMessageEncoder)` and the session,
+/// which cuts and decodes inbound frames itself (`WireSessionHandler`); with TLS, `NIOSSLServerHandler` or
 /// `NIOSSLClientHandler` comes first.
 struct EstablishingConnection: Sendable {
     let channel: any Channel
@@ -50,7 +50,6 @@ struct EstablishingConnection: Sendable {
         handler.attach(inboundSource: source)
         try channel.pipeline.syncOperations.addHandlers(
             WireFrameSizeGuard(maximumPayloadLength: configuration.maximumPayloadLength, logger: logger),
-            ByteToMessageHandler(WireMessageDecoder(maximumPayloadLength: configuration.maximumPayloadLength)),
             MessageToByteHandler(WireMessageEncoder()),
             handler
         )

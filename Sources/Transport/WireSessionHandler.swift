@@ -19,12 +19,17 @@ struct HelloReceived: Sendable {
 /// a connection whose peer takes none of what is queued for it for `outboundStallTimeout`, and, on the listening
 /// side, one idle past `idleTimeout`.
 final class WireSessionHandler: ChannelDuplexHandler {
-    typealias InboundIn = WireEnvelope
+    /// Bytes, not envelopes: frames are cut and decoded here rather than by a `ByteToMessageHandler` in front,
+    /// which saves a pipeline step and a boxed envelope per frame (10,000 agents send 10,000 frames a second).
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = Never
     typealias OutboundIn = WireEnvelope
     typealias OutboundOut = WireEnvelope
 
     private var stateMachine: HandshakeStateMachine
+    private let frameDecoder: WireFrameDecoder
+    /// What arrived after the last complete frame: the start of the next one.
+    private var undecoded: ByteBuffer?
     private let configuration: WireConnectionConfiguration
     private let isListener: Bool
     /// Listener only: turn the connection away with this Error frame instead of waiting for Hello.
@@ -81,6 +86,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
     ) {
         self.frameCounters = frameCounters
         self.stateMachine = HandshakeStateMachine(role: role, handshakeTimeout: configuration.handshakeTimeout)
+        self.frameDecoder = WireFrameDecoder(maximumPayloadLength: configuration.maximumPayloadLength)
         self.configuration = configuration
         self.refusal = refusal
         self.security = security
@@ -133,10 +139,45 @@ final class WireSessionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActivity = .now()
-        let envelope = unwrapInboundIn(data)
-        frameCounters.received(envelope.message.type)
-        run(stateMachine.received(envelope), context: context)
+        // Closed, lingering after an Error frame, or past a malformed frame: whatever comes is discarded.
+        guard !stateMachine.isClosed else { return }
+        var bytes = unwrapInboundIn(data)
+        if undecoded == nil {
+            undecoded = bytes
+        } else {
+            undecoded!.writeBuffer(&bytes)
+        }
+        // Each envelope may close the connection (an Error frame, a refusal): the frames after it are not read.
+        while !stateMachine.isClosed, undecoded != nil {
+            let envelope: WireEnvelope?
+            do throws(WireError) {
+                envelope = try nextEnvelope()
+            } catch {
+                undecoded = nil
+                frameCounters.decodeFailed(error)
+                run(stateMachine.decodeFailed(error), context: context)
+                return
+            }
+            guard let envelope else { break }
+            lastActivity = .now()
+            frameCounters.received(envelope.message.type)
+            run(stateMachine.received(envelope), context: context)
+        }
+        if let buffered = undecoded {
+            if buffered.readableBytes == 0 || stateMachine.isClosed {
+                undecoded = nil
+            } else if buffered.readerIndex >= 4096 {
+                undecoded!.discardReadBytes()
+            }
+        }
+    }
+
+    /// The next complete frame's envelope, skipping unknown frames marked ignorable.
+    private func nextEnvelope() throws(WireError) -> WireEnvelope? {
+        while let frame = try frameDecoder.decodeFrame(buffer: &undecoded!) {
+            if let envelope = try WireEnvelope(frame: frame) { return envelope }
+        }
+        return nil
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -146,10 +187,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let wireError = error as? WireError, context.channel.isActive {
-            frameCounters.decodeFailed(wireError)
-            run(stateMachine.decodeFailed(wireError), context: context)
-        } else if stateMachine.isClosed {
+        if stateMachine.isClosed {
             // Bytes arriving after a decode error, or the socket failing while we close: nothing left to do.
             logger.trace("ignoring an error on a closing connection", metadata: [key(.error): "\(error)"])
         } else if security != nil, error is NIOSSLError || error is BoringSSLError {
