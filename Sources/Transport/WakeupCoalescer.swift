@@ -28,8 +28,8 @@ public struct WakeupCoalescing: Hashable, Sendable {
 }
 
 /// Runs `WakeupCoalescing` on every loop of a group: each loop checks the load on its own turn and, while it is
-/// high enough, pauses there for the window. The pause blocks the loop's thread on purpose; it is bounded by the
-/// window and nothing else runs on that thread.
+/// high enough, pauses there for the window. The pause blocks the loop's thread on purpose: it holds up only that
+/// loop's own channels and tasks, by at most the window.
 public final class WakeupCoalescer: Sendable {
     /// How often a loop that is not pausing looks at the load again.
     static let recheckInterval = TimeAmount.milliseconds(250)
