@@ -173,7 +173,6 @@ public struct IngestDriver {
             return
         }
         for service in services {
-            if options.alternations > 0 { break }
             for tls in links {
                 let link = tls ? "mTLS" : "plaintext"
                 var search = SustainSearch(sizes: options.sizes, refinements: options.refinements)
