@@ -1,30 +1,76 @@
 import Foundation
 import Placement
 
-/// Consolidation plans for a spread-out cluster (30,000 VMs on 5,000 hosts unless `--vms N --hosts M`): per policy,
-/// the best of three timings, hosts freed, migrations and what they move, hosts used against two lower bounds and
-/// migrations against the fewest possible; then the plan time of each policy at 3k, 30k and 300k VMs (6 VMs per
-/// host) to show how it grows.
+/// Consolidation plans for a spread-out cluster (30,000 VMs on 5,000 hosts unless `--vms N --hosts M`), placed each
+/// way `Spread` knows unless `--spread` names one: per policy, the best of three timings, hosts freed, migrations and
+/// what they move, hosts used against two lower bounds and migrations against the fewest possible, and whether issue
+/// 12's target holds; then the plan time of each policy at 3k, 30k and 300k VMs (6 VMs per host) to show how it
+/// grows.
 func runConsolidationBenchmark() {
     let arguments = Array(CommandLine.arguments.dropFirst(2))
     guard let size = ConsolidationBenchmarkCluster.options(from: arguments) else {
-        print("usage: torpor-bench consolidation [--vms N --hosts M] [--spread proportional|round-robin]")
+        print(
+            "usage: torpor-bench consolidation [--vms N --hosts M] "
+                + "[--spread proportional|round-robin|most-free-memory]"
+        )
         exit(64)
     }
     let policies: [(name: String, policy: any ConsolidationPolicy)] = [
         ("Sercon", SerconConsolidation()),
         ("CostAware", CostAwareConsolidation()),
     ]
+    for (number, spread) in (size.spread.map { [$0] } ?? ConsolidationBenchmarkCluster.Spread.allCases).enumerated() {
+        if number > 0 { print("") }
+        compareConsolidationPolicies(vms: size.vms, hosts: size.hosts, spread: spread)
+    }
 
-    let snapshot = ConsolidationBenchmarkCluster.make(vms: size.vms, hosts: size.hosts, spread: size.spread)
+    guard !size.isExplicit else { return }
+    print("")
+    print("plan time by size (hosts = VMs / 6, \((size.spread ?? .proportional).rawValue) spread):")
+    let widths = [8, 8, 12, 15, 10, 13]
+    print(
+        ConsolidationBenchmarkCluster.row(
+            ["VMs", "hosts", "Sercon ms", "CostAware ms", "freed", "after/bound"],
+            widths: widths
+        )
+    )
+    for vmCount in [3_000, 30_000, 300_000] {
+        let scaled = ConsolidationBenchmarkCluster.make(
+            vms: vmCount,
+            hosts: vmCount / 6,
+            spread: size.spread ?? .proportional
+        )
+        var cells = ["\(vmCount)", "\(vmCount / 6)"]
+        var last: ConsolidationPlan?
+        for (_, policy) in policies {
+            let (plan, milliseconds) = ConsolidationBenchmarkCluster.time(policy, on: scaled, runs: 3)
+            cells.append(String(format: "%.1f", milliseconds))
+            last = plan
+        }
+        cells.append("\(last?.freedHostIDs.count ?? 0)")
+        cells.append(
+            last.flatMap { plan in
+                plan.hostsUsedLowerBound.map {
+                    String(format: "%.3f", Double(plan.hostsUsedAfter) / Double(max($0, 1)))
+                }
+            } ?? "-"
+        )
+        print(ConsolidationBenchmarkCluster.row(cells, widths: widths))
+    }
+}
+
+/// One cluster, placed as `spread` says: each policy's plan against the two lower bounds and the fewest migrations,
+/// then whether a cost-aware plan meets issue 12's target and, where none can, why.
+private func compareConsolidationPolicies(vms: Int, hosts: Int, spread: ConsolidationBenchmarkCluster.Spread) {
+    let snapshot = ConsolidationBenchmarkCluster.make(vms: vms, hosts: hosts, spread: spread)
     let pinned = ConsolidationBenchmarkCluster.PinnedHosts(snapshot)
     let pinnedBound = ConsolidationBenchmarkCluster.lowerBoundKeepingPinnedHosts(snapshot, pinned: pinned)
     print(
-        "consolidation: \(snapshot.vms.count) VMs on \(size.hosts) hosts (\(snapshot.busyHostIDs.count) busy), "
+        "consolidation: \(snapshot.vms.count) VMs on \(hosts) hosts (\(snapshot.busyHostIDs.count) busy), "
             + "MID 0.8, 1 Gbit/s per migration"
     )
     print(ConsolidationBenchmarkCluster.describe(snapshot, pinned: pinned))
-    print(ConsolidationBenchmarkCluster.describeSpread(snapshot, spread: size.spread))
+    print(ConsolidationBenchmarkCluster.describeSpread(snapshot, spread: spread))
     print(
         ConsolidationBenchmarkCluster.row([
             "policy", "ms/plan", "freed", "migrations", "per freed", "GiB moved", "migr. hours", "used after",
@@ -36,15 +82,19 @@ func runConsolidationBenchmark() {
     // frees as many hosts as Sercon, to compare the migrations each needs for the same result.
     var leastTime = CostAwareConsolidation()
     leastTime.objective = .leastMigrationTime
-    var serconPlan: ConsolidationPlan?
-    var rows = policies
-    rows.append(("CostAware, least time", leastTime))
+    var rows: [(name: String, policy: any ConsolidationPolicy)] = [
+        ("Sercon", SerconConsolidation()),
+        ("CostAware", CostAwareConsolidation()),
+        ("CostAware, least time", leastTime),
+    ]
     for share in [0.02, 0.03, 0.04] {
         var spare = CostAwareConsolidation()
         spare.spareHostShare = share
         rows.append(("CostAware, \(Int(share * 100)) % spare", spare))
     }
     rows.append(("CostAware, Sercon's freed", CostAwareConsolidation()))
+    var serconPlan: ConsolidationPlan?
+    var meetingTarget: [String] = []
     for (rowIndex, row) in rows.enumerated() {
         var policy = row.policy
         if rowIndex == rows.count - 1, let serconPlan {
@@ -53,6 +103,10 @@ func runConsolidationBenchmark() {
         let (plan, milliseconds) = ConsolidationBenchmarkCluster.time(policy, on: snapshot, runs: 3)
         if rowIndex == 0 {
             serconPlan = plan
+        } else if let serconPlan, let pinnedBound, milliseconds < 1000,
+            Double(plan.hostsUsedAfter) <= 1.05 * Double(pinnedBound), plan.moves.count < serconPlan.moves.count
+        {
+            meetingTarget.append(row.name)
         }
         let ratio = plan.hostsUsedLowerBound.map {
             String(format: "%.3f", Double(plan.hostsUsedAfter) / Double(max($0, 1)))
@@ -85,35 +139,14 @@ func runConsolidationBenchmark() {
         "fewest migr.: the fewest migrations of any plan that ends on as many hosts and leaves the busy hosts' "
             + "VMs and those that would not converge in place (every VM but those on the hosts with the most VMs)."
     )
-
-    guard !size.isExplicit else { return }
-    print("plan time by size (hosts = VMs / 6):")
-    let widths = [8, 8, 12, 15, 10, 13]
     print(
-        ConsolidationBenchmarkCluster.row(
-            ["VMs", "hosts", "Sercon ms", "CostAware ms", "freed", "after/bound"],
-            widths: widths
+        ConsolidationBenchmarkCluster.verdict(
+            meetingTarget: meetingTarget,
+            serconMigrations: serconPlan?.moves.count ?? 0,
+            pinnedBound: pinnedBound,
+            pinned: pinned
         )
     )
-    for vmCount in [3_000, 30_000, 300_000] {
-        let scaled = ConsolidationBenchmarkCluster.make(vms: vmCount, hosts: vmCount / 6, spread: size.spread)
-        var cells = ["\(vmCount)", "\(vmCount / 6)"]
-        var last: ConsolidationPlan?
-        for (_, policy) in policies {
-            let (plan, milliseconds) = ConsolidationBenchmarkCluster.time(policy, on: scaled, runs: 3)
-            cells.append(String(format: "%.1f", milliseconds))
-            last = plan
-        }
-        cells.append("\(last?.freedHostIDs.count ?? 0)")
-        cells.append(
-            last.flatMap { plan in
-                plan.hostsUsedLowerBound.map {
-                    String(format: "%.3f", Double(plan.hostsUsedAfter) / Double(max($0, 1)))
-                }
-            } ?? "-"
-        )
-        print(ConsolidationBenchmarkCluster.row(cells, widths: widths))
-    }
 }
 
 /// The benchmark's cluster, seeded so that every run plans the same one, and its output helpers.
@@ -121,10 +154,10 @@ private enum ConsolidationBenchmarkCluster {
     static let gibibyte = 1024.0 * 1024 * 1024
     static let megabyte = 1e6
 
-    /// `[--vms N --hosts M] [--spread proportional|round-robin]`; nil for anything else.
-    static func options(from arguments: [String]) -> (vms: Int, hosts: Int, isExplicit: Bool, spread: Spread)? {
+    /// `[--vms N --hosts M] [--spread proportional|round-robin|most-free-memory]`; nil for anything else.
+    static func options(from arguments: [String]) -> (vms: Int, hosts: Int, isExplicit: Bool, spread: Spread?)? {
         var arguments = arguments
-        var spread = Spread.proportional
+        var spread: Spread?
         if let flag = arguments.firstIndex(of: "--spread") {
             guard flag + 1 < arguments.count, let named = Spread(rawValue: arguments[flag + 1]) else { return nil }
             spread = named
@@ -146,6 +179,10 @@ private enum ConsolidationBenchmarkCluster {
         /// as likely to leave as any other and each departure followed by an arrival placed round robin: every host
         /// carries about as many VMs, whatever its size.
         case roundRobin = "round-robin"
+        /// Each VM on the host with the most free memory in bytes (OpenStack Nova's default RAM weigher, spreading),
+        /// then as many departures as arrivals, each arrival placed the same way: the largest hosts take VMs until
+        /// their free memory comes down to the next size's.
+        case mostFreeMemory = "most-free-memory"
     }
 
     /// Hosts of 16, 32 or 64 cores with 4 GiB per core, all active, 1 % busy with a migration. VMs of 1–8 cores
@@ -182,6 +219,7 @@ private enum ConsolidationBenchmarkCluster {
         vms.reserveCapacity(vmCount)
         var hostIndexOfVM: [Int] = []
         var nextHost = 0
+        var freeMemory = MaximumTree(hosts.map { $0.capacity.memoryBytes * 0.85 })
         func arrive(_ index: Int) {
             let cores = [1.0, 1, 2, 2, 4, 8][Int.random(in: 0..<6, using: &random)]
             let memory = cores * [1.0, 2, 4][Int.random(in: 0..<3, using: &random)] * gibibyte
@@ -205,6 +243,8 @@ private enum ConsolidationBenchmarkCluster {
                 case .roundRobin:
                     hostIndex = nextHost
                     nextHost = (nextHost + 1) % hosts.count
+                case .mostFreeMemory:
+                    hostIndex = freeMemory.indexOfMaximum
                 }
                 let limit = hosts[hostIndex].capacity.scaled(by: 0.85)
                 guard (hosts[hostIndex].estimatedUse + estimated).isComponentwiseLessThanOrEqual(to: limit) else {
@@ -212,6 +252,7 @@ private enum ConsolidationBenchmarkCluster {
                 }
                 hosts[hostIndex].estimatedUse += estimated
                 hosts[hostIndex].vmIDs.append("vm-\(index)")
+                freeMemory.subtract(estimated.memoryBytes, at: hostIndex)
                 vms.append(
                     VMSnapshot(
                         id: "vm-\(index)",
@@ -229,7 +270,7 @@ private enum ConsolidationBenchmarkCluster {
         for index in 0..<vmCount {
             arrive(index)
         }
-        if spread == .roundRobin {
+        if spread != .proportional {
             for index in vmCount..<(2 * vmCount) where !vms.isEmpty {
                 let leaving = Int.random(in: 0..<vms.count, using: &random)
                 let hostIndex = hostIndexOfVM[leaving]
@@ -238,6 +279,7 @@ private enum ConsolidationBenchmarkCluster {
                     hosts[hostIndex].estimatedUse - vms[leaving].estimated,
                     .zero
                 )
+                freeMemory.subtract(-vms[leaving].estimated.memoryBytes, at: hostIndex)
                 vms.swapAt(leaving, vms.count - 1)
                 hostIndexOfVM.swapAt(leaving, hostIndexOfVM.count - 1)
                 vms.removeLast()
@@ -254,6 +296,27 @@ private enum ConsolidationBenchmarkCluster {
         }
         let busy = Set(stride(from: 0, to: hostCount, by: 100).map { hosts[$0].id })
         return ClusterSnapshot(hosts: hosts, vms: vms, busyHostIDs: busy)
+    }
+
+    /// Issue 12's target on this cluster: which cost-aware rows meet it, or why none could.
+    static func verdict(
+        meetingTarget: [String],
+        serconMigrations: Int,
+        pinnedBound: Int?,
+        pinned: PinnedHosts
+    ) -> String {
+        let target = "target (a plan under 1 s, within 5 % of the kept bound, with fewer migrations than Sercon): "
+        if !meetingTarget.isEmpty {
+            return target + "met by " + meetingTarget.joined(separator: "; ")
+        }
+        guard pinned.vmCount > 0 else { return target + "not applicable: no VMs" }
+        guard let pinnedBound else { return target + "not met (no kept bound)" }
+        let hostsWithin = Int((1.05 * Double(pinnedBound)).rounded(.down))
+        guard let floor = pinned.fewestMigrations(hostsUsed: hostsWithin), floor >= serconMigrations else {
+            return target + "not met by these rows"
+        }
+        return target + "not met, and no plan could: any plan ending on \(hostsWithin) hosts or fewer moves at "
+            + "least \(floor) VMs, Sercon moves \(serconMigrations) (it stops further from the bound)"
     }
 
     /// The cost-aware policy whose budget is the smallest fraction of `target`'s cost (to 1/1000) at which it frees
@@ -363,6 +426,9 @@ private enum ConsolidationBenchmarkCluster {
             case .roundRobin:
                 "placed round robin, then as many departures as arrivals, each arrival placed round robin "
                     + "(--spread round-robin)"
+            case .mostFreeMemory:
+                "each on the host with the most free memory (Nova's RAM weigher), then as many departures as "
+                    + "arrivals, each arrival placed the same way (--spread most-free-memory)"
             }
         return "VMs \(how); VMs per host: " + perSize.joined(separator: ", ")
     }
@@ -387,6 +453,39 @@ private enum ConsolidationBenchmarkCluster {
         }
         let needed = ResourceVector.maximum(rest - room, .zero)
         return HostCountLowerBound.hosts(covering: needed, capacities: capacities).map { pinned.isPinned.count + $0 }
+    }
+
+    /// The largest of a fixed number of values and where it is, kept as values change: a tournament tree.
+    struct MaximumTree {
+        private var leafCount = 1
+        private var values: [Double]
+        private var winners: [Int]
+
+        init(_ initial: [Double]) {
+            while leafCount < initial.count { leafCount *= 2 }
+            values = initial + Array(repeating: -Double.infinity, count: leafCount - initial.count)
+            winners = Array(repeating: 0, count: 2 * leafCount)
+            for leaf in 0..<leafCount { winners[leafCount + leaf] = leaf }
+            for node in stride(from: leafCount - 1, to: 0, by: -1) { update(node) }
+        }
+
+        /// The first index holding the largest value.
+        var indexOfMaximum: Int { winners[1] }
+
+        mutating func subtract(_ amount: Double, at index: Int) {
+            values[index] -= amount
+            var node = (leafCount + index) / 2
+            while node > 0 {
+                update(node)
+                node /= 2
+            }
+        }
+
+        private mutating func update(_ node: Int) {
+            let left = winners[2 * node]
+            let right = winners[2 * node + 1]
+            winners[node] = values[right] > values[left] ? right : left
+        }
     }
 
     static func firstIndex(atLeast value: Double, in sorted: [Double]) -> Int {
