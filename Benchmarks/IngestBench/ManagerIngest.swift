@@ -53,6 +53,7 @@ public struct ManagerIngest: Sendable {
         let agent = try await admit(hello)
         let connectionID = await registry.join(agent, at: .now)
         connected.count.add(1, ordering: .relaxed)
+        connected.arrived.add(1, ordering: .relaxed)
         return connectionID
     }
 
@@ -78,16 +79,22 @@ public struct ManagerIngest: Sendable {
     }
 
     /// For a server that is not a WireServer (the gRPC side): the same coalescing on NIO's shared event loops,
-    /// weighing the agents joined here.
+    /// weighing the agents joined here, and not pausing while agents join (as a WireServer does not while
+    /// connections arrive).
     public func coalesceWakeups(arguments: [String]) -> WakeupCoalescer? {
         guard let coalescing = Self.wakeupCoalescing(arguments: arguments) else { return nil }
         let connected = self.connected
-        return WakeupCoalescer.start(on: MultiThreadedEventLoopGroup.singleton, coalescing) {
-            connected.count.load(ordering: .relaxed)
-        }
+        return WakeupCoalescer.start(
+            on: MultiThreadedEventLoopGroup.singleton,
+            coalescing,
+            arrivals: { connected.arrived.load(ordering: .relaxed) },
+            load: { connected.count.load(ordering: .relaxed) }
+        )
     }
 }
 
 final class ConnectedAgents: Sendable {
     let count = Atomic<Int>(0)
+    /// Agents that joined so far; only grows.
+    let arrived = Atomic<Int>(0)
 }

@@ -12,6 +12,7 @@ final class SharedConnectionGate: Sendable {
     }
 
     private let state: Mutex<State>
+    private let acceptedCount = Atomic<Int>(0)
     let maximumServed: Int
     let maximumOpen: Int
 
@@ -24,11 +25,15 @@ final class SharedConnectionGate: Sendable {
     /// Connections served now.
     var served: Int { state.withLock { $0.gate.served } }
 
+    /// Sockets accepted since the server started; only grows.
+    var acceptedSoFar: Int { acceptedCount.load(ordering: .relaxed) }
+
     func acceptWanted() -> ConnectionGate.AcceptDecision {
         state.withLock { $0.gate.acceptWanted() }
     }
 
     func accepted(_ socket: any Channel) {
+        acceptedCount.add(1, ordering: .relaxed)
         state.withLock { state in
             state.gate.socketAccepted()
             state.sockets[ObjectIdentifier(socket)] = false

@@ -12,7 +12,8 @@ import Wire
 /// connection (idle time, requests at once, bytes queued for a peer that does not read). With `security: .tls`
 /// every dialler must present a certificate the trust store accepts, matching its Hello, and may send only what
 /// its role allows (`WireAuthorization`). With `wakeupCoalescing`, the group's event loops pause between turns
-/// while many connections are served (`WakeupCoalescing`); only one server of a group should ask for it. `run()`
+/// while many connections are served and none is arriving (`WakeupCoalescing`); only one server of a group should
+/// ask for it. `run()`
 /// returns when its task is cancelled, after closing the listening socket and every connection; that is all
 /// swift-service-lifecycle needs (`extension WireServer: Service {}` in the daemon).
 public final class WireServer: Sendable {
@@ -178,7 +179,9 @@ public final class WireServer: Sendable {
             )
         }
         let gate = self.gate
-        let coalescer = wakeupCoalescing.map { WakeupCoalescer.start(on: eventLoopGroup, $0, load: { gate.served }) }
+        let coalescer = wakeupCoalescing.map {
+            WakeupCoalescer.start(on: eventLoopGroup, $0, arrivals: { gate.acceptedSoFar }, load: { gate.served })
+        }
         self.coalescer.withLock { $0 = coalescer }
         defer {
             coalescer?.stop()

@@ -63,6 +63,29 @@ import Wire
         }
     }
 
+    @Test("no loop pauses while connections keep arriving, and pausing resumes once they stop")
+    func arrivalsHoldThePauses() async throws {
+        try await withGroup { group in
+            let arrivals = Atomic<Int>(0)
+            let arriving = Atomic<Bool>(true)
+            // Every look at the arrivals finds a new one while `arriving`: handshakes under way.
+            let coalescer = WakeupCoalescer.start(
+                on: group,
+                Self.coalescing,
+                arrivals: {
+                    guard arriving.load(ordering: .relaxed) else { return arrivals.load(ordering: .relaxed) }
+                    return arrivals.add(1, ordering: .relaxed).newValue
+                },
+                load: { 100 }
+            )
+            defer { coalescer.stop() }
+            try await waitUntil { coalescer.turns >= 8 }
+            #expect(coalescer.pauses == 0)
+            arriving.store(false, ordering: .relaxed)
+            try await waitUntil { coalescer.pauses >= 10 }
+        }
+    }
+
     @Test("a WireServer asked to coalesce pauses once enough peers are connected, and requests are still answered")
     func wireServerCoalesces() async throws {
         try await withGroup(loops: 1) { group in
