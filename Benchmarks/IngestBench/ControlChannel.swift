@@ -11,15 +11,18 @@ public enum ControlChannel {
 
     /// Answers `stats` with `stats()` until stdin closes, then runs `onClose` (stopping the process's own
     /// children) and exits the process. A server given `settle` answers `settle N` with `settled …` once it has
-    /// taken in N agents' joins (`settle` blocks this thread until then).
+    /// taken in N agents' joins (`settle` blocks this thread until then). Agents given `stop` answer `stop` with
+    /// `stopped …` once they have stopped sending.
     public static func serve(
         stats: @escaping @Sendable () -> String,
         settle: (@Sendable (Int) -> String)? = nil,
+        stop: (@Sendable () -> String)? = nil,
         onClose: @escaping @Sendable () -> Void = {}
     ) {
         let thread = Thread {
             while let line = readLine() {
                 if line == "stats" { say("stats " + stats()) }
+                if let stop, line == "stop" { say("stopped " + stop()) }
                 if let settle, line.hasPrefix("settle "), let agents = Int(line.dropFirst(7)) {
                     say("settled " + settle(agents))
                 }

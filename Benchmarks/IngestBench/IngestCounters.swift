@@ -30,11 +30,18 @@ public final class IngestCounters: Sendable {
     public var snapshot: Snapshot { state.withLock { $0 } }
 }
 
-/// Counts what the simulated agents sent, and sends that went out late.
+/// Counts what the simulated agents sent, and sends that went out late; once stopped, the agents send no more.
 public final class SendCounters: Sendable {
     private let state = Mutex((sent: 0, behind: 0))
+    private let stopped = Mutex(false)
 
     public init() {}
+
+    public var isStopped: Bool { stopped.withLock { $0 } }
+
+    public func stop() {
+        stopped.withLock { $0 = true }
+    }
 
     public func sent(behind: Bool) {
         state.withLock {

@@ -119,6 +119,9 @@ public struct IngestDriver {
         /// GroupManagerReport frames the leader received in the window (a `GM` row), so that a report loop stuck
         /// on its socket shows.
         var leaderReportFrames: Int? = nil
+        /// After the window (a `GM` row): the agents stopped, the reports they had sent in all and those the server
+        /// had received once its count stopped growing, so that lost frames and frames in flight can be told apart.
+        var drained: (sent: Int, received: Int)? = nil
     }
 
     let options: Options
@@ -350,18 +353,25 @@ public struct IngestDriver {
         }
         Thread.sleep(forTimeInterval: options.warmUp)
         let clock = ContinuousClock()
-        let serverStart = try server.stats()
-        let sentStart = try simulated.stats()
+        // The CPU is measured between the process samples; the reports between the agents' counts, each read right
+        // after the server's (a group manager's read over HTTP can take a second under load: the window must not
+        // include it at one end and not the other).
         let serverSampleStart = try ProcessSample.read(pid: serverPID)
         let agentsSampleStart = try ProcessSample.read(pid: simulated.pid)
-        let started = clock.now
+        let sampledFrom = clock.now
+        let serverStart = try server.stats()
+        let sentStart = try simulated.stats()
+        let countedFrom = clock.now
         Thread.sleep(forTimeInterval: options.seconds)
-        let serverEnd = try server.stats()
-        let sentEnd = try simulated.stats()
         let serverSampleEnd = try ProcessSample.read(pid: serverPID)
         let agentsSampleEnd = try ProcessSample.read(pid: simulated.pid)
-        let elapsed = clock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let sampledFor = clock.now - sampledFrom
+        let serverEnd = try server.stats()
+        let sentEnd = try simulated.stats()
+        let countedFor = clock.now - countedFrom
+        let cpuSeconds = Double(sampledFor.components.seconds) + Double(sampledFor.components.attoseconds) * 1e-18
+        let seconds = Double(countedFor.components.seconds) + Double(countedFor.components.attoseconds) * 1e-18
+        let drained = service.settles ? try drain(server: server, agents: simulated) : nil
         let window = IngestWindow(
             agents: agents,
             seconds: seconds,
@@ -373,7 +383,7 @@ public struct IngestDriver {
             agentsCPUPercent: ProcessSample.cpuPercent(
                 from: agentsSampleStart,
                 to: agentsSampleEnd,
-                seconds: seconds,
+                seconds: cpuSeconds,
                 ticksPerSecond: ticksPerSecond
             )
         )
@@ -383,13 +393,30 @@ public struct IngestDriver {
             serverCPUPercent: ProcessSample.cpuPercent(
                 from: serverSampleStart,
                 to: serverSampleEnd,
-                seconds: seconds,
+                seconds: cpuSeconds,
                 ticksPerSecond: ticksPerSecond
             ),
             serverResidentKiB: serverSampleEnd.residentKiB,
             maximumLatenessMilliseconds: serverEnd[2],
-            leaderReportFrames: serverEnd.count > 3 && serverEnd[3] >= 0 ? serverEnd[3] - serverStart[3] : nil
+            leaderReportFrames: serverEnd.count > 3 && serverEnd[3] >= 0 ? serverEnd[3] - serverStart[3] : nil,
+            drained: drained
         )
+    }
+
+    /// Stops the agents' sending, then reads the server's count of received reports until it has not grown for two
+    /// seconds (at most a minute): every report sent, against every report received.
+    private func drain(server: Child, agents: Child) throws -> (sent: Int, received: Int)? {
+        guard let sent = agents.stopSending() else { return nil }
+        var received = try server.stats()[0]
+        var unchanged = 0
+        let deadline = ContinuousClock.now + .seconds(60)
+        while unchanged < 2, ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 1)
+            let now = try server.stats()[0]
+            unchanged = now == received ? unchanged + 1 : 0
+            received = now
+        }
+        return (sent, received)
     }
 
     private func format(_ service: Service, _ link: String, _ row: Row) -> String {
@@ -411,6 +438,11 @@ public struct IngestDriver {
             + pad(row.serverResidentKiB.map { String(format: "%.1f", Double($0) / 1024) } ?? "-", 8, right: true)
             + pad(String(format: "%.1f %%", window.agentsCPUPercent), 11, right: true) + "  " + verdict
             + (row.leaderReportFrames.map { "; the leader received \($0) report frames" } ?? "")
+            + (row.drained.map { drained in
+                let missing = drained.sent - drained.received
+                return "; once the agents stopped: \(drained.received) of the \(drained.sent) reports they sent "
+                    + (missing > 0 ? "received, \(missing) MISSING" : "received, none missing")
+            } ?? "")
     }
 
     private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
@@ -478,6 +510,13 @@ final class Child {
         input.fileHandleForWriting.write(Data("settle \(agents)\n".utf8))
         guard let answer = line(within: timeout), answer.hasPrefix("settled ") else { return nil }
         return String(answer.dropFirst(8))
+    }
+
+    /// Asks agents to stop sending; the reports they sent in all, nil if they did not say.
+    func stopSending() -> Int? {
+        input.fileHandleForWriting.write(Data("stop\n".utf8))
+        guard let answer = line(within: .seconds(30)), answer.hasPrefix("stopped ") else { return nil }
+        return Int(answer.dropFirst(8))
     }
 
     /// Asks `stats` and returns the numbers of the `stats …` answer.

@@ -7,7 +7,7 @@ import Wire
 /// connection (and, with TLS, its own certificate), each sending a 20-VM MonitoringReport once a second, the N
 /// spread evenly over the second. With `--inventory` each first sends an Inventory naming its 20 VMs, as a real
 /// agent does on joining, so a group manager has VMs to relay to its leader. Says `connected OK FAILED`, answers
-/// `stats` with `SENT BEHIND`.
+/// `stats` with `SENT BEHIND`, and `stop` with the reports sent in all once no send is under way.
 public enum WireSimulatedAgents {
     public static func main(arguments: [String]) async throws {
         guard let port = ControlChannel.option("--port", in: arguments).flatMap(Int.init),
@@ -37,15 +37,25 @@ public enum WireSimulatedAgents {
             return connection
         }
         let counters = SendCounters()
-        ControlChannel.serve {
-            let counts = counters.snapshot
-            return "\(counts.sent) \(counts.behind)"
-        }
+        ControlChannel.serve(
+            stats: {
+                let counts = counters.snapshot
+                return "\(counts.sent) \(counts.behind)"
+            },
+            stop: {
+                counters.stop()
+                // A send already under way is counted when its write completes.
+                Thread.sleep(forTimeInterval: 1)
+                return "\(counters.snapshot.sent)"
+            }
+        )
         let open = connections.compactMap { $0 }
         ControlChannel.say("connected \(open.count) \(agents - open.count)")
         try await IngestSchedule.run(count: open.count, counters: counters) { index, sampled in
             try await open[index].send(.monitoringReport(SimulatedReport.report(index, at: sampled)))
         }
+        // Stopped (`stop`): the connections stay open until stdin closes, when the control thread exits the process.
+        while true { try await Task.sleep(for: .seconds(3600)) }
     }
 
     /// Connects agents 0..<`agents`, 64 at a time; nil where a connection failed.
@@ -162,9 +172,13 @@ public enum IngestSchedule {
                     var round = 0
                     while !Task.isCancelled {
                         for index in stride(from: sender, to: count, by: senders) {
+                            guard !counters.isStopped else { return }
                             let due = start + .seconds(round) + .seconds(1) * (Double(index) / Double(count))
                             let now = clock.now
-                            if due > now + .milliseconds(2) { try? await clock.sleep(until: due) }
+                            if due > now + .milliseconds(2) {
+                                try? await clock.sleep(until: due)
+                                guard !counters.isStopped else { return }
+                            }
                             let behind = clock.now - due > .milliseconds(500)
                             let sampled = Int64(Date().timeIntervalSince1970 * 1000)
                             // A failed send (closed connection) is not counted: the window then shows it missing.

@@ -15,7 +15,7 @@ func runIngestBenchmark() {
     let executable =
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         ?? CommandLine.arguments[0]
-    // Both servers coalesce wake-ups as the manager does, or neither does.
+    // Every server coalesces wake-ups as the manager does, or none does.
     let serverOptions = options.coalescing ? [] : ["--no-coalescing"]
     var services = [
         IngestDriver.Service(
@@ -35,7 +35,7 @@ func runIngestBenchmark() {
             IngestDriver.Service(
                 name: "GM",
                 executable: executable,
-                serverCommand: [executable, "ingest-group-manager", "--manager", manager],
+                serverCommand: [executable, "ingest-group-manager", "--manager", manager] + serverOptions,
                 agentArguments: ["--inventory"],
                 settles: true
             )
