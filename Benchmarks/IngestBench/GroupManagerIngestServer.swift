@@ -4,11 +4,11 @@ import Foundation
 import Glibc
 #endif
 
-/// `torpor-bench ingest-group-manager --manager PATH [--tls DIR] [--no-coalescing]`: the ingest benchmark's server side as the daemon
-/// runs it, not the bench's own WireServer around AgentSession: a real `torpor-manager --role group-manager` linked
-/// to a real group leader (`torpor-manager` with `group_managers:`, its own SQLite file), both children of this
-/// process and so pinned to its core. The simulated agents join the group manager directly, as the leader would
-/// send them. Says `ready PORT PID` (the group manager's agent port and pid: the driver measures that process),
+/// `torpor-bench ingest-group-manager --manager PATH [--tls DIR] [--no-coalescing]`: the ingest benchmark's server
+/// side as the daemon runs it, not the bench's own WireServer around AgentSession: a real `torpor-manager --role
+/// group-manager` linked to a real group leader (`torpor-manager` with `group_managers:`, its own SQLite file), both
+/// children of this process and so pinned to its core. The simulated agents join the group manager directly, as the
+/// leader would send them. Says `ready PORT PID` (the group manager's agent port and pid: the driver measures that process),
 /// answers `stats` with `RECEIVED -1 -1 FRAMES`: the MonitoringReport frames the group manager has received, from its
 /// own `/metrics` (`torpor_wire_frames_received_total`; how late each was processed is not visible from outside), and
 /// the GroupManagerReport frames the leader has received, from the leader's (-1 when it cannot be read).
