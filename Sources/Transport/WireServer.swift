@@ -13,9 +13,8 @@ import Wire
 /// every dialler must present a certificate the trust store accepts, matching its Hello, and may send only what
 /// its role allows (`WireAuthorization`). With `wakeupCoalescing`, the group's event loops pause between turns
 /// while many connections are served and none is arriving (`WakeupCoalescing`); only one server of a group should
-/// ask for it. `run()`
-/// returns when its task is cancelled, after closing the listening socket and every connection; that is all
-/// swift-service-lifecycle needs (`extension WireServer: Service {}` in the daemon).
+/// ask for it. `run()` returns when its task is cancelled, after closing the listening socket and every connection;
+/// that is all swift-service-lifecycle needs (`extension WireServer: Service {}` in the daemon).
 public final class WireServer: Sendable {
     /// Decides the Welcome for a dialler's Hello; the Welcome's `version` is replaced by the negotiated version.
     /// Throw `HandshakeRejection` to refuse the peer.

@@ -27,7 +27,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
     typealias OutboundOut = WireEnvelope
 
     private var stateMachine: HandshakeStateMachine
-    private let frameDecoder: WireFrameDecoder
+    private var decoder: WireMessageDecoder
     /// What arrived after the last complete frame: the start of the next one.
     private var undecoded: ByteBuffer?
     private let configuration: WireConnectionConfiguration
@@ -86,7 +86,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
     ) {
         self.frameCounters = frameCounters
         self.stateMachine = HandshakeStateMachine(role: role, handshakeTimeout: configuration.handshakeTimeout)
-        self.frameDecoder = WireFrameDecoder(maximumPayloadLength: configuration.maximumPayloadLength)
+        self.decoder = WireMessageDecoder(maximumPayloadLength: configuration.maximumPayloadLength)
         self.configuration = configuration
         self.refusal = refusal
         self.security = security
@@ -151,7 +151,7 @@ final class WireSessionHandler: ChannelDuplexHandler {
         while !stateMachine.isClosed, undecoded != nil {
             let envelope: WireEnvelope?
             do throws(WireError) {
-                envelope = try nextEnvelope()
+                envelope = try decoder.nextEnvelope(from: &undecoded!)
             } catch {
                 undecoded = nil
                 frameCounters.decodeFailed(error)
@@ -170,14 +170,6 @@ final class WireSessionHandler: ChannelDuplexHandler {
                 undecoded!.discardReadBytes()
             }
         }
-    }
-
-    /// The next complete frame's envelope, skipping unknown frames marked ignorable.
-    private func nextEnvelope() throws(WireError) -> WireEnvelope? {
-        while let frame = try frameDecoder.decodeFrame(buffer: &undecoded!) {
-            if let envelope = try WireEnvelope(frame: frame) { return envelope }
-        }
-        return nil
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

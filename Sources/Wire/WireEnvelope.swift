@@ -54,7 +54,8 @@ public struct WireEnvelope: Hashable, Sendable {
     }
 }
 
-/// Frames in, envelopes out: the decoder a pipeline uses. Unknown ignorable frames are dropped.
+/// Frames in, envelopes out: the decoder a pipeline uses (or a handler that cuts frames itself, through
+/// `nextEnvelope(from:)`). Unknown ignorable frames are dropped.
 public struct WireMessageDecoder: NIOSingleStepByteToMessageDecoder {
     public typealias InboundOut = WireEnvelope
 
@@ -65,6 +66,11 @@ public struct WireMessageDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> WireEnvelope? {
+        try nextEnvelope(from: &buffer)
+    }
+
+    /// The next complete frame's envelope in `buffer`, nil until one is complete.
+    public mutating func nextEnvelope(from buffer: inout ByteBuffer) throws(WireError) -> WireEnvelope? {
         while let frame = try frames.decodeFrame(buffer: &buffer) {
             if let envelope = try WireEnvelope(frame: frame) { return envelope }
         }
